@@ -1,0 +1,322 @@
+//! Credentials and their commitments.
+//!
+//! A credential's commitment is circomlib's `Poseidon(12)` of
+//!
+//! | input | value |
+//! |---|---|
+//! | 0 | schema id |
+//! | 1 | issuer id |
+//! | 2 | holder commitment `Poseidon(secret)` |
+//! | 3 | validity `credential_id + issued_at * 2^32 + expires_at * 2^64` (three 32-bit numbers) |
+//! | 4 | salt (uniformly random field element) |
+//! | 5..=11 | the schema's 7 slots, unused ones 0 |
+//!
+//! Packing the three 32-bit header numbers into one input keeps the hash at 12 inputs (the
+//! widest circomlib Poseidon the reference crate checks), and costs a circuit nothing: it must
+//! decompose the credential id into path bits and the expiry into bits for comparison anyway.
+//! Dates in the header are days since 1970-01-01; [`NEVER_EXPIRES`] marks no expiry.
+
+use crate::encoding::{date_to_days, days_to_date};
+use crate::schema::SchemaSet;
+use crate::{field, poseidon, CoreError};
+use ark_bn254::Fr;
+use ark_ff::UniformRand;
+use serde::{Deserialize, Serialize};
+
+/// The number of value slots in every credential.
+pub const SLOTS: usize = 7;
+/// `expires_at` of a credential that does not expire.
+pub const NEVER_EXPIRES: u32 = u32::MAX;
+
+/// A credential as the circuit sees it: every value already a field element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The schema's id.
+    pub schema_id: Fr,
+    /// The issuer's id.
+    pub issuer_id: Fr,
+    /// The holder's commitment, `Poseidon(secret)`.
+    pub holder: Fr,
+    /// The credential's id, also its leaf index in the issuer's registry.
+    pub credential_id: u32,
+    /// Issue date, days since 1970-01-01.
+    pub issued_at: u32,
+    /// Expiry date, days since 1970-01-01, or [`NEVER_EXPIRES`].
+    pub expires_at: u32,
+    /// The blinding salt.
+    pub salt: Fr,
+    /// The schema's encoded values.
+    pub slots: [Fr; SLOTS],
+}
+
+impl Credential {
+    /// The packed header input `credential_id + issued_at * 2^32 + expires_at * 2^64`.
+    pub fn validity(&self) -> Fr {
+        let low = u64::from(self.credential_id) | (u64::from(self.issued_at) << 32);
+        Fr::from(low) + Fr::from(self.expires_at) * Fr::from(1u128 << 64)
+    }
+
+    /// The 12 inputs of the commitment, in order.
+    pub fn commitment_inputs(&self) -> [Fr; 12] {
+        let mut inputs = [Fr::from(0u64); 12];
+        inputs[0] = self.schema_id;
+        inputs[1] = self.issuer_id;
+        inputs[2] = self.holder;
+        inputs[3] = self.validity();
+        inputs[4] = self.salt;
+        inputs[5..].copy_from_slice(&self.slots);
+        inputs
+    }
+
+    /// The commitment that the registry stores.
+    pub fn commitment(&self) -> Fr {
+        match poseidon::hash(&self.commitment_inputs()) {
+            Ok(c) => c,
+            // Unreachable: twelve inputs is a supported arity.
+            Err(e) => panic!("commitment: {e}"),
+        }
+    }
+}
+
+/// A fresh uniformly random salt.
+pub fn random_salt<R: rand::RngCore + rand::CryptoRng>(rng: &mut R) -> Fr {
+    Fr::rand(rng)
+}
+
+/// What an issuer is asked to issue: one line of a batch file, or one request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The schema's name.
+    pub schema: String,
+    /// The holder commitment (`0x` + 64 hex digits).
+    pub holder: String,
+    /// Optional expiry date `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The schema's field values.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A claim checked against its schema: every value encoded.
+#[derive(Clone, Debug)]
+pub struct EncodedClaim {
+    /// The schema's name.
+    pub schema: String,
+    /// The schema's id.
+    pub schema_id: Fr,
+    /// The holder commitment.
+    pub holder: Fr,
+    /// Expiry, days since 1970-01-01, or [`NEVER_EXPIRES`].
+    pub expires_at: u32,
+    /// The encoded slots.
+    pub slots: [Fr; SLOTS],
+    /// The original values, returned to the holder in the opening.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claim {
+    /// Checks and encodes the claim, refusing it with an error that names the field at fault.
+    pub fn encode(&self, schemas: &SchemaSet) -> Result<EncodedClaim, CoreError> {
+        let schema = schemas.get(&self.schema)?;
+        let holder = field::parse("holder", &self.holder)?;
+        let expires_at = match &self.expires_at {
+            None => NEVER_EXPIRES,
+            Some(d) => {
+                let days = date_to_days(d).map_err(|reason| CoreError::Value {
+                    field: "expires_at".into(),
+                    reason,
+                })?;
+                if days == NEVER_EXPIRES {
+                    return Err(CoreError::Value {
+                        field: "expires_at".into(),
+                        reason: "too far in the future".into(),
+                    });
+                }
+                days
+            }
+        };
+        Ok(EncodedClaim {
+            schema: schema.name.clone(),
+            schema_id: schema.id(),
+            holder,
+            expires_at,
+            slots: schema.encode(&self.fields)?,
+            fields: self.fields.clone(),
+        })
+    }
+}
+
+/// Everything a holder needs to prove statements about one credential: the values, the salt and
+/// the ids. Kept in the holder's wallet; never sent to the ledger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialOpening {
+    /// The schema's name.
+    pub schema: String,
+    /// The schema's id.
+    #[serde(with = "field::serde_hex")]
+    pub schema_id: Fr,
+    /// The issuer's name.
+    pub issuer: String,
+    /// The issuer's id.
+    #[serde(with = "field::serde_hex")]
+    pub issuer_id: Fr,
+    /// The credential's id in the issuer's registry.
+    pub credential_id: u32,
+    /// The holder commitment.
+    #[serde(with = "field::serde_hex")]
+    pub holder: Fr,
+    /// Issue date `YYYY-MM-DD`.
+    pub issued_at: String,
+    /// Expiry date `YYYY-MM-DD`, absent for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The values, as issued.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The salt.
+    #[serde(with = "field::serde_hex")]
+    pub salt: Fr,
+    /// The commitment in the registry.
+    #[serde(with = "field::serde_hex")]
+    pub commitment: Fr,
+}
+
+impl CredentialOpening {
+    /// Builds the opening of a credential issued from `claim`.
+    pub fn new(claim: &EncodedClaim, issuer: &str, credential: &Credential) -> CredentialOpening {
+        CredentialOpening {
+            schema: claim.schema.clone(),
+            schema_id: credential.schema_id,
+            issuer: issuer.to_string(),
+            issuer_id: credential.issuer_id,
+            credential_id: credential.credential_id,
+            holder: credential.holder,
+            issued_at: days_to_date(credential.issued_at),
+            expires_at: (credential.expires_at != NEVER_EXPIRES)
+                .then(|| days_to_date(credential.expires_at)),
+            fields: claim.fields.clone(),
+            salt: credential.salt,
+            commitment: credential.commitment(),
+        }
+    }
+
+    /// Re-encodes the opening and checks that it opens its commitment.
+    pub fn credential(&self, schemas: &SchemaSet) -> Result<Credential, CoreError> {
+        let schema = schemas.get(&self.schema)?;
+        if schema.id() != self.schema_id {
+            return Err(CoreError::Malformed {
+                what: "credential".into(),
+                reason: format!("schema id does not match schema `{}`", self.schema),
+            });
+        }
+        let day = |what: &str, s: &str| {
+            date_to_days(s).map_err(|reason| CoreError::Value {
+                field: what.to_string(),
+                reason,
+            })
+        };
+        let credential = Credential {
+            schema_id: self.schema_id,
+            issuer_id: self.issuer_id,
+            holder: self.holder,
+            credential_id: self.credential_id,
+            issued_at: day("issued_at", &self.issued_at)?,
+            expires_at: match &self.expires_at {
+                Some(d) => day("expires_at", d)?,
+                None => NEVER_EXPIRES,
+            },
+            salt: self.salt,
+            slots: schema.encode(&self.fields)?,
+        };
+        if credential.commitment() != self.commitment {
+            return Err(CoreError::Malformed {
+                what: "credential".into(),
+                reason: "values do not open the commitment".into(),
+            });
+        }
+        Ok(credential)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claim() -> Claim {
+        serde_json::from_value(json!({
+            "schema": "appraisal",
+            "holder": field::to_hex(&Fr::from(42u64)),
+            "fields": {"year": 2024, "grade": "excellent", "score": 93}
+        }))
+        .expect("claim")
+    }
+
+    #[test]
+    fn validity_packs_three_u32() {
+        let mut c = Credential {
+            schema_id: Fr::from(1u64),
+            issuer_id: Fr::from(2u64),
+            holder: Fr::from(3u64),
+            credential_id: u32::MAX,
+            issued_at: u32::MAX,
+            expires_at: u32::MAX,
+            salt: Fr::from(4u64),
+            slots: [Fr::from(0u64); SLOTS],
+        };
+        assert_eq!(c.validity(), Fr::from((1u128 << 96) - 1));
+        c.credential_id = 1;
+        c.issued_at = 0;
+        c.expires_at = 0;
+        assert_eq!(c.validity(), Fr::from(1u64));
+    }
+
+    #[test]
+    fn opening_round_trips_and_binds_every_value() {
+        let schemas = SchemaSet::builtin();
+        let enc = claim().encode(&schemas).expect("valid claim");
+        let cred = Credential {
+            schema_id: enc.schema_id,
+            issuer_id: Fr::from(9u64),
+            holder: enc.holder,
+            credential_id: 5,
+            issued_at: 20_000,
+            expires_at: enc.expires_at,
+            salt: Fr::from(77u64),
+            slots: enc.slots,
+        };
+        let opening = CredentialOpening::new(&enc, "hr.example", &cred);
+        let text = serde_json::to_string(&opening).expect("json");
+        let back: CredentialOpening = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back.credential(&schemas).expect("opens"), cred);
+
+        let mut tampered = back.clone();
+        tampered.fields.insert("grade".into(), json!("competent"));
+        assert!(tampered.credential(&schemas).is_err());
+        let mut tampered = back.clone();
+        tampered.credential_id = 6;
+        assert!(tampered.credential(&schemas).is_err());
+        let mut tampered = back;
+        tampered.salt = Fr::from(78u64);
+        assert!(tampered.credential(&schemas).is_err());
+    }
+
+    #[test]
+    fn bad_claims_name_the_field() {
+        let schemas = SchemaSet::builtin();
+        let mut c = claim();
+        c.fields.insert("score".into(), json!(-3));
+        let e = c.encode(&schemas).expect_err("negative");
+        assert!(e.to_string().contains("score"), "{e}");
+        let mut c = claim();
+        c.holder = "0x1234".into();
+        assert!(c.encode(&schemas).expect_err("holder").to_string().contains("holder"));
+        let mut c = claim();
+        c.expires_at = Some("2025-02-30".into());
+        assert!(c.encode(&schemas).expect_err("date").to_string().contains("expires_at"));
+        let mut c = claim();
+        c.schema = "payroll".into();
+        assert!(matches!(c.encode(&schemas), Err(CoreError::UnknownSchema { .. })));
+    }
+}

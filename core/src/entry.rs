@@ -1,0 +1,381 @@
+//! Ledger entries: the one record of every registry change, in a fixed binary layout.
+//!
+//! ```text
+//! entry   = version:u8 (=1) | kind:u8 | time:u64 (unix seconds) | body | signature:[u8; 64]
+//! kind 1  IssuerRegistered  issuer_id:F | public_key:[u8; 32] | name_len:u16 | name:utf8
+//! kind 2  Issue             issuer_id:F | credential_id:u32 | commitment:F
+//! kind 3  Update            issuer_id:F | credential_id:u32 | commitment:F
+//! kind 4  Revoke            issuer_id:F | credential_id:u32
+//! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | live:u64)
+//! ```
+//! Integers are big-endian; `F` is a field element as 32 big-endian bytes, below the modulus.
+//! The signature is Ed25519 over `"dossier/ledger-entry/v1\n" || entry-without-signature`: by
+//! the issuer's key (kinds 1-4; kind 1 is self-signed, proving possession) or by the ledger's key
+//! (kind 5, written at every checkpoint). Entries carry commitments, never personal data.
+//! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
+
+use crate::keys::{verify_strict, KeyPair};
+use crate::{field, CoreError};
+use ark_bn254::Fr;
+use ed25519_dalek::VerifyingKey;
+
+const VERSION: u8 = 1;
+const SIGNING_CONTEXT: &[u8] = b"dossier/ledger-entry/v1\n";
+/// The largest entry decoded (a RegistryRoots entry of 10,000 registries).
+pub const MAX_ENTRY_BYTES: usize = 10 + 4 + 10_000 * 72 + 64;
+
+/// A registry's root at a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistryRoot {
+    /// The issuer whose registry it is.
+    pub issuer_id: Fr,
+    /// The sparse Merkle root.
+    pub root: Fr,
+    /// How many credentials are live (issued and not revoked).
+    pub live: u64,
+}
+
+/// What changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryBody {
+    /// A new issuer and its public key.
+    IssuerRegistered {
+        /// `string_hash(name)`.
+        issuer_id: Fr,
+        /// The issuer's Ed25519 public key.
+        public_key: [u8; 32],
+        /// The issuer's name.
+        name: String,
+    },
+    /// A credential was issued.
+    Issue {
+        /// The issuer.
+        issuer_id: Fr,
+        /// Its id in the issuer's registry.
+        credential_id: u32,
+        /// Its commitment.
+        commitment: Fr,
+    },
+    /// A credential was replaced by a new version under the same id.
+    Update {
+        /// The issuer.
+        issuer_id: Fr,
+        /// Its id in the issuer's registry.
+        credential_id: u32,
+        /// The new commitment.
+        commitment: Fr,
+    },
+    /// A credential was revoked: its leaf is empty again.
+    Revoke {
+        /// The issuer.
+        issuer_id: Fr,
+        /// Its id in the issuer's registry.
+        credential_id: u32,
+    },
+    /// Every registry's root at a checkpoint, signed by the ledger.
+    RegistryRoots {
+        /// The roots, ordered by issuer id.
+        roots: Vec<RegistryRoot>,
+    },
+}
+
+impl EntryBody {
+    fn kind(&self) -> u8 {
+        match self {
+            EntryBody::IssuerRegistered { .. } => 1,
+            EntryBody::Issue { .. } => 2,
+            EntryBody::Update { .. } => 3,
+            EntryBody::Revoke { .. } => 4,
+            EntryBody::RegistryRoots { .. } => 5,
+        }
+    }
+
+    /// The kind's name, for reports.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            EntryBody::IssuerRegistered { .. } => "issuer_registered",
+            EntryBody::Issue { .. } => "issue",
+            EntryBody::Update { .. } => "update",
+            EntryBody::Revoke { .. } => "revoke",
+            EntryBody::RegistryRoots { .. } => "registry_roots",
+        }
+    }
+
+    /// The issuer an entry of kinds 1-4 belongs to.
+    pub fn issuer_id(&self) -> Option<Fr> {
+        match self {
+            EntryBody::IssuerRegistered { issuer_id, .. }
+            | EntryBody::Issue { issuer_id, .. }
+            | EntryBody::Update { issuer_id, .. }
+            | EntryBody::Revoke { issuer_id, .. } => Some(*issuer_id),
+            EntryBody::RegistryRoots { .. } => None,
+        }
+    }
+}
+
+/// A signed ledger entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// When it was written, unix seconds.
+    pub time: u64,
+    /// What changed.
+    pub body: EntryBody,
+    /// Ed25519 signature (see the module doc).
+    pub signature: [u8; 64],
+}
+
+fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
+    let mut out = Vec::with_capacity(80);
+    out.push(VERSION);
+    out.push(body.kind());
+    out.extend_from_slice(&time.to_be_bytes());
+    match body {
+        EntryBody::IssuerRegistered {
+            issuer_id,
+            public_key,
+            name,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(public_key);
+            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        EntryBody::Issue {
+            issuer_id,
+            credential_id,
+            commitment,
+        }
+        | EntryBody::Update {
+            issuer_id,
+            credential_id,
+            commitment,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&credential_id.to_be_bytes());
+            out.extend_from_slice(&field::to_be_bytes(commitment));
+        }
+        EntryBody::Revoke {
+            issuer_id,
+            credential_id,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&credential_id.to_be_bytes());
+        }
+        EntryBody::RegistryRoots { roots } => {
+            out.extend_from_slice(&(roots.len() as u32).to_be_bytes());
+            for r in roots {
+                out.extend_from_slice(&field::to_be_bytes(&r.issuer_id));
+                out.extend_from_slice(&field::to_be_bytes(&r.root));
+                out.extend_from_slice(&r.live.to_be_bytes());
+            }
+        }
+    }
+    out
+}
+
+fn signing_message(unsigned: &[u8]) -> Vec<u8> {
+    [SIGNING_CONTEXT, unsigned].concat()
+}
+
+/// A cursor over entry bytes that refuses to read past the end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CoreError> {
+        if self.bytes.len() < n {
+            return Err(malformed("truncated"));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], CoreError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn field(&mut self, what: &str) -> Result<Fr, CoreError> {
+        field::from_be_bytes(what, &self.array::<32>()?)
+    }
+}
+
+fn malformed(reason: &str) -> CoreError {
+    CoreError::Malformed {
+        what: "ledger entry".into(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Entry {
+    /// Builds and signs an entry.
+    pub fn sign(time: u64, body: EntryBody, key: &KeyPair) -> Entry {
+        let signature = key.sign_bytes(&signing_message(&unsigned_bytes(time, &body)));
+        Entry {
+            time,
+            body,
+            signature,
+        }
+    }
+
+    /// The entry's bytes, the log's leaf data.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = unsigned_bytes(self.time, &self.body);
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    /// Decodes an entry strictly: known version and kind, canonical field elements, exact length.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Entry, CoreError> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(malformed("too large"));
+        }
+        let mut r = Reader { bytes };
+        let [version, kind] = r.array::<2>()?;
+        if version != VERSION {
+            return Err(malformed("unknown version"));
+        }
+        let time = u64::from_be_bytes(r.array()?);
+        let body = match kind {
+            1 => {
+                let issuer_id = r.field("issuer id")?;
+                let public_key = r.array::<32>()?;
+                let len = u16::from_be_bytes(r.array()?) as usize;
+                let name = std::str::from_utf8(r.take(len)?)
+                    .map_err(|_| malformed("issuer name is not UTF-8"))?
+                    .to_string();
+                EntryBody::IssuerRegistered {
+                    issuer_id,
+                    public_key,
+                    name,
+                }
+            }
+            2 | 3 => {
+                let issuer_id = r.field("issuer id")?;
+                let credential_id = u32::from_be_bytes(r.array()?);
+                let commitment = r.field("commitment")?;
+                if kind == 2 {
+                    EntryBody::Issue {
+                        issuer_id,
+                        credential_id,
+                        commitment,
+                    }
+                } else {
+                    EntryBody::Update {
+                        issuer_id,
+                        credential_id,
+                        commitment,
+                    }
+                }
+            }
+            4 => EntryBody::Revoke {
+                issuer_id: r.field("issuer id")?,
+                credential_id: u32::from_be_bytes(r.array()?),
+            },
+            5 => {
+                let count = u32::from_be_bytes(r.array()?) as usize;
+                if count > 10_000 {
+                    return Err(malformed("too many registries"));
+                }
+                let mut roots = Vec::with_capacity(count);
+                for _ in 0..count {
+                    roots.push(RegistryRoot {
+                        issuer_id: r.field("issuer id")?,
+                        root: r.field("registry root")?,
+                        live: u64::from_be_bytes(r.array()?),
+                    });
+                }
+                EntryBody::RegistryRoots { roots }
+            }
+            _ => return Err(malformed("unknown kind")),
+        };
+        let signature = r.array::<64>()?;
+        if !r.bytes.is_empty() {
+            return Err(malformed("trailing bytes"));
+        }
+        Ok(Entry {
+            time,
+            body,
+            signature,
+        })
+    }
+
+    /// Checks the signature against the key that should have made it.
+    pub fn verify(&self, key: &VerifyingKey) -> Result<(), CoreError> {
+        let msg = signing_message(&unsigned_bytes(self.time, &self.body));
+        verify_strict(key, &msg, &self.signature, self.body.kind_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> KeyPair {
+        KeyPair::generate("hr.example", &mut rand::thread_rng()).expect("key")
+    }
+
+    fn arb_field() -> impl Strategy<Value = Fr> {
+        any::<[u8; 32]>().prop_map(|b| field::from_digest(&b))
+    }
+
+    fn arb_body() -> impl Strategy<Value = EntryBody> {
+        prop_oneof![
+            (arb_field(), any::<[u8; 32]>(), "[a-z.]{1,40}").prop_map(|(issuer_id, public_key, name)| {
+                EntryBody::IssuerRegistered { issuer_id, public_key, name }
+            }),
+            (arb_field(), any::<u32>(), arb_field()).prop_map(|(issuer_id, credential_id, commitment)| {
+                EntryBody::Issue { issuer_id, credential_id, commitment }
+            }),
+            (arb_field(), any::<u32>(), arb_field()).prop_map(|(issuer_id, credential_id, commitment)| {
+                EntryBody::Update { issuer_id, credential_id, commitment }
+            }),
+            (arb_field(), any::<u32>()).prop_map(|(issuer_id, credential_id)| {
+                EntryBody::Revoke { issuer_id, credential_id }
+            }),
+            proptest::collection::vec((arb_field(), arb_field(), any::<u64>()), 0..5).prop_map(|v| {
+                EntryBody::RegistryRoots {
+                    roots: v.into_iter().map(|(issuer_id, root, live)| RegistryRoot { issuer_id, root, live }).collect(),
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn round_trip_and_any_flipped_bit_is_caught(body in arb_body(), time in any::<u64>(), bit in any::<usize>()) {
+            let k = key();
+            let e = Entry::sign(time, body, &k);
+            let bytes = e.to_bytes();
+            let back = Entry::from_bytes(&bytes).expect("decodes");
+            prop_assert_eq!(&back, &e);
+            prop_assert!(back.verify(&k.public()).is_ok());
+            let mut flipped = bytes.clone();
+            let i = bit % (flipped.len() * 8);
+            flipped[i / 8] ^= 1 << (i % 8);
+            match Entry::from_bytes(&flipped) {
+                Ok(t) => prop_assert!(t.verify(&k.public()).is_err()),
+                Err(_) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn strict_decoding() {
+        let k = key();
+        let e = Entry::sign(1, EntryBody::Revoke { issuer_id: Fr::from(1u64), credential_id: 2 }, &k);
+        let mut b = e.to_bytes();
+        b.push(0);
+        assert!(Entry::from_bytes(&b).is_err(), "trailing byte");
+        let b = e.to_bytes();
+        assert!(Entry::from_bytes(&b[..b.len() - 1]).is_err(), "truncated");
+        let mut b = e.to_bytes();
+        b[10..42].copy_from_slice(&[0xff; 32]);
+        assert!(matches!(Entry::from_bytes(&b), Err(CoreError::NonCanonical { .. })));
+        let other = key();
+        assert!(e.verify(&other.public()).is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! The core of dossier: the types and encodings every other crate shares.
+//!
+//! It fixes, once, how values become BN254 field elements ([`encoding`]), the circom-compatible
+//! Poseidon that commits to them ([`poseidon`]), schemas and credentials ([`schema`],
+//! [`credential`]), holder identity ([`holder`]), the ledger's entry format ([`entry`]), its
+//! checkpoints ([`checkpoint`]) and proofs ([`log_proof`]), and the keys that sign them
+//! ([`keys`]). It has no database, prover or server: the verifier depends on it alone.
+//! `docs/encoding.md` specifies every byte, so that other implementations (a JS wallet, a
+//! Solidity contract) compute the same values.
+
+pub mod checkpoint;
+pub mod credential;
+pub mod encoding;
+pub mod entry;
+mod error;
+pub mod field;
+pub mod holder;
+pub mod keys;
+pub mod log_proof;
+pub mod poseidon;
+pub mod schema;
+
+pub use ark_bn254::Fr;
+pub use error::CoreError;
+
+/// The issuer id of an issuer name: the string hash of the name.
+pub fn issuer_id(name: &str) -> Result<Fr, CoreError> {
+    encoding::string_hash(name).map_err(|reason| CoreError::Value {
+        field: "issuer".into(),
+        reason,
+    })
+}

@@ -1,0 +1,355 @@
+//! The regulators' audit: replay a ledger from its entries alone and check everything it claims.
+//!
+//! Replaying every entry recomputes every registry root (a fresh sparse Merkle tree per issuer)
+//! and the log's own Merkle tree. The audit then checks, in log order, and stops at the first
+//! discrepancy:
+//! - every entry decodes strictly and carries a valid signature by its issuer's registered key
+//!   (or, for `RegistryRoots`, by the ledger's key);
+//! - issuer registrations are unique and self-signed; issues go to empty ids, updates and
+//!   revocations to live ones (a registry changes only through valid transitions);
+//! - every `RegistryRoots` entry states exactly the replayed roots;
+//! - every checkpoint is signed by the ledger key, lies within the log, has the replayed log
+//!   root at its size, lists the roots of the `RegistryRoots` entry just before it, is
+//!   consistent with the previous checkpoint (an RFC 6962 consistency proof from the replayed
+//!   tree) and is not older than it; two checkpoints of one size must agree (no fork);
+//! - optionally, the registries a store holds now equal the replayed ones: a registry changed
+//!   outside the log shows here.
+
+use crate::export::LedgerExport;
+use crate::registry::{self, MemoryTree};
+use dossier_core::checkpoint;
+use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
+use dossier_core::keys::public_from_bytes;
+use dossier_core::{field, issuer_id, log_proof, Fr};
+use ark_ff::Zero;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What an audit found wrong: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Discrepancy {
+    /// Where: `entry N`, `checkpoint of size N`, `registry <issuer>`, or `ledger`.
+    pub at: String,
+    /// A stable machine-readable kind.
+    pub kind: DiscrepancyKind,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// The kinds of discrepancy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscrepancyKind {
+    /// An entry does not decode.
+    MalformedEntry,
+    /// An entry's signature does not verify.
+    BadEntrySignature,
+    /// An entry is a transition the registry does not allow.
+    InvalidTransition,
+    /// A `RegistryRoots` entry or a checkpoint states roots that the entries do not produce.
+    RegistryRootMismatch,
+    /// A checkpoint is unsigned, signed by another key, or malformed.
+    BadCheckpoint,
+    /// A checkpoint's log root is not the log's (a tampered, missing or inserted entry).
+    CheckpointMismatch,
+    /// A checkpoint refers to entries the ledger does not have.
+    MissingEntries,
+    /// Two checkpoints disagree about the same history.
+    Fork,
+    /// A registry held now differs from the replayed one.
+    RegistryChangedOutsideLog,
+}
+
+/// What a successful audit saw.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    /// Entries replayed.
+    pub entries: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// The log's root hash over all entries (hex).
+    pub log_root: String,
+    /// Every registry's replayed root.
+    pub registries: Vec<AuditedRegistry>,
+}
+
+/// One registry as replayed.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditedRegistry {
+    /// The issuer's name.
+    pub issuer: String,
+    /// Its id.
+    pub issuer_id: String,
+    /// Its replayed root.
+    pub root: String,
+    /// Live credentials.
+    pub live: u64,
+}
+
+struct IssuerState {
+    name: String,
+    key: ed25519_dalek::VerifyingKey,
+    tree: MemoryTree,
+    live: u64,
+}
+
+/// The log's hashes, replayed in memory.
+#[derive(Default)]
+struct MemoryLog {
+    hashes: Vec<tlog_tiles::Hash>,
+    size: u64,
+}
+
+impl tlog_tiles::HashReader for MemoryLog {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|i| {
+                self.hashes
+                    .get(*i as usize)
+                    .copied()
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+            })
+            .collect()
+    }
+}
+
+impl MemoryLog {
+    fn append(&mut self, data: &[u8]) -> Result<(), tlog_tiles::Error> {
+        let new = tlog_tiles::stored_hashes(self.size, data, self)?;
+        self.hashes.extend(new);
+        self.size += 1;
+        Ok(())
+    }
+    fn root(&self, size: u64) -> Result<[u8; 32], tlog_tiles::Error> {
+        Ok(tlog_tiles::tree_hash(size, self)?.0)
+    }
+}
+
+fn fail(at: impl Into<String>, kind: DiscrepancyKind, message: impl Into<String>) -> Discrepancy {
+    Discrepancy {
+        at: at.into(),
+        kind,
+        message: message.into(),
+    }
+}
+
+fn roots_of(issuers: &BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>, Discrepancy> {
+    issuers
+        .iter()
+        .map(|(id, s)| {
+            Ok(RegistryRoot {
+                issuer_id: *id,
+                root: registry::root(&s.tree)
+                    .map_err(|e| fail("ledger", DiscrepancyKind::InvalidTransition, e.to_string()))?,
+                live: s.live,
+            })
+        })
+        .collect()
+}
+
+/// Audits a ledger export. `trusted_key` is the ledger verifier key the auditor trusts; without
+/// it, the export's own claim is used (and the caller should say so). `current_roots`, if given,
+/// are the registries a store holds now.
+pub fn audit(
+    export: &LedgerExport,
+    trusted_key: Option<&str>,
+    current_roots: Option<&[RegistryRoot]>,
+) -> Result<AuditReport, Discrepancy> {
+    let log_key = trusted_key.unwrap_or(&export.log_key);
+    let log_public = signed_note::StandardVerifier::new(log_key)
+        .map_err(|_| fail("ledger", DiscrepancyKind::BadCheckpoint, "the ledger key is malformed"))?;
+    let log_raw = parse_vkey(log_key)
+        .ok_or_else(|| fail("ledger", DiscrepancyKind::BadCheckpoint, "the ledger key is malformed"))?;
+    let _ = log_public;
+
+    // Checkpoints by size, each verified and parsed first.
+    let mut by_size: BTreeMap<u64, Vec<(usize, checkpoint::CheckpointBody)>> = BTreeMap::new();
+    for (i, note) in export.checkpoints.iter().enumerate() {
+        let body = checkpoint::open(note.as_bytes(), log_key).map_err(|e| {
+            fail(
+                format!("checkpoint #{i}"),
+                DiscrepancyKind::BadCheckpoint,
+                format!("{e} (not signed by the ledger's key, or malformed)"),
+            )
+        })?;
+        by_size.entry(body.size).or_default().push((i, body));
+    }
+
+    let mut issuers: BTreeMap<Fr, IssuerState> = BTreeMap::new();
+    let mut log = MemoryLog::default();
+    let mut last_roots_entry: Option<Vec<RegistryRoot>> = None;
+    let mut previous: Option<checkpoint::CheckpointBody> = None;
+    let mut checked = 0u64;
+
+    let check_checkpoints = |size: u64,
+                             log: &MemoryLog,
+                             last_roots_entry: &Option<Vec<RegistryRoot>>,
+                             previous: &mut Option<checkpoint::CheckpointBody>,
+                             checked: &mut u64|
+     -> Result<(), Discrepancy> {
+        let Some(list) = by_size.get(&size) else {
+            return Ok(());
+        };
+        let replayed = log
+            .root(size)
+            .map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?;
+        for (i, cp) in list {
+            let at = format!("checkpoint of size {size}");
+            if cp.root_hash != replayed {
+                let kind = if list.len() > 1 { DiscrepancyKind::Fork } else { DiscrepancyKind::CheckpointMismatch };
+                return Err(fail(at, kind, format!(
+                    "checkpoint #{i} has log root {} but the entries give {}: an entry was tampered with, removed or inserted, or the history forked",
+                    checkpoint::root_hash_b64(&cp.root_hash),
+                    checkpoint::root_hash_b64(&replayed)
+                )));
+            }
+            match last_roots_entry {
+                Some(roots) if roots == &cp.registries => {}
+                _ => {
+                    return Err(fail(at, DiscrepancyKind::RegistryRootMismatch,
+                        "its registry roots are not those of the registry_roots entry it closes"))
+                }
+            }
+            if let Some(prev) = previous.as_ref() {
+                let proof = tlog_tiles::prove_tree(size, prev.size, log)
+                    .map_err(|e| fail(&at, DiscrepancyKind::Fork, e.to_string()))?;
+                let proof: Vec<[u8; 32]> = proof.iter().map(|h| h.0).collect();
+                log_proof::verify_consistency(&proof, prev.size, prev.root_hash, size, cp.root_hash)
+                    .map_err(|e| fail(&at, DiscrepancyKind::Fork, format!("not consistent with the checkpoint of size {}: {e}", prev.size)))?;
+                if cp.time < prev.time {
+                    return Err(fail(at, DiscrepancyKind::BadCheckpoint, "older than the checkpoint before it"));
+                }
+            }
+            *previous = Some(cp.clone());
+            *checked += 1;
+        }
+        Ok(())
+    };
+
+    for (index, bytes) in export.entries.iter().enumerate() {
+        let at = format!("entry {index}");
+        let entry = Entry::from_bytes(bytes)
+            .map_err(|e| fail(&at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
+        let bad_sig = |e: dossier_core::CoreError| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string());
+        let transition = |m: String| fail(&at, DiscrepancyKind::InvalidTransition, m);
+        match &entry.body {
+            EntryBody::IssuerRegistered { issuer_id: id, public_key, name } => {
+                let key = public_from_bytes(public_key).map_err(bad_sig)?;
+                entry.verify(&key).map_err(bad_sig)?;
+                if issuer_id(name).ok() != Some(*id) {
+                    return Err(transition(format!("issuer id is not the hash of the name `{name}`")));
+                }
+                if issuers.contains_key(id) {
+                    return Err(transition(format!("issuer `{name}` registered twice")));
+                }
+                issuers.insert(*id, IssuerState { name: name.clone(), key, tree: MemoryTree::default(), live: 0 });
+            }
+            EntryBody::Issue { issuer_id: id, credential_id, commitment }
+            | EntryBody::Update { issuer_id: id, credential_id, commitment } => {
+                let state = issuers.get_mut(id).ok_or_else(|| transition(format!("unregistered issuer {}", field::to_hex(id))))?;
+                entry.verify(&state.key).map_err(bad_sig)?;
+                let present = registry::path(&state.tree, *credential_id)
+                    .map(|p| !p.leaf.is_zero())
+                    .unwrap_or(false);
+                let is_issue = matches!(entry.body, EntryBody::Issue { .. });
+                if is_issue && present {
+                    return Err(transition(format!("credential {credential_id} of `{}` issued twice", state.name)));
+                }
+                if !is_issue && !present {
+                    return Err(transition(format!("update of credential {credential_id} of `{}`, which is not live", state.name)));
+                }
+                if commitment.is_zero() {
+                    return Err(transition("a zero commitment".into()));
+                }
+                registry::apply(&mut state.tree, &[(*credential_id, *commitment)])
+                    .map_err(|e| transition(e.to_string()))?;
+                if is_issue {
+                    state.live += 1;
+                }
+            }
+            EntryBody::Revoke { issuer_id: id, credential_id } => {
+                let state = issuers.get_mut(id).ok_or_else(|| transition(format!("unregistered issuer {}", field::to_hex(id))))?;
+                entry.verify(&state.key).map_err(bad_sig)?;
+                let present = registry::path(&state.tree, *credential_id)
+                    .map(|p| !p.leaf.is_zero())
+                    .unwrap_or(false);
+                if !present {
+                    return Err(transition(format!("revocation of credential {credential_id} of `{}`, which is not live", state.name)));
+                }
+                registry::apply(&mut state.tree, &[(*credential_id, Fr::zero())])
+                    .map_err(|e| transition(e.to_string()))?;
+                state.live -= 1;
+            }
+            EntryBody::RegistryRoots { roots } => {
+                entry.verify(&log_raw).map_err(bad_sig)?;
+                let replayed = roots_of(&issuers)?;
+                if &replayed != roots {
+                    return Err(fail(&at, DiscrepancyKind::RegistryRootMismatch,
+                        "the registry roots it states are not those its entries produce"));
+                }
+                last_roots_entry = Some(replayed);
+            }
+        }
+        if !matches!(entry.body, EntryBody::RegistryRoots { .. }) {
+            last_roots_entry = None;
+        }
+        log.append(bytes).map_err(|e| fail(&at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
+        check_checkpoints(log.size, &log, &last_roots_entry, &mut previous, &mut checked)?;
+    }
+    if let Some((size, _)) = by_size.range(log.size + 1..).next() {
+        return Err(fail(
+            format!("checkpoint of size {size}"),
+            DiscrepancyKind::MissingEntries,
+            format!("it covers {size} entries but the ledger has only {}: entries are missing", log.size),
+        ));
+    }
+    let replayed = roots_of(&issuers)?;
+    if let Some(current) = current_roots {
+        for r in &replayed {
+            let name = &issuers[&r.issuer_id].name;
+            match current.iter().find(|c| c.issuer_id == r.issuer_id) {
+                Some(c) if c.root == r.root && c.live == r.live => {}
+                _ => {
+                    return Err(fail(format!("registry {name}"), DiscrepancyKind::RegistryChangedOutsideLog,
+                        format!("registry `{name}` as stored differs from the registry its ledger entries produce")))
+                }
+            }
+        }
+        if current.len() != replayed.len() {
+            return Err(fail("ledger", DiscrepancyKind::RegistryChangedOutsideLog,
+                "the store holds a registry that no ledger entry created"));
+        }
+    }
+    Ok(AuditReport {
+        entries: log.size,
+        checkpoints: checked,
+        log_root: hex_of(&log.root(log.size).map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?),
+        registries: replayed
+            .iter()
+            .map(|r| AuditedRegistry {
+                issuer: issuers[&r.issuer_id].name.clone(),
+                issuer_id: field::to_hex(&r.issuer_id),
+                root: field::to_hex(&r.root),
+                live: r.live,
+            })
+            .collect(),
+    })
+}
+
+fn hex_of(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The raw Ed25519 key inside a signed-note verifier key.
+fn parse_vkey(vkey: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let b64 = vkey.rsplit('+').next()?;
+    let raw = STANDARD.decode(b64).ok()?;
+    if raw.len() != 33 || raw[0] != 1 {
+        return None;
+    }
+    let mut k = [0u8; 32];
+    k.copy_from_slice(&raw[1..]);
+    public_from_bytes(&k).ok()
+}

@@ -1,0 +1,704 @@
+//! The embedded default: registries and ledger in one redb database file.
+//!
+//! redb is a pure-Rust embedded key-value store with ACID transactions, copy-on-write B-trees
+//! and checksummed commits: a commit is durable (fsynced) before it returns, and a crash at any
+//! moment leaves the last committed state. Each write here — an issuer's registration, a batch
+//! of credentials, a revocation, a checkpoint — is one transaction covering the registry nodes,
+//! the ledger entries and the ledger's hashes together, so the registry and its log can never
+//! disagree after a crash. Writers are serialised by redb within a process; across processes the
+//! file is locked and [`Store::open`] waits for it.
+//!
+//! Tables (the file's layout, stable for tools):
+//! - `meta`: `origin`, `log_key` (the ledger's name and verifier key);
+//! - `issuers`: registry number -> issuer record;
+//! - `registry_nodes`: (registry, level, index) -> non-empty tree node;
+//! - `ledger_entries`: index -> entry bytes; `ledger_hashes`: stored hash index -> hash
+//!   (Go `tlog` layout);
+//! - `checkpoints`: tree size -> signed note.
+
+use crate::registry::{self, MembershipPath, NodeStore};
+use crate::StoreError;
+use dossier_core::checkpoint::CheckpointBody;
+use dossier_core::credential::{Credential, EncodedClaim};
+use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
+use dossier_core::keys::KeyPair;
+use dossier_core::{field, issuer_id, Fr};
+use ark_ff::Zero;
+use rayon::prelude::*;
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// `meta`: the ledger's settings.
+pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// `issuers`: registry number -> issuer record.
+pub const ISSUERS: TableDefinition<u32, &[u8]> = TableDefinition::new("issuers");
+/// `registry_nodes`: (registry, level, index) -> node.
+pub const NODES: TableDefinition<(u32, u8, u32), [u8; 32]> = TableDefinition::new("registry_nodes");
+/// `ledger_entries`: index -> entry bytes.
+pub const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger_entries");
+/// `ledger_hashes`: stored hash index -> SHA-256 hash.
+pub const HASHES: TableDefinition<u64, [u8; 32]> = TableDefinition::new("ledger_hashes");
+/// `checkpoints`: tree size -> signed note.
+pub const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
+
+/// An issuer as the store knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerInfo {
+    /// Its registry's number in this store.
+    pub registry: u32,
+    /// Its name.
+    pub name: String,
+    /// `string_hash(name)`.
+    pub issuer_id: Fr,
+    /// Its Ed25519 public key.
+    pub public_key: [u8; 32],
+    /// The id the next credential gets.
+    pub next_id: u64,
+    /// Live credentials.
+    pub live: u64,
+}
+
+impl IssuerInfo {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(90 + self.name.len());
+        b.extend_from_slice(&field::to_be_bytes(&self.issuer_id));
+        b.extend_from_slice(&self.public_key);
+        b.extend_from_slice(&self.next_id.to_be_bytes());
+        b.extend_from_slice(&self.live.to_be_bytes());
+        b.extend_from_slice(self.name.as_bytes());
+        b
+    }
+
+    fn from_bytes(registry: u32, b: &[u8]) -> Result<IssuerInfo, StoreError> {
+        let bad = || StoreError::Ledger {
+            reason: format!("issuer record {registry} is corrupt"),
+        };
+        if b.len() < 80 {
+            return Err(bad());
+        }
+        let mut id = [0u8; 32];
+        id.copy_from_slice(&b[..32]);
+        let mut public_key = [0u8; 32];
+        public_key.copy_from_slice(&b[32..64]);
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&b[64..72]);
+        let mut l = [0u8; 8];
+        l.copy_from_slice(&b[72..80]);
+        Ok(IssuerInfo {
+            registry,
+            name: String::from_utf8(b[80..].to_vec()).map_err(|_| bad())?,
+            issuer_id: field::from_be_bytes("issuer id", &id)?,
+            public_key,
+            next_id: u64::from_be_bytes(n),
+            live: u64::from_be_bytes(l),
+        })
+    }
+}
+
+/// The registry nodes of one issuer inside a write transaction.
+struct TxnNodes<'a, 't> {
+    table: &'a mut Table<'t, (u32, u8, u32), [u8; 32]>,
+    registry: u32,
+}
+
+impl NodeStore for TxnNodes<'_, '_> {
+    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
+        match self.table.get((self.registry, level, index))? {
+            Some(v) => Ok(Some(field::from_be_bytes("registry node", &v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError> {
+        match node {
+            Some(n) => {
+                self.table
+                    .insert((self.registry, level, index), field::to_be_bytes(&n))?;
+            }
+            None => {
+                self.table.remove((self.registry, level, index))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The registry nodes of one issuer in a read transaction.
+struct ReadNodes<'a, T: ReadableTable<(u32, u8, u32), [u8; 32]>> {
+    table: &'a T,
+    registry: u32,
+}
+
+impl<T: ReadableTable<(u32, u8, u32), [u8; 32]>> NodeStore for ReadNodes<'_, T> {
+    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
+        match self.table.get((self.registry, level, index))? {
+            Some(v) => Ok(Some(field::from_be_bytes("registry node", &v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&mut self, _: u8, _: u32, _: Option<Fr>) -> Result<(), StoreError> {
+        Err(StoreError::Ledger {
+            reason: "registry is read-only here".into(),
+        })
+    }
+}
+
+/// Reads the ledger's stored hashes for `tlog_tiles`.
+struct HashTable<'a, T: ReadableTable<u64, [u8; 32]>>(&'a T);
+
+impl<T: ReadableTable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|i| match self.0.get(*i) {
+                Ok(Some(v)) => Ok(tlog_tiles::Hash(v.value())),
+                _ => Err(tlog_tiles::Error::IndexesNotInTree),
+            })
+            .collect()
+    }
+}
+
+/// Appends entries to the ledger inside a write transaction; returns the new size.
+fn append_entries(
+    txn: &redb::WriteTransaction,
+    entries: &[Vec<u8>],
+) -> Result<u64, StoreError> {
+    let mut etable = txn.open_table(ENTRIES)?;
+    let mut htable = txn.open_table(HASHES)?;
+    let mut n = etable.len()?;
+    for data in entries {
+        let new = tlog_tiles::stored_hashes(n, data, &HashTable(&htable))?;
+        let mut idx = tlog_tiles::stored_hash_count(n);
+        for h in new {
+            htable.insert(idx, h.0)?;
+            idx += 1;
+        }
+        etable.insert(n, data.as_slice())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The whole store: registries and ledger.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+/// How long [`Store::open`] waits for another process to release the file by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+impl Store {
+    /// Opens (creating if absent) the database at `path`, waiting up to `lock_wait` for another
+    /// process that has it open.
+    pub fn open(path: &Path, lock_wait: Duration) -> Result<Store, StoreError> {
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Database::create(path) {
+                Ok(db) => {
+                    let store = Store {
+                        db,
+                        path: path.to_path_buf(),
+                    };
+                    store.ensure_tables()?;
+                    return Ok(store);
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < lock_wait => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                    return Err(StoreError::Locked {
+                        path: path.display().to_string(),
+                        waited_ms: start.elapsed().as_millis(),
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn ensure_tables(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?;
+        txn.open_table(ISSUERS)?;
+        txn.open_table(NODES)?;
+        txn.open_table(ENTRIES)?;
+        txn.open_table(HASHES)?;
+        txn.open_table(CHECKPOINTS)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger's origin and verifier key, once set by [`Store::init_ledger`].
+    pub fn ledger_identity(&self) -> Result<Option<(String, String)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let origin = meta.get("origin")?.map(|v| v.value().to_string());
+        let key = meta.get("log_key")?.map(|v| v.value().to_string());
+        Ok(origin.zip(key))
+    }
+
+    /// Binds the ledger to its key (named after its origin) on first use; later calls check
+    /// that the key is the same.
+    pub fn init_ledger(&self, log_key: &KeyPair) -> Result<(), StoreError> {
+        let vkey = log_key.verifier_key();
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let existing = meta.get("log_key")?.map(|v| v.value().to_string());
+            match existing {
+                Some(k) if k == vkey => {}
+                Some(_) => {
+                    return Err(StoreError::LedgerKey {
+                        reason: "this ledger is bound to another key".into(),
+                    })
+                }
+                None => {
+                    meta.insert("origin", log_key.name())?;
+                    meta.insert("log_key", vkey.as_str())?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every registered issuer.
+    pub fn issuers(&self) -> Result<Vec<IssuerInfo>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(ISSUERS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push(IssuerInfo::from_bytes(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The issuer of that name.
+    pub fn issuer(&self, name: &str) -> Result<IssuerInfo, StoreError> {
+        self.issuers()?
+            .into_iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| StoreError::UnknownIssuer {
+                name: name.to_string(),
+            })
+    }
+
+    fn issuer_in(
+        table: &impl ReadableTable<u32, &'static [u8]>,
+        name: &str,
+    ) -> Result<Option<IssuerInfo>, StoreError> {
+        for row in table.iter()? {
+            let (k, v) = row?;
+            let info = IssuerInfo::from_bytes(k.value(), v.value())?;
+            if info.name == name {
+                return Ok(Some(info));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Registers an issuer with its key (the key's name is the issuer's name): a self-signed
+    /// ledger entry and an empty registry.
+    pub fn register_issuer(&self, key: &KeyPair, time: u64) -> Result<IssuerInfo, StoreError> {
+        let name = key.name().to_string();
+        let id = issuer_id(&name)?;
+        let txn = self.db.begin_write()?;
+        let info = {
+            let mut t = txn.open_table(ISSUERS)?;
+            if Self::issuer_in(&t, &name)?.is_some() {
+                return Err(StoreError::IssuerExists { name });
+            }
+            let registry = u32::try_from(t.len()?).map_err(|_| StoreError::Ledger {
+                reason: "too many issuers".into(),
+            })?;
+            let info = IssuerInfo {
+                registry,
+                name: name.clone(),
+                issuer_id: id,
+                public_key: key.public().to_bytes(),
+                next_id: 0,
+                live: 0,
+            };
+            t.insert(registry, info.to_bytes().as_slice())?;
+            info
+        };
+        let entry = Entry::sign(
+            time,
+            EntryBody::IssuerRegistered {
+                issuer_id: id,
+                public_key: info.public_key,
+                name,
+            },
+            key,
+        );
+        append_entries(&txn, &[entry.to_bytes()])?;
+        txn.commit()?;
+        Ok(info)
+    }
+
+    fn check_key(info: &IssuerInfo, key: &KeyPair) -> Result<(), StoreError> {
+        if key.public().to_bytes() != info.public_key || key.name() != info.name {
+            return Err(StoreError::WrongIssuerKey {
+                name: info.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Issues a batch of credentials in one durable transaction: assigns consecutive ids, draws
+    /// salts, commits, updates the registry and appends one signed ledger entry per credential.
+    /// Returns the credentials (with their openings' data) once the commit is on disk; on any
+    /// error nothing is written.
+    pub fn issue(
+        &self,
+        key: &KeyPair,
+        claims: &[EncodedClaim],
+        issued_at: u32,
+        time: u64,
+    ) -> Result<Vec<Credential>, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut info = {
+            let t = txn.open_table(ISSUERS)?;
+            Self::issuer_in(&t, key.name())?.ok_or_else(|| StoreError::UnknownIssuer {
+                name: key.name().to_string(),
+            })?
+        };
+        Self::check_key(&info, key)?;
+        let first = info.next_id;
+        if first + claims.len() as u64 > 1u64 << 32 {
+            return Err(StoreError::RegistryFull { issuer: info.name });
+        }
+        // Salts come from the OS RNG on each thread; commitments and signatures on all cores.
+        let made: Vec<(Credential, Fr, Vec<u8>)> = claims
+            .par_iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let credential = Credential {
+                    schema_id: c.schema_id,
+                    issuer_id: info.issuer_id,
+                    holder: c.holder,
+                    credential_id: (first + k as u64) as u32,
+                    issued_at,
+                    expires_at: c.expires_at,
+                    salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
+                    slots: c.slots,
+                };
+                let commitment = credential.commitment();
+                let entry = Entry::sign(
+                    time,
+                    EntryBody::Issue {
+                        issuer_id: info.issuer_id,
+                        credential_id: credential.credential_id,
+                        commitment,
+                    },
+                    key,
+                );
+                (credential, commitment, entry.to_bytes())
+            })
+            .collect();
+        let leaves: Vec<(u32, Fr)> = made
+            .iter()
+            .map(|(c, commitment, _)| (c.credential_id, *commitment))
+            .collect();
+        {
+            let mut nodes = txn.open_table(NODES)?;
+            registry::apply(
+                &mut TxnNodes {
+                    table: &mut nodes,
+                    registry: info.registry,
+                },
+                &leaves,
+            )?;
+        }
+        let (credentials, entries): (Vec<Credential>, Vec<Vec<u8>>) =
+            made.into_iter().map(|(c, _, e)| (c, e)).unzip();
+        append_entries(&txn, &entries)?;
+        info.next_id += claims.len() as u64;
+        info.live += claims.len() as u64;
+        txn.open_table(ISSUERS)?
+            .insert(info.registry, info.to_bytes().as_slice())?;
+        txn.commit()?;
+        Ok(credentials)
+    }
+
+    /// Replaces a live credential by a new version under the same id (a promotion, a sanction:
+    /// the status credential the issuer keeps current). Returns the new credential.
+    pub fn update(
+        &self,
+        key: &KeyPair,
+        credential_id: u32,
+        claim: &EncodedClaim,
+        issued_at: u32,
+        time: u64,
+    ) -> Result<Credential, StoreError> {
+        let txn = self.db.begin_write()?;
+        let info = {
+            let t = txn.open_table(ISSUERS)?;
+            Self::issuer_in(&t, key.name())?.ok_or_else(|| StoreError::UnknownIssuer {
+                name: key.name().to_string(),
+            })?
+        };
+        Self::check_key(&info, key)?;
+        let credential = Credential {
+            schema_id: claim.schema_id,
+            issuer_id: info.issuer_id,
+            holder: claim.holder,
+            credential_id,
+            issued_at,
+            expires_at: claim.expires_at,
+            salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
+            slots: claim.slots,
+        };
+        let commitment = credential.commitment();
+        {
+            let mut nodes = txn.open_table(NODES)?;
+            let mut tree = TxnNodes {
+                table: &mut nodes,
+                registry: info.registry,
+            };
+            if tree.get(0, credential_id)?.is_none() {
+                return Err(StoreError::CredentialNotFound {
+                    issuer: info.name,
+                    credential_id,
+                });
+            }
+            registry::apply(&mut tree, &[(credential_id, commitment)])?;
+        }
+        let entry = Entry::sign(
+            time,
+            EntryBody::Update {
+                issuer_id: info.issuer_id,
+                credential_id,
+                commitment,
+            },
+            key,
+        );
+        append_entries(&txn, &[entry.to_bytes()])?;
+        txn.commit()?;
+        Ok(credential)
+    }
+
+    /// Revokes a live credential: its leaf becomes empty.
+    pub fn revoke(&self, key: &KeyPair, credential_id: u32, time: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut info = {
+            let t = txn.open_table(ISSUERS)?;
+            Self::issuer_in(&t, key.name())?.ok_or_else(|| StoreError::UnknownIssuer {
+                name: key.name().to_string(),
+            })?
+        };
+        Self::check_key(&info, key)?;
+        {
+            let mut nodes = txn.open_table(NODES)?;
+            let mut tree = TxnNodes {
+                table: &mut nodes,
+                registry: info.registry,
+            };
+            if tree.get(0, credential_id)?.is_none() {
+                return Err(StoreError::CredentialNotFound {
+                    issuer: info.name,
+                    credential_id,
+                });
+            }
+            registry::apply(&mut tree, &[(credential_id, Fr::zero())])?;
+        }
+        let entry = Entry::sign(
+            time,
+            EntryBody::Revoke {
+                issuer_id: info.issuer_id,
+                credential_id,
+            },
+            key,
+        );
+        append_entries(&txn, &[entry.to_bytes()])?;
+        info.live -= 1;
+        txn.open_table(ISSUERS)?
+            .insert(info.registry, info.to_bytes().as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every registry's current root, ordered by issuer id.
+    pub fn registry_roots(&self) -> Result<Vec<RegistryRoot>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let nodes = txn.open_table(NODES)?;
+        let mut roots = Vec::new();
+        for info in self.issuers()? {
+            let tree = ReadNodes {
+                table: &nodes,
+                registry: info.registry,
+            };
+            roots.push(RegistryRoot {
+                issuer_id: info.issuer_id,
+                root: registry::root(&tree)?,
+                live: info.live,
+            });
+        }
+        roots.sort_by_key(|r| r.issuer_id);
+        Ok(roots)
+    }
+
+    /// Publishes a checkpoint: appends a `RegistryRoots` entry signed by the ledger and signs a
+    /// C2SP checkpoint over the log that also lists every registry root. Returns the note.
+    pub fn checkpoint(&self, log_key: &KeyPair, time: u64) -> Result<String, StoreError> {
+        match self.ledger_identity()? {
+            Some((_, k)) if k == log_key.verifier_key() => {}
+            Some(_) => {
+                return Err(StoreError::LedgerKey {
+                    reason: "not this ledger's key".into(),
+                })
+            }
+            None => {
+                return Err(StoreError::LedgerKey {
+                    reason: "the ledger has no key yet (init it first)".into(),
+                })
+            }
+        }
+        let roots = self.registry_roots()?;
+        let txn = self.db.begin_write()?;
+        let entry = Entry::sign(
+            time,
+            EntryBody::RegistryRoots {
+                roots: roots.clone(),
+            },
+            log_key,
+        );
+        let size = append_entries(&txn, &[entry.to_bytes()])?;
+        let root_hash = {
+            let h = txn.open_table(HASHES)?;
+            tlog_tiles::tree_hash(size, &HashTable(&h))?.0
+        };
+        let body = CheckpointBody {
+            origin: log_key.name().to_string(),
+            size,
+            root_hash,
+            time,
+            registries: roots,
+        };
+        let note = body.sign(log_key)?;
+        txn.open_table(CHECKPOINTS)?.insert(size, note.as_str())?;
+        txn.commit()?;
+        Ok(note)
+    }
+
+    /// The latest checkpoint's note, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(CHECKPOINTS)?;
+        let last = t.last()?.map(|(_, v)| v.value().to_string());
+        Ok(last)
+    }
+
+    /// Every checkpoint's note, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(CHECKPOINTS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            out.push(row?.1.value().to_string());
+        }
+        Ok(out)
+    }
+
+    /// The membership path of a credential id in an issuer's current registry (for an empty
+    /// leaf, the path of the empty leaf).
+    pub fn witness(&self, issuer: &str, credential_id: u32) -> Result<MembershipPath, StoreError> {
+        let info = self.issuer(issuer)?;
+        let txn = self.db.begin_read()?;
+        let nodes = txn.open_table(NODES)?;
+        let tree = ReadNodes {
+            table: &nodes,
+            registry: info.registry,
+        };
+        registry::path(&tree, credential_id)
+    }
+
+    /// The number of entries in the ledger.
+    pub fn ledger_size(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(ENTRIES)?.len()?)
+    }
+
+    /// Entries `start..end` (clamped to the log), as stored bytes.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(ENTRIES)?;
+        let mut out = Vec::new();
+        for row in t.range(start..end)? {
+            out.push(row?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The RFC 6962 root hash of the log's first `size` entries.
+    pub fn tree_hash(&self, size: u64) -> Result<[u8; 32], StoreError> {
+        let txn = self.db.begin_read()?;
+        let h = txn.open_table(HASHES)?;
+        self.check_size(size, &txn)?;
+        Ok(tlog_tiles::tree_hash(size, &HashTable(&h))?.0)
+    }
+
+    fn check_size(&self, size: u64, txn: &redb::ReadTransaction) -> Result<(), StoreError> {
+        let n = txn.open_table(ENTRIES)?.len()?;
+        if size > n {
+            return Err(StoreError::Ledger {
+                reason: format!("size {size} is beyond the log's {n} entries"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<[u8; 32]>, StoreError> {
+        let txn = self.db.begin_read()?;
+        self.check_size(size, &txn)?;
+        let h = txn.open_table(HASHES)?;
+        Ok(tlog_tiles::prove_record(size, index, &HashTable(&h))?
+            .into_iter()
+            .map(|h| h.0)
+            .collect())
+    }
+
+    /// The consistency proof from the tree of `old` entries to the tree of `new` entries.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<[u8; 32]>, StoreError> {
+        let txn = self.db.begin_read()?;
+        self.check_size(new, &txn)?;
+        let h = txn.open_table(HASHES)?;
+        Ok(tlog_tiles::prove_tree(new, old, &HashTable(&h))?
+            .into_iter()
+            .map(|h| h.0)
+            .collect())
+    }
+
+    /// The whole ledger, for a regulator.
+    pub fn export(&self) -> Result<crate::export::LedgerExport, StoreError> {
+        let (origin, log_key) = self.ledger_identity()?.ok_or_else(|| StoreError::LedgerKey {
+            reason: "the ledger has no key yet".into(),
+        })?;
+        Ok(crate::export::LedgerExport {
+            format: crate::export::FORMAT.to_string(),
+            origin,
+            log_key,
+            entries: self.entries(0, u64::MAX)?,
+            checkpoints: self.checkpoints()?,
+        })
+    }
+
+    /// Direct access to the database, for tests that play an attacker with write access to the
+    /// file (a registry changed outside the log) and for inspection tools.
+    #[doc(hidden)]
+    pub fn raw(&self) -> &Database {
+        &self.db
+    }
+}

@@ -1,0 +1,99 @@
+//! The one error type of the store crate.
+
+use dossier_core::CoreError;
+
+/// What went wrong in the store. Messages name the issuer, credential id or file at fault, never
+/// credential values or secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The embedded database failed.
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    /// Another process kept the database locked for longer than the wait allowed.
+    #[error("database {path} is in use by another process (waited {waited_ms} ms)")]
+    Locked {
+        /// The database file.
+        path: String,
+        /// How long we waited.
+        waited_ms: u128,
+    },
+    /// An encoding, key or signature check failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// No issuer of that name is registered.
+    #[error("unknown issuer `{name}`")]
+    UnknownIssuer {
+        /// The name asked for.
+        name: String,
+    },
+    /// An issuer of that name is already registered.
+    #[error("issuer `{name}` is already registered")]
+    IssuerExists {
+        /// The name.
+        name: String,
+    },
+    /// The key offered is not the issuer's registered key.
+    #[error("the key given is not issuer `{name}`'s registered key")]
+    WrongIssuerKey {
+        /// The issuer.
+        name: String,
+    },
+    /// The key offered is not the ledger's key, or the ledger has none yet.
+    #[error("ledger key: {reason}")]
+    LedgerKey {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No live credential has that id in that issuer's registry.
+    #[error("issuer `{issuer}` has no live credential {credential_id}")]
+    CredentialNotFound {
+        /// The issuer.
+        issuer: String,
+        /// The id.
+        credential_id: u32,
+    },
+    /// The registry's 2^32 ids are used up.
+    #[error("issuer `{issuer}`'s registry is full")]
+    RegistryFull {
+        /// The issuer.
+        issuer: String,
+    },
+    /// The ledger's stored structure is inconsistent or a request is out of its range.
+    #[error("ledger: {reason}")]
+    Ledger {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A ledger export could not be read.
+    #[error("ledger export: {reason}")]
+    Export {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(redb::Error::from(e))
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<tlog_tiles::Error> for StoreError {
+    fn from(e: tlog_tiles::Error) -> Self {
+        StoreError::Ledger {
+            reason: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! dossier's store: the issuers' registries and the append-only ledger, in one embedded
+//! database file, and the regulators' audit over a ledger.
+//!
+//! - [`registry`]: depth-32 Poseidon sparse Merkle trees, batch updates, membership paths;
+//! - [`db`]: the embedded default (redb), where every change is one durable transaction over
+//!   registry and ledger together;
+//! - [`export`]: the ledger as a regulator receives it;
+//! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
+
+pub mod audit;
+pub mod db;
+mod error;
+pub mod export;
+pub mod registry;
+
+pub use db::{IssuerInfo, Store};
+pub use error::StoreError;

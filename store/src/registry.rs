@@ -1,0 +1,287 @@
+//! The issuers' registries: sparse Merkle trees of depth 32 from credential id to credential
+//! commitment, hashed with circom-compatible `Poseidon(left, right)`.
+//!
+//! Only non-empty nodes are stored; an empty subtree of height `h` has the precomputed hash
+//! `EMPTY[h]` (`EMPTY[0] = 0`, the empty leaf; `EMPTY[h+1] = Poseidon(EMPTY[h], EMPTY[h])`).
+//! Revocation sets a leaf back to 0. A batch of updates is applied level by level so that
+//! upper nodes shared by the batch are hashed once, and each level's hashes are computed on all
+//! cores. The tree logic is generic over [`NodeStore`]: the database in production, a hash map
+//! for the auditor's replay and for tests.
+
+use crate::StoreError;
+use dossier_core::{poseidon, Fr};
+use ark_ff::Zero;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The depth of every registry: ids are 32-bit.
+pub const DEPTH: usize = 32;
+
+/// `EMPTY[h]`, the root of an empty subtree of height `h`, for `h` in `0..=DEPTH`.
+pub fn empty_hashes() -> &'static [Fr; DEPTH + 1] {
+    static EMPTY: OnceLock<[Fr; DEPTH + 1]> = OnceLock::new();
+    EMPTY.get_or_init(|| {
+        let mut e = [Fr::zero(); DEPTH + 1];
+        for h in 0..DEPTH {
+            e[h + 1] = poseidon::hash2(e[h], e[h]);
+        }
+        e
+    })
+}
+
+/// Where a tree keeps its non-empty nodes. Level 0 holds leaves, level 32 the root.
+pub trait NodeStore {
+    /// The node at `level`, `index`, if it is not empty.
+    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError>;
+    /// Sets a node; `None` removes it (the subtree became empty).
+    fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError>;
+}
+
+fn node_or_empty<S: NodeStore + ?Sized>(s: &S, level: u8, index: u32) -> Result<Fr, StoreError> {
+    Ok(s.get(level, index)?.unwrap_or(empty_hashes()[level as usize]))
+}
+
+/// Below this many hashes a level is hashed on the calling thread.
+const PARALLEL_THRESHOLD: usize = 64;
+
+/// Applies leaf updates (`Fr::zero()` empties a leaf) and returns the new root. `updates` may
+/// be in any order; a repeated id takes its last value.
+pub fn apply<S: NodeStore + ?Sized>(store: &mut S, updates: &[(u32, Fr)]) -> Result<Fr, StoreError> {
+    let mut current: Vec<(u32, Fr)> = updates.to_vec();
+    current.reverse();
+    current.sort_by_key(|(i, _)| *i); // stable: the last update of an id now comes first
+    current.dedup_by_key(|(i, _)| *i);
+    let empty = empty_hashes();
+    for level in 0..DEPTH {
+        let lv = level as u8;
+        for (i, v) in &current {
+            store.put(lv, *i, (*v != empty[level]).then_some(*v))?;
+        }
+        let mut pairs: Vec<(u32, Fr, Fr)> = Vec::with_capacity(current.len() / 2 + 1);
+        let mut j = 0;
+        while j < current.len() {
+            let (i, v) = current[j];
+            if i % 2 == 0 {
+                let right = match current.get(j + 1) {
+                    Some((k, w)) if *k == i + 1 => {
+                        j += 1;
+                        *w
+                    }
+                    _ => node_or_empty(store, lv, i + 1)?,
+                };
+                pairs.push((i / 2, v, right));
+            } else {
+                pairs.push((i / 2, node_or_empty(store, lv, i - 1)?, v));
+            }
+            j += 1;
+        }
+        current = if pairs.len() >= PARALLEL_THRESHOLD {
+            pairs
+                .par_iter()
+                .map(|(p, l, r)| (*p, poseidon::hash2(*l, *r)))
+                .collect()
+        } else {
+            pairs
+                .iter()
+                .map(|(p, l, r)| (*p, poseidon::hash2(*l, *r)))
+                .collect()
+        };
+    }
+    let root = current.first().map_or(empty[DEPTH], |(_, r)| *r);
+    if !updates.is_empty() {
+        store.put(DEPTH as u8, 0, (root != empty[DEPTH]).then_some(root))?;
+    }
+    Ok(root)
+}
+
+/// The current root.
+pub fn root<S: NodeStore + ?Sized>(store: &S) -> Result<Fr, StoreError> {
+    node_or_empty(store, DEPTH as u8, 0)
+}
+
+/// A membership path: the leaf at `credential_id` and its 32 siblings, leaf level first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipPath {
+    /// The leaf's id (its bits, low first, say left or right at each level).
+    pub credential_id: u32,
+    /// The leaf: the commitment, or 0 if empty.
+    #[serde(with = "dossier_core::field::serde_hex")]
+    pub leaf: Fr,
+    /// The sibling at each level, from the leaves up.
+    #[serde(with = "hex_vec")]
+    pub siblings: Vec<Fr>,
+    /// The root the path leads to.
+    #[serde(with = "dossier_core::field::serde_hex")]
+    pub root: Fr,
+}
+
+mod hex_vec {
+    use dossier_core::{field, Fr};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[Fr], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(field::to_hex))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fr>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| field::parse("sibling", s).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+impl MembershipPath {
+    /// The root computed from the leaf and siblings (the native twin of the circuit's gadget).
+    pub fn computed_root(&self) -> Fr {
+        let mut h = self.leaf;
+        for (level, s) in self.siblings.iter().enumerate() {
+            h = if (self.credential_id >> level) & 1 == 0 {
+                poseidon::hash2(h, *s)
+            } else {
+                poseidon::hash2(*s, h)
+            };
+        }
+        h
+    }
+
+    /// Whether the path is well formed and leads to its root.
+    pub fn is_valid(&self) -> bool {
+        self.siblings.len() == DEPTH && self.computed_root() == self.root
+    }
+}
+
+/// The membership path of `credential_id`.
+pub fn path<S: NodeStore + ?Sized>(store: &S, credential_id: u32) -> Result<MembershipPath, StoreError> {
+    let mut siblings = Vec::with_capacity(DEPTH);
+    for level in 0..DEPTH {
+        siblings.push(node_or_empty(store, level as u8, (credential_id >> level) ^ 1)?);
+    }
+    Ok(MembershipPath {
+        credential_id,
+        leaf: node_or_empty(store, 0, credential_id)?,
+        siblings,
+        root: root(store)?,
+    })
+}
+
+/// A registry held in memory: the auditor's replay, tests and benchmarks.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryTree {
+    nodes: HashMap<(u8, u32), Fr>,
+}
+
+impl NodeStore for MemoryTree {
+    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
+        Ok(self.nodes.get(&(level, index)).copied())
+    }
+
+    fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError> {
+        match node {
+            Some(n) => self.nodes.insert((level, index), n),
+            None => self.nodes.remove(&(level, index)),
+        };
+        Ok(())
+    }
+}
+
+impl MemoryTree {
+    /// How many non-empty nodes are stored.
+    pub fn stored_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// The naive reference: the root of a subtree computed recursively from the leaves alone.
+    fn naive_root(leaves: &BTreeMap<u32, Fr>) -> Fr {
+        fn sub(leaves: &BTreeMap<u32, Fr>, level: usize, index: u64) -> Fr {
+            let lo = index << level;
+            let hi = (index + 1) << level;
+            let mut range = leaves.range(lo as u32..=((hi - 1).min(u64::from(u32::MAX))) as u32);
+            if range.next().is_none() {
+                return empty_hashes()[level];
+            }
+            if level == 0 {
+                return leaves[&(index as u32)];
+            }
+            poseidon::hash2(sub(leaves, level - 1, 2 * index), sub(leaves, level - 1, 2 * index + 1))
+        }
+        let live: BTreeMap<u32, Fr> = leaves.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect();
+        sub(&live, DEPTH, 0)
+    }
+
+    #[test]
+    fn empty_tree_root_is_empty_hash() {
+        let t = MemoryTree::default();
+        assert_eq!(root(&t).expect("root"), empty_hashes()[DEPTH]);
+    }
+
+    #[test]
+    fn paths_verify_and_revocation_empties() {
+        let mut t = MemoryTree::default();
+        let updates: Vec<(u32, Fr)> = (0..10).map(|i| (i * 3, Fr::from(u64::from(i) + 100))).collect();
+        let r = apply(&mut t, &updates).expect("apply");
+        let p = path(&t, 9).expect("path");
+        assert_eq!(p.leaf, Fr::from(103u64));
+        assert!(p.is_valid());
+        assert_eq!(p.root, r);
+        let mut forged = p.clone();
+        forged.leaf = Fr::from(104u64);
+        assert!(!forged.is_valid());
+        let mut forged = p.clone();
+        forged.credential_id = 10;
+        assert!(!forged.is_valid(), "a path is bound to its position");
+        apply(&mut t, &[(9, Fr::zero())]).expect("revoke");
+        let p = path(&t, 9).expect("path");
+        assert!(p.leaf.is_zero() && p.is_valid());
+        // Revoking everything returns to the empty tree and stores nothing.
+        let all: Vec<(u32, Fr)> = (0..10).map(|i| (i * 3, Fr::zero())).collect();
+        assert_eq!(apply(&mut t, &all).expect("revoke"), empty_hashes()[DEPTH]);
+        assert_eq!(t.stored_nodes(), 0);
+    }
+
+    #[test]
+    fn extreme_ids() {
+        let mut t = MemoryTree::default();
+        apply(&mut t, &[(u32::MAX, Fr::from(1u64)), (0, Fr::from(2u64))]).expect("apply");
+        assert!(path(&t, u32::MAX).expect("path").is_valid());
+        assert!(path(&t, 0).expect("path").is_valid());
+        let leaves = BTreeMap::from([(u32::MAX, Fr::from(1u64)), (0, Fr::from(2u64))]);
+        assert_eq!(root(&t).expect("root"), naive_root(&leaves));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn batches_agree_with_the_naive_reference(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((prop_oneof![0u32..40, any::<u32>()], 0u64..5), 1..40),
+                1..4,
+            )
+        ) {
+            let mut t = MemoryTree::default();
+            let mut reference = BTreeMap::new();
+            for batch in batches {
+                let updates: Vec<(u32, Fr)> = batch.iter().map(|(i, v)| (*i, Fr::from(*v))).collect();
+                let r = apply(&mut t, &updates).expect("apply");
+                for (i, v) in &updates {
+                    reference.insert(*i, *v);
+                }
+                prop_assert_eq!(r, naive_root(&reference));
+                for (i, _) in &updates {
+                    let p = path(&t, *i).expect("path");
+                    prop_assert!(p.is_valid());
+                    prop_assert_eq!(p.leaf, reference[i]);
+                }
+            }
+        }
+    }
+}
