@@ -1,1 +1,614 @@
-fn main() {}
+//! `dossier`, the command line over dossier's store: issuers issue, update and revoke
+//! credentials, the ledger publishes checkpoints, holders keep wallets and fetch witnesses, and
+//! regulators audit. Human output by default, `--json` for machines; exit codes: 0 done,
+//! 1 a check failed (audit discrepancy), 2 unusable input, 3 store or file-system failure.
+
+mod batch;
+mod demo;
+mod error;
+mod home;
+mod wallet;
+
+use clap::{Args, Parser, Subcommand};
+use dossier_core::credential::CredentialOpening;
+use dossier_core::encoding::{date_to_days, days_to_date};
+use dossier_core::schema::SchemaSet;
+use dossier_core::{checkpoint, field};
+use dossier_store::audit;
+use dossier_store::export::LedgerExport;
+use error::{io, CliError};
+use home::Home;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wallet::Wallet;
+
+#[derive(Parser)]
+#[command(name = "dossier", version, about = "Zero-knowledge credentials and audits for civil-service personnel records")]
+struct Cli {
+    /// The folder holding the database, keys and default wallet.
+    #[arg(long, global = true, env = "DOSSIER_HOME", default_value = ".dossier")]
+    home: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seconds to wait for another process that holds the database.
+    #[arg(long, global = true, default_value_t = 60)]
+    lock_wait: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole story on a fresh embedded store and time each step.
+    Demo(DemoArgs),
+    /// The ledger: create it, inspect it, export it for a regulator.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+    /// List the schemas this build knows, with their ids.
+    Schemas,
+    /// Issuers: register one (with a new key), list them.
+    #[command(subcommand)]
+    Issuer(IssuerCmd),
+    /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
+    Issue(IssueArgs),
+    /// Replace a live credential by a new version under the same id.
+    Update(UpdateArgs),
+    /// Revoke a live credential.
+    Revoke(RevokeArgs),
+    /// Publish a signed checkpoint anchoring every registry root.
+    Checkpoint {
+        /// Also write the signed note to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Holders: create a wallet, show it, import credentials into it.
+    #[command(subcommand)]
+    Holder(HolderCmd),
+    /// A credential's membership path in its issuer's registry, and whether a checkpoint anchors it.
+    Witness {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The credential id.
+        #[arg(long)]
+        id: u32,
+    },
+    /// Replay a ledger and check every signature, registry root and checkpoint.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Synthetic civil servants (each gets employment, qualification and three appraisals).
+    #[arg(long, default_value_t = 1000)]
+    people: u32,
+}
+
+#[derive(Subcommand)]
+enum LedgerCmd {
+    /// Create the ledger's key with an origin (otherwise created on first use with the default).
+    Init {
+        /// The ledger's name, the first line of its checkpoints.
+        #[arg(long, default_value = home::DEFAULT_ORIGIN)]
+        origin: String,
+    },
+    /// Size, log root, issuers and the latest checkpoint.
+    Info,
+    /// Write the whole ledger (entries and checkpoints, no personal data) for a regulator.
+    Export {
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum IssuerCmd {
+    /// Register an issuer: a new Ed25519 key in the home folder and an entry on the ledger.
+    Init {
+        /// The issuer's name (a-z, 0-9, '.', '_', '-'), e.g. `hr.tax-bureau`.
+        name: String,
+    },
+    /// List registered issuers.
+    List,
+}
+
+#[derive(Args)]
+struct IssueArgs {
+    /// The issuing issuer.
+    #[arg(long)]
+    issuer: String,
+    /// One claim as a JSON file: {"schema", "holder", "expires_at"?, "fields"}.
+    #[arg(long, conflicts_with = "batch", required_unless_present = "batch")]
+    claim: Option<PathBuf>,
+    /// Many claims: JSON Lines, or CSV (by the .csv ending).
+    #[arg(long)]
+    batch: Option<PathBuf>,
+    /// Append the credential openings (for the holders) to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Credentials per durable transaction in a batch.
+    #[arg(long, default_value_t = 10_000)]
+    chunk: usize,
+    /// The issue date YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    issued_at: Option<String>,
+    /// The issuer's key file (default: the home folder's).
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct UpdateArgs {
+    /// The issuer.
+    #[arg(long)]
+    issuer: String,
+    /// The credential id to replace.
+    #[arg(long)]
+    id: u32,
+    /// The new version's claim as a JSON file.
+    #[arg(long)]
+    claim: PathBuf,
+    /// Append the new opening to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The issue date of the new version (default: today, UTC).
+    #[arg(long)]
+    issued_at: Option<String>,
+    /// The issuer's key file (default: the home folder's).
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RevokeArgs {
+    /// The issuer.
+    #[arg(long)]
+    issuer: String,
+    /// The credential id.
+    #[arg(long)]
+    id: u32,
+    /// The issuer's key file (default: the home folder's).
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum HolderCmd {
+    /// Create a wallet with a fresh secret (mode 0600); prints the holder commitment.
+    Init {
+        /// The wallet file (default: <home>/wallet.json).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+    },
+    /// The holder commitment and the credentials held (never the secret).
+    Show {
+        /// The wallet file (default: <home>/wallet.json).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+    },
+    /// Import credential openings (JSON or JSON Lines) issued to this holder.
+    Import {
+        /// Files of openings.
+        files: Vec<PathBuf>,
+        /// The wallet file (default: <home>/wallet.json).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    /// A ledger export to audit (default: this home's ledger, also checking its registries).
+    #[arg(long)]
+    ledger: Option<PathBuf>,
+    /// The ledger verifier key to trust (text, or @file); default: the ledger's own claim.
+    #[arg(long)]
+    log_key: Option<String>,
+}
+
+/// Prints either text or JSON.
+pub struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn emit(&self, human: impl std::fmt::Display, machine: serde_json::Value) {
+        if self.json {
+            println!("{machine}");
+        } else {
+            println!("{human}");
+        }
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn today() -> u32 {
+    (now() / 86_400) as u32
+}
+
+fn day_arg(arg: &Option<String>) -> Result<u32, CliError> {
+    match arg {
+        None => Ok(today()),
+        Some(s) => date_to_days(s).map_err(|e| CliError::Input(format!("--issued-at: {e}"))),
+    }
+}
+
+/// Where openings go: appended to a file (fsynced per chunk) or stdout (flushed per chunk).
+enum Sink {
+    File(std::fs::File, PathBuf),
+    Stdout,
+}
+
+impl Sink {
+    fn open(path: &Option<PathBuf>) -> Result<Sink, CliError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        Ok(match path {
+            Some(p) => Sink::File(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o600)
+                    .open(p)
+                    .map_err(io(p))?,
+                p.clone(),
+            ),
+            None => Sink::Stdout,
+        })
+    }
+
+    fn write(&mut self, openings: &[CredentialOpening]) -> Result<(), CliError> {
+        let mut text = String::new();
+        for o in openings {
+            text.push_str(&serde_json::to_string(o).map_err(|e| CliError::Input(e.to_string()))?);
+            text.push('\n');
+        }
+        match self {
+            Sink::File(f, p) => {
+                f.write_all(text.as_bytes()).map_err(io(p))?;
+                f.sync_data().map_err(io(p))?;
+            }
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|_| out.flush())
+                    .map_err(io(Path::new("stdout")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn wallet_path(home: &Home, w: &Option<PathBuf>) -> PathBuf {
+    w.clone().unwrap_or_else(|| home.wallet_path())
+}
+
+fn run(cli: Cli) -> Result<i32, CliError> {
+    let home = Home {
+        dir: cli.home.clone(),
+        lock_wait: Duration::from_secs(cli.lock_wait),
+    };
+    let out = Out { json: cli.json };
+    let schemas = SchemaSet::builtin();
+    match cli.command {
+        Command::Demo(args) => demo::run(&home, &out, args.people),
+        Command::Schemas => {
+            let list: Vec<_> = schemas
+                .iter()
+                .map(|s| json!({"name": s.name, "version": s.version, "id": field::to_hex(&s.id()),
+                    "fields": s.fields.iter().map(|f| json!({"name": f.name, "type": f.ty.name()})).collect::<Vec<_>>()}))
+                .collect();
+            let human: Vec<String> = schemas
+                .iter()
+                .map(|s| format!("{:<14} v{}  {}  ({})", s.name, s.version, field::to_hex(&s.id()),
+                    s.fields.iter().map(|f| format!("{}: {}", f.name, f.ty.name())).collect::<Vec<_>>().join(", ")))
+                .collect();
+            out.emit(human.join("\n"), json!(list));
+            Ok(0)
+        }
+        Command::Ledger(LedgerCmd::Init { origin }) => {
+            let store = home.store()?;
+            let key = home.ledger_key(&store, Some(&origin))?;
+            out.emit(
+                format!("ledger `{}` ready; verifier key:\n{}", key.name(), key.verifier_key()),
+                json!({"origin": key.name(), "log_key": key.verifier_key()}),
+            );
+            Ok(0)
+        }
+        Command::Ledger(LedgerCmd::Info) => {
+            let store = home.store()?;
+            let size = store.ledger_size()?;
+            let root = store.tree_hash(size)?;
+            let identity = store.ledger_identity()?;
+            let issuers = store.issuers()?;
+            let latest = store.latest_checkpoint()?;
+            let latest_size = latest.as_ref().and_then(|n| n.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
+            out.emit(
+                format!(
+                    "ledger {}\n  entries: {size}\n  log root: {}\n  issuers: {}\n  latest checkpoint: {}",
+                    identity.as_ref().map_or("(no key yet)", |(o, _)| o.as_str()),
+                    checkpoint::root_hash_b64(&root),
+                    issuers.iter().map(|i| format!("{} ({} live)", i.name, i.live)).collect::<Vec<_>>().join(", "),
+                    latest_size.map_or("none".to_string(), |s| format!("size {s}"))
+                ),
+                json!({"origin": identity.as_ref().map(|i| &i.0), "log_key": identity.as_ref().map(|i| &i.1),
+                       "entries": size, "log_root": checkpoint::root_hash_b64(&root),
+                       "issuers": issuers.iter().map(|i| json!({"name": i.name, "issuer_id": field::to_hex(&i.issuer_id), "live": i.live})).collect::<Vec<_>>(),
+                       "latest_checkpoint": latest}),
+            );
+            Ok(0)
+        }
+        Command::Ledger(LedgerCmd::Export { out: path }) => {
+            let store = home.store()?;
+            let export = store.export()?;
+            home::write_atomic(&path, export.to_json()?.as_bytes(), 0o644, true)?;
+            out.emit(
+                format!("wrote {} entries and {} checkpoints to {}", export.entries.len(), export.checkpoints.len(), path.display()),
+                json!({"entries": export.entries.len(), "checkpoints": export.checkpoints.len(), "file": path}),
+            );
+            Ok(0)
+        }
+        Command::Issuer(IssuerCmd::Init { name }) => {
+            let store = home.store()?;
+            home.ledger_key(&store, None)?;
+            if store.issuer(&name).is_ok() {
+                return Err(dossier_store::StoreError::IssuerExists { name }.into());
+            }
+            let key = home.new_issuer_key(&name)?;
+            let info = store.register_issuer(&key, now())?;
+            out.emit(
+                format!("issuer `{}` registered\n  id: {}\n  key: {}", info.name, field::to_hex(&info.issuer_id), key.verifier_key()),
+                json!({"issuer": info.name, "issuer_id": field::to_hex(&info.issuer_id), "verifier_key": key.verifier_key()}),
+            );
+            Ok(0)
+        }
+        Command::Issuer(IssuerCmd::List) => {
+            let store = home.store()?;
+            let list = store.issuers()?;
+            out.emit(
+                list.iter().map(|i| format!("{:<24} {}  next id {}  live {}", i.name, field::to_hex(&i.issuer_id), i.next_id, i.live)).collect::<Vec<_>>().join("\n"),
+                json!(list.iter().map(|i| json!({"name": i.name, "issuer_id": field::to_hex(&i.issuer_id), "next_id": i.next_id, "live": i.live})).collect::<Vec<_>>()),
+            );
+            Ok(0)
+        }
+        Command::Issue(args) => issue(&home, &out, &schemas, args),
+        Command::Update(args) => {
+            let claim = batch::read_claim(&args.claim, &schemas)?;
+            let day = day_arg(&args.issued_at)?;
+            let store = home.store()?;
+            let key = home.issuer_key(&args.issuer, args.key.as_deref())?;
+            let credential = store.update(&key, args.id, &claim, day, now())?;
+            let opening = CredentialOpening::new(&claim, &args.issuer, &credential);
+            Sink::open(&args.out)?.write(std::slice::from_ref(&opening))?;
+            eprintln!("credential {} of `{}` updated", args.id, args.issuer);
+            Ok(0)
+        }
+        Command::Revoke(args) => {
+            let store = home.store()?;
+            let key = home.issuer_key(&args.issuer, args.key.as_deref())?;
+            store.revoke(&key, args.id, now())?;
+            out.emit(
+                format!("credential {} of `{}` revoked", args.id, args.issuer),
+                json!({"issuer": args.issuer, "credential_id": args.id, "revoked": true}),
+            );
+            Ok(0)
+        }
+        Command::Checkpoint { out: path } => {
+            let store = home.store()?;
+            let key = home.ledger_key(&store, None)?;
+            let note = store.checkpoint(&key, now())?;
+            if let Some(p) = &path {
+                home::write_atomic(p, note.as_bytes(), 0o644, true)?;
+            }
+            let body = checkpoint::open(note.as_bytes(), &key.verifier_key())?;
+            out.emit(note.trim_end(), json!({"size": body.size, "note": note}));
+            Ok(0)
+        }
+        Command::Holder(HolderCmd::Init { wallet }) => {
+            let path = wallet_path(&home, &wallet);
+            let w = Wallet::create(&path)?;
+            out.emit(
+                format!("wallet created at {} (mode 0600)\nholder commitment: {}", path.display(), field::to_hex(&w.holder())),
+                json!({"wallet": path, "holder": field::to_hex(&w.holder())}),
+            );
+            Ok(0)
+        }
+        Command::Holder(HolderCmd::Show { wallet }) => {
+            let w = Wallet::open(&wallet_path(&home, &wallet))?;
+            let list: Vec<_> = w.credentials.iter().map(|c| json!({"issuer": c.issuer, "schema": c.schema, "credential_id": c.credential_id, "issued_at": c.issued_at, "expires_at": c.expires_at})).collect();
+            out.emit(
+                format!("holder commitment: {}\n{} credentials:\n{}", field::to_hex(&w.holder()), w.credentials.len(),
+                    w.credentials.iter().map(|c| format!("  {} #{} ({}), issued {}", c.issuer, c.credential_id, c.schema, c.issued_at)).collect::<Vec<_>>().join("\n")),
+                json!({"holder": field::to_hex(&w.holder()), "credentials": list}),
+            );
+            Ok(0)
+        }
+        Command::Holder(HolderCmd::Import { files, wallet }) => {
+            let path = wallet_path(&home, &wallet);
+            let mut w = Wallet::open(&path)?;
+            let mut added = 0;
+            for f in &files {
+                let text = std::fs::read_to_string(f).map_err(io(f))?;
+                let openings: Vec<CredentialOpening> = if text.trim_start().starts_with('[') {
+                    serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?
+                } else {
+                    text.lines().filter(|l| !l.trim().is_empty())
+                        .map(|l| serde_json::from_str(l).map_err(|e| CliError::Input(format!("{}: {e}", f.display()))))
+                        .collect::<Result<_, _>>()?
+                };
+                for o in openings {
+                    if o.holder != w.holder() {
+                        continue; // a batch file holds other holders' credentials too
+                    }
+                    if w.import(o, &schemas)? {
+                        added += 1;
+                    }
+                }
+            }
+            w.save()?;
+            out.emit(format!("imported {added} credentials"), json!({"imported": added}));
+            Ok(0)
+        }
+        Command::Witness { issuer, id } => {
+            let store = home.store()?;
+            let path = store.witness(&issuer, id)?;
+            if path.leaf == dossier_core::Fr::from(0u64) {
+                return Err(dossier_store::StoreError::CredentialNotFound { issuer, credential_id: id }.into());
+            }
+            let info = store.issuer(&issuer)?;
+            let anchored = match (store.latest_checkpoint()?, store.ledger_identity()?) {
+                (Some(note), Some((_, key))) => {
+                    let body = checkpoint::open(note.as_bytes(), &key)?;
+                    body.registry(&info.issuer_id).map(|r| r.root == path.root).map(|a| (a, body.size))
+                }
+                _ => None,
+            };
+            let anchor_text = match anchored {
+                Some((true, size)) => format!("anchored by the latest checkpoint (size {size})"),
+                Some((false, size)) => format!("NOT anchored: the registry changed since the latest checkpoint (size {size}); publish a checkpoint"),
+                None => "NOT anchored: no checkpoint lists this registry yet".to_string(),
+            };
+            let v = serde_json::to_value(&path).map_err(|e| CliError::Input(e.to_string()))?;
+            out.emit(
+                format!("credential {id} of `{issuer}`\n  leaf: {}\n  root: {}\n  {anchor_text}", field::to_hex(&path.leaf), field::to_hex(&path.root)),
+                json!({"path": v, "anchored": anchored.map(|a| a.0).unwrap_or(false), "checkpoint_size": anchored.map(|a| a.1)}),
+            );
+            Ok(0)
+        }
+        Command::Audit(args) => audit_cmd(&home, &out, args),
+    }
+}
+
+fn issue(home: &Home, out: &Out, schemas: &SchemaSet, args: IssueArgs) -> Result<i32, CliError> {
+    let day = day_arg(&args.issued_at)?;
+    // Every claim is checked before the store is touched: bad input changes nothing.
+    let claims = match (&args.claim, &args.batch) {
+        (Some(c), _) => vec![batch::read_claim(c, schemas)?],
+        (None, Some(b)) => batch::read_claims(b, schemas)?,
+        (None, None) => return Err(CliError::Input("give --claim or --batch".into())),
+    };
+    if args.chunk == 0 {
+        return Err(CliError::Input("--chunk must be at least 1".into()));
+    }
+    let key = home.issuer_key(&args.issuer, args.key.as_deref())?;
+    let store = home.store()?;
+    let mut sink = Sink::open(&args.out)?;
+    let bar = indicatif::ProgressBar::new(claims.len() as u64);
+    if claims.len() > 1 && !out.json {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} issuing [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let started = std::time::Instant::now();
+    let mut first_id = None;
+    for chunk in claims.chunks(args.chunk) {
+        let credentials = store.issue(&key, chunk, day, now())?;
+        first_id.get_or_insert(credentials.first().map(|c| c.credential_id));
+        let openings: Vec<CredentialOpening> = chunk
+            .iter()
+            .zip(&credentials)
+            .map(|(claim, c)| CredentialOpening::new(claim, &args.issuer, c))
+            .collect();
+        sink.write(&openings)?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let summary = json!({"issuer": args.issuer, "issued": claims.len(), "first_id": first_id.flatten(),
+        "issued_at": days_to_date(day), "seconds": secs});
+    if out.json {
+        eprintln!("{summary}");
+    } else {
+        eprintln!(
+            "issued {} credentials for `{}` in {:.2} s ({:.0}/s); openings {}",
+            claims.len(),
+            args.issuer,
+            secs,
+            claims.len() as f64 / secs.max(1e-9),
+            args.out.as_ref().map_or("on stdout".to_string(), |p| format!("appended to {}", p.display()))
+        );
+    }
+    Ok(0)
+}
+
+fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliError> {
+    let trusted = match &args.log_key {
+        Some(k) if k.starts_with('@') => {
+            let p = Path::new(&k[1..]);
+            Some(std::fs::read_to_string(p).map_err(io(p))?.trim().to_string())
+        }
+        Some(k) => Some(k.clone()),
+        None => None,
+    };
+    let (export, current) = match &args.ledger {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(io(p))?;
+            (LedgerExport::from_json(&text)?, None)
+        }
+        None => {
+            let store = home.store()?;
+            (store.export()?, Some(store.registry_roots()?))
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = audit::audit(&export, trusted.as_deref(), current.as_deref());
+    let secs = started.elapsed().as_secs_f64();
+    let trust_note = if trusted.is_some() { "pinned key" } else { "the ledger's own key (pin one with --log-key)" };
+    match result {
+        Ok(report) => {
+            out.emit(
+                format!(
+                    "audit passed: {} entries, {} checkpoints, {} registries replayed in {:.2} s (trusting {trust_note})\n  log root: {}\n{}",
+                    report.entries, report.checkpoints, report.registries.len(), secs, report.log_root,
+                    report.registries.iter().map(|r| format!("  {:<24} root {}  live {}", r.issuer, r.root, r.live)).collect::<Vec<_>>().join("\n")
+                ),
+                json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some()}),
+            );
+            Ok(0)
+        }
+        Err(d) => {
+            if out.json {
+                println!("{}", json!({"ok": false, "discrepancy": d}));
+            }
+            Err(CliError::Audit(d))
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DOSSIER_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let code = match run(cli) {
+        Ok(code) => code.max(error::EXIT_OK),
+        Err(e) => {
+            if json {
+                eprintln!("{}", json!({"error": {"code": e.code(), "message": e.to_string()}}));
+            } else {
+                eprintln!("error: {e}");
+            }
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Today's date as text (for the demo's promotion).
+pub fn demo_date(day: u32) -> String {
+    days_to_date(day)
+}

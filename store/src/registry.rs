@@ -49,6 +49,9 @@ const PARALLEL_THRESHOLD: usize = 64;
 /// Applies leaf updates (`Fr::zero()` empties a leaf) and returns the new root. `updates` may
 /// be in any order; a repeated id takes its last value.
 pub fn apply<S: NodeStore + ?Sized>(store: &mut S, updates: &[(u32, Fr)]) -> Result<Fr, StoreError> {
+    if updates.is_empty() {
+        return root(store);
+    }
     let mut current: Vec<(u32, Fr)> = updates.to_vec();
     current.reverse();
     current.sort_by_key(|(i, _)| *i); // stable: the last update of an id now comes first
@@ -90,9 +93,7 @@ pub fn apply<S: NodeStore + ?Sized>(store: &mut S, updates: &[(u32, Fr)]) -> Res
         };
     }
     let root = current.first().map_or(empty[DEPTH], |(_, r)| *r);
-    if !updates.is_empty() {
-        store.put(DEPTH as u8, 0, (root != empty[DEPTH]).then_some(root))?;
-    }
+    store.put(DEPTH as u8, 0, (root != empty[DEPTH]).then_some(root))?;
     Ok(root)
 }
 

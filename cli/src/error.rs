@@ -1,0 +1,77 @@
+//! The CLI's one error type and its exit codes.
+
+use dossier_core::CoreError;
+use dossier_store::audit::Discrepancy;
+use dossier_store::StoreError;
+
+/// Exit code: the command did what was asked.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: a check ran and found something wrong (an audit discrepancy).
+pub const EXIT_FAILED_CHECK: i32 = 1;
+/// Exit code: the input was unusable (malformed, unknown schema or issuer, wrong key...).
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code: the store or the file system failed.
+pub const EXIT_STORE: i32 = 3;
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Input the user gave is unusable.
+    #[error("{0}")]
+    Input(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// An encoding or signature check refused the input.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An audit found a discrepancy.
+    #[error("audit failed at {}: {}", .0.at, .0.message)]
+    Audit(Discrepancy),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Audit(_) => EXIT_FAILED_CHECK,
+            CliError::Input(_) | CliError::Core(_) => EXIT_BAD_INPUT,
+            CliError::Store(e) => match e {
+                StoreError::Db(_) | StoreError::Locked { .. } | StoreError::Ledger { .. } => EXIT_STORE,
+                _ => EXIT_BAD_INPUT,
+            },
+            CliError::Io { .. } => EXIT_STORE,
+        }
+    }
+
+    /// A stable code for `--json` error output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Input(_) => "bad_input",
+            CliError::Io { .. } => "io",
+            CliError::Core(_) => "invalid_value",
+            CliError::Store(StoreError::UnknownIssuer { .. }) => "unknown_issuer",
+            CliError::Store(StoreError::WrongIssuerKey { .. }) => "wrong_issuer_key",
+            CliError::Store(StoreError::CredentialNotFound { .. }) => "credential_not_found",
+            CliError::Store(StoreError::Locked { .. }) => "locked",
+            CliError::Store(_) => "store",
+            CliError::Audit(_) => "audit_failed",
+        }
+    }
+}
+
+/// Wraps an I/O error with the path it concerns.
+pub fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}

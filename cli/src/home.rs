@@ -1,0 +1,155 @@
+//! The CLI's home folder: the database, the ledger's key and issuers' keys, and the holder's
+//! wallet. Secret files are created with mode 0600 and written atomically.
+//!
+//! ```text
+//! $DOSSIER_HOME/dossier.redb           registries and ledger
+//! $DOSSIER_HOME/keys/ledger.key        the ledger's checkpoint key
+//! $DOSSIER_HOME/keys/issuers/<n>.key   each issuer's key
+//! $DOSSIER_HOME/wallet.json            the default holder wallet
+//! ```
+
+use crate::error::{io, CliError};
+use dossier_core::keys::KeyPair;
+use dossier_store::Store;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default ledger origin (its checkpoints' first line and its key's name).
+pub const DEFAULT_ORIGIN: &str = "dossier.local/ledger";
+
+/// Paths under the home folder.
+pub struct Home {
+    /// The folder.
+    pub dir: PathBuf,
+    /// How long to wait for another process holding the database.
+    pub lock_wait: Duration,
+}
+
+/// Writes a file atomically (temporary file, fsync, rename, fsync of the folder) with the given
+/// mode; refuses to replace an existing file unless `replace`.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, replace: bool) -> Result<(), CliError> {
+    if !replace && path.exists() {
+        return Err(CliError::Input(format!(
+            "{} already exists; refusing to overwrite it",
+            path.display()
+        )));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)
+            .map_err(io(&tmp))?;
+        f.set_permissions(fs::Permissions::from_mode(mode)).map_err(io(&tmp))?;
+        f.write_all(contents).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    fs::rename(&tmp, path).map_err(io(path))?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+    Ok(())
+}
+
+fn valid_issuer_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && !name.starts_with('.')
+}
+
+impl Home {
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("dossier.redb")
+    }
+
+    /// The default wallet.
+    pub fn wallet_path(&self) -> PathBuf {
+        self.dir.join("wallet.json")
+    }
+
+    fn ledger_key_path(&self) -> PathBuf {
+        self.dir.join("keys").join("ledger.key")
+    }
+
+    fn issuer_key_path(&self, name: &str) -> Result<PathBuf, CliError> {
+        if !valid_issuer_name(name) {
+            return Err(CliError::Input(format!(
+                "issuer name `{name}` must be 1-100 of a-z, 0-9, '.', '_' and '-'"
+            )));
+        }
+        Ok(self.dir.join("keys").join("issuers").join(format!("{name}.key")))
+    }
+
+    /// Opens the store (creating the folder and database if needed).
+    pub fn store(&self) -> Result<Store, CliError> {
+        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        Ok(Store::open(&self.db_path(), self.lock_wait)?)
+    }
+
+    /// The ledger's key, created with `origin` (or the default) on first use and bound to the
+    /// store.
+    pub fn ledger_key(&self, store: &Store, origin: Option<&str>) -> Result<KeyPair, CliError> {
+        let path = self.ledger_key_path();
+        let key = if path.exists() {
+            let key = read_key(&path)?;
+            if let Some(o) = origin {
+                if o != key.name() {
+                    return Err(CliError::Input(format!(
+                        "this ledger's origin is `{}`, not `{o}`",
+                        key.name()
+                    )));
+                }
+            }
+            key
+        } else {
+            let origin = origin.unwrap_or(DEFAULT_ORIGIN);
+            let key = KeyPair::generate(origin, &mut rand::rngs::OsRng)?;
+            write_atomic(&path, key.expose_private().as_bytes(), 0o600, false)?;
+            key
+        };
+        store.init_ledger(&key)?;
+        Ok(key)
+    }
+
+    /// Creates and saves a new issuer key.
+    pub fn new_issuer_key(&self, name: &str) -> Result<KeyPair, CliError> {
+        let path = self.issuer_key_path(name)?;
+        let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
+        write_atomic(&path, key.expose_private().as_bytes(), 0o600, false)?;
+        Ok(key)
+    }
+
+    /// Reads an issuer's key: from `explicit` if given, else from the home folder.
+    pub fn issuer_key(&self, name: &str, explicit: Option<&Path>) -> Result<KeyPair, CliError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => self.issuer_key_path(name)?,
+        };
+        if !path.exists() {
+            return Err(CliError::Input(format!(
+                "no key for issuer `{name}` at {} (run `dossier issuer init {name}`)",
+                path.display()
+            )));
+        }
+        read_key(&path)
+    }
+}
+
+fn read_key(path: &Path) -> Result<KeyPair, CliError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    KeyPair::parse(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
