@@ -16,6 +16,7 @@
 //!   outside the log shows here.
 
 use crate::export::LedgerExport;
+use crate::ledger::MemoryLog;
 use crate::registry::{self, MemoryTree};
 use dossier_core::checkpoint;
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
@@ -95,39 +96,6 @@ struct IssuerState {
     /// Leaf changes not yet hashed into the tree: applied as one batch when a root is needed.
     pending: Vec<(u32, Fr)>,
     live: u64,
-}
-
-/// The log's hashes, replayed in memory.
-#[derive(Default)]
-struct MemoryLog {
-    hashes: Vec<tlog_tiles::Hash>,
-    size: u64,
-}
-
-impl tlog_tiles::HashReader for MemoryLog {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
-        indexes
-            .iter()
-            .map(|i| {
-                self.hashes
-                    .get(*i as usize)
-                    .copied()
-                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
-            })
-            .collect()
-    }
-}
-
-impl MemoryLog {
-    fn append(&mut self, data: &[u8]) -> Result<(), tlog_tiles::Error> {
-        let new = tlog_tiles::stored_hashes(self.size, data, self)?;
-        self.hashes.extend(new);
-        self.size += 1;
-        Ok(())
-    }
-    fn root(&self, size: u64) -> Result<[u8; 32], tlog_tiles::Error> {
-        Ok(tlog_tiles::tree_hash(size, self)?.0)
-    }
 }
 
 fn fail(at: impl Into<String>, kind: DiscrepancyKind, message: impl Into<String>) -> Discrepancy {
@@ -248,9 +216,9 @@ pub fn audit(
                 }
             }
             if let Some(prev) = previous.as_ref() {
-                let proof = tlog_tiles::prove_tree(size, prev.size, log)
+                let proof = log
+                    .consistency_proof(prev.size, size)
                     .map_err(|e| fail(&at, DiscrepancyKind::Fork, e.to_string()))?;
-                let proof: Vec<[u8; 32]> = proof.iter().map(|h| h.0).collect();
                 log_proof::verify_consistency(&proof, prev.size, prev.root_hash, size, cp.root_hash)
                     .map_err(|e| fail(&at, DiscrepancyKind::Fork, format!("not consistent with the checkpoint of size {}: {e}", prev.size)))?;
                 if cp.time < prev.time {
@@ -325,13 +293,13 @@ pub fn audit(
             last_roots_entry = None;
         }
         log.append(bytes).map_err(|e| fail(&at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
-        check_checkpoints(log.size, &log, &last_roots_entry, &mut previous, &mut checked)?;
+        check_checkpoints(log.size(), &log, &last_roots_entry, &mut previous, &mut checked)?;
     }
-    if let Some((size, _)) = by_size.range(log.size + 1..).next() {
+    if let Some((size, _)) = by_size.range(log.size() + 1..).next() {
         return Err(fail(
             format!("checkpoint of size {size}"),
             DiscrepancyKind::MissingEntries,
-            format!("it covers {size} entries but the ledger has only {}: entries are missing", log.size),
+            format!("it covers {size} entries but the ledger has only {}: entries are missing", log.size()),
         ));
     }
     let replayed = roots_of(&mut issuers)?;
@@ -352,9 +320,9 @@ pub fn audit(
         }
     }
     Ok(AuditReport {
-        entries: log.size,
+        entries: log.size(),
         checkpoints: checked,
-        log_root: hex_of(&log.root(log.size).map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?),
+        log_root: hex_of(&log.root(log.size()).map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?),
         registries: replayed
             .iter()
             .map(|r| AuditedRegistry {

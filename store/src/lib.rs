@@ -11,6 +11,7 @@ pub mod audit;
 pub mod db;
 mod error;
 pub mod export;
+pub mod ledger;
 pub mod registry;
 
 pub use db::{IssuerInfo, Store};
