@@ -10,7 +10,7 @@
 
 use crate::error::{io, CliError};
 use dossier_core::keys::KeyPair;
-use dossier_store::Store;
+use dossier_store::{Store, StoreReader};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -98,6 +98,19 @@ impl Home {
     pub fn store(&self) -> Result<Store, CliError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         Ok(Store::open(&self.db_path(), self.lock_wait)?)
+    }
+
+    /// Opens the existing store read-only: for commands that only read, and for checking a
+    /// write's input before the store is opened for writing (which updates the file's header).
+    pub fn reader(&self) -> Result<StoreReader, CliError> {
+        let path = self.db_path();
+        if !path.exists() {
+            return Err(CliError::Input(format!(
+                "no dossier store at {} (create one with `dossier issuer init NAME`)",
+                path.display()
+            )));
+        }
+        Ok(StoreReader::open_read_only(&path, self.lock_wait)?)
     }
 
     /// The ledger's key, created with `origin` (or the default) on first use and bound to the

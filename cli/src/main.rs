@@ -325,7 +325,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Ledger(LedgerCmd::Info) => {
-            let store = home.store()?;
+            let store = home.reader()?;
             let size = store.ledger_size()?;
             let root = store.tree_hash(size)?;
             let identity = store.ledger_identity()?;
@@ -348,7 +348,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Ledger(LedgerCmd::Export { out: path }) => {
-            let store = home.store()?;
+            let store = home.reader()?;
             let export = store.export()?;
             home::write_atomic(&path, export.to_json()?.as_bytes(), 0o644, true)?;
             out.emit(
@@ -358,11 +358,11 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Issuer(IssuerCmd::Init { name }) => {
-            let store = home.store()?;
-            home.ledger_key(&store, None)?;
-            if store.issuer(&name).is_ok() {
+            if home.db_path().exists() && home.reader()?.issuer(&name).is_ok() {
                 return Err(dossier_store::StoreError::IssuerExists { name }.into());
             }
+            let store = home.store()?;
+            home.ledger_key(&store, None)?;
             let key = home.new_issuer_key(&name)?;
             let info = store.register_issuer(&key, now())?;
             out.emit(
@@ -372,7 +372,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Issuer(IssuerCmd::List) => {
-            let store = home.store()?;
+            let store = home.reader()?;
             let list = store.issuers()?;
             out.emit(
                 list.iter().map(|i| format!("{:<24} {}  next id {}  live {}", i.name, field::to_hex(&i.issuer_id), i.next_id, i.live)).collect::<Vec<_>>().join("\n"),
@@ -384,8 +384,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Update(args) => {
             let claim = batch::read_claim(&args.claim, &schemas)?;
             let day = day_arg(&args.issued_at)?;
-            let store = home.store()?;
             let key = home.issuer_key(&args.issuer, args.key.as_deref())?;
+            preflight(home.reader()?, &key, Some(args.id))?;
+            let store = home.store()?;
             let credential = store.update(&key, args.id, &claim, day, now())?;
             let opening = CredentialOpening::new(&claim, &args.issuer, &credential);
             Sink::open(&args.out)?.write(std::slice::from_ref(&opening))?;
@@ -393,8 +394,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Revoke(args) => {
-            let store = home.store()?;
             let key = home.issuer_key(&args.issuer, args.key.as_deref())?;
+            preflight(home.reader()?, &key, Some(args.id))?;
+            let store = home.store()?;
             store.revoke(&key, args.id, now())?;
             out.emit(
                 format!("credential {} of `{}` revoked", args.id, args.issuer),
@@ -459,7 +461,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Witness { issuer, id } => {
-            let store = home.store()?;
+            let store = home.reader()?;
             let path = store.witness(&issuer, id)?;
             if path.leaf == dossier_core::Fr::from(0u64) {
                 return Err(dossier_store::StoreError::CredentialNotFound { issuer, credential_id: id }.into());
@@ -488,6 +490,18 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
+/// Checks a write's key (and target credential) through a read-only handle, so that a refused
+/// write leaves the database file untouched; the reader is closed before the write opens.
+fn preflight(reader: dossier_store::StoreReader, key: &dossier_core::keys::KeyPair, credential: Option<u32>) -> Result<(), CliError> {
+    reader.authorize(key)?;
+    if let Some(id) = credential {
+        if !reader.is_live(key.name(), id)? {
+            return Err(dossier_store::StoreError::CredentialNotFound { issuer: key.name().to_string(), credential_id: id }.into());
+        }
+    }
+    Ok(())
+}
+
 fn issue(home: &Home, out: &Out, schemas: &SchemaSet, args: IssueArgs) -> Result<i32, CliError> {
     let day = day_arg(&args.issued_at)?;
     // Every claim is checked before the store is touched: bad input changes nothing.
@@ -500,6 +514,7 @@ fn issue(home: &Home, out: &Out, schemas: &SchemaSet, args: IssueArgs) -> Result
         return Err(CliError::Input("--chunk must be at least 1".into()));
     }
     let key = home.issuer_key(&args.issuer, args.key.as_deref())?;
+    preflight(home.reader()?, &key, None)?;
     let store = home.store()?;
     let mut sink = Sink::open(&args.out)?;
     let bar = indicatif::ProgressBar::new(claims.len() as u64);
@@ -558,7 +573,7 @@ fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliError> {
             (LedgerExport::from_json(&text)?, None)
         }
         None => {
-            let store = home.store()?;
+            let store = home.reader()?;
             (store.export()?, Some(store.registry_roots()?))
         }
     };

@@ -58,9 +58,10 @@ impl KeyPair {
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| bad("not a signed-note private key"))?;
-        let mut parts = rest.split('+');
-        let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some(i), Some(b), None) => (n, i, b),
+        // Base64 may itself contain '+': split off the name and id only.
+        let mut parts = rest.splitn(3, '+');
+        let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some(i), Some(b)) => (n, i, b),
             _ => return Err(bad("expected PRIVATE+KEY+name+id+key")),
         };
         let mut raw = STANDARD.decode(b64).map_err(|_| bad("key is not base64"))?;
@@ -144,6 +145,19 @@ pub fn public_from_bytes(bytes: &[u8; 32]) -> Result<VerifyingKey, CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_whose_base64_contains_plus_round_trip() {
+        // One in 64 base64 characters is '+': among 64 keys, many encodings contain one.
+        let mut with_plus = 0;
+        for _ in 0..64 {
+            let k = KeyPair::generate("hr.example", &mut rand::thread_rng()).expect("name");
+            let private = k.expose_private();
+            with_plus += usize::from(private["PRIVATE+KEY+hr.example+".len()..].contains('+'));
+            assert_eq!(KeyPair::parse(&private).expect("parse").public(), k.public());
+        }
+        assert!(with_plus > 0, "the case under test occurred");
+    }
 
     #[test]
     fn private_key_round_trips_and_is_checked() {

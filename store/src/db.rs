@@ -25,7 +25,10 @@ use dossier_core::keys::KeyPair;
 use dossier_core::{field, issuer_id, Fr};
 use ark_ff::Zero;
 use rayon::prelude::*;
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
+use redb::{
+    Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -181,10 +184,57 @@ fn append_entries(
     Ok(n)
 }
 
-/// The whole store: registries and ledger.
-pub struct Store {
-    db: Database,
+/// The whole store: registries and ledger. `Store` (the default, over a writable [`Database`])
+/// writes; [`StoreReader`] (over a [`ReadOnlyDatabase`]) only reads, and never modifies the
+/// file — redb updates its header whenever a writable handle is opened, so commands that may
+/// refuse their input check it through a reader first.
+pub struct Store<D = Database> {
+    db: D,
     path: PathBuf,
+}
+
+/// A read-only view of a store.
+pub type StoreReader = Store<ReadOnlyDatabase>;
+
+fn wait_for_lock<T>(
+    path: &Path,
+    lock_wait: Duration,
+    mut open: impl FnMut() -> Result<T, redb::DatabaseError>,
+) -> Result<T, StoreError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match open() {
+            Ok(db) => return Ok(db),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < lock_wait => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Locked {
+                    path: path.display().to_string(),
+                    waited_ms: start.elapsed().as_millis(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+impl StoreReader {
+    /// Opens an existing store read-only, waiting up to `lock_wait` for a writer to finish.
+    pub fn open_read_only(path: &Path, lock_wait: Duration) -> Result<StoreReader, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Ledger {
+                reason: format!("no store at {}", path.display()),
+            });
+        }
+        let db = wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path))?;
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+        })
+    }
 }
 
 /// How long [`Store::open`] waits for another process to release the file by default.
@@ -194,34 +244,20 @@ impl Store {
     /// Opens (creating if absent) the database at `path`, waiting up to `lock_wait` for another
     /// process that has it open.
     pub fn open(path: &Path, lock_wait: Duration) -> Result<Store, StoreError> {
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(5);
-        loop {
-            match Database::create(path) {
-                Ok(db) => {
-                    let store = Store {
-                        db,
-                        path: path.to_path_buf(),
-                    };
-                    store.ensure_tables()?;
-                    return Ok(store);
-                }
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < lock_wait => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(StoreError::Locked {
-                        path: path.display().to_string(),
-                        waited_ms: start.elapsed().as_millis(),
-                    })
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let db = wait_for_lock(path, lock_wait, || Database::create(path))?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+        };
+        store.ensure_tables()?;
+        Ok(store)
     }
 
     fn ensure_tables(&self) -> Result<(), StoreError> {
+        // Opening an existing store must not write to it: only a new file gets its tables.
+        if self.db.begin_read()?.list_tables()?.count() >= 6 {
+            return Ok(());
+        }
         let txn = self.db.begin_write()?;
         txn.open_table(META)?;
         txn.open_table(ISSUERS)?;
@@ -233,19 +269,7 @@ impl Store {
         Ok(())
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 
-    /// The ledger's origin and verifier key, once set by [`Store::init_ledger`].
-    pub fn ledger_identity(&self) -> Result<Option<(String, String)>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META)?;
-        let origin = meta.get("origin")?.map(|v| v.value().to_string());
-        let key = meta.get("log_key")?.map(|v| v.value().to_string());
-        Ok(origin.zip(key))
-    }
 
     /// Binds the ledger to its key (named after its origin) on first use; later calls check
     /// that the key is the same.
@@ -272,27 +296,7 @@ impl Store {
         Ok(())
     }
 
-    /// Every registered issuer.
-    pub fn issuers(&self) -> Result<Vec<IssuerInfo>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(ISSUERS)?;
-        let mut out = Vec::new();
-        for row in t.iter()? {
-            let (k, v) = row?;
-            out.push(IssuerInfo::from_bytes(k.value(), v.value())?);
-        }
-        Ok(out)
-    }
 
-    /// The issuer of that name.
-    pub fn issuer(&self, name: &str) -> Result<IssuerInfo, StoreError> {
-        self.issuers()?
-            .into_iter()
-            .find(|i| i.name == name)
-            .ok_or_else(|| StoreError::UnknownIssuer {
-                name: name.to_string(),
-            })
-    }
 
     fn issuer_in(
         table: &impl ReadableTable<u32, &'static [u8]>,
@@ -529,25 +533,6 @@ impl Store {
         Ok(())
     }
 
-    /// Every registry's current root, ordered by issuer id.
-    pub fn registry_roots(&self) -> Result<Vec<RegistryRoot>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let nodes = txn.open_table(NODES)?;
-        let mut roots = Vec::new();
-        for info in self.issuers()? {
-            let tree = ReadNodes {
-                table: &nodes,
-                registry: info.registry,
-            };
-            roots.push(RegistryRoot {
-                issuer_id: info.issuer_id,
-                root: registry::root(&tree)?,
-                live: info.live,
-            });
-        }
-        roots.sort_by_key(|r| r.issuer_id);
-        Ok(roots)
-    }
 
     /// Publishes a checkpoint: appends a `RegistryRoots` entry signed by the ledger and signs a
     /// C2SP checkpoint over the log that also lists every registry root. Returns the note.
@@ -590,6 +575,75 @@ impl Store {
         txn.open_table(CHECKPOINTS)?.insert(size, note.as_str())?;
         txn.commit()?;
         Ok(note)
+    }
+
+
+
+
+
+
+
+
+
+
+
+}
+
+impl<D: ReadableDatabase> Store<D> {
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger's origin and verifier key, once set by [`Store::init_ledger`].
+    pub fn ledger_identity(&self) -> Result<Option<(String, String)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let origin = meta.get("origin")?.map(|v| v.value().to_string());
+        let key = meta.get("log_key")?.map(|v| v.value().to_string());
+        Ok(origin.zip(key))
+    }
+
+    /// Every registered issuer.
+    pub fn issuers(&self) -> Result<Vec<IssuerInfo>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(ISSUERS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push(IssuerInfo::from_bytes(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The issuer of that name.
+    pub fn issuer(&self, name: &str) -> Result<IssuerInfo, StoreError> {
+        self.issuers()?
+            .into_iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| StoreError::UnknownIssuer {
+                name: name.to_string(),
+            })
+    }
+
+    /// Every registry's current root, ordered by issuer id.
+    pub fn registry_roots(&self) -> Result<Vec<RegistryRoot>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let nodes = txn.open_table(NODES)?;
+        let mut roots = Vec::new();
+        for info in self.issuers()? {
+            let tree = ReadNodes {
+                table: &nodes,
+                registry: info.registry,
+            };
+            roots.push(RegistryRoot {
+                issuer_id: info.issuer_id,
+                root: registry::root(&tree)?,
+                live: info.live,
+            });
+        }
+        roots.sort_by_key(|r| r.issuer_id);
+        Ok(roots)
     }
 
     /// The latest checkpoint's note, if any.
@@ -695,10 +749,22 @@ impl Store {
         })
     }
 
+    /// Checks that `key` is the registered key of the issuer it names, without writing.
+    pub fn authorize(&self, key: &KeyPair) -> Result<IssuerInfo, StoreError> {
+        let info = self.issuer(key.name())?;
+        Store::<Database>::check_key(&info, key)?;
+        Ok(info)
+    }
+
+    /// Whether a credential id holds a live credential in an issuer's registry.
+    pub fn is_live(&self, issuer: &str, credential_id: u32) -> Result<bool, StoreError> {
+        Ok(!self.witness(issuer, credential_id)?.leaf.is_zero())
+    }
+
     /// Direct access to the database, for tests that play an attacker with write access to the
-    /// file (a registry changed outside the log) and for inspection tools.
+    /// file and for inspection tools.
     #[doc(hidden)]
-    pub fn raw(&self) -> &Database {
+    pub fn raw(&self) -> &D {
         &self.db
     }
 }

@@ -14,5 +14,5 @@ pub mod export;
 pub mod ledger;
 pub mod registry;
 
-pub use db::{IssuerInfo, Store};
+pub use db::{IssuerInfo, Store, StoreReader};
 pub use error::StoreError;

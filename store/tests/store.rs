@@ -1,0 +1,170 @@
+//! The embedded store end to end: registries and ledger together, reopening, proofs, refusals
+//! that change nothing, and concurrent writers.
+
+use dossier_core::credential::{Claim, EncodedClaim};
+use dossier_core::keys::KeyPair;
+use dossier_core::schema::SchemaSet;
+use dossier_core::{checkpoint, field, log_proof, Fr};
+use dossier_store::ledger::MemoryLog;
+use dossier_store::{audit, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn claims(n: usize) -> Vec<EncodedClaim> {
+    let schemas = SchemaSet::builtin();
+    (0..n)
+        .map(|i| {
+            let claim: Claim = serde_json::from_value(serde_json::json!({
+                "schema": "appraisal",
+                "holder": field::to_hex(&Fr::from(1000 + i as u64)),
+                "fields": {"year": 2023 + (i % 3), "grade": "competent", "score": 80}
+            }))
+            .expect("claim");
+            claim.encode(&schemas).expect("valid")
+        })
+        .collect()
+}
+
+fn key(name: &str) -> KeyPair {
+    KeyPair::generate(name, &mut rand::thread_rng()).expect("key")
+}
+
+fn open(path: &std::path::Path) -> Store {
+    Store::open(path, Duration::from_secs(5)).expect("open")
+}
+
+#[test]
+fn a_ledger_story_survives_reopening_and_audits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("d.redb");
+    let log_key = key("test/ledger");
+    let hr = key("hr.example");
+    let (first_note, witness) = {
+        let store = open(&db);
+        store.init_ledger(&log_key).expect("init");
+        store.register_issuer(&hr, 1).expect("register");
+        let issued = store.issue(&hr, &claims(50), 20_000, 2).expect("issue");
+        assert_eq!(issued.iter().map(|c| c.credential_id).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
+        let note = store.checkpoint(&log_key, 3).expect("checkpoint");
+        let w = store.witness("hr.example", 7).expect("witness");
+        assert!(w.is_valid());
+        assert_eq!(w.leaf, issued[7].commitment());
+        (note, w)
+    };
+    let store = open(&db);
+    let cp1 = checkpoint::open(first_note.as_bytes(), &log_key.verifier_key()).expect("signed");
+    assert_eq!(cp1.size, 52, "registration + 50 issues + roots");
+    assert_eq!(store.witness("hr.example", 7).expect("witness"), witness, "reopened without rebuilding");
+    assert_eq!(cp1.registries[0].root, witness.root);
+
+    store.update(&hr, 7, &claims(1)[0], 20_001, 4).expect("update");
+    store.revoke(&hr, 8, 5).expect("revoke");
+    assert!(matches!(store.revoke(&hr, 8, 5), Err(StoreError::CredentialNotFound { .. })));
+    assert!(matches!(store.update(&hr, 99, &claims(1)[0], 1, 1), Err(StoreError::CredentialNotFound { .. })));
+    let cp2 = checkpoint::open(store.checkpoint(&log_key, 6).expect("cp").as_bytes(), &log_key.verifier_key()).expect("signed");
+    assert_ne!(cp2.registries[0].root, cp1.registries[0].root);
+    assert_eq!(cp2.registries[0].live, 49);
+    assert!(!store.witness("hr.example", 7).expect("w").root.eq(&witness.root));
+    assert_eq!(store.witness("hr.example", 8).expect("w").leaf, Fr::from(0u64));
+
+    // The database's proofs equal an in-memory replay's, and verify.
+    let export = store.export().expect("export");
+    let mut mem = MemoryLog::default();
+    for e in &export.entries {
+        mem.append(e).expect("append");
+    }
+    assert_eq!(store.tree_hash(cp2.size).expect("root"), cp2.root_hash);
+    let proof = store.consistency_proof(cp1.size, cp2.size).expect("proof");
+    assert_eq!(proof, mem.consistency_proof(cp1.size, cp2.size).expect("mem"));
+    log_proof::verify_consistency(&proof, cp1.size, cp1.root_hash, cp2.size, cp2.root_hash).expect("consistent");
+    let inc = store.inclusion_proof(10, cp2.size).expect("inclusion");
+    log_proof::verify_inclusion(&inc, cp2.size, cp2.root_hash, 10, log_proof::leaf_hash(&export.entries[10])).expect("included");
+    assert!(store.inclusion_proof(10, cp2.size + 5).is_err());
+
+    let report = audit::audit(&export, Some(&log_key.verifier_key()), Some(&store.registry_roots().expect("roots"))).expect("audit passes");
+    assert_eq!(report.checkpoints, 2);
+    assert_eq!(report.registries[0].live, 49);
+}
+
+/// The file's SHA-256, so a failing comparison prints 64 characters, not the file.
+fn file_digest(p: &std::path::Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(p).expect("read")))
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("d.redb");
+    let log_key = key("test/ledger");
+    let hr = key("hr.example");
+    {
+        let store = open(&db);
+        store.init_ledger(&log_key).expect("init");
+        store.register_issuer(&hr, 1).expect("register");
+        store.issue(&hr, &claims(3), 20_000, 2).expect("issue");
+    }
+    let before = file_digest(&db);
+    {
+        // Refusals found through a reader never touch the file.
+        let reader = dossier_store::StoreReader::open_read_only(&db, Duration::from_secs(5)).expect("reader");
+        let impostor = key("hr.example");
+        assert!(matches!(reader.authorize(&impostor), Err(StoreError::WrongIssuerKey { .. })));
+        assert!(matches!(reader.authorize(&key("nobody")), Err(StoreError::UnknownIssuer { .. })));
+        assert!(reader.authorize(&hr).is_ok());
+        assert!(!reader.is_live("hr.example", 77).expect("lookup"));
+        assert!(reader.is_live("hr.example", 2).expect("lookup"));
+    }
+    assert_eq!(file_digest(&db), before);
+    // The writer refuses the same things itself (its handle's header update aside, nothing
+    // changes: same log, same roots).
+    let store = open(&db);
+    let (size, roots) = (store.ledger_size().expect("size"), store.registry_roots().expect("roots"));
+    let impostor = key("hr.example");
+    assert!(matches!(store.issue(&impostor, &claims(2), 1, 1), Err(StoreError::WrongIssuerKey { .. })));
+    assert!(matches!(store.revoke(&impostor, 0, 1), Err(StoreError::WrongIssuerKey { .. })));
+    assert!(matches!(store.issue(&key("nobody"), &claims(1), 1, 1), Err(StoreError::UnknownIssuer { .. })));
+    assert!(matches!(store.register_issuer(&hr, 1), Err(StoreError::IssuerExists { .. })));
+    assert!(matches!(store.checkpoint(&key("test/ledger"), 1), Err(StoreError::LedgerKey { .. })));
+    assert!(matches!(store.init_ledger(&key("other")), Err(StoreError::LedgerKey { .. })));
+    assert!(matches!(store.revoke(&hr, 77, 1), Err(StoreError::CredentialNotFound { .. })));
+    assert_eq!(store.ledger_size().expect("size"), size);
+    assert_eq!(store.registry_roots().expect("roots"), roots);
+}
+
+#[test]
+fn concurrent_writers_in_one_process() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Arc::new(open(&dir.path().join("d.redb")));
+    let log_key = key("test/ledger");
+    store.init_ledger(&log_key).expect("init");
+    let issuers: Vec<KeyPair> = (0..4).map(|i| key(&format!("issuer-{i}"))).collect();
+    for k in &issuers {
+        store.register_issuer(k, 1).expect("register");
+    }
+    let issuers = Arc::new(issuers);
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            let issuers = Arc::clone(&issuers);
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                for _ in 0..10 {
+                    let k = &issuers[t % 4];
+                    for c in store.issue(k, &claims(3), 1, 2).expect("issue") {
+                        ids.push((t % 4, c.credential_id, c.commitment()));
+                    }
+                }
+                ids
+            })
+        })
+        .collect();
+    let all: Vec<_> = handles.into_iter().flat_map(|h| h.join().expect("thread")).collect();
+    assert_eq!(all.len(), 240);
+    for (i, id, commitment) in &all {
+        let w = store.witness(&format!("issuer-{i}"), *id).expect("witness");
+        assert_eq!(w.leaf, *commitment, "every acknowledged credential is present");
+    }
+    store.checkpoint(&log_key, 3).expect("checkpoint");
+    audit::audit(&store.export().expect("export"), None, Some(&store.registry_roots().expect("roots"))).expect("audit passes");
+}
