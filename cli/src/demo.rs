@@ -125,8 +125,7 @@ pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
         Ok(log_proof::verify_consistency(&proof, first.size, first.root_hash, second.size, second.root_hash)?)
     })?;
     let report = steps.time("regulator: audit (replay every entry, every root, every checkpoint)", || {
-        let export = store.export()?;
-        audit::audit(&export, Some(&log_key.verifier_key()), Some(&store.registry_roots()?)).map_err(CliError::Audit)
+        audit::audit_store(&store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit)
     })?;
     let total_secs: f64 = steps.rows.iter().map(|r| r.1).sum();
     if out.json {

@@ -567,18 +567,14 @@ fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliError> {
         Some(k) => Some(k.clone()),
         None => None,
     };
-    let (export, current) = match &args.ledger {
+    let started = std::time::Instant::now();
+    let result = match &args.ledger {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(io(p))?;
-            (LedgerExport::from_json(&text)?, None)
+            audit::audit(&LedgerExport::from_json(&text)?, trusted.as_deref())
         }
-        None => {
-            let store = home.reader()?;
-            (store.export()?, Some(store.registry_roots()?))
-        }
+        None => audit::audit_store(&home.reader()?, trusted.as_deref())?,
     };
-    let started = std::time::Instant::now();
-    let result = audit::audit(&export, trusted.as_deref(), current.as_deref());
     let secs = started.elapsed().as_secs_f64();
     let trust_note = if trusted.is_some() { "pinned key" } else { "the ledger's own key (pin one with --log-key)" };
     match result {

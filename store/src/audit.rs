@@ -12,12 +12,14 @@
 //!   root at its size, lists the roots of the `RegistryRoots` entry just before it, is
 //!   consistent with the previous checkpoint (an RFC 6962 consistency proof from the replayed
 //!   tree) and is not older than it; two checkpoints of one size must agree (no fork);
-//! - optionally, the registries a store holds now equal the replayed ones: a registry changed
-//!   outside the log shows here.
+//! - with [`audit_store`], every node of every registry a store holds equals the replayed
+//!   registries': a registry changed outside the log shows here.
 
 use crate::export::LedgerExport;
 use crate::ledger::MemoryLog;
 use crate::registry::{self, MemoryTree};
+use crate::{Store, StoreError};
+use redb::ReadableDatabase;
 use dossier_core::checkpoint;
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
 use dossier_core::keys::public_from_bytes;
@@ -73,6 +75,9 @@ pub struct AuditReport {
     pub log_root: String,
     /// Every registry's replayed root.
     pub registries: Vec<AuditedRegistry>,
+    /// The replayed registries themselves, by issuer id.
+    #[serde(skip)]
+    pub trees: BTreeMap<Fr, MemoryTree>,
 }
 
 /// One registry as replayed.
@@ -120,13 +125,8 @@ fn roots_of(issuers: &mut BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>
 }
 
 /// Audits a ledger export. `trusted_key` is the ledger verifier key the auditor trusts; without
-/// it, the export's own claim is used (and the caller should say so). `current_roots`, if given,
-/// are the registries a store holds now.
-pub fn audit(
-    export: &LedgerExport,
-    trusted_key: Option<&str>,
-    current_roots: Option<&[RegistryRoot]>,
-) -> Result<AuditReport, Discrepancy> {
+/// it, the export's own claim is used (and the caller should say so).
+pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditReport, Discrepancy> {
     let log_key = trusted_key.unwrap_or(&export.log_key);
     let log_raw = parse_vkey(log_key)
         .ok_or_else(|| fail("ledger", DiscrepancyKind::BadCheckpoint, "the ledger key is malformed"))?;
@@ -303,22 +303,6 @@ pub fn audit(
         ));
     }
     let replayed = roots_of(&mut issuers)?;
-    if let Some(current) = current_roots {
-        for r in &replayed {
-            let name = &issuers[&r.issuer_id].name;
-            match current.iter().find(|c| c.issuer_id == r.issuer_id) {
-                Some(c) if c.root == r.root && c.live == r.live => {}
-                _ => {
-                    return Err(fail(format!("registry {name}"), DiscrepancyKind::RegistryChangedOutsideLog,
-                        format!("registry `{name}` as stored differs from the registry its ledger entries produce")))
-                }
-            }
-        }
-        if current.len() != replayed.len() {
-            return Err(fail("ledger", DiscrepancyKind::RegistryChangedOutsideLog,
-                "the store holds a registry that no ledger entry created"));
-        }
-    }
     Ok(AuditReport {
         entries: log.size(),
         checkpoints: checked,
@@ -332,7 +316,51 @@ pub fn audit(
                 live: r.live,
             })
             .collect(),
+        trees: issuers.into_iter().map(|(id, s)| (id, s.tree)).collect(),
     })
+}
+
+/// Audits a store: its ledger as [`audit`] does, and then every node of every registry it holds
+/// against the replayed registries. A node written outside the log (even one whose root was
+/// left alone) is reported with its position.
+pub fn audit_store<D: ReadableDatabase>(
+    store: &Store<D>,
+    trusted_key: Option<&str>,
+) -> Result<Result<AuditReport, Discrepancy>, StoreError> {
+    let export = store.export()?;
+    let report = match audit(&export, trusted_key) {
+        Ok(r) => r,
+        Err(d) => return Ok(Err(d)),
+    };
+    let issuers = store.issuers()?;
+    if issuers.len() != report.trees.len() {
+        return Ok(Err(fail("ledger", DiscrepancyKind::RegistryChangedOutsideLog,
+            "the store holds a registry that no ledger entry created")));
+    }
+    for info in issuers {
+        let at = format!("registry {}", info.name);
+        let Some(tree) = report.trees.get(&info.issuer_id) else {
+            return Ok(Err(fail(at, DiscrepancyKind::RegistryChangedOutsideLog,
+                format!("registry `{}` was created outside the log", info.name))));
+        };
+        let stored = store.registry_nodes(info.registry)?;
+        let replayed_live = report.registries.iter().find(|r| r.issuer == info.name).map(|r| r.live);
+        if replayed_live != Some(info.live) {
+            return Ok(Err(fail(at, DiscrepancyKind::RegistryChangedOutsideLog,
+                format!("registry `{}` counts {} live credentials; its entries give {:?}", info.name, info.live, replayed_live))));
+        }
+        let differing = stored
+            .iter()
+            .find(|(level, index, node)| tree.node(*level, *index) != Some(*node))
+            .map(|(l, i, _)| (*l, *i))
+            .or_else(|| (stored.len() != tree.stored_nodes()).then_some((u8::MAX, 0)));
+        if let Some((level, index)) = differing {
+            let place = if level == u8::MAX { "a node is missing".to_string() } else { format!("node (level {level}, index {index}) differs") };
+            return Ok(Err(fail(at, DiscrepancyKind::RegistryChangedOutsideLog,
+                format!("registry `{}` as stored differs from the registry its ledger entries produce: {place}", info.name))));
+        }
+    }
+    Ok(Ok(report))
 }
 
 fn hex_of(b: &[u8; 32]) -> String {

@@ -229,7 +229,16 @@ impl StoreReader {
                 reason: format!("no store at {}", path.display()),
             });
         }
-        let db = wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path))?;
+        let db = match wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path)) {
+            // A writer crashed: a read-only handle cannot repair the file, so open it once for
+            // writing, which restores the last committed transaction, and read after that.
+            Err(StoreError::Db(redb::Error::RepairAborted)) => {
+                tracing::info!(path = %path.display(), "repairing after an interrupted writer");
+                drop(wait_for_lock(path, lock_wait, || Database::create(path))?);
+                wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path))?
+            }
+            other => other?,
+        };
         Ok(Store {
             db,
             path: path.to_path_buf(),
@@ -747,6 +756,19 @@ impl<D: ReadableDatabase> Store<D> {
             entries: self.entries(0, u64::MAX)?,
             checkpoints: self.checkpoints()?,
         })
+    }
+
+    /// Every stored (non-empty) node of a registry as (level, index, node).
+    pub fn registry_nodes(&self, registry: u32) -> Result<Vec<(u8, u32, Fr)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(NODES)?;
+        let mut out = Vec::new();
+        for row in t.range((registry, 0u8, 0u32)..=(registry, u8::MAX, u32::MAX))? {
+            let (k, v) = row?;
+            let (_, level, index) = k.value();
+            out.push((level, index, field::from_be_bytes("registry node", &v.value())?));
+        }
+        Ok(out)
     }
 
     /// Checks that `key` is the registered key of the issuer it names, without writing.

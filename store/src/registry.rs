@@ -193,6 +193,11 @@ impl MemoryTree {
     pub fn stored_nodes(&self) -> usize {
         self.nodes.len()
     }
+
+    /// The node at `level`, `index`, if not empty.
+    pub fn node(&self, level: u8, index: u32) -> Option<Fr> {
+        self.nodes.get(&(level, index)).copied()
+    }
 }
 
 #[cfg(test)]

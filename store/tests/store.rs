@@ -81,7 +81,7 @@ fn a_ledger_story_survives_reopening_and_audits() {
     log_proof::verify_inclusion(&inc, cp2.size, cp2.root_hash, 10, log_proof::leaf_hash(&export.entries[10])).expect("included");
     assert!(store.inclusion_proof(10, cp2.size + 5).is_err());
 
-    let report = audit::audit(&export, Some(&log_key.verifier_key()), Some(&store.registry_roots().expect("roots"))).expect("audit passes");
+    let report = audit::audit_store(&store, Some(&log_key.verifier_key())).expect("store").expect("audit passes");
     assert_eq!(report.checkpoints, 2);
     assert_eq!(report.registries[0].live, 49);
 }
@@ -166,5 +166,5 @@ fn concurrent_writers_in_one_process() {
         assert_eq!(w.leaf, *commitment, "every acknowledged credential is present");
     }
     store.checkpoint(&log_key, 3).expect("checkpoint");
-    audit::audit(&store.export().expect("export"), None, Some(&store.registry_roots().expect("roots"))).expect("audit passes");
+    audit::audit_store(&*store, None).expect("store").expect("audit passes");
 }
