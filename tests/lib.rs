@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 /// The `dossier` binary built beside these tests (`cargo test --workspace` builds it).
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile folder");
     let bin = dir.join("dossier");
     assert!(
         bin.exists(),
@@ -68,5 +71,9 @@ pub fn digest(path: &Path) -> String {
 
 /// A holder commitment that belongs to nobody's wallet (for issuing test batches).
 pub fn holder(i: u64) -> String {
-    dossier_core::field::to_hex(&dossier_core::holder::HolderSecret::parse(&format!("{}", i + 1)).expect("secret").commitment())
+    dossier_core::field::to_hex(
+        &dossier_core::holder::HolderSecret::parse(&format!("{}", i + 1))
+            .expect("secret")
+            .commitment(),
+    )
 }

@@ -57,7 +57,11 @@ fn csv_claims(text: &str, schemas: &SchemaSet) -> Result<Vec<(usize, Claim)>, Cl
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (schema_col, holder_col) = match (col("schema"), col("holder")) {
         (Some(s), Some(h)) => (s, h),
-        _ => return Err(CliError::Input("CSV header must name `schema` and `holder` columns".into())),
+        _ => {
+            return Err(CliError::Input(
+                "CSV header must name `schema` and `holder` columns".into(),
+            ))
+        }
     };
     let expires_col = col("expires_at");
     let mut out = Vec::new();

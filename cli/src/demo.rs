@@ -23,7 +23,11 @@ struct Steps {
 }
 
 impl Steps {
-    fn time<T>(&mut self, what: &str, f: impl FnOnce() -> Result<T, CliError>) -> Result<T, CliError> {
+    fn time<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce() -> Result<T, CliError>,
+    ) -> Result<T, CliError> {
         let t = Instant::now();
         let v = f()?;
         let secs = t.elapsed().as_secs_f64();
@@ -35,9 +39,20 @@ impl Steps {
     }
 }
 
-fn claim(schema: &str, holder: &str, fields: serde_json::Value, schemas: &SchemaSet) -> Result<EncodedClaim, CliError> {
+fn claim(
+    schema: &str,
+    holder: &str,
+    fields: serde_json::Value,
+    schemas: &SchemaSet,
+) -> Result<EncodedClaim, CliError> {
     let fields = fields.as_object().cloned().unwrap_or_default();
-    Ok(Claim { schema: schema.into(), holder: holder.into(), expires_at: None, fields }.encode(schemas)?)
+    Ok(Claim {
+        schema: schema.into(),
+        holder: holder.into(),
+        expires_at: None,
+        fields,
+    }
+    .encode(schemas)?)
 }
 
 fn register(store: &Store, name: &str) -> Result<KeyPair, CliError> {
@@ -48,23 +63,52 @@ fn register(store: &Store, name: &str) -> Result<KeyPair, CliError> {
 
 /// Runs the demo under a new folder of `home`.
 pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
-    let dir = home.dir.join(format!("demo-{}-{}", crate::now(), std::process::id()));
-    let demo_home = Home { dir: dir.clone(), lock_wait: home.lock_wait };
+    let dir = home
+        .dir
+        .join(format!("demo-{}-{}", crate::now(), std::process::id()));
+    let demo_home = Home {
+        dir: dir.clone(),
+        lock_wait: home.lock_wait,
+    };
     let schemas = SchemaSet::builtin();
-    let mut steps = Steps { rows: Vec::new(), json: out.json };
+    let mut steps = Steps {
+        rows: Vec::new(),
+        json: out.json,
+    };
     if !out.json {
-        println!("dossier demo: {people} civil servants, store at {}", dir.display());
+        println!(
+            "dossier demo: {people} civil servants, store at {}",
+            dir.display()
+        );
     }
     let store = demo_home.store()?;
     let log_key = demo_home.ledger_key(&store, Some("dossier.demo/ledger"))?;
-    let (hr, law, academy) = steps.time("register 3 issuers (HR office, law school, training academy)", || {
-        Ok((register(&store, "hr.tax-bureau")?, register(&store, "univ.law-school")?, register(&store, "training.academy")?))
-    })?;
+    let (hr, law, academy) = steps.time(
+        "register 3 issuers (HR office, law school, training academy)",
+        || {
+            Ok((
+                register(&store, "hr.tax-bureau")?,
+                register(&store, "univ.law-school")?,
+                register(&store, "training.academy")?,
+            ))
+        },
+    )?;
 
-    let secrets: Vec<HolderSecret> = (0..people).map(|_| HolderSecret::random(&mut rand::rngs::OsRng)).collect();
-    let holders: Vec<String> = secrets.iter().map(|s| field::to_hex(&s.commitment())).collect();
+    let secrets: Vec<HolderSecret> = (0..people)
+        .map(|_| HolderSecret::random(&mut rand::rngs::OsRng))
+        .collect();
+    let holders: Vec<String> = secrets
+        .iter()
+        .map(|s| field::to_hex(&s.commitment()))
+        .collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    let grades = ["basically_competent", "competent", "competent", "competent", "excellent"];
+    let grades = [
+        "basically_competent",
+        "competent",
+        "competent",
+        "competent",
+        "excellent",
+    ];
     let degrees = ["bachelor", "master", "master", "doctorate"];
     let fields = ["law", "economics", "management", "engineering"];
     let (hr_claims, law_claims, academy_claims) = steps.time("build and encode synthetic claims", || {
@@ -93,45 +137,92 @@ pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
     })?;
     let day = crate::today();
     let total = hr_claims.len() + law_claims.len() + academy_claims.len();
-    let issued_hr = steps.time(&format!("issue {} employment and appraisal credentials (one batch)", hr_claims.len()), || Ok(store.issue(&hr, &hr_claims, day, crate::now())?))?;
-    let issued_law = steps.time(&format!("issue {} qualifications", law_claims.len()), || Ok(store.issue(&law, &law_claims, day, crate::now())?))?;
-    steps.time(&format!("issue {} training records", academy_claims.len()), || Ok(store.issue(&academy, &academy_claims, day, crate::now())?))?;
-    let first = steps.time("publish checkpoint 1 (all registry roots)", || Ok(store.checkpoint(&log_key, crate::now())?))?;
+    let issued_hr = steps.time(
+        &format!(
+            "issue {} employment and appraisal credentials (one batch)",
+            hr_claims.len()
+        ),
+        || Ok(store.issue(&hr, &hr_claims, day, crate::now())?),
+    )?;
+    let issued_law = steps.time(
+        &format!("issue {} qualifications", law_claims.len()),
+        || Ok(store.issue(&law, &law_claims, day, crate::now())?),
+    )?;
+    steps.time(
+        &format!("issue {} training records", academy_claims.len()),
+        || Ok(store.issue(&academy, &academy_claims, day, crate::now())?),
+    )?;
+    let first = steps.time("publish checkpoint 1 (all registry roots)", || {
+        Ok(store.checkpoint(&log_key, crate::now())?)
+    })?;
     let first = checkpoint::open(first.as_bytes(), &log_key.verifier_key())?;
 
     let employment = &issued_hr[0];
-    let path = steps.time("witness: holder 0's employment credential, path and anchor", || Ok(store.witness("hr.tax-bureau", employment.credential_id)?))?;
-    let anchored = first.registry(&employment.issuer_id).is_some_and(|r| r.root == path.root);
+    let path = steps.time(
+        "witness: holder 0's employment credential, path and anchor",
+        || Ok(store.witness("hr.tax-bureau", employment.credential_id)?),
+    )?;
+    let anchored = first
+        .registry(&employment.issuer_id)
+        .is_some_and(|r| r.root == path.root);
     if !path.is_valid() || path.leaf != employment.commitment() || !anchored {
-        return Err(CliError::Input("demo: the witness does not verify against checkpoint 1".into()));
+        return Err(CliError::Input(
+            "demo: the witness does not verify against checkpoint 1".into(),
+        ));
     }
 
-    let promoted = claim("employment", &holders[0], json!({"department": "tax-bureau/collection", "position": "section chief",
+    let promoted = claim(
+        "employment",
+        &holders[0],
+        json!({"department": "tax-bureau/collection", "position": "section chief",
         "rank_level": "principal_staff_member_3", "rank_since": crate::demo_date(day), "hire_date": "2001-09-01",
-        "status": "active", "sanction_until": "1970-01-01"}), &schemas)?;
-    steps.time("promotion: replace holder 0's status credential", || Ok(store.update(&hr, employment.credential_id, &promoted, day, crate::now())?))?;
+        "status": "active", "sanction_until": "1970-01-01"}),
+        &schemas,
+    )?;
+    steps.time("promotion: replace holder 0's status credential", || {
+        Ok(store.update(&hr, employment.credential_id, &promoted, day, crate::now())?)
+    })?;
     let fraudulent = issued_law[1].credential_id;
-    steps.time("revoke holder 1's degree", || Ok(store.revoke(&law, fraudulent, crate::now())?))?;
-    let second = steps.time("publish checkpoint 2", || Ok(store.checkpoint(&log_key, crate::now())?))?;
+    steps.time("revoke holder 1's degree", || {
+        Ok(store.revoke(&law, fraudulent, crate::now())?)
+    })?;
+    let second = steps.time("publish checkpoint 2", || {
+        Ok(store.checkpoint(&log_key, crate::now())?)
+    })?;
     let second = checkpoint::open(second.as_bytes(), &log_key.verifier_key())?;
     let stale = path.clone();
     let revoked = store.witness("univ.law-school", fraudulent)?;
     let fresh_root = second.registry(&employment.issuer_id).map(|r| r.root);
-    if fresh_root == Some(stale.root) || !revoked.is_valid() || revoked.leaf != dossier_core::Fr::from(0u64) {
-        return Err(CliError::Input("demo: the update or revocation did not change the anchored roots".into()));
+    if fresh_root == Some(stale.root)
+        || !revoked.is_valid()
+        || revoked.leaf != dossier_core::Fr::from(0u64)
+    {
+        return Err(CliError::Input(
+            "demo: the update or revocation did not change the anchored roots".into(),
+        ));
     }
     steps.time("regulator: consistency proof checkpoint 1 -> 2", || {
         let proof = store.consistency_proof(first.size, second.size)?;
-        Ok(log_proof::verify_consistency(&proof, first.size, first.root_hash, second.size, second.root_hash)?)
+        Ok(log_proof::verify_consistency(
+            &proof,
+            first.size,
+            first.root_hash,
+            second.size,
+            second.root_hash,
+        )?)
     })?;
-    let report = steps.time("regulator: audit (replay every entry, every root, every checkpoint)", || {
-        audit::audit_store(&store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit)
-    })?;
+    let report = steps.time(
+        "regulator: audit (replay every entry, every root, every checkpoint)",
+        || audit::audit_store(&store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit),
+    )?;
     let total_secs: f64 = steps.rows.iter().map(|r| r.1).sum();
     if out.json {
-        println!("{}", json!({"store": dir, "people": people, "credentials": total, "ledger_entries": report.entries,
+        println!(
+            "{}",
+            json!({"store": dir, "people": people, "credentials": total, "ledger_entries": report.entries,
             "checkpoints": report.checkpoints, "steps": steps.rows.iter().map(|(w, s)| json!({"step": w, "seconds": s})).collect::<Vec<_>>(),
-            "audit": "passed"}));
+            "audit": "passed"})
+        );
     } else {
         println!("done in {:.2} s: {total} credentials, {} ledger entries, {} checkpoints; audit passed.", total_secs, report.entries, report.checkpoints);
         println!("holder 0's promotion made their old witness stale (root changed); holder 1's revoked degree is an empty leaf.");

@@ -45,7 +45,9 @@ impl CliError {
             CliError::Audit(_) => EXIT_FAILED_CHECK,
             CliError::Input(_) | CliError::Core(_) => EXIT_BAD_INPUT,
             CliError::Store(e) => match e {
-                StoreError::Db(_) | StoreError::Locked { .. } | StoreError::Ledger { .. } => EXIT_STORE,
+                StoreError::Db(_) | StoreError::Locked { .. } | StoreError::Ledger { .. } => {
+                    EXIT_STORE
+                }
                 _ => EXIT_BAD_INPUT,
             },
             CliError::Io { .. } => EXIT_STORE,

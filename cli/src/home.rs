@@ -30,14 +30,22 @@ pub struct Home {
 
 /// Writes a file atomically (temporary file, fsync, rename, fsync of the folder) with the given
 /// mode; refuses to replace an existing file unless `replace`.
-pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, replace: bool) -> Result<(), CliError> {
+pub fn write_atomic(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    replace: bool,
+) -> Result<(), CliError> {
     if !replace && path.exists() {
         return Err(CliError::Input(format!(
             "{} already exists; refusing to overwrite it",
             path.display()
         )));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io(dir))?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
@@ -52,12 +60,15 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, replace: bool) -> R
             .mode(mode)
             .open(&tmp)
             .map_err(io(&tmp))?;
-        f.set_permissions(fs::Permissions::from_mode(mode)).map_err(io(&tmp))?;
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io(&tmp))?;
         f.write_all(contents).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
     }
     fs::rename(&tmp, path).map_err(io(path))?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
     Ok(())
 }
 
@@ -91,7 +102,11 @@ impl Home {
                 "issuer name `{name}` must be 1-100 of a-z, 0-9, '.', '_' and '-'"
             )));
         }
-        Ok(self.dir.join("keys").join("issuers").join(format!("{name}.key")))
+        Ok(self
+            .dir
+            .join("keys")
+            .join("issuers")
+            .join(format!("{name}.key")))
     }
 
     /// Opens the store (creating the folder and database if needed).

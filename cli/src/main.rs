@@ -25,7 +25,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wallet::Wallet;
 
 #[derive(Parser)]
-#[command(name = "dossier", version, about = "Zero-knowledge credentials and audits for civil-service personnel records")]
+#[command(
+    name = "dossier",
+    version,
+    about = "Zero-knowledge credentials and audits for civil-service personnel records"
+)]
 struct Cli {
     /// The folder holding the database, keys and default wallet.
     #[arg(long, global = true, env = "DOSSIER_HOME", default_value = ".dossier")]
@@ -309,8 +313,19 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 .collect();
             let human: Vec<String> = schemas
                 .iter()
-                .map(|s| format!("{:<14} v{}  {}  ({})", s.name, s.version, field::to_hex(&s.id()),
-                    s.fields.iter().map(|f| format!("{}: {}", f.name, f.ty.name())).collect::<Vec<_>>().join(", ")))
+                .map(|s| {
+                    format!(
+                        "{:<14} v{}  {}  ({})",
+                        s.name,
+                        s.version,
+                        field::to_hex(&s.id()),
+                        s.fields
+                            .iter()
+                            .map(|f| format!("{}: {}", f.name, f.ty.name()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
                 .collect();
             out.emit(human.join("\n"), json!(list));
             Ok(0)
@@ -319,7 +334,11 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let store = home.store()?;
             let key = home.ledger_key(&store, Some(&origin))?;
             out.emit(
-                format!("ledger `{}` ready; verifier key:\n{}", key.name(), key.verifier_key()),
+                format!(
+                    "ledger `{}` ready; verifier key:\n{}",
+                    key.name(),
+                    key.verifier_key()
+                ),
                 json!({"origin": key.name(), "log_key": key.verifier_key()}),
             );
             Ok(0)
@@ -331,7 +350,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let identity = store.ledger_identity()?;
             let issuers = store.issuers()?;
             let latest = store.latest_checkpoint()?;
-            let latest_size = latest.as_ref().and_then(|n| n.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
+            let latest_size = latest
+                .as_ref()
+                .and_then(|n| n.lines().nth(1).and_then(|l| l.parse::<u64>().ok()));
             out.emit(
                 format!(
                     "ledger {}\n  entries: {size}\n  log root: {}\n  issuers: {}\n  latest checkpoint: {}",
@@ -419,7 +440,11 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let path = wallet_path(&home, &wallet);
             let w = Wallet::create(&path)?;
             out.emit(
-                format!("wallet created at {} (mode 0600)\nholder commitment: {}", path.display(), field::to_hex(&w.holder())),
+                format!(
+                    "wallet created at {} (mode 0600)\nholder commitment: {}",
+                    path.display(),
+                    field::to_hex(&w.holder())
+                ),
                 json!({"wallet": path, "holder": field::to_hex(&w.holder())}),
             );
             Ok(0)
@@ -428,8 +453,19 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let w = Wallet::open(&wallet_path(&home, &wallet))?;
             let list: Vec<_> = w.credentials.iter().map(|c| json!({"issuer": c.issuer, "schema": c.schema, "credential_id": c.credential_id, "issued_at": c.issued_at, "expires_at": c.expires_at})).collect();
             out.emit(
-                format!("holder commitment: {}\n{} credentials:\n{}", field::to_hex(&w.holder()), w.credentials.len(),
-                    w.credentials.iter().map(|c| format!("  {} #{} ({}), issued {}", c.issuer, c.credential_id, c.schema, c.issued_at)).collect::<Vec<_>>().join("\n")),
+                format!(
+                    "holder commitment: {}\n{} credentials:\n{}",
+                    field::to_hex(&w.holder()),
+                    w.credentials.len(),
+                    w.credentials
+                        .iter()
+                        .map(|c| format!(
+                            "  {} #{} ({}), issued {}",
+                            c.issuer, c.credential_id, c.schema, c.issued_at
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
                 json!({"holder": field::to_hex(&w.holder()), "credentials": list}),
             );
             Ok(0)
@@ -441,10 +477,15 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             for f in &files {
                 let text = std::fs::read_to_string(f).map_err(io(f))?;
                 let openings: Vec<CredentialOpening> = if text.trim_start().starts_with('[') {
-                    serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?
+                    serde_json::from_str(&text)
+                        .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?
                 } else {
-                    text.lines().filter(|l| !l.trim().is_empty())
-                        .map(|l| serde_json::from_str(l).map_err(|e| CliError::Input(format!("{}: {e}", f.display()))))
+                    text.lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| {
+                            serde_json::from_str(l)
+                                .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))
+                        })
                         .collect::<Result<_, _>>()?
                 };
                 for o in openings {
@@ -457,20 +498,29 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 }
             }
             w.save()?;
-            out.emit(format!("imported {added} credentials"), json!({"imported": added}));
+            out.emit(
+                format!("imported {added} credentials"),
+                json!({"imported": added}),
+            );
             Ok(0)
         }
         Command::Witness { issuer, id } => {
             let store = home.reader()?;
             let path = store.witness(&issuer, id)?;
             if path.leaf == dossier_core::Fr::from(0u64) {
-                return Err(dossier_store::StoreError::CredentialNotFound { issuer, credential_id: id }.into());
+                return Err(dossier_store::StoreError::CredentialNotFound {
+                    issuer,
+                    credential_id: id,
+                }
+                .into());
             }
             let info = store.issuer(&issuer)?;
             let anchored = match (store.latest_checkpoint()?, store.ledger_identity()?) {
                 (Some(note), Some((_, key))) => {
                     let body = checkpoint::open(note.as_bytes(), &key)?;
-                    body.registry(&info.issuer_id).map(|r| r.root == path.root).map(|a| (a, body.size))
+                    body.registry(&info.issuer_id)
+                        .map(|r| r.root == path.root)
+                        .map(|a| (a, body.size))
                 }
                 _ => None,
             };
@@ -492,11 +542,19 @@ fn run(cli: Cli) -> Result<i32, CliError> {
 
 /// Checks a write's key (and target credential) through a read-only handle, so that a refused
 /// write leaves the database file untouched; the reader is closed before the write opens.
-fn preflight(reader: dossier_store::StoreReader, key: &dossier_core::keys::KeyPair, credential: Option<u32>) -> Result<(), CliError> {
+fn preflight(
+    reader: dossier_store::StoreReader,
+    key: &dossier_core::keys::KeyPair,
+    credential: Option<u32>,
+) -> Result<(), CliError> {
     reader.authorize(key)?;
     if let Some(id) = credential {
         if !reader.is_live(key.name(), id)? {
-            return Err(dossier_store::StoreError::CredentialNotFound { issuer: key.name().to_string(), credential_id: id }.into());
+            return Err(dossier_store::StoreError::CredentialNotFound {
+                issuer: key.name().to_string(),
+                credential_id: id,
+            }
+            .into());
         }
     }
     Ok(())
@@ -520,8 +578,10 @@ fn issue(home: &Home, out: &Out, schemas: &SchemaSet, args: IssueArgs) -> Result
     let bar = indicatif::ProgressBar::new(claims.len() as u64);
     if claims.len() > 1 && !out.json {
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} issuing [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} issuing [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -552,7 +612,12 @@ fn issue(home: &Home, out: &Out, schemas: &SchemaSet, args: IssueArgs) -> Result
             args.issuer,
             secs,
             claims.len() as f64 / secs.max(1e-9),
-            args.out.as_ref().map_or("on stdout".to_string(), |p| format!("appended to {}", p.display()))
+            args.out
+                .as_ref()
+                .map_or("on stdout".to_string(), |p| format!(
+                    "appended to {}",
+                    p.display()
+                ))
         );
     }
     Ok(0)
@@ -562,7 +627,12 @@ fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliError> {
     let trusted = match &args.log_key {
         Some(k) if k.starts_with('@') => {
             let p = Path::new(&k[1..]);
-            Some(std::fs::read_to_string(p).map_err(io(p))?.trim().to_string())
+            Some(
+                std::fs::read_to_string(p)
+                    .map_err(io(p))?
+                    .trim()
+                    .to_string(),
+            )
         }
         Some(k) => Some(k.clone()),
         None => None,
@@ -576,7 +646,11 @@ fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliError> {
         None => audit::audit_store(&home.reader()?, trusted.as_deref())?,
     };
     let secs = started.elapsed().as_secs_f64();
-    let trust_note = if trusted.is_some() { "pinned key" } else { "the ledger's own key (pin one with --log-key)" };
+    let trust_note = if trusted.is_some() {
+        "pinned key"
+    } else {
+        "the ledger's own key (pin one with --log-key)"
+    };
     match result {
         Ok(report) => {
             out.emit(
@@ -609,7 +683,10 @@ fn main() {
         Ok(code) => code.max(error::EXIT_OK),
         Err(e) => {
             if json {
-                eprintln!("{}", json!({"error": {"code": e.code(), "message": e.to_string()}}));
+                eprintln!(
+                    "{}",
+                    json!({"error": {"code": e.code(), "message": e.to_string()}})
+                );
             } else {
                 eprintln!("error: {e}");
             }

@@ -61,7 +61,10 @@ impl Wallet {
         let file: WalletFile = serde_json::from_str(&text)
             .map_err(|e| CliError::Input(format!("{}: not a wallet: {e}", path.display())))?;
         if file.format != FORMAT {
-            return Err(CliError::Input(format!("{}: unknown wallet format", path.display())));
+            return Err(CliError::Input(format!(
+                "{}: unknown wallet format",
+                path.display()
+            )));
         }
         let secret = HolderSecret::parse(&file.secret)?;
         if field::to_hex(&secret.commitment()) != file.holder {
@@ -97,7 +100,11 @@ impl Wallet {
 
     /// Adds a credential after checking that it opens its commitment and belongs to this holder.
     /// Returns false if it was already there.
-    pub fn import(&mut self, opening: CredentialOpening, schemas: &SchemaSet) -> Result<bool, CliError> {
+    pub fn import(
+        &mut self,
+        opening: CredentialOpening,
+        schemas: &SchemaSet,
+    ) -> Result<bool, CliError> {
         opening.credential(schemas)?;
         if opening.holder != self.holder() {
             return Err(CliError::Input(format!(
@@ -105,7 +112,11 @@ impl Wallet {
                 opening.credential_id, opening.issuer
             )));
         }
-        if self.credentials.iter().any(|c| c.commitment == opening.commitment) {
+        if self
+            .credentials
+            .iter()
+            .any(|c| c.commitment == opening.commitment)
+        {
             return Ok(false);
         }
         self.credentials.push(opening);

@@ -6,16 +6,34 @@ use std::process::Command;
 
 #[test]
 fn help_lists_every_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_dossier")).arg("--help").output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .arg("--help")
+        .output()
+        .expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["demo", "ledger", "schemas", "issuer", "issue", "update", "revoke", "checkpoint", "holder", "witness", "audit"] {
+    for cmd in [
+        "demo",
+        "ledger",
+        "schemas",
+        "issuer",
+        "issue",
+        "update",
+        "revoke",
+        "checkpoint",
+        "holder",
+        "witness",
+        "audit",
+    ] {
         assert!(text.contains(cmd), "--help mentions {cmd}");
     }
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_dossier")).arg("issue").output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .arg("issue")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }

@@ -77,7 +77,13 @@ impl CheckpointBody {
         let mut registries: Vec<RegistryRoot> = Vec::new();
         for line in lines {
             let mut parts = line.split(' ');
-            match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+            match (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            ) {
                 (Some("registry"), Some(id), Some(root), Some(live), None) => {
                     let r = RegistryRoot {
                         issuer_id: field::parse("issuer id", id)?,
@@ -86,7 +92,10 @@ impl CheckpointBody {
                             .parse()
                             .map_err(|_| malformed("live count is not a number"))?,
                     };
-                    if registries.last().is_some_and(|p| p.issuer_id >= r.issuer_id) {
+                    if registries
+                        .last()
+                        .is_some_and(|p| p.issuer_id >= r.issuer_id)
+                    {
                         return Err(malformed("registries out of order or repeated"));
                     }
                     registries.push(r);
@@ -126,9 +135,10 @@ impl CheckpointBody {
 /// Verifies a signed checkpoint against the ledger's verifier key and parses it. Refuses an
 /// unsigned note, a signature by another key, and a body whose origin is not the key's name.
 pub fn open(note: &[u8], verifier_key: &str) -> Result<CheckpointBody, CoreError> {
-    let verifier = signed_note::StandardVerifier::new(verifier_key).map_err(|_| CoreError::Key {
-        reason: "ledger verifier key is malformed".into(),
-    })?;
+    let verifier =
+        signed_note::StandardVerifier::new(verifier_key).map_err(|_| CoreError::Key {
+            reason: "ledger verifier key is malformed".into(),
+        })?;
     let origin = signed_note::Verifier::name(&verifier).to_string();
     let parsed = signed_note::Note::from_bytes(note).map_err(|_| malformed("not a signed note"))?;
     let known = signed_note::VerifierList::new(vec![Box::new(verifier)]);
@@ -159,8 +169,16 @@ mod tests {
             root_hash: [7u8; 32],
             time: 1_790_000_000,
             registries: vec![
-                RegistryRoot { issuer_id: Fr::from(1u64), root: Fr::from(11u64), live: 3 },
-                RegistryRoot { issuer_id: Fr::from(2u64), root: Fr::from(22u64), live: 0 },
+                RegistryRoot {
+                    issuer_id: Fr::from(1u64),
+                    root: Fr::from(11u64),
+                    live: 3,
+                },
+                RegistryRoot {
+                    issuer_id: Fr::from(2u64),
+                    root: Fr::from(22u64),
+                    live: 0,
+                },
             ],
         }
     }
@@ -170,7 +188,10 @@ mod tests {
         let k = KeyPair::generate("dossier.example/ledger", &mut rand::thread_rng()).expect("key");
         let note = body().sign(&k).expect("signs");
         assert!(note.starts_with("dossier.example/ledger\n12\n"));
-        assert_eq!(open(note.as_bytes(), &k.verifier_key()).expect("valid"), body());
+        assert_eq!(
+            open(note.as_bytes(), &k.verifier_key()).expect("valid"),
+            body()
+        );
     }
 
     #[test]
@@ -178,18 +199,28 @@ mod tests {
         let k = KeyPair::generate("dossier.example/ledger", &mut rand::thread_rng()).expect("key");
         let note = body().sign(&k).expect("signs");
         let tampered = note.replace("\n12\n", "\n13\n");
-        assert!(matches!(open(tampered.as_bytes(), &k.verifier_key()), Err(CoreError::BadSignature { .. })));
+        assert!(matches!(
+            open(tampered.as_bytes(), &k.verifier_key()),
+            Err(CoreError::BadSignature { .. })
+        ));
         let root_line = format!("registry {} ", field::to_hex(&Fr::from(1u64)));
-        let tampered = note.replace(&format!("{root_line}{}", field::to_hex(&Fr::from(11u64))), &format!("{root_line}{}", field::to_hex(&Fr::from(12u64))));
+        let tampered = note.replace(
+            &format!("{root_line}{}", field::to_hex(&Fr::from(11u64))),
+            &format!("{root_line}{}", field::to_hex(&Fr::from(12u64))),
+        );
         assert_ne!(tampered, note);
         assert!(open(tampered.as_bytes(), &k.verifier_key()).is_err());
         let unsigned = body().to_text().expect("text") + "\n";
         assert!(open(unsigned.as_bytes(), &k.verifier_key()).is_err());
-        let other = KeyPair::generate("dossier.example/ledger", &mut rand::thread_rng()).expect("key");
+        let other =
+            KeyPair::generate("dossier.example/ledger", &mut rand::thread_rng()).expect("key");
         assert!(open(note.as_bytes(), &other.verifier_key()).is_err());
         let mut dup = body();
         dup.registries[1].issuer_id = Fr::from(1u64);
         let note = dup.sign(&k).expect("signs");
-        assert!(open(note.as_bytes(), &k.verifier_key()).is_err(), "repeated registry");
+        assert!(
+            open(note.as_bytes(), &k.verifier_key()).is_err(),
+            "repeated registry"
+        );
     }
 }

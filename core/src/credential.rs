@@ -311,12 +311,23 @@ mod tests {
         assert!(e.to_string().contains("score"), "{e}");
         let mut c = claim();
         c.holder = "0x1234".into();
-        assert!(c.encode(&schemas).expect_err("holder").to_string().contains("holder"));
+        assert!(c
+            .encode(&schemas)
+            .expect_err("holder")
+            .to_string()
+            .contains("holder"));
         let mut c = claim();
         c.expires_at = Some("2025-02-30".into());
-        assert!(c.encode(&schemas).expect_err("date").to_string().contains("expires_at"));
+        assert!(c
+            .encode(&schemas)
+            .expect_err("date")
+            .to_string()
+            .contains("expires_at"));
         let mut c = claim();
         c.schema = "payroll".into();
-        assert!(matches!(c.encode(&schemas), Err(CoreError::UnknownSchema { .. })));
+        assert!(matches!(
+            c.encode(&schemas),
+            Err(CoreError::UnknownSchema { .. })
+        ));
     }
 }

@@ -65,15 +65,17 @@ impl FieldType {
                 } else if n.as_i64().is_some() {
                     Err(err("must not be negative"))
                 } else if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && f > 0.0) {
-                    Err(err("does not fit in 64 bits (at most 18446744073709551615)"))
+                    Err(err(
+                        "does not fit in 64 bits (at most 18446744073709551615)",
+                    ))
                 } else {
                     Err(err("must be a whole number"))
                 }
             }
-            (FieldType::Uint, Value::String(s)) => parse_u64(s).map(Fr::from).map_err(|r| err(r)),
+            (FieldType::Uint, Value::String(s)) => parse_u64(s).map(Fr::from).map_err(err),
             (FieldType::Uint, _) => Err(err("expected an unsigned integer")),
             (FieldType::Date, Value::String(s)) => {
-                date_to_days(s).map(|d| Fr::from(d)).map_err(|r| err(&r))
+                date_to_days(s).map(Fr::from).map_err(|r| err(&r))
             }
             (FieldType::Date, _) => Err(err("expected a date string YYYY-MM-DD")),
             (FieldType::Enum { members }, Value::String(s)) => members
@@ -81,7 +83,10 @@ impl FieldType {
                 .position(|m| m == s)
                 .map(|i| Fr::from(i as u64))
                 .ok_or_else(|| {
-                    err(&format!("not a member; expected one of: {}", members.join(", ")))
+                    err(&format!(
+                        "not a member; expected one of: {}",
+                        members.join(", ")
+                    ))
                 }),
             (FieldType::Enum { .. }, _) => Err(err("expected an enum member name")),
             (FieldType::Bool, Value::Bool(b)) => Ok(Fr::from(u64::from(*b))),
@@ -171,7 +176,8 @@ mod tests {
             Fr::from(u64::MAX)
         );
         assert_eq!(
-            t.encode("n", &json!("18446744073709551615")).expect("max as string"),
+            t.encode("n", &json!("18446744073709551615"))
+                .expect("max as string"),
             Fr::from(u64::MAX)
         );
         for bad in [
@@ -196,7 +202,15 @@ mod tests {
         assert_eq!(date_to_days("1970-01-01"), Ok(0));
         assert_eq!(date_to_days("2000-03-01"), Ok(11_017));
         assert_eq!(date_to_days("2024-02-29"), Ok(19_782));
-        for bad in ["1969-12-31", "2023-02-29", "2025-13-01", "2025-00-10", "2025-1-01", "20250101", "2025-01-32"] {
+        for bad in [
+            "1969-12-31",
+            "2023-02-29",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-1-01",
+            "20250101",
+            "2025-01-32",
+        ] {
             assert!(date_to_days(bad).is_err(), "{bad}");
         }
         assert_eq!(days_to_date(19_782), "2024-02-29");
@@ -205,12 +219,25 @@ mod tests {
     #[test]
     fn enums_encode_by_declared_order() {
         let t = FieldType::Enum {
-            members: vec!["incompetent".into(), "basically_competent".into(), "competent".into(), "excellent".into()],
+            members: vec![
+                "incompetent".into(),
+                "basically_competent".into(),
+                "competent".into(),
+                "excellent".into(),
+            ],
         };
-        assert_eq!(t.encode("grade", &json!("competent")).expect("member"), Fr::from(2u64));
-        let e = t.encode("grade", &json!("outstanding")).expect_err("not a member");
+        assert_eq!(
+            t.encode("grade", &json!("competent")).expect("member"),
+            Fr::from(2u64)
+        );
+        let e = t
+            .encode("grade", &json!("outstanding"))
+            .expect_err("not a member");
         assert!(e.to_string().contains("grade"));
-        assert!(!e.to_string().contains("outstanding"), "errors do not echo values");
+        assert!(
+            !e.to_string().contains("outstanding"),
+            "errors do not echo values"
+        );
     }
 
     #[test]

@@ -323,23 +323,53 @@ mod tests {
 
     fn arb_body() -> impl Strategy<Value = EntryBody> {
         prop_oneof![
-            (arb_field(), any::<[u8; 32]>(), "[a-z.]{1,40}").prop_map(|(issuer_id, public_key, name)| {
-                EntryBody::IssuerRegistered { issuer_id, public_key, name }
-            }),
-            (arb_field(), any::<u32>(), arb_field()).prop_map(|(issuer_id, credential_id, commitment)| {
-                EntryBody::Issue { issuer_id, credential_id, commitment }
-            }),
-            (arb_field(), any::<u32>(), arb_field()).prop_map(|(issuer_id, credential_id, commitment)| {
-                EntryBody::Update { issuer_id, credential_id, commitment }
-            }),
+            (arb_field(), any::<[u8; 32]>(), "[a-z.]{1,40}").prop_map(
+                |(issuer_id, public_key, name)| {
+                    EntryBody::IssuerRegistered {
+                        issuer_id,
+                        public_key,
+                        name,
+                    }
+                }
+            ),
+            (arb_field(), any::<u32>(), arb_field()).prop_map(
+                |(issuer_id, credential_id, commitment)| {
+                    EntryBody::Issue {
+                        issuer_id,
+                        credential_id,
+                        commitment,
+                    }
+                }
+            ),
+            (arb_field(), any::<u32>(), arb_field()).prop_map(
+                |(issuer_id, credential_id, commitment)| {
+                    EntryBody::Update {
+                        issuer_id,
+                        credential_id,
+                        commitment,
+                    }
+                }
+            ),
             (arb_field(), any::<u32>()).prop_map(|(issuer_id, credential_id)| {
-                EntryBody::Revoke { issuer_id, credential_id }
-            }),
-            proptest::collection::vec((arb_field(), arb_field(), any::<u64>()), 0..5).prop_map(|v| {
-                EntryBody::RegistryRoots {
-                    roots: v.into_iter().map(|(issuer_id, root, live)| RegistryRoot { issuer_id, root, live }).collect(),
+                EntryBody::Revoke {
+                    issuer_id,
+                    credential_id,
                 }
             }),
+            proptest::collection::vec((arb_field(), arb_field(), any::<u64>()), 0..5).prop_map(
+                |v| {
+                    EntryBody::RegistryRoots {
+                        roots: v
+                            .into_iter()
+                            .map(|(issuer_id, root, live)| RegistryRoot {
+                                issuer_id,
+                                root,
+                                live,
+                            })
+                            .collect(),
+                    }
+                }
+            ),
         ]
     }
 
@@ -356,9 +386,8 @@ mod tests {
             let mut flipped = bytes.clone();
             let i = bit % (flipped.len() * 8);
             flipped[i / 8] ^= 1 << (i % 8);
-            match Entry::from_bytes(&flipped) {
-                Ok(t) => prop_assert!(t.verify(&k.public()).is_err()),
-                Err(_) => {}
+            if let Ok(t) = Entry::from_bytes(&flipped) {
+                prop_assert!(t.verify(&k.public()).is_err());
             }
         }
     }
@@ -366,7 +395,14 @@ mod tests {
     #[test]
     fn strict_decoding() {
         let k = key();
-        let e = Entry::sign(1, EntryBody::Revoke { issuer_id: Fr::from(1u64), credential_id: 2 }, &k);
+        let e = Entry::sign(
+            1,
+            EntryBody::Revoke {
+                issuer_id: Fr::from(1u64),
+                credential_id: 2,
+            },
+            &k,
+        );
         let mut b = e.to_bytes();
         b.push(0);
         assert!(Entry::from_bytes(&b).is_err(), "trailing byte");
@@ -374,7 +410,10 @@ mod tests {
         assert!(Entry::from_bytes(&b[..b.len() - 1]).is_err(), "truncated");
         let mut b = e.to_bytes();
         b[10..42].copy_from_slice(&[0xff; 32]);
-        assert!(matches!(Entry::from_bytes(&b), Err(CoreError::NonCanonical { .. })));
+        assert!(matches!(
+            Entry::from_bytes(&b),
+            Err(CoreError::NonCanonical { .. })
+        ));
         let other = key();
         assert!(e.verify(&other.public()).is_err());
     }

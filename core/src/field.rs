@@ -123,11 +123,20 @@ mod tests {
 
     #[test]
     fn modulus_and_above_are_refused() {
-        assert!(matches!(parse("x", P_DEC), Err(CoreError::NonCanonical { .. })));
+        assert!(matches!(
+            parse("x", P_DEC),
+            Err(CoreError::NonCanonical { .. })
+        ));
         let p_hex = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
-        assert!(matches!(parse("x", p_hex), Err(CoreError::NonCanonical { .. })));
-        let p_minus_1 = parse("x", "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000")
-            .expect("p-1 is canonical");
+        assert!(matches!(
+            parse("x", p_hex),
+            Err(CoreError::NonCanonical { .. })
+        ));
+        let p_minus_1 = parse(
+            "x",
+            "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000",
+        )
+        .expect("p-1 is canonical");
         assert_eq!(p_minus_1 + Fr::one(), Fr::zero());
         assert!(matches!(
             parse("x", &"9".repeat(78)),

@@ -34,7 +34,10 @@ fn key_id(name: &str, public: &VerifyingKey) -> u32 {
 
 impl KeyPair {
     /// A fresh key for `name`.
-    pub fn generate<R: rand_core::CryptoRngCore>(name: &str, rng: &mut R) -> Result<KeyPair, CoreError> {
+    pub fn generate<R: rand_core::CryptoRngCore>(
+        name: &str,
+        rng: &mut R,
+    ) -> Result<KeyPair, CoreError> {
         if !valid_key_name(name) {
             return Err(CoreError::Key {
                 reason: format!("`{name}` is not a valid key name (no spaces or '+')"),
@@ -88,7 +91,12 @@ impl KeyPair {
     /// The private key format, for a key file only.
     pub fn expose_private(&self) -> String {
         let mut raw = [&[ALG_ED25519][..], self.key.as_bytes()].concat();
-        let out = format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.id, STANDARD.encode(&raw));
+        let out = format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.name,
+            self.id,
+            STANDARD.encode(&raw)
+        );
         raw.zeroize();
         out
     }
@@ -127,7 +135,12 @@ impl signed_note::Signer for KeyPair {
 }
 
 /// Verifies an Ed25519 signature strictly (refusing small-order keys and malleable signatures).
-pub fn verify_strict(public: &VerifyingKey, msg: &[u8], sig: &[u8; 64], what: &str) -> Result<(), CoreError> {
+pub fn verify_strict(
+    public: &VerifyingKey,
+    msg: &[u8],
+    sig: &[u8; 64],
+    what: &str,
+) -> Result<(), CoreError> {
     public
         .verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
         .map_err(|_| CoreError::BadSignature {
@@ -154,7 +167,10 @@ mod tests {
             let k = KeyPair::generate("hr.example", &mut rand::thread_rng()).expect("name");
             let private = k.expose_private();
             with_plus += usize::from(private["PRIVATE+KEY+hr.example+".len()..].contains('+'));
-            assert_eq!(KeyPair::parse(&private).expect("parse").public(), k.public());
+            assert_eq!(
+                KeyPair::parse(&private).expect("parse").public(),
+                k.public()
+            );
         }
         assert!(with_plus > 0, "the case under test occurred");
     }

@@ -22,11 +22,17 @@ pub fn verify_inclusion(
     index: u64,
     leaf: [u8; 32],
 ) -> Result<(), CoreError> {
-    tlog_tiles::check_record(&hashes(proof), size, tlog_tiles::Hash(root), index, tlog_tiles::Hash(leaf))
-        .map_err(|e| CoreError::Malformed {
-            what: "inclusion proof".into(),
-            reason: e.to_string(),
-        })
+    tlog_tiles::check_record(
+        &hashes(proof),
+        size,
+        tlog_tiles::Hash(root),
+        index,
+        tlog_tiles::Hash(leaf),
+    )
+    .map_err(|e| CoreError::Malformed {
+        what: "inclusion proof".into(),
+        reason: e.to_string(),
+    })
 }
 
 /// Checks that the tree of `old_size` entries with root `old_root` is a prefix of the tree of

@@ -76,7 +76,11 @@ fn invert(m: &[Vec<Fr>]) -> Option<Vec<Vec<Fr>>> {
     let n = m.len();
     let mut a: Vec<Vec<Fr>> = m.to_vec();
     let mut inv: Vec<Vec<Fr>> = (0..n)
-        .map(|i| (0..n).map(|j| if i == j { Fr::one() } else { Fr::zero() }).collect())
+        .map(|i| {
+            (0..n)
+                .map(|j| if i == j { Fr::one() } else { Fr::zero() })
+                .collect()
+        })
         .collect();
     for col in 0..n {
         let pivot = (col..n).find(|&r| !a[r][col].is_zero())?;
@@ -134,7 +138,11 @@ impl Permutation {
         let m_hat_inv = invert(&m_hat)?;
         let n = t - 1;
         let mut carried: Vec<Vec<Fr>> = (0..n)
-            .map(|i| (0..n).map(|j| if i == j { Fr::one() } else { Fr::zero() }).collect())
+            .map(|i| {
+                (0..n)
+                    .map(|j| if i == j { Fr::one() } else { Fr::zero() })
+                    .collect()
+            })
             .collect();
         let mut carried_inv = carried.clone();
         let (mut sparse_row, mut sparse_col) = (Vec::with_capacity(rp), Vec::with_capacity(rp));

@@ -112,7 +112,10 @@ impl Schema {
                     return Err(bad(format!("only enum fields have members (`{}`)", f.name)))
                 }
                 (other, None) => {
-                    return Err(bad(format!("field `{}` has unknown type `{other}`", f.name)))
+                    return Err(bad(format!(
+                        "field `{}` has unknown type `{other}`",
+                        f.name
+                    )))
                 }
             };
             fields.push(SchemaField {
@@ -237,9 +240,11 @@ impl SchemaSet {
 
     /// The schema of that name.
     pub fn get(&self, name: &str) -> Result<&Schema, CoreError> {
-        self.by_name.get(name).ok_or_else(|| CoreError::UnknownSchema {
-            name: name.to_string(),
-        })
+        self.by_name
+            .get(name)
+            .ok_or_else(|| CoreError::UnknownSchema {
+                name: name.to_string(),
+            })
     }
 
     /// The schema with that id.
@@ -276,16 +281,29 @@ mod tests {
         assert!(encode("basically_competent") > encode("incompetent"));
         let degree = &set.get("qualification").expect("qualification").fields[0].ty;
         let d = |v: &str| degree.encode("degree_level", &json!(v)).expect("member");
-        assert!(d("associate") < d("bachelor") && d("bachelor") < d("master") && d("master") < d("doctorate"));
+        assert!(
+            d("associate") < d("bachelor")
+                && d("bachelor") < d("master")
+                && d("master") < d("doctorate")
+        );
     }
 
     #[test]
     fn canonical_form_ignores_descriptions_and_sorts_keys() {
         let a = Schema::from_json(r#"{"name":"s","version":1,"description":"x","fields":[{"name":"g","type":"enum","members":["a","b"],"description":"d"}]}"#).expect("valid");
-        let b = Schema::from_json(r#"{"fields":[{"members":["a","b"],"type":"enum","name":"g"}],"version":1,"name":"s"}"#).expect("valid");
-        assert_eq!(a.canonical(), r#"{"fields":[{"members":["a","b"],"name":"g","type":"enum"}],"name":"s","version":1}"#);
+        let b = Schema::from_json(
+            r#"{"fields":[{"members":["a","b"],"type":"enum","name":"g"}],"version":1,"name":"s"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            a.canonical(),
+            r#"{"fields":[{"members":["a","b"],"name":"g","type":"enum"}],"name":"s","version":1}"#
+        );
         assert_eq!(a.id(), b.id());
-        let c = Schema::from_json(r#"{"name":"s","version":2,"fields":[{"name":"g","type":"enum","members":["a","b"]}]}"#).expect("valid");
+        let c = Schema::from_json(
+            r#"{"name":"s","version":2,"fields":[{"name":"g","type":"enum","members":["a","b"]}]}"#,
+        )
+        .expect("valid");
         assert_ne!(a.id(), c.id());
     }
 
@@ -302,8 +320,13 @@ mod tests {
         ] {
             assert!(Schema::from_json(bad).is_err(), "{bad}");
         }
-        let eight: Vec<String> = (0..8).map(|i| format!(r#"{{"name":"f{i}","type":"uint"}}"#)).collect();
-        let too_many = format!(r#"{{"name":"s","version":1,"fields":[{}]}}"#, eight.join(","));
+        let eight: Vec<String> = (0..8)
+            .map(|i| format!(r#"{{"name":"f{i}","type":"uint"}}"#))
+            .collect();
+        let too_many = format!(
+            r#"{{"name":"s","version":1,"fields":[{}]}}"#,
+            eight.join(",")
+        );
         assert!(Schema::from_json(&too_many).is_err());
     }
 
@@ -316,9 +339,18 @@ mod tests {
         assert_eq!(slots[0], Fr::from(2024u64));
         assert_eq!(slots[6], Fr::from(0u64));
         let missing = json!({"year": 2024, "grade": "competent"});
-        assert!(matches!(s.encode(missing.as_object().expect("o")), Err(CoreError::MissingField { .. })));
+        assert!(matches!(
+            s.encode(missing.as_object().expect("o")),
+            Err(CoreError::MissingField { .. })
+        ));
         let extra = json!({"year": 2024, "grade": "competent", "score": 1, "name": "x"});
-        assert!(matches!(s.encode(extra.as_object().expect("o")), Err(CoreError::UnknownField { .. })));
-        assert!(matches!(set.get("payroll"), Err(CoreError::UnknownSchema { .. })));
+        assert!(matches!(
+            s.encode(extra.as_object().expect("o")),
+            Err(CoreError::UnknownField { .. })
+        ));
+        assert!(matches!(
+            set.get("payroll"),
+            Err(CoreError::UnknownSchema { .. })
+        ));
     }
 }

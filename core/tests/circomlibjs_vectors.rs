@@ -9,8 +9,11 @@ use dossier_core::{field, poseidon, Fr};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/circomlibjs/vectors.json"))
-        .expect("fixture present");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/circomlibjs/vectors.json"
+    ))
+    .expect("fixture present");
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
@@ -24,8 +27,18 @@ fn poseidon_matches_circomlibjs_for_every_width() {
     let cases = v["poseidon"].as_array().expect("array");
     assert_eq!(cases.len(), 24);
     for case in cases {
-        let inputs: Vec<Fr> = case["inputs"].as_array().expect("inputs").iter().map(f).collect();
-        assert_eq!(poseidon::hash(&inputs).expect("arity"), f(&case["output"]), "{} inputs", inputs.len());
+        let inputs: Vec<Fr> = case["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(f)
+            .collect();
+        assert_eq!(
+            poseidon::hash(&inputs).expect("arity"),
+            f(&case["output"]),
+            "{} inputs",
+            inputs.len()
+        );
     }
 }
 
@@ -43,8 +56,13 @@ fn schema_ids_match() {
     let cases = vectors()["schemas"].as_array().expect("array").clone();
     assert_eq!(cases.len(), set.iter().count());
     for case in cases {
-        let schema = set.get(case["name"].as_str().expect("name")).expect("shipped");
-        assert_eq!(schema.canonical(), case["canonical"].as_str().expect("canonical"));
+        let schema = set
+            .get(case["name"].as_str().expect("name"))
+            .expect("shipped");
+        assert_eq!(
+            schema.canonical(),
+            case["canonical"].as_str().expect("canonical")
+        );
         assert_eq!(schema.id(), f(&case["id"]));
     }
 }
@@ -76,6 +94,8 @@ fn credential_commitment_matches() {
         commitment: f(&v["commitment"]),
     };
     assert_eq!(opening.issuer_id, f(&v["issuer_id"]));
-    let credential = opening.credential(&set).expect("the circomlibjs commitment opens");
+    let credential = opening
+        .credential(&set)
+        .expect("the circomlibjs commitment opens");
     assert_eq!(credential.validity(), f(&v["validity"]));
 }

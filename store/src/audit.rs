@@ -19,14 +19,14 @@ use crate::export::LedgerExport;
 use crate::ledger::MemoryLog;
 use crate::registry::{self, MemoryTree};
 use crate::{Store, StoreError};
-use redb::ReadableDatabase;
+use ark_ff::Zero;
 use dossier_core::checkpoint;
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
 use dossier_core::keys::public_from_bytes;
 use dossier_core::{field, issuer_id, log_proof, Fr};
-use ark_ff::Zero;
-use serde::Serialize;
 use rayon::prelude::*;
+use redb::ReadableDatabase;
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// What an audit found wrong: where, and what.
@@ -119,7 +119,11 @@ fn roots_of(issuers: &mut BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>
             let pending = std::mem::take(&mut s.pending);
             let root = registry::apply(&mut s.tree, &pending)
                 .map_err(|e| fail("ledger", DiscrepancyKind::InvalidTransition, e.to_string()))?;
-            Ok(RegistryRoot { issuer_id: *id, root, live: s.live })
+            Ok(RegistryRoot {
+                issuer_id: *id,
+                root,
+                live: s.live,
+            })
         })
         .collect()
 }
@@ -128,8 +132,13 @@ fn roots_of(issuers: &mut BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>
 /// it, the export's own claim is used (and the caller should say so).
 pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditReport, Discrepancy> {
     let log_key = trusted_key.unwrap_or(&export.log_key);
-    let log_raw = parse_vkey(log_key)
-        .ok_or_else(|| fail("ledger", DiscrepancyKind::BadCheckpoint, "the ledger key is malformed"))?;
+    let log_raw = parse_vkey(log_key).ok_or_else(|| {
+        fail(
+            "ledger",
+            DiscrepancyKind::BadCheckpoint,
+            "the ledger key is malformed",
+        )
+    })?;
 
     // Checkpoints by size, each verified and parsed first.
     let mut by_size: BTreeMap<u64, Vec<(usize, checkpoint::CheckpointBody)>> = BTreeMap::new();
@@ -151,12 +160,27 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
         .par_iter()
         .enumerate()
         .map(|(i, b)| {
-            Entry::from_bytes(b).map_err(|e| fail(format!("entry {i}"), DiscrepancyKind::MalformedEntry, e.to_string()))
+            Entry::from_bytes(b).map_err(|e| {
+                fail(
+                    format!("entry {i}"),
+                    DiscrepancyKind::MalformedEntry,
+                    e.to_string(),
+                )
+            })
         })
         .collect();
     let mut keys: HashMap<Fr, (usize, ed25519_dalek::VerifyingKey)> = HashMap::new();
     for (i, e) in decoded.iter().enumerate() {
-        if let Ok(Entry { body: EntryBody::IssuerRegistered { issuer_id: id, public_key, .. }, .. }) = e {
+        if let Ok(Entry {
+            body:
+                EntryBody::IssuerRegistered {
+                    issuer_id: id,
+                    public_key,
+                    ..
+                },
+            ..
+        }) = e
+        {
             if let Ok(k) = public_from_bytes(public_key) {
                 keys.entry(*id).or_insert((i, k));
             }
@@ -170,11 +194,19 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             let at = format!("entry {i}");
             let key = match &entry.body {
                 EntryBody::RegistryRoots { .. } => Some(log_raw),
-                EntryBody::IssuerRegistered { public_key, .. } => public_from_bytes(public_key).ok(),
-                body => body.issuer_id().and_then(|id| keys.get(&id)).filter(|(j, _)| *j < i).map(|(_, k)| *k),
+                EntryBody::IssuerRegistered { public_key, .. } => {
+                    public_from_bytes(public_key).ok()
+                }
+                body => body
+                    .issuer_id()
+                    .and_then(|id| keys.get(&id))
+                    .filter(|(j, _)| *j < i)
+                    .map(|(_, k)| *k),
             };
             match key {
-                Some(k) => entry.verify(&k).map_err(|e| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string())),
+                Some(k) => entry
+                    .verify(&k)
+                    .map_err(|e| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string())),
                 // An entry of an issuer not (yet) registered: the replay reports it.
                 None => Ok(()),
             }
@@ -201,7 +233,11 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
         for (i, cp) in list {
             let at = format!("checkpoint of size {size}");
             if cp.root_hash != replayed {
-                let kind = if list.len() > 1 { DiscrepancyKind::Fork } else { DiscrepancyKind::CheckpointMismatch };
+                let kind = if list.len() > 1 {
+                    DiscrepancyKind::Fork
+                } else {
+                    DiscrepancyKind::CheckpointMismatch
+                };
                 return Err(fail(at, kind, format!(
                     "checkpoint #{i} has log root {} but the entries give {}: an entry was tampered with, removed or inserted, or the history forked",
                     checkpoint::root_hash_b64(&cp.root_hash),
@@ -211,18 +247,40 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             match last_roots_entry {
                 Some(roots) if roots == &cp.registries => {}
                 _ => {
-                    return Err(fail(at, DiscrepancyKind::RegistryRootMismatch,
-                        "its registry roots are not those of the registry_roots entry it closes"))
+                    return Err(fail(
+                        at,
+                        DiscrepancyKind::RegistryRootMismatch,
+                        "its registry roots are not those of the registry_roots entry it closes",
+                    ))
                 }
             }
             if let Some(prev) = previous.as_ref() {
                 let proof = log
                     .consistency_proof(prev.size, size)
                     .map_err(|e| fail(&at, DiscrepancyKind::Fork, e.to_string()))?;
-                log_proof::verify_consistency(&proof, prev.size, prev.root_hash, size, cp.root_hash)
-                    .map_err(|e| fail(&at, DiscrepancyKind::Fork, format!("not consistent with the checkpoint of size {}: {e}", prev.size)))?;
+                log_proof::verify_consistency(
+                    &proof,
+                    prev.size,
+                    prev.root_hash,
+                    size,
+                    cp.root_hash,
+                )
+                .map_err(|e| {
+                    fail(
+                        &at,
+                        DiscrepancyKind::Fork,
+                        format!(
+                            "not consistent with the checkpoint of size {}: {e}",
+                            prev.size
+                        ),
+                    )
+                })?;
                 if cp.time < prev.time {
-                    return Err(fail(at, DiscrepancyKind::BadCheckpoint, "older than the checkpoint before it"));
+                    return Err(fail(
+                        at,
+                        DiscrepancyKind::BadCheckpoint,
+                        "older than the checkpoint before it",
+                    ));
                 }
             }
             *previous = Some(cp.clone());
@@ -242,26 +300,58 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
         signature?;
         let transition = |m: String| fail(&at, DiscrepancyKind::InvalidTransition, m);
         match &entry.body {
-            EntryBody::IssuerRegistered { issuer_id: id, public_key, name } => {
-                public_from_bytes(public_key).map_err(|e| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string()))?;
+            EntryBody::IssuerRegistered {
+                issuer_id: id,
+                public_key,
+                name,
+            } => {
+                public_from_bytes(public_key)
+                    .map_err(|e| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string()))?;
                 if issuer_id(name).ok() != Some(*id) {
-                    return Err(transition(format!("issuer id is not the hash of the name `{name}`")));
+                    return Err(transition(format!(
+                        "issuer id is not the hash of the name `{name}`"
+                    )));
                 }
                 if issuers.contains_key(id) {
                     return Err(transition(format!("issuer `{name}` registered twice")));
                 }
-                issuers.insert(*id, IssuerState { name: name.clone(), tree: MemoryTree::default(), leaves: HashMap::new(), pending: Vec::new(), live: 0 });
+                issuers.insert(
+                    *id,
+                    IssuerState {
+                        name: name.clone(),
+                        tree: MemoryTree::default(),
+                        leaves: HashMap::new(),
+                        pending: Vec::new(),
+                        live: 0,
+                    },
+                );
             }
-            EntryBody::Issue { issuer_id: id, credential_id, commitment }
-            | EntryBody::Update { issuer_id: id, credential_id, commitment } => {
-                let state = issuers.get_mut(id).ok_or_else(|| transition(format!("unregistered issuer {}", field::to_hex(id))))?;
+            EntryBody::Issue {
+                issuer_id: id,
+                credential_id,
+                commitment,
+            }
+            | EntryBody::Update {
+                issuer_id: id,
+                credential_id,
+                commitment,
+            } => {
+                let state = issuers.get_mut(id).ok_or_else(|| {
+                    transition(format!("unregistered issuer {}", field::to_hex(id)))
+                })?;
                 let present = state.leaves.contains_key(credential_id);
                 let is_issue = matches!(entry.body, EntryBody::Issue { .. });
                 if is_issue && present {
-                    return Err(transition(format!("credential {credential_id} of `{}` issued twice", state.name)));
+                    return Err(transition(format!(
+                        "credential {credential_id} of `{}` issued twice",
+                        state.name
+                    )));
                 }
                 if !is_issue && !present {
-                    return Err(transition(format!("update of credential {credential_id} of `{}`, which is not live", state.name)));
+                    return Err(transition(format!(
+                        "update of credential {credential_id} of `{}`, which is not live",
+                        state.name
+                    )));
                 }
                 if commitment.is_zero() {
                     return Err(transition("a zero commitment".into()));
@@ -272,10 +362,18 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                     state.live += 1;
                 }
             }
-            EntryBody::Revoke { issuer_id: id, credential_id } => {
-                let state = issuers.get_mut(id).ok_or_else(|| transition(format!("unregistered issuer {}", field::to_hex(id))))?;
+            EntryBody::Revoke {
+                issuer_id: id,
+                credential_id,
+            } => {
+                let state = issuers.get_mut(id).ok_or_else(|| {
+                    transition(format!("unregistered issuer {}", field::to_hex(id)))
+                })?;
                 if state.leaves.remove(credential_id).is_none() {
-                    return Err(transition(format!("revocation of credential {credential_id} of `{}`, which is not live", state.name)));
+                    return Err(transition(format!(
+                        "revocation of credential {credential_id} of `{}`, which is not live",
+                        state.name
+                    )));
                 }
                 state.pending.push((*credential_id, Fr::zero()));
                 state.live -= 1;
@@ -283,8 +381,11 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             EntryBody::RegistryRoots { roots } => {
                 let replayed = roots_of(&mut issuers)?;
                 if &replayed != roots {
-                    return Err(fail(&at, DiscrepancyKind::RegistryRootMismatch,
-                        "the registry roots it states are not those its entries produce"));
+                    return Err(fail(
+                        &at,
+                        DiscrepancyKind::RegistryRootMismatch,
+                        "the registry roots it states are not those its entries produce",
+                    ));
                 }
                 last_roots_entry = Some(replayed);
             }
@@ -292,21 +393,34 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
         if !matches!(entry.body, EntryBody::RegistryRoots { .. }) {
             last_roots_entry = None;
         }
-        log.append(bytes).map_err(|e| fail(&at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
-        check_checkpoints(log.size(), &log, &last_roots_entry, &mut previous, &mut checked)?;
+        log.append(bytes)
+            .map_err(|e| fail(&at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
+        check_checkpoints(
+            log.size(),
+            &log,
+            &last_roots_entry,
+            &mut previous,
+            &mut checked,
+        )?;
     }
     if let Some((size, _)) = by_size.range(log.size() + 1..).next() {
         return Err(fail(
             format!("checkpoint of size {size}"),
             DiscrepancyKind::MissingEntries,
-            format!("it covers {size} entries but the ledger has only {}: entries are missing", log.size()),
+            format!(
+                "it covers {size} entries but the ledger has only {}: entries are missing",
+                log.size()
+            ),
         ));
     }
     let replayed = roots_of(&mut issuers)?;
     Ok(AuditReport {
         entries: log.size(),
         checkpoints: checked,
-        log_root: hex_of(&log.root(log.size()).map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?),
+        log_root: hex_of(
+            &log.root(log.size())
+                .map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?,
+        ),
         registries: replayed
             .iter()
             .map(|r| AuditedRegistry {
@@ -334,20 +448,36 @@ pub fn audit_store<D: ReadableDatabase>(
     };
     let issuers = store.issuers()?;
     if issuers.len() != report.trees.len() {
-        return Ok(Err(fail("ledger", DiscrepancyKind::RegistryChangedOutsideLog,
-            "the store holds a registry that no ledger entry created")));
+        return Ok(Err(fail(
+            "ledger",
+            DiscrepancyKind::RegistryChangedOutsideLog,
+            "the store holds a registry that no ledger entry created",
+        )));
     }
     for info in issuers {
         let at = format!("registry {}", info.name);
         let Some(tree) = report.trees.get(&info.issuer_id) else {
-            return Ok(Err(fail(at, DiscrepancyKind::RegistryChangedOutsideLog,
-                format!("registry `{}` was created outside the log", info.name))));
+            return Ok(Err(fail(
+                at,
+                DiscrepancyKind::RegistryChangedOutsideLog,
+                format!("registry `{}` was created outside the log", info.name),
+            )));
         };
         let stored = store.registry_nodes(info.registry)?;
-        let replayed_live = report.registries.iter().find(|r| r.issuer == info.name).map(|r| r.live);
+        let replayed_live = report
+            .registries
+            .iter()
+            .find(|r| r.issuer == info.name)
+            .map(|r| r.live);
         if replayed_live != Some(info.live) {
-            return Ok(Err(fail(at, DiscrepancyKind::RegistryChangedOutsideLog,
-                format!("registry `{}` counts {} live credentials; its entries give {:?}", info.name, info.live, replayed_live))));
+            return Ok(Err(fail(
+                at,
+                DiscrepancyKind::RegistryChangedOutsideLog,
+                format!(
+                    "registry `{}` counts {} live credentials; its entries give {:?}",
+                    info.name, info.live, replayed_live
+                ),
+            )));
         }
         let differing = stored
             .iter()
@@ -355,7 +485,11 @@ pub fn audit_store<D: ReadableDatabase>(
             .map(|(l, i, _)| (*l, *i))
             .or_else(|| (stored.len() != tree.stored_nodes()).then_some((u8::MAX, 0)));
         if let Some((level, index)) = differing {
-            let place = if level == u8::MAX { "a node is missing".to_string() } else { format!("node (level {level}, index {index}) differs") };
+            let place = if level == u8::MAX {
+                "a node is missing".to_string()
+            } else {
+                format!("node (level {level}, index {index}) differs")
+            };
             return Ok(Err(fail(at, DiscrepancyKind::RegistryChangedOutsideLog,
                 format!("registry `{}` as stored differs from the registry its ledger entries produce: {place}", info.name))));
         }

@@ -18,12 +18,12 @@
 
 use crate::registry::{self, MembershipPath, NodeStore};
 use crate::StoreError;
+use ark_ff::Zero;
 use dossier_core::checkpoint::CheckpointBody;
 use dossier_core::credential::{Credential, EncodedClaim};
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
 use dossier_core::keys::KeyPair;
 use dossier_core::{field, issuer_id, Fr};
-use ark_ff::Zero;
 use rayon::prelude::*;
 use redb::{
     Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
@@ -164,19 +164,14 @@ impl<T: ReadableTable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
-fn append_entries(
-    txn: &redb::WriteTransaction,
-    entries: &[Vec<u8>],
-) -> Result<u64, StoreError> {
+fn append_entries(txn: &redb::WriteTransaction, entries: &[Vec<u8>]) -> Result<u64, StoreError> {
     let mut etable = txn.open_table(ENTRIES)?;
     let mut htable = txn.open_table(HASHES)?;
     let mut n = etable.len()?;
     for data in entries {
         let new = tlog_tiles::stored_hashes(n, data, &HashTable(&htable))?;
-        let mut idx = tlog_tiles::stored_hash_count(n);
-        for h in new {
+        for (idx, h) in (tlog_tiles::stored_hash_count(n)..).zip(new) {
             htable.insert(idx, h.0)?;
-            idx += 1;
         }
         etable.insert(n, data.as_slice())?;
         n += 1;
@@ -278,8 +273,6 @@ impl Store {
         Ok(())
     }
 
-
-
     /// Binds the ledger to its key (named after its origin) on first use; later calls check
     /// that the key is the same.
     pub fn init_ledger(&self, log_key: &KeyPair) -> Result<(), StoreError> {
@@ -304,8 +297,6 @@ impl Store {
         txn.commit()?;
         Ok(())
     }
-
-
 
     fn issuer_in(
         table: &impl ReadableTable<u32, &'static [u8]>,
@@ -542,7 +533,6 @@ impl Store {
         Ok(())
     }
 
-
     /// Publishes a checkpoint: appends a `RegistryRoots` entry signed by the ledger and signs a
     /// C2SP checkpoint over the log that also lists every registry root. Returns the note.
     pub fn checkpoint(&self, log_key: &KeyPair, time: u64) -> Result<String, StoreError> {
@@ -585,17 +575,6 @@ impl Store {
         txn.commit()?;
         Ok(note)
     }
-
-
-
-
-
-
-
-
-
-
-
 }
 
 impl<D: ReadableDatabase> Store<D> {
@@ -746,9 +725,11 @@ impl<D: ReadableDatabase> Store<D> {
 
     /// The whole ledger, for a regulator.
     pub fn export(&self) -> Result<crate::export::LedgerExport, StoreError> {
-        let (origin, log_key) = self.ledger_identity()?.ok_or_else(|| StoreError::LedgerKey {
-            reason: "the ledger has no key yet".into(),
-        })?;
+        let (origin, log_key) = self
+            .ledger_identity()?
+            .ok_or_else(|| StoreError::LedgerKey {
+                reason: "the ledger has no key yet".into(),
+            })?;
         Ok(crate::export::LedgerExport {
             format: crate::export::FORMAT.to_string(),
             origin,
@@ -766,7 +747,11 @@ impl<D: ReadableDatabase> Store<D> {
         for row in t.range((registry, 0u8, 0u32)..=(registry, u8::MAX, u32::MAX))? {
             let (k, v) = row?;
             let (_, level, index) = k.value();
-            out.push((level, index, field::from_be_bytes("registry node", &v.value())?));
+            out.push((
+                level,
+                index,
+                field::from_be_bytes("registry node", &v.value())?,
+            ));
         }
         Ok(out)
     }

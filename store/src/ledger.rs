@@ -52,7 +52,10 @@ impl MemoryLog {
         if size > self.size {
             return Err(Error::IndexesNotInTree);
         }
-        Ok(tlog_tiles::prove_record(size, index, self)?.iter().map(|h| h.0).collect())
+        Ok(tlog_tiles::prove_record(size, index, self)?
+            .iter()
+            .map(|h| h.0)
+            .collect())
     }
 
     /// The consistency proof from the tree of `old` entries to the tree of `new` entries.
@@ -60,6 +63,66 @@ impl MemoryLog {
         if new > self.size {
             return Err(Error::IndexesNotInTree);
         }
-        Ok(tlog_tiles::prove_tree(new, old, self)?.iter().map(|h| h.0).collect())
+        Ok(tlog_tiles::prove_tree(new, old, self)?
+            .iter()
+            .map(|h| h.0)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_core::log_proof::{leaf_hash, verify_consistency, verify_inclusion};
+    use proptest::prelude::*;
+
+    fn log_of(n: u64) -> (MemoryLog, Vec<Vec<u8>>) {
+        let mut log = MemoryLog::default();
+        let entries: Vec<Vec<u8>> = (0..n).map(|i| i.to_be_bytes().to_vec()).collect();
+        for e in &entries {
+            log.append(e).expect("append");
+        }
+        (log, entries)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn inclusion_proofs_verify_and_bind_index_and_leaf(n in 1u64..300, i in any::<u64>(), flip in any::<usize>()) {
+            let (log, entries) = log_of(n);
+            let size = 1 + i % n;
+            let index = i % size;
+            let root = log.root(size).expect("root");
+            let proof = log.inclusion_proof(index, size).expect("prove");
+            let leaf = leaf_hash(&entries[index as usize]);
+            prop_assert!(verify_inclusion(&proof, size, root, index, leaf).is_ok());
+            prop_assert!(verify_inclusion(&proof, size, root, index, leaf_hash(b"other")).is_err());
+            if size > 1 {
+                prop_assert!(verify_inclusion(&proof, size, root, (index + 1) % size, leaf).is_err());
+            }
+            if !proof.is_empty() {
+                let mut bad = proof.clone();
+                let k = flip % (bad.len() * 256);
+                bad[k / 256][(k % 256) / 8] ^= 1 << (k % 8);
+                prop_assert!(verify_inclusion(&bad, size, root, index, leaf).is_err());
+            }
+        }
+
+        #[test]
+        fn consistency_proofs_verify_and_detect_rewrites(n in 2u64..300, a in any::<u64>(), b in any::<u64>()) {
+            let (log, entries) = log_of(n);
+            let new = 2 + b % (n - 1);
+            let old = 1 + a % (new - 1);
+            let proof = log.consistency_proof(old, new).expect("prove");
+            let (r_old, r_new) = (log.root(old).expect("root"), log.root(new).expect("root"));
+            prop_assert!(verify_consistency(&proof, old, r_old, new, r_new).is_ok());
+            // A history rewritten inside the old prefix is not consistent with the old root.
+            let mut forked = MemoryLog::default();
+            for (k, e) in entries.iter().enumerate().take(new as usize) {
+                forked.append(if k as u64 == old - 1 { b"rewritten" } else { e }).expect("append");
+            }
+            let fork_proof = forked.consistency_proof(old, new).expect("prove");
+            prop_assert!(verify_consistency(&fork_proof, old, r_old, new, forked.root(new).expect("root")).is_err());
+        }
     }
 }

@@ -9,8 +9,8 @@
 //! for the auditor's replay and for tests.
 
 use crate::StoreError;
-use dossier_core::{poseidon, Fr};
 use ark_ff::Zero;
+use dossier_core::{poseidon, Fr};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -40,7 +40,8 @@ pub trait NodeStore {
 }
 
 fn node_or_empty<S: NodeStore + ?Sized>(s: &S, level: u8, index: u32) -> Result<Fr, StoreError> {
-    Ok(s.get(level, index)?.unwrap_or(empty_hashes()[level as usize]))
+    Ok(s.get(level, index)?
+        .unwrap_or(empty_hashes()[level as usize]))
 }
 
 /// Below this many hashes a level is hashed on the calling thread.
@@ -48,7 +49,10 @@ const PARALLEL_THRESHOLD: usize = 64;
 
 /// Applies leaf updates (`Fr::zero()` empties a leaf) and returns the new root. `updates` may
 /// be in any order; a repeated id takes its last value.
-pub fn apply<S: NodeStore + ?Sized>(store: &mut S, updates: &[(u32, Fr)]) -> Result<Fr, StoreError> {
+pub fn apply<S: NodeStore + ?Sized>(
+    store: &mut S,
+    updates: &[(u32, Fr)],
+) -> Result<Fr, StoreError> {
     if updates.is_empty() {
         return root(store);
     }
@@ -57,10 +61,10 @@ pub fn apply<S: NodeStore + ?Sized>(store: &mut S, updates: &[(u32, Fr)]) -> Res
     current.sort_by_key(|(i, _)| *i); // stable: the last update of an id now comes first
     current.dedup_by_key(|(i, _)| *i);
     let empty = empty_hashes();
-    for level in 0..DEPTH {
+    for (level, empty_here) in empty.iter().enumerate().take(DEPTH) {
         let lv = level as u8;
         for (i, v) in &current {
-            store.put(lv, *i, (*v != empty[level]).then_some(*v))?;
+            store.put(lv, *i, (v != empty_here).then_some(*v))?;
         }
         let mut pairs: Vec<(u32, Fr, Fr)> = Vec::with_capacity(current.len() / 2 + 1);
         let mut j = 0;
@@ -155,10 +159,17 @@ impl MembershipPath {
 }
 
 /// The membership path of `credential_id`.
-pub fn path<S: NodeStore + ?Sized>(store: &S, credential_id: u32) -> Result<MembershipPath, StoreError> {
+pub fn path<S: NodeStore + ?Sized>(
+    store: &S,
+    credential_id: u32,
+) -> Result<MembershipPath, StoreError> {
     let mut siblings = Vec::with_capacity(DEPTH);
     for level in 0..DEPTH {
-        siblings.push(node_or_empty(store, level as u8, (credential_id >> level) ^ 1)?);
+        siblings.push(node_or_empty(
+            store,
+            level as u8,
+            (credential_id >> level) ^ 1,
+        )?);
     }
     Ok(MembershipPath {
         credential_id,
@@ -218,9 +229,16 @@ mod tests {
             if level == 0 {
                 return leaves[&(index as u32)];
             }
-            poseidon::hash2(sub(leaves, level - 1, 2 * index), sub(leaves, level - 1, 2 * index + 1))
+            poseidon::hash2(
+                sub(leaves, level - 1, 2 * index),
+                sub(leaves, level - 1, 2 * index + 1),
+            )
         }
-        let live: BTreeMap<u32, Fr> = leaves.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect();
+        let live: BTreeMap<u32, Fr> = leaves
+            .iter()
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(k, v)| (*k, *v))
+            .collect();
         sub(&live, DEPTH, 0)
     }
 
@@ -233,7 +251,9 @@ mod tests {
     #[test]
     fn paths_verify_and_revocation_empties() {
         let mut t = MemoryTree::default();
-        let updates: Vec<(u32, Fr)> = (0..10).map(|i| (i * 3, Fr::from(u64::from(i) + 100))).collect();
+        let updates: Vec<(u32, Fr)> = (0..10)
+            .map(|i| (i * 3, Fr::from(u64::from(i) + 100)))
+            .collect();
         let r = apply(&mut t, &updates).expect("apply");
         let p = path(&t, 9).expect("path");
         assert_eq!(p.leaf, Fr::from(103u64));

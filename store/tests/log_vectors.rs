@@ -14,13 +14,18 @@ fn h(v: &Value) -> [u8; 32] {
 }
 
 fn vectors() -> (Value, MemoryLog) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/rfc6962/vectors.json"))
-        .expect("fixture present");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/rfc6962/vectors.json"
+    ))
+    .expect("fixture present");
     let v: Value = serde_json::from_str(&text).expect("JSON");
     let mut log = MemoryLog::default();
     for leaf in v["leaves"].as_array().expect("leaves") {
         let s = leaf.as_str().expect("hex");
-        let bytes: Vec<u8> = (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex")).collect();
+        let bytes: Vec<u8> = (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect();
         log.append(&bytes).expect("append");
     }
     (v, log)
@@ -28,7 +33,9 @@ fn vectors() -> (Value, MemoryLog) {
 
 fn leaf(v: &Value, i: usize) -> [u8; 32] {
     let s = v["leaves"][i].as_str().expect("hex");
-    let bytes: Vec<u8> = (0..s.len() / 2).map(|k| u8::from_str_radix(&s[2 * k..2 * k + 2], 16).expect("hex")).collect();
+    let bytes: Vec<u8> = (0..s.len() / 2)
+        .map(|k| u8::from_str_radix(&s[2 * k..2 * k + 2], 16).expect("hex"))
+        .collect();
     leaf_hash(&bytes)
 }
 
@@ -44,9 +51,21 @@ fn roots_of_every_prefix() {
 fn inclusion_proofs_match_and_corruptions_fail() {
     let (v, log) = vectors();
     for case in v["inclusion"].as_array().expect("inclusion") {
-        let (index, size) = (case["index"].as_u64().expect("i"), case["size"].as_u64().expect("n"));
-        let want: Vec<[u8; 32]> = case["proof"].as_array().expect("proof").iter().map(h).collect();
-        assert_eq!(log.inclusion_proof(index, size).expect("prove"), want, "{index} in {size}");
+        let (index, size) = (
+            case["index"].as_u64().expect("i"),
+            case["size"].as_u64().expect("n"),
+        );
+        let want: Vec<[u8; 32]> = case["proof"]
+            .as_array()
+            .expect("proof")
+            .iter()
+            .map(h)
+            .collect();
+        assert_eq!(
+            log.inclusion_proof(index, size).expect("prove"),
+            want,
+            "{index} in {size}"
+        );
         let root = h(&v["roots"][size as usize]);
         let lh = leaf(&v, index as usize);
         verify_inclusion(&want, size, root, index, lh).expect("valid proof");
@@ -76,19 +95,40 @@ fn inclusion_proofs_match_and_corruptions_fail() {
 fn consistency_proofs_match_and_corruptions_fail() {
     let (v, log) = vectors();
     for case in v["consistency"].as_array().expect("consistency") {
-        let (old, new) = (case["old"].as_u64().expect("old"), case["new"].as_u64().expect("new"));
-        let want: Vec<[u8; 32]> = case["proof"].as_array().expect("proof").iter().map(h).collect();
-        assert_eq!(log.consistency_proof(old, new).expect("prove"), want, "{old} -> {new}");
+        let (old, new) = (
+            case["old"].as_u64().expect("old"),
+            case["new"].as_u64().expect("new"),
+        );
+        let want: Vec<[u8; 32]> = case["proof"]
+            .as_array()
+            .expect("proof")
+            .iter()
+            .map(h)
+            .collect();
+        assert_eq!(
+            log.consistency_proof(old, new).expect("prove"),
+            want,
+            "{old} -> {new}"
+        );
         let (r1, r2) = (h(&v["roots"][old as usize]), h(&v["roots"][new as usize]));
         verify_consistency(&want, old, r1, new, r2).expect("valid proof");
         if want.is_empty() {
             continue;
         }
-        assert!(verify_consistency(&want, old, r2, new, r1).is_err(), "swapped roots");
+        assert!(
+            verify_consistency(&want, old, r2, new, r1).is_err(),
+            "swapped roots"
+        );
         assert!(verify_consistency(&want, old + 1, r1, new, r2).is_err());
         assert!(verify_consistency(&want, old, r1, new * 2, r2).is_err());
-        assert!(verify_consistency(&[], old, r1, new, r2).is_err(), "empty proof");
-        assert!(verify_consistency(&want[..want.len() - 1], old, r1, new, r2).is_err(), "truncated");
+        assert!(
+            verify_consistency(&[], old, r1, new, r2).is_err(),
+            "empty proof"
+        );
+        assert!(
+            verify_consistency(&want[..want.len() - 1], old, r1, new, r2).is_err(),
+            "truncated"
+        );
         for i in 0..want.len() {
             let mut flipped = want.clone();
             flipped[i][0] ^= 16;

@@ -44,7 +44,10 @@ fn a_ledger_story_survives_reopening_and_audits() {
         store.init_ledger(&log_key).expect("init");
         store.register_issuer(&hr, 1).expect("register");
         let issued = store.issue(&hr, &claims(50), 20_000, 2).expect("issue");
-        assert_eq!(issued.iter().map(|c| c.credential_id).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
+        assert_eq!(
+            issued.iter().map(|c| c.credential_id).collect::<Vec<_>>(),
+            (0..50).collect::<Vec<_>>()
+        );
         let note = store.checkpoint(&log_key, 3).expect("checkpoint");
         let w = store.witness("hr.example", 7).expect("witness");
         assert!(w.is_valid());
@@ -54,18 +57,41 @@ fn a_ledger_story_survives_reopening_and_audits() {
     let store = open(&db);
     let cp1 = checkpoint::open(first_note.as_bytes(), &log_key.verifier_key()).expect("signed");
     assert_eq!(cp1.size, 52, "registration + 50 issues + roots");
-    assert_eq!(store.witness("hr.example", 7).expect("witness"), witness, "reopened without rebuilding");
+    assert_eq!(
+        store.witness("hr.example", 7).expect("witness"),
+        witness,
+        "reopened without rebuilding"
+    );
     assert_eq!(cp1.registries[0].root, witness.root);
 
-    store.update(&hr, 7, &claims(1)[0], 20_001, 4).expect("update");
+    store
+        .update(&hr, 7, &claims(1)[0], 20_001, 4)
+        .expect("update");
     store.revoke(&hr, 8, 5).expect("revoke");
-    assert!(matches!(store.revoke(&hr, 8, 5), Err(StoreError::CredentialNotFound { .. })));
-    assert!(matches!(store.update(&hr, 99, &claims(1)[0], 1, 1), Err(StoreError::CredentialNotFound { .. })));
-    let cp2 = checkpoint::open(store.checkpoint(&log_key, 6).expect("cp").as_bytes(), &log_key.verifier_key()).expect("signed");
+    assert!(matches!(
+        store.revoke(&hr, 8, 5),
+        Err(StoreError::CredentialNotFound { .. })
+    ));
+    assert!(matches!(
+        store.update(&hr, 99, &claims(1)[0], 1, 1),
+        Err(StoreError::CredentialNotFound { .. })
+    ));
+    let cp2 = checkpoint::open(
+        store.checkpoint(&log_key, 6).expect("cp").as_bytes(),
+        &log_key.verifier_key(),
+    )
+    .expect("signed");
     assert_ne!(cp2.registries[0].root, cp1.registries[0].root);
     assert_eq!(cp2.registries[0].live, 49);
-    assert!(!store.witness("hr.example", 7).expect("w").root.eq(&witness.root));
-    assert_eq!(store.witness("hr.example", 8).expect("w").leaf, Fr::from(0u64));
+    assert!(!store
+        .witness("hr.example", 7)
+        .expect("w")
+        .root
+        .eq(&witness.root));
+    assert_eq!(
+        store.witness("hr.example", 8).expect("w").leaf,
+        Fr::from(0u64)
+    );
 
     // The database's proofs equal an in-memory replay's, and verify.
     let export = store.export().expect("export");
@@ -75,13 +101,26 @@ fn a_ledger_story_survives_reopening_and_audits() {
     }
     assert_eq!(store.tree_hash(cp2.size).expect("root"), cp2.root_hash);
     let proof = store.consistency_proof(cp1.size, cp2.size).expect("proof");
-    assert_eq!(proof, mem.consistency_proof(cp1.size, cp2.size).expect("mem"));
-    log_proof::verify_consistency(&proof, cp1.size, cp1.root_hash, cp2.size, cp2.root_hash).expect("consistent");
+    assert_eq!(
+        proof,
+        mem.consistency_proof(cp1.size, cp2.size).expect("mem")
+    );
+    log_proof::verify_consistency(&proof, cp1.size, cp1.root_hash, cp2.size, cp2.root_hash)
+        .expect("consistent");
     let inc = store.inclusion_proof(10, cp2.size).expect("inclusion");
-    log_proof::verify_inclusion(&inc, cp2.size, cp2.root_hash, 10, log_proof::leaf_hash(&export.entries[10])).expect("included");
+    log_proof::verify_inclusion(
+        &inc,
+        cp2.size,
+        cp2.root_hash,
+        10,
+        log_proof::leaf_hash(&export.entries[10]),
+    )
+    .expect("included");
     assert!(store.inclusion_proof(10, cp2.size + 5).is_err());
 
-    let report = audit::audit_store(&store, Some(&log_key.verifier_key())).expect("store").expect("audit passes");
+    let report = audit::audit_store(&store, Some(&log_key.verifier_key()))
+        .expect("store")
+        .expect("audit passes");
     assert_eq!(report.checkpoints, 2);
     assert_eq!(report.registries[0].live, 49);
 }
@@ -107,10 +146,17 @@ fn refusals_change_nothing() {
     let before = file_digest(&db);
     {
         // Refusals found through a reader never touch the file.
-        let reader = dossier_store::StoreReader::open_read_only(&db, Duration::from_secs(5)).expect("reader");
+        let reader = dossier_store::StoreReader::open_read_only(&db, Duration::from_secs(5))
+            .expect("reader");
         let impostor = key("hr.example");
-        assert!(matches!(reader.authorize(&impostor), Err(StoreError::WrongIssuerKey { .. })));
-        assert!(matches!(reader.authorize(&key("nobody")), Err(StoreError::UnknownIssuer { .. })));
+        assert!(matches!(
+            reader.authorize(&impostor),
+            Err(StoreError::WrongIssuerKey { .. })
+        ));
+        assert!(matches!(
+            reader.authorize(&key("nobody")),
+            Err(StoreError::UnknownIssuer { .. })
+        ));
         assert!(reader.authorize(&hr).is_ok());
         assert!(!reader.is_live("hr.example", 77).expect("lookup"));
         assert!(reader.is_live("hr.example", 2).expect("lookup"));
@@ -119,15 +165,39 @@ fn refusals_change_nothing() {
     // The writer refuses the same things itself (its handle's header update aside, nothing
     // changes: same log, same roots).
     let store = open(&db);
-    let (size, roots) = (store.ledger_size().expect("size"), store.registry_roots().expect("roots"));
+    let (size, roots) = (
+        store.ledger_size().expect("size"),
+        store.registry_roots().expect("roots"),
+    );
     let impostor = key("hr.example");
-    assert!(matches!(store.issue(&impostor, &claims(2), 1, 1), Err(StoreError::WrongIssuerKey { .. })));
-    assert!(matches!(store.revoke(&impostor, 0, 1), Err(StoreError::WrongIssuerKey { .. })));
-    assert!(matches!(store.issue(&key("nobody"), &claims(1), 1, 1), Err(StoreError::UnknownIssuer { .. })));
-    assert!(matches!(store.register_issuer(&hr, 1), Err(StoreError::IssuerExists { .. })));
-    assert!(matches!(store.checkpoint(&key("test/ledger"), 1), Err(StoreError::LedgerKey { .. })));
-    assert!(matches!(store.init_ledger(&key("other")), Err(StoreError::LedgerKey { .. })));
-    assert!(matches!(store.revoke(&hr, 77, 1), Err(StoreError::CredentialNotFound { .. })));
+    assert!(matches!(
+        store.issue(&impostor, &claims(2), 1, 1),
+        Err(StoreError::WrongIssuerKey { .. })
+    ));
+    assert!(matches!(
+        store.revoke(&impostor, 0, 1),
+        Err(StoreError::WrongIssuerKey { .. })
+    ));
+    assert!(matches!(
+        store.issue(&key("nobody"), &claims(1), 1, 1),
+        Err(StoreError::UnknownIssuer { .. })
+    ));
+    assert!(matches!(
+        store.register_issuer(&hr, 1),
+        Err(StoreError::IssuerExists { .. })
+    ));
+    assert!(matches!(
+        store.checkpoint(&key("test/ledger"), 1),
+        Err(StoreError::LedgerKey { .. })
+    ));
+    assert!(matches!(
+        store.init_ledger(&key("other")),
+        Err(StoreError::LedgerKey { .. })
+    ));
+    assert!(matches!(
+        store.revoke(&hr, 77, 1),
+        Err(StoreError::CredentialNotFound { .. })
+    ));
     assert_eq!(store.ledger_size().expect("size"), size);
     assert_eq!(store.registry_roots().expect("roots"), roots);
 }
@@ -159,12 +229,20 @@ fn concurrent_writers_in_one_process() {
             })
         })
         .collect();
-    let all: Vec<_> = handles.into_iter().flat_map(|h| h.join().expect("thread")).collect();
+    let all: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("thread"))
+        .collect();
     assert_eq!(all.len(), 240);
     for (i, id, commitment) in &all {
         let w = store.witness(&format!("issuer-{i}"), *id).expect("witness");
-        assert_eq!(w.leaf, *commitment, "every acknowledged credential is present");
+        assert_eq!(
+            w.leaf, *commitment,
+            "every acknowledged credential is present"
+        );
     }
     store.checkpoint(&log_key, 3).expect("checkpoint");
-    audit::audit_store(&*store, None).expect("store").expect("audit passes");
+    audit::audit_store(&*store, None)
+        .expect("store")
+        .expect("audit passes");
 }

@@ -9,8 +9,22 @@ fn setup(dir: &Path) -> std::path::PathBuf {
     let home = dir.join("home");
     ok(&home, &["issuer", "init", "hr.example"]);
     let batch = dir.join("ok.jsonl");
-    write_lines(&batch, &[appraisal(&holder(1), 2024), appraisal(&holder(2), 2024)]);
-    ok(&home, &["issue", "--issuer", "hr.example", "--batch", batch.to_str().expect("p"), "--out", dir.join("o.jsonl").to_str().expect("p")]);
+    write_lines(
+        &batch,
+        &[appraisal(&holder(1), 2024), appraisal(&holder(2), 2024)],
+    );
+    ok(
+        &home,
+        &[
+            "issue",
+            "--issuer",
+            "hr.example",
+            "--batch",
+            batch.to_str().expect("p"),
+            "--out",
+            dir.join("o.jsonl").to_str().expect("p"),
+        ],
+    );
     ok(&home, &["checkpoint"]);
     home
 }
@@ -22,7 +36,10 @@ fn refused(home: &Path, args: &[&str], expect_in_message: &str) {
     let out = run(home, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(stderr.contains(expect_in_message), "{args:?}: expected {expect_in_message:?} in {stderr:?}");
+    assert!(
+        stderr.contains(expect_in_message),
+        "{args:?}: expected {expect_in_message:?} in {stderr:?}"
+    );
     assert_eq!(digest(&db), before, "{args:?} changed the store");
 }
 
@@ -36,7 +53,9 @@ fn each_bad_input_is_refused_and_changes_nothing() {
         std::fs::write(&p, text).expect("write");
         p.to_str().expect("utf-8").to_string()
     };
-    let claim = |fields: serde_json::Value| json!({"schema": "appraisal", "holder": holder(1), "fields": fields}).to_string();
+    let claim = |fields: serde_json::Value| {
+        json!({"schema": "appraisal", "holder": holder(1), "fields": fields}).to_string()
+    };
 
     let cases: Vec<(String, &str)> = vec![
         (file("malformed.json", "{\"schema\": \"appraisal\", "), "malformed.json"),
@@ -52,26 +71,93 @@ fn each_bad_input_is_refused_and_changes_nothing() {
             "fields": {"year": 2024, "grade": "competent", "score": 1}}).to_string()), "field `expires_at`: not a valid date"),
     ];
     for (path, message) in &cases {
-        refused(h, &["issue", "--issuer", "hr.example", "--claim", path], message);
+        refused(
+            h,
+            &["issue", "--issuer", "hr.example", "--claim", path],
+            message,
+        );
     }
     // A batch with one bad line is refused whole, naming the line.
     let batch = dir.path().join("mixed.jsonl");
-    write_lines(&batch, &[appraisal(&holder(3), 2024), json!({"schema": "appraisal", "holder": holder(4), "fields": {"year": -5, "grade": "competent", "score": 1}})]);
-    refused(h, &["issue", "--issuer", "hr.example", "--batch", batch.to_str().expect("p")], "mixed.jsonl:2: field `year`");
+    write_lines(
+        &batch,
+        &[
+            appraisal(&holder(3), 2024),
+            json!({"schema": "appraisal", "holder": holder(4), "fields": {"year": -5, "grade": "competent", "score": 1}}),
+        ],
+    );
+    refused(
+        h,
+        &[
+            "issue",
+            "--issuer",
+            "hr.example",
+            "--batch",
+            batch.to_str().expect("p"),
+        ],
+        "mixed.jsonl:2: field `year`",
+    );
 
     // A wrong issuer key: a key of the same name that was never registered.
     let other = dir.path().join("other");
     ok(&other, &["issuer", "init", "hr.example"]);
     let wrong_key = other.join("keys/issuers/hr.example.key");
     let good = file("good.json", &appraisal(&holder(5), 2025).to_string());
-    refused(h, &["issue", "--issuer", "hr.example", "--claim", &good, "--key", wrong_key.to_str().expect("p")], "not issuer `hr.example`'s registered key");
-    refused(h, &["revoke", "--issuer", "hr.example", "--id", "0", "--key", wrong_key.to_str().expect("p")], "registered key");
-    refused(h, &["issue", "--issuer", "hr.nobody", "--claim", &good], "no key for issuer `hr.nobody`");
-    refused(h, &["revoke", "--issuer", "hr.example", "--id", "99"], "no live credential 99");
-    refused(h, &["update", "--issuer", "hr.example", "--id", "99", "--claim", &good], "no live credential 99");
+    refused(
+        h,
+        &[
+            "issue",
+            "--issuer",
+            "hr.example",
+            "--claim",
+            &good,
+            "--key",
+            wrong_key.to_str().expect("p"),
+        ],
+        "not issuer `hr.example`'s registered key",
+    );
+    refused(
+        h,
+        &[
+            "revoke",
+            "--issuer",
+            "hr.example",
+            "--id",
+            "0",
+            "--key",
+            wrong_key.to_str().expect("p"),
+        ],
+        "registered key",
+    );
+    refused(
+        h,
+        &["issue", "--issuer", "hr.nobody", "--claim", &good],
+        "no key for issuer `hr.nobody`",
+    );
+    refused(
+        h,
+        &["revoke", "--issuer", "hr.example", "--id", "99"],
+        "no live credential 99",
+    );
+    refused(
+        h,
+        &[
+            "update",
+            "--issuer",
+            "hr.example",
+            "--id",
+            "99",
+            "--claim",
+            &good,
+        ],
+        "no live credential 99",
+    );
 
     // Errors in --json mode are JSON too, with a stable code.
-    let out = run(h, &["--json", "revoke", "--issuer", "hr.example", "--id", "99"]);
+    let out = run(
+        h,
+        &["--json", "revoke", "--issuer", "hr.example", "--id", "99"],
+    );
     let err: serde_json::Value = serde_json::from_slice(&out.stderr).expect("JSON error");
     assert_eq!(err["error"]["code"], "credential_not_found");
 
@@ -87,7 +173,16 @@ fn errors_never_echo_personal_values() {
     std::fs::write(&p, json!({"schema": "employment", "holder": holder(1), "fields": {"department": "MARKER-DEPT",
         "position": "MARKER-POS", "rank_level": "MARKER-RANK", "rank_since": "2020-01-01", "hire_date": "2000-01-01",
         "status": "active", "sanction_until": "1970-01-01"}}).to_string()).expect("write");
-    let out = run(&home, &["issue", "--issuer", "hr.example", "--claim", p.to_str().expect("p")]);
+    let out = run(
+        &home,
+        &[
+            "issue",
+            "--issuer",
+            "hr.example",
+            "--claim",
+            p.to_str().expect("p"),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("rank_level"));

@@ -17,15 +17,33 @@ fn issuers_holders_checkpoints_and_audit() {
     assert_eq!(hr["issuer"], "hr.tax-bureau");
     ok(h, &["issuer", "init", "univ.law-school"]);
     let key = home.join("keys/issuers/hr.tax-bureau.key");
-    assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
-    assert_eq!(run(h, &["issuer", "init", "hr.tax-bureau"]).status.code(), Some(2), "registered twice");
+    assert_eq!(
+        std::fs::metadata(&key).expect("key").permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        run(h, &["issuer", "init", "hr.tax-bureau"]).status.code(),
+        Some(2),
+        "registered twice"
+    );
 
     let wallet = dir.path().join("wallet.json");
     let w = wallet.to_str().expect("utf-8");
     let created = ok_json(h, &["holder", "init", "--wallet", w]);
     let holder = created["holder"].as_str().expect("holder").to_string();
-    assert_eq!(std::fs::metadata(&wallet).expect("wallet").permissions().mode() & 0o777, 0o600);
-    assert_eq!(run(h, &["holder", "init", "--wallet", w]).status.code(), Some(2), "never overwritten");
+    assert_eq!(
+        std::fs::metadata(&wallet)
+            .expect("wallet")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        run(h, &["holder", "init", "--wallet", w]).status.code(),
+        Some(2),
+        "never overwritten"
+    );
 
     // One credential from JSON.
     let claim = dir.path().join("degree.json");
@@ -33,17 +51,61 @@ fn issuers_holders_checkpoints_and_audit() {
         "fields": {"degree_level": "master", "field": "law", "institution": "UL-001", "award_year": 2015}}).to_string()).expect("write");
     let openings = dir.path().join("openings.jsonl");
     let o = openings.to_str().expect("utf-8");
-    ok(h, &["issue", "--issuer", "univ.law-school", "--claim", claim.to_str().expect("p"), "--out", o, "--issued-at", "2025-06-30"]);
+    ok(
+        h,
+        &[
+            "issue",
+            "--issuer",
+            "univ.law-school",
+            "--claim",
+            claim.to_str().expect("p"),
+            "--out",
+            o,
+            "--issued-at",
+            "2025-06-30",
+        ],
+    );
 
     // A batch in JSON Lines, and one in CSV.
     let batch = dir.path().join("appraisals.jsonl");
-    write_lines(&batch, &[appraisal(&holder, 2023), appraisal(&holder, 2024), appraisal(&holder, 2025)]);
-    ok(h, &["issue", "--issuer", "hr.tax-bureau", "--batch", batch.to_str().expect("p"), "--out", o, "--chunk", "2"]);
+    write_lines(
+        &batch,
+        &[
+            appraisal(&holder, 2023),
+            appraisal(&holder, 2024),
+            appraisal(&holder, 2025),
+        ],
+    );
+    ok(
+        h,
+        &[
+            "issue",
+            "--issuer",
+            "hr.tax-bureau",
+            "--batch",
+            batch.to_str().expect("p"),
+            "--out",
+            o,
+            "--chunk",
+            "2",
+        ],
+    );
     let csv = dir.path().join("staff.csv");
     std::fs::write(&csv, format!(
         "schema,holder,expires_at,department,position,rank_level,rank_since,hire_date,status,sanction_until,hours,course,completed_on,passed\n\
          employment,{holder},,tax-bureau,officer,section_member_1,2021-07-01,1996-09-01,active,1970-01-01,,,,\n")).expect("csv");
-    ok(h, &["issue", "--issuer", "hr.tax-bureau", "--batch", csv.to_str().expect("p"), "--out", o]);
+    ok(
+        h,
+        &[
+            "issue",
+            "--issuer",
+            "hr.tax-bureau",
+            "--batch",
+            csv.to_str().expect("p"),
+            "--out",
+            o,
+        ],
+    );
 
     // The holder imports everything issued to them.
     let imported = ok_json(h, &["holder", "import", o, "--wallet", w]);
@@ -56,21 +118,48 @@ fn issuers_holders_checkpoints_and_audit() {
     let before = ok_json(h, &["witness", "--issuer", "hr.tax-bureau", "--id", "3"]);
     assert_eq!(before["anchored"], false);
     let cp = ok_json(h, &["checkpoint"]);
-    assert!(cp["note"].as_str().expect("note").starts_with("dossier.test/ledger\n"));
+    assert!(cp["note"]
+        .as_str()
+        .expect("note")
+        .starts_with("dossier.test/ledger\n"));
     let w3 = ok_json(h, &["witness", "--issuer", "hr.tax-bureau", "--id", "3"]);
     assert_eq!(w3["anchored"], true);
-    assert_eq!(w3["path"]["siblings"].as_array().expect("siblings").len(), 32);
+    assert_eq!(
+        w3["path"]["siblings"].as_array().expect("siblings").len(),
+        32
+    );
 
     // A promotion replaces the status credential; a revocation empties a leaf.
     let promoted = dir.path().join("promoted.json");
     std::fs::write(&promoted, json!({"schema": "employment", "holder": holder, "fields": {"department": "tax-bureau",
         "position": "section chief", "rank_level": "principal_staff_member_4", "rank_since": "2026-07-01",
         "hire_date": "1996-09-01", "status": "active", "sanction_until": "1970-01-01"}}).to_string()).expect("write");
-    ok(h, &["update", "--issuer", "hr.tax-bureau", "--id", "3", "--claim", promoted.to_str().expect("p"), "--out", o]);
+    ok(
+        h,
+        &[
+            "update",
+            "--issuer",
+            "hr.tax-bureau",
+            "--id",
+            "3",
+            "--claim",
+            promoted.to_str().expect("p"),
+            "--out",
+            o,
+        ],
+    );
     ok(h, &["revoke", "--issuer", "hr.tax-bureau", "--id", "0"]);
-    assert_eq!(run(h, &["witness", "--issuer", "hr.tax-bureau", "--id", "0"]).status.code(), Some(2));
+    assert_eq!(
+        run(h, &["witness", "--issuer", "hr.tax-bureau", "--id", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
     let stale = ok_json(h, &["witness", "--issuer", "hr.tax-bureau", "--id", "3"]);
-    assert_eq!(stale["anchored"], false, "the registry changed since the checkpoint");
+    assert_eq!(
+        stale["anchored"], false,
+        "the registry changed since the checkpoint"
+    );
     ok(h, &["checkpoint"]);
 
     // The regulator's view.
@@ -80,36 +169,84 @@ fn issuers_holders_checkpoints_and_audit() {
     assert_eq!(audit["ok"], true);
     assert_eq!(audit["report"]["checkpoints"], 2);
     let export = dir.path().join("ledger.json");
-    ok(h, &["ledger", "export", "--out", export.to_str().expect("p")]);
+    ok(
+        h,
+        &["ledger", "export", "--out", export.to_str().expect("p")],
+    );
     let key_text = info["log_key"].as_str().expect("key").to_string();
-    let pinned = ok_json(h, &["audit", "--ledger", export.to_str().expect("p"), "--log-key", &key_text]);
+    let pinned = ok_json(
+        h,
+        &[
+            "audit",
+            "--ledger",
+            export.to_str().expect("p"),
+            "--log-key",
+            &key_text,
+        ],
+    );
     assert_eq!(pinned["ok"], true);
     assert_eq!(pinned["trusted_key"], true);
 
     // Nothing personal reaches the ledger: no field value, no salt, no secret.
     let ledger_text = std::fs::read_to_string(&export).expect("export");
     let wallet_text = std::fs::read_to_string(&wallet).expect("wallet");
-    let secret = serde_json::from_str::<serde_json::Value>(&wallet_text).expect("json")["secret"].as_str().expect("s").to_string();
-    let decoded: Vec<u8> = serde_json::from_str::<serde_json::Value>(&ledger_text).expect("json")["entries"]
-        .as_array().expect("entries").iter()
-        .flat_map(|e| base64_decode(e.as_str().expect("b64"))).collect();
-    for marker in ["UL-001", "section chief", "tax-bureau,officer", &secret[2..]] {
-        assert!(!ledger_text.contains(marker), "{marker} leaked into the export");
-        assert!(!decoded.windows(marker.len()).any(|w| w == marker.as_bytes()), "{marker} leaked into an entry");
+    let secret = serde_json::from_str::<serde_json::Value>(&wallet_text).expect("json")["secret"]
+        .as_str()
+        .expect("s")
+        .to_string();
+    let decoded: Vec<u8> = serde_json::from_str::<serde_json::Value>(&ledger_text).expect("json")
+        ["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .flat_map(|e| base64_decode(e.as_str().expect("b64")))
+        .collect();
+    for marker in [
+        "UL-001",
+        "section chief",
+        "tax-bureau,officer",
+        &secret[2..],
+    ] {
+        assert!(
+            !ledger_text.contains(marker),
+            "{marker} leaked into the export"
+        );
+        assert!(
+            !decoded
+                .windows(marker.len())
+                .any(|w| w == marker.as_bytes()),
+            "{marker} leaked into an entry"
+        );
     }
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(s).expect("base64")
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
 }
 
 #[test]
 fn schemas_are_listed_with_ids() {
     let dir = tempfile::tempdir().expect("tmp");
     let list = ok_json(dir.path(), &["schemas"]);
-    let names: Vec<&str> = list.as_array().expect("list").iter().map(|s| s["name"].as_str().expect("name")).collect();
-    for n in ["employment", "qualification", "appraisal", "training", "reward", "sanction", "transfer", "retirement"] {
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    for n in [
+        "employment",
+        "qualification",
+        "appraisal",
+        "training",
+        "reward",
+        "sanction",
+        "transfer",
+        "retirement",
+    ] {
         assert!(names.contains(&n), "{n}");
     }
 }

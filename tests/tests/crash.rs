@@ -5,10 +5,10 @@
 
 use dossier_core::credential::CredentialOpening;
 use dossier_core::Fr;
-use std::collections::HashMap;
 use dossier_store::StoreReader;
 use dossier_tests::{appraisal, dossier, holder, ok, ok_json, write_lines};
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,12 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let home = dir.path().join("home");
     ok(&home, &["issuer", "init", "hr.example"]);
     let batch = dir.path().join("batch.jsonl");
-    write_lines(&batch, &(0..1500).map(|i| appraisal(&holder(i), 2020 + i % 6)).collect::<Vec<_>>());
+    write_lines(
+        &batch,
+        &(0..1500)
+            .map(|i| appraisal(&holder(i), 2020 + i % 6))
+            .collect::<Vec<_>>(),
+    );
     let seed: u64 = rand::thread_rng().gen();
     println!("seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -31,9 +36,21 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         if round % 4 == 3 {
             cmd.arg("checkpoint");
         } else {
-            cmd.args(["issue", "--issuer", "hr.example", "--batch", batch.to_str().expect("p"), "--chunk", "40"]);
+            cmd.args([
+                "issue",
+                "--issuer",
+                "hr.example",
+                "--batch",
+                batch.to_str().expect("p"),
+                "--chunk",
+                "40",
+            ]);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
         let stdout = child.stdout.take().expect("stdout");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
@@ -56,7 +73,9 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 }
             }
         }
-        let store = StoreReader::open_read_only(&home.join("dossier.redb"), Duration::from_secs(10)).expect("reopens");
+        let store =
+            StoreReader::open_read_only(&home.join("dossier.redb"), Duration::from_secs(10))
+                .expect("reopens");
         let leaves: HashMap<u32, Fr> = store
             .registry_nodes(0)
             .expect("nodes")
@@ -65,16 +84,27 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             .map(|(_, index, node)| (index, node))
             .collect();
         for o in &acknowledged {
-            assert_eq!(leaves.get(&o.credential_id), Some(&o.commitment), "round {round}: acknowledged credential {} lost (seed {seed})", o.credential_id);
+            assert_eq!(
+                leaves.get(&o.credential_id),
+                Some(&o.commitment),
+                "round {round}: acknowledged credential {} lost (seed {seed})",
+                o.credential_id
+            );
         }
         if let Some(last) = acknowledged.last() {
-            assert!(store.witness("hr.example", last.credential_id).expect("witness").is_valid());
+            assert!(store
+                .witness("hr.example", last.credential_id)
+                .expect("witness")
+                .is_valid());
         }
         drop(store);
         let audit = ok_json(&home, &["audit"]);
         assert_eq!(audit["ok"], true, "round {round} (seed {seed})");
     }
-    assert!(killed_mid_write >= 12, "most kills landed mid-run ({killed_mid_write} of 24)");
+    assert!(
+        killed_mid_write >= 12,
+        "most kills landed mid-run ({killed_mid_write} of 24)"
+    );
     assert!(!acknowledged.is_empty());
 }
 
@@ -86,13 +116,28 @@ fn concurrent_processes_are_serialised_and_nothing_is_lost() {
         ok(&home, &["issuer", "init", name]);
     }
     let batch = dir.path().join("batch.jsonl");
-    write_lines(&batch, &(0..300).map(|i| appraisal(&holder(i), 2024)).collect::<Vec<_>>());
+    write_lines(
+        &batch,
+        &(0..300)
+            .map(|i| appraisal(&holder(i), 2024))
+            .collect::<Vec<_>>(),
+    );
     let children: Vec<_> = (0..6)
         .map(|i| {
             let issuer = if i % 2 == 0 { "a.example" } else { "b.example" };
             let out = dir.path().join(format!("out-{i}.jsonl"));
             dossier(&home)
-                .args(["issue", "--issuer", issuer, "--batch", batch.to_str().expect("p"), "--chunk", "50", "--out", out.to_str().expect("p")])
+                .args([
+                    "issue",
+                    "--issuer",
+                    issuer,
+                    "--batch",
+                    batch.to_str().expect("p"),
+                    "--chunk",
+                    "50",
+                    "--out",
+                    out.to_str().expect("p"),
+                ])
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn")
@@ -100,7 +145,11 @@ fn concurrent_processes_are_serialised_and_nothing_is_lost() {
         .collect();
     for c in children {
         let out = c.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let info = ok_json(&home, &["issuer", "list"]);
     for issuer in info.as_array().expect("list") {

@@ -24,9 +24,27 @@ fn ledger() -> Ledger {
     ok(&home, &["issuer", "init", "hr.example"]);
     ok(&home, &["issuer", "init", "univ.example"]);
     let batch = dir.path().join("b.jsonl");
-    write_lines(&batch, &(0..8).map(|i| appraisal(&holder(i), 2024)).collect::<Vec<_>>());
+    write_lines(
+        &batch,
+        &(0..8)
+            .map(|i| appraisal(&holder(i), 2024))
+            .collect::<Vec<_>>(),
+    );
     let out = dir.path().join("o.jsonl");
-    let issue = |issuer: &str| ok(&home, &["issue", "--issuer", issuer, "--batch", batch.to_str().expect("p"), "--out", out.to_str().expect("p")]);
+    let issue = |issuer: &str| {
+        ok(
+            &home,
+            &[
+                "issue",
+                "--issuer",
+                issuer,
+                "--batch",
+                batch.to_str().expect("p"),
+                "--out",
+                out.to_str().expect("p"),
+            ],
+        )
+    };
     issue("hr.example");
     ok(&home, &["checkpoint"]);
     ok(&home, &["revoke", "--issuer", "hr.example", "--id", "3"]);
@@ -35,30 +53,65 @@ fn ledger() -> Ledger {
     ok(&home, &["revoke", "--issuer", "univ.example", "--id", "0"]);
     ok(&home, &["checkpoint"]);
     let file = dir.path().join("export.json");
-    ok(&home, &["ledger", "export", "--out", file.to_str().expect("p")]);
-    let export = serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
-    let log_key = KeyPair::parse(&std::fs::read_to_string(home.join("keys/ledger.key")).expect("key")).expect("parse");
-    Ledger { _dir: dir, home, export, log_key }
+    ok(
+        &home,
+        &["ledger", "export", "--out", file.to_str().expect("p")],
+    );
+    let export =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    let log_key =
+        KeyPair::parse(&std::fs::read_to_string(home.join("keys/ledger.key")).expect("key"))
+            .expect("parse");
+    Ledger {
+        _dir: dir,
+        home,
+        export,
+        log_key,
+    }
 }
 
 impl Ledger {
     fn entry(&self, i: usize) -> Entry {
-        Entry::from_bytes(&STANDARD.decode(self.export["entries"][i].as_str().expect("b64")).expect("b64")).expect("entry")
+        Entry::from_bytes(
+            &STANDARD
+                .decode(self.export["entries"][i].as_str().expect("b64"))
+                .expect("b64"),
+        )
+        .expect("entry")
     }
     fn entries_len(&self) -> usize {
         self.export["entries"].as_array().expect("entries").len()
     }
     fn index_of(&self, pred: impl Fn(&EntryBody) -> bool) -> usize {
-        (0..self.entries_len()).find(|i| pred(&self.entry(*i).body)).expect("an entry of that kind")
+        (0..self.entries_len())
+            .find(|i| pred(&self.entry(*i).body))
+            .expect("an entry of that kind")
     }
     fn checkpoint(&self, i: usize) -> CheckpointBody {
-        checkpoint::open(self.export["checkpoints"][i].as_str().expect("note").as_bytes(), &self.log_key.verifier_key()).expect("valid")
+        checkpoint::open(
+            self.export["checkpoints"][i]
+                .as_str()
+                .expect("note")
+                .as_bytes(),
+            &self.log_key.verifier_key(),
+        )
+        .expect("valid")
     }
     /// Audits a modified export with the pinned ledger key; returns (exit code, JSON output).
     fn audit(&self, export: &Value) -> (Option<i32>, Value) {
         let path = self.home.join("tampered.json");
         std::fs::write(&path, export.to_string()).expect("write");
-        let out = run(&self.home, &["--json", "audit", "--ledger", path.to_str().expect("p"), "--log-key", &self.log_key.verifier_key()]);
+        let out = run(
+            &self.home,
+            &[
+                "--json",
+                "audit",
+                "--ledger",
+                path.to_str().expect("p"),
+                "--log-key",
+                &self.log_key.verifier_key(),
+            ],
+        );
         let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         (out.status.code(), v)
     }
@@ -87,14 +140,20 @@ fn the_untampered_ledger_passes() {
 fn a_tampered_entry_is_caught() {
     let l = ledger();
     let i = l.index_of(|b| matches!(b, EntryBody::Issue { .. }));
-    let mut bytes = STANDARD.decode(l.export["entries"][i].as_str().expect("b64")).expect("b64");
+    let mut bytes = STANDARD
+        .decode(l.export["entries"][i].as_str().expect("b64"))
+        .expect("b64");
     bytes[50] ^= 1; // inside the commitment
     let mut t = l.export.clone();
     t["entries"][i] = Value::String(STANDARD.encode(&bytes));
     let (code, v) = l.audit(&t);
     assert_eq!(code, Some(1));
     assert_eq!(v["discrepancy"]["at"], format!("entry {i}"));
-    assert!(["bad_entry_signature", "malformed_entry"].contains(&v["discrepancy"]["kind"].as_str().expect("kind")), "{v}");
+    assert!(
+        ["bad_entry_signature", "malformed_entry"]
+            .contains(&v["discrepancy"]["kind"].as_str().expect("kind")),
+        "{v}"
+    );
 }
 
 #[test]
@@ -102,10 +161,17 @@ fn a_removed_entry_is_caught() {
     let l = ledger();
     let cp = l.checkpoint(0);
     // Drop the last issue before the first checkpoint: its registry_roots entry no longer matches.
-    let i = (0..cp.size as usize - 1).rev().find(|i| matches!(l.entry(*i).body, EntryBody::Issue { .. })).expect("issue");
+    let i = (0..cp.size as usize - 1)
+        .rev()
+        .find(|i| matches!(l.entry(*i).body, EntryBody::Issue { .. }))
+        .expect("issue");
     let mut t = l.export.clone();
     t["entries"].as_array_mut().expect("entries").remove(i);
-    l.expect_caught(&t, "registry_root_mismatch", &format!("entry {}", cp.size - 2));
+    l.expect_caught(
+        &t,
+        "registry_root_mismatch",
+        &format!("entry {}", cp.size - 2),
+    );
 }
 
 #[test]
@@ -113,7 +179,10 @@ fn missing_tail_entries_are_caught() {
     let l = ledger();
     let mut t = l.export.clone();
     let n = l.entries_len();
-    t["entries"].as_array_mut().expect("entries").truncate(n - 2);
+    t["entries"]
+        .as_array_mut()
+        .expect("entries")
+        .truncate(n - 2);
     l.expect_caught(&t, "missing_entries", &format!("checkpoint of size {n}"));
 }
 
@@ -123,7 +192,10 @@ fn a_replayed_entry_is_caught() {
     let i = l.index_of(|b| matches!(b, EntryBody::Issue { .. }));
     let mut t = l.export.clone();
     let copy = t["entries"][i].clone();
-    t["entries"].as_array_mut().expect("entries").insert(i + 1, copy);
+    t["entries"]
+        .as_array_mut()
+        .expect("entries")
+        .insert(i + 1, copy);
     l.expect_caught(&t, "invalid_transition", &format!("entry {}", i + 1));
 }
 
@@ -131,11 +203,24 @@ fn a_replayed_entry_is_caught() {
 fn an_entry_forged_with_another_key_is_caught() {
     let l = ledger();
     let i = l.index_of(|b| matches!(b, EntryBody::Issue { .. }));
-    let EntryBody::Issue { issuer_id, .. } = l.entry(i).body else { unreachable!() };
+    let EntryBody::Issue { issuer_id, .. } = l.entry(i).body else {
+        unreachable!()
+    };
     let forger = KeyPair::generate("hr.example", &mut rand::thread_rng()).expect("key");
-    let forged = Entry::sign(1, EntryBody::Issue { issuer_id, credential_id: 999, commitment: Fr::from(5u64) }, &forger);
+    let forged = Entry::sign(
+        1,
+        EntryBody::Issue {
+            issuer_id,
+            credential_id: 999,
+            commitment: Fr::from(5u64),
+        },
+        &forger,
+    );
     let mut t = l.export.clone();
-    t["entries"].as_array_mut().expect("entries").insert(i + 1, b64(&forged));
+    t["entries"]
+        .as_array_mut()
+        .expect("entries")
+        .insert(i + 1, b64(&forged));
     l.expect_caught(&t, "bad_entry_signature", &format!("entry {}", i + 1));
 }
 
@@ -144,7 +229,9 @@ fn a_false_registry_root_is_caught_even_when_signed_by_the_ledger() {
     let l = ledger();
     let i = l.index_of(|b| matches!(b, EntryBody::RegistryRoots { .. }));
     let entry = l.entry(i);
-    let EntryBody::RegistryRoots { mut roots } = entry.body else { unreachable!() };
+    let EntryBody::RegistryRoots { mut roots } = entry.body else {
+        unreachable!()
+    };
     roots[0].root += Fr::from(1u64);
     let resigned = Entry::sign(entry.time, EntryBody::RegistryRoots { roots }, &l.log_key);
     let mut t = l.export.clone();
@@ -159,12 +246,19 @@ fn a_forked_checkpoint_is_caught() {
     body.root_hash[0] ^= 0xff;
     let fork = body.sign(&l.log_key).expect("signs");
     let mut t = l.export.clone();
-    t["checkpoints"].as_array_mut().expect("cps").push(Value::String(fork));
+    t["checkpoints"]
+        .as_array_mut()
+        .expect("cps")
+        .push(Value::String(fork));
     l.expect_caught(&t, "fork", &format!("checkpoint of size {}", body.size));
     // Alone (replacing the honest one), the same checkpoint is a mismatch with the log.
     let mut t = l.export.clone();
     t["checkpoints"][1] = Value::String(body.sign(&l.log_key).expect("signs"));
-    l.expect_caught(&t, "checkpoint_mismatch", &format!("checkpoint of size {}", body.size));
+    l.expect_caught(
+        &t,
+        "checkpoint_mismatch",
+        &format!("checkpoint of size {}", body.size),
+    );
 }
 
 #[test]
@@ -174,13 +268,20 @@ fn a_checkpoint_listing_other_roots_is_caught() {
     body.registries[1].root += Fr::from(1u64);
     let mut t = l.export.clone();
     t["checkpoints"][2] = Value::String(body.sign(&l.log_key).expect("signs"));
-    l.expect_caught(&t, "registry_root_mismatch", &format!("checkpoint of size {}", body.size));
+    l.expect_caught(
+        &t,
+        "registry_root_mismatch",
+        &format!("checkpoint of size {}", body.size),
+    );
 }
 
 #[test]
 fn unsigned_and_wrongly_signed_checkpoints_are_caught() {
     let l = ledger();
-    let note = l.export["checkpoints"][0].as_str().expect("note").to_string();
+    let note = l.export["checkpoints"][0]
+        .as_str()
+        .expect("note")
+        .to_string();
     let unsigned = note.split("\n\n").next().expect("text").to_string() + "\n\n";
     let mut t = l.export.clone();
     t["checkpoints"][0] = Value::String(unsigned);
@@ -197,7 +298,11 @@ fn unsigned_and_wrongly_signed_checkpoints_are_caught() {
     t["log_key"] = Value::String(impostor.verifier_key());
     std::fs::write(&path, t.to_string()).expect("write");
     let out = run(&l.home, &["audit", "--ledger", path.to_str().expect("p")]);
-    assert_eq!(out.status.code(), Some(1), "the honest checkpoints no longer verify under the swapped key");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the honest checkpoints no longer verify under the swapped key"
+    );
 }
 
 #[test]
@@ -208,7 +313,10 @@ fn a_registry_changed_outside_the_log_is_caught() {
     let out = run(&l.home, &["--json", "audit"]);
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["discrepancy"]["kind"], "registry_changed_outside_log", "{v}");
+    assert_eq!(
+        v["discrepancy"]["kind"], "registry_changed_outside_log",
+        "{v}"
+    );
     assert_eq!(v["discrepancy"]["at"], "registry hr.example");
 }
 
@@ -219,25 +327,41 @@ fn a_leaf_changed_without_its_root_is_caught() {
     let out = run(&l.home, &["--json", "audit"]);
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["discrepancy"]["kind"], "registry_changed_outside_log", "{v}");
-    assert!(v["discrepancy"]["message"].as_str().expect("m").contains("level 0, index 1"), "{v}");
+    assert_eq!(
+        v["discrepancy"]["kind"], "registry_changed_outside_log",
+        "{v}"
+    );
+    assert!(
+        v["discrepancy"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("level 0, index 1"),
+        "{v}"
+    );
 }
 
 /// An attacker with write access to the database file replaces a leaf of the first registry
 /// without a ledger entry, recomputing its path to the root or not.
 fn tamper_registry(db: &Path, whole_path: bool) {
     use dossier_store::db::NODES;
-    use redb::ReadableTable;
     use dossier_store::registry::{self, NodeStore};
     use dossier_store::{Store, StoreError};
+    use redb::ReadableTable;
     struct Raw<'a, 't>(&'a mut redb::Table<'t, (u32, u8, u32), [u8; 32]>);
     impl NodeStore for Raw<'_, '_> {
         fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
-            Ok(self.0.get((0, level, index)).expect("get").map(|v| dossier_core::field::from_be_bytes("n", &v.value()).expect("canonical")))
+            Ok(self
+                .0
+                .get((0, level, index))
+                .expect("get")
+                .map(|v| dossier_core::field::from_be_bytes("n", &v.value()).expect("canonical")))
         }
         fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError> {
             match node {
-                Some(n) => self.0.insert((0, level, index), dossier_core::field::to_be_bytes(&n)).expect("insert"),
+                Some(n) => self
+                    .0
+                    .insert((0, level, index), dossier_core::field::to_be_bytes(&n))
+                    .expect("insert"),
                 None => self.0.remove((0, level, index)).expect("remove"),
             };
             Ok(())
@@ -250,7 +374,9 @@ fn tamper_registry(db: &Path, whole_path: bool) {
         if whole_path {
             registry::apply(&mut Raw(&mut t), &[(1, Fr::from(424242u64))]).expect("apply");
         } else {
-            Raw(&mut t).put(0, 1, Some(Fr::from(424242u64))).expect("put");
+            Raw(&mut t)
+                .put(0, 1, Some(Fr::from(424242u64)))
+                .expect("put");
         }
     }
     txn.commit().expect("commit");

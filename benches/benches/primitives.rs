@@ -1,0 +1,67 @@
+//! Native primitives: our circom Poseidon per width beside the reference crate (light-poseidon)
+//! on the same inputs, the credential commitment, a string hash, and an Ed25519 entry signature.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use ark_bn254::Fr;
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use dossier_core::credential::Credential;
+use dossier_core::entry::{Entry, EntryBody};
+use dossier_core::keys::KeyPair;
+use dossier_core::{encoding, poseidon};
+use light_poseidon::{Poseidon, PoseidonHasher};
+
+fn poseidon_widths(c: &mut Criterion) {
+    let mut g = c.benchmark_group("poseidon");
+    for n in [1usize, 2, 3, 8, 12] {
+        let inputs: Vec<Fr> = (0..n as u64).map(|i| Fr::from(i * 7919 + 3)).collect();
+        g.bench_function(format!("dossier/{n}"), |b| {
+            b.iter(|| poseidon::hash(black_box(&inputs)))
+        });
+        let mut reference = Poseidon::<Fr>::new_circom(n).expect("width");
+        g.bench_function(format!("light-poseidon/{n}"), |b| {
+            b.iter(|| reference.hash(black_box(&inputs)))
+        });
+    }
+    g.finish();
+}
+
+fn credential(c: &mut Criterion) {
+    let claim = &dossier_benches::employment_claims(1)[0];
+    let cred = Credential {
+        schema_id: claim.schema_id,
+        issuer_id: Fr::from(7u64),
+        holder: claim.holder,
+        credential_id: 12,
+        issued_at: 20_000,
+        expires_at: u32::MAX,
+        salt: Fr::from(99u64),
+        slots: claim.slots,
+    };
+    c.bench_function("credential/commitment", |b| {
+        b.iter(|| black_box(&cred).commitment())
+    });
+    c.bench_function("credential/string_hash_21_bytes", |b| {
+        b.iter(|| encoding::string_hash(black_box("tax-bureau/collection")))
+    });
+    let key = KeyPair::generate("hr.bench", &mut rand::thread_rng()).expect("key");
+    let body = EntryBody::Issue {
+        issuer_id: Fr::from(7u64),
+        credential_id: 12,
+        commitment: cred.commitment(),
+    };
+    c.bench_function("ledger/sign_entry", |b| {
+        b.iter(|| Entry::sign(1, black_box(body.clone()), &key))
+    });
+    let entry = Entry::sign(1, body, &key);
+    c.bench_function("ledger/verify_entry", |b| {
+        b.iter(|| black_box(&entry).verify(&key.public()))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
+    targets = poseidon_widths, credential
+}
+criterion_main!(benches);

@@ -1,0 +1,123 @@
+//! One run at the issue's scale, too long for criterion's repeated samples: build a registry of
+//! 1,000,000 credentials through the durable store (batches of 10,000), then measure path
+//! lookups, log proofs and a checkpoint at that size, reopening, and a full audit.
+//! `cargo bench -p dossier-benches --bench scale` (about two minutes here); `SCALE_N` overrides
+//! the size. Prints a table for BENCHMARKS.md.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use dossier_benches::{employment_claims, store_with_issuer};
+use dossier_core::log_proof;
+use dossier_store::{audit, Store};
+use std::time::{Duration, Instant};
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p) as usize]
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let v = f();
+    (v, t.elapsed().as_secs_f64())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("scale: bench");
+        return;
+    }
+    let n: usize = std::env::var("SCALE_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("scale.redb");
+    let (store, log, issuer) = store_with_issuer(&path);
+    let batch = 10_000.min(n);
+    let claims = employment_claims(batch);
+    let (_, build) = timed(|| {
+        for _ in 0..n / batch {
+            store.issue(&issuer, &claims, 20_000, 2).expect("issue");
+        }
+    });
+    println!("| build {n}-credential registry (durable batches of {batch}) | {build:.1} s | {:.0} credentials/s |", n as f64 / build);
+    let (_, cp) = timed(|| store.checkpoint(&log, 3).expect("checkpoint"));
+    println!(
+        "| checkpoint at {} entries | {:.2} ms | |",
+        store.ledger_size().expect("size"),
+        cp * 1e3
+    );
+    let size = store.ledger_size().expect("size");
+    let root = store.tree_hash(size).expect("root");
+    let samples = 2000;
+    let lookups: Vec<f64> = (0..samples)
+        .map(|i| {
+            timed(|| {
+                store
+                    .witness("hr.bench", (i * 7919 % n) as u32)
+                    .expect("path")
+            })
+            .1 * 1e6
+        })
+        .collect();
+    println!(
+        "| path lookup at {n} (median / p99 of {samples}) | {:.0} us / {:.0} us | |",
+        percentile(lookups.clone(), 0.5),
+        percentile(lookups, 0.99)
+    );
+    let incl: Vec<f64> = (0..samples as u64)
+        .map(|i| {
+            let idx = i * 7919 % size;
+            let (proof, t) = timed(|| store.inclusion_proof(idx, size).expect("proof"));
+            let entry = store.entries(idx, idx + 1).expect("entry").remove(0);
+            log_proof::verify_inclusion(&proof, size, root, idx, log_proof::leaf_hash(&entry))
+                .expect("valid");
+            t * 1e6
+        })
+        .collect();
+    println!(
+        "| inclusion proof at {size} entries (median / p99) | {:.0} us / {:.0} us | |",
+        percentile(incl.clone(), 0.5),
+        percentile(incl, 0.99)
+    );
+    let cons: Vec<f64> = (1..=200u64)
+        .map(|i| {
+            let old = size * i / 201;
+            let old_root = store.tree_hash(old).expect("root");
+            let (proof, t) = timed(|| store.consistency_proof(old, size).expect("proof"));
+            log_proof::verify_consistency(&proof, old, old_root, size, root).expect("valid");
+            t * 1e6
+        })
+        .collect();
+    println!(
+        "| consistency proof at {size} entries (median / p99 of 200) | {:.0} us / {:.0} us | |",
+        percentile(cons.clone(), 0.5),
+        percentile(cons, 0.99)
+    );
+    drop(store);
+    let (store, reopen) = timed(|| Store::open(&path, Duration::from_secs(5)).expect("reopen"));
+    let (w, first) = timed(|| store.witness("hr.bench", 123_456 % n as u32).expect("path"));
+    assert!(w.is_valid());
+    println!(
+        "| reopen the store and serve a path (no rebuild) | {:.1} ms + {:.0} us | |",
+        reopen * 1e3,
+        first * 1e6
+    );
+    let (report, secs) = timed(|| {
+        audit::audit_store(&store, None)
+            .expect("store")
+            .expect("audit passes")
+    });
+    println!(
+        "| full audit: replay {} entries, every node compared | {secs:.1} s | {:.0} entries/s |",
+        report.entries,
+        report.entries as f64 / secs
+    );
+    let bytes = std::fs::metadata(&path).expect("file").len();
+    println!(
+        "| database file | {:.0} MB | {:.0} bytes/credential |",
+        bytes as f64 / 1e6,
+        bytes as f64 / n as f64
+    );
+}
