@@ -1,7 +1,7 @@
 //! Nothing acknowledged is lost: a `dossier issue` (or `checkpoint`) process is killed with
-//! SIGKILL at random moments, 24 times; after every kill, every credential whose opening the
+//! SIGKILL at random moments; after every kill, every credential whose opening the
 //! process had printed (it prints after the commit is on disk) is in the registry, and the
-//! audit passes. Also: several processes writing at once are serialised, and none is lost.
+//! audit passes. Rounds go on until at least 20 kills have landed while a process was running. Also: several processes writing at once are serialised, and none is lost.
 
 use dossier_core::credential::CredentialOpening;
 use dossier_core::Fr;
@@ -31,7 +31,12 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut acknowledged: Vec<CredentialOpening> = Vec::new();
     let mut killed_mid_write = 0;
-    for round in 0..24 {
+    let mut round = 0;
+    while killed_mid_write < 20 {
+        assert!(
+            round < 80,
+            "too few kills landed mid-run ({killed_mid_write} in {round} rounds)"
+        );
         let mut cmd = dossier(&home);
         if round % 4 == 3 {
             cmd.arg("checkpoint");
@@ -59,7 +64,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 sink.lock().expect("lock").push(line);
             }
         });
-        std::thread::sleep(Duration::from_millis(rng.gen_range(5..400)));
+        std::thread::sleep(Duration::from_millis(rng.gen_range(5..250)));
         let finished = child.try_wait().expect("poll").is_some();
         child.kill().ok(); // SIGKILL
         child.wait().expect("reaped");
@@ -100,10 +105,11 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         drop(store);
         let audit = ok_json(&home, &["audit"]);
         assert_eq!(audit["ok"], true, "round {round} (seed {seed})");
+        round += 1;
     }
-    assert!(
-        killed_mid_write >= 12,
-        "most kills landed mid-run ({killed_mid_write} of 24)"
+    println!(
+        "{killed_mid_write} kills mid-run in {round} rounds; {} credentials acknowledged",
+        acknowledged.len()
     );
     assert!(!acknowledged.is_empty());
 }
