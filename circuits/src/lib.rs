@@ -1,6 +1,9 @@
-//! dossier's zero-knowledge circuits: the generic statements (credential commitment, registry
-//! membership, holder binding, predicates, nullifier) as R1CS over BN254 for Groth16.
+//! dossier's zero-knowledge circuits: R1CS over BN254 for Groth16.
 //!
-//! This crate sits on `dossier-core` and uses its field encodings and Poseidon as the native
-//! twins of its gadgets. The statements themselves are the subject of the Groth16 issue (#3);
-//! until then the crate only fixes its place in the dependency graph (core <- circuits <- prover).
+//! [`statement::StatementCircuit`] is the one generic circuit per [`Shape`](dossier_core::query::Shape):
+//! the query is a witness committed to by its public hash, so a new query needs no new setup.
+//! It is built from small gadgets ([`gadgets`]), each the twin of a native function in
+//! `dossier-core` and tested against it. Public inputs follow `dossier_core::statement::Layout`.
+
+pub mod gadgets;
+pub mod statement;

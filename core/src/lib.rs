@@ -18,7 +18,9 @@ pub mod holder;
 pub mod keys;
 pub mod log_proof;
 pub mod poseidon;
+pub mod query;
 pub mod schema;
+pub mod statement;
 
 pub use ark_bn254::Fr;
 pub use error::CoreError;

@@ -1,0 +1,565 @@
+//! Queries: what a verifier asks a holder to prove, in the style of MongoDB / Polygon ID queries,
+//! and their encoding into the fixed shape of a generic circuit.
+//!
+//! ```json
+//! {"credentials": [
+//!    {"schema": "qualification", "issuers": ["univ.law-school"],
+//!     "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}},
+//!     "reveal": ["award_year"]}],
+//!  "sum": {"schema": "training", "field": "hours", "$gte": 40}}
+//! ```
+//!
+//! Operators: `$eq $ne $lt $lte $gt $gte $in $nin $between`. Enum members and dates are written
+//! by name (`"competent"`, `"2025-06-30"`); ordering operators apply to `uint`, `date` and `enum`
+//! fields, equality and set operators to any field. Every predicate becomes the canonical form
+//! `lo <= v <= hi` (optional) and `v in S` / `v not in S` (optional), with bounds below 2^64
+//! checked here, so a circuit never meets a bound that could wrap around.
+//!
+//! The encoded query is a list of field elements; its Poseidon hash ([`EncodedQuery::hash`]) is
+//! the one public input that commits a proof to its query.
+
+use crate::encoding::FieldType;
+use crate::schema::{Schema, SchemaSet};
+use crate::{poseidon, CoreError, Fr};
+use ark_ff::Zero;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A circuit shape: how many credentials, predicates per credential, set members per
+/// predicate and revealed fields per credential one proof carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shape {
+    /// Credentials per proof (M).
+    pub credentials: usize,
+    /// Predicates per credential (P).
+    pub predicates: usize,
+    /// Members per `$in`/`$nin` set (K).
+    pub set_size: usize,
+    /// Revealed fields per credential (R).
+    pub reveals: usize,
+}
+
+impl Shape {
+    /// A short name, used for key files: `m1p4k4r2`.
+    pub fn name(&self) -> String {
+        format!(
+            "m{}p{}k{}r{}",
+            self.credentials, self.predicates, self.set_size, self.reveals
+        )
+    }
+
+    /// How many field elements the encoded query has.
+    pub fn query_len(&self) -> usize {
+        self.credentials * (2 + self.predicates * (3 + self.set_size)) + 2
+    }
+}
+
+/// The shapes dossier ships keys for: one credential with four predicates (recruitment,
+/// pension), and four credentials with two predicates each (promotion, training sums).
+pub const SHAPES: [Shape; 2] = [
+    Shape {
+        credentials: 1,
+        predicates: 4,
+        set_size: 4,
+        reveals: 2,
+    },
+    Shape {
+        credentials: 4,
+        predicates: 2,
+        set_size: 4,
+        reveals: 1,
+    },
+];
+
+/// The largest value a bound may take.
+pub const MAX_BOUND: u64 = u64::MAX;
+
+/// One credential asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialQuery {
+    /// The schema's name.
+    pub schema: String,
+    /// The issuers whose registries are accepted.
+    pub issuers: Vec<String>,
+    /// Predicates by field: `{"field": {"$op": value}}`.
+    #[serde(default, rename = "where")]
+    pub predicates: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Fields to disclose.
+    #[serde(default)]
+    pub reveal: Vec<String>,
+}
+
+/// A `$sum` of one field over the proof's credentials of one schema, compared with a bound.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SumQuery {
+    /// The schema whose credentials are summed.
+    pub schema: String,
+    /// The `uint` field summed.
+    pub field: String,
+    /// The sum must be at least this.
+    #[serde(rename = "$gte")]
+    pub at_least: u64,
+}
+
+/// A query.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    /// The credentials, all of one holder.
+    pub credentials: Vec<CredentialQuery>,
+    /// An optional aggregate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<SumQuery>,
+}
+
+/// Set membership mode of a predicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetMode {
+    /// No set condition.
+    None = 0,
+    /// The value is in the set.
+    In = 1,
+    /// The value is not in the set.
+    NotIn = 2,
+}
+
+/// A predicate in canonical form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Predicate {
+    /// The slot (field position) it reads.
+    pub slot: usize,
+    /// Whether `lo <= v <= hi` is enforced (then `v` must be below 2^64).
+    pub range: bool,
+    /// Lower bound.
+    pub lo: u64,
+    /// Upper bound.
+    pub hi: u64,
+    /// Set condition.
+    pub set_mode: SetMode,
+    /// Set members, padded to the shape's K by repeating the first.
+    pub set: Vec<Fr>,
+}
+
+impl Predicate {
+    /// The inert predicate of an unused slot.
+    pub fn inert(k: usize) -> Predicate {
+        Predicate {
+            slot: 0,
+            range: false,
+            lo: 0,
+            hi: MAX_BOUND,
+            set_mode: SetMode::None,
+            set: vec![Fr::zero(); k],
+        }
+    }
+
+    /// `slot | range << 3 | set_mode << 4`.
+    pub fn code(&self) -> u64 {
+        self.slot as u64 | (u64::from(self.range) << 3) | ((self.set_mode as u64) << 4)
+    }
+
+    /// The native twin of the circuit's predicate check.
+    pub fn holds(&self, v: Fr) -> bool {
+        let range_ok = !self.range
+            || (v <= Fr::from(u64::MAX) && v >= Fr::from(self.lo) && v <= Fr::from(self.hi));
+        let member = self.set.contains(&v);
+        range_ok
+            && match self.set_mode {
+                SetMode::None => true,
+                SetMode::In => member,
+                SetMode::NotIn => !member,
+            }
+    }
+}
+
+/// One credential slot of an encoded query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedCredential {
+    /// Whether the slot is used.
+    pub active: bool,
+    /// Whether its sum field counts towards the sum.
+    pub in_sum: bool,
+    /// The schema id required.
+    pub schema_id: Fr,
+    /// The schema's name ("" when inactive).
+    pub schema: String,
+    /// The accepted issuers (checked by the verifier against the roots).
+    pub issuers: Vec<String>,
+    /// Exactly P predicates (inert ones pad).
+    pub predicates: Vec<Predicate>,
+    /// Exactly R reveal codes: 0 for none, 1 + slot otherwise.
+    pub reveals: Vec<u64>,
+}
+
+impl EncodedCredential {
+    /// `active | in_sum << 1 | reveal_r << (2 + 3r)`.
+    pub fn header(&self) -> u64 {
+        let mut h = u64::from(self.active) | (u64::from(self.in_sum) << 1);
+        for (r, code) in self.reveals.iter().enumerate() {
+            h |= code << (2 + 3 * r);
+        }
+        h
+    }
+}
+
+/// A query encoded for a shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedQuery {
+    /// The shape.
+    pub shape: Shape,
+    /// Exactly M credential slots.
+    pub credentials: Vec<EncodedCredential>,
+    /// Whether a sum is asked.
+    pub sum_enabled: bool,
+    /// The slot summed.
+    pub sum_slot: usize,
+    /// The bound.
+    pub sum_bound: u64,
+}
+
+fn bad(reason: impl Into<String>) -> CoreError {
+    CoreError::Malformed {
+        what: "query".into(),
+        reason: reason.into(),
+    }
+}
+
+fn bound(schema: &Schema, field: &str, ty: &FieldType, v: &Value) -> Result<u64, CoreError> {
+    match ty {
+        FieldType::Uint | FieldType::Date | FieldType::Enum { .. } => {
+            let x = ty.encode(field, v)?;
+            let big = ark_ff::PrimeField::into_bigint(x);
+            let limbs = big.0;
+            if limbs[1] != 0 || limbs[2] != 0 || limbs[3] != 0 {
+                return Err(bad(format!("bound on `{field}` does not fit in 64 bits")));
+            }
+            Ok(limbs[0])
+        }
+        _ => Err(bad(format!(
+            "`{}.{field}` is a {}: only $eq, $ne, $in and $nin apply",
+            schema.name,
+            ty.name()
+        ))),
+    }
+}
+
+impl Query {
+    /// Parses a query from JSON.
+    pub fn from_json(text: &str) -> Result<Query, CoreError> {
+        serde_json::from_str(text).map_err(|e| bad(e.to_string()))
+    }
+
+    /// The smallest shipped shape that fits this query.
+    pub fn shape(&self) -> Result<Shape, CoreError> {
+        let p = self
+            .credentials
+            .iter()
+            .map(|c| c.predicates.values().map(BTreeMap::len).sum::<usize>())
+            .max()
+            .unwrap_or(0);
+        let r = self
+            .credentials
+            .iter()
+            .map(|c| c.reveal.len())
+            .max()
+            .unwrap_or(0);
+        SHAPES
+            .iter()
+            .find(|s| {
+                s.credentials >= self.credentials.len() && s.predicates >= p && s.reveals >= r
+            })
+            .copied()
+            .ok_or_else(|| {
+                bad(format!(
+                    "no shipped shape fits {} credentials, {p} predicates, {r} reveals",
+                    self.credentials.len()
+                ))
+            })
+    }
+
+    /// Checks the query against the schemas and encodes it for `shape`.
+    pub fn encode(&self, schemas: &SchemaSet, shape: Shape) -> Result<EncodedQuery, CoreError> {
+        if self.credentials.is_empty() || self.credentials.len() > shape.credentials {
+            return Err(bad(format!("needs 1 to {} credentials", shape.credentials)));
+        }
+        let mut credentials = Vec::with_capacity(shape.credentials);
+        for cq in &self.credentials {
+            let schema = schemas.get(&cq.schema)?;
+            if cq.issuers.is_empty() {
+                return Err(bad(format!(
+                    "credential of `{}` names no accepted issuer",
+                    cq.schema
+                )));
+            }
+            let mut predicates = Vec::new();
+            for (field, ops) in &cq.predicates {
+                let slot = schema
+                    .slot_of(field)
+                    .ok_or_else(|| bad(format!("`{}` has no field `{field}`", schema.name)))?;
+                let ty = &schema.fields[slot].ty;
+                for (op, v) in ops {
+                    predicates.push(predicate(schema, field, ty, slot, op, v, shape.set_size)?);
+                }
+            }
+            if predicates.len() > shape.predicates {
+                return Err(bad(format!(
+                    "at most {} predicates per credential in shape {}",
+                    shape.predicates,
+                    shape.name()
+                )));
+            }
+            predicates.resize(shape.predicates, Predicate::inert(shape.set_size));
+            if cq.reveal.len() > shape.reveals {
+                return Err(bad(format!(
+                    "at most {} revealed fields per credential in shape {}",
+                    shape.reveals,
+                    shape.name()
+                )));
+            }
+            let mut reveals = cq
+                .reveal
+                .iter()
+                .map(|f| {
+                    schema
+                        .slot_of(f)
+                        .map(|s| s as u64 + 1)
+                        .ok_or_else(|| bad(format!("`{}` has no field `{f}`", schema.name)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            reveals.resize(shape.reveals, 0);
+            let in_sum = self.sum.as_ref().is_some_and(|s| s.schema == cq.schema);
+            credentials.push(EncodedCredential {
+                active: true,
+                in_sum,
+                schema_id: schema.id(),
+                schema: schema.name.clone(),
+                issuers: cq.issuers.clone(),
+                predicates,
+                reveals,
+            });
+        }
+        credentials.resize(
+            shape.credentials,
+            EncodedCredential {
+                active: false,
+                in_sum: false,
+                schema_id: Fr::zero(),
+                schema: String::new(),
+                issuers: Vec::new(),
+                predicates: vec![Predicate::inert(shape.set_size); shape.predicates],
+                reveals: vec![0; shape.reveals],
+            },
+        );
+        let (sum_enabled, sum_slot, sum_bound) = match &self.sum {
+            None => (false, 0, 0),
+            Some(s) => {
+                let schema = schemas.get(&s.schema)?;
+                let slot = schema
+                    .slot_of(&s.field)
+                    .ok_or_else(|| bad(format!("`{}` has no field `{}`", schema.name, s.field)))?;
+                if schema.fields[slot].ty != FieldType::Uint {
+                    return Err(bad("$sum applies to uint fields"));
+                }
+                if !credentials.iter().any(|c| c.in_sum) {
+                    return Err(bad("$sum names a schema none of the credentials has"));
+                }
+                (true, slot, s.at_least)
+            }
+        };
+        Ok(EncodedQuery {
+            shape,
+            credentials,
+            sum_enabled,
+            sum_slot,
+            sum_bound,
+        })
+    }
+}
+
+fn predicate(
+    schema: &Schema,
+    field: &str,
+    ty: &FieldType,
+    slot: usize,
+    op: &str,
+    v: &Value,
+    k: usize,
+) -> Result<Predicate, CoreError> {
+    let mut p = Predicate {
+        slot,
+        range: false,
+        lo: 0,
+        hi: MAX_BOUND,
+        set_mode: SetMode::None,
+        set: Vec::new(),
+    };
+    let set_of = |v: &Value| -> Result<Vec<Fr>, CoreError> {
+        let items = v
+            .as_array()
+            .ok_or_else(|| bad(format!("{op} on `{field}` takes a list")))?;
+        if items.is_empty() || items.len() > k {
+            return Err(bad(format!("{op} on `{field}` takes 1 to {k} values")));
+        }
+        items.iter().map(|x| ty.encode(field, x)).collect()
+    };
+    match op {
+        "$eq" => (p.set_mode, p.set) = (SetMode::In, vec![ty.encode(field, v)?]),
+        "$ne" => (p.set_mode, p.set) = (SetMode::NotIn, vec![ty.encode(field, v)?]),
+        "$in" => (p.set_mode, p.set) = (SetMode::In, set_of(v)?),
+        "$nin" => (p.set_mode, p.set) = (SetMode::NotIn, set_of(v)?),
+        "$lt" | "$lte" | "$gt" | "$gte" => {
+            let b = bound(schema, field, ty, v)?;
+            p.range = true;
+            match op {
+                "$lt" => {
+                    p.hi = b
+                        .checked_sub(1)
+                        .ok_or_else(|| bad(format!("`{field}` $lt 0 can never hold")))?
+                }
+                "$lte" => p.hi = b,
+                "$gt" => {
+                    p.lo = b
+                        .checked_add(1)
+                        .ok_or_else(|| bad(format!("`{field}` $gt 2^64-1 can never hold")))?
+                }
+                _ => p.lo = b,
+            }
+        }
+        "$between" => {
+            let pair = v
+                .as_array()
+                .filter(|a| a.len() == 2)
+                .ok_or_else(|| bad(format!("$between on `{field}` takes [low, high]")))?;
+            p.range = true;
+            p.lo = bound(schema, field, ty, &pair[0])?;
+            p.hi = bound(schema, field, ty, &pair[1])?;
+            if p.lo > p.hi {
+                return Err(bad(format!("$between on `{field}`: low is above high")));
+            }
+        }
+        other => return Err(bad(format!("unknown operator `{other}` on `{field}`"))),
+    }
+    if let Some(first) = p.set.first().copied() {
+        p.set.resize(k, first);
+    } else {
+        p.set = vec![Fr::zero(); k];
+    }
+    Ok(p)
+}
+
+impl EncodedQuery {
+    /// The query as field elements, in the order the circuit hashes them: per credential
+    /// `header, schema_id, (code, lo, hi, set...) * P`; then `sum_code, sum_bound`.
+    pub fn to_field_elements(&self) -> Vec<Fr> {
+        let mut out = Vec::with_capacity(self.shape.query_len());
+        for c in &self.credentials {
+            out.push(Fr::from(c.header()));
+            out.push(c.schema_id);
+            for p in &c.predicates {
+                out.push(Fr::from(p.code()));
+                out.push(Fr::from(p.lo));
+                out.push(Fr::from(p.hi));
+                out.extend_from_slice(&p.set);
+            }
+        }
+        out.push(Fr::from(
+            u64::from(self.sum_enabled) | ((self.sum_slot as u64) << 1),
+        ));
+        out.push(Fr::from(self.sum_bound));
+        out
+    }
+
+    /// The query hash (see [`hash_elements`]).
+    pub fn hash(&self) -> Fr {
+        hash_elements(&self.to_field_elements())
+    }
+}
+
+/// Hashes a list of field elements: `h = Poseidon([len, x0..x10])`, then
+/// `h = Poseidon([h, next up to 11])` until all are absorbed.
+pub fn hash_elements(xs: &[Fr]) -> Fr {
+    let mut chunks = xs.chunks(11);
+    let mut first = vec![Fr::from(xs.len() as u64)];
+    first.extend_from_slice(chunks.next().unwrap_or(&[]));
+    let mut h = poseidon::hash(&first).unwrap_or_default();
+    for c in chunks {
+        let mut next = vec![h];
+        next.extend_from_slice(c);
+        h = poseidon::hash(&next).unwrap_or_default();
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recruitment() -> Query {
+        Query::from_json(
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+            "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}},
+            "reveal": ["award_year"]}]}"#,
+        )
+        .expect("parses")
+    }
+
+    #[test]
+    fn recruitment_query_encodes() {
+        let schemas = SchemaSet::builtin();
+        let q = recruitment();
+        let shape = q.shape().expect("fits");
+        assert_eq!(shape, SHAPES[0]);
+        let e = q.encode(&schemas, shape).expect("encodes");
+        assert_eq!(e.to_field_elements().len(), shape.query_len());
+        let degree = &e.credentials[0].predicates[0];
+        assert!(degree.range && degree.lo == 2 && degree.hi == u64::MAX);
+        assert!(
+            degree.holds(Fr::from(2u64))
+                && degree.holds(Fr::from(3u64))
+                && !degree.holds(Fr::from(1u64))
+        );
+        let field = &e.credentials[0].predicates[1];
+        assert_eq!(field.set_mode, SetMode::In);
+        assert!(
+            field.holds(Fr::from(0u64))
+                && field.holds(Fr::from(1u64))
+                && !field.holds(Fr::from(2u64))
+        );
+        assert_eq!(e.credentials[0].reveals, vec![4, 0]);
+    }
+
+    #[test]
+    fn different_queries_hash_differently() {
+        let schemas = SchemaSet::builtin();
+        let a = recruitment().encode(&schemas, SHAPES[0]).expect("a");
+        let mut q = recruitment();
+        q.credentials[0]
+            .predicates
+            .get_mut("degree_level")
+            .expect("p")
+            .insert("$gte".into(), Value::from("doctorate"));
+        let b = q.encode(&schemas, SHAPES[0]).expect("b");
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn bad_queries_are_refused() {
+        let schemas = SchemaSet::builtin();
+        for text in [
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"institution": {"$gte": "x"}}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$lt": 0}}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$gte": "18446744073709551616"}}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$like": 1}}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"nope": {"$eq": 1}}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": [], "where": {}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$between": [2020, 2010]}}}]}"#,
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"field": {"$in": ["law", "economics", "management", "medicine", "science"]}}}]}"#,
+        ] {
+            let q = Query::from_json(text).expect("parses");
+            assert!(q.encode(&schemas, SHAPES[0]).is_err(), "{text}");
+        }
+    }
+}
