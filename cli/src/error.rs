@@ -36,6 +36,9 @@ pub enum CliError {
     /// An audit found a discrepancy.
     #[error("audit failed at {}: {}", .0.at, .0.message)]
     Audit(Discrepancy),
+    /// A presentation was refused.
+    #[error("presentation refused: {0}")]
+    Verify(#[from] dossier_verifier::VerifyError),
 }
 
 impl CliError {
@@ -43,6 +46,8 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Audit(_) => EXIT_FAILED_CHECK,
+            CliError::Verify(e) if e.is_unusable() => EXIT_BAD_INPUT,
+            CliError::Verify(_) => EXIT_FAILED_CHECK,
             CliError::Input(_) | CliError::Core(_) => EXIT_BAD_INPUT,
             CliError::Store(e) => match e {
                 StoreError::Db(_) | StoreError::Locked { .. } | StoreError::Ledger { .. } => {
@@ -66,6 +71,7 @@ impl CliError {
             CliError::Store(StoreError::Locked { .. }) => "locked",
             CliError::Store(_) => "store",
             CliError::Audit(_) => "audit_failed",
+            CliError::Verify(_) => "presentation_refused",
         }
     }
 }

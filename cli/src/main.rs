@@ -7,6 +7,7 @@ mod batch;
 mod demo;
 mod error;
 mod home;
+mod present;
 mod wallet;
 
 use clap::{Args, Parser, Subcommand};
@@ -37,6 +38,9 @@ struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The folder of proving and verifying keys (with its manifest).
+    #[arg(long, global = true, env = "DOSSIER_PARAMS", default_value = "params")]
+    params: PathBuf,
     /// Seconds to wait for another process that holds the database.
     #[arg(long, global = true, default_value_t = 60)]
     lock_wait: u64,
@@ -82,6 +86,61 @@ enum Command {
     },
     /// Replay a ledger and check every signature, registry root and checkpoint.
     Audit(AuditArgs),
+    /// Generate Groth16 keys for every shipped shape into --params (INSECURE development setup).
+    Setup,
+    /// A verifier's presentation request: query, fresh challenge, scope, today, freshness.
+    Request(RequestArgs),
+    /// Prove a request from your wallet, locally, and write a presentation.
+    Prove(ProveArgs),
+    /// Check a presentation against your request (exit 0 valid, 1 invalid, 2 unusable input).
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct RequestArgs {
+    /// The query (JSON).
+    #[arg(long)]
+    query: PathBuf,
+    /// The scope, e.g. recruitment:2026:tax-bureau (one presentation per holder and scope).
+    #[arg(long)]
+    scope: String,
+    /// The date expiry is judged against (default: today, UTC).
+    #[arg(long)]
+    today: Option<String>,
+    /// Maximum age of the anchoring checkpoint, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    max_age: u64,
+    /// Where to write the request.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ProveArgs {
+    /// The request to answer.
+    #[arg(long)]
+    request: PathBuf,
+    /// The wallet (default: <home>/wallet.json).
+    #[arg(long)]
+    wallet: Option<PathBuf>,
+    /// Where to write the presentation.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Your request.
+    #[arg(long)]
+    request: PathBuf,
+    /// The presentation received.
+    presentation: PathBuf,
+    /// The ledger verifier key to trust (text or @file; default: this home's ledger).
+    #[arg(long)]
+    log_key: Option<String>,
+    /// A file of nullifiers seen; a second presentation in the same scope is refused.
+    #[arg(long)]
+    nullifiers: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -537,7 +596,150 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Audit(args) => audit_cmd(&home, &out, args),
+        Command::Setup => setup_cmd(&cli.params, &out),
+        Command::Request(args) => {
+            let query: dossier_core::query::Query = present::read_json(&args.query)?;
+            query.encode(&schemas, query.shape()?)?;
+            let today = args.today.unwrap_or_else(|| days_to_date(today()));
+            let request = dossier_core::presentation::PresentationRequest::new(
+                query,
+                &args.scope,
+                &today,
+                args.max_age,
+            )?;
+            let text = serde_json::to_string_pretty(&request)
+                .map_err(|e| CliError::Input(e.to_string()))?;
+            home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
+            out.emit(
+                format!(
+                    "request written to {} (shape {})",
+                    args.out.display(),
+                    request.query.shape()?.name()
+                ),
+                json!({"request": args.out, "challenge": field::to_hex(&request.challenge)}),
+            );
+            Ok(0)
+        }
+        Command::Prove(args) => {
+            let request: dossier_core::presentation::PresentationRequest =
+                present::read_json(&args.request)?;
+            let wallet = wallet_path(&home, &args.wallet);
+            let (p, secs) = present::prove(&home, &cli.params, &wallet, &request, &schemas)?;
+            let text =
+                serde_json::to_string_pretty(&p).map_err(|e| CliError::Input(e.to_string()))?;
+            home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
+            out.emit(
+                format!(
+                    "presentation written to {} (shape {}, proved in {:.0} ms)",
+                    args.out.display(),
+                    p.shape.name(),
+                    secs * 1e3
+                ),
+                json!({"presentation": args.out, "shape": p.shape.name(), "seconds": secs}),
+            );
+            Ok(0)
+        }
+        Command::Verify(args) => verify_cmd(&home, &cli.params, &out, &schemas, args),
     }
+}
+
+fn setup_cmd(params: &Path, out: &Out) -> Result<i32, CliError> {
+    let shapes = dossier_core::query::SHAPES;
+    let bar = indicatif::ProgressBar::new_spinner();
+    if out.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let manifest = dossier_prover::setup_dev(params, &shapes, |shape, i| {
+        bar.set_message(format!(
+            "generating keys for shape {} ({}/{})",
+            shape.name(),
+            i + 1,
+            shapes.len()
+        ));
+    })
+    .map_err(|e| CliError::Input(e.to_string()))?;
+    bar.finish_and_clear();
+    let rows: Vec<String> = manifest
+        .shapes
+        .iter()
+        .map(|(n, e)| {
+            format!(
+                "  {n}: {} constraints, vk sha256 {}",
+                e.constraints, e.vk_sha256
+            )
+        })
+        .collect();
+    out.emit(
+        format!("keys written to {} in {:.1} s — {}\n{}", params.display(), started.elapsed().as_secs_f64(), manifest.setup, rows.join("\n")),
+        json!({"params": params, "insecure": manifest.insecure, "shapes": manifest.shapes.keys().collect::<Vec<_>>()}),
+    );
+    Ok(0)
+}
+
+fn verify_cmd(
+    home: &Home,
+    params: &Path,
+    out: &Out,
+    schemas: &SchemaSet,
+    args: VerifyArgs,
+) -> Result<i32, CliError> {
+    let request: dossier_core::presentation::PresentationRequest =
+        present::read_json(&args.request)?;
+    let presentation: dossier_core::presentation::Presentation =
+        present::read_json(&args.presentation)?;
+    let log_key = match &args.log_key {
+        Some(k) if k.starts_with('@') => {
+            let p = Path::new(&k[1..]);
+            std::fs::read_to_string(p)
+                .map_err(io(p))?
+                .trim()
+                .to_string()
+        }
+        Some(k) => k.clone(),
+        None => home
+            .reader()?
+            .ledger_identity()?
+            .map(|(_, k)| k)
+            .ok_or_else(|| CliError::Input("no ledger key: pass --log-key".into()))?,
+    };
+    let keys = dossier_verifier::VerifierKeys::load(params)?;
+    let started = std::time::Instant::now();
+    let checked =
+        dossier_verifier::verify(&request, &presentation, &keys, &log_key, schemas, now())?;
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.nullifiers {
+        dossier_verifier::NullifierStore::open(path)?
+            .check_and_record(&request.scope, &checked.nullifier)?;
+    }
+    let v = &checked.verdict;
+    let mut text = format!(
+        "VALID presentation (verified in {:.1} ms){}\nproven:\n",
+        secs * 1e3,
+        if v.insecure_setup {
+            " — WARNING: keys from the INSECURE development setup; proofs can be forged"
+        } else {
+            ""
+        }
+    );
+    for p in &v.proven {
+        text.push_str(&format!("  - {p}\n"));
+    }
+    if v.revealed.is_empty() {
+        text.push_str("revealed: nothing\n");
+    } else {
+        text.push_str("revealed:\n");
+        for r in &v.revealed {
+            text.push_str(&format!("  - {}.{} = {}\n", r.schema, r.field, r.value));
+        }
+    }
+    text.push_str(&format!(
+        "anchored by the checkpoint of ledger size {} ({} s old); scope {}",
+        v.checkpoint_size, v.checkpoint_age_seconds, v.scope
+    ));
+    out.emit(text, json!({"valid": true, "verdict": v, "seconds": secs}));
+    Ok(0)
 }
 
 /// Checks a write's key (and target credential) through a read-only handle, so that a refused
@@ -682,6 +884,9 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code.max(error::EXIT_OK),
         Err(e) => {
+            if json && matches!(e, CliError::Verify(_)) {
+                println!("{}", json!({"valid": false, "reason": e.to_string()}));
+            }
             if json {
                 eprintln!(
                     "{}",

@@ -93,6 +93,11 @@ impl Wallet {
         write_atomic(&self.path, text.as_bytes(), 0o600, true)
     }
 
+    /// The secret, for building a witness on this machine only.
+    pub fn secret(&self) -> &HolderSecret {
+        &self.secret
+    }
+
     /// The holder commitment.
     pub fn holder(&self) -> Fr {
         self.secret.commitment()

@@ -18,6 +18,7 @@ pub mod holder;
 pub mod keys;
 pub mod log_proof;
 pub mod poseidon;
+pub mod presentation;
 pub mod query;
 pub mod schema;
 pub mod statement;

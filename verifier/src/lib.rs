@@ -1,7 +1,82 @@
-//! dossier's lightweight verifier: checks a presentation against the verifier's own request
-//! and a checkpoint it trusts.
+//! dossier's lightweight verifier: checks a presentation against the verifier's own request and
+//! a ledger key it trusts. It depends on `dossier-core` and arkworks' Groth16 verifier alone —
+//! no prover, database or web server in its tree.
 //!
-//! It depends on `dossier-core` alone — no prover, database or web server in its tree — which
-//! already holds what anchoring needs: checkpoint signature verification
-//! (`dossier_core::checkpoint::open`) and log proof checks (`dossier_core::log_proof`). Proof
-//! verification arrives with the Groth16 issue (#3).
+//! [`verify`] checks, before any pairing: the presentation answers *this* request (query,
+//! challenge, scope, today), its shape and public-input count match a pinned verifying key, every
+//! public input is canonical and equals what the request implies (query hash, challenge, scope,
+//! today), the checkpoint is signed by the trusted ledger key and fresh enough, every used
+//! registry root is the checkpoint's root of an issuer the query accepts, and the proof's points
+//! are on the curve and in the subgroup. Then the Groth16 equation. An optional
+//! [`NullifierStore`] refuses a second use of a scope; [`verify_batch`] checks many proofs with
+//! one random linear combination.
+
+mod batch;
+pub mod keys;
+mod nullifiers;
+mod verdict;
+mod verify;
+
+pub use batch::verify_batch;
+pub use keys::VerifierKeys;
+pub use nullifiers::NullifierStore;
+pub use verdict::{Revealed, Verdict};
+pub use verify::{verify, Checked};
+
+/// Why a presentation is refused. Every variant says what was wrong; none carries secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The presentation or request is not well formed (unusable input).
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// Keys are missing or do not match their pinned hashes.
+    #[error("keys: {0}")]
+    Keys(String),
+    /// The presentation answers another request.
+    #[error("the presentation answers another request: {0} differs")]
+    RequestMismatch(&'static str),
+    /// A public input is not what the request implies.
+    #[error("public input `{0}` does not match the request")]
+    PublicInput(&'static str),
+    /// The checkpoint is unsigned, signed by another key, or malformed.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+    /// The checkpoint is older than the request allows.
+    #[error("checkpoint is {age} s old; the request allows {max} s")]
+    Stale {
+        /// Its age.
+        age: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A registry root is not anchored by the checkpoint for an accepted issuer.
+    #[error("credential {index}: {reason}")]
+    Unanchored {
+        /// Which credential of the query.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The proof does not decode to valid curve points.
+    #[error("proof: {0}")]
+    ProofEncoding(String),
+    /// The proof does not verify.
+    #[error("the proof does not verify")]
+    InvalidProof,
+    /// The scope's nullifier was used before.
+    #[error("this holder already presented a proof for scope `{0}`")]
+    Replayed(String),
+}
+
+impl VerifyError {
+    /// Whether the input was unusable (as opposed to readable and invalid).
+    pub fn is_unusable(&self) -> bool {
+        matches!(self, VerifyError::Malformed { .. } | VerifyError::Keys(_))
+    }
+}

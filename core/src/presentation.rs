@@ -1,0 +1,101 @@
+//! Presentation requests (made by a verifier) and presentations (made by a holder), as JSON.
+//!
+//! A request fixes what a proof must be bound to: the query, a random challenge (no replay to
+//! another request), a scope (the nullifier's domain: one proof per holder and scope), today's
+//! date (expiry is judged against it) and how fresh the anchoring checkpoint must be.
+//! A presentation carries the proof, its public inputs, the request it answers and the
+//! checkpoint that anchors each registry root.
+
+use crate::query::{Query, Shape};
+use crate::{encoding, field, CoreError, Fr};
+use serde::{Deserialize, Serialize};
+
+/// The format tag of presentations.
+pub const PRESENTATION_FORMAT: &str = "dossier-presentation/v1";
+
+/// What a verifier asks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresentationRequest {
+    /// The statement asked for.
+    pub query: Query,
+    /// A fresh random field element chosen by the verifier.
+    #[serde(with = "field::serde_hex")]
+    pub challenge: Fr,
+    /// The nullifier's scope, e.g. `recruitment:2026:tax-bureau`.
+    pub scope: String,
+    /// The date expiry is judged against, `YYYY-MM-DD`.
+    pub today: String,
+    /// The anchoring checkpoint may be at most this old when the presentation is verified.
+    pub max_checkpoint_age_seconds: u64,
+}
+
+impl PresentationRequest {
+    /// The scope as a field element (its string hash).
+    pub fn scope_field(&self) -> Result<Fr, CoreError> {
+        encoding::string_hash(&self.scope).map_err(|reason| CoreError::Value {
+            field: "scope".into(),
+            reason,
+        })
+    }
+
+    /// Today as a day number.
+    pub fn today_days(&self) -> Result<u32, CoreError> {
+        encoding::date_to_days(&self.today).map_err(|reason| CoreError::Value {
+            field: "today".into(),
+            reason,
+        })
+    }
+
+    /// A request with a fresh challenge from the OS's RNG.
+    pub fn new(
+        query: Query,
+        scope: &str,
+        today: &str,
+        max_checkpoint_age_seconds: u64,
+    ) -> Result<PresentationRequest, CoreError> {
+        let r = PresentationRequest {
+            query,
+            challenge: ark_ff::UniformRand::rand(&mut rand::rngs::OsRng),
+            scope: scope.to_string(),
+            today: today.to_string(),
+            max_checkpoint_age_seconds,
+        };
+        r.scope_field()?;
+        r.today_days()?;
+        Ok(r)
+    }
+}
+
+/// What a holder sends back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Presentation {
+    /// Always [`PRESENTATION_FORMAT`].
+    pub format: String,
+    /// The proof system: `groth16`.
+    pub backend: String,
+    /// The circuit shape proven.
+    pub shape: Shape,
+    /// SHA-256 of the verifying key the proof was made for (hex).
+    pub vk_sha256: String,
+    /// The request answered.
+    pub request: PresentationRequest,
+    /// The public inputs, in `statement::Layout` order (`0x` hex).
+    pub public_inputs: Vec<String>,
+    /// The proof, compressed, base64 (128 bytes for Groth16 on BN254).
+    pub proof: String,
+    /// The signed checkpoint anchoring every registry root used.
+    pub checkpoint: String,
+}
+
+impl Presentation {
+    /// The public inputs as field elements, refusing non-canonical ones.
+    pub fn inputs(&self) -> Result<Vec<Fr>, CoreError> {
+        self.public_inputs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| field::parse(&format!("public input {i}"), s))
+            .collect()
+    }
+}

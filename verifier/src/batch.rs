@@ -1,0 +1,58 @@
+//! Batch verification for regulators re-checking many archived presentations of one shape: a
+//! random linear combination of the Groth16 equations, one multi-Miller loop and one final
+//! exponentiation for the whole batch. A batch passes only if (with overwhelming probability,
+//! 2^-128 per false proof) every proof in it is valid; on failure, check proofs one by one to
+//! find the culprit.
+
+use crate::keys::ShapeKey;
+use crate::VerifyError;
+use ark_bn254::{Bn254, Fr, G1Projective};
+use ark_ec::pairing::Pairing;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{Field, PrimeField, UniformRand, Zero};
+use ark_groth16::{Groth16, Proof};
+
+/// Verifies `(proof, public inputs)` pairs made for one verifying key.
+pub fn verify_batch(key: &ShapeKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Result<(), VerifyError> {
+    let n_inputs = key.pvk.vk.gamma_abc_g1.len() - 1;
+    if items.iter().any(|(_, x)| x.len() != n_inputs) {
+        return Err(VerifyError::Malformed {
+            what: "batch".into(),
+            reason: "a proof has the wrong number of public inputs".into(),
+        });
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut rng = rand::rngs::OsRng;
+    let mut g1 = Vec::with_capacity(items.len() + 2);
+    let mut g2 = Vec::with_capacity(items.len() + 2);
+    let mut ic_sum = G1Projective::zero();
+    let mut c_sum = G1Projective::zero();
+    let mut r_sum = Fr::zero();
+    for (proof, inputs) in items {
+        // 128-bit random weights suffice for soundness and halve the scalar work.
+        let r = Fr::from(u128::rand(&mut rng));
+        let ic = Groth16::<Bn254>::prepare_inputs(&key.pvk, inputs)
+            .map_err(|_| VerifyError::InvalidProof)?;
+        ic_sum += ic * r;
+        c_sum += proof.c.into_group() * r;
+        g1.push((proof.a.into_group() * r).into_affine());
+        g2.push(proof.b);
+        r_sum += r;
+    }
+    let mut a: Vec<<Bn254 as Pairing>::G1Prepared> = g1.into_iter().map(Into::into).collect();
+    let mut b: Vec<<Bn254 as Pairing>::G2Prepared> = g2.into_iter().map(Into::into).collect();
+    a.push(ic_sum.into_affine().into());
+    b.push(key.pvk.gamma_g2_neg_pc.clone());
+    a.push(c_sum.into_affine().into());
+    b.push(key.pvk.delta_g2_neg_pc.clone());
+    let ml = Bn254::multi_miller_loop(a, b);
+    let lhs = Bn254::final_exponentiation(ml).ok_or(VerifyError::InvalidProof)?;
+    let rhs = key.pvk.alpha_g1_beta_g2.pow(r_sum.into_bigint());
+    if lhs.0 == rhs {
+        Ok(())
+    } else {
+        Err(VerifyError::InvalidProof)
+    }
+}

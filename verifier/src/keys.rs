@@ -1,0 +1,129 @@
+//! Verifying keys, pinned by content hash through `params/manifest.json`.
+//!
+//! The manifest lists, per shape, the key files and their SHA-256 hashes, and says whether the
+//! setup was a deterministic development setup (insecure: its toxic waste derives from a public
+//! seed). A key whose bytes do not hash to the manifest's value is refused. Verifying keys are
+//! small and deserialised with full validation (points on the curve and in the subgroup).
+
+use crate::VerifyError;
+use ark_bn254::Bn254;
+use ark_groth16::{PreparedVerifyingKey, VerifyingKey};
+use ark_serialize::CanonicalDeserialize;
+use dossier_core::query::Shape;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The manifest's file name inside a params folder.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One shape's keys in the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    /// The shape.
+    pub shape: Shape,
+    /// Its constraint count.
+    pub constraints: usize,
+    /// Proving key file (relative to the folder).
+    pub pk_file: String,
+    /// SHA-256 of the proving key file.
+    pub pk_sha256: String,
+    /// Verifying key file.
+    pub vk_file: String,
+    /// SHA-256 of the verifying key file.
+    pub vk_sha256: String,
+}
+
+/// `params/manifest.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// How the keys were made.
+    pub setup: String,
+    /// True for the deterministic development setup, which must never protect real decisions.
+    pub insecure: bool,
+    /// The shapes, by name.
+    pub shapes: BTreeMap<String, ManifestEntry>,
+}
+
+impl Manifest {
+    /// Reads a folder's manifest.
+    pub fn load(dir: &Path) -> Result<Manifest, VerifyError> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            VerifyError::Keys(format!("{}: {e} (run `dossier setup`)", path.display()))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| VerifyError::Keys(format!("{}: {e}", path.display())))
+    }
+
+    /// The entry of a shape.
+    pub fn entry(&self, shape: &Shape) -> Result<&ManifestEntry, VerifyError> {
+        self.shapes
+            .get(&shape.name())
+            .filter(|e| &e.shape == shape)
+            .ok_or_else(|| VerifyError::Keys(format!("no keys for shape {}", shape.name())))
+    }
+}
+
+/// Reads a key file and checks it against its pinned hash.
+pub fn read_pinned(dir: &Path, file: &str, sha256: &str) -> Result<Vec<u8>, VerifyError> {
+    let path = dir.join(file);
+    let bytes =
+        std::fs::read(&path).map_err(|e| VerifyError::Keys(format!("{}: {e}", path.display())))?;
+    let got = hex::encode(Sha256::digest(&bytes));
+    if got != sha256 {
+        return Err(VerifyError::Keys(format!(
+            "{} does not match the manifest's SHA-256 (got {got})",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// One shape's verifying key, prepared once.
+#[derive(Clone)]
+pub struct ShapeKey {
+    /// The prepared key.
+    pub pvk: PreparedVerifyingKey<Bn254>,
+    /// Its pinned hash.
+    pub vk_sha256: String,
+}
+
+/// Every verifying key of a params folder.
+#[derive(Clone)]
+pub struct VerifierKeys {
+    /// By shape name.
+    pub keys: BTreeMap<String, ShapeKey>,
+    /// Whether they come from the insecure development setup.
+    pub insecure: bool,
+    /// The setup's description.
+    pub setup: String,
+}
+
+impl VerifierKeys {
+    /// Loads and prepares every verifying key the manifest lists, checking hashes.
+    pub fn load(dir: &Path) -> Result<VerifierKeys, VerifyError> {
+        let manifest = Manifest::load(dir)?;
+        let mut keys = BTreeMap::new();
+        for (name, e) in &manifest.shapes {
+            let bytes = read_pinned(dir, &e.vk_file, &e.vk_sha256)?;
+            let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes.as_slice())
+                .map_err(|e| VerifyError::Keys(format!("verifying key {name}: {e}")))?;
+            keys.insert(
+                name.clone(),
+                ShapeKey {
+                    pvk: ark_groth16::prepare_verifying_key(&vk),
+                    vk_sha256: e.vk_sha256.clone(),
+                },
+            );
+        }
+        Ok(VerifierKeys {
+            keys,
+            insecure: manifest.insecure,
+            setup: manifest.setup,
+        })
+    }
+}

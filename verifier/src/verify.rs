@@ -1,0 +1,191 @@
+//! Verification of one presentation.
+
+use crate::verdict::Verdict;
+use crate::{VerifierKeys, VerifyError};
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::{Groth16, Proof};
+use ark_serialize::CanonicalDeserialize;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use dossier_core::checkpoint::{self, CheckpointBody};
+use dossier_core::presentation::{Presentation, PresentationRequest, PRESENTATION_FORMAT};
+use dossier_core::query::EncodedQuery;
+use dossier_core::schema::SchemaSet;
+use dossier_core::statement::{Layout, PublicInputs};
+
+/// A presentation that passed every check, with what it proves.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// What was proven and revealed, for people and machines.
+    pub verdict: Verdict,
+    /// The holder's nullifier for the request's scope.
+    pub nullifier: Fr,
+    /// The proof's public inputs (for batch re-verification).
+    pub inputs: Vec<Fr>,
+    /// The decoded proof.
+    pub proof: Proof<Bn254>,
+}
+
+fn malformed(what: &str, reason: impl ToString) -> VerifyError {
+    VerifyError::Malformed {
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Decodes a proof from base64, validating its points (on the curve, in the subgroup).
+pub fn decode_proof(text: &str) -> Result<Proof<Bn254>, VerifyError> {
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|_| VerifyError::ProofEncoding("not base64".into()))?;
+    if bytes.len() != 128 {
+        return Err(VerifyError::ProofEncoding(format!(
+            "{} bytes, expected 128",
+            bytes.len()
+        )));
+    }
+    Proof::<Bn254>::deserialize_compressed(bytes.as_slice())
+        .map_err(|e| VerifyError::ProofEncoding(format!("invalid point encoding ({e})")))
+}
+
+/// Checks everything except the proof's own equation; returns the encoded query, the public
+/// inputs and the checkpoint.
+pub(crate) fn check_statement(
+    request: &PresentationRequest,
+    p: &Presentation,
+    keys: &VerifierKeys,
+    log_key: &str,
+    schemas: &SchemaSet,
+    now: u64,
+) -> Result<(EncodedQuery, Vec<Fr>, PublicInputs, CheckpointBody), VerifyError> {
+    if p.format != PRESENTATION_FORMAT {
+        return Err(malformed(
+            "presentation",
+            format!("unknown format `{}`", p.format),
+        ));
+    }
+    if p.backend != "groth16" {
+        return Err(malformed(
+            "presentation",
+            format!("unsupported backend `{}`", p.backend),
+        ));
+    }
+    // The presentation must answer this very request.
+    let r = &p.request;
+    if r.query != request.query {
+        return Err(VerifyError::RequestMismatch("query"));
+    }
+    if r.challenge != request.challenge {
+        return Err(VerifyError::RequestMismatch("challenge"));
+    }
+    if r.scope != request.scope {
+        return Err(VerifyError::RequestMismatch("scope"));
+    }
+    if r.today != request.today {
+        return Err(VerifyError::RequestMismatch("today"));
+    }
+    if r.max_checkpoint_age_seconds != request.max_checkpoint_age_seconds {
+        return Err(VerifyError::RequestMismatch("freshness policy"));
+    }
+    let encoded = request
+        .query
+        .encode(schemas, p.shape)
+        .map_err(|e| malformed("query", e))?;
+    let key = keys.keys.get(&p.shape.name()).ok_or_else(|| {
+        VerifyError::Keys(format!("no verifying key for shape {}", p.shape.name()))
+    })?;
+    if p.vk_sha256 != key.vk_sha256 {
+        return Err(VerifyError::Keys(
+            "the proof was made for another verifying key".into(),
+        ));
+    }
+    // Shapes before arithmetic: the input count must match the key.
+    let inputs = p.inputs().map_err(|e| malformed("public inputs", e))?;
+    let layout = Layout { shape: p.shape };
+    if inputs.len() != layout.len() || inputs.len() + 1 != key.pvk.vk.gamma_abc_g1.len() {
+        return Err(malformed(
+            "public inputs",
+            format!(
+                "{} given, the key takes {}",
+                inputs.len(),
+                key.pvk.vk.gamma_abc_g1.len() - 1
+            ),
+        ));
+    }
+    let public = PublicInputs::from_field_elements(p.shape, &inputs)
+        .map_err(|e| malformed("public inputs", e))?;
+    if public.query_hash != encoded.hash() {
+        return Err(VerifyError::PublicInput("query_hash"));
+    }
+    if public.challenge != request.challenge {
+        return Err(VerifyError::PublicInput("challenge"));
+    }
+    if public.scope != request.scope_field().map_err(|e| malformed("request", e))? {
+        return Err(VerifyError::PublicInput("scope"));
+    }
+    if public.today != request.today_days().map_err(|e| malformed("request", e))? {
+        return Err(VerifyError::PublicInput("today"));
+    }
+    // The anchor: a checkpoint signed by the trusted ledger key, fresh enough.
+    let cp = checkpoint::open(p.checkpoint.as_bytes(), log_key)
+        .map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
+    if cp.time > now.saturating_add(300) {
+        return Err(VerifyError::Checkpoint("dated in the future".into()));
+    }
+    let age = now.saturating_sub(cp.time);
+    if age > request.max_checkpoint_age_seconds {
+        return Err(VerifyError::Stale {
+            age,
+            max: request.max_checkpoint_age_seconds,
+        });
+    }
+    for (m, c) in encoded.credentials.iter().enumerate() {
+        let root = public.roots[m];
+        if !c.active {
+            let reveals = &public.revealed[m * p.shape.reveals..(m + 1) * p.shape.reveals];
+            if root != Fr::from(0u64) || reveals.iter().any(|v| *v != Fr::from(0u64)) {
+                return Err(VerifyError::PublicInput("unused credential slot"));
+            }
+            continue;
+        }
+        let accepted = c
+            .issuers
+            .iter()
+            .filter_map(|name| dossier_core::issuer_id(name).ok())
+            .any(|id| cp.registry(&id).is_some_and(|r| r.root == root));
+        if !accepted {
+            return Err(VerifyError::Unanchored {
+                index: m,
+                reason: "its registry root is not the checkpoint's root of an accepted issuer"
+                    .into(),
+            });
+        }
+    }
+    Ok((encoded, inputs, public, cp))
+}
+
+/// Verifies a presentation against the verifier's own request, its keys and the ledger key it
+/// trusts, at time `now` (unix seconds).
+pub fn verify(
+    request: &PresentationRequest,
+    p: &Presentation,
+    keys: &VerifierKeys,
+    log_key: &str,
+    schemas: &SchemaSet,
+    now: u64,
+) -> Result<Checked, VerifyError> {
+    let (encoded, inputs, public, cp) = check_statement(request, p, keys, log_key, schemas, now)?;
+    let proof = decode_proof(&p.proof)?;
+    let key = &keys.keys[&p.shape.name()];
+    let ok = Groth16::<Bn254>::verify_proof(&key.pvk, &proof, &inputs)
+        .map_err(|_| VerifyError::InvalidProof)?;
+    if !ok {
+        return Err(VerifyError::InvalidProof);
+    }
+    let verdict = Verdict::new(request, &encoded, &public, &cp, schemas, keys.insecure, now);
+    Ok(Checked {
+        verdict,
+        nullifier: public.nullifier,
+        inputs,
+        proof,
+    })
+}
