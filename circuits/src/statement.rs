@@ -183,7 +183,7 @@ impl StatementCircuit {
         // The holder: one secret for every credential, and its nullifier for the scope.
         let secret = witness(&cs, w.secret)?;
         let holder = checks.record(&cs, "holder_commitment", || {
-            poseidon::hash(&[secret.clone()])
+            poseidon::hash(std::slice::from_ref(&secret))
         })?;
         checks.record(&cs, "nullifier", || {
             poseidon::hash(&[secret.clone(), inputs[layout.scope()].clone()])?

@@ -79,7 +79,7 @@ impl R1cs {
     fn still_satisfied(&mut self, v: usize, delta: Fr) -> bool {
         let old = self.z[v];
         self.z[v] += delta;
-        let ok = self.uses.get(&v).map_or(true, |ks| {
+        let ok = self.uses.get(&v).is_none_or(|ks| {
             ks.iter().all(|k| {
                 dot(&self.a[*k], &self.z) * dot(&self.b[*k], &self.z) == dot(&self.c[*k], &self.z)
             })

@@ -7,14 +7,19 @@
 use crate::error::CliError;
 use crate::home::Home;
 use crate::Out;
+use dossier_circuits::statement::{Offered, StatementWitness};
+use dossier_core::credential::Credential;
 use dossier_core::credential::{Claim, EncodedClaim};
 use dossier_core::holder::HolderSecret;
 use dossier_core::keys::KeyPair;
+use dossier_core::presentation::PresentationRequest;
+use dossier_core::query::Query;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{checkpoint, field, log_proof};
 use dossier_store::{audit, Store};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use std::path::Path;
 use std::time::Instant;
 
 struct Steps {
@@ -62,7 +67,7 @@ fn register(store: &Store, name: &str) -> Result<KeyPair, CliError> {
 }
 
 /// Runs the demo under a new folder of `home`.
-pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
+pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, CliError> {
     let dir = home
         .dir
         .join(format!("demo-{}-{}", crate::now(), std::process::id()));
@@ -115,19 +120,24 @@ pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
         let mut hr_claims = Vec::new();
         let mut law_claims = Vec::new();
         let mut academy_claims = Vec::new();
-        for h in &holders {
+        for (i, h) in holders.iter().enumerate() {
+            // Holder 0 is the candidate of the story: a master of law, appraised at least
+            // competent in 2023-2025, in rank since 2021.
+            let star = i == 0;
             let hired = 1995 + rng.gen_range(0..28);
             let rank = ["section_member_2", "section_member_1", "principal_staff_member_4"][rng.gen_range(0..3)];
             hr_claims.push(claim("employment", h, json!({
                 "department": "tax-bureau/collection", "position": "officer",
                 "rank_level": rank,
-                "rank_since": format!("{}-07-01", 2019 + rng.gen_range(0..6)),
+                "rank_since": if star { "2021-07-01".to_string() } else { format!("{}-07-01", 2019 + rng.gen_range(0..6)) },
                 "hire_date": format!("{hired}-09-01"), "status": "active", "sanction_until": "1970-01-01"}), &schemas)?);
             for year in 2023..=2025 {
-                hr_claims.push(claim("appraisal", h, json!({"year": year, "grade": grades[rng.gen_range(0..grades.len())], "score": rng.gen_range(60..100)}), &schemas)?);
+                let grade = if star { "competent" } else { grades[rng.gen_range(0..grades.len())] };
+                hr_claims.push(claim("appraisal", h, json!({"year": year, "grade": grade, "score": rng.gen_range(60..100)}), &schemas)?);
             }
-            law_claims.push(claim("qualification", h, json!({"degree_level": degrees[rng.gen_range(0..degrees.len())],
-                "field": fields[rng.gen_range(0..fields.len())], "institution": "univ.law-school", "award_year": 1990 + rng.gen_range(0..33)}), &schemas)?);
+            let (degree, field) = if star { ("master", "law") } else { (degrees[rng.gen_range(0..degrees.len())], fields[rng.gen_range(0..fields.len())]) };
+            law_claims.push(claim("qualification", h, json!({"degree_level": degree,
+                "field": field, "institution": "univ.law-school", "award_year": 1990 + rng.gen_range(0..33)}), &schemas)?);
             for _ in 0..2 {
                 academy_claims.push(claim("training", h, json!({"course": format!("TAX-{}", rng.gen_range(100..999)),
                     "hours": rng.gen_range(8..40), "completed_on": format!("2025-{:02}-15", rng.gen_range(1..13)), "passed": true}), &schemas)?);
@@ -170,6 +180,18 @@ pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
             "demo: the witness does not verify against checkpoint 1".into(),
         ));
     }
+
+    presentations(
+        &mut steps,
+        params,
+        &store,
+        &log_key,
+        &secrets[0],
+        &issued_law[0],
+        &issued_hr[..4],
+        day,
+        &schemas,
+    )?;
 
     let promoted = claim(
         "employment",
@@ -229,4 +251,170 @@ pub fn run(home: &Home, out: &Out, people: u32) -> Result<i32, CliError> {
         println!("inspect: dossier --home {} ledger info", dir.display());
     }
     Ok(0)
+}
+
+fn offered(store: &Store, issuer: &str, c: &Credential) -> Result<Offered, CliError> {
+    let path = store.witness(issuer, c.credential_id)?;
+    Ok(Offered {
+        credential: c.clone(),
+        siblings: path.siblings,
+        root: path.root,
+    })
+}
+
+/// Recruitment and promotion presentations by holder 0, verified, and a replay refused.
+#[allow(clippy::too_many_arguments)]
+fn presentations(
+    steps: &mut Steps,
+    params: &Path,
+    store: &Store,
+    log_key: &KeyPair,
+    secret: &HolderSecret,
+    degree: &Credential,
+    hr: &[Credential],
+    day: u32,
+    schemas: &SchemaSet,
+) -> Result<(), CliError> {
+    if dossier_verifier::keys::Manifest::load(params).is_err() {
+        steps.time(
+            "generate Groth16 keys for every shape (INSECURE development setup)",
+            || {
+                dossier_prover::setup_dev(params, &dossier_core::query::SHAPES, |_, _| {})
+                    .map(drop)
+                    .map_err(|e| CliError::Input(e.to_string()))
+            },
+        )?;
+    }
+    let keys = steps.time(
+        "verifier: load and prepare the pinned verifying keys",
+        || Ok(dossier_verifier::VerifierKeys::load(params)?),
+    )?;
+    let note = store.latest_checkpoint()?.unwrap_or_default();
+    let today = crate::demo_date(day);
+    let two_years_ago = crate::demo_date(day.saturating_sub(731));
+    let stories = [
+        (
+            "recruitment",
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+                "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#
+                .to_string(),
+            vec![offered(store, "univ.law-school", degree)?],
+        ),
+        (
+            "promotion",
+            format!(
+                r#"{{"credentials": [
+                {{"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {{"year": {{"$eq": 2023}}, "grade": {{"$gte": "competent"}}}}}},
+                {{"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {{"year": {{"$eq": 2024}}, "grade": {{"$gte": "competent"}}}}}},
+                {{"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {{"year": {{"$eq": 2025}}, "grade": {{"$gte": "competent"}}}}}},
+                {{"schema": "employment", "issuers": ["hr.tax-bureau"], "where": {{"rank_since": {{"$lte": "{two_years_ago}"}}, "sanction_until": {{"$lt": "{today}"}}}}}}]}}"#
+            ),
+            vec![
+                offered(store, "hr.tax-bureau", &hr[1])?,
+                offered(store, "hr.tax-bureau", &hr[2])?,
+                offered(store, "hr.tax-bureau", &hr[3])?,
+                offered(store, "hr.tax-bureau", &hr[0])?,
+            ],
+        ),
+    ];
+    let mut seen = dossier_verifier::NullifierStore::in_memory();
+    for (name, query, creds) in stories {
+        let query = Query::from_json(&query)?;
+        let shape = query.shape()?;
+        let scope = format!("{name}:2026:tax-bureau");
+        let request = PresentationRequest::new(query, &scope, &today, 3600)?;
+        let encoded = request.query.encode(schemas, shape)?;
+        let prover = steps.time(
+            &format!(
+                "{name}: load the proving key of shape {} (pinned by hash)",
+                shape.name()
+            ),
+            || {
+                dossier_prover::ShapeProver::load(params, shape)
+                    .map_err(|e| CliError::Input(e.to_string()))
+            },
+        )?;
+        let presentation = steps.time(
+            &format!(
+                "{name}: holder proves ({} credentials, Groth16)",
+                creds.len()
+            ),
+            || {
+                let w = StatementWitness::build(
+                    &encoded,
+                    secret,
+                    &creds,
+                    request.challenge,
+                    request.scope_field()?,
+                    request.today_days()?,
+                )
+                .map_err(|e| CliError::Input(e.to_string()))?;
+                prover
+                    .prove(&request, w, &note)
+                    .map_err(|e| CliError::Input(e.to_string()))
+            },
+        )?;
+        let checked = steps.time(&format!("{name}: verifier checks the presentation"), || {
+            Ok(dossier_verifier::verify(
+                &request,
+                &presentation,
+                &keys,
+                &log_key.verifier_key(),
+                schemas,
+                crate::now(),
+            )?)
+        })?;
+        seen.check_and_record(&scope, &checked.nullifier)?;
+        if !steps.json {
+            if checked.verdict.insecure_setup {
+                println!("              (keys from the INSECURE development setup: a demonstration, not evidence)");
+            }
+            for line in &checked.verdict.proven {
+                println!("              proven: {line}");
+            }
+            for r in &checked.verdict.revealed {
+                println!(
+                    "              revealed: {}.{} = {}",
+                    r.schema, r.field, r.value
+                );
+            }
+        }
+        let replay = dossier_verifier::verify(
+            &request,
+            &presentation,
+            &keys,
+            &log_key.verifier_key(),
+            schemas,
+            crate::now(),
+        )
+        .map_err(CliError::from)
+        .and_then(|c| {
+            seen.check_and_record(&scope, &c.nullifier)
+                .map_err(CliError::from)
+        });
+        if replay.is_ok() {
+            return Err(CliError::Input(
+                "demo: a replayed presentation was accepted".into(),
+            ));
+        }
+        let other = PresentationRequest::new(request.query.clone(), &scope, &today, 3600)?;
+        if dossier_verifier::verify(
+            &other,
+            &presentation,
+            &keys,
+            &log_key.verifier_key(),
+            schemas,
+            crate::now(),
+        )
+        .is_ok()
+        {
+            return Err(CliError::Input(
+                "demo: a presentation was accepted for another challenge".into(),
+            ));
+        }
+        if !steps.json {
+            println!("              replayed to the same verifier: refused (nullifier seen); shown for another challenge: refused");
+        }
+    }
+    Ok(())
 }

@@ -363,7 +363,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let out = Out { json: cli.json };
     let schemas = SchemaSet::builtin();
     match cli.command {
-        Command::Demo(args) => demo::run(&home, &out, args.people),
+        Command::Demo(args) => demo::run(&home, &cli.params, &out, args.people),
         Command::Schemas => {
             let list: Vec<_> = schemas
                 .iter()

@@ -254,7 +254,17 @@ fn schemas_are_listed_with_ids() {
 #[test]
 fn the_demo_runs_end_to_end() {
     let dir = tempfile::tempdir().expect("tmp");
-    let v = ok_json(dir.path(), &["demo", "--people", "50"]);
+    let params = dir.path().join("params");
+    let v = ok_json(
+        dir.path(),
+        &[
+            "--params",
+            params.to_str().expect("p"),
+            "demo",
+            "--people",
+            "50",
+        ],
+    );
     assert_eq!(v["credentials"], 50 * 7);
     assert_eq!(v["audit"], "passed");
 }
