@@ -55,14 +55,22 @@ impl Shape {
     }
 }
 
-/// The shapes dossier ships keys for: one credential with four predicates (recruitment,
-/// pension), and four credentials with two predicates each (promotion, training sums).
-pub const SHAPES: [Shape; 2] = [
+/// The shapes dossier ships keys for, smallest first (a query takes the first that fits): one
+/// credential with four predicates (recruitment, pension), three credentials with two
+/// predicates each (three years of appraisals, training sums), and four (promotion: three
+/// appraisals and the employment record).
+pub const SHAPES: [Shape; 3] = [
     Shape {
         credentials: 1,
         predicates: 4,
         set_size: 4,
         reveals: 2,
+    },
+    Shape {
+        credentials: 3,
+        predicates: 2,
+        set_size: 4,
+        reveals: 1,
     },
     Shape {
         credentials: 4,

@@ -196,3 +196,8 @@ pub fn failing_check(c: &dossier_circuits::statement::StatementCircuit) -> Optio
         .expect("constraint index");
     Some(checks.name_of(index).unwrap_or("<unnamed>").to_string())
 }
+
+pub const APPRAISALS: &str = r#"{"credentials": [
+    {"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2023}, "grade": {"$gte": "competent"}}},
+    {"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2024}, "grade": {"$gte": "competent"}}},
+    {"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2025}, "grade": {"$gte": "competent"}}}]}"#;
