@@ -2,7 +2,8 @@
 
 use crate::verdict::Verdict;
 use crate::{VerifierKeys, VerifyError};
-use ark_bn254::{Bn254, Fr};
+use ark_bn254::{Bn254, Fr, G1Projective};
+use ark_ec::VariableBaseMSM;
 use ark_groth16::{Groth16, Proof};
 use ark_serialize::CanonicalDeserialize;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -163,6 +164,29 @@ pub(crate) fn check_statement(
     Ok((encoded, inputs, public, cp))
 }
 
+/// The Groth16 check of one proof: the public-input combination as one MSM (arkworks'
+/// `prepare_inputs` multiplies one input at a time), then the pairing equation. The input count
+/// is checked against the key before any arithmetic.
+pub fn verify_proof(
+    key: &crate::keys::ShapeKey,
+    proof: &Proof<Bn254>,
+    inputs: &[Fr],
+) -> Result<(), VerifyError> {
+    let bases = &key.pvk.vk.gamma_abc_g1;
+    if inputs.len() + 1 != bases.len() {
+        return Err(malformed(
+            "public inputs",
+            format!("{} given, the key takes {}", inputs.len(), bases.len() - 1),
+        ));
+    }
+    let ic =
+        G1Projective::msm(&bases[1..], inputs).map_err(|_| VerifyError::InvalidProof)? + bases[0];
+    match Groth16::<Bn254>::verify_proof_with_prepared_inputs(&key.pvk, proof, &ic) {
+        Ok(true) => Ok(()),
+        _ => Err(VerifyError::InvalidProof),
+    }
+}
+
 /// Verifies a presentation against the verifier's own request, its keys and the ledger key it
 /// trusts, at time `now` (unix seconds).
 pub fn verify(
@@ -176,11 +200,7 @@ pub fn verify(
     let (encoded, inputs, public, cp) = check_statement(request, p, keys, log_key, schemas, now)?;
     let proof = decode_proof(&p.proof)?;
     let key = &keys.keys[&p.shape.name()];
-    let ok = Groth16::<Bn254>::verify_proof(&key.pvk, &proof, &inputs)
-        .map_err(|_| VerifyError::InvalidProof)?;
-    if !ok {
-        return Err(VerifyError::InvalidProof);
-    }
+    verify_proof(key, &proof, &inputs)?;
     let verdict = Verdict::new(request, &encoded, &public, &cp, schemas, keys.insecure, now);
     Ok(Checked {
         verdict,

@@ -1,0 +1,145 @@
+//! Proving and verification, each beside the floor measured in the same run: the MSMs (G1 and
+//! G2, over the proving key's own bases, random scalars) and FFTs that a Groth16 proof of that
+//! circuit's size must do, and one pairing.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
+use ark_ec::pairing::Pairing;
+use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ff::UniformRand;
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use criterion::{criterion_group, criterion_main, Criterion};
+use dossier_benches::statements::statement;
+use dossier_core::checkpoint::CheckpointBody;
+use dossier_core::entry::RegistryRoot;
+use dossier_core::keys::KeyPair;
+use dossier_core::schema::SchemaSet;
+use dossier_prover::ShapeProver;
+use dossier_verifier::VerifierKeys;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn proving(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let params = dir.path();
+    dossier_prover::setup_dev(params, &dossier_core::query::SHAPES, |_, _| {}).expect("setup");
+    let keys = VerifierKeys::load(params).expect("keys");
+    let schemas = SchemaSet::builtin();
+    let log = KeyPair::generate("bench/ledger", &mut rand::thread_rng()).expect("key");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let mut rng = rand::thread_rng();
+
+    let mut g = c.benchmark_group("groth16");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("pairing", |b| {
+        let (p, q) = (
+            ark_bn254::G1Affine::rand(&mut rng),
+            ark_bn254::G2Affine::rand(&mut rng),
+        );
+        b.iter(|| Bn254::pairing(p, q))
+    });
+    for name in ["recruitment", "appraisals", "promotion"] {
+        let s = statement(name);
+        let shape = s.query.shape;
+        let root = s.offered[0].root;
+        let cp = CheckpointBody {
+            origin: "bench/ledger".into(),
+            size: 1,
+            root_hash: [0; 32],
+            time: now,
+            registries: vec![RegistryRoot {
+                issuer_id: dossier_core::issuer_id("hr.example").expect("id"),
+                root,
+                live: 1,
+            }],
+        };
+        let note = cp.sign(&log).expect("sign");
+        let sn = shape.name();
+        g.bench_function(format!("{sn}/key_load"), |b| {
+            b.iter(|| ShapeProver::load(params, shape).expect("pk"))
+        });
+        let prover = ShapeProver::load(params, shape).expect("pk");
+        g.bench_function(format!("{sn}/witness"), |b| b.iter(|| s.witness()));
+        g.bench_function(format!("{sn}/prove"), |b| {
+            b.iter(|| prover.prove(&s.request, s.witness(), &note).expect("prove"))
+        });
+        let p = prover.prove(&s.request, s.witness(), &note).expect("prove");
+        g.bench_function(format!("{sn}/verify_presentation"), |b| {
+            b.iter(|| {
+                dossier_verifier::verify(&s.request, &p, &keys, &log.verifier_key(), &schemas, now)
+                    .expect("valid")
+            })
+        });
+        let checked =
+            dossier_verifier::verify(&s.request, &p, &keys, &log.verifier_key(), &schemas, now)
+                .expect("valid");
+        let key = &keys.keys[&sn];
+        g.bench_function(format!("{sn}/verify_groth16"), |b| {
+            b.iter(|| {
+                dossier_verifier::verify_proof(key, &checked.proof, &checked.inputs).expect("ok")
+            })
+        });
+        let batch: Vec<_> = (0..32)
+            .map(|_| (checked.proof.clone(), checked.inputs.clone()))
+            .collect();
+        g.bench_function(format!("{sn}/verify_batch_32"), |b| {
+            b.iter(|| dossier_verifier::verify_batch(key, &batch).expect("ok"))
+        });
+
+        // The floor: the prover's MSMs over its own key's bases with random scalars, and its FFTs.
+        let pk = &prover.pk;
+        let rand_scalars = |n: usize| {
+            (0..n)
+                .map(|_| Fr::rand(&mut rand::thread_rng()))
+                .collect::<Vec<_>>()
+        };
+        let (sa, sb, sh, sl) = (
+            rand_scalars(pk.a_query.len()),
+            rand_scalars(pk.b_g2_query.len()),
+            rand_scalars(pk.h_query.len()),
+            rand_scalars(pk.l_query.len()),
+        );
+        g.bench_function(format!("{sn}/floor_msm_g1"), |b| {
+            b.iter(|| {
+                let a = G1Projective::msm(&pk.a_query, &sa).expect("msm");
+                let b1 = G1Projective::msm(&pk.b_g1_query, &sb).expect("msm");
+                let h = G1Projective::msm(&pk.h_query, &sh).expect("msm");
+                let l = G1Projective::msm(&pk.l_query, &sl).expect("msm");
+                (a + b1 + h + l).into_affine()
+            })
+        });
+        g.bench_function(format!("{sn}/floor_msm_g2"), |b| {
+            b.iter(|| {
+                G2Projective::msm(&pk.b_g2_query, &sb)
+                    .expect("msm")
+                    .into_affine()
+            })
+        });
+        let domain = Radix2EvaluationDomain::<Fr>::new(pk.h_query.len() + 1).expect("domain");
+        let coeffs = rand_scalars(domain.size());
+        g.bench_function(format!("{sn}/floor_fft_x7"), |b| {
+            b.iter(|| {
+                let mut v = coeffs.clone();
+                for _ in 0..7 {
+                    domain.fft_in_place(&mut v);
+                }
+                v
+            })
+        });
+        println!(
+            "{sn}: {} constraints, domain 2^{}, a_query {}, h_query {}, l_query {}",
+            dossier_prover::constraints(shape).expect("n"),
+            domain.log_size_of_group(),
+            pk.a_query.len(),
+            pk.h_query.len(),
+            pk.l_query.len()
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, proving);
+criterion_main!(benches);
