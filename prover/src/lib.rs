@@ -9,8 +9,12 @@
 //! so. A multi-party ceremony replaces it by writing the same files and manifest.
 
 use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
 use ark_groth16::{Groth16, ProvingKey};
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode,
+    R1CS_PREDICATE_LABEL,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -83,6 +87,12 @@ pub fn setup_dev(
         vk.serialize_compressed(&mut vk_bytes)
             .map_err(|e| ProverError::Keys(e.to_string()))?;
         let name = shape.name();
+        let mut r1cs_bytes = Vec::new();
+        R1cs::of(*shape)?
+            .serialize_uncompressed(&mut r1cs_bytes)
+            .map_err(|e| ProverError::Keys(e.to_string()))?;
+        let r1cs_file = format!("{name}.r1cs");
+        std::fs::write(dir.join(&r1cs_file), &r1cs_bytes).map_err(io(dir))?;
         let (pk_file, vk_file) = (format!("{name}.pk"), format!("{name}.vk"));
         std::fs::write(dir.join(&pk_file), &pk_bytes).map_err(io(dir))?;
         std::fs::write(dir.join(&vk_file), &vk_bytes).map_err(io(dir))?;
@@ -95,6 +105,8 @@ pub fn setup_dev(
                 pk_sha256: hex::encode(Sha256::digest(&pk_bytes)),
                 vk_file,
                 vk_sha256: hex::encode(Sha256::digest(&vk_bytes)),
+                r1cs_file: Some(r1cs_file),
+                r1cs_sha256: Some(hex::encode(Sha256::digest(&r1cs_bytes))),
             },
         );
     }
@@ -110,7 +122,8 @@ pub fn setup_dev(
     Ok(manifest)
 }
 
-/// A proving key loaded for one shape.
+/// A proving key loaded for one shape, with the shape's constraint matrices computed once:
+/// proofs then synthesise assignments only (no constraint system, no matrices per proof).
 pub struct ShapeProver {
     /// The shape.
     pub shape: Shape,
@@ -118,6 +131,44 @@ pub struct ShapeProver {
     pub pk: ProvingKey<Bn254>,
     /// The pinned hash of its verifying key.
     pub vk_sha256: String,
+    r1cs: R1cs,
+}
+
+/// A shape's constraint matrices and sizes, as key generation saw them; stored beside the keys
+/// (`<shape>.r1cs`, pinned by hash) so that proving never rebuilds them.
+#[derive(CanonicalSerialize, CanonicalDeserialize)]
+pub struct R1cs {
+    matrices: Vec<Matrix<Fr>>,
+    num_inputs: u64,
+    num_constraints: u64,
+    num_variables: u64,
+}
+
+impl R1cs {
+    /// Synthesises a shape as key generation does (setup mode, constraints inlined).
+    pub fn of(shape: Shape) -> Result<R1cs, ProverError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        StatementCircuit {
+            shape,
+            witness: StatementWitness::blank(shape),
+        }
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProverError::Proving(e.to_string()))?;
+        cs.finalize();
+        let matrices = cs
+            .to_matrices()
+            .map_err(|e| ProverError::Proving(e.to_string()))?
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or_else(|| ProverError::Proving("no R1CS matrices".into()))?;
+        Ok(R1cs {
+            matrices,
+            num_inputs: cs.num_instance_variables() as u64,
+            num_constraints: cs.num_constraints() as u64,
+            num_variables: (cs.num_instance_variables() + cs.num_witness_variables()) as u64,
+        })
+    }
 }
 
 impl ShapeProver {
@@ -132,10 +183,20 @@ impl ShapeProver {
         // Pinned by hash: trusted, so loaded without re-validating every point.
         let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
             .map_err(|e| ProverError::Keys(e.to_string()))?;
+        let r1cs = match (&entry.r1cs_file, &entry.r1cs_sha256) {
+            (Some(file), Some(sha)) => {
+                let bytes =
+                    read_pinned(dir, file, sha).map_err(|e| ProverError::Keys(e.to_string()))?;
+                R1cs::deserialize_uncompressed_unchecked(bytes.as_slice())
+                    .map_err(|e| ProverError::Keys(e.to_string()))?
+            }
+            _ => R1cs::of(shape)?,
+        };
         Ok(ShapeProver {
             shape,
             pk,
             vk_sha256: entry.vk_sha256.clone(),
+            r1cs,
         })
     }
 
@@ -151,8 +212,40 @@ impl ShapeProver {
             shape: self.shape,
             witness,
         };
-        let proof = Groth16::<Bn254>::prove(&self.pk, circuit, &mut rand::rngs::OsRng)
+        // Assignments only: the matrices were computed at load.
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit
+            .generate_constraints(cs.clone())
             .map_err(|e| ProverError::Proving(e.to_string()))?;
+        let mut full = cs
+            .instance_assignment()
+            .map_err(|e| ProverError::Proving(e.to_string()))?;
+        full.extend(
+            cs.witness_assignment()
+                .map_err(|e| ProverError::Proving(e.to_string()))?,
+        );
+        if full.len() as u64 != self.r1cs.num_variables {
+            return Err(ProverError::Proving(
+                "the assignment does not fit the shape's matrices".into(),
+            ));
+        }
+        let mut rng = rand::rngs::OsRng;
+        let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+        let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            &self.pk,
+            r,
+            s,
+            &self.r1cs.matrices,
+            self.r1cs.num_inputs as usize,
+            self.r1cs.num_constraints as usize,
+            &full,
+        )
+        .map_err(|e| ProverError::Proving(e.to_string()))?;
         let mut bytes = Vec::new();
         proof
             .serialize_compressed(&mut bytes)

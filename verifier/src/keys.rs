@@ -34,6 +34,12 @@ pub struct ManifestEntry {
     pub vk_file: String,
     /// SHA-256 of the verifying key file.
     pub vk_sha256: String,
+    /// The shape's constraint matrices as key generation saw them (the prover's, optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r1cs_file: Option<String>,
+    /// SHA-256 of the matrices file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r1cs_sha256: Option<String>,
 }
 
 /// `params/manifest.json`.
