@@ -24,6 +24,7 @@ use dossier_core::presentation::{Presentation, PresentationRequest, PRESENTATION
 use dossier_core::query::Shape;
 use dossier_verifier::keys::{read_pinned, Manifest, ManifestEntry, MANIFEST};
 use rand::SeedableRng;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -87,10 +88,7 @@ pub fn setup_dev(
         vk.serialize_compressed(&mut vk_bytes)
             .map_err(|e| ProverError::Keys(e.to_string()))?;
         let name = shape.name();
-        let mut r1cs_bytes = Vec::new();
-        R1cs::of(*shape)?
-            .serialize_uncompressed(&mut r1cs_bytes)
-            .map_err(|e| ProverError::Keys(e.to_string()))?;
+        let r1cs_bytes = R1cs::of(*shape)?.to_bytes();
         let r1cs_file = format!("{name}.r1cs");
         std::fs::write(dir.join(&r1cs_file), &r1cs_bytes).map_err(io(dir))?;
         let (pk_file, vk_file) = (format!("{name}.pk"), format!("{name}.vk"));
@@ -136,7 +134,11 @@ pub struct ShapeProver {
 
 /// A shape's constraint matrices and sizes, as key generation saw them; stored beside the keys
 /// (`<shape>.r1cs`, pinned by hash) so that proving never rebuilds them.
-#[derive(CanonicalSerialize, CanonicalDeserialize)]
+///
+/// File layout (little-endian): `num_inputs, num_constraints, num_variables: u64`, then for each
+/// of A, B, C: `byte length: u64` and the matrix: `rows: u64`, per row `entries: u32` and per
+/// entry `variable: u32` and the coefficient's four Montgomery-form limbs (`u64` each). Reading
+/// copies limbs straight into field elements: the file is trusted because its hash is pinned.
 pub struct R1cs {
     matrices: Vec<Matrix<Fr>>,
     num_inputs: u64,
@@ -144,7 +146,98 @@ pub struct R1cs {
     num_variables: u64,
 }
 
+fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], ProverError> {
+    if b.len() < n {
+        return Err(ProverError::Keys("matrices file is truncated".into()));
+    }
+    let (head, tail) = b.split_at(n);
+    *b = tail;
+    Ok(head)
+}
+
+fn read_u64(b: &mut &[u8]) -> Result<u64, ProverError> {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(take(b, 8)?);
+    Ok(u64::from_le_bytes(w))
+}
+
+fn read_u32(b: &mut &[u8]) -> Result<u32, ProverError> {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(take(b, 4)?);
+    Ok(u32::from_le_bytes(w))
+}
+
+fn write_matrix(m: &Matrix<Fr>, out: &mut Vec<u8>) {
+    out.extend((m.len() as u64).to_le_bytes());
+    for row in m {
+        out.extend((row.len() as u32).to_le_bytes());
+        for (coeff, var) in row {
+            out.extend((*var as u32).to_le_bytes());
+            for limb in coeff.0 .0 {
+                out.extend(limb.to_le_bytes());
+            }
+        }
+    }
+}
+
+fn read_matrix(mut b: &[u8]) -> Result<Matrix<Fr>, ProverError> {
+    let rows = read_u64(&mut b)? as usize;
+    let mut m = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let n = read_u32(&mut b)? as usize;
+        let mut row = Vec::with_capacity(n);
+        for _ in 0..n {
+            let var = read_u32(&mut b)? as usize;
+            let limbs = [
+                read_u64(&mut b)?,
+                read_u64(&mut b)?,
+                read_u64(&mut b)?,
+                read_u64(&mut b)?,
+            ];
+            row.push((Fr::new_unchecked(ark_ff::BigInt(limbs)), var));
+        }
+        m.push(row);
+    }
+    Ok(m)
+}
+
 impl R1cs {
+    /// The file form (see the type's doc).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for n in [self.num_inputs, self.num_constraints, self.num_variables] {
+            out.extend(n.to_le_bytes());
+        }
+        for m in &self.matrices {
+            let mut blob = Vec::new();
+            write_matrix(m, &mut blob);
+            out.extend((blob.len() as u64).to_le_bytes());
+            out.extend(blob);
+        }
+        out
+    }
+
+    /// Reads the file form, parsing the three matrices in parallel.
+    pub fn from_bytes(mut b: &[u8]) -> Result<R1cs, ProverError> {
+        let (num_inputs, num_constraints, num_variables) =
+            (read_u64(&mut b)?, read_u64(&mut b)?, read_u64(&mut b)?);
+        let mut blobs = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let n = read_u64(&mut b)? as usize;
+            blobs.push(take(&mut b, n)?);
+        }
+        let matrices = blobs
+            .into_par_iter()
+            .map(read_matrix)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(R1cs {
+            matrices,
+            num_inputs,
+            num_constraints,
+            num_variables,
+        })
+    }
+
     /// Synthesises a shape as key generation does (setup mode, constraints inlined).
     pub fn of(shape: Shape) -> Result<R1cs, ProverError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
@@ -178,20 +271,25 @@ impl ShapeProver {
         let entry = manifest
             .entry(&shape)
             .map_err(|e| ProverError::Keys(e.to_string()))?;
-        let bytes = read_pinned(dir, &entry.pk_file, &entry.pk_sha256)
-            .map_err(|e| ProverError::Keys(e.to_string()))?;
-        // Pinned by hash: trusted, so loaded without re-validating every point.
-        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
-            .map_err(|e| ProverError::Keys(e.to_string()))?;
-        let r1cs = match (&entry.r1cs_file, &entry.r1cs_sha256) {
-            (Some(file), Some(sha)) => {
-                let bytes =
-                    read_pinned(dir, file, sha).map_err(|e| ProverError::Keys(e.to_string()))?;
-                R1cs::deserialize_uncompressed_unchecked(bytes.as_slice())
-                    .map_err(|e| ProverError::Keys(e.to_string()))?
-            }
-            _ => R1cs::of(shape)?,
-        };
+        // The key and the matrices are read, hashed and decoded side by side.
+        let (pk, r1cs) = rayon::join(
+            || -> Result<ProvingKey<Bn254>, ProverError> {
+                let bytes = read_pinned(dir, &entry.pk_file, &entry.pk_sha256)
+                    .map_err(|e| ProverError::Keys(e.to_string()))?;
+                // Pinned by hash: trusted, so loaded without re-validating every point.
+                ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
+                    .map_err(|e| ProverError::Keys(e.to_string()))
+            },
+            || match (&entry.r1cs_file, &entry.r1cs_sha256) {
+                (Some(file), Some(sha)) => {
+                    let bytes = read_pinned(dir, file, sha)
+                        .map_err(|e| ProverError::Keys(e.to_string()))?;
+                    R1cs::from_bytes(&bytes)
+                }
+                _ => R1cs::of(shape),
+            },
+        );
+        let (pk, r1cs) = (pk?, r1cs?);
         Ok(ShapeProver {
             shape,
             pk,
@@ -260,5 +358,28 @@ impl ShapeProver {
             proof: STANDARD.encode(bytes),
             checkpoint: checkpoint.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrices_round_trip_through_their_file_form() {
+        let shape = dossier_core::query::SHAPES[0];
+        let r = R1cs::of(shape).expect("synthesis");
+        let bytes = r.to_bytes();
+        let back = R1cs::from_bytes(&bytes).expect("parses");
+        assert_eq!(back.matrices, r.matrices);
+        assert_eq!(
+            (back.num_inputs, back.num_constraints, back.num_variables),
+            (r.num_inputs, r.num_constraints, r.num_variables)
+        );
+        assert_eq!(r.num_constraints, 10_907);
+        assert!(
+            R1cs::from_bytes(&bytes[..bytes.len() - 1]).is_err(),
+            "a truncated file is refused"
+        );
     }
 }
