@@ -82,6 +82,46 @@ fn proving(c: &mut Criterion) {
                 dossier_verifier::verify_proof(key, &checked.proof, &checked.inputs).expect("ok")
             })
         });
+        if sn == "m1p4k4r2" {
+            // Where single verification spends its time.
+            let bases = &key.pvk.vk.gamma_abc_g1;
+            g.bench_function(format!("{sn}/verify_part_inputs_msm"), |b| {
+                b.iter(|| G1Projective::msm(&bases[1..], &checked.inputs).expect("msm"))
+            });
+            g.bench_function(format!("{sn}/verify_part_inputs_glv"), |b| {
+                b.iter(|| dossier_verifier::input_combination(bases, &checked.inputs))
+            });
+            g.bench_function(format!("{sn}/verify_part_prepare_b"), |b| {
+                b.iter(|| <Bn254 as Pairing>::G2Prepared::from(checked.proof.b))
+            });
+            let ic = (G1Projective::msm(&bases[1..], &checked.inputs).expect("msm") + bases[0])
+                .into_affine();
+            g.bench_function(format!("{sn}/verify_part_miller_loop_x3"), |b| {
+                b.iter(|| {
+                    Bn254::multi_miller_loop(
+                        [checked.proof.a, ic, checked.proof.c],
+                        [
+                            <Bn254 as Pairing>::G2Prepared::from(checked.proof.b),
+                            key.pvk.gamma_g2_neg_pc.clone(),
+                            key.pvk.delta_g2_neg_pc.clone(),
+                        ],
+                    )
+                })
+            });
+            let ml = Bn254::multi_miller_loop([checked.proof.a], [checked.proof.b]);
+            g.bench_function(format!("{sn}/verify_part_final_exp"), |b| {
+                b.iter(|| Bn254::final_exponentiation(ml))
+            });
+        }
+        key.precompute();
+        g.bench_function(format!("{sn}/verify_groth16_tables"), |b| {
+            b.iter(|| {
+                dossier_verifier::verify_proof(key, &checked.proof, &checked.inputs).expect("ok")
+            })
+        });
+        g.bench_function(format!("{sn}/precompute_tables"), |b| {
+            b.iter(|| dossier_verifier::keys::InputTables::new(&key.pvk.vk.gamma_abc_g1[1..]))
+        });
         let batch: Vec<_> = (0..32)
             .map(|_| (checked.proof.clone(), checked.inputs.clone()))
             .collect();
