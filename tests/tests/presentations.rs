@@ -515,6 +515,14 @@ fn batch_verification_accepts_valid_batches_and_catches_one_bad_proof() {
         items.push((checked.proof, checked.inputs));
     }
     dossier_verifier::verify_batch(key, &items).expect("a valid batch passes");
+    // A long-lived verifier's fixed-base tables give the same verdicts.
+    key.precompute();
+    for (proof, inputs) in &items {
+        dossier_verifier::verify_proof(key, proof, inputs).expect("valid with tables");
+        let mut tampered = inputs.clone();
+        tampered[0] += dossier_core::Fr::from(1u64);
+        assert!(dossier_verifier::verify_proof(key, proof, &tampered).is_err());
+    }
     let mut bad = items.clone();
     bad[1].1[5] += dossier_core::Fr::from(1u64); // one nullifier changed
     assert!(dossier_verifier::verify_batch(key, &bad).is_err());
