@@ -21,7 +21,7 @@ pub use batch::verify_batch;
 pub use keys::VerifierKeys;
 pub use nullifiers::NullifierStore;
 pub use verdict::{Revealed, Verdict};
-pub use verify::{input_combination, verify, verify_proof, Checked};
+pub use verify::{decode_proof, input_combination, verify, verify_proof, Checked};
 
 /// Why a presentation is refused. Every variant says what was wrong; none carries secrets.
 #[derive(Debug, thiserror::Error)]
