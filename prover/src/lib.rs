@@ -298,12 +298,23 @@ impl ShapeProver {
         })
     }
 
-    /// Proves a statement and writes the presentation.
+    /// Proves a statement and writes the presentation (zero-knowledge randomness from the OS).
     pub fn prove(
         &self,
         request: &PresentationRequest,
         witness: StatementWitness,
         checkpoint: &str,
+    ) -> Result<Presentation, ProverError> {
+        self.prove_with_rng(request, witness, checkpoint, &mut rand::rngs::OsRng)
+    }
+
+    /// Proves with the given randomness (golden tests use a seeded generator).
+    pub fn prove_with_rng<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        request: &PresentationRequest,
+        witness: StatementWitness,
+        checkpoint: &str,
+        rng: &mut R,
     ) -> Result<Presentation, ProverError> {
         let inputs = witness.public.to_field_elements();
         let circuit = StatementCircuit {
@@ -332,8 +343,7 @@ impl ShapeProver {
                 "the assignment does not fit the shape's matrices".into(),
             ));
         }
-        let mut rng = rand::rngs::OsRng;
-        let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
             &self.pk,
             r,
