@@ -94,6 +94,22 @@ enum Command {
     Prove(ProveArgs),
     /// Check a presentation against your request (exit 0 valid, 1 invalid, 2 unusable input).
     Verify(VerifyArgs),
+    /// Export a presentation for other tools.
+    #[command(subcommand)]
+    Export(ExportCmd),
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// verification_key.json, proof.json and public.json for `snarkjs groth16 verify`.
+    Snarkjs {
+        /// The presentation.
+        #[arg(long)]
+        presentation: PathBuf,
+        /// The folder to write the three files into.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -640,6 +656,42 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Verify(args) => verify_cmd(&home, &cli.params, &out, &schemas, args),
+        Command::Export(ExportCmd::Snarkjs {
+            presentation,
+            out: dir,
+        }) => {
+            let p: dossier_core::presentation::Presentation = present::read_json(&presentation)?;
+            let keys = dossier_verifier::VerifierKeys::load(&cli.params)?;
+            let key = keys
+                .keys
+                .get(&p.shape.name())
+                .ok_or_else(|| CliError::Input(format!("no key for shape {}", p.shape.name())))?;
+            if key.vk_sha256 != p.vk_sha256 {
+                return Err(CliError::Input(
+                    "the presentation was made for another verifying key".into(),
+                ));
+            }
+            let proof = dossier_verifier::decode_proof(&p.proof)?;
+            let inputs = p.inputs()?;
+            use dossier_verifier::snarkjs;
+            for (name, value) in [
+                ("verification_key.json", snarkjs::verifying_key(&key.pvk.vk)),
+                ("proof.json", snarkjs::proof(&proof)),
+                ("public.json", snarkjs::public(&inputs)),
+            ] {
+                let text = serde_json::to_string_pretty(&value)
+                    .map_err(|e| CliError::Input(e.to_string()))?;
+                home::write_atomic(&dir.join(name), text.as_bytes(), 0o644, true)?;
+            }
+            out.emit(
+                format!(
+                    "wrote verification_key.json, proof.json and public.json to {}",
+                    dir.display()
+                ),
+                json!({"out": dir}),
+            );
+            Ok(0)
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 mod batch;
 pub mod keys;
 mod nullifiers;
+pub mod snarkjs;
 mod verdict;
 mod verify;
 

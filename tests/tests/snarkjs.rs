@@ -1,0 +1,166 @@
+//! Verify anywhere, part one: a dossier presentation exported in snarkjs's formats is accepted by
+//! snarkjs itself (npm, pinned in `fixtures/snarkjs/`, installed by `.ci/run`), and a tampered
+//! proof or public input is rejected by it; the formats import back into the Rust verifier.
+
+use dossier_tests::{ok, ok_json};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn snarkjs_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/snarkjs"));
+    if dir.join("node_modules/snarkjs").exists() {
+        return Some(dir);
+    }
+    // CI installs it; a developer without it is told how, and the Rust half still runs.
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install fixtures/snarkjs (npm ci)"
+    );
+    eprintln!("snarkjs not installed: run `npm ci` in fixtures/snarkjs to check against it");
+    None
+}
+
+fn snarkjs_verify(dir: &Path, vk: &Path, public: &Path, proof: &Path) -> i32 {
+    Command::new("node")
+        .arg(dir.join("verify.js"))
+        .args([vk, public, proof])
+        .output()
+        .expect("node runs")
+        .status
+        .code()
+        .unwrap_or(-1)
+}
+
+#[test]
+fn snarkjs_accepts_our_proofs_and_rejects_tampered_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    let params = dir.path().join("params");
+    let p = params.to_str().expect("p");
+    ok(&home, &["--params", p, "setup"]);
+    ok(&home, &["issuer", "init", "univ.law-school"]);
+    let wallet = dir.path().join("w.json");
+    let w = wallet.to_str().expect("w");
+    let holder = ok_json(&home, &["holder", "init", "--wallet", w])["holder"]
+        .as_str()
+        .expect("h")
+        .to_string();
+    let claim = dir.path().join("c.json");
+    std::fs::write(&claim, json!({"schema": "retirement", "holder": holder, "fields": {"years_of_service": 31, "retired_on": "2026-01-31"}}).to_string()).expect("w");
+    let out = dir.path().join("o.jsonl");
+    ok(
+        &home,
+        &[
+            "issue",
+            "--issuer",
+            "univ.law-school",
+            "--claim",
+            claim.to_str().expect("c"),
+            "--out",
+            out.to_str().expect("o"),
+        ],
+    );
+    ok(
+        &home,
+        &["holder", "import", out.to_str().expect("o"), "--wallet", w],
+    );
+    ok(&home, &["checkpoint"]);
+    let q = dir.path().join("q.json");
+    std::fs::write(&q, r#"{"credentials": [{"schema": "retirement", "issuers": ["univ.law-school"], "where": {"years_of_service": {"$gte": 30}}}]}"#).expect("w");
+    let req = dir.path().join("r.json");
+    ok(
+        &home,
+        &[
+            "request",
+            "--query",
+            q.to_str().expect("q"),
+            "--scope",
+            "pension:2026",
+            "--out",
+            req.to_str().expect("r"),
+        ],
+    );
+    let pres = dir.path().join("p.json");
+    ok(
+        &home,
+        &[
+            "--params",
+            p,
+            "prove",
+            "--request",
+            req.to_str().expect("r"),
+            "--wallet",
+            w,
+            "--out",
+            pres.to_str().expect("p"),
+        ],
+    );
+    let sj = dir.path().join("sj");
+    ok(
+        &home,
+        &[
+            "--params",
+            p,
+            "export",
+            "snarkjs",
+            "--presentation",
+            pres.to_str().expect("p"),
+            "--out",
+            sj.to_str().expect("s"),
+        ],
+    );
+    let (vk, public, proof) = (
+        sj.join("verification_key.json"),
+        sj.join("public.json"),
+        sj.join("proof.json"),
+    );
+    let read = |f: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("json")
+    };
+
+    // The formats import back, validated, and verify with the Rust verifier.
+    let vk_back = dossier_verifier::snarkjs::verifying_key_from(&read(&vk)).expect("vk imports");
+    let proof_back = dossier_verifier::snarkjs::proof_from(&read(&proof)).expect("proof imports");
+    let inputs = dossier_verifier::snarkjs::public_from(&read(&public)).expect("inputs import");
+    let key = dossier_verifier::keys::ShapeKey {
+        pvk: ark_groth16::prepare_verifying_key(&vk_back),
+        vk_sha256: String::new(),
+        tables: Default::default(),
+    };
+    dossier_verifier::verify_proof(&key, &proof_back, &inputs)
+        .expect("round-tripped proof verifies");
+    let mut off = read(&proof);
+    off["pi_a"][1] = json!("5");
+    assert!(
+        dossier_verifier::snarkjs::proof_from(&off).is_err(),
+        "a point off the curve is refused on import"
+    );
+
+    let Some(sdir) = snarkjs_dir() else { return };
+    assert_eq!(
+        snarkjs_verify(&sdir, &vk, &public, &proof),
+        0,
+        "snarkjs accepts the proof"
+    );
+    let mut bad_public = read(&public);
+    bad_public[5] = json!("12345");
+    let bp = sj.join("public-bad.json");
+    std::fs::write(&bp, bad_public.to_string()).expect("w");
+    assert_eq!(
+        snarkjs_verify(&sdir, &vk, &bp, &proof),
+        1,
+        "snarkjs rejects a tampered public input"
+    );
+    let mut bad_proof = read(&proof);
+    let a = bad_proof["pi_a"].clone();
+    bad_proof["pi_a"] = bad_proof["pi_c"].clone();
+    bad_proof["pi_c"] = a;
+    let bpr = sj.join("proof-bad.json");
+    std::fs::write(&bpr, bad_proof.to_string()).expect("w");
+    assert_eq!(
+        snarkjs_verify(&sdir, &vk, &public, &bpr),
+        1,
+        "snarkjs rejects a tampered proof"
+    );
+}
