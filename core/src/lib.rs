@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod credential;
 pub mod encoding;
 pub mod entry;
+pub mod envelope;
 mod error;
 pub mod field;
 pub mod holder;
