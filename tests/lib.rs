@@ -77,3 +77,29 @@ pub fn holder(i: u64) -> String {
             .commitment(),
     )
 }
+
+/// Issues one credential from a claim and imports its opening into a wallet (CLI, as the
+/// issuer and the holder would); returns the openings file.
+pub fn issue_to_wallet(
+    home: &Path,
+    issuer: &str,
+    claim: &serde_json::Value,
+    wallet: &Path,
+) -> PathBuf {
+    let n = rand::random::<u64>();
+    let claim_file = home.join(format!("claim-{n}.json"));
+    std::fs::create_dir_all(home).expect("home");
+    std::fs::write(&claim_file, claim.to_string()).expect("write claim");
+    let out = home.join(format!("openings-{n}.jsonl"));
+    let (c, o, w) = (
+        claim_file.to_str().expect("utf-8"),
+        out.to_str().expect("utf-8"),
+        wallet.to_str().expect("utf-8"),
+    );
+    ok(
+        home,
+        &["issue", "--issuer", issuer, "--claim", c, "--out", o],
+    );
+    ok(home, &["holder", "import", o, "--wallet", w]);
+    out
+}

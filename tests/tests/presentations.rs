@@ -8,7 +8,7 @@
 use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
 use ark_serialize::CanonicalSerialize;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use dossier_tests::{dossier, ok, ok_json, run};
+use dossier_tests::{dossier, issue_to_wallet, ok, ok_json, run};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -340,27 +340,9 @@ fn revoked_expired_and_foreign_credentials_cannot_be_proven() {
         .to_string();
     let claim = |expires: &str| {
         json!({"schema": "qualification", "holder": holder, "expires_at": expires,
-        "fields": {"degree_level": "master", "field": "law", "institution": "UL-001", "award_year": 2015}}).to_string()
+        "fields": {"degree_level": "master", "field": "law", "institution": "UL-001", "award_year": 2015}})
     };
-    let c1 = dir.path().join("c1.json");
-    std::fs::write(&c1, claim("2020-01-01")).expect("w");
-    let out = dir.path().join("o.jsonl");
-    ok(
-        &home,
-        &[
-            "issue",
-            "--issuer",
-            "univ.law-school",
-            "--claim",
-            c1.to_str().expect("c"),
-            "--out",
-            out.to_str().expect("o"),
-        ],
-    );
-    ok(
-        &home,
-        &["holder", "import", out.to_str().expect("o"), "--wallet", w],
-    );
+    issue_to_wallet(&home, "univ.law-school", &claim("2020-01-01"), &wallet);
     ok(&home, &["checkpoint"]);
     let q = dir.path().join("q.json");
     std::fs::write(&q, RECRUITMENT).expect("w");
@@ -398,25 +380,7 @@ fn revoked_expired_and_foreign_credentials_cannot_be_proven() {
     assert!(String::from_utf8_lossy(&expired.stderr).contains("expired"));
 
     // A valid degree, then revoked.
-    let c2 = dir.path().join("c2.json");
-    std::fs::write(&c2, claim("2040-01-01")).expect("w");
-    let out2 = dir.path().join("o2.jsonl");
-    ok(
-        &home,
-        &[
-            "issue",
-            "--issuer",
-            "univ.law-school",
-            "--claim",
-            c2.to_str().expect("c"),
-            "--out",
-            out2.to_str().expect("o"),
-        ],
-    );
-    ok(
-        &home,
-        &["holder", "import", out2.to_str().expect("o"), "--wallet", w],
-    );
+    let out2 = issue_to_wallet(&home, "univ.law-school", &claim("2040-01-01"), &wallet);
     ok(&home, &["checkpoint"]);
     assert!(prove(w).status.success());
     ok(

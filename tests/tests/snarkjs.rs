@@ -2,7 +2,7 @@
 //! snarkjs itself (npm, pinned in `fixtures/snarkjs/`, installed by `.ci/run`), and a tampered
 //! proof or public input is rejected by it; the formats import back into the Rust verifier.
 
-use dossier_tests::{ok, ok_json};
+use dossier_tests::{issue_to_wallet, ok, ok_json};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,25 +46,8 @@ fn snarkjs_accepts_our_proofs_and_rejects_tampered_ones() {
         .as_str()
         .expect("h")
         .to_string();
-    let claim = dir.path().join("c.json");
-    std::fs::write(&claim, json!({"schema": "retirement", "holder": holder, "fields": {"years_of_service": 31, "retired_on": "2026-01-31"}}).to_string()).expect("w");
-    let out = dir.path().join("o.jsonl");
-    ok(
-        &home,
-        &[
-            "issue",
-            "--issuer",
-            "univ.law-school",
-            "--claim",
-            claim.to_str().expect("c"),
-            "--out",
-            out.to_str().expect("o"),
-        ],
-    );
-    ok(
-        &home,
-        &["holder", "import", out.to_str().expect("o"), "--wallet", w],
-    );
+    let claim = json!({"schema": "retirement", "holder": holder, "fields": {"years_of_service": 31, "retired_on": "2026-01-31"}});
+    issue_to_wallet(&home, "univ.law-school", &claim, &wallet);
     ok(&home, &["checkpoint"]);
     let q = dir.path().join("q.json");
     std::fs::write(&q, r#"{"credentials": [{"schema": "retirement", "issuers": ["univ.law-school"], "where": {"years_of_service": {"$gte": 30}}}]}"#).expect("w");
