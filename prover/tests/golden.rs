@@ -3,16 +3,15 @@
 //! shows here; regenerate deliberately with `DOSSIER_REGENERATE_GOLDEN=1 cargo test -p
 //! dossier-prover --test golden`.
 
+mod common;
+
 use ark_bn254::Fr;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use dossier_circuits::statement::{Offered, StatementWitness};
-use dossier_core::credential::{Claim, Credential};
-use dossier_core::holder::HolderSecret;
+use dossier_circuits::statement::StatementWitness;
 use dossier_core::presentation::PresentationRequest;
 use dossier_core::query::Query;
 use dossier_core::schema::SchemaSet;
 use dossier_prover::ShapeProver;
-use dossier_store::registry::{self, MemoryTree};
 use rand::SeedableRng;
 use std::path::PathBuf;
 
@@ -41,30 +40,7 @@ fn verifying_key_and_proof_match_their_golden_files() {
     );
 
     let schemas = SchemaSet::builtin();
-    let secret = HolderSecret::parse("424242").expect("secret");
-    let claim: Claim = serde_json::from_value(serde_json::json!({"schema": "qualification",
-        "holder": dossier_core::field::to_hex(&secret.commitment()),
-        "fields": {"degree_level": "master", "field": "law", "institution": "UL-001", "award_year": 2015}}))
-    .expect("claim");
-    let e = claim.encode(&schemas).expect("valid");
-    let credential = Credential {
-        schema_id: e.schema_id,
-        issuer_id: dossier_core::issuer_id("univ.law-school").expect("id"),
-        holder: e.holder,
-        credential_id: 3,
-        issued_at: 20_000,
-        expires_at: 30_000,
-        salt: Fr::from(5u64),
-        slots: e.slots,
-    };
-    let mut tree = MemoryTree::default();
-    registry::apply(&mut tree, &[(3, credential.commitment())]).expect("apply");
-    let path = registry::path(&tree, 3).expect("path");
-    let offered = Offered {
-        credential,
-        siblings: path.siblings,
-        root: path.root,
-    };
+    let (secret, offered) = common::degree(&schemas, "univ.law-school");
     let query = Query::from_json(r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
         "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#)
     .expect("query");

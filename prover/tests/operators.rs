@@ -2,15 +2,14 @@
 //! and verifies (against the INSECURE development keys, generated here), and the proof does not
 //! verify under another challenge.
 
+mod common;
+
 use ark_bn254::Fr;
-use dossier_circuits::statement::{Offered, StatementWitness};
-use dossier_core::credential::{Claim, Credential};
-use dossier_core::holder::HolderSecret;
+use dossier_circuits::statement::StatementWitness;
 use dossier_core::presentation::PresentationRequest;
 use dossier_core::query::Query;
 use dossier_core::schema::SchemaSet;
 use dossier_prover::ShapeProver;
-use dossier_store::registry::{self, MemoryTree};
 
 #[test]
 fn each_operator_proves_and_verifies() {
@@ -21,34 +20,7 @@ fn each_operator_proves_and_verifies() {
     let keys = dossier_verifier::VerifierKeys::load(dir.path()).expect("vk");
     let key = &keys.keys[&shape.name()];
     let schemas = SchemaSet::builtin();
-    let secret = HolderSecret::parse("424242").expect("secret");
-    let claim: Claim = serde_json::from_value(serde_json::json!({"schema": "qualification",
-        "holder": dossier_core::field::to_hex(&secret.commitment()),
-        "fields": {"degree_level": "master", "field": "law", "institution": "UL-001", "award_year": 2015}}))
-    .expect("claim");
-    let e = claim.encode(&schemas).expect("valid");
-    let credential = Credential {
-        schema_id: e.schema_id,
-        issuer_id: dossier_core::issuer_id("u").expect("id"),
-        holder: e.holder,
-        credential_id: 3,
-        issued_at: 20_000,
-        expires_at: 30_000,
-        salt: Fr::from(5u64),
-        slots: e.slots,
-    };
-    let mut tree = MemoryTree::default();
-    registry::apply(
-        &mut tree,
-        &[(3, credential.commitment()), (4, Fr::from(9u64))],
-    )
-    .expect("apply");
-    let path = registry::path(&tree, 3).expect("path");
-    let offered = Offered {
-        credential,
-        siblings: path.siblings,
-        root: path.root,
-    };
+    let (secret, offered) = common::degree(&schemas, "u");
     for (field, op, value) in [
         ("award_year", "$eq", serde_json::json!(2015)),
         ("award_year", "$ne", serde_json::json!(2016)),
