@@ -23,7 +23,10 @@ pub fn binary() -> PathBuf {
 /// A command for `dossier --home <home> <args>`.
 pub fn dossier(home: &Path) -> Command {
     let mut c = Command::new(binary());
-    c.arg("--home").arg(home).env_remove("DOSSIER_HOME").env_remove("DOSSIER_PARAMS");
+    c.arg("--home")
+        .arg(home)
+        .env_remove("DOSSIER_HOME")
+        .env_remove("DOSSIER_PARAMS");
     c
 }
 
