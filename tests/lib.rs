@@ -106,3 +106,125 @@ pub fn issue_to_wallet(
     ok(home, &["holder", "import", o, "--wallet", w]);
     out
 }
+
+/// A running `dossier serve` on a loopback ephemeral port, stopped (SIGTERM) on drop.
+pub struct Server {
+    /// The process.
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The file its log (stderr) goes to.
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts the service on `home` with `params` and a tokens file, and waits until it listens.
+    pub fn start(home: &Path, params: &Path, tokens: &Path, extra: &[&str]) -> Server {
+        std::fs::create_dir_all(home).expect("home");
+        let n = rand::random::<u32>();
+        let addr_file = home.join(format!("addr-{n}"));
+        let log = home.join(format!("service-{n}.log"));
+        let mut cmd = dossier(home);
+        cmd.arg("--params")
+            .arg(params)
+            .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
+            .arg(&addr_file)
+            .arg("--tokens")
+            .arg(tokens)
+            .args(extra)
+            .env(
+                "DOSSIER_LOG",
+                "info,dossier_service=debug,dossier_store=debug,tower_http=debug",
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        let mut child = cmd.spawn().expect("dossier serve starts");
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
+                return Server {
+                    child,
+                    base: format!("http://{}", addr.trim()),
+                    log,
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "dossier serve exited ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "the service did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, sig: i32) {
+        assert!(send_signal(self.child.id(), sig), "kill failed");
+    }
+
+    /// Calls the API: (status, JSON body or Null, Retry-After).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let (status, text, _) = self.call_raw(method, path, token, body.map(|b| b.to_string()));
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Calls the API with a raw body: (status, body text, Retry-After header).
+    pub fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, String, Option<String>) {
+        let mut req = ureq::request(method, &format!("{}{path}", self.base))
+            .timeout(std::time::Duration::from_secs(120));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        let result = match body {
+            Some(b) => req.set("Content-Type", "application/json").send_string(&b),
+            None => req.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = response.status();
+        let retry = response.header("Retry-After").map(str::to_string);
+        (status, response.into_string().unwrap_or_default(), retry)
+    }
+}
+
+/// Sends a signal with the `kill` command (the workspace forbids `unsafe`, so no libc call).
+pub fn send_signal(pid: u32, sig: i32) -> bool {
+    Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = send_signal(self.child.id(), 15);
+            let _ = self.child.wait();
+        }
+    }
+}

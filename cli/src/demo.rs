@@ -5,7 +5,6 @@
 //! a regulator audits the ledger and checks the two checkpoints' consistency.
 
 use crate::error::CliError;
-use crate::home::Home;
 use crate::Out;
 use dossier_circuits::statement::{Offered, StatementWitness};
 use dossier_core::credential::Credential;
@@ -16,6 +15,7 @@ use dossier_core::presentation::PresentationRequest;
 use dossier_core::query::Query;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{checkpoint, field, log_proof};
+use dossier_store::home::Home;
 use dossier_store::{audit, Store};
 use rand::{Rng, SeedableRng};
 use serde_json::json;

@@ -50,9 +50,10 @@ impl CliError {
             CliError::Verify(_) => EXIT_FAILED_CHECK,
             CliError::Input(_) | CliError::Core(_) => EXIT_BAD_INPUT,
             CliError::Store(e) => match e {
-                StoreError::Db(_) | StoreError::Locked { .. } | StoreError::Ledger { .. } => {
-                    EXIT_STORE
-                }
+                StoreError::Db(_)
+                | StoreError::Locked { .. }
+                | StoreError::Ledger { .. }
+                | StoreError::Io { .. } => EXIT_STORE,
                 _ => EXIT_BAD_INPUT,
             },
             CliError::Io { .. } => EXIT_STORE,
@@ -69,6 +70,8 @@ impl CliError {
             CliError::Store(StoreError::WrongIssuerKey { .. }) => "wrong_issuer_key",
             CliError::Store(StoreError::CredentialNotFound { .. }) => "credential_not_found",
             CliError::Store(StoreError::Locked { .. }) => "locked",
+            CliError::Store(StoreError::Refused { .. }) => "bad_input",
+            CliError::Store(StoreError::Io { .. }) => "io",
             CliError::Store(_) => "store",
             CliError::Audit(_) => "audit_failed",
             CliError::Verify(_) => "presentation_refused",

@@ -6,9 +6,11 @@
 mod batch;
 mod demo;
 mod error;
-mod home;
 mod present;
+mod serve;
 mod wallet;
+
+use dossier_store::home;
 
 use clap::{Args, Parser, Subcommand};
 use dossier_core::credential::CredentialOpening;
@@ -97,6 +99,64 @@ enum Command {
     /// Export a presentation for other tools.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Run the HTTP service on this home's store (until SIGINT or SIGTERM).
+    Serve(ServeCli),
+    /// The service's bearer tokens: add one (printed once), list them.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Args)]
+struct ServeCli {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8640")]
+    listen: std::net::SocketAddr,
+    /// The tokens file (default: <home>/tokens.json).
+    #[arg(long, env = "DOSSIER_TOKENS")]
+    tokens: Option<PathBuf>,
+    /// Proving jobs that may wait; beyond, 429 with Retry-After.
+    #[arg(long, default_value_t = 8)]
+    queue: usize,
+    /// Requests per second each client may sustain (twice that in a burst).
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Largest request body, bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    body_limit: usize,
+    /// Write the bound address here once listening (useful with --listen 127.0.0.1:0).
+    #[arg(long)]
+    addr_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Add a token and print it (only its SHA-256 is stored).
+    Add {
+        /// A name for its owner (in logs and the archive).
+        #[arg(long)]
+        name: String,
+        /// issuer, holder, verifier or regulator.
+        #[arg(long)]
+        role: String,
+        /// For an issuer's token: the issuer's name.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// For a holder's token: the holder commitment (or take it from --wallet).
+        #[arg(long)]
+        holder: Option<String>,
+        /// For a holder's token: the wallet whose holder commitment to bind.
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+        /// The tokens file (default: <home>/tokens.json).
+        #[arg(long, env = "DOSSIER_TOKENS")]
+        tokens: Option<PathBuf>,
+    },
+    /// List tokens' names and roles.
+    List {
+        /// The tokens file (default: <home>/tokens.json).
+        #[arg(long, env = "DOSSIER_TOKENS")]
+        tokens: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -655,6 +715,74 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             );
             Ok(0)
         }
+        Command::Serve(a) => {
+            let tokens = serve::tokens_path(&home, &a.tokens);
+            serve::serve(
+                &home,
+                &cli.params,
+                serve::ServeArgs {
+                    listen: a.listen,
+                    tokens,
+                    queue: a.queue,
+                    rate: a.rate,
+                    body_limit: a.body_limit,
+                    addr_file: a.addr_file,
+                },
+            )
+        }
+        Command::Token(TokenCmd::Add {
+            name,
+            role,
+            issuer,
+            holder,
+            wallet,
+            tokens,
+        }) => {
+            let role = match (role.as_str(), issuer, holder, wallet) {
+                ("issuer", Some(issuer), None, None) => dossier_service::Role::Issuer { issuer },
+                ("holder", None, Some(holder), None) => dossier_service::Role::Holder { holder },
+                ("holder", None, None, Some(w)) => dossier_service::Role::Holder {
+                    holder: field::to_hex(&wallet::Wallet::open(&w)?.holder()),
+                },
+                ("verifier", None, None, None) => dossier_service::Role::Verifier,
+                ("regulator", None, None, None) => dossier_service::Role::Regulator,
+                _ => {
+                    return Err(CliError::Input(
+                        "give --role issuer --issuer NAME, --role holder with --holder or --wallet, --role verifier or --role regulator".into(),
+                    ))
+                }
+            };
+            let path = serve::tokens_path(&home, &tokens);
+            let token = serve::add_token(&path, &name, role)?;
+            out.emit(
+                format!(
+                    "token `{name}` added to {}; it is shown only now:\n{token}",
+                    path.display()
+                ),
+                json!({"name": name, "token": token, "tokens_file": path}),
+            );
+            Ok(0)
+        }
+        Command::Token(TokenCmd::List { tokens }) => {
+            let path = serve::tokens_path(&home, &tokens);
+            let list = serve::list_tokens(&path)?;
+            let rows: Vec<String> = list
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{:<24} {}",
+                        t.name,
+                        serde_json::to_string(&t.role).unwrap_or_default()
+                    )
+                })
+                .collect();
+            let machine: Vec<_> = list
+                .iter()
+                .map(|t| json!({"name": t.name, "role": t.role}))
+                .collect();
+            out.emit(rows.join("\n"), json!(machine));
+            Ok(0)
+        }
         Command::Verify(args) => verify_cmd(&home, &cli.params, &out, &schemas, args),
         Command::Export(ExportCmd::Snarkjs {
             presentation,
@@ -930,7 +1058,22 @@ fn main() {
     let cli = Cli::parse();
     let json = cli.json;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DOSSIER_LOG"))
+        .with_env_filter({
+            // arkworks traces every gadget: at info level that slows proving ~1000x, so its
+            // spans stay off whatever DOSSIER_LOG asks for.
+            let mut f = tracing_subscriber::EnvFilter::from_env("DOSSIER_LOG");
+            for quiet in [
+                "ark_relations=warn",
+                "ark_r1cs_std=warn",
+                "ark_groth16=warn",
+                "ark_crypto_primitives=warn",
+            ] {
+                if let Ok(d) = quiet.parse() {
+                    f = f.add_directive(d);
+                }
+            }
+            f
+        })
         .with_writer(std::io::stderr)
         .init();
     let code = match run(cli) {

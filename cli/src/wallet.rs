@@ -2,11 +2,11 @@
 //! by its owner (mode 0600; a wallet others can read is refused).
 
 use crate::error::{io, CliError};
-use crate::home::write_atomic;
 use dossier_core::credential::CredentialOpening;
 use dossier_core::holder::HolderSecret;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, Fr};
+use dossier_store::home::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ impl Wallet {
         };
         let text = serde_json::to_string_pretty(&file)
             .map_err(|e| CliError::Input(format!("wallet: {e}")))?;
-        write_atomic(&self.path, text.as_bytes(), 0o600, true)
+        Ok(write_atomic(&self.path, text.as_bytes(), 0o600, true)?)
     }
 
     /// The secret, for building a witness on this machine only.

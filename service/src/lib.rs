@@ -1,3 +1,431 @@
-//! dossier's HTTP service (axum) for issuers, holders, verifiers and regulators, over the same
-//! store as the CLI. Its API is the subject of the service issue (#4); the crate fixes its place
-//! on top of `dossier-core` and `dossier-store`.
+//! dossier's HTTP service (axum): issuers issue, update and revoke credentials and publish
+//! checkpoints; holders fetch their credentials and witnesses and may ask the service to prove;
+//! verifiers make presentation requests and check presentations; regulators and the public read
+//! the ledger, its proofs and (regulators) the archive of verifications.
+//!
+//! It runs on the embedded default — the same home folder and database file as the CLI, keys
+//! from `params/` — and needs no other server. JSON under `/v1`, described by the OpenAPI 3.1
+//! document at `/openapi.json` (generated from this code); one error shape everywhere
+//! ([`error::ErrorBody`]); bearer tokens stored hashed ([`config::Tokens`]); bounded bodies,
+//! JSON depth, per-client rates, timeouts and a bounded proving queue.
+//!
+//! Durability: every write answers only after its transaction is committed (fsynced) in the
+//! database; a job is recorded before its 202; after a restart unfinished jobs are reported
+//! failed. Shutdown (SIGINT/SIGTERM) stops accepting connections, finishes requests in flight,
+//! lets a running proof finish and fails the proofs still queued.
+
+pub mod config;
+pub mod error;
+pub mod extract;
+mod holders;
+mod issuers;
+pub mod jobs;
+pub mod limits;
+pub mod metrics;
+mod public;
+pub mod tables;
+mod verifiers;
+
+pub use config::{Config, Limits, Role, Tokens};
+pub use error::ServiceError;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use dossier_core::keys::KeyPair;
+use dossier_core::query::Shape;
+use dossier_core::schema::SchemaSet;
+use dossier_prover::ShapeProver;
+use dossier_store::home::Home;
+use dossier_store::Store;
+use dossier_verifier::VerifierKeys;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use utoipa::OpenApi;
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The store (registries, ledger, the service's tables).
+    pub store: Store,
+    /// The home folder (issuer keys).
+    pub home: Home,
+    /// The proving and verifying keys' folder.
+    pub params: PathBuf,
+    /// The credential schemas.
+    pub schemas: SchemaSet,
+    /// The verifying keys.
+    pub keys: VerifierKeys,
+    /// The ledger's signing key.
+    pub log_key: KeyPair,
+    /// The ledger's verifier key (checkpoints are checked against it).
+    pub log_verifier_key: String,
+    /// The accepted tokens.
+    pub tokens: Tokens,
+    /// The limits.
+    pub limits: Limits,
+    /// Set when shutdown began.
+    pub shutting_down: AtomicBool,
+    /// The counters.
+    pub metrics: metrics::Metrics,
+    /// The per-client rate limiter.
+    pub limiter: limits::RateLimiter,
+    provers: Mutex<HashMap<String, Arc<ShapeProver>>>,
+    prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
+    verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
+}
+
+impl AppState {
+    /// The prover of a shape, loaded once.
+    pub fn prover(&self, shape: Shape) -> Result<Arc<ShapeProver>, ServiceError> {
+        let name = shape.name();
+        let mut provers = self.provers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = provers.get(&name) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(
+            ShapeProver::load(&self.params, shape)
+                .map_err(|e| ServiceError::Internal(format!("loading the prover: {e}")))?,
+        );
+        provers.insert(name, p.clone());
+        Ok(p)
+    }
+
+    /// The proving queue's sender, unless shutdown began.
+    pub fn prove_queue(&self) -> Option<tokio::sync::mpsc::Sender<jobs::ProveTask>> {
+        self.prove_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The verification queue's sender, unless shutdown began.
+    pub fn verify_queue(&self) -> Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>> {
+        self.verify_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Begins shutdown: no new work is queued, and the queues close once their senders in
+    /// flight are gone, which stops the workers after what they hold.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.prove_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        self.verify_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Today, days since 1970-01-01.
+pub fn today() -> u32 {
+    (now() / 86_400) as u32
+}
+
+/// A random 128-bit id, hex.
+pub fn random_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// The running service's handles: its state and its workers.
+pub struct Service {
+    /// The shared state.
+    pub state: Arc<AppState>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Service {
+    /// Opens the store, loads keys, recovers jobs and starts the workers.
+    pub fn start(config: &Config) -> Result<Service, ServiceError> {
+        let home = Home {
+            dir: config.home.clone(),
+            lock_wait: std::time::Duration::from_secs(5),
+        };
+        let store = home.store()?;
+        let log_key = home.ledger_key(&store, None)?;
+        tables::ensure(&store)?;
+        let mut keys = VerifierKeys::load(&config.params).map_err(|e| {
+            ServiceError::Config(format!(
+                "verifying keys in {}: {e} (run `dossier setup`)",
+                config.params.display()
+            ))
+        })?;
+        if config.verifier_tables {
+            for key in keys.keys.values_mut() {
+                key.precompute();
+            }
+        }
+        let (prove_tx, prove_rx) = tokio::sync::mpsc::channel(config.limits.proving_queue.max(1));
+        let (verify_tx, verify_rx) = tokio::sync::mpsc::channel(4096);
+        let state = Arc::new(AppState {
+            log_verifier_key: log_key.verifier_key(),
+            store,
+            home,
+            params: config.params.clone(),
+            schemas: SchemaSet::builtin(),
+            keys,
+            log_key,
+            tokens: config.tokens.clone(),
+            limits: config.limits.clone(),
+            shutting_down: AtomicBool::new(false),
+            metrics: Default::default(),
+            limiter: limits::RateLimiter::new(
+                config.limits.rate_per_second,
+                config.limits.rate_burst,
+            ),
+            provers: Mutex::new(HashMap::new()),
+            prove_queue: Mutex::new(Some(prove_tx)),
+            verify_queue: Mutex::new(Some(verify_tx)),
+        });
+        let failed = jobs::recover(&state)?;
+        if failed > 0 {
+            tracing::warn!(
+                jobs = failed,
+                "jobs interrupted by the last shutdown reported failed"
+            );
+        }
+        let mut workers = Vec::new();
+        let prove_rx = Arc::new(Mutex::new(prove_rx));
+        {
+            let (s, rx) = (state.clone(), prove_rx);
+            workers.push(std::thread::spawn(move || jobs::prove_worker(s, rx)));
+        }
+        let verify_rx = Arc::new(Mutex::new(verify_rx));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for _ in 0..cores {
+            let (s, rx) = (state.clone(), verify_rx.clone());
+            workers.push(std::thread::spawn(move || jobs::verify_worker(s, rx)));
+        }
+        Ok(Service { state, workers })
+    }
+
+    /// The HTTP routes over this state.
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// Shuts the workers down: a running proof finishes, queued ones are reported failed.
+    pub fn shutdown(self) {
+        let Service { state, workers } = self;
+        state.begin_shutdown();
+        drop(state);
+        for w in workers {
+            let _ = w.join();
+        }
+    }
+}
+
+async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched".to_string(), |m| m.as_str().to_string());
+    let method = req.method().to_string();
+    // The client is its token's name, or its address: each has its own rate.
+    let client = match req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| state.tokens.lookup(t.trim()))
+    {
+        Some(p) => format!("token:{}", p.name),
+        None => req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or("anonymous".to_string(), |c| format!("ip:{}", c.0.ip())),
+    };
+    let response = if route.starts_with("/v1") {
+        match state.limiter.check(&client) {
+            Ok(()) => next.run(req).await,
+            Err(retry_after) => ServiceError::TooMany {
+                message: "rate limit exceeded for this client".into(),
+                retry_after,
+            }
+            .into_response(),
+        }
+    } else {
+        next.run(req).await
+    };
+    state
+        .metrics
+        .request(&method, &route, response.status().as_u16());
+    response
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dossier",
+        description = "Zero-knowledge credentials and audits for civil-service personnel records. \
+Issuers keep Poseidon sparse Merkle registries whose roots are anchored by signed checkpoints on \
+an append-only ledger; holders prove statements about their credentials; verifiers check them \
+bound to their own challenge; regulators audit. Proving on the service (POST /v1/holder/proofs) \
+shows the holder's secret and credentials to the service; the CLI (`dossier prove`) proves \
+locally.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        public::healthz, public::readyz, public::metrics_text, public::schemas,
+        public::ledger_info, public::entries, public::inclusion, public::consistency,
+        public::checkpoints, public::checkpoint_latest, public::checkpoint_at, public::registries,
+        public::get_request, public::verify,
+        issuers::create_issuer, issuers::issue, issuers::update, issuers::revoke,
+        issuers::publish_checkpoint,
+        holders::credentials, holders::witness, holders::prove, holders::job,
+        verifiers::create_request, verifiers::submit,
+        verifiers::archive, verifiers::reverify,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail, jobs::Job, jobs::JobStatus)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "public", description = "Anyone: ledger, checkpoints, proofs, registry roots, stateless verification"),
+        (name = "issuers", description = "An issuer's office, with a token bound to the issuer"),
+        (name = "holders", description = "A civil servant, with a token bound to their holder commitment"),
+        (name = "verifiers", description = "Recruiters: presentation requests and verdicts"),
+        (name = "regulators", description = "Read-only audit of the archive of verifications"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ServiceError {
+    ServiceError::NotFound("no such endpoint".into())
+}
+
+/// The service's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limits = state.limits.clone();
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/readyz", get(public::readyz))
+        .route("/metrics", get(public::metrics_text))
+        .route("/openapi.json", get(openapi_json))
+        .route("/v1/schemas", get(public::schemas))
+        .route("/v1/ledger", get(public::ledger_info))
+        .route("/v1/ledger/entries", get(public::entries))
+        .route("/v1/ledger/inclusion", get(public::inclusion))
+        .route("/v1/ledger/consistency", get(public::consistency))
+        .route(
+            "/v1/checkpoints",
+            get(public::checkpoints).post(issuers::publish_checkpoint),
+        )
+        .route("/v1/checkpoints/latest", get(public::checkpoint_latest))
+        .route("/v1/checkpoints/{size}", get(public::checkpoint_at))
+        .route("/v1/registries", get(public::registries))
+        .route("/v1/verify", post(public::verify))
+        .route("/v1/issuers", post(issuers::create_issuer))
+        .route("/v1/issuers/{issuer}/credentials", post(issuers::issue))
+        .route(
+            "/v1/issuers/{issuer}/credentials/{id}",
+            put(issuers::update).merge(delete(issuers::revoke)),
+        )
+        .route("/v1/holder/credentials", get(holders::credentials))
+        .route(
+            "/v1/holder/credentials/{issuer}/{id}/witness",
+            get(holders::witness),
+        )
+        .route("/v1/holder/proofs", post(holders::prove))
+        .route("/v1/jobs/{id}", get(holders::job))
+        .route("/v1/requests", post(verifiers::create_request))
+        .route("/v1/requests/{id}", get(public::get_request))
+        .route("/v1/requests/{id}/presentations", post(verifiers::submit))
+        .route("/v1/archive", get(verifiers::archive))
+        .route("/v1/archive/reverify", post(verifiers::reverify))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Runs the service until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServiceError> {
+    let service = Service::start(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServiceError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServiceError::Config(e.to_string()))?;
+    tracing::info!(%addr, tokens = config.tokens.len(), "dossier service listening");
+    ready(addr);
+    let app = service.router();
+    let state = service.state.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        state.begin_shutdown();
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("server: {e}")))?;
+    // The router is gone: the workers stop after what they hold.
+    tokio::task::spawn_blocking(move || service.shutdown())
+        .await
+        .map_err(|e| ServiceError::Internal(format!("joining workers: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

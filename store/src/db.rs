@@ -163,6 +163,29 @@ impl<T: ReadableTable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T
     }
 }
 
+/// Every registry's root, ordered by issuer id, read from one transaction's tables.
+fn roots_of(
+    issuers: &impl ReadableTable<u32, &'static [u8]>,
+    nodes: &impl ReadableTable<(u32, u8, u32), [u8; 32]>,
+) -> Result<Vec<RegistryRoot>, StoreError> {
+    let mut roots = Vec::new();
+    for row in issuers.iter()? {
+        let (k, v) = row?;
+        let info = IssuerInfo::from_bytes(k.value(), v.value())?;
+        let tree = ReadNodes {
+            table: nodes,
+            registry: info.registry,
+        };
+        roots.push(RegistryRoot {
+            issuer_id: info.issuer_id,
+            root: registry::root(&tree)?,
+            live: info.live,
+        });
+    }
+    roots.sort_by_key(|r| r.issuer_id);
+    Ok(roots)
+}
+
 /// Appends entries to the ledger inside a write transaction; returns the new size.
 fn append_entries(txn: &redb::WriteTransaction, entries: &[Vec<u8>]) -> Result<u64, StoreError> {
     let mut etable = txn.open_table(ENTRIES)?;
@@ -371,6 +394,19 @@ impl Store {
         issued_at: u32,
         time: u64,
     ) -> Result<Vec<Credential>, StoreError> {
+        self.issue_with(key, claims, issued_at, time, |_, _| Ok(()))
+    }
+
+    /// [`Store::issue`], with `keep` writing the caller's own tables (the service's copy of the
+    /// openings) in the same transaction: both are durable together, or neither is.
+    pub fn issue_with(
+        &self,
+        key: &KeyPair,
+        claims: &[EncodedClaim],
+        issued_at: u32,
+        time: u64,
+        keep: impl FnOnce(&redb::WriteTransaction, &[Credential]) -> Result<(), StoreError>,
+    ) -> Result<Vec<Credential>, StoreError> {
         let txn = self.db.begin_write()?;
         let mut info = {
             let t = txn.open_table(ISSUERS)?;
@@ -432,6 +468,7 @@ impl Store {
         info.live += claims.len() as u64;
         txn.open_table(ISSUERS)?
             .insert(info.registry, info.to_bytes().as_slice())?;
+        keep(&txn, &credentials)?;
         txn.commit()?;
         Ok(credentials)
     }
@@ -445,6 +482,19 @@ impl Store {
         claim: &EncodedClaim,
         issued_at: u32,
         time: u64,
+    ) -> Result<Credential, StoreError> {
+        self.update_with(key, credential_id, claim, issued_at, time, |_, _| Ok(()))
+    }
+
+    /// [`Store::update`], with `keep` writing the caller's tables in the same transaction.
+    pub fn update_with(
+        &self,
+        key: &KeyPair,
+        credential_id: u32,
+        claim: &EncodedClaim,
+        issued_at: u32,
+        time: u64,
+        keep: impl FnOnce(&redb::WriteTransaction, &Credential) -> Result<(), StoreError>,
     ) -> Result<Credential, StoreError> {
         let txn = self.db.begin_write()?;
         let info = {
@@ -489,12 +539,24 @@ impl Store {
             key,
         );
         append_entries(&txn, &[entry.to_bytes()])?;
+        keep(&txn, &credential)?;
         txn.commit()?;
         Ok(credential)
     }
 
     /// Revokes a live credential: its leaf becomes empty.
     pub fn revoke(&self, key: &KeyPair, credential_id: u32, time: u64) -> Result<(), StoreError> {
+        self.revoke_with(key, credential_id, time, |_| Ok(()))
+    }
+
+    /// [`Store::revoke`], with `keep` writing the caller's tables in the same transaction.
+    pub fn revoke_with(
+        &self,
+        key: &KeyPair,
+        credential_id: u32,
+        time: u64,
+        keep: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         let mut info = {
             let t = txn.open_table(ISSUERS)?;
@@ -529,6 +591,7 @@ impl Store {
         info.live -= 1;
         txn.open_table(ISSUERS)?
             .insert(info.registry, info.to_bytes().as_slice())?;
+        keep(&txn)?;
         txn.commit()?;
         Ok(())
     }
@@ -549,8 +612,14 @@ impl Store {
                 })
             }
         }
-        let roots = self.registry_roots()?;
+        // The roots are read inside the write transaction, so that no concurrent write can slip
+        // between them and the entry that commits them.
         let txn = self.db.begin_write()?;
+        let roots = {
+            let issuers = txn.open_table(ISSUERS)?;
+            let nodes = txn.open_table(NODES)?;
+            roots_of(&issuers, &nodes)?
+        };
         let entry = Entry::sign(
             time,
             EntryBody::RegistryRoots {
@@ -617,21 +686,7 @@ impl<D: ReadableDatabase> Store<D> {
     /// Every registry's current root, ordered by issuer id.
     pub fn registry_roots(&self) -> Result<Vec<RegistryRoot>, StoreError> {
         let txn = self.db.begin_read()?;
-        let nodes = txn.open_table(NODES)?;
-        let mut roots = Vec::new();
-        for info in self.issuers()? {
-            let tree = ReadNodes {
-                table: &nodes,
-                registry: info.registry,
-            };
-            roots.push(RegistryRoot {
-                issuer_id: info.issuer_id,
-                root: registry::root(&tree)?,
-                live: info.live,
-            });
-        }
-        roots.sort_by_key(|r| r.issuer_id);
-        Ok(roots)
+        roots_of(&txn.open_table(ISSUERS)?, &txn.open_table(NODES)?)
     }
 
     /// The latest checkpoint's note, if any.
@@ -768,9 +823,9 @@ impl<D: ReadableDatabase> Store<D> {
         Ok(!self.witness(issuer, credential_id)?.leaf.is_zero())
     }
 
-    /// Direct access to the database, for tests that play an attacker with write access to the
-    /// file and for inspection tools.
-    #[doc(hidden)]
+    /// Direct access to the database: for a caller's own tables (the service's), for tests that
+    /// play an attacker with write access to the file, and for inspection tools. Never write the
+    /// store's own tables through it.
     pub fn raw(&self) -> &D {
         &self.db
     }

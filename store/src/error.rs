@@ -65,6 +65,20 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A request was refused before anything was written (a name, a path, an existing file).
+    #[error("{reason}")]
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// A file in the home folder could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// A ledger export could not be read.
     #[error("ledger export: {reason}")]
     Export {

@@ -4,6 +4,8 @@
 //! - [`registry`]: depth-32 Poseidon sparse Merkle trees, batch updates, membership paths;
 //! - [`db`]: the embedded default (redb), where every change is one durable transaction over
 //!   registry and ledger together;
+//! - [`holder`]: which of a holder's credentials can answer a query now, with their paths;
+//! - [`home`]: the home folder shared by the CLI and the service (database and keys);
 //! - [`export`]: the ledger as a regulator receives it;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
@@ -11,6 +13,8 @@ pub mod audit;
 pub mod db;
 mod error;
 pub mod export;
+pub mod holder;
+pub mod home;
 pub mod ledger;
 pub mod registry;
 

@@ -65,3 +65,88 @@ pub fn verify_batch(key: &ShapeKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Result
         Err(VerifyError::InvalidProof)
     }
 }
+
+/// One presentation to check in a batch: the verifier's request, the presentation and the time
+/// (unix seconds) it is judged at.
+pub struct BatchItem<'a> {
+    /// The request the presentation must answer.
+    pub request: &'a dossier_core::presentation::PresentationRequest,
+    /// The presentation.
+    pub presentation: &'a dossier_core::presentation::Presentation,
+    /// When it is judged (freshness of its checkpoint).
+    pub now: u64,
+}
+
+/// Verifies many presentations at once, with the same outcome for each as [`crate::verify`]:
+/// the statement checks one by one, then one batched pairing check per shape; when a batch
+/// fails, its proofs are checked one by one so that each gets its own verdict.
+pub fn verify_presentations(
+    items: &[BatchItem<'_>],
+    keys: &crate::VerifierKeys,
+    log_key: &str,
+    schemas: &dossier_core::schema::SchemaSet,
+) -> Vec<Result<crate::Checked, VerifyError>> {
+    use crate::verify::{check_statement, decode_proof, verify_proof};
+    use std::collections::BTreeMap;
+    let mut out: Vec<Option<Result<crate::Checked, VerifyError>>> = Vec::new();
+    let mut by_shape: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let checked = check_statement(
+            item.request,
+            item.presentation,
+            keys,
+            log_key,
+            schemas,
+            item.now,
+        )
+        .and_then(|(encoded, inputs, public, cp)| {
+            let proof = decode_proof(&item.presentation.proof)?;
+            let verdict = crate::Verdict::new(
+                item.request,
+                &encoded,
+                &public,
+                &cp,
+                schemas,
+                keys.insecure,
+                item.now,
+            );
+            Ok(crate::Checked {
+                verdict,
+                nullifier: public.nullifier,
+                inputs,
+                proof,
+            })
+        });
+        if checked.is_ok() {
+            by_shape
+                .entry(item.presentation.shape.name())
+                .or_default()
+                .push(i);
+        }
+        out.push(Some(checked));
+    }
+    for (shape, members) in by_shape {
+        let key = &keys.keys[&shape];
+        let pairs: Vec<(Proof<Bn254>, Vec<Fr>)> = members
+            .iter()
+            .filter_map(|&i| match &out[i] {
+                Some(Ok(c)) => Some((c.proof.clone(), c.inputs.clone())),
+                _ => None,
+            })
+            .collect();
+        let batch_ok = if members.len() == 1 {
+            false
+        } else {
+            verify_batch(key, &pairs).is_ok()
+        };
+        if batch_ok {
+            continue;
+        }
+        for (&i, (proof, inputs)) in members.iter().zip(&pairs) {
+            if let Err(e) = verify_proof(key, proof, inputs) {
+                out[i] = Some(Err(e));
+            }
+        }
+    }
+    out.into_iter().flatten().collect()
+}

@@ -18,7 +18,7 @@ pub mod snarkjs;
 mod verdict;
 mod verify;
 
-pub use batch::verify_batch;
+pub use batch::{verify_batch, verify_presentations, BatchItem};
 pub use keys::VerifierKeys;
 pub use nullifiers::NullifierStore;
 pub use verdict::{Revealed, Verdict};

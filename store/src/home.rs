@@ -1,4 +1,4 @@
-//! The CLI's home folder: the database, the ledger's key and issuers' keys, and the holder's
+//! The home folder of the CLI and the service: the database, the ledger's key and issuers' keys, and the holder's
 //! wallet. Secret files are created with mode 0600 and written atomically.
 //!
 //! ```text
@@ -8,14 +8,25 @@
 //! $DOSSIER_HOME/wallet.json            the default holder wallet
 //! ```
 
-use crate::error::{io, CliError};
+use crate::StoreError;
+use crate::{Store, StoreReader};
 use dossier_core::keys::KeyPair;
-use dossier_store::{Store, StoreReader};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+fn refused(reason: String) -> StoreError {
+    StoreError::Refused { reason }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
 
 /// The default ledger origin (its checkpoints' first line and its key's name).
 pub const DEFAULT_ORIGIN: &str = "dossier.local/ledger";
@@ -35,9 +46,9 @@ pub fn write_atomic(
     contents: &[u8],
     mode: u32,
     replace: bool,
-) -> Result<(), CliError> {
+) -> Result<(), StoreError> {
     if !replace && path.exists() {
-        return Err(CliError::Input(format!(
+        return Err(refused(format!(
             "{} already exists; refusing to overwrite it",
             path.display()
         )));
@@ -96,9 +107,9 @@ impl Home {
         self.dir.join("keys").join("ledger.key")
     }
 
-    fn issuer_key_path(&self, name: &str) -> Result<PathBuf, CliError> {
+    fn issuer_key_path(&self, name: &str) -> Result<PathBuf, StoreError> {
         if !valid_issuer_name(name) {
-            return Err(CliError::Input(format!(
+            return Err(refused(format!(
                 "issuer name `{name}` must be 1-100 of a-z, 0-9, '.', '_' and '-'"
             )));
         }
@@ -110,33 +121,33 @@ impl Home {
     }
 
     /// Opens the store (creating the folder and database if needed).
-    pub fn store(&self) -> Result<Store, CliError> {
+    pub fn store(&self) -> Result<Store, StoreError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        Ok(Store::open(&self.db_path(), self.lock_wait)?)
+        Store::open(&self.db_path(), self.lock_wait)
     }
 
     /// Opens the existing store read-only: for commands that only read, and for checking a
     /// write's input before the store is opened for writing (which updates the file's header).
-    pub fn reader(&self) -> Result<StoreReader, CliError> {
+    pub fn reader(&self) -> Result<StoreReader, StoreError> {
         let path = self.db_path();
         if !path.exists() {
-            return Err(CliError::Input(format!(
+            return Err(refused(format!(
                 "no dossier store at {} (create one with `dossier issuer init NAME`)",
                 path.display()
             )));
         }
-        Ok(StoreReader::open_read_only(&path, self.lock_wait)?)
+        StoreReader::open_read_only(&path, self.lock_wait)
     }
 
     /// The ledger's key, created with `origin` (or the default) on first use and bound to the
     /// store.
-    pub fn ledger_key(&self, store: &Store, origin: Option<&str>) -> Result<KeyPair, CliError> {
+    pub fn ledger_key(&self, store: &Store, origin: Option<&str>) -> Result<KeyPair, StoreError> {
         let path = self.ledger_key_path();
         let key = if path.exists() {
             let key = read_key(&path)?;
             if let Some(o) = origin {
                 if o != key.name() {
-                    return Err(CliError::Input(format!(
+                    return Err(refused(format!(
                         "this ledger's origin is `{}`, not `{o}`",
                         key.name()
                     )));
@@ -154,7 +165,7 @@ impl Home {
     }
 
     /// Creates and saves a new issuer key.
-    pub fn new_issuer_key(&self, name: &str) -> Result<KeyPair, CliError> {
+    pub fn new_issuer_key(&self, name: &str) -> Result<KeyPair, StoreError> {
         let path = self.issuer_key_path(name)?;
         let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
         write_atomic(&path, key.expose_private().as_bytes(), 0o600, false)?;
@@ -162,13 +173,13 @@ impl Home {
     }
 
     /// Reads an issuer's key: from `explicit` if given, else from the home folder.
-    pub fn issuer_key(&self, name: &str, explicit: Option<&Path>) -> Result<KeyPair, CliError> {
+    pub fn issuer_key(&self, name: &str, explicit: Option<&Path>) -> Result<KeyPair, StoreError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => self.issuer_key_path(name)?,
         };
         if !path.exists() {
-            return Err(CliError::Input(format!(
+            return Err(refused(format!(
                 "no key for issuer `{name}` at {} (run `dossier issuer init {name}`)",
                 path.display()
             )));
@@ -177,7 +188,7 @@ impl Home {
     }
 }
 
-fn read_key(path: &Path) -> Result<KeyPair, CliError> {
+fn read_key(path: &Path) -> Result<KeyPair, StoreError> {
     let text = fs::read_to_string(path).map_err(io(path))?;
-    KeyPair::parse(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+    KeyPair::parse(&text).map_err(|e| refused(format!("{}: {e}", path.display())))
 }

@@ -1,0 +1,117 @@
+//! `dossier serve` and `dossier token`: the HTTP service on this home's store, and the tokens
+//! file it accepts (each token's SHA-256 and role; the token itself is printed once).
+
+use crate::error::CliError;
+use base64::Engine;
+use dossier_service::config::{token_hash, Role, TokenRecord, TokensFile, TOKENS_FORMAT};
+use dossier_service::{Config, Limits, Tokens};
+use dossier_store::home::{write_atomic, Home};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The default tokens file of a home.
+pub fn tokens_path(home: &Home, explicit: &Option<PathBuf>) -> PathBuf {
+    explicit
+        .clone()
+        .unwrap_or_else(|| home.dir.join("tokens.json"))
+}
+
+fn read_tokens(path: &Path) -> Result<TokensFile, CliError> {
+    if !path.exists() {
+        return Ok(TokensFile {
+            format: TOKENS_FORMAT.into(),
+            tokens: Vec::new(),
+        });
+    }
+    Tokens::load(path).map_err(|e| CliError::Input(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(crate::error::io(path))?;
+    serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
+/// Adds a token with a role; returns the token (shown once, never stored).
+pub fn add_token(path: &Path, name: &str, role: Role) -> Result<String, CliError> {
+    let mut file = read_tokens(path)?;
+    if file.tokens.iter().any(|t| t.name == name) {
+        return Err(CliError::Input(format!(
+            "a token named `{name}` exists already"
+        )));
+    }
+    let token = format!(
+        "dsr_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    );
+    file.tokens.push(TokenRecord {
+        name: name.to_string(),
+        role,
+        sha256: hex::encode(token_hash(&token)),
+    });
+    // The new file must itself be acceptable to the service.
+    Tokens::from_file(&file).map_err(|e| CliError::Input(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&file).map_err(|e| CliError::Input(e.to_string()))?;
+    write_atomic(path, text.as_bytes(), 0o600, true)?;
+    Ok(token)
+}
+
+/// Lists tokens (names and roles, never hashes).
+pub fn list_tokens(path: &Path) -> Result<Vec<TokenRecord>, CliError> {
+    Ok(read_tokens(path)?.tokens)
+}
+
+/// The service's settings from the command line.
+pub struct ServeArgs {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The tokens file.
+    pub tokens: PathBuf,
+    /// Proving jobs waiting at most.
+    pub queue: usize,
+    /// Requests per second per client.
+    pub rate: f64,
+    /// Largest body, bytes.
+    pub body_limit: usize,
+    /// A file to write the bound address to once listening (for scripts and tests).
+    pub addr_file: Option<PathBuf>,
+}
+
+/// Runs the service until SIGINT/SIGTERM.
+pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliError> {
+    let tokens = if args.tokens.exists() {
+        Tokens::load(&args.tokens).map_err(|e| CliError::Input(e.to_string()))?
+    } else {
+        tracing::warn!(
+            path = %args.tokens.display(),
+            "no tokens file: only public endpoints will answer (add tokens with `dossier token add`)"
+        );
+        Tokens::default()
+    };
+    let config = Config {
+        home: home.dir.clone(),
+        params: params.to_path_buf(),
+        listen: args.listen,
+        tokens,
+        limits: Limits {
+            proving_queue: args.queue,
+            rate_per_second: args.rate,
+            rate_burst: (args.rate * 2.0).max(1.0),
+            body_bytes: args.body_limit,
+            ..Limits::default()
+        },
+        verifier_tables: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Input(format!("starting the runtime: {e}")))?;
+    let addr_file = args.addr_file.clone();
+    runtime
+        .block_on(dossier_service::serve(config, move |addr| {
+            eprintln!("dossier service listening on http://{addr} (OpenAPI at /openapi.json)");
+            if let Some(f) = addr_file {
+                if let Err(e) = write_atomic(&f, addr.to_string().as_bytes(), 0o644, true) {
+                    tracing::error!(error = %e, "could not write the address file");
+                }
+            }
+        }))
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    Ok(0)
+}

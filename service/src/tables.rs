@@ -1,0 +1,227 @@
+//! The service's own tables, kept in the store's database file beside the registries and the
+//! ledger (so that an issued credential and the service's copy of its opening commit in one
+//! transaction). None of them is ever written to the ledger.
+//!
+//! - `svc_openings`: (registry, credential id) -> the opening (JSON), for its holder to fetch;
+//! - `svc_holder_index`: (holder commitment, registry, credential id) -> ();
+//! - `svc_requests`: request id -> the verifier's presentation request (JSON);
+//! - `svc_nullifiers`: (scope, nullifier) -> the request id it answered;
+//! - `svc_archive`: sequence number -> an archived verification (JSON), with consent only;
+//! - `svc_jobs`: job id -> a proving or checkpoint job's status (JSON; never the holder secret).
+
+use crate::ServiceError;
+use dossier_core::credential::CredentialOpening;
+use dossier_core::{field, Fr};
+use dossier_store::{Store, StoreError};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Openings by (registry, credential id).
+pub const OPENINGS: TableDefinition<(u32, u32), &str> = TableDefinition::new("svc_openings");
+/// Which credentials each holder has.
+pub const HOLDER_INDEX: TableDefinition<([u8; 32], u32, u32), ()> =
+    TableDefinition::new("svc_holder_index");
+/// Presentation requests by id.
+pub const REQUESTS: TableDefinition<&str, &str> = TableDefinition::new("svc_requests");
+/// Nullifiers used, by scope.
+pub const NULLIFIERS: TableDefinition<(&str, [u8; 32]), &str> =
+    TableDefinition::new("svc_nullifiers");
+/// Archived verifications.
+pub const ARCHIVE: TableDefinition<u64, &str> = TableDefinition::new("svc_archive");
+/// Jobs by id.
+pub const JOBS: TableDefinition<&str, &str> = TableDefinition::new("svc_jobs");
+
+fn db_err(e: impl Into<redb::Error>) -> ServiceError {
+    ServiceError::Store(StoreError::Db(e.into()))
+}
+
+/// JSON for a table value.
+pub fn to_json<T: Serialize>(v: &T) -> Result<String, ServiceError> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Internal(format!("encoding a record: {e}")))
+}
+
+/// A table value from JSON.
+pub fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, ServiceError> {
+    serde_json::from_str(s).map_err(|e| ServiceError::Internal(format!("a stored record: {e}")))
+}
+
+/// Creates the service's tables if absent.
+pub fn ensure(store: &Store) -> Result<(), ServiceError> {
+    let txn = store.raw().begin_write().map_err(db_err)?;
+    txn.open_table(OPENINGS).map_err(db_err)?;
+    txn.open_table(HOLDER_INDEX).map_err(db_err)?;
+    txn.open_table(REQUESTS).map_err(db_err)?;
+    txn.open_table(NULLIFIERS).map_err(db_err)?;
+    txn.open_table(ARCHIVE).map_err(db_err)?;
+    txn.open_table(JOBS).map_err(db_err)?;
+    txn.commit().map_err(db_err)?;
+    Ok(())
+}
+
+/// Keeps openings inside the store's own write transaction (issue or update).
+pub fn keep_openings(
+    txn: &WriteTransaction,
+    registry: u32,
+    openings: &[CredentialOpening],
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(OPENINGS)?;
+    let mut index = txn.open_table(HOLDER_INDEX)?;
+    for o in openings {
+        if let Some(old) = t.get((registry, o.credential_id))? {
+            // An update may move the credential to another holder commitment.
+            if let Ok(prev) = serde_json::from_str::<CredentialOpening>(old.value()) {
+                drop(old);
+                index.remove((field::to_be_bytes(&prev.holder), registry, o.credential_id))?;
+            }
+        }
+        let text = serde_json::to_string(o).map_err(|e| StoreError::Refused {
+            reason: format!("encoding an opening: {e}"),
+        })?;
+        t.insert((registry, o.credential_id), text.as_str())?;
+        index.insert(
+            (field::to_be_bytes(&o.holder), registry, o.credential_id),
+            (),
+        )?;
+    }
+    Ok(())
+}
+
+/// Forgets a revoked credential's opening inside the store's revoke transaction.
+pub fn forget_opening(txn: &WriteTransaction, registry: u32, id: u32) -> Result<(), StoreError> {
+    let mut t = txn.open_table(OPENINGS)?;
+    let prev = t.remove((registry, id))?.map(|v| v.value().to_string());
+    if let Some(prev) = prev {
+        if let Ok(prev) = serde_json::from_str::<CredentialOpening>(&prev) {
+            txn.open_table(HOLDER_INDEX)?.remove((
+                field::to_be_bytes(&prev.holder),
+                registry,
+                id,
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every live credential opening of one holder.
+pub fn openings_of<D: ReadableDatabase>(
+    store: &Store<D>,
+    holder: &Fr,
+) -> Result<Vec<CredentialOpening>, ServiceError> {
+    let txn = store.raw().begin_read().map_err(db_err)?;
+    let index = txn.open_table(HOLDER_INDEX).map_err(db_err)?;
+    let openings = txn.open_table(OPENINGS).map_err(db_err)?;
+    let h = field::to_be_bytes(holder);
+    let mut out = Vec::new();
+    for row in index
+        .range((h, 0u32, 0u32)..=(h, u32::MAX, u32::MAX))
+        .map_err(db_err)?
+    {
+        let (k, _) = row.map_err(db_err)?;
+        let (_, registry, id) = k.value();
+        if let Some(v) = openings.get((registry, id)).map_err(db_err)? {
+            out.push(from_json(v.value())?);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a JSON record by string key.
+pub fn get<T: DeserializeOwned>(
+    store: &Store,
+    table: TableDefinition<&str, &str>,
+    key: &str,
+) -> Result<Option<T>, ServiceError> {
+    let txn = store.raw().begin_read().map_err(db_err)?;
+    let t = txn.open_table(table).map_err(db_err)?;
+    let v = t.get(key).map_err(db_err)?;
+    v.map(|v| from_json(v.value())).transpose()
+}
+
+/// Writes a JSON record by string key, durably.
+pub fn put<T: Serialize>(
+    store: &Store,
+    table: TableDefinition<&str, &str>,
+    key: &str,
+    value: &T,
+) -> Result<(), ServiceError> {
+    let text = to_json(value)?;
+    let txn = store.raw().begin_write().map_err(db_err)?;
+    txn.open_table(table)
+        .map_err(db_err)?
+        .insert(key, text.as_str())
+        .map_err(db_err)?;
+    txn.commit().map_err(db_err)?;
+    Ok(())
+}
+
+/// Every record of a table keyed by string.
+pub fn all<T: DeserializeOwned>(
+    store: &Store,
+    table: TableDefinition<&str, &str>,
+) -> Result<Vec<(String, T)>, ServiceError> {
+    let txn = store.raw().begin_read().map_err(db_err)?;
+    let t = txn.open_table(table).map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in t.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        out.push((k.value().to_string(), from_json(v.value())?));
+    }
+    Ok(out)
+}
+
+/// Records a nullifier for a scope and, with the verifier's consent, archives the verification,
+/// in one transaction. Fails with a conflict if the nullifier was used in the scope before.
+pub fn record_verification(
+    store: &Store,
+    scope: &str,
+    nullifier: &Fr,
+    request_id: &str,
+    archive: Option<&serde_json::Value>,
+) -> Result<Option<u64>, ServiceError> {
+    let txn = store.raw().begin_write().map_err(db_err)?;
+    let seq = {
+        let mut n = txn.open_table(NULLIFIERS).map_err(db_err)?;
+        let key = (scope, field::to_be_bytes(nullifier));
+        if n.get(key).map_err(db_err)?.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "replayed",
+                message: format!("this holder already presented a proof for scope `{scope}`"),
+            });
+        }
+        n.insert(key, request_id).map_err(db_err)?;
+        match archive {
+            Some(record) => {
+                let mut a = txn.open_table(ARCHIVE).map_err(db_err)?;
+                let seq = a.len().map_err(db_err)?;
+                let mut record = record.clone();
+                record["seq"] = serde_json::Value::from(seq);
+                a.insert(seq, to_json(&record)?.as_str()).map_err(db_err)?;
+                Some(seq)
+            }
+            None => None,
+        }
+    };
+    txn.commit().map_err(db_err)?;
+    Ok(seq)
+}
+
+/// A page of the archive.
+pub fn archive_page(
+    store: &Store,
+    start: u64,
+    limit: u64,
+) -> Result<Vec<serde_json::Value>, ServiceError> {
+    let txn = store.raw().begin_read().map_err(db_err)?;
+    let t = txn.open_table(ARCHIVE).map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in t
+        .range(start..start.saturating_add(limit))
+        .map_err(db_err)?
+    {
+        let (_, v) = row.map_err(db_err)?;
+        out.push(from_json(v.value())?);
+    }
+    Ok(out)
+}

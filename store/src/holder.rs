@@ -1,0 +1,107 @@
+//! The holder's side of a presentation: which of the credentials a holder keeps can answer a
+//! query now — live in their issuer's registry, anchored by the latest checkpoint, unexpired and
+//! satisfying the query's conditions — with the membership paths a proof needs. Shared by the
+//! CLI (which proves locally) and the service (which proves for holders who ask it to).
+
+use crate::{Store, StoreError};
+use dossier_core::checkpoint;
+use dossier_core::credential::{Credential, CredentialOpening};
+use dossier_core::query::EncodedQuery;
+use dossier_core::schema::SchemaSet;
+use dossier_core::Fr;
+use redb::ReadableDatabase;
+
+/// A credential chosen for one of the query's credential slots, with its membership path
+/// against the anchored root.
+#[derive(Clone, Debug)]
+pub struct Anchored {
+    /// The credential.
+    pub credential: Credential,
+    /// Its membership path's siblings, leaf level first.
+    pub siblings: Vec<Fr>,
+    /// The registry root the latest checkpoint anchors.
+    pub root: Fr,
+}
+
+/// Picks, for each credential the query asks for, a distinct credential among `openings` that is
+/// live in its issuer's registry, anchored by the latest checkpoint and satisfies the query's
+/// conditions; returns them in the query's order with the checkpoint's signed note. Errors say
+/// which of the query's credentials could not be found and why, never a credential's values.
+pub fn select<D: ReadableDatabase>(
+    openings: &[CredentialOpening],
+    store: &Store<D>,
+    schemas: &SchemaSet,
+    query: &EncodedQuery,
+    today: u32,
+) -> Result<(Vec<Anchored>, String), StoreError> {
+    let refused = |reason: String| StoreError::Refused { reason };
+    let (note, key) = match (store.latest_checkpoint()?, store.ledger_identity()?) {
+        (Some(n), Some((_, k))) => (n, k),
+        _ => {
+            return Err(refused(
+                "no checkpoint yet: the issuer's ledger must publish one first".into(),
+            ))
+        }
+    };
+    let cp = checkpoint::open(note.as_bytes(), &key)?;
+    let mut used: Vec<Fr> = Vec::new();
+    let mut chosen = Vec::new();
+    for (m, slot) in query
+        .credentials
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.active)
+    {
+        let mut found = None;
+        let mut reason = format!("no `{}` credential from an accepted issuer", slot.schema);
+        for opening in openings
+            .iter()
+            .filter(|o| o.schema == slot.schema && slot.issuers.contains(&o.issuer))
+        {
+            let credential: Credential = opening.credential(schemas)?;
+            if used.contains(&opening.commitment) {
+                continue;
+            }
+            if credential.expires_at <= today {
+                reason = "the matching credentials have expired".into();
+                continue;
+            }
+            if !slot
+                .predicates
+                .iter()
+                .all(|p| p.holds(credential.slots[p.slot]))
+            {
+                reason = format!(
+                    "no `{}` credential satisfies the query's conditions",
+                    slot.schema
+                );
+                continue;
+            }
+            let path = store.witness(&opening.issuer, opening.credential_id)?;
+            if path.leaf != opening.commitment {
+                reason = "the matching credential was revoked or replaced".into();
+                continue;
+            }
+            let anchored = cp
+                .registry(&opening.issuer_id)
+                .is_some_and(|r| r.root == path.root);
+            if !anchored {
+                reason = format!(
+                    "`{}`'s registry changed since the latest checkpoint: publish a checkpoint first",
+                    opening.issuer
+                );
+                continue;
+            }
+            found = Some(Anchored {
+                credential,
+                siblings: path.siblings,
+                root: path.root,
+            });
+            used.push(opening.commitment);
+            break;
+        }
+        chosen
+            .push(found.ok_or_else(|| refused(format!("credential {m} of the query: {reason}")))?);
+    }
+    Ok((chosen, note))
+}

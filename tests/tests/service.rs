@@ -1,0 +1,1048 @@
+//! The service end to end: the real `dossier serve` on an ephemeral loopback port, driven over
+//! HTTP — the recruitment and promotion stories, every role's forbidden action, malformed,
+//! oversized and replayed requests, a full proving queue, restarts after SIGKILL, graceful
+//! shutdown, and a leak scan of everything the service shows or keeps for others (ledger, log,
+//! error bodies, metrics, archive) for marker values placed in credentials and secrets.
+
+use dossier_core::field;
+use dossier_core::holder::HolderSecret;
+use dossier_tests::{ok, ok_json, Server};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Marker values that must never leave the places meant for them.
+const MARK_INSTITUTION: &str = "LEAKMARK-INSTITUTION-93b1";
+const MARK_DEPARTMENT: &str = "LEAKMARK-DEPARTMENT-5e0c";
+const MARK_POSITION: &str = "LEAKMARK-POSITION-c7d2";
+
+struct Holder {
+    secret: HolderSecret,
+    commitment: String,
+    token: String,
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    params: PathBuf,
+    tokens_file: PathBuf,
+    server: Server,
+    univ: String,
+    hr: String,
+    verifier: String,
+    verifier2: String,
+    regulator: String,
+    alice: Holder,
+    bob: Holder,
+    /// Every error body the tests saw, for the leak scan.
+    errors: Mutex<Vec<String>>,
+}
+
+fn token(home: &Path, tokens: &Path, name: &str, role: &[&str]) -> String {
+    let mut args = vec![
+        "token",
+        "add",
+        "--name",
+        name,
+        "--tokens",
+        tokens.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(role);
+    ok_json(home, &args)["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+fn holder(home: &Path, tokens: &Path, name: &str) -> Holder {
+    let secret = HolderSecret::random(&mut rand::rngs::OsRng);
+    let commitment = field::to_hex(&secret.commitment());
+    let token = token(
+        home,
+        tokens,
+        name,
+        &["--role", "holder", "--holder", &commitment],
+    );
+    Holder {
+        secret,
+        commitment,
+        token,
+    }
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tmp");
+        let home = dir.path().join("home");
+        let params = dir.path().join("params");
+        ok(&home, &["--params", params.to_str().expect("p"), "setup"]);
+        let tokens_file = dir.path().join("tokens.json");
+        let t = |name: &str, role: &[&str]| token(&home, &tokens_file, name, role);
+        let univ = t(
+            "univ-registrar",
+            &["--role", "issuer", "--issuer", "univ.law-school"],
+        );
+        let hr = t(
+            "hr-office",
+            &["--role", "issuer", "--issuer", "hr.tax-bureau"],
+        );
+        let verifier = t("tax-bureau-recruiting", &["--role", "verifier"]);
+        let verifier2 = t("other-recruiter", &["--role", "verifier"]);
+        let regulator = t("audit-office", &["--role", "regulator"]);
+        let alice = holder(&home, &tokens_file, "alice");
+        let bob = holder(&home, &tokens_file, "bob");
+        let server = Server::start(&home, &params, &tokens_file, &[]);
+        let f = Fixture {
+            dir,
+            home,
+            params,
+            tokens_file,
+            server,
+            univ,
+            hr,
+            verifier,
+            verifier2,
+            regulator,
+            alice,
+            bob,
+            errors: Mutex::new(Vec::new()),
+        };
+        for (name, tok) in [("univ.law-school", &f.univ), ("hr.tax-bureau", &f.hr)] {
+            let (s, b) = f.call(
+                "POST",
+                "/v1/issuers",
+                Some(tok),
+                Some(json!({"name": name})),
+            );
+            assert_eq!(s, 201, "{b}");
+        }
+        f
+    })
+}
+
+impl Fixture {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let t = Instant::now();
+        let (status, text, _) =
+            self.server
+                .call_raw(method, path, token, body.map(|b| b.to_string()));
+        if t.elapsed() > Duration::from_millis(500) {
+            eprintln!("SLOW {method} {path}: {:?}", t.elapsed());
+        }
+        if status >= 400 {
+            self.errors.lock().expect("lock").push(text.clone());
+        }
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: String,
+    ) -> (u16, Value, Option<String>) {
+        let (status, text, retry) = self.server.call_raw(method, path, token, Some(body));
+        if status >= 400 {
+            self.errors.lock().expect("lock").push(text.clone());
+        }
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            retry,
+        )
+    }
+
+    /// Live credentials in the university's registry (only the recruitment story issues there
+    /// on this server, once).
+    fn univ_live(&self) -> u64 {
+        let (_, r) = self.call("GET", "/v1/registries", None, None);
+        r["registries"]
+            .as_array()
+            .expect("registries")
+            .iter()
+            .find(|x| x["issuer"] == "univ.law-school")
+            .expect("univ")["live"]
+            .as_u64()
+            .expect("live")
+    }
+
+    fn ledger_size(&self) -> u64 {
+        self.call("GET", "/v1/ledger", None, None).1["size"]
+            .as_u64()
+            .expect("size")
+    }
+
+    /// Publishes a checkpoint and waits for its job.
+    fn checkpoint(&self, token: &str) -> Value {
+        let (s, job) = self.call("POST", "/v1/checkpoints", Some(token), None);
+        assert_eq!(s, 202, "{job}");
+        self.wait_job(token, job["id"].as_str().expect("id"))
+    }
+
+    fn wait_job(&self, token: &str, id: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            let (s, job) = self.call("GET", &format!("/v1/jobs/{id}"), Some(token), None);
+            assert_eq!(s, 200, "{job}");
+            match job["status"].as_str() {
+                Some("done") | Some("failed") => return job,
+                _ => {}
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "job {id} never ended"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn issue(&self, token: &str, issuer: &str, claims: Vec<Value>) -> Vec<Value> {
+        let (s, b) = self.call(
+            "POST",
+            &format!("/v1/issuers/{issuer}/credentials"),
+            Some(token),
+            Some(json!({"claims": claims})),
+        );
+        assert_eq!(s, 201, "{b}");
+        b["issued"].as_array().expect("issued").clone()
+    }
+
+    fn request(&self, query: &str, scope: &str, today: Option<&str>) -> (String, Value) {
+        let mut body = json!({"query": serde_json::from_str::<Value>(query).expect("query"), "scope": scope,
+            "max_checkpoint_age_seconds": 3600});
+        if let Some(t) = today {
+            body["today"] = json!(t);
+        }
+        let (s, b) = self.call("POST", "/v1/requests", Some(&self.verifier), Some(body));
+        assert_eq!(s, 201, "{b}");
+        (
+            b["id"].as_str().expect("id").to_string(),
+            b["request"].clone(),
+        )
+    }
+
+    /// Has the service prove for a holder; returns the finished job.
+    fn prove(&self, h: &Holder, request_id: &str) -> Value {
+        let (s, job) = self.call(
+            "POST",
+            "/v1/holder/proofs",
+            Some(&h.token),
+            Some(json!({"request_id": request_id, "secret": h.secret.expose_hex()})),
+        );
+        assert_eq!(s, 202, "{job}");
+        self.wait_job(&h.token, job["id"].as_str().expect("id"))
+    }
+}
+
+const RECRUITMENT: &str = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+    "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#;
+
+const PROMOTION: &str = r#"{"credentials": [
+  {"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {"year": {"$eq": 2023}, "grade": {"$gte": "competent"}}},
+  {"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {"year": {"$eq": 2024}, "grade": {"$gte": "competent"}}},
+  {"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {"year": {"$eq": 2025}, "grade": {"$gte": "competent"}}},
+  {"schema": "employment", "issuers": ["hr.tax-bureau"],
+   "where": {"rank_since": {"$lte": "2024-06-30"}, "sanction_until": {"$lt": "2026-06-30"}}}]}"#;
+
+fn degree(holder: &str) -> Value {
+    json!({"schema": "qualification", "holder": holder,
+        "fields": {"degree_level": "master", "field": "law", "institution": MARK_INSTITUTION, "award_year": 2015}})
+}
+
+/// The recruitment story, and the archive it leaves for regulators; also a stateless check, a
+/// tampered presentation and a replay.
+fn recruitment() -> &'static Value {
+    static DONE: OnceLock<Value> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let f = fixture();
+        f.issue(
+            &f.univ,
+            "univ.law-school",
+            vec![degree(&f.alice.commitment)],
+        );
+        f.checkpoint(&f.univ);
+        // The holder sees their credential, with its witness anchored.
+        let (s, mine) = f.call("GET", "/v1/holder/credentials", Some(&f.alice.token), None);
+        assert_eq!(s, 200, "{mine}");
+        let c = mine["credentials"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|c| c["schema"] == "qualification")
+            .expect("the degree")
+            .clone();
+        assert_eq!(c["fields"]["institution"], MARK_INSTITUTION);
+        let (s, w) = f.call(
+            "GET",
+            &format!(
+                "/v1/holder/credentials/univ.law-school/{}/witness",
+                c["credential_id"]
+            ),
+            Some(&f.alice.token),
+            None,
+        );
+        assert_eq!(s, 200, "{w}");
+        assert_eq!(w["anchored"], true, "{w}");
+        assert_eq!(w["path"]["siblings"].as_array().map(Vec::len), Some(32));
+        let (id, request) = f.request(RECRUITMENT, "recruitment:2026:tax-bureau", None);
+        let (s, r) = f.call("GET", &format!("/v1/requests/{id}"), None, None);
+        assert_eq!((s, &r["request"]), (200, &request));
+        let job = f.prove(&f.alice, &id);
+        assert_eq!(job["status"], "done", "{job}");
+        let presentation = job["result"].clone();
+        // Stateless verification changes nothing and can be repeated.
+        for _ in 0..2 {
+            let (s, v) = f.call(
+                "POST",
+                "/v1/verify",
+                None,
+                Some(json!({"request": request, "presentation": presentation})),
+            );
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(v["verdict"]["valid"], true);
+        }
+        // A tampered public input is refused, and not recorded.
+        let mut tampered = presentation.clone();
+        let last = tampered["public_inputs"].as_array().expect("inputs").len() - 1;
+        tampered["public_inputs"][last] = json!(field::to_hex(&dossier_core::Fr::from(7u64)));
+        let (s, e) = f.call(
+            "POST",
+            &format!("/v1/requests/{id}/presentations"),
+            Some(&f.verifier),
+            Some(json!({"presentation": tampered})),
+        );
+        assert_eq!(s, 422, "{e}");
+        assert_eq!(e["error"]["code"], "presentation_refused");
+        // The real one: a verdict, archived with consent.
+        let (s, v) = f.call(
+            "POST",
+            &format!("/v1/requests/{id}/presentations"),
+            Some(&f.verifier),
+            Some(json!({"presentation": presentation, "archive": true})),
+        );
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["verdict"]["valid"], true);
+        assert_eq!(v["verdict"]["revealed"][0]["field"], "award_year");
+        assert_eq!(v["verdict"]["revealed"][0]["value"], 2015);
+        assert!(v["archived_as"].is_u64(), "{v}");
+        // Replayed: the same holder in the same scope.
+        let (s, e) = f.call(
+            "POST",
+            &format!("/v1/requests/{id}/presentations"),
+            Some(&f.verifier),
+            Some(json!({"presentation": presentation})),
+        );
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (409, Some("replayed")),
+            "{e}"
+        );
+        presentation
+    })
+}
+
+#[test]
+fn recruitment_story_over_http() {
+    recruitment();
+    let f = fixture();
+    let _ = std::fs::copy(
+        &f.server.log,
+        std::env::temp_dir().join("dossier-service-test.log"),
+    );
+    // Regulators read the archive and re-verify it in a batch.
+    let (s, a) = f.call("GET", "/v1/archive", Some(&f.regulator), None);
+    assert_eq!(s, 200, "{a}");
+    assert!(!a["records"].as_array().expect("records").is_empty());
+    let (s, r) = f.call(
+        "POST",
+        "/v1/archive/reverify",
+        Some(&f.regulator),
+        Some(json!({})),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["invalid"], json!([]), "{r}");
+    assert!(r["valid"].as_u64().expect("valid") >= 1);
+}
+
+#[test]
+fn promotion_story_over_http() {
+    let f = fixture();
+    let h = &f.bob.commitment;
+    let mut claims: Vec<Value> = [2023, 2024, 2025]
+        .iter()
+        .map(|y| json!({"schema": "appraisal", "holder": h, "fields": {"year": y, "grade": "competent", "score": 81}}))
+        .collect();
+    claims.push(
+        json!({"schema": "employment", "holder": h, "fields": {"department": MARK_DEPARTMENT,
+        "position": MARK_POSITION, "rank_level": "section_member_2", "rank_since": "2023-01-01",
+        "hire_date": "2010-09-01", "status": "active", "sanction_until": "1970-01-01"}}),
+    );
+    let issued = f.issue(&f.hr, "hr.tax-bureau", claims);
+    f.checkpoint(&f.hr);
+    let (id, _) = f.request(PROMOTION, "promotion:2026:tax-bureau", Some("2026-06-30"));
+    let job = f.prove(&f.bob, &id);
+    assert_eq!(job["status"], "done", "{job}");
+    let (s, v) = f.call(
+        "POST",
+        &format!("/v1/requests/{id}/presentations"),
+        Some(&f.verifier),
+        Some(json!({"presentation": job["result"], "archive": true})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["verdict"]["proven"].as_array().map(Vec::len),
+        Some(5),
+        "{v}"
+    );
+
+    // A sanction is recorded: the HR office updates the status credential; after a checkpoint
+    // the same statement can no longer be proven.
+    let emp_id = issued[3]["credential_id"].as_u64().expect("id");
+    let (s, u) = f.call(
+        "PUT",
+        &format!("/v1/issuers/hr.tax-bureau/credentials/{emp_id}"),
+        Some(&f.hr),
+        Some(json!({"claim": {"schema": "employment", "holder": h, "fields": {"department": MARK_DEPARTMENT,
+            "position": MARK_POSITION, "rank_level": "section_member_2", "rank_since": "2023-01-01",
+            "hire_date": "2010-09-01", "status": "active", "sanction_until": "2027-01-01"}}})),
+    );
+    assert_eq!(s, 200, "{u}");
+    f.checkpoint(&f.hr);
+    let (id2, _) = f.request(
+        PROMOTION,
+        "promotion:2026:tax-bureau:round2",
+        Some("2026-06-30"),
+    );
+    let job = f.prove(&f.bob, &id2);
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .expect("error")
+            .contains("credential 3"),
+        "{job}"
+    );
+    // Revocation removes the credential from the holder's list.
+    let app_id = issued[0]["credential_id"].as_u64().expect("id");
+    let (s, _) = f.call(
+        "DELETE",
+        &format!("/v1/issuers/hr.tax-bureau/credentials/{app_id}"),
+        Some(&f.hr),
+        None,
+    );
+    assert_eq!(s, 200);
+    let (_, mine) = f.call("GET", "/v1/holder/credentials", Some(&f.bob.token), None);
+    assert!(mine["credentials"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .all(|c| c["credential_id"].as_u64() != Some(app_id) || c["issuer"] != "hr.tax-bureau"));
+}
+
+/// What is tried, where, with which token and body, and the status it must get.
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, Option<Value>, u16);
+
+#[test]
+fn every_role_is_refused_what_it_may_not_do() {
+    let f = fixture();
+    recruitment();
+    let claim = json!({"claims": [degree(&f.alice.commitment)]});
+    let before = f.univ_live();
+    let issue = "/v1/issuers/univ.law-school/credentials";
+    let cases: Vec<Case> = vec![
+        (
+            "public may not issue",
+            issue,
+            None,
+            Some(claim.clone()),
+            401,
+        ),
+        (
+            "an unknown token is refused",
+            issue,
+            Some("dsr_not-a-token"),
+            Some(claim.clone()),
+            401,
+        ),
+        (
+            "a verifier may not issue",
+            issue,
+            Some(&f.verifier),
+            Some(claim.clone()),
+            403,
+        ),
+        (
+            "a holder may not issue",
+            issue,
+            Some(&f.alice.token),
+            Some(claim.clone()),
+            403,
+        ),
+        (
+            "a regulator may not issue",
+            issue,
+            Some(&f.regulator),
+            Some(claim.clone()),
+            403,
+        ),
+        (
+            "an issuer may not issue for another",
+            issue,
+            Some(&f.hr),
+            Some(claim.clone()),
+            403,
+        ),
+        (
+            "an issuer may not revoke for another",
+            "/v1/issuers/univ.law-school/credentials/0",
+            Some(&f.hr),
+            None,
+            403,
+        ),
+        (
+            "a verifier may not publish checkpoints",
+            "/v1/checkpoints",
+            Some(&f.verifier),
+            None,
+            403,
+        ),
+        (
+            "a regulator may not make requests",
+            "/v1/requests",
+            Some(&f.regulator),
+            Some(
+                json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("q"), "scope": "x"}),
+            ),
+            403,
+        ),
+        (
+            "an issuer may not register another issuer",
+            "/v1/issuers",
+            Some(&f.hr),
+            Some(json!({"name": "someone-else"})),
+            403,
+        ),
+    ];
+    for (what, path, token, body, want) in cases {
+        let method = if path.ends_with("/0") {
+            "DELETE"
+        } else {
+            "POST"
+        };
+        let (s, e) = f.call(method, path, token, body);
+        assert_eq!(s, want, "{what}: {e}");
+        assert!(e["error"]["code"].is_string(), "{what}: one error shape");
+    }
+    let reads: Vec<(&str, &str, Option<&str>, u16)> = vec![
+        (
+            "a verifier may not read a holder's credentials",
+            "/v1/holder/credentials",
+            Some(&f.verifier),
+            403,
+        ),
+        (
+            "the public may not read credentials",
+            "/v1/holder/credentials",
+            None,
+            401,
+        ),
+        (
+            "a holder may not read the archive",
+            "/v1/archive",
+            Some(&f.alice.token),
+            403,
+        ),
+        (
+            "a verifier may not read the archive",
+            "/v1/archive",
+            Some(&f.verifier),
+            403,
+        ),
+        (
+            "an issuer may not read the archive",
+            "/v1/archive",
+            Some(&f.univ),
+            403,
+        ),
+    ];
+    for (what, path, token, want) in reads {
+        let (s, e) = f.call("GET", path, token, None);
+        assert_eq!(s, want, "{what}: {e}");
+    }
+    // A holder cannot prove with someone else's secret, nor read another holder's job.
+    let (id, _) = f.request(RECRUITMENT, "roles:2026", None);
+    let (s, e) = f.call(
+        "POST",
+        "/v1/holder/proofs",
+        Some(&f.bob.token),
+        Some(json!({"request_id": id, "secret": f.alice.secret.expose_hex()})),
+    );
+    assert_eq!(s, 403, "{e}");
+    let (s, job) = f.call(
+        "POST",
+        "/v1/holder/proofs",
+        Some(&f.alice.token),
+        Some(json!({"request_id": id, "secret": f.alice.secret.expose_hex()})),
+    );
+    assert_eq!(s, 202, "{job}");
+    let jid = job["id"].as_str().expect("id");
+    let (s, _) = f.call("GET", &format!("/v1/jobs/{jid}"), Some(&f.bob.token), None);
+    assert_eq!(s, 404, "another holder's job is not theirs to see");
+    // Another verifier cannot submit against this verifier's request.
+    let presentation = f.wait_job(&f.alice.token, jid)["result"].clone();
+    let (s, e) = f.call(
+        "POST",
+        &format!("/v1/requests/{id}/presentations"),
+        Some(&f.verifier2),
+        Some(json!({"presentation": presentation})),
+    );
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(f.univ_live(), before, "refused requests wrote nothing");
+}
+
+#[test]
+fn malformed_and_oversized_requests_are_refused_and_change_nothing() {
+    let f = fixture();
+    recruitment();
+    let before = f.univ_live();
+    let issue = "/v1/issuers/univ.law-school/credentials";
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let huge = format!("{{\"claims\": [\"{}\"]}}", "x".repeat(2 << 20));
+    let non_canonical = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("not JSON", "{\"claims\": [".into(), 400, "malformed_json"),
+        ("too deep", deep, 400, "too_deep"),
+        (
+            "unknown field",
+            json!({"claims": [], "extra": 1}).to_string(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "empty batch",
+            json!({"claims": []}).to_string(),
+            400,
+            "bad_batch",
+        ),
+        (
+            "unknown schema",
+            json!({"claims": [{"schema": "nope", "holder": f.alice.commitment, "fields": {}}]})
+                .to_string(),
+            400,
+            "invalid_value",
+        ),
+        (
+            "value out of range",
+            json!({"claims": [{"schema": "appraisal", "holder": f.alice.commitment,
+            "fields": {"year": -1, "grade": "competent", "score": 1}}]})
+            .to_string(),
+            400,
+            "invalid_value",
+        ),
+        (
+            "non-canonical holder",
+            json!({"claims": [{"schema": "appraisal", "holder": non_canonical,
+            "fields": {"year": 2020, "grade": "competent", "score": 1}}]})
+            .to_string(),
+            400,
+            "invalid_value",
+        ),
+        (
+            "bad date",
+            json!({"claims": [degree(&f.alice.commitment)], "issued_at": "2025-02-30"}).to_string(),
+            400,
+            "invalid_value",
+        ),
+    ];
+    for (what, body, want, code) in cases {
+        let (s, e, _) = f.raw("POST", issue, Some(&f.univ), body);
+        assert_eq!(s, want, "{what}: {e}");
+        assert_eq!(e["error"]["code"], code, "{what}: {e}");
+    }
+    // Oversized: 413 (or the connection closed once the limit is read), never a 5xx.
+    match ureq::post(&format!("{}{issue}", f.server.base))
+        .set("Authorization", &format!("Bearer {}", f.univ))
+        .set("Content-Type", "application/json")
+        .send_string(&huge)
+    {
+        Err(ureq::Error::Status(s, r)) => {
+            assert_eq!(s, 413);
+            let e: Value = serde_json::from_str(&r.into_string().expect("body")).expect("json");
+            assert_eq!(e["error"]["code"], "too_large");
+        }
+        Err(ureq::Error::Transport(_)) => {}
+        Ok(r) => panic!("an oversized body was accepted: {}", r.status()),
+    }
+    // A value error names the field, never the value.
+    let (_, e, _) = f.raw("POST", issue, Some(&f.univ), json!({"claims": [{"schema": "appraisal",
+        "holder": f.alice.commitment, "fields": {"year": 2020, "grade": "SECRET-GRADE-MARKER", "score": 1}}]}).to_string());
+    assert_eq!(e["error"]["field"], "grade", "{e}");
+    assert!(!e.to_string().contains("SECRET-GRADE-MARKER"));
+    // Presentations with non-canonical inputs or off-curve proofs: 400, nothing recorded.
+    let presentation = recruitment().clone();
+    let request = presentation["request"].clone();
+    let mut p = presentation.clone();
+    p["public_inputs"][0] = json!(non_canonical);
+    let (s, e) = f.call(
+        "POST",
+        "/v1/verify",
+        None,
+        Some(json!({"request": request, "presentation": p})),
+    );
+    assert_eq!(s, 400, "{e}");
+    let mut p = presentation.clone();
+    p["proof"] = json!(base64_of(&[0xffu8; 128]));
+    let (s, e) = f.call(
+        "POST",
+        "/v1/verify",
+        None,
+        Some(json!({"request": request, "presentation": p})),
+    );
+    assert_eq!(s, 422, "{e}");
+    // Paths and query strings.
+    for (path, want) in [
+        ("/v1/ledger/entries?start=-1", 400),
+        ("/v1/ledger/entries?start=0&limit=abc", 400),
+        ("/v1/ledger/inclusion?index=5&size=0", 400),
+        ("/v1/ledger/consistency?old=9&new=2", 400),
+        ("/v1/checkpoints/notanumber", 400),
+        ("/v1/checkpoints/999999", 404),
+        ("/v1/requests/nope", 404),
+        ("/v1/no-such-endpoint", 404),
+    ] {
+        let (s, e) = f.call("GET", path, None, None);
+        assert_eq!(s, want, "{path}: {e}");
+        assert!(e["error"]["message"].is_string(), "{path}: one error shape");
+    }
+    assert_eq!(f.univ_live(), before, "refused requests wrote nothing");
+}
+
+fn base64_of(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[test]
+fn ledger_proofs_checkpoints_and_metrics_are_public() {
+    let f = fixture();
+    recruitment();
+    let (s, info) = f.call("GET", "/v1/ledger", None, None);
+    assert_eq!(s, 200);
+    let size = info["size"].as_u64().expect("size");
+    let (s, page) = f.call(
+        "GET",
+        &format!("/v1/ledger/entries?start=0&limit={size}"),
+        None,
+        None,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        page["entries"].as_array().map(Vec::len),
+        Some(size as usize)
+    );
+    let (s, cp) = f.call("GET", "/v1/checkpoints/latest", None, None);
+    assert_eq!(s, 200, "{cp}");
+    let cp_size = cp["size"].as_u64().expect("size");
+    let (s, same) = f.call("GET", &format!("/v1/checkpoints/{cp_size}"), None, None);
+    assert_eq!((s, &same["note"]), (200, &cp["note"]));
+    // Inclusion and consistency proofs check out against the RFC 6962 hashes we recompute.
+    let (s, inc) = f.call(
+        "GET",
+        &format!("/v1/ledger/inclusion?index=0&size={cp_size}"),
+        None,
+        None,
+    );
+    assert_eq!(s, 200, "{inc}");
+    assert!(!inc["proof"].as_array().expect("proof").is_empty() || cp_size == 1);
+    let (s, con) = f.call(
+        "GET",
+        &format!("/v1/ledger/consistency?old=1&new={cp_size}"),
+        None,
+        None,
+    );
+    assert_eq!(s, 200, "{con}");
+    let (s, regs) = f.call("GET", "/v1/registries", None, None);
+    assert_eq!(s, 200);
+    assert!(regs["registries"].as_array().expect("r").len() >= 2);
+    let (s, doc) = f.call("GET", "/openapi.json", None, None);
+    assert_eq!(s, 200);
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
+    assert!(doc["paths"]["/v1/requests/{id}/presentations"].is_object());
+    for p in ["/healthz", "/readyz"] {
+        assert_eq!(f.call("GET", p, None, None).0, 200, "{p}");
+    }
+    let (s, text, _) = f.server.call_raw("GET", "/metrics", None, None);
+    assert_eq!(s, 200);
+    assert!(
+        text.contains("dossier_presentations_verified_total"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"/v1/issuers/{issuer}/credentials\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_full_proving_queue_answers_429_with_retry_after() {
+    let f = fixture();
+    recruitment();
+    // A second service with one queue place, on its own home where the degree is issued and
+    // anchored (with the CLI), so that each proof takes real time.
+    let dir = f.dir.path().join("queue-home");
+    ok(&dir, &["issuer", "init", "univ.law-school"]);
+    let claim = dir.join("degree.json");
+    std::fs::write(&claim, degree(&f.alice.commitment).to_string()).expect("write");
+    ok(
+        &dir,
+        &[
+            "issue",
+            "--issuer",
+            "univ.law-school",
+            "--claim",
+            claim.to_str().expect("utf-8"),
+            "--out",
+            dir.join("o.jsonl").to_str().expect("utf-8"),
+        ],
+    );
+    ok(&dir, &["checkpoint"]);
+    let tokens = f.tokens_file.clone();
+    let server = Server::start(
+        &dir,
+        &f.params,
+        &tokens,
+        &["--queue", "1", "--rate", "10000"],
+    );
+    let (_, request) = f.request(RECRUITMENT, "queue:2026", None);
+    let body = json!({"request": request, "secret": f.alice.secret.expose_hex()}).to_string();
+    let handles: Vec<_> = (0..12)
+        .map(|_| {
+            let (base, token, body) = (server.base.clone(), f.alice.token.clone(), body.clone());
+            std::thread::spawn(move || {
+                let r = ureq::post(&format!("{base}/v1/holder/proofs"))
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .set("Content-Type", "application/json")
+                    .send_string(&body);
+                match r {
+                    Ok(r) => (r.status(), None),
+                    Err(ureq::Error::Status(s, r)) => {
+                        (s, r.header("Retry-After").map(str::to_string))
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        })
+        .collect();
+    let results: Vec<(u16, Option<String>)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let refused: Vec<_> = results.iter().filter(|(s, _)| *s == 429).collect();
+    assert!(
+        results.iter().all(|(s, _)| *s == 202 || *s == 429),
+        "{results:?}"
+    );
+    assert!(
+        !refused.is_empty(),
+        "a queue of one must refuse some of 12 concurrent jobs: {results:?}"
+    );
+    assert!(refused
+        .iter()
+        .all(|(_, r)| r.as_deref().is_some_and(|v| v.parse::<u64>().is_ok())));
+    // Still healthy.
+    assert_eq!(server.call("GET", "/readyz", None, None).0, 200);
+}
+
+#[test]
+fn sigkill_loses_nothing_acknowledged_and_unfinished_jobs_are_reported() {
+    let f = fixture();
+    recruitment();
+    let dir = f.dir.path().join("kill-home");
+    ok(&dir, &["issuer", "init", "univ.law-school"]);
+    let tokens = f.tokens_file.clone();
+    let mut acknowledged = Vec::new();
+    let mut job_ids = Vec::new();
+    for round in 0..3 {
+        let server = Server::start(&dir, &f.params, &tokens, &[]);
+        for i in 0..5 {
+            let (s, b) = server.call(
+                "POST",
+                "/v1/issuers/univ.law-school/credentials",
+                Some(&f.univ),
+                Some(&json!({"claims": [degree(&f.alice.commitment)]})),
+            );
+            assert_eq!(s, 201, "round {round} #{i}: {b}");
+            acknowledged.push(b["issued"][0]["credential_id"].as_u64().expect("id"));
+        }
+        // A checkpoint and a proof in flight when the process dies.
+        let (s, _) = server.call("POST", "/v1/checkpoints", Some(&f.univ), None);
+        assert_eq!(s, 202);
+        let (_, request) = f.request(RECRUITMENT, &format!("kill:{round}"), None);
+        let (s, job) = server.call(
+            "POST",
+            "/v1/holder/proofs",
+            Some(&f.alice.token),
+            Some(&json!({"request": request, "secret": f.alice.secret.expose_hex()})),
+        );
+        assert_eq!(s, 202, "{job}");
+        job_ids.push(job["id"].as_str().expect("id").to_string());
+        server.signal(9);
+        drop(server);
+    }
+    let server = Server::start(&dir, &f.params, &tokens, &[]);
+    let (_, mine) = server.call("GET", "/v1/holder/credentials", Some(&f.alice.token), None);
+    let held: Vec<u64> = mine["credentials"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["credential_id"].as_u64().expect("id"))
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            held.contains(id),
+            "acknowledged credential {id} lost: held {held:?}"
+        );
+    }
+    for id in &job_ids {
+        let (s, job) = server.call("GET", &format!("/v1/jobs/{id}"), Some(&f.alice.token), None);
+        assert_eq!(s, 200, "job {id} lost: {job}");
+        assert!(
+            matches!(job["status"].as_str(), Some("done") | Some("failed")),
+            "{job}"
+        );
+    }
+    // Graceful shutdown: SIGTERM ends the process cleanly and promptly.
+    let mut server = server;
+    server.signal(15);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = server.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no shutdown after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    // The store it leaves passes the regulators' audit.
+    let audit = ok_json(&dir, &["audit"]);
+    assert_eq!(audit["ok"], true, "{audit}");
+}
+
+#[test]
+fn no_marker_leaks_to_ledger_logs_errors_metrics_or_archive() {
+    let f = fixture();
+    recruitment();
+    // The stories that put markers in: the degree (institution) and the promotion (department,
+    // position) — run the latter's issue here too, so this test does not depend on ordering.
+    f.issue(&f.hr, "hr.tax-bureau", vec![json!({"schema": "employment", "holder": f.alice.commitment,
+        "fields": {"department": MARK_DEPARTMENT, "position": MARK_POSITION, "rank_level": "clerk_1",
+        "rank_since": "2020-01-01", "hire_date": "2019-01-01", "status": "probation", "sanction_until": "1970-01-01"}})]);
+    // An error path with a secret in it: a malformed proof request.
+    let (s, _, _) = f.raw(
+        "POST",
+        "/v1/holder/proofs",
+        Some(&f.alice.token),
+        format!(
+            "{{\"request_id\": 5, \"secret\": \"{}\"}}",
+            f.alice.secret.expose_hex()
+        ),
+    );
+    assert_eq!(s, 400);
+    let (_, mine) = f.call("GET", "/v1/holder/credentials", Some(&f.alice.token), None);
+    let salts: Vec<String> = mine["credentials"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["salt"].as_str().expect("salt").to_string())
+        .collect();
+    let mut markers: Vec<String> = vec![
+        MARK_INSTITUTION.into(),
+        MARK_DEPARTMENT.into(),
+        MARK_POSITION.into(),
+        f.alice.secret.expose_hex(),
+        f.bob.secret.expose_hex(),
+    ];
+    markers.extend(salts);
+    let size = f.ledger_size();
+    let mut places: Vec<(String, String)> = Vec::new();
+    let (_, entries) = f.call(
+        "GET",
+        &format!("/v1/ledger/entries?start=0&limit={size}"),
+        None,
+        None,
+    );
+    places.push(("ledger entries".into(), entries.to_string()));
+    for e in entries["entries"].as_array().expect("entries") {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(e["data"].as_str().expect("data"))
+            .expect("b64");
+        places.push((
+            "ledger entry bytes".into(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    let (_, text, _) = f.server.call_raw("GET", "/metrics", None, None);
+    places.push(("metrics".into(), text));
+    let (_, archive) = f.call("GET", "/v1/archive", Some(&f.regulator), None);
+    places.push(("archive".into(), archive.to_string()));
+    places.push((
+        "checkpoints".into(),
+        f.call("GET", "/v1/checkpoints", None, None).1.to_string(),
+    ));
+    places.push((
+        "error bodies".into(),
+        f.errors.lock().expect("lock").join("\n"),
+    ));
+    places.push((
+        "service log".into(),
+        std::fs::read_to_string(&f.server.log).expect("log"),
+    ));
+    for (place, text) in &places {
+        for m in &markers {
+            assert!(
+                !text.contains(m.as_str()),
+                "a marker leaked into the {place}"
+            );
+            // Hex values also without their 0x prefix.
+            if let Some(bare) = m.strip_prefix("0x") {
+                assert!(!text.contains(bare), "a marker leaked into the {place}");
+            }
+        }
+    }
+    assert!(
+        places
+            .iter()
+            .any(|(p, t)| p == "service log" && !t.is_empty()),
+        "the log was captured"
+    );
+}
+
+#[test]
+fn the_tokens_file_stores_only_hashes() {
+    let f = fixture();
+    let text = std::fs::read_to_string(&f.tokens_file).expect("tokens");
+    for t in [&f.univ, &f.hr, &f.verifier, &f.regulator, &f.alice.token] {
+        assert!(!text.contains(t.as_str()));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&f.tokens_file)
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "tokens file is private");
+    let _ = &f.home;
+}
