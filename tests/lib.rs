@@ -127,7 +127,13 @@ impl Server {
         let mut cmd = dossier(home);
         cmd.arg("--params")
             .arg(params)
-            .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
+            .args([
+                "serve",
+                "--exit-on-stdin-close",
+                "--listen",
+                "127.0.0.1:0",
+                "--addr-file",
+            ])
             .arg(&addr_file)
             .arg("--tokens")
             .arg(tokens)
@@ -136,6 +142,9 @@ impl Server {
                 "DOSSIER_LOG",
                 "info,dossier_service=debug,dossier_store=debug,tower_http=debug",
             )
+            // The service reads its stdin to EOF and then stops: when this test process ends
+            // (even one whose Server sits in a static and is never dropped), the pipe closes.
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"));
         let mut child = cmd.spawn().expect("dossier serve starts");

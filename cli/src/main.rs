@@ -126,6 +126,10 @@ struct ServeCli {
     /// Write the bound address here once listening (useful with --listen 127.0.0.1:0).
     #[arg(long)]
     addr_file: Option<PathBuf>,
+    /// Shut down gracefully when standard input closes (for supervisors and tests whose
+    /// service must not outlive them).
+    #[arg(long)]
+    exit_on_stdin_close: bool,
 }
 
 #[derive(Subcommand)]
@@ -727,6 +731,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     rate: a.rate,
                     body_limit: a.body_limit,
                     addr_file: a.addr_file,
+                    exit_on_stdin_close: a.exit_on_stdin_close,
                 },
             )
         }

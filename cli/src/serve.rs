@@ -71,6 +71,8 @@ pub struct ServeArgs {
     pub body_limit: usize,
     /// A file to write the bound address to once listening (for scripts and tests).
     pub addr_file: Option<PathBuf>,
+    /// Shut down when standard input closes.
+    pub exit_on_stdin_close: bool,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -103,6 +105,17 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
         .build()
         .map_err(|e| CliError::Input(format!("starting the runtime: {e}")))?;
     let addr_file = args.addr_file.clone();
+    if args.exit_on_stdin_close {
+        // SIGTERM ourselves on EOF: the same graceful path as a supervisor's stop.
+        std::thread::spawn(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(std::process::id().to_string())
+                .status();
+        });
+    }
     runtime
         .block_on(dossier_service::serve(config, move |addr| {
             eprintln!("dossier service listening on http://{addr} (OpenAPI at /openapi.json)");
