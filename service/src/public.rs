@@ -344,15 +344,12 @@ pub async fn checkpoint_at(
     State(state): State<Arc<AppState>>,
     PathArgs(size): PathArgs<u64>,
 ) -> Answer<CheckpointView> {
-    for note in state.store.checkpoints()? {
-        let v = view(&state, note)?;
-        if v.size == size {
-            return Ok(Json(v));
-        }
-    }
-    Err(ServiceError::NotFound(format!(
-        "no checkpoint at size {size}"
-    )))
+    // Checkpoints are keyed by size: one lookup, one signature check.
+    let note = state
+        .store
+        .checkpoint_at(size)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no checkpoint at size {size}")))?;
+    Ok(Json(view(&state, note)?))
 }
 
 /// One registry's current state.

@@ -708,6 +708,14 @@ impl<D: ReadableDatabase> Store<D> {
         Ok(out)
     }
 
+    /// The checkpoint at a log size, if one was published there.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(CHECKPOINTS)?;
+        let note = t.get(size)?.map(|v| v.value().to_string());
+        Ok(note)
+    }
+
     /// The membership path of a credential id in an issuer's current registry (for an empty
     /// leaf, the path of the empty leaf).
     pub fn witness(&self, issuer: &str, credential_id: u32) -> Result<MembershipPath, StoreError> {
