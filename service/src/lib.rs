@@ -295,7 +295,7 @@ locally.",
         verifiers::archive, verifiers::reverify,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, jobs::Job, jobs::JobStatus)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "public", description = "Anyone: ledger, checkpoints, proofs, registry roots, stateless verification"),
         (name = "issuers", description = "An issuer's office, with a token bound to the issuer"),
@@ -316,6 +316,75 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The answers any operation can give besides its own, documented on each: malformed input (400)
+/// where it takes parameters or a body, an unknown resource (404) where its path names one, an
+/// oversized body (413), a slow request (408) and the rate limit (429 with `Retry-After`).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_params = operation
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|p| !p.is_empty());
+                let has_body = operation.request_body.is_some();
+                let mut add = |code: &str, response: ResponseBuilder| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| RefOr::T(response.build()));
+                };
+                if has_params || has_body {
+                    add("400", error("Malformed input: a parameter or the body is invalid (the error names which)"));
+                }
+                if path.contains('{') {
+                    add("404", error("Nothing is known by that name"));
+                }
+                if has_body {
+                    add("413", error("The body is larger than the service accepts"));
+                }
+                add("408", error("The request took longer than the service allows"));
+                if path.starts_with("/v1") {
+                    add(
+                        "429",
+                        error("Rate limit exceeded for this client").header(
+                            "Retry-After",
+                            HeaderBuilder::new()
+                                .schema(utoipa::openapi::ObjectBuilder::new().schema_type(
+                                    utoipa::openapi::schema::Type::Integer,
+                                ))
+                                .description(Some("Seconds to wait before trying again"))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 
