@@ -329,14 +329,12 @@ impl utoipa::Modify for CommonResponses {
         use utoipa::openapi::header::HeaderBuilder;
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
         let error = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
@@ -347,10 +345,7 @@ impl utoipa::Modify for CommonResponses {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
-                let has_params = operation
-                    .parameters
-                    .as_ref()
-                    .is_some_and(|p| !p.is_empty());
+                let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let has_body = operation.request_body.is_some();
                 let mut add = |code: &str, response: ResponseBuilder| {
                     operation
@@ -368,16 +363,20 @@ impl utoipa::Modify for CommonResponses {
                 if has_body {
                     add("413", error("The body is larger than the service accepts"));
                 }
-                add("408", error("The request took longer than the service allows"));
+                add(
+                    "408",
+                    error("The request took longer than the service allows"),
+                );
                 if path.starts_with("/v1") {
                     add(
                         "429",
                         error("Rate limit exceeded for this client").header(
                             "Retry-After",
                             HeaderBuilder::new()
-                                .schema(utoipa::openapi::ObjectBuilder::new().schema_type(
-                                    utoipa::openapi::schema::Type::Integer,
-                                ))
+                                .schema(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::Integer),
+                                )
                                 .description(Some("Seconds to wait before trying again"))
                                 .build(),
                         ),

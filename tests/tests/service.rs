@@ -34,6 +34,8 @@ struct Fixture {
     verifier: String,
     verifier2: String,
     regulator: String,
+    /// A verifier's token used only by the rate-limit test (each token has its own bucket).
+    rate_probe: String,
     alice: Holder,
     bob: Holder,
     /// Every error body the tests saw, for the leak scan.
@@ -92,6 +94,7 @@ fn fixture() -> &'static Fixture {
         let verifier = t("tax-bureau-recruiting", &["--role", "verifier"]);
         let verifier2 = t("other-recruiter", &["--role", "verifier"]);
         let regulator = t("audit-office", &["--role", "regulator"]);
+        let rate_probe = t("rate-probe", &["--role", "verifier"]);
         let alice = holder(&home, &tokens_file, "alice");
         let bob = holder(&home, &tokens_file, "bob");
         let server = Server::start(&home, &params, &tokens_file, &[]);
@@ -106,6 +109,7 @@ fn fixture() -> &'static Fixture {
             verifier,
             verifier2,
             regulator,
+            rate_probe,
             alice,
             bob,
             errors: Mutex::new(Vec::new()),
@@ -1045,4 +1049,49 @@ fn the_tokens_file_stores_only_hashes() {
         .mode();
     assert_eq!(mode & 0o077, 0, "tokens file is private");
     let _ = &f.home;
+}
+
+#[test]
+fn the_rate_limit_answers_429_with_retry_after_per_client() {
+    let f = fixture();
+    // The default: 200 requests a second, bursts of 400. A tight loop on one token exhausts the
+    // bucket well within 2,000 calls on any machine that can run this suite.
+    let mut limited = None;
+    let mut allowed = 0u32;
+    for _ in 0..2_000 {
+        let (s, b, retry) = f
+            .server
+            .call_raw("GET", "/v1/ledger", Some(&f.rate_probe), None);
+        match s {
+            200 => allowed += 1,
+            429 => {
+                limited = Some((b, retry));
+                break;
+            }
+            other => panic!("unexpected {other}: {b}"),
+        }
+    }
+    let (body, retry) = limited.expect("the rate limit never answered 429");
+    assert!(
+        allowed >= 400,
+        "the burst of 400 was not honoured: {allowed}"
+    );
+    let body: Value = serde_json::from_str(&body).expect("json error");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    let retry: u64 = retry.expect("Retry-After").parse().expect("seconds");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    // Another client is not held back by this one's bucket.
+    let (s, _) = f.call("GET", "/v1/ledger", Some(&f.regulator), None);
+    assert_eq!(s, 200);
+    // Unversioned probes stay outside the limit (supervisors must always reach them).
+    let (s, _, _) = f
+        .server
+        .call_raw("GET", "/healthz", Some(&f.rate_probe), None);
+    assert_eq!(s, 200);
+    // After the wait it asked for, the client is served again.
+    std::thread::sleep(Duration::from_secs(retry));
+    let (s, b, _) = f
+        .server
+        .call_raw("GET", "/v1/ledger", Some(&f.rate_probe), None);
+    assert_eq!(s, 200, "{b}");
 }
