@@ -368,19 +368,19 @@ impl utoipa::Modify for CommonResponses {
                     error("The request took longer than the service allows"),
                 );
                 if path.starts_with("/v1") {
-                    add(
-                        "429",
-                        error("Rate limit exceeded for this client").header(
-                            "Retry-After",
-                            HeaderBuilder::new()
-                                .schema(
-                                    utoipa::openapi::ObjectBuilder::new()
-                                        .schema_type(utoipa::openapi::schema::Type::Integer),
-                                )
-                                .description(Some("Seconds to wait before trying again"))
-                                .build(),
-                        ),
-                    );
+                    add("429", error("Rate limit exceeded for this client"));
+                }
+                // Every 429 (the rate limit, a full proving queue) says when to come back.
+                if let Some(RefOr::T(r)) = operation.responses.responses.get_mut("429") {
+                    r.headers.entry("Retry-After".into()).or_insert_with(|| {
+                        HeaderBuilder::new()
+                            .schema(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::Integer),
+                            )
+                            .description(Some("Seconds to wait before trying again"))
+                            .build()
+                    });
                 }
             }
         }
@@ -495,5 +495,40 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every answer the middleware can give is in the document, so that clients generated from
+    /// it (and Schemathesis) see no undocumented status.
+    #[test]
+    fn every_operation_documents_its_common_answers() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+        let paths = doc["paths"].as_object().expect("paths");
+        assert!(paths.len() >= 20, "{} paths", paths.len());
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("item") {
+                let responses = op["responses"].as_object().expect("responses");
+                let has_input = op.get("parameters").is_some() || op.get("requestBody").is_some();
+                for code in ["408"]
+                    .into_iter()
+                    .chain(path.starts_with("/v1").then_some("429"))
+                    .chain(has_input.then_some("400"))
+                    .chain(path.contains('{').then_some("404"))
+                    .chain(op.get("requestBody").is_some().then_some("413"))
+                {
+                    assert!(responses.contains_key(code), "{method} {path} lacks {code}");
+                }
+                if path.starts_with("/v1") {
+                    assert!(
+                        responses["429"]["headers"].get("Retry-After").is_some(),
+                        "{method} {path}: 429 without Retry-After"
+                    );
+                }
+            }
+        }
     }
 }
