@@ -174,6 +174,16 @@ enum ExportCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Solidity: a Groth16 verifier per shape (from the keys in --params) and the anchor
+    /// contract; with --presentation, also its call data (calldata.json).
+    Solidity {
+        /// The folder to write the contracts into.
+        #[arg(long)]
+        out: PathBuf,
+        /// A presentation whose call arguments to write as calldata.json.
+        #[arg(long)]
+        presentation: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -825,7 +835,70 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             );
             Ok(0)
         }
+        Command::Export(ExportCmd::Solidity {
+            out: dir,
+            presentation,
+        }) => export_solidity(&cli.params, &dir, presentation.as_deref(), &out),
     }
+}
+
+/// `dossier export solidity`: the anchor contract, one verifier per shape, and optionally a
+/// presentation's call data.
+fn export_solidity(
+    params: &Path,
+    dir: &Path,
+    presentation: Option<&Path>,
+    out: &Out,
+) -> Result<i32, CliError> {
+    use dossier_verifier::solidity;
+    let keys = dossier_verifier::VerifierKeys::load(params)?;
+    let mut written = vec!["DossierAnchor.sol".to_string()];
+    home::write_atomic(
+        &dir.join("DossierAnchor.sol"),
+        solidity::ANCHOR_SOURCE.as_bytes(),
+        0o644,
+        true,
+    )?;
+    for (shape, key) in &keys.keys {
+        let name = format!("{}.sol", solidity::verifier_name(shape));
+        let source = solidity::verifier_source(shape, &key.pvk.vk, &key.vk_sha256);
+        home::write_atomic(&dir.join(&name), source.as_bytes(), 0o644, true)?;
+        written.push(name);
+    }
+    if let Some(path) = presentation {
+        let p: dossier_core::presentation::Presentation = present::read_json(path)?;
+        let shape = p.shape.name();
+        let key = keys
+            .keys
+            .get(&shape)
+            .ok_or_else(|| CliError::Input(format!("no key for shape {shape}")))?;
+        if key.vk_sha256 != p.vk_sha256 {
+            return Err(CliError::Input(
+                "the presentation was made for another verifying key".into(),
+            ));
+        }
+        let proof = dossier_verifier::decode_proof(&p.proof)?;
+        let inputs = p.inputs()?;
+        let layout = dossier_core::statement::Layout { shape: p.shape };
+        let call = json!({
+            "shape": shape,
+            "shape_id": format!("0x{}", hex::encode(solidity::shape_id(&shape))),
+            "verifier": solidity::verifier_name(&shape),
+            "proof": solidity::proof_words(&proof),
+            "input": solidity::input_words(&inputs),
+            "query_hash": solidity::input_words(&inputs[layout.query_hash()..=layout.query_hash()])[0],
+            "roots": solidity::input_words(&inputs[..p.shape.credentials]),
+        });
+        let text =
+            serde_json::to_string_pretty(&call).map_err(|e| CliError::Input(e.to_string()))?;
+        home::write_atomic(&dir.join("calldata.json"), text.as_bytes(), 0o644, true)?;
+        written.push("calldata.json".into());
+    }
+    out.emit(
+        format!("wrote {} to {}", written.join(", "), dir.display()),
+        json!({"out": dir, "files": written}),
+    );
+    Ok(0)
 }
 
 fn setup_cmd(params: &Path, out: &Out) -> Result<i32, CliError> {

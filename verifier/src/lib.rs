@@ -15,6 +15,7 @@ mod batch;
 pub mod keys;
 mod nullifiers;
 pub mod snarkjs;
+pub mod solidity;
 mod verdict;
 mod verify;
 
