@@ -99,6 +99,9 @@ enum Command {
     /// Export a presentation for other tools.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Check a proof given in another tool's format against this build's pinned keys.
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// Run the HTTP service on this home's store (until SIGINT or SIGTERM).
     Serve(ServeCli),
     /// The service's bearer tokens: add one (printed once), list them.
@@ -183,6 +186,24 @@ enum ExportCmd {
         /// A presentation whose call arguments to write as calldata.json.
         #[arg(long)]
         presentation: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// snarkjs's verification_key.json, proof.json and public.json: the key must be one of the
+    /// pinned keys in --params (which names the shape); then the Groth16 check, and the public
+    /// inputs read in that shape's layout (exit 0 valid, 1 invalid, 2 unusable input).
+    Snarkjs {
+        /// verification_key.json.
+        #[arg(long)]
+        vk: PathBuf,
+        /// proof.json.
+        #[arg(long)]
+        proof: PathBuf,
+        /// public.json.
+        #[arg(long)]
+        public: PathBuf,
     },
 }
 
@@ -835,11 +856,78 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             );
             Ok(0)
         }
+        Command::Import(ImportCmd::Snarkjs { vk, proof, public }) => {
+            import_snarkjs(&cli.params, &vk, &proof, &public, &out)
+        }
         Command::Export(ExportCmd::Solidity {
             out: dir,
             presentation,
         }) => export_solidity(&cli.params, &dir, presentation.as_deref(), &out),
     }
+}
+
+/// `dossier import snarkjs`: a snarkjs triple checked against the pinned key it claims to be.
+fn import_snarkjs(
+    params: &Path,
+    vk: &Path,
+    proof: &Path,
+    public: &Path,
+    out: &Out,
+) -> Result<i32, CliError> {
+    use dossier_verifier::snarkjs;
+    let vk_value: serde_json::Value = present::read_json(vk)?;
+    let imported = snarkjs::verifying_key_from(&vk_value)?;
+    let proof = snarkjs::proof_from(&present::read_json(proof)?)?;
+    let inputs = snarkjs::public_from(&present::read_json(public)?)?;
+    let keys = dossier_verifier::VerifierKeys::load(params)?;
+    let (shape_name, key) = keys
+        .keys
+        .iter()
+        .find(|(_, k)| k.pvk.vk == imported)
+        .ok_or_else(|| {
+            CliError::Input(format!(
+                "{}: not one of the pinned verifying keys in {} (a proof checked against a key \
+                 that came with it proves nothing about dossier's statements)",
+                vk.display(),
+                params.display()
+            ))
+        })?;
+    let shape = dossier_core::query::SHAPES
+        .into_iter()
+        .find(|s| &s.name() == shape_name)
+        .ok_or_else(|| CliError::Input(format!("shape {shape_name} is not built in")))?;
+    let public_inputs = dossier_core::statement::PublicInputs::from_field_elements(shape, &inputs)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let valid = dossier_verifier::verify_proof(key, &proof, &inputs).is_ok();
+    let hex = dossier_core::field::to_hex;
+    let machine = json!({
+        "valid": valid,
+        "shape": shape_name,
+        "vk_sha256": key.vk_sha256,
+        "roots": public_inputs.roots.iter().map(hex).collect::<Vec<_>>(),
+        "query_hash": hex(&public_inputs.query_hash),
+        "challenge": hex(&public_inputs.challenge),
+        "scope": hex(&public_inputs.scope),
+        "today": public_inputs.today,
+        "nullifier": hex(&public_inputs.nullifier),
+        "revealed": public_inputs.revealed.iter().map(hex).collect::<Vec<_>>(),
+    });
+    let text = if valid {
+        format!(
+            "valid: a Groth16 proof for shape {shape_name} (pinned key {}), query hash {}, \
+             scope {}, day {}, nullifier {}\n(the statement's meaning needs the request: use \
+             `dossier verify` with the presentation to check roots, query and freshness)",
+            &key.vk_sha256[..16],
+            hex(&public_inputs.query_hash),
+            hex(&public_inputs.scope),
+            public_inputs.today,
+            hex(&public_inputs.nullifier)
+        )
+    } else {
+        format!("INVALID: the proof does not hold for these public inputs under the pinned key of {shape_name}")
+    };
+    out.emit(text, machine);
+    Ok(if valid { 0 } else { 1 })
 }
 
 /// `dossier export solidity`: the anchor contract, one verifier per shape, and optionally a

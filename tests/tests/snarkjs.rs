@@ -120,6 +120,66 @@ fn snarkjs_accepts_our_proofs_and_rejects_tampered_ones() {
         "a point off the curve is refused on import"
     );
 
+    // `dossier import snarkjs` checks the triple against the pinned key it matches.
+    let (vks, proofs, publics) = (
+        vk.to_str().expect("v"),
+        proof.to_str().expect("p"),
+        public.to_str().expect("u"),
+    );
+    let imported = ok_json(
+        &home,
+        &[
+            "--params", p, "import", "snarkjs", "--vk", vks, "--proof", proofs, "--public", publics,
+        ],
+    );
+    assert_eq!(imported["valid"], true, "{imported}");
+    assert_eq!(imported["today"].as_u64().map(|d| d > 20_000), Some(true));
+    let mut tampered = read(&public);
+    tampered[5] = json!("12345");
+    let tp = sj.join("public-tampered.json");
+    std::fs::write(&tp, tampered.to_string()).expect("w");
+    let r = dossier_tests::run(
+        &home,
+        &[
+            "--params",
+            p,
+            "import",
+            "snarkjs",
+            "--vk",
+            vks,
+            "--proof",
+            proofs,
+            "--public",
+            tp.to_str().expect("t"),
+        ],
+    );
+    assert_eq!(r.status.code(), Some(1), "a tampered input is invalid");
+    let mut foreign = read(&vk);
+    foreign["vk_alpha_1"] = foreign["IC"][0].clone();
+    let fv = sj.join("vk-foreign.json");
+    std::fs::write(&fv, foreign.to_string()).expect("w");
+    let r = dossier_tests::run(
+        &home,
+        &[
+            "--params",
+            p,
+            "import",
+            "snarkjs",
+            "--vk",
+            fv.to_str().expect("f"),
+            "--proof",
+            proofs,
+            "--public",
+            publics,
+        ],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "a key that is not pinned is unusable"
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("not one of the pinned verifying keys"));
+
     let Some(sdir) = snarkjs_dir() else { return };
     assert_eq!(
         snarkjs_verify(&sdir, &vk, &public, &proof),
