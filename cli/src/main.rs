@@ -177,6 +177,15 @@ enum ExportCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A presentation request as a DIF Presentation Exchange v2 presentation definition.
+    Pex {
+        /// The request (from `dossier request`).
+        #[arg(long)]
+        request: PathBuf,
+        /// Where to write the definition (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Solidity: a Groth16 verifier per shape (from the keys in --params) and the anchor
     /// contract; with --presentation, also its call data (calldata.json).
     Solidity {
@@ -191,6 +200,16 @@ enum ExportCmd {
 
 #[derive(Subcommand)]
 enum ImportCmd {
+    /// A DIF Presentation Exchange v2 presentation definition (in dossier's vocabulary, see
+    /// docs/envelopes.md) as a presentation request for `dossier prove`.
+    Pex {
+        /// The presentation definition.
+        #[arg(long)]
+        definition: PathBuf,
+        /// Where to write the request.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// snarkjs's verification_key.json, proof.json and public.json: the key must be one of the
     /// pinned keys in --params (which names the shape); then the Groth16 check, and the public
     /// inputs read in that shape's layout (exit 0 valid, 1 invalid, 2 unusable input).
@@ -853,6 +872,44 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     dir.display()
                 ),
                 json!({"out": dir}),
+            );
+            Ok(0)
+        }
+        Command::Export(ExportCmd::Pex { request, out: path }) => {
+            let r: dossier_core::presentation::PresentationRequest = present::read_json(&request)?;
+            let d = dossier_core::exchange::request_to_definition(&r);
+            let text =
+                serde_json::to_string_pretty(&d).map_err(|e| CliError::Input(e.to_string()))?;
+            match path {
+                Some(p) => {
+                    home::write_atomic(&p, text.as_bytes(), 0o644, true)?;
+                    out.emit(
+                        format!("wrote the presentation definition to {}", p.display()),
+                        json!({"out": p}),
+                    );
+                }
+                None => println!("{text}"),
+            }
+            Ok(0)
+        }
+        Command::Import(ImportCmd::Pex {
+            definition,
+            out: path,
+        }) => {
+            let d: serde_json::Value = present::read_json(&definition)?;
+            let r = dossier_core::exchange::request_from_definition(&d)
+                .map_err(|e| CliError::Input(format!("{}: {e}", definition.display())))?;
+            // The query must also be one this build can prove.
+            r.query
+                .shape()
+                .and_then(|shape| r.query.encode(&schemas, shape))
+                .map_err(|e| CliError::Input(format!("{}: {e}", definition.display())))?;
+            let text =
+                serde_json::to_string_pretty(&r).map_err(|e| CliError::Input(e.to_string()))?;
+            home::write_atomic(&path, text.as_bytes(), 0o644, true)?;
+            out.emit(
+                format!("wrote the request to {}", path.display()),
+                json!({"out": path}),
             );
             Ok(0)
         }

@@ -14,6 +14,7 @@ pub mod encoding;
 pub mod entry;
 pub mod envelope;
 mod error;
+pub mod exchange;
 pub mod field;
 pub mod holder;
 pub mod keys;

@@ -268,3 +268,57 @@ fn the_demo_runs_end_to_end() {
     assert_eq!(v["credentials"], 50 * 7);
     assert_eq!(v["audit"], "passed");
 }
+
+#[test]
+fn requests_travel_as_presentation_exchange_definitions_and_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    let q = dir.path().join("q.json");
+    std::fs::write(
+        &q,
+        r#"{"credentials": [{"schema": "employment", "issuers": ["hr.tax-bureau"],
+            "where": {"rank_since": {"$lte": "2024-06-30"}, "sanction_until": {"$lt": "2026-06-30"}}, "reveal": ["rank_level"]}]}"#,
+    )
+    .expect("w");
+    let path = |n: &str| dir.path().join(n).to_str().expect("utf-8").to_string();
+    let (r, d, r2) = (path("r.json"), path("d.json"), path("r2.json"));
+    ok(
+        &home,
+        &[
+            "request",
+            "--query",
+            q.to_str().expect("q"),
+            "--scope",
+            "promotion:2026",
+            "--out",
+            &r,
+        ],
+    );
+    ok(&home, &["export", "pex", "--request", &r, "--out", &d]);
+    let definition: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&d).expect("read")).expect("json");
+    assert_eq!(
+        definition["input_descriptors"][0]["constraints"]["limit_disclosure"],
+        "required"
+    );
+    ok(&home, &["import", "pex", "--definition", &d, "--out", &r2]);
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
+    };
+    assert_eq!(read(&r), read(&r2), "the request comes back unchanged");
+    // A definition asking for something no shipped schema has is unusable input, and writes
+    // nothing.
+    let mut wrong = definition.clone();
+    wrong["input_descriptors"][0]["constraints"]["fields"][2]["path"] =
+        json!(["$.credentialSubject.salary"]);
+    let bad = path("bad.json");
+    std::fs::write(&bad, wrong.to_string()).expect("w");
+    let r3 = path("r3.json");
+    let out = run(
+        &home,
+        &["import", "pex", "--definition", &bad, "--out", &r3],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("salary"));
+    assert!(!std::path::Path::new(&r3).exists());
+}
