@@ -133,6 +133,10 @@ struct ServeCli {
     /// service must not outlive them).
     #[arg(long)]
     exit_on_stdin_close: bool,
+    /// snarkjs's browser build (snarkjs.min.js from the npm package) for the /verify and /ledger
+    /// pages to check proofs in the browser; not bundled with dossier (it is GPL-3.0).
+    #[arg(long, env = "DOSSIER_SNARKJS")]
+    snarkjs: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -782,6 +786,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     body_limit: a.body_limit,
                     addr_file: a.addr_file,
                     exit_on_stdin_close: a.exit_on_stdin_close,
+                    snarkjs: a.snarkjs.clone(),
                 },
             )
         }

@@ -73,6 +73,8 @@ pub struct ServeArgs {
     pub addr_file: Option<PathBuf>,
     /// Shut down when standard input closes.
     pub exit_on_stdin_close: bool,
+    /// snarkjs's browser build for the pages.
+    pub snarkjs: Option<PathBuf>,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -99,6 +101,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
             ..Limits::default()
         },
         verifier_tables: true,
+        snarkjs_js: args.snarkjs.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

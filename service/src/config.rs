@@ -201,4 +201,7 @@ pub struct Config {
     pub limits: Limits,
     /// Precompute fixed-base tables for faster verification (a few MB, ~1 s at start-up).
     pub verifier_tables: bool,
+    /// snarkjs's browser build (`snarkjs.min.js`) for the `/verify` and `/ledger` pages; not
+    /// bundled (GPL-3.0), so the operator names the file.
+    pub snarkjs_js: Option<PathBuf>,
 }

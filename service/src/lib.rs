@@ -25,6 +25,7 @@ pub mod metrics;
 mod public;
 pub mod tables;
 mod verifiers;
+pub mod web;
 
 pub use config::{Config, Limits, Role, Tokens};
 pub use error::ServiceError;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The per-client rate limiter.
     pub limiter: limits::RateLimiter,
+    /// snarkjs's browser build, served to the pages when the operator names it.
+    pub snarkjs_js: Option<PathBuf>,
     provers: Mutex<HashMap<String, Arc<ShapeProver>>>,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
@@ -190,6 +193,7 @@ impl Service {
                 config.limits.rate_per_second,
                 config.limits.rate_burst,
             ),
+            snarkjs_js: config.snarkjs_js.clone(),
             provers: Mutex::new(HashMap::new()),
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
@@ -292,7 +296,7 @@ locally.",
         issuers::publish_checkpoint,
         holders::credentials, holders::witness, holders::prove, holders::job,
         verifiers::create_request, verifiers::submit,
-        verifiers::archive, verifiers::reverify,
+        verifiers::archive, verifiers::reverify, web::to_snarkjs,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, jobs::Job, jobs::JobStatus)),
     modifiers(&BearerAuth, &CommonResponses),
@@ -403,6 +407,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics_text))
         .route("/openapi.json", get(openapi_json))
+        .route("/verify", get(web::verify_page))
+        .route("/ledger", get(web::ledger_page))
+        .route("/web/dossier.js", get(web::script))
+        .route("/web/snarkjs.min.js", get(web::snarkjs))
+        .route("/v1/snarkjs", post(web::to_snarkjs))
         .route("/v1/schemas", get(public::schemas))
         .route("/v1/ledger", get(public::ledger_info))
         .route("/v1/ledger/entries", get(public::entries))

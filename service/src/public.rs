@@ -69,7 +69,13 @@ pub async fn schemas(State(state): State<Arc<AppState>>) -> Json<Value> {
         .map(|s| {
             json!({"name": s.name, "version": s.version, "id": field::to_hex(&s.id()),
                 "description": s.description,
-                "fields": s.fields.iter().map(|f| json!({"name": f.name, "type": f.ty.name()})).collect::<Vec<_>>()})
+                "fields": s.fields.iter().map(|f| {
+                    let mut v = json!({"name": f.name, "type": f.ty.name()});
+                    if let dossier_core::encoding::FieldType::Enum { members } = &f.ty {
+                        v["members"] = json!(members);
+                    }
+                    v
+                }).collect::<Vec<_>>()})
         })
         .collect();
     Json(json!({ "schemas": list }))

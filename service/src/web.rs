@@ -1,0 +1,134 @@
+//! The pages a person opens in a browser: `/verify`, where a recruiter checks a presentation in
+//! their own browser (snarkjs for the Groth16 equation, WebCrypto for the checkpoint's Ed25519
+//! signature and the key and proof hashes), and `/ledger`, a read-only view of checkpoints and
+//! entries for regulators that checks signatures and consistency proofs in the browser too.
+//! English and Chinese.
+//!
+//! The pages and their script are part of this binary. snarkjs is not: it is GPL-3.0, so the
+//! operator points `dossier serve --snarkjs` at its browser build (`snarkjs.min.js`, from npm) and
+//! the service serves that file as it is; without it the page says that in-browser proof checking
+//! is unavailable and shows only the service's own verdict.
+//!
+//! The JSON the page needs beyond the public API is one conversion: `POST /v1/snarkjs` turns a
+//! presentation into snarkjs's `verification_key.json`, `proof.json` and `public.json`. The page
+//! does not trust it: it re-compresses the returned key and proof and checks them against the
+//! presentation's own proof bytes and pinned key hash.
+
+use crate::error::ServiceError;
+use crate::extract::Body;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dossier_core::presentation::Presentation;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+const VERIFY_HTML: &str = include_str!("../web/verify.html");
+const LEDGER_HTML: &str = include_str!("../web/ledger.html");
+const DOSSIER_JS: &str = include_str!("../web/dossier.js");
+
+/// Pages may load scripts from this service only, and connect back to it only.
+const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
+connect-src 'self'; img-src 'self' data:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'";
+
+fn page(html: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// The verification page.
+pub async fn verify_page() -> Response {
+    page(VERIFY_HTML)
+}
+
+/// The ledger page.
+pub async fn ledger_page() -> Response {
+    page(LEDGER_HTML)
+}
+
+/// The pages' script.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        DOSSIER_JS,
+    )
+        .into_response()
+}
+
+/// snarkjs's browser build, from the file the operator named.
+pub async fn snarkjs(State(state): State<Arc<AppState>>) -> Result<Response, ServiceError> {
+    let path = state.snarkjs_js.as_ref().ok_or_else(|| {
+        ServiceError::NotFound(
+            "snarkjs is not configured on this service (dossier serve --snarkjs)".into(),
+        )
+    })?;
+    let path = path.clone();
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ServiceError::NotFound("snarkjs is configured but its file cannot be read".into())
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A presentation to express in snarkjs's formats.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnarkjsBody {
+    /// The presentation.
+    #[schema(value_type = Object)]
+    pub presentation: Presentation,
+}
+
+/// A presentation's verifying key, proof and public inputs in snarkjs's JSON formats.
+#[utoipa::path(post, path = "/v1/snarkjs", tag = "public", request_body = SnarkjsBody,
+    responses((status = 200, description = "verification_key, proof and public as snarkjs reads them", body = Object),
+              (status = 400, description = "Malformed presentation or proof", body = crate::error::ErrorBody),
+              (status = 404, description = "No pinned key for that shape and hash", body = crate::error::ErrorBody)))]
+pub async fn to_snarkjs(
+    State(state): State<Arc<AppState>>,
+    Body(body): Body<SnarkjsBody>,
+) -> Result<Json<Value>, ServiceError> {
+    use dossier_verifier::snarkjs;
+    let p = body.presentation;
+    let key = state
+        .keys
+        .keys
+        .get(&p.shape.name())
+        .filter(|k| k.vk_sha256 == p.vk_sha256)
+        .ok_or_else(|| {
+            ServiceError::NotFound("no pinned verifying key for that shape and hash".into())
+        })?;
+    let proof = dossier_verifier::decode_proof(&p.proof)?;
+    let inputs = p.inputs()?;
+    Ok(Json(json!({
+        "vk_sha256": key.vk_sha256,
+        "verification_key": snarkjs::verifying_key(&key.pvk.vk),
+        "proof": snarkjs::proof(&proof),
+        "public": snarkjs::public(&inputs),
+    })))
+}

@@ -1,0 +1,146 @@
+//! Verify anywhere, part three: the browser. The real service serves `/verify` and `/ledger`;
+//! Debian's headless Chromium, driven by playwright-core (npm, pinned in `fixtures/browser/`),
+//! opens them: a valid presentation shows "verified" with every in-browser check passing (snarkjs
+//! for the proof, WebCrypto for the checkpoint's signature and the key and proof hashes), in
+//! English and in Chinese; a tampered one is rejected by snarkjs in the browser; the ledger page
+//! finds every checkpoint signed and consistent with the one before. Screenshots are kept in
+//! `target/screenshots/` as test artefacts.
+
+use dossier_tests::{issue_to_wallet, ok, ok_json, Server};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// playwright-core, Chromium and snarkjs's browser build, or why not.
+fn tools() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let driver = repo().join("fixtures/browser");
+    let snarkjs = repo().join("fixtures/snarkjs/node_modules/snarkjs/build/snarkjs.min.js");
+    let chromium =
+        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    if !driver.join("node_modules/playwright-core").exists() {
+        return Err("run `npm ci` in fixtures/browser".into());
+    }
+    if !snarkjs.exists() {
+        return Err("run `npm ci` in fixtures/snarkjs".into());
+    }
+    if !chromium.exists() {
+        return Err(format!(
+            "{} is missing: apt-get install chromium",
+            chromium.display()
+        ));
+    }
+    Ok((driver, snarkjs, chromium))
+}
+
+#[test]
+fn the_verify_and_ledger_pages_check_in_the_browser() {
+    let (driver, snarkjs, chromium) = match tools() {
+        Ok(t) => t,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install the browser tools: {why}"
+            );
+            eprintln!("browser test skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    let params = dir.path().join("params");
+    let p = params.to_str().expect("p");
+    ok(&home, &["--params", p, "setup"]);
+    ok(&home, &["issuer", "init", "univ.law-school"]);
+    let wallet = dir.path().join("w.json");
+    let w = wallet.to_str().expect("w");
+    let holder = ok_json(&home, &["holder", "init", "--wallet", w])["holder"]
+        .as_str()
+        .expect("h")
+        .to_string();
+    ok(&home, &["checkpoint"]);
+    let claim = json!({"schema": "qualification", "holder": holder, "fields": {"degree_level": "master",
+        "field": "law", "institution": "Law School", "award_year": 2015}});
+    issue_to_wallet(&home, "univ.law-school", &claim, &wallet);
+    ok(&home, &["checkpoint"]);
+    let q = dir.path().join("q.json");
+    std::fs::write(&q, r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#)
+        .expect("w");
+    let (req, pres) = (dir.path().join("r.json"), dir.path().join("p.json"));
+    let (r, pr) = (req.to_str().expect("r"), pres.to_str().expect("p"));
+    ok(
+        &home,
+        &[
+            "request",
+            "--query",
+            q.to_str().expect("q"),
+            "--scope",
+            "recruitment:2026:tax-bureau",
+            "--out",
+            r,
+        ],
+    );
+    ok(
+        &home,
+        &[
+            "--params",
+            p,
+            "prove",
+            "--request",
+            r,
+            "--wallet",
+            w,
+            "--out",
+            pr,
+        ],
+    );
+    // The tampered copy: the revealed award year changed.
+    let mut bad: Value =
+        serde_json::from_str(&std::fs::read_to_string(&pres).expect("read")).expect("json");
+    let n = bad["public_inputs"].as_array().expect("inputs").len();
+    bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
+    let tampered = dir.path().join("tampered.json");
+    std::fs::write(&tampered, bad.to_string()).expect("w");
+
+    let server = Server::start(
+        &home,
+        &params,
+        &dir.path().join("no-tokens.json"),
+        &["--snarkjs", snarkjs.to_str().expect("s")],
+    );
+    // The pages and their script are served with a restrictive CSP.
+    let (s, html, _) = server.call_raw("GET", "/verify", None, None);
+    assert_eq!(s, 200);
+    assert!(html.contains("/web/dossier.js"));
+    let shots = repo().join("target/screenshots");
+    let out = Command::new("node")
+        .arg(driver.join("check.js"))
+        .arg(&server.base)
+        .args([&pres, &tampered, &req])
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the pages did not show what they must:\n{report}\n{}\nservice log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&server.log).unwrap_or_default()
+    );
+    let report: Value = serde_json::from_str(&report).expect("report");
+    assert_eq!(report["pages"]["valid_en"]["verdict"], "verified");
+    assert_eq!(report["pages"]["tampered"]["verdict"], "rejected");
+    for shot in [
+        "verify-valid-en.png",
+        "verify-valid-zh.png",
+        "verify-tampered-en.png",
+        "ledger-zh.png",
+    ] {
+        assert!(Path::new(&shots.join(shot)).exists(), "{shot}");
+    }
+}
