@@ -1,0 +1,7 @@
+//! dossier's statements as halo2 circuits over the Pasta curves, proven with IPA commitments:
+//! no trusted setup. Chips: Poseidon (`halo2_gadgets`' `Pow5Chip`, `P128Pow5T3`), range checks
+//! by lookup ([`range`]), Merkle membership with position bits ([`membership`]); [`native`]
+//! computes the same hashes outside the circuit.
+
+pub mod native;
+pub mod range;
