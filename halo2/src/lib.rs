@@ -3,5 +3,7 @@
 //! by lookup ([`range`]), Merkle membership with position bits ([`membership`]); [`native`]
 //! computes the same hashes outside the circuit.
 
+pub mod membership;
 pub mod native;
+pub mod proof;
 pub mod range;
