@@ -107,6 +107,79 @@ pub fn issue_to_wallet(
     out
 }
 
+/// Writes `query` (JSON text) beside `out` and makes a request for it in `scope` there.
+pub fn request(home: &Path, query: &str, scope: &str, out: &Path) {
+    let q = out.with_extension("query.json");
+    std::fs::write(&q, query).expect("write query");
+    let (q, o) = (q.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    ok(
+        home,
+        &["request", "--query", q, "--scope", scope, "--out", o],
+    );
+}
+
+/// A presentation proven with the CLI in `dir`: a home with keys, one issuer, a holder's wallet
+/// holding `claim` (its `holder` filled in), a checkpoint, a request and the proof.
+pub struct Proven {
+    /// The home folder.
+    pub home: PathBuf,
+    /// The keys' folder.
+    pub params: PathBuf,
+    /// The holder's wallet.
+    pub wallet: PathBuf,
+    /// The request.
+    pub request: PathBuf,
+    /// The presentation.
+    pub presentation: PathBuf,
+}
+
+/// Proves `query` in `scope` from one credential (`claim`) issued by `issuer` (see [`Proven`]).
+pub fn prove_one(
+    dir: &Path,
+    issuer: &str,
+    mut claim: serde_json::Value,
+    query: &str,
+    scope: &str,
+) -> Proven {
+    let home = dir.join("home");
+    let params = dir.join("params");
+    let p = params.to_str().expect("utf-8");
+    ok(&home, &["--params", p, "setup"]);
+    ok(&home, &["issuer", "init", issuer]);
+    let wallet = dir.join("w.json");
+    let w = wallet.to_str().expect("utf-8");
+    claim["holder"] = ok_json(&home, &["holder", "init", "--wallet", w])["holder"].clone();
+    issue_to_wallet(&home, issuer, &claim, &wallet);
+    ok(&home, &["checkpoint"]);
+    let (request_path, presentation) = (dir.join("r.json"), dir.join("p.json"));
+    request(&home, query, scope, &request_path);
+    let (r, pr) = (
+        request_path.to_str().expect("utf-8"),
+        presentation.to_str().expect("utf-8"),
+    );
+    ok(
+        &home,
+        &[
+            "--params",
+            p,
+            "prove",
+            "--request",
+            r,
+            "--wallet",
+            w,
+            "--out",
+            pr,
+        ],
+    );
+    Proven {
+        home,
+        params,
+        wallet,
+        request: request_path,
+        presentation,
+    }
+}
+
 /// A running `dossier serve` on a loopback ephemeral port, stopped (SIGTERM) on drop.
 pub struct Server {
     /// The process.

@@ -383,17 +383,8 @@ pub enum WitnessError {
     },
 }
 
-/// One credential offered for a query slot: the credential, its membership siblings and the
-/// registry root they lead to.
-#[derive(Clone, Debug)]
-pub struct Offered {
-    /// The credential.
-    pub credential: dossier_core::credential::Credential,
-    /// Its 32 siblings.
-    pub siblings: Vec<Fr>,
-    /// The root of its issuer's registry.
-    pub root: Fr,
-}
+/// One credential offered for a query slot (defined in core, shared with the holder's selection).
+pub use dossier_core::credential::Offered;
 
 impl StatementWitness {
     /// Builds the witness for a query from the holder's secret and credentials (in query order),

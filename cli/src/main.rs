@@ -851,14 +851,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let p: dossier_core::presentation::Presentation = present::read_json(&presentation)?;
             let keys = dossier_verifier::VerifierKeys::load(&cli.params)?;
             let key = keys
-                .keys
-                .get(&p.shape.name())
-                .ok_or_else(|| CliError::Input(format!("no key for shape {}", p.shape.name())))?;
-            if key.vk_sha256 != p.vk_sha256 {
-                return Err(CliError::Input(
-                    "the presentation was made for another verifying key".into(),
-                ));
-            }
+                .for_presentation(&p)
+                .map_err(|e| CliError::Input(e.to_string()))?;
             let proof = dossier_verifier::decode_proof(&p.proof)?;
             let inputs = p.inputs()?;
             use dossier_verifier::snarkjs;
@@ -1018,26 +1012,20 @@ fn export_solidity(
     if let Some(path) = presentation {
         let p: dossier_core::presentation::Presentation = present::read_json(path)?;
         let shape = p.shape.name();
-        let key = keys
-            .keys
-            .get(&shape)
-            .ok_or_else(|| CliError::Input(format!("no key for shape {shape}")))?;
-        if key.vk_sha256 != p.vk_sha256 {
-            return Err(CliError::Input(
-                "the presentation was made for another verifying key".into(),
-            ));
-        }
+        keys.for_presentation(&p)
+            .map_err(|e| CliError::Input(e.to_string()))?;
         let proof = dossier_verifier::decode_proof(&p.proof)?;
         let inputs = p.inputs()?;
         let layout = dossier_core::statement::Layout { shape: p.shape };
+        let words = solidity::input_words(&inputs);
         let call = json!({
             "shape": shape,
             "shape_id": format!("0x{}", hex::encode(solidity::shape_id(&shape))),
             "verifier": solidity::verifier_name(&shape),
             "proof": solidity::proof_words(&proof),
-            "input": solidity::input_words(&inputs),
-            "query_hash": solidity::input_words(&inputs[layout.query_hash()..=layout.query_hash()])[0],
-            "roots": solidity::input_words(&inputs[..p.shape.credentials]),
+            "query_hash": words[layout.query_hash()],
+            "roots": words[..p.shape.credentials],
+            "input": words,
         });
         let text =
             serde_json::to_string_pretty(&call).map_err(|e| CliError::Input(e.to_string()))?;

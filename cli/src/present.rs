@@ -3,7 +3,7 @@
 
 use crate::error::{io, CliError};
 use crate::wallet::Wallet;
-use dossier_circuits::statement::{Offered, StatementWitness};
+use dossier_circuits::statement::StatementWitness;
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
@@ -28,17 +28,9 @@ pub fn prove(
     let query = request.query.encode(schemas, shape)?;
     let today = request.today_days()?;
     let store = home.reader()?;
-    let (chosen, note) =
+    let (offered, note) =
         dossier_store::holder::select(&wallet.credentials, &store, schemas, &query, today)?;
     drop(store);
-    let offered: Vec<Offered> = chosen
-        .into_iter()
-        .map(|a| Offered {
-            credential: a.credential,
-            siblings: a.siblings,
-            root: a.root,
-        })
-        .collect();
     let started = std::time::Instant::now();
     let witness = StatementWitness::build(
         &query,

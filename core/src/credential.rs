@@ -28,6 +28,19 @@ pub const SLOTS: usize = 7;
 /// `expires_at` of a credential that does not expire.
 pub const NEVER_EXPIRES: u32 = u32::MAX;
 
+/// A credential offered for one of a query's slots: the credential, its membership path's
+/// siblings (leaf level first) and the registry root they lead to — what the holder's selection
+/// finds and what a statement's witness is built from.
+#[derive(Clone, Debug)]
+pub struct Offered {
+    /// The credential.
+    pub credential: Credential,
+    /// Its membership path's siblings, leaf level first.
+    pub siblings: Vec<Fr>,
+    /// The root of its issuer's registry (anchored by a checkpoint).
+    pub root: Fr,
+}
+
 /// A credential as the circuit sees it: every value already a field element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credential {

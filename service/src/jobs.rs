@@ -8,7 +8,7 @@
 
 use crate::tables::{self, JOBS};
 use crate::{now, AppState, ServiceError};
-use dossier_circuits::statement::{Offered, StatementWitness};
+use dossier_circuits::statement::StatementWitness;
 use dossier_core::holder::HolderSecret;
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::Fr;
@@ -122,16 +122,8 @@ fn prove(state: &AppState, task: &ProveTask) -> Result<Presentation, ServiceErro
     let query = request.query.encode(&state.schemas, shape)?;
     let today = request.today_days()?;
     let openings = tables::openings_of(&state.store, &task.holder)?;
-    let (chosen, note) =
+    let (offered, note) =
         dossier_store::holder::select(&openings, &state.store, &state.schemas, &query, today)?;
-    let offered: Vec<Offered> = chosen
-        .into_iter()
-        .map(|a| Offered {
-            credential: a.credential,
-            siblings: a.siblings,
-            root: a.root,
-        })
-        .collect();
     let witness = StatementWitness::build(
         &query,
         &task.secret,

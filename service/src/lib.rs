@@ -410,6 +410,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/verify", get(web::verify_page))
         .route("/ledger", get(web::ledger_page))
         .route("/web/dossier.js", get(web::script))
+        .route("/web/dossier.css", get(web::stylesheet))
         .route("/web/snarkjs.min.js", get(web::snarkjs))
         .route("/v1/snarkjs", post(web::to_snarkjs))
         .route("/v1/schemas", get(public::schemas))

@@ -30,9 +30,10 @@ use utoipa::ToSchema;
 const VERIFY_HTML: &str = include_str!("../web/verify.html");
 const LEDGER_HTML: &str = include_str!("../web/ledger.html");
 const DOSSIER_JS: &str = include_str!("../web/dossier.js");
+const DOSSIER_CSS: &str = include_str!("../web/dossier.css");
 
 /// Pages may load scripts from this service only, and connect back to it only.
-const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
+const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 connect-src 'self'; img-src 'self' data:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'";
 
 fn page(html: &'static str) -> Response {
@@ -58,16 +59,25 @@ pub async fn ledger_page() -> Response {
     page(LEDGER_HTML)
 }
 
-/// The pages' script.
-pub async fn script() -> Response {
+fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        DOSSIER_JS,
+        body,
     )
         .into_response()
+}
+
+/// The pages' script.
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", DOSSIER_JS)
+}
+
+/// The pages' stylesheet.
+pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", DOSSIER_CSS)
 }
 
 /// snarkjs's browser build, from the file the operator named.
@@ -85,14 +95,7 @@ pub async fn snarkjs(State(state): State<Arc<AppState>>) -> Result<Response, Ser
         .ok_or_else(|| {
             ServiceError::NotFound("snarkjs is configured but its file cannot be read".into())
         })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(asset("text/javascript; charset=utf-8", bytes))
 }
 
 /// A presentation to express in snarkjs's formats.
@@ -107,8 +110,9 @@ pub struct SnarkjsBody {
 /// A presentation's verifying key, proof and public inputs in snarkjs's JSON formats.
 #[utoipa::path(post, path = "/v1/snarkjs", tag = "public", request_body = SnarkjsBody,
     responses((status = 200, description = "verification_key, proof and public as snarkjs reads them", body = Object),
-              (status = 400, description = "Malformed presentation or proof", body = crate::error::ErrorBody),
-              (status = 404, description = "No pinned key for that shape and hash", body = crate::error::ErrorBody)))]
+              (status = 400, description = "Malformed presentation", body = crate::error::ErrorBody),
+              (status = 404, description = "No pinned key for that shape and hash", body = crate::error::ErrorBody),
+              (status = 422, description = "The proof's bytes are not a proof (points off the curve or outside the subgroup)", body = crate::error::ErrorBody)))]
 pub async fn to_snarkjs(
     State(state): State<Arc<AppState>>,
     Body(body): Body<SnarkjsBody>,
@@ -117,12 +121,8 @@ pub async fn to_snarkjs(
     let p = body.presentation;
     let key = state
         .keys
-        .keys
-        .get(&p.shape.name())
-        .filter(|k| k.vk_sha256 == p.vk_sha256)
-        .ok_or_else(|| {
-            ServiceError::NotFound("no pinned verifying key for that shape and hash".into())
-        })?;
+        .for_presentation(&p)
+        .map_err(|e| ServiceError::NotFound(e.to_string()))?;
     let proof = dossier_verifier::decode_proof(&p.proof)?;
     let inputs = p.inputs()?;
     Ok(Json(json!({

@@ -5,23 +5,11 @@
 
 use crate::{Store, StoreError};
 use dossier_core::checkpoint;
-use dossier_core::credential::{Credential, CredentialOpening};
+use dossier_core::credential::{Credential, CredentialOpening, Offered};
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
 use dossier_core::Fr;
 use redb::ReadableDatabase;
-
-/// A credential chosen for one of the query's credential slots, with its membership path
-/// against the anchored root.
-#[derive(Clone, Debug)]
-pub struct Anchored {
-    /// The credential.
-    pub credential: Credential,
-    /// Its membership path's siblings, leaf level first.
-    pub siblings: Vec<Fr>,
-    /// The registry root the latest checkpoint anchors.
-    pub root: Fr,
-}
 
 /// Picks, for each credential the query asks for, a distinct credential among `openings` that is
 /// live in its issuer's registry, anchored by the latest checkpoint and satisfies the query's
@@ -33,7 +21,7 @@ pub fn select<D: ReadableDatabase>(
     schemas: &SchemaSet,
     query: &EncodedQuery,
     today: u32,
-) -> Result<(Vec<Anchored>, String), StoreError> {
+) -> Result<(Vec<Offered>, String), StoreError> {
     let refused = |reason: String| StoreError::Refused { reason };
     let (note, key) = match (store.latest_checkpoint()?, store.ledger_identity()?) {
         (Some(n), Some((_, k))) => (n, k),
@@ -92,7 +80,7 @@ pub fn select<D: ReadableDatabase>(
                 );
                 continue;
             }
-            found = Some(Anchored {
+            found = Some(Offered {
                 credential,
                 siblings: path.siblings,
                 root: path.root,

@@ -6,7 +6,7 @@
 //! finds every checkpoint signed and consistent with the one before. Screenshots are kept in
 //! `target/screenshots/` as test artefacts.
 
-use dossier_tests::{issue_to_wallet, ok, ok_json, Server};
+use dossier_tests::{ok, prove_one, Proven, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,54 +50,23 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
         }
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let home = dir.path().join("home");
-    let params = dir.path().join("params");
-    let p = params.to_str().expect("p");
-    ok(&home, &["--params", p, "setup"]);
-    ok(&home, &["issuer", "init", "univ.law-school"]);
-    let wallet = dir.path().join("w.json");
-    let w = wallet.to_str().expect("w");
-    let holder = ok_json(&home, &["holder", "init", "--wallet", w])["holder"]
-        .as_str()
-        .expect("h")
-        .to_string();
-    ok(&home, &["checkpoint"]);
-    let claim = json!({"schema": "qualification", "holder": holder, "fields": {"degree_level": "master",
-        "field": "law", "institution": "Law School", "award_year": 2015}});
-    issue_to_wallet(&home, "univ.law-school", &claim, &wallet);
-    ok(&home, &["checkpoint"]);
-    let q = dir.path().join("q.json");
-    std::fs::write(&q, r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
-        "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#)
-        .expect("w");
-    let (req, pres) = (dir.path().join("r.json"), dir.path().join("p.json"));
-    let (r, pr) = (req.to_str().expect("r"), pres.to_str().expect("p"));
-    ok(
-        &home,
-        &[
-            "request",
-            "--query",
-            q.to_str().expect("q"),
-            "--scope",
-            "recruitment:2026:tax-bureau",
-            "--out",
-            r,
-        ],
+    let Proven {
+        home,
+        params,
+        request: req,
+        presentation: pres,
+        ..
+    } = prove_one(
+        dir.path(),
+        "univ.law-school",
+        json!({"schema": "qualification", "fields": {"degree_level": "master",
+            "field": "law", "institution": "Law School", "award_year": 2015}}),
+        r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#,
+        "recruitment:2026:tax-bureau",
     );
-    ok(
-        &home,
-        &[
-            "--params",
-            p,
-            "prove",
-            "--request",
-            r,
-            "--wallet",
-            w,
-            "--out",
-            pr,
-        ],
-    );
+    // A second checkpoint, for the ledger page's consistency check.
+    ok(&home, &["checkpoint"]);
     // The tampered copy: the revealed award year changed.
     let mut bad: Value =
         serde_json::from_str(&std::fs::read_to_string(&pres).expect("read")).expect("json");
@@ -116,6 +85,26 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     let (s, html, _) = server.call_raw("GET", "/verify", None, None);
     assert_eq!(s, 200);
     assert!(html.contains("/web/dossier.js"));
+    // The conversion the page re-checks refuses a key it does not pin and a malformed proof.
+    let good: Value =
+        serde_json::from_str(&std::fs::read_to_string(&pres).expect("read")).expect("json");
+    let convert = |p: &Value| {
+        server
+            .call_raw(
+                "POST",
+                "/v1/snarkjs",
+                None,
+                Some(json!({"presentation": p}).to_string()),
+            )
+            .0
+    };
+    assert_eq!(convert(&good), 200);
+    let mut other_key = good.clone();
+    other_key["vk_sha256"] = json!("00".repeat(32));
+    assert_eq!(convert(&other_key), 404, "a key that is not pinned");
+    let mut garbled = good.clone();
+    garbled["proof"] = json!("AAAA");
+    assert_eq!(convert(&garbled), 422, "a proof that is no proof");
     let shots = repo().join("target/screenshots");
     let out = Command::new("node")
         .arg(driver.join("check.js"))

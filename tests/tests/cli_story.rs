@@ -273,26 +273,14 @@ fn the_demo_runs_end_to_end() {
 fn requests_travel_as_presentation_exchange_definitions_and_back() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path().join("home");
-    let q = dir.path().join("q.json");
-    std::fs::write(
-        &q,
-        r#"{"credentials": [{"schema": "employment", "issuers": ["hr.tax-bureau"],
-            "where": {"rank_since": {"$lte": "2024-06-30"}, "sanction_until": {"$lt": "2026-06-30"}}, "reveal": ["rank_level"]}]}"#,
-    )
-    .expect("w");
     let path = |n: &str| dir.path().join(n).to_str().expect("utf-8").to_string();
     let (r, d, r2) = (path("r.json"), path("d.json"), path("r2.json"));
-    ok(
+    dossier_tests::request(
         &home,
-        &[
-            "request",
-            "--query",
-            q.to_str().expect("q"),
-            "--scope",
-            "promotion:2026",
-            "--out",
-            &r,
-        ],
+        r#"{"credentials": [{"schema": "employment", "issuers": ["hr.tax-bureau"],
+            "where": {"rank_since": {"$lte": "2024-06-30"}, "sanction_until": {"$lt": "2026-06-30"}}, "reveal": ["rank_level"]}]}"#,
+        "promotion:2026",
+        std::path::Path::new(&r),
     );
     ok(&home, &["export", "pex", "--request", &r, "--out", &d]);
     let definition: serde_json::Value =

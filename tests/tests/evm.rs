@@ -5,7 +5,7 @@
 //! stale root, a wrong query or day, a non-canonical input and a poster without the right are
 //! each refused with their own reason. Gas is printed for BENCHMARKS.md.
 
-use dossier_tests::{issue_to_wallet, ok, ok_json};
+use dossier_tests::{ok, prove_one, Proven};
 use revm::context::result::{ExecutionResult, Output};
 use revm::context::{Context, TxEnv};
 use revm::database::CacheDB;
@@ -44,53 +44,23 @@ struct Exported {
 
 fn exported(solc: &Path) -> Exported {
     let dir = tempfile::tempdir().expect("tmp");
-    let home = dir.path().join("home");
-    let params = dir.path().join("params");
-    let p = params.to_str().expect("p");
-    ok(&home, &["--params", p, "setup"]);
-    ok(&home, &["issuer", "init", "univ.law-school"]);
-    let wallet = dir.path().join("w.json");
-    let w = wallet.to_str().expect("w");
-    let holder = ok_json(&home, &["holder", "init", "--wallet", w])["holder"]
-        .as_str()
-        .expect("h")
-        .to_string();
-    let claim = json!({"schema": "qualification", "holder": holder, "fields": {"degree_level": "master",
-        "field": "law", "institution": "Law School", "award_year": 2015}});
-    issue_to_wallet(&home, "univ.law-school", &claim, &wallet);
-    ok(&home, &["checkpoint"]);
-    let q = dir.path().join("q.json");
-    std::fs::write(&q, r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
-        "where": {"degree_level": {"$gte": "master"}, "field": {"$eq": "law"}}, "reveal": ["award_year"]}]}"#)
-        .expect("w");
-    let req = dir.path().join("r.json");
-    let pres = dir.path().join("p.json");
-    let (r, pr) = (req.to_str().expect("r"), pres.to_str().expect("p"));
-    ok(
-        &home,
-        &[
-            "request",
-            "--query",
-            q.to_str().expect("q"),
-            "--scope",
-            "recruitment:2026:chain",
-            "--out",
-            r,
-        ],
+    let Proven {
+        home,
+        params,
+        presentation,
+        ..
+    } = prove_one(
+        dir.path(),
+        "univ.law-school",
+        json!({"schema": "qualification", "fields": {"degree_level": "master",
+            "field": "law", "institution": "Law School", "award_year": 2015}}),
+        r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}, "field": {"$eq": "law"}}, "reveal": ["award_year"]}]}"#,
+        "recruitment:2026:chain",
     );
-    ok(
-        &home,
-        &[
-            "--params",
-            p,
-            "prove",
-            "--request",
-            r,
-            "--wallet",
-            w,
-            "--out",
-            pr,
-        ],
+    let (p, pr) = (
+        params.to_str().expect("p"),
+        presentation.to_str().expect("p"),
     );
     let sol = dir.path().join("sol");
     let s = sol.to_str().expect("s");

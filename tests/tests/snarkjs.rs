@@ -2,7 +2,7 @@
 //! snarkjs itself (npm, pinned in `fixtures/snarkjs/`, installed by `.ci/run`), and a tampered
 //! proof or public input is rejected by it; the formats import back into the Rust verifier.
 
-use dossier_tests::{issue_to_wallet, ok, ok_json};
+use dossier_tests::{ok, prove_one, Proven};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,50 +35,19 @@ fn snarkjs_verify(dir: &Path, vk: &Path, public: &Path, proof: &Path) -> i32 {
 #[test]
 fn snarkjs_accepts_our_proofs_and_rejects_tampered_ones() {
     let dir = tempfile::tempdir().expect("tmp");
-    let home = dir.path().join("home");
-    let params = dir.path().join("params");
+    let Proven {
+        home,
+        params,
+        presentation: pres,
+        ..
+    } = prove_one(
+        dir.path(),
+        "univ.law-school",
+        json!({"schema": "retirement", "fields": {"years_of_service": 31, "retired_on": "2026-01-31"}}),
+        r#"{"credentials": [{"schema": "retirement", "issuers": ["univ.law-school"], "where": {"years_of_service": {"$gte": 30}}}]}"#,
+        "pension:2026",
+    );
     let p = params.to_str().expect("p");
-    ok(&home, &["--params", p, "setup"]);
-    ok(&home, &["issuer", "init", "univ.law-school"]);
-    let wallet = dir.path().join("w.json");
-    let w = wallet.to_str().expect("w");
-    let holder = ok_json(&home, &["holder", "init", "--wallet", w])["holder"]
-        .as_str()
-        .expect("h")
-        .to_string();
-    let claim = json!({"schema": "retirement", "holder": holder, "fields": {"years_of_service": 31, "retired_on": "2026-01-31"}});
-    issue_to_wallet(&home, "univ.law-school", &claim, &wallet);
-    ok(&home, &["checkpoint"]);
-    let q = dir.path().join("q.json");
-    std::fs::write(&q, r#"{"credentials": [{"schema": "retirement", "issuers": ["univ.law-school"], "where": {"years_of_service": {"$gte": 30}}}]}"#).expect("w");
-    let req = dir.path().join("r.json");
-    ok(
-        &home,
-        &[
-            "request",
-            "--query",
-            q.to_str().expect("q"),
-            "--scope",
-            "pension:2026",
-            "--out",
-            req.to_str().expect("r"),
-        ],
-    );
-    let pres = dir.path().join("p.json");
-    ok(
-        &home,
-        &[
-            "--params",
-            p,
-            "prove",
-            "--request",
-            req.to_str().expect("r"),
-            "--wallet",
-            w,
-            "--out",
-            pres.to_str().expect("p"),
-        ],
-    );
     let sj = dir.path().join("sj");
     ok(
         &home,
@@ -121,58 +90,40 @@ fn snarkjs_accepts_our_proofs_and_rejects_tampered_ones() {
     );
 
     // `dossier import snarkjs` checks the triple against the pinned key it matches.
-    let (vks, proofs, publics) = (
-        vk.to_str().expect("v"),
-        proof.to_str().expect("p"),
-        public.to_str().expect("u"),
-    );
-    let imported = ok_json(
-        &home,
-        &[
-            "--params", p, "import", "snarkjs", "--vk", vks, "--proof", proofs, "--public", publics,
-        ],
-    );
+    let import = |vk: &Path, public: &Path| {
+        dossier_tests::run(
+            &home,
+            &[
+                "--params",
+                p,
+                "--json",
+                "import",
+                "snarkjs",
+                "--vk",
+                vk.to_str().expect("v"),
+                "--proof",
+                proof.to_str().expect("p"),
+                "--public",
+                public.to_str().expect("u"),
+            ],
+        )
+    };
+    let r = import(&vk, &public);
+    let imported: Value = serde_json::from_slice(&r.stdout).expect("json");
+    assert_eq!(r.status.code(), Some(0), "{imported}");
     assert_eq!(imported["valid"], true, "{imported}");
     assert_eq!(imported["today"].as_u64().map(|d| d > 20_000), Some(true));
     let mut tampered = read(&public);
     tampered[5] = json!("12345");
     let tp = sj.join("public-tampered.json");
     std::fs::write(&tp, tampered.to_string()).expect("w");
-    let r = dossier_tests::run(
-        &home,
-        &[
-            "--params",
-            p,
-            "import",
-            "snarkjs",
-            "--vk",
-            vks,
-            "--proof",
-            proofs,
-            "--public",
-            tp.to_str().expect("t"),
-        ],
-    );
+    let r = import(&vk, &tp);
     assert_eq!(r.status.code(), Some(1), "a tampered input is invalid");
     let mut foreign = read(&vk);
     foreign["vk_alpha_1"] = foreign["IC"][0].clone();
     let fv = sj.join("vk-foreign.json");
     std::fs::write(&fv, foreign.to_string()).expect("w");
-    let r = dossier_tests::run(
-        &home,
-        &[
-            "--params",
-            p,
-            "import",
-            "snarkjs",
-            "--vk",
-            fv.to_str().expect("f"),
-            "--proof",
-            proofs,
-            "--public",
-            publics,
-        ],
-    );
+    let r = import(&fv, &public);
     assert_eq!(
         r.status.code(),
         Some(2),

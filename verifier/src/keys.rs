@@ -191,6 +191,23 @@ impl VerifierKeys {
             setup: manifest.setup,
         })
     }
+
+    /// The pinned key a presentation was made for: its shape's key, whose hash the presentation
+    /// names.
+    pub fn for_presentation(
+        &self,
+        p: &dossier_core::presentation::Presentation,
+    ) -> Result<&ShapeKey, VerifyError> {
+        let key = self.keys.get(&p.shape.name()).ok_or_else(|| {
+            VerifyError::Keys(format!("no verifying key for shape {}", p.shape.name()))
+        })?;
+        if p.vk_sha256 != key.vk_sha256 {
+            return Err(VerifyError::Keys(
+                "the proof was made for another verifying key".into(),
+            ));
+        }
+        Ok(key)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! Proof words are `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]`: G2 coordinates with
 //! the imaginary part first, as EIP-197 reads them.
 
-use ark_bn254::{Bn254, Fr, G1Affine, G2Affine};
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, VerifyingKey};
@@ -28,7 +28,10 @@ pub fn shape_id(shape_name: &str) -> [u8; 32] {
     id
 }
 
-fn word<F: PrimeField>(x: &F) -> String {
+/// How a coordinate is written: decimal in Solidity source, hex in call data.
+type Format = fn(&Fq) -> String;
+
+fn decimal(x: &Fq) -> String {
     x.into_bigint().to_string()
 }
 
@@ -38,18 +41,16 @@ fn hex_word<F: PrimeField>(x: &F) -> String {
     format!("0x{:0>64}", hex::encode(bytes))
 }
 
-fn g1_words(p: &G1Affine) -> [String; 2] {
-    match p.xy() {
-        Some((x, y)) => [word(&x), word(&y)],
-        None => ["0".into(), "0".into()],
-    }
+/// `[x, y]`; the identity as zeros, as the precompiles read it.
+fn g1_words(p: &G1Affine, f: Format) -> [String; 2] {
+    let (x, y) = p.xy().unwrap_or((Fq::zero(), Fq::zero()));
+    [f(&x), f(&y)]
 }
 
-fn g2_words(p: &G2Affine) -> [String; 4] {
-    match p.xy() {
-        Some((x, y)) => [word(&x.c1), word(&x.c0), word(&y.c1), word(&y.c0)],
-        None => ["0".into(), "0".into(), "0".into(), "0".into()],
-    }
+/// `[x.c1, x.c0, y.c1, y.c0]`: imaginary parts first, as EIP-197 reads them.
+fn g2_words(p: &G2Affine, f: Format) -> [String; 4] {
+    let (x, y) = p.xy().unwrap_or((Fq2::zero(), Fq2::zero()));
+    [f(&x.c1), f(&x.c0), f(&y.c1), f(&y.c0)]
 }
 
 /// The contract name of a shape's verifier.
@@ -80,12 +81,12 @@ contract {name} {{
 "#
     );
     let g1 = |s: &mut String, label: &str, p: &G1Affine| {
-        let [x, y] = g1_words(p);
+        let [x, y] = g1_words(p, decimal);
         let _ = writeln!(s, "    uint256 internal constant {label}_X = {x};");
         let _ = writeln!(s, "    uint256 internal constant {label}_Y = {y};");
     };
     let g2 = |s: &mut String, label: &str, p: &G2Affine| {
-        let [x1, x0, y1, y0] = g2_words(p);
+        let [x1, x0, y1, y0] = g2_words(p, decimal);
         let _ = writeln!(s, "    uint256 internal constant {label}_X1 = {x1};");
         let _ = writeln!(s, "    uint256 internal constant {label}_X0 = {x0};");
         let _ = writeln!(s, "    uint256 internal constant {label}_Y1 = {y1};");
@@ -183,26 +184,12 @@ contract {name} {{
 
 /// A proof as the verifier's eight words, `0x`-prefixed hex.
 pub fn proof_words(p: &Proof<Bn254>) -> Vec<String> {
-    let mut out = Vec::with_capacity(8);
-    let hex_g1 = |p: &G1Affine| match p.xy() {
-        Some((x, y)) => [hex_word(&x), hex_word(&y)],
-        None => [
-            hex_word(&ark_bn254::Fq::zero()),
-            hex_word(&ark_bn254::Fq::zero()),
-        ],
-    };
-    out.extend(hex_g1(&p.a));
-    match p.b.xy() {
-        Some((x, y)) => out.extend([
-            hex_word(&x.c1),
-            hex_word(&x.c0),
-            hex_word(&y.c1),
-            hex_word(&y.c0),
-        ]),
-        None => out.extend(std::iter::repeat_n(hex_word(&ark_bn254::Fq::zero()), 4)),
-    }
-    out.extend(hex_g1(&p.c));
-    out
+    [
+        &g1_words(&p.a, hex_word)[..],
+        &g2_words(&p.b, hex_word)[..],
+        &g1_words(&p.c, hex_word)[..],
+    ]
+    .concat()
 }
 
 /// Public inputs as words, `0x`-prefixed hex.

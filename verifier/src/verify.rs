@@ -90,14 +90,7 @@ pub(crate) fn check_statement(
         .query
         .encode(schemas, p.shape)
         .map_err(|e| malformed("query", e))?;
-    let key = keys.keys.get(&p.shape.name()).ok_or_else(|| {
-        VerifyError::Keys(format!("no verifying key for shape {}", p.shape.name()))
-    })?;
-    if p.vk_sha256 != key.vk_sha256 {
-        return Err(VerifyError::Keys(
-            "the proof was made for another verifying key".into(),
-        ));
-    }
+    let key = keys.for_presentation(p)?;
     // Shapes before arithmetic: the input count must match the key.
     let inputs = p.inputs().map_err(|e| malformed("public inputs", e))?;
     let layout = Layout { shape: p.shape };
