@@ -88,6 +88,7 @@ pub mod statements {
             schema_id: e.schema_id,
             issuer_id: dossier_core::issuer_id("hr.example").expect("id"),
             holder: e.holder,
+            holder_halo2: secret.commitment_halo2(),
             credential_id: id,
             issued_at: 20_000,
             expires_at: 30_000,

@@ -32,6 +32,7 @@ fn credential(c: &mut Criterion) {
         schema_id: claim.schema_id,
         issuer_id: Fr::from(7u64),
         holder: claim.holder,
+        holder_halo2: claim.holder_halo2,
         credential_id: 12,
         issued_at: 20_000,
         expires_at: u32::MAX,

@@ -64,6 +64,7 @@ fn csv_claims(text: &str, schemas: &SchemaSet) -> Result<Vec<(usize, Claim)>, Cl
         }
     };
     let expires_col = col("expires_at");
+    let halo2_col = col("holder_halo2");
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
@@ -75,7 +76,7 @@ fn csv_claims(text: &str, schemas: &SchemaSet) -> Result<Vec<(usize, Claim)>, Cl
             .map_err(|e| CliError::Input(format!("CSV line {line}: {e}")))?;
         let mut fields = serde_json::Map::new();
         for (c, h) in headers.iter().enumerate() {
-            if [Some(schema_col), Some(holder_col), expires_col].contains(&Some(c)) {
+            if [Some(schema_col), Some(holder_col), expires_col, halo2_col].contains(&Some(c)) {
                 continue;
             }
             let v = cell(c);
@@ -103,6 +104,7 @@ fn csv_claims(text: &str, schemas: &SchemaSet) -> Result<Vec<(usize, Claim)>, Cl
             Claim {
                 schema: schema_name,
                 holder: cell(holder_col),
+                holder_halo2: halo2_col.map(cell).filter(|s| !s.is_empty()),
                 expires_at,
                 fields,
             },

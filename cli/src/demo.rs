@@ -46,14 +46,15 @@ impl Steps {
 
 fn claim(
     schema: &str,
-    holder: &str,
+    (holder, holder_halo2): &(String, String),
     fields: serde_json::Value,
     schemas: &SchemaSet,
 ) -> Result<EncodedClaim, CliError> {
     let fields = fields.as_object().cloned().unwrap_or_default();
     Ok(Claim {
         schema: schema.into(),
-        holder: holder.into(),
+        holder: holder.clone(),
+        holder_halo2: Some(holder_halo2.clone()),
         expires_at: None,
         fields,
     }
@@ -102,9 +103,14 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     let secrets: Vec<HolderSecret> = (0..people)
         .map(|_| HolderSecret::random(&mut rand::rngs::OsRng))
         .collect();
-    let holders: Vec<String> = secrets
+    let holders: Vec<(String, String)> = secrets
         .iter()
-        .map(|s| field::to_hex(&s.commitment()))
+        .map(|s| {
+            (
+                field::to_hex(&s.commitment()),
+                dossier_core::pasta::to_hex(&s.commitment_halo2()),
+            )
+        })
         .collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
     let grades = [

@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use dossier_core::credential::CredentialOpening;
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::schema::SchemaSet;
-use dossier_core::{checkpoint, field};
+use dossier_core::{checkpoint, field, pasta};
 use dossier_store::audit;
 use dossier_store::export::LedgerExport;
 use error::{io, CliError};
@@ -634,11 +634,13 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let w = Wallet::create(&path)?;
             out.emit(
                 format!(
-                    "wallet created at {} (mode 0600)\nholder commitment: {}",
+                    "wallet created at {} (mode 0600)\nholder commitment: {}\nholder commitment (halo2): {}",
                     path.display(),
-                    field::to_hex(&w.holder())
+                    field::to_hex(&w.holder()),
+                    pasta::to_hex(&w.secret().commitment_halo2())
                 ),
-                json!({"wallet": path, "holder": field::to_hex(&w.holder())}),
+                json!({"wallet": path, "holder": field::to_hex(&w.holder()),
+                    "holder_halo2": pasta::to_hex(&w.secret().commitment_halo2())}),
             );
             Ok(0)
         }
@@ -647,8 +649,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             let list: Vec<_> = w.credentials.iter().map(|c| json!({"issuer": c.issuer, "schema": c.schema, "credential_id": c.credential_id, "issued_at": c.issued_at, "expires_at": c.expires_at})).collect();
             out.emit(
                 format!(
-                    "holder commitment: {}\n{} credentials:\n{}",
+                    "holder commitment: {}\nholder commitment (halo2): {}\n{} credentials:\n{}",
                     field::to_hex(&w.holder()),
+                    pasta::to_hex(&w.secret().commitment_halo2()),
                     w.credentials.len(),
                     w.credentials
                         .iter()
@@ -659,7 +662,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                         .collect::<Vec<_>>()
                         .join("\n")
                 ),
-                json!({"holder": field::to_hex(&w.holder()), "credentials": list}),
+                json!({"holder": field::to_hex(&w.holder()),
+                    "holder_halo2": pasta::to_hex(&w.secret().commitment_halo2()), "credentials": list}),
             );
             Ok(0)
         }

@@ -18,6 +18,7 @@
 
 use crate::encoding::{date_to_days, days_to_date};
 use crate::schema::SchemaSet;
+use crate::pasta::{self, Fp};
 use crate::{field, poseidon, CoreError};
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
@@ -50,6 +51,9 @@ pub struct Credential {
     pub issuer_id: Fr,
     /// The holder's commitment, `Poseidon(secret)`.
     pub holder: Fr,
+    /// The holder's commitment in the halo2 backend's field, `Poseidon_Pasta(secret)` (zero if
+    /// the holder gave none: such a credential can be proven with Groth16 only).
+    pub holder_halo2: Fp,
     /// The credential's id, also its leaf index in the issuer's registry.
     pub credential_id: u32,
     /// Issue date, days since 1970-01-01.
@@ -81,6 +85,14 @@ impl Credential {
         inputs
     }
 
+    /// The commitment in the halo2 backend's registry tree: Pasta Poseidon of the same 12
+    /// inputs, with the holder's halo2 commitment in place of the BN254 one.
+    pub fn commitment_halo2(&self) -> Fp {
+        let mut inputs = self.commitment_inputs().map(|x| pasta::from_fr(&x));
+        inputs[2] = self.holder_halo2;
+        pasta::hash(inputs)
+    }
+
     /// The commitment that the registry stores.
     pub fn commitment(&self) -> Fr {
         match poseidon::hash(&self.commitment_inputs()) {
@@ -104,6 +116,10 @@ pub struct Claim {
     pub schema: String,
     /// The holder commitment (`0x` + 64 hex digits).
     pub holder: String,
+    /// The holder's halo2 commitment (`0x` + 64 hex digits, Pallas field); without it the
+    /// credential can be proven with Groth16 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_halo2: Option<String>,
     /// Optional expiry date `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
@@ -120,6 +136,8 @@ pub struct EncodedClaim {
     pub schema_id: Fr,
     /// The holder commitment.
     pub holder: Fr,
+    /// The holder's halo2 commitment, zero if none was given.
+    pub holder_halo2: Fp,
     /// Expiry, days since 1970-01-01, or [`NEVER_EXPIRES`].
     pub expires_at: u32,
     /// The encoded slots.
@@ -133,6 +151,10 @@ impl Claim {
     pub fn encode(&self, schemas: &SchemaSet) -> Result<EncodedClaim, CoreError> {
         let schema = schemas.get(&self.schema)?;
         let holder = field::parse("holder", &self.holder)?;
+        let holder_halo2 = match &self.holder_halo2 {
+            Some(h) => pasta::parse("holder_halo2", h)?,
+            None => Fp::zero(),
+        };
         let expires_at = match &self.expires_at {
             None => NEVER_EXPIRES,
             Some(d) => {
@@ -153,6 +175,7 @@ impl Claim {
             schema: schema.name.clone(),
             schema_id: schema.id(),
             holder,
+            holder_halo2,
             expires_at,
             slots: schema.encode(&self.fields)?,
             fields: self.fields.clone(),
@@ -180,6 +203,13 @@ pub struct CredentialOpening {
     /// The holder commitment.
     #[serde(with = "field::serde_hex")]
     pub holder: Fr,
+    /// The holder's halo2 commitment, if one was given at issuance.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "pasta::serde_hex_opt"
+    )]
+    pub holder_halo2: Option<Fp>,
     /// Issue date `YYYY-MM-DD`.
     pub issued_at: String,
     /// Expiry date `YYYY-MM-DD`, absent for none.
@@ -205,6 +235,7 @@ impl CredentialOpening {
             issuer_id: credential.issuer_id,
             credential_id: credential.credential_id,
             holder: credential.holder,
+            holder_halo2: (credential.holder_halo2 != Fp::zero()).then_some(credential.holder_halo2),
             issued_at: days_to_date(credential.issued_at),
             expires_at: (credential.expires_at != NEVER_EXPIRES)
                 .then(|| days_to_date(credential.expires_at)),
@@ -233,6 +264,7 @@ impl CredentialOpening {
             schema_id: self.schema_id,
             issuer_id: self.issuer_id,
             holder: self.holder,
+            holder_halo2: self.holder_halo2.unwrap_or(Fp::zero()),
             credential_id: self.credential_id,
             issued_at: day("issued_at", &self.issued_at)?,
             expires_at: match &self.expires_at {
@@ -272,6 +304,7 @@ mod tests {
             schema_id: Fr::from(1u64),
             issuer_id: Fr::from(2u64),
             holder: Fr::from(3u64),
+            holder_halo2: Fp::zero(),
             credential_id: u32::MAX,
             issued_at: u32::MAX,
             expires_at: u32::MAX,
@@ -293,6 +326,7 @@ mod tests {
             schema_id: enc.schema_id,
             issuer_id: Fr::from(9u64),
             holder: enc.holder,
+            holder_halo2: pasta::hash([Fp::from(3)]),
             credential_id: 5,
             issued_at: 20_000,
             expires_at: enc.expires_at,

@@ -52,6 +52,9 @@ pub fn credential_to_vc(o: &CredentialOpening) -> Value {
             "issuerId": field::to_hex(&o.issuer_id), "credentialId": o.credential_id},
         "proof": {"type": "DossierCommitmentOpening", "commitment": field::to_hex(&o.commitment), "salt": field::to_hex(&o.salt)},
     });
+    if let Some(h) = &o.holder_halo2 {
+        vc["proof"]["holderHalo2"] = json!(crate::pasta::to_hex(h));
+    }
     if let Some(e) = &o.expires_at {
         vc["validUntil"] = json!(format!("{e}T00:00:00Z"));
     }
@@ -101,6 +104,14 @@ pub fn credential_from_vc(vc: &Value) -> Result<CredentialOpening, CoreError> {
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| bad("missing credentialId"))?,
         holder: field::parse("holder", holder)?,
+        holder_halo2: vc["proof"]
+            .get("holderHalo2")
+            .map(|h| {
+                h.as_str()
+                    .ok_or_else(|| bad("holderHalo2 is not a string"))
+                    .and_then(|h| crate::pasta::parse("holderHalo2", h))
+            })
+            .transpose()?,
         issued_at: date(str_at(vc, &["validFrom"])?)?,
         expires_at: vc
             .get("validUntil")
@@ -157,6 +168,7 @@ mod tests {
             issuer_id: Fr::from(12u64),
             credential_id: 41,
             holder: Fr::from(13u64),
+            holder_halo2: Some(crate::pasta::hash([crate::pasta::Fp::from(13)])),
             issued_at: "2025-01-10".into(),
             expires_at: Some("2030-01-01".into()),
             fields: serde_json::from_value(

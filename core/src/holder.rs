@@ -3,7 +3,7 @@
 //! Credentials are bound to the commitment, so a proof must show knowledge of the secret: a
 //! leaked credential is useless without it. The secret is zeroised on drop and never printed.
 
-use crate::{field, poseidon, CoreError};
+use crate::{field, pasta, poseidon, CoreError};
 use ark_bn254::Fr;
 use ark_ff::{UniformRand, Zero};
 use zeroize::Zeroize;
@@ -61,6 +61,17 @@ impl HolderSecret {
     /// The public commitment `Poseidon(secret)`.
     pub fn commitment(&self) -> Fr {
         poseidon::hash1(self.0)
+    }
+
+    /// The public commitment in the halo2 backend's field, `Poseidon_Pasta(secret)`: what an
+    /// issuer puts into the credential's halo2 commitment.
+    pub fn commitment_halo2(&self) -> pasta::Fp {
+        pasta::hash([pasta::from_fr(&self.0)])
+    }
+
+    /// The per-scope nullifier of the halo2 backend, `Poseidon_Pasta(secret, scope)`.
+    pub fn nullifier_halo2(&self, scope: Fr) -> pasta::Fp {
+        pasta::hash([pasta::from_fr(&self.0), pasta::from_fr(&scope)])
     }
 
     /// The per-scope nullifier `Poseidon(secret, scope)`.

@@ -19,6 +19,7 @@ pub mod field;
 pub mod holder;
 pub mod keys;
 pub mod log_proof;
+pub mod pasta;
 pub mod poseidon;
 pub mod presentation;
 pub mod query;

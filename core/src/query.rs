@@ -484,6 +484,17 @@ impl EncodedQuery {
     pub fn hash(&self) -> Fr {
         hash_elements(&self.to_field_elements())
     }
+
+    /// The query hash of the halo2 backend: the same elements, chained the same way with Pasta
+    /// Poseidon ([`crate::pasta::hash_elements`]).
+    pub fn hash_halo2(&self) -> crate::pasta::Fp {
+        let xs: Vec<_> = self
+            .to_field_elements()
+            .iter()
+            .map(crate::pasta::from_fr)
+            .collect();
+        crate::pasta::hash_elements(&xs)
+    }
 }
 
 /// Hashes a list of field elements: `h = Poseidon([len, x0..x10])`, then

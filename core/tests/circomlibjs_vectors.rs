@@ -87,6 +87,7 @@ fn credential_commitment_matches() {
         issuer_id: dossier_core::issuer_id(v["issuer"].as_str().expect("issuer")).expect("name"),
         credential_id: v["credential_id"].as_u64().expect("id") as u32,
         holder: f(&v["holder"]),
+        holder_halo2: None,
         issued_at: v["issued_at"].as_str().expect("date").into(),
         expires_at: Some(v["expires_at"].as_str().expect("date").into()),
         fields: v["fields"].as_object().expect("fields").clone(),

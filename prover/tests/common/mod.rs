@@ -20,6 +20,7 @@ pub fn degree(schemas: &SchemaSet, issuer: &str) -> (HolderSecret, Offered) {
         schema_id: e.schema_id,
         issuer_id: dossier_core::issuer_id(issuer).expect("id"),
         holder: e.holder,
+        holder_halo2: secret.commitment_halo2(),
         credential_id: 3,
         issued_at: 20_000,
         expires_at: 30_000,
