@@ -179,6 +179,7 @@ pub mod statements {
                     credential: creds[*id as usize].clone(),
                     siblings: p.siblings,
                     root: p.root,
+                    halo2: None,
                 }
             })
             .collect();

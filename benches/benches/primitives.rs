@@ -50,6 +50,7 @@ fn credential(c: &mut Criterion) {
         issuer_id: Fr::from(7u64),
         credential_id: 12,
         commitment: cred.commitment(),
+        commitment_halo2: cred.commitment_halo2(),
     };
     c.bench_function("ledger/sign_entry", |b| {
         b.iter(|| Entry::sign(1, black_box(body.clone()), &key))

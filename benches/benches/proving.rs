@@ -53,6 +53,7 @@ fn proving(c: &mut Criterion) {
             registries: vec![RegistryRoot {
                 issuer_id: dossier_core::issuer_id("hr.example").expect("id"),
                 root,
+                root_halo2: dossier_core::pasta::Fp::zero(),
                 live: 1,
             }],
         };

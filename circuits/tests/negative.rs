@@ -118,6 +118,7 @@ fn award_year_check(op: &str, bound: serde_json::Value, value: Fr) -> Option<Str
                 credential: cred,
                 siblings: path.siblings,
                 root: path.root,
+                halo2: None,
             },
         );
     }

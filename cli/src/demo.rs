@@ -265,6 +265,7 @@ fn offered(store: &Store, issuer: &str, c: &Credential) -> Result<Offered, CliEr
         credential: c.clone(),
         siblings: path.siblings,
         root: path.root,
+        halo2: path.halo2,
     })
 }
 

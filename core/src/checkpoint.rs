@@ -6,7 +6,7 @@
 //! <tree size>
 //! <base64 SHA-256 root hash>
 //! time <unix seconds>
-//! registry <issuer id 0x..> <registry root 0x..> <live credentials>
+//! registry <issuer id 0x..> <registry root 0x..> <live credentials> <halo2 twin root 0x..>
 //! ...
 //! <blank line>
 //! — <origin> <base64 key id || Ed25519 signature>
@@ -48,10 +48,11 @@ impl CheckpointBody {
         let mut ext = format!("time {}\n", self.time);
         for r in &self.registries {
             ext.push_str(&format!(
-                "registry {} {} {}\n",
+                "registry {} {} {} {}\n",
                 field::to_hex(&r.issuer_id),
                 field::to_hex(&r.root),
-                r.live
+                r.live,
+                crate::pasta::to_hex(&r.root_halo2)
             ));
         }
         let cp = tlog_tiles::Checkpoint::new(
@@ -83,11 +84,13 @@ impl CheckpointBody {
                 parts.next(),
                 parts.next(),
                 parts.next(),
+                parts.next(),
             ) {
-                (Some("registry"), Some(id), Some(root), Some(live), None) => {
+                (Some("registry"), Some(id), Some(root), Some(live), Some(root_halo2), None) => {
                     let r = RegistryRoot {
                         issuer_id: field::parse("issuer id", id)?,
                         root: field::parse("registry root", root)?,
+                        root_halo2: crate::pasta::parse("registry root (halo2)", root_halo2)?,
                         live: live
                             .parse()
                             .map_err(|_| malformed("live count is not a number"))?,
@@ -172,11 +175,13 @@ mod tests {
                 RegistryRoot {
                     issuer_id: Fr::from(1u64),
                     root: Fr::from(11u64),
+                    root_halo2: crate::pasta::Fp::from(111),
                     live: 3,
                 },
                 RegistryRoot {
                     issuer_id: Fr::from(2u64),
                     root: Fr::from(22u64),
+                    root_halo2: crate::pasta::Fp::from(222),
                     live: 0,
                 },
             ],
@@ -210,6 +215,13 @@ mod tests {
         );
         assert_ne!(tampered, note);
         assert!(open(tampered.as_bytes(), &k.verifier_key()).is_err());
+        let twin = crate::pasta::to_hex(&crate::pasta::Fp::from(111));
+        let tampered = note.replace(&twin, &crate::pasta::to_hex(&crate::pasta::Fp::from(112)));
+        assert_ne!(tampered, note);
+        assert!(
+            open(tampered.as_bytes(), &k.verifier_key()).is_err(),
+            "the halo2 root is signed too"
+        );
         let unsigned = body().to_text().expect("text") + "\n";
         assert!(open(unsigned.as_bytes(), &k.verifier_key()).is_err());
         let other =

@@ -29,6 +29,21 @@ pub const SLOTS: usize = 7;
 /// `expires_at` of a credential that does not expire.
 pub const NEVER_EXPIRES: u32 = u32::MAX;
 
+/// A credential's membership path in its registry's halo2 twin tree (Pasta Poseidon).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Halo2Path {
+    /// The leaf: the credential's Pasta commitment, or 0 if empty.
+    #[serde(with = "pasta::serde_hex")]
+    pub leaf: Fp,
+    /// The siblings, leaf level first.
+    #[serde(with = "pasta::serde_hex_vec")]
+    pub siblings: Vec<Fp>,
+    /// The twin tree's root.
+    #[serde(with = "pasta::serde_hex")]
+    pub root: Fp,
+}
+
 /// A credential offered for one of a query's slots: the credential, its membership path's
 /// siblings (leaf level first) and the registry root they lead to — what the holder's selection
 /// finds and what a statement's witness is built from.
@@ -40,6 +55,8 @@ pub struct Offered {
     pub siblings: Vec<Fr>,
     /// The root of its issuer's registry (anchored by a checkpoint).
     pub root: Fr,
+    /// Its path in the registry's halo2 twin tree, when a halo2 proof is to be made.
+    pub halo2: Option<Halo2Path>,
 }
 
 /// A credential as the circuit sees it: every value already a field element.

@@ -1,28 +1,31 @@
 //! Ledger entries: the one record of every registry change, in a fixed binary layout.
 //!
 //! ```text
-//! entry   = version:u8 (=1) | kind:u8 | time:u64 (unix seconds) | body | signature:[u8; 64]
+//! entry   = version:u8 (=2) | kind:u8 | time:u64 (unix seconds) | body | signature:[u8; 64]
 //! kind 1  IssuerRegistered  issuer_id:F | public_key:[u8; 32] | name_len:u16 | name:utf8
-//! kind 2  Issue             issuer_id:F | credential_id:u32 | commitment:F
-//! kind 3  Update            issuer_id:F | credential_id:u32 | commitment:F
+//! kind 2  Issue             issuer_id:F | credential_id:u32 | commitment:F | commitment_halo2:P
+//! kind 3  Update            issuer_id:F | credential_id:u32 | commitment:F | commitment_halo2:P
 //! kind 4  Revoke            issuer_id:F | credential_id:u32
-//! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | live:u64)
+//! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | root_halo2:P | live:u64)
 //! ```
-//! Integers are big-endian; `F` is a field element as 32 big-endian bytes, below the modulus.
+//! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
+//! halo2 twin tree's values, see [`crate::pasta`]), each as 32 big-endian bytes below its
+//! modulus. Version 1 (before the halo2 twin tree) is refused.
 //! The signature is Ed25519 over `"dossier/ledger-entry/v1\n" || entry-without-signature`: by
 //! the issuer's key (kinds 1-4; kind 1 is self-signed, proving possession) or by the ledger's key
 //! (kind 5, written at every checkpoint). Entries carry commitments, never personal data.
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
 use crate::keys::{verify_strict, KeyPair};
+use crate::pasta::{self, Fp};
 use crate::{field, CoreError};
 use ark_bn254::Fr;
 use ed25519_dalek::VerifyingKey;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const SIGNING_CONTEXT: &[u8] = b"dossier/ledger-entry/v1\n";
 /// The largest entry decoded (a RegistryRoots entry of 10,000 registries).
-pub const MAX_ENTRY_BYTES: usize = 10 + 4 + 10_000 * 72 + 64;
+pub const MAX_ENTRY_BYTES: usize = 10 + 4 + 10_000 * 104 + 64;
 
 /// A registry's root at a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub struct RegistryRoot {
     pub issuer_id: Fr,
     /// The sparse Merkle root.
     pub root: Fr,
+    /// The root of the registry's halo2 twin tree (same positions, Pasta commitments).
+    pub root_halo2: Fp,
     /// How many credentials are live (issued and not revoked).
     pub live: u64,
 }
@@ -55,6 +60,8 @@ pub enum EntryBody {
         credential_id: u32,
         /// Its commitment.
         commitment: Fr,
+        /// Its Pasta commitment (the halo2 twin tree's leaf).
+        commitment_halo2: Fp,
     },
     /// A credential was replaced by a new version under the same id.
     Update {
@@ -64,6 +71,8 @@ pub enum EntryBody {
         credential_id: u32,
         /// The new commitment.
         commitment: Fr,
+        /// The new Pasta commitment.
+        commitment_halo2: Fp,
     },
     /// A credential was revoked: its leaf is empty again.
     Revoke {
@@ -144,15 +153,18 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             issuer_id,
             credential_id,
             commitment,
+            commitment_halo2,
         }
         | EntryBody::Update {
             issuer_id,
             credential_id,
             commitment,
+            commitment_halo2,
         } => {
             out.extend_from_slice(&field::to_be_bytes(issuer_id));
             out.extend_from_slice(&credential_id.to_be_bytes());
             out.extend_from_slice(&field::to_be_bytes(commitment));
+            out.extend_from_slice(&pasta::to_be_bytes(commitment_halo2));
         }
         EntryBody::Revoke {
             issuer_id,
@@ -166,6 +178,7 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             for r in roots {
                 out.extend_from_slice(&field::to_be_bytes(&r.issuer_id));
                 out.extend_from_slice(&field::to_be_bytes(&r.root));
+                out.extend_from_slice(&pasta::to_be_bytes(&r.root_halo2));
                 out.extend_from_slice(&r.live.to_be_bytes());
             }
         }
@@ -198,6 +211,9 @@ impl<'a> Reader<'a> {
     }
     fn field(&mut self, what: &str) -> Result<Fr, CoreError> {
         field::from_be_bytes(what, &self.array::<32>()?)
+    }
+    fn pasta(&mut self, what: &str) -> Result<Fp, CoreError> {
+        pasta::from_be_bytes(what, &self.array::<32>()?)
     }
 }
 
@@ -255,17 +271,20 @@ impl Entry {
                 let issuer_id = r.field("issuer id")?;
                 let credential_id = u32::from_be_bytes(r.array()?);
                 let commitment = r.field("commitment")?;
+                let commitment_halo2 = r.pasta("commitment_halo2")?;
                 if kind == 2 {
                     EntryBody::Issue {
                         issuer_id,
                         credential_id,
                         commitment,
+                        commitment_halo2,
                     }
                 } else {
                     EntryBody::Update {
                         issuer_id,
                         credential_id,
                         commitment,
+                        commitment_halo2,
                     }
                 }
             }
@@ -283,6 +302,7 @@ impl Entry {
                     roots.push(RegistryRoot {
                         issuer_id: r.field("issuer id")?,
                         root: r.field("registry root")?,
+                        root_halo2: r.pasta("registry root (halo2)")?,
                         live: u64::from_be_bytes(r.array()?),
                     });
                 }
@@ -332,21 +352,23 @@ mod tests {
                     }
                 }
             ),
-            (arb_field(), any::<u32>(), arb_field()).prop_map(
-                |(issuer_id, credential_id, commitment)| {
+            (arb_field(), any::<u32>(), arb_field(), arb_field()).prop_map(
+                |(issuer_id, credential_id, commitment, c2)| {
                     EntryBody::Issue {
                         issuer_id,
                         credential_id,
                         commitment,
+                        commitment_halo2: pasta::hash([pasta::from_fr(&c2)]),
                     }
                 }
             ),
-            (arb_field(), any::<u32>(), arb_field()).prop_map(
-                |(issuer_id, credential_id, commitment)| {
+            (arb_field(), any::<u32>(), arb_field(), arb_field()).prop_map(
+                |(issuer_id, credential_id, commitment, c2)| {
                     EntryBody::Update {
                         issuer_id,
                         credential_id,
                         commitment,
+                        commitment_halo2: pasta::hash([pasta::from_fr(&c2)]),
                     }
                 }
             ),
@@ -364,6 +386,7 @@ mod tests {
                             .map(|(issuer_id, root, live)| RegistryRoot {
                                 issuer_id,
                                 root,
+                                root_halo2: pasta::hash([pasta::from_fr(&root)]),
                                 live,
                             })
                             .collect(),
@@ -416,5 +439,25 @@ mod tests {
         ));
         let other = key();
         assert!(e.verify(&other.public()).is_err());
+        let mut b = e.to_bytes();
+        b[0] = 1;
+        assert!(Entry::from_bytes(&b).is_err(), "version 1 (before the halo2 twin)");
+        // A Pasta commitment >= the Pallas modulus is refused, not reduced.
+        let issue = Entry::sign(
+            1,
+            EntryBody::Issue {
+                issuer_id: Fr::from(1u64),
+                credential_id: 2,
+                commitment: Fr::from(3u64),
+                commitment_halo2: Fp::from(4),
+            },
+            &k,
+        );
+        let mut b = issue.to_bytes();
+        b[78..110].copy_from_slice(&[0xff; 32]);
+        assert!(matches!(
+            Entry::from_bytes(&b),
+            Err(CoreError::NonCanonical { .. })
+        ));
     }
 }

@@ -136,6 +136,25 @@ pub mod serde_hex {
     }
 }
 
+/// Serde of a list as `0x` text forms.
+pub mod serde_hex_vec {
+    use super::{parse, to_hex, Fp};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the text forms.
+    pub fn serialize<S: Serializer>(v: &[Fp], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(to_hex))
+    }
+
+    /// Reads the text forms, refusing non-canonical values.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fp>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| parse("field element", s).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
 /// Serde of an optional element as the `0x` text form (absent: `None`).
 pub mod serde_hex_opt {
     use super::{parse, to_hex, Fp};

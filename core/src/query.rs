@@ -497,6 +497,73 @@ impl EncodedQuery {
     }
 }
 
+/// Why offered credentials do not satisfy a query: which credential of the query, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsatisfied {
+    /// The credential's index in the query (0 for the sum).
+    pub index: usize,
+    /// What fails, in words that name no value.
+    pub reason: String,
+}
+
+impl EncodedQuery {
+    /// Checks natively what every backend's circuit checks about the credentials' contents: the
+    /// schema, expiry, each predicate, the sum (64-bit terms, the bound) and that no credential is
+    /// counted twice. `offered` is in query order, one per active slot. Holder binding and the
+    /// membership path are the backend's to check (their hashes differ).
+    pub fn unsatisfied_by(
+        &self,
+        offered: &[crate::credential::Offered],
+        today: u32,
+    ) -> Option<Unsatisfied> {
+        let fail = |index: usize, reason: String| Some(Unsatisfied { index, reason });
+        let mut sum = 0u128;
+        for (m, (qc, o)) in self.credentials.iter().zip(offered).enumerate() {
+            if !qc.active {
+                continue;
+            }
+            let c = &o.credential;
+            if c.schema_id != qc.schema_id {
+                return fail(m, format!("it is not a `{}` credential", qc.schema));
+            }
+            if c.expires_at <= today {
+                return fail(m, "it has expired".into());
+            }
+            for (p, pred) in qc.predicates.iter().enumerate() {
+                if !pred.holds(c.slots[pred.slot]) {
+                    return fail(m, format!("predicate {p} does not hold"));
+                }
+            }
+            if qc.in_sum {
+                let v = ark_ff::PrimeField::into_bigint(c.slots[self.sum_slot]).0;
+                if v[1] != 0 || v[2] != 0 || v[3] != 0 {
+                    return fail(m, "its summed field does not fit in 64 bits".into());
+                }
+                sum += u128::from(v[0]);
+            }
+        }
+        if self.sum_enabled {
+            if sum < u128::from(self.sum_bound) {
+                return fail(0, format!("the sum is below {}", self.sum_bound));
+            }
+            let summed: Vec<Fr> = offered
+                .iter()
+                .zip(&self.credentials)
+                .filter(|(_, q)| q.in_sum)
+                .map(|(o, _)| o.credential.commitment())
+                .collect();
+            if summed
+                .iter()
+                .enumerate()
+                .any(|(i, c)| summed[..i].contains(c))
+            {
+                return fail(0, "the same credential is counted twice in the sum".into());
+            }
+        }
+        None
+    }
+}
+
 /// Hashes a list of field elements: `h = Poseidon([len, x0..x10])`, then
 /// `h = Poseidon([h, next up to 11])` until all are absorbed.
 pub fn hash_elements(xs: &[Fr]) -> Fr {

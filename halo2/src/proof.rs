@@ -1,23 +1,25 @@
 //! Proving and verifying with IPA commitments on Vesta (whose scalar field is the Pallas base
 //! field the circuits use): no trusted setup — the parameters are derived from a fixed string.
-//! zcash's halo2 0.4 cannot serialise proving or verifying keys, so [`Keys::generate`] runs once
-//! per process and its result is kept (see [`Keys::shared`]).
+//! zcash's halo2 0.4 cannot serialise proving or verifying keys, so [`Keys::shared`] generates a
+//! shape's keys once per process and keeps them. A verifying key is named by
+//! [`Keys::vk_sha256`], the SHA-256 of its pinned description (domain, constraint system,
+//! fixed commitments), so a presentation can say which circuit it was proven for.
 
-use crate::membership::Membership;
+use crate::statement::{k_of, StatementCircuit};
+use dossier_core::pasta::Fp;
+use dossier_core::query::{Shape, SHAPES};
 use halo2_proofs::plonk::{
     create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, SingleVerifier,
 };
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
-use pasta_curves::pallas::Base as Fp;
 use pasta_curves::vesta;
+use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
-
-/// The membership circuit's size: 2^11 rows.
-pub const K: u32 = 11;
 
 /// Why a proof could not be made or was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Halo2Error {
     /// Key generation or proving failed (a bug or a witness that does not satisfy the circuit).
     #[error("halo2 {what}: {reason}")]
@@ -30,6 +32,28 @@ pub enum Halo2Error {
     /// The proof does not verify for these public inputs.
     #[error("the halo2 proof does not verify")]
     Invalid,
+    /// The shape is not one the backend knows.
+    #[error("no halo2 circuit for shape {shape}")]
+    UnknownShape {
+        /// The shape's name.
+        shape: String,
+    },
+    /// The number of credentials does not match the query.
+    #[error("the query asks for {expected} credentials, {given} given")]
+    CredentialCount {
+        /// Asked for.
+        expected: usize,
+        /// Given.
+        given: usize,
+    },
+    /// A credential does not satisfy something the query asks.
+    #[error("credential {index} does not satisfy the query: {reason}")]
+    Unsatisfied {
+        /// Which credential of the query.
+        index: usize,
+        /// What fails.
+        reason: String,
+    },
 }
 
 fn plonk(what: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> Halo2Error {
@@ -39,36 +63,55 @@ fn plonk(what: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> Halo2Erro
     }
 }
 
-/// Parameters and keys of the membership circuit.
+/// Parameters and keys of one shape's circuit.
 pub struct Keys {
+    /// The shape.
+    pub shape: Shape,
     /// The IPA parameters.
     pub params: Params<vesta::Affine>,
     /// The proving key (its verifying key inside).
     pub pk: ProvingKey<vesta::Affine>,
+    /// SHA-256 of the verifying key's pinned description, hex.
+    pub vk_sha256: String,
 }
 
 impl Keys {
-    /// Derives the parameters and generates the keys.
-    pub fn generate() -> Result<Keys, Halo2Error> {
-        let params = Params::<vesta::Affine>::new(K);
-        let empty = Membership::default();
+    /// Derives the parameters and generates the keys of a shape.
+    pub fn generate(shape: Shape) -> Result<Keys, Halo2Error> {
+        let params = Params::<vesta::Affine>::new(k_of(shape));
+        let empty = StatementCircuit {
+            shape,
+            witness: None,
+        };
         let vk = keygen_vk(&params, &empty).map_err(plonk("verifying key"))?;
+        let vk_sha256 = hex::encode(Sha256::digest(format!("{:?}", vk.pinned()).as_bytes()));
         let pk = keygen_pk(&params, vk, &empty).map_err(plonk("proving key"))?;
-        Ok(Keys { params, pk })
+        Ok(Keys {
+            shape,
+            params,
+            pk,
+            vk_sha256,
+        })
     }
 
-    /// The keys of this process, generated on first use.
-    pub fn shared() -> Result<&'static Keys, Halo2Error> {
-        static KEYS: OnceLock<Keys> = OnceLock::new();
-        if let Some(k) = KEYS.get() {
+    /// The keys of a shape for this process, generated on first use.
+    pub fn shared(shape: Shape) -> Result<&'static Keys, Halo2Error> {
+        static KEYS: [OnceLock<Keys>; SHAPES.len()] = [const { OnceLock::new() }; SHAPES.len()];
+        let i = SHAPES
+            .iter()
+            .position(|s| *s == shape)
+            .ok_or_else(|| Halo2Error::UnknownShape {
+                shape: shape.name(),
+            })?;
+        if let Some(k) = KEYS[i].get() {
             return Ok(k);
         }
-        let k = Keys::generate()?;
-        Ok(KEYS.get_or_init(|| k))
+        let k = Keys::generate(shape)?;
+        Ok(KEYS[i].get_or_init(|| k))
     }
 
     /// Proves the circuit for these public inputs.
-    pub fn prove(&self, circuit: &Membership, instance: &[Fp]) -> Result<Vec<u8>, Halo2Error> {
+    pub fn prove(&self, circuit: &StatementCircuit, instance: &[Fp]) -> Result<Vec<u8>, Halo2Error> {
         let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
         create_proof(
             &self.params,
@@ -93,52 +136,5 @@ impl Keys {
             &mut transcript,
         )
         .map_err(|_| Halo2Error::Invalid)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::membership::{instance, row, Witness, DEPTH};
-    use ff::Field;
-
-    #[test]
-    fn a_proof_verifies_and_every_tampering_is_refused() {
-        let keys = Keys::shared().expect("keys");
-        let w = Witness {
-            secret: Fp::from(0xabcdef),
-            value: Fp::from(2015),
-            salt: Fp::from(42),
-            index: 3,
-            siblings: [Fp::from(5); DEPTH],
-        };
-        let scope = Fp::from(1234);
-        let public = instance(
-            w.root(),
-            scope,
-            w.nullifier(scope),
-            2000,
-            2020,
-            Fp::from(99),
-        );
-        let proof = keys
-            .prove(&Membership { witness: Some(w) }, &public)
-            .expect("proves");
-        keys.verify(&proof, &public).expect("verifies");
-        // Every public input is bound, the challenge included (it is in no gate, but the
-        // instance commitment is in the transcript).
-        for r in 0..row::COUNT {
-            let mut bad = public.clone();
-            bad[r] += Fp::ONE;
-            assert!(keys.verify(&proof, &bad).is_err(), "instance row {r}");
-        }
-        let mut flipped = proof.clone();
-        flipped[40] ^= 1;
-        assert!(keys.verify(&flipped, &public).is_err(), "a flipped byte");
-        assert!(
-            keys.verify(&proof[..proof.len() - 1], &public).is_err(),
-            "truncated"
-        );
-        assert!(keys.verify(&[], &public).is_err(), "empty");
     }
 }

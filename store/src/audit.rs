@@ -23,6 +23,7 @@ use ark_ff::Zero;
 use dossier_core::checkpoint;
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
 use dossier_core::keys::public_from_bytes;
+use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, log_proof, Fr};
 use rayon::prelude::*;
 use redb::ReadableDatabase;
@@ -89,6 +90,8 @@ pub struct AuditedRegistry {
     pub issuer_id: String,
     /// Its replayed root.
     pub root: String,
+    /// Its halo2 twin tree's replayed root.
+    pub root_halo2: String,
     /// Live credentials.
     pub live: u64,
 }
@@ -96,10 +99,13 @@ pub struct AuditedRegistry {
 struct IssuerState {
     name: String,
     tree: MemoryTree,
+    /// The halo2 twin tree (same positions, Pasta commitments).
+    twin: MemoryTree<Fp>,
     /// Live leaves, for transition checks without touching the tree.
     leaves: HashMap<u32, Fr>,
-    /// Leaf changes not yet hashed into the tree: applied as one batch when a root is needed.
-    pending: Vec<(u32, Fr)>,
+    /// Leaf changes (commitment, Pasta commitment) not yet hashed into the trees: applied as
+    /// one batch when a root is needed.
+    pending: Vec<(u32, Fr, Fp)>,
     live: u64,
 }
 
@@ -117,11 +123,17 @@ fn roots_of(issuers: &mut BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>
         .iter_mut()
         .map(|(id, s)| {
             let pending = std::mem::take(&mut s.pending);
-            let root = registry::apply(&mut s.tree, &pending)
-                .map_err(|e| fail("ledger", DiscrepancyKind::InvalidTransition, e.to_string()))?;
+            let bn: Vec<(u32, Fr)> = pending.iter().map(|(i, c, _)| (*i, *c)).collect();
+            let twin: Vec<(u32, Fp)> = pending.iter().map(|(i, _, t)| (*i, *t)).collect();
+            let invalid = |e: crate::StoreError| {
+                fail("ledger", DiscrepancyKind::InvalidTransition, e.to_string())
+            };
+            let root = registry::apply(&mut s.tree, &bn).map_err(invalid)?;
+            let root_halo2 = registry::apply(&mut s.twin, &twin).map_err(invalid)?;
             Ok(RegistryRoot {
                 issuer_id: *id,
                 root,
+                root_halo2,
                 live: s.live,
             })
         })
@@ -320,6 +332,7 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                     IssuerState {
                         name: name.clone(),
                         tree: MemoryTree::default(),
+                        twin: MemoryTree::default(),
                         leaves: HashMap::new(),
                         pending: Vec::new(),
                         live: 0,
@@ -330,11 +343,13 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                 issuer_id: id,
                 credential_id,
                 commitment,
+                commitment_halo2,
             }
             | EntryBody::Update {
                 issuer_id: id,
                 credential_id,
                 commitment,
+                commitment_halo2,
             } => {
                 let state = issuers.get_mut(id).ok_or_else(|| {
                     transition(format!("unregistered issuer {}", field::to_hex(id)))
@@ -353,11 +368,13 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                         state.name
                     )));
                 }
-                if commitment.is_zero() {
+                if commitment.is_zero() || *commitment_halo2 == Fp::zero() {
                     return Err(transition("a zero commitment".into()));
                 }
                 state.leaves.insert(*credential_id, *commitment);
-                state.pending.push((*credential_id, *commitment));
+                state
+                    .pending
+                    .push((*credential_id, *commitment, *commitment_halo2));
                 if is_issue {
                     state.live += 1;
                 }
@@ -375,7 +392,7 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                         state.name
                     )));
                 }
-                state.pending.push((*credential_id, Fr::zero()));
+                state.pending.push((*credential_id, Fr::zero(), Fp::zero()));
                 state.live -= 1;
             }
             EntryBody::RegistryRoots { roots } => {
@@ -427,6 +444,7 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                 issuer: issuers[&r.issuer_id].name.clone(),
                 issuer_id: field::to_hex(&r.issuer_id),
                 root: field::to_hex(&r.root),
+                root_halo2: dossier_core::pasta::to_hex(&r.root_halo2),
                 live: r.live,
             })
             .collect(),

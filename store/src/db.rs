@@ -12,17 +12,19 @@
 //! - `meta`: `origin`, `log_key` (the ledger's name and verifier key);
 //! - `issuers`: registry number -> issuer record;
 //! - `registry_nodes`: (registry, level, index) -> non-empty tree node;
+//! - `registry_nodes_halo2`: the same for each registry's halo2 twin tree (Pasta field);
 //! - `ledger_entries`: index -> entry bytes; `ledger_hashes`: stored hash index -> hash
 //!   (Go `tlog` layout);
 //! - `checkpoints`: tree size -> signed note.
 
-use crate::registry::{self, MembershipPath, NodeStore};
+use crate::registry::{self, MembershipPath, Node, NodeStore};
 use crate::StoreError;
 use ark_ff::Zero;
 use dossier_core::checkpoint::CheckpointBody;
 use dossier_core::credential::{Credential, EncodedClaim};
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
 use dossier_core::keys::KeyPair;
+use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, Fr};
 use rayon::prelude::*;
 use redb::{
@@ -38,6 +40,9 @@ pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 pub const ISSUERS: TableDefinition<u32, &[u8]> = TableDefinition::new("issuers");
 /// `registry_nodes`: (registry, level, index) -> node.
 pub const NODES: TableDefinition<(u32, u8, u32), [u8; 32]> = TableDefinition::new("registry_nodes");
+/// `registry_nodes_halo2`: (registry, level, index) -> node of the halo2 twin tree.
+pub const NODES_HALO2: TableDefinition<(u32, u8, u32), [u8; 32]> =
+    TableDefinition::new("registry_nodes_halo2");
 /// `ledger_entries`: index -> entry bytes.
 pub const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger_entries");
 /// `ledger_hashes`: stored hash index -> SHA-256 hash.
@@ -105,19 +110,19 @@ struct TxnNodes<'a, 't> {
     registry: u32,
 }
 
-impl NodeStore for TxnNodes<'_, '_> {
-    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
+impl<N: Node> NodeStore<N> for TxnNodes<'_, '_> {
+    fn get(&self, level: u8, index: u32) -> Result<Option<N>, StoreError> {
         match self.table.get((self.registry, level, index))? {
-            Some(v) => Ok(Some(field::from_be_bytes("registry node", &v.value())?)),
+            Some(v) => Ok(Some(N::from_bytes(&v.value())?)),
             None => Ok(None),
         }
     }
 
-    fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError> {
+    fn put(&mut self, level: u8, index: u32, node: Option<N>) -> Result<(), StoreError> {
         match node {
             Some(n) => {
                 self.table
-                    .insert((self.registry, level, index), field::to_be_bytes(&n))?;
+                    .insert((self.registry, level, index), n.to_bytes())?;
             }
             None => {
                 self.table.remove((self.registry, level, index))?;
@@ -133,15 +138,15 @@ struct ReadNodes<'a, T: ReadableTable<(u32, u8, u32), [u8; 32]>> {
     registry: u32,
 }
 
-impl<T: ReadableTable<(u32, u8, u32), [u8; 32]>> NodeStore for ReadNodes<'_, T> {
-    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
+impl<N: Node, T: ReadableTable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadNodes<'_, T> {
+    fn get(&self, level: u8, index: u32) -> Result<Option<N>, StoreError> {
         match self.table.get((self.registry, level, index))? {
-            Some(v) => Ok(Some(field::from_be_bytes("registry node", &v.value())?)),
+            Some(v) => Ok(Some(N::from_bytes(&v.value())?)),
             None => Ok(None),
         }
     }
 
-    fn put(&mut self, _: u8, _: u32, _: Option<Fr>) -> Result<(), StoreError> {
+    fn put(&mut self, _: u8, _: u32, _: Option<N>) -> Result<(), StoreError> {
         Err(StoreError::Ledger {
             reason: "registry is read-only here".into(),
         })
@@ -167,6 +172,7 @@ impl<T: ReadableTable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T
 fn roots_of(
     issuers: &impl ReadableTable<u32, &'static [u8]>,
     nodes: &impl ReadableTable<(u32, u8, u32), [u8; 32]>,
+    nodes_halo2: &impl ReadableTable<(u32, u8, u32), [u8; 32]>,
 ) -> Result<Vec<RegistryRoot>, StoreError> {
     let mut roots = Vec::new();
     for row in issuers.iter()? {
@@ -176,14 +182,56 @@ fn roots_of(
             table: nodes,
             registry: info.registry,
         };
+        let twin = ReadNodes {
+            table: nodes_halo2,
+            registry: info.registry,
+        };
         roots.push(RegistryRoot {
             issuer_id: info.issuer_id,
-            root: registry::root(&tree)?,
+            root: registry::root::<Fr, _>(&tree)?,
+            root_halo2: registry::root::<Fp, _>(&twin)?,
             live: info.live,
         });
     }
     roots.sort_by_key(|r| r.issuer_id);
     Ok(roots)
+}
+
+/// Applies leaf updates `(id, commitment, Pasta commitment)` to a registry and its halo2 twin
+/// inside a write transaction (zero leaves empty a position in both).
+fn apply_both(
+    txn: &redb::WriteTransaction,
+    registry: u32,
+    updates: &[(u32, Fr, Fp)],
+) -> Result<(), StoreError> {
+    let bn: Vec<(u32, Fr)> = updates.iter().map(|(i, c, _)| (*i, *c)).collect();
+    let twin: Vec<(u32, Fp)> = updates.iter().map(|(i, _, t)| (*i, *t)).collect();
+    registry::apply(
+        &mut TxnNodes {
+            table: &mut txn.open_table(NODES)?,
+            registry,
+        },
+        &bn,
+    )?;
+    registry::apply(
+        &mut TxnNodes {
+            table: &mut txn.open_table(NODES_HALO2)?,
+            registry,
+        },
+        &twin,
+    )?;
+    Ok(())
+}
+
+/// Whether a registry position holds a live credential, read inside a write transaction.
+fn occupied(
+    txn: &redb::WriteTransaction,
+    registry: u32,
+    credential_id: u32,
+) -> Result<bool, StoreError> {
+    let table = txn.open_table(NODES)?;
+    let found = table.get((registry, 0u8, credential_id))?.is_some();
+    Ok(found)
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
@@ -282,13 +330,14 @@ impl Store {
 
     fn ensure_tables(&self) -> Result<(), StoreError> {
         // Opening an existing store must not write to it: only a new file gets its tables.
-        if self.db.begin_read()?.list_tables()?.count() >= 6 {
+        if self.db.begin_read()?.list_tables()?.count() >= 7 {
             return Ok(());
         }
         let txn = self.db.begin_write()?;
         txn.open_table(META)?;
         txn.open_table(ISSUERS)?;
         txn.open_table(NODES)?;
+        txn.open_table(NODES_HALO2)?;
         txn.open_table(ENTRIES)?;
         txn.open_table(HASHES)?;
         txn.open_table(CHECKPOINTS)?;
@@ -420,7 +469,7 @@ impl Store {
             return Err(StoreError::RegistryFull { issuer: info.name });
         }
         // Salts come from the OS RNG on each thread; commitments and signatures on all cores.
-        let made: Vec<(Credential, Fr, Vec<u8>)> = claims
+        let made: Vec<(Credential, (Fr, Fp), Vec<u8>)> = claims
             .par_iter()
             .enumerate()
             .map(|(k, c)| {
@@ -436,32 +485,25 @@ impl Store {
                     slots: c.slots,
                 };
                 let commitment = credential.commitment();
+                let commitment_halo2 = credential.commitment_halo2();
                 let entry = Entry::sign(
                     time,
                     EntryBody::Issue {
                         issuer_id: info.issuer_id,
                         credential_id: credential.credential_id,
                         commitment,
+                        commitment_halo2,
                     },
                     key,
                 );
-                (credential, commitment, entry.to_bytes())
+                (credential, (commitment, commitment_halo2), entry.to_bytes())
             })
             .collect();
-        let leaves: Vec<(u32, Fr)> = made
+        let leaves: Vec<(u32, Fr, Fp)> = made
             .iter()
-            .map(|(c, commitment, _)| (c.credential_id, *commitment))
+            .map(|(c, (commitment, twin), _)| (c.credential_id, *commitment, *twin))
             .collect();
-        {
-            let mut nodes = txn.open_table(NODES)?;
-            registry::apply(
-                &mut TxnNodes {
-                    table: &mut nodes,
-                    registry: info.registry,
-                },
-                &leaves,
-            )?;
-        }
+        apply_both(&txn, info.registry, &leaves)?;
         let (credentials, entries): (Vec<Credential>, Vec<Vec<u8>>) =
             made.into_iter().map(|(c, _, e)| (c, e)).unzip();
         append_entries(&txn, &entries)?;
@@ -517,26 +559,25 @@ impl Store {
             slots: claim.slots,
         };
         let commitment = credential.commitment();
-        {
-            let mut nodes = txn.open_table(NODES)?;
-            let mut tree = TxnNodes {
-                table: &mut nodes,
-                registry: info.registry,
-            };
-            if tree.get(0, credential_id)?.is_none() {
-                return Err(StoreError::CredentialNotFound {
-                    issuer: info.name,
-                    credential_id,
-                });
-            }
-            registry::apply(&mut tree, &[(credential_id, commitment)])?;
+        let commitment_halo2 = credential.commitment_halo2();
+        if !occupied(&txn, info.registry, credential_id)? {
+            return Err(StoreError::CredentialNotFound {
+                issuer: info.name,
+                credential_id,
+            });
         }
+        apply_both(
+            &txn,
+            info.registry,
+            &[(credential_id, commitment, commitment_halo2)],
+        )?;
         let entry = Entry::sign(
             time,
             EntryBody::Update {
                 issuer_id: info.issuer_id,
                 credential_id,
                 commitment,
+                commitment_halo2,
             },
             key,
         );
@@ -567,20 +608,17 @@ impl Store {
             })?
         };
         Self::check_key(&info, key)?;
-        {
-            let mut nodes = txn.open_table(NODES)?;
-            let mut tree = TxnNodes {
-                table: &mut nodes,
-                registry: info.registry,
-            };
-            if tree.get(0, credential_id)?.is_none() {
-                return Err(StoreError::CredentialNotFound {
-                    issuer: info.name,
-                    credential_id,
-                });
-            }
-            registry::apply(&mut tree, &[(credential_id, Fr::zero())])?;
+        if !occupied(&txn, info.registry, credential_id)? {
+            return Err(StoreError::CredentialNotFound {
+                issuer: info.name,
+                credential_id,
+            });
         }
+        apply_both(
+            &txn,
+            info.registry,
+            &[(credential_id, Fr::zero(), Fp::zero())],
+        )?;
         let entry = Entry::sign(
             time,
             EntryBody::Revoke {
@@ -620,7 +658,8 @@ impl Store {
         let roots = {
             let issuers = txn.open_table(ISSUERS)?;
             let nodes = txn.open_table(NODES)?;
-            roots_of(&issuers, &nodes)?
+            let twin = txn.open_table(NODES_HALO2)?;
+            roots_of(&issuers, &nodes, &twin)?
         };
         let entry = Entry::sign(
             time,
@@ -688,7 +727,11 @@ impl<D: ReadableDatabase> Store<D> {
     /// Every registry's current root, ordered by issuer id.
     pub fn registry_roots(&self) -> Result<Vec<RegistryRoot>, StoreError> {
         let txn = self.db.begin_read()?;
-        roots_of(&txn.open_table(ISSUERS)?, &txn.open_table(NODES)?)
+        roots_of(
+            &txn.open_table(ISSUERS)?,
+            &txn.open_table(NODES)?,
+            &txn.open_table(NODES_HALO2)?,
+        )
     }
 
     /// The latest checkpoint's note, if any.
@@ -719,16 +762,28 @@ impl<D: ReadableDatabase> Store<D> {
     }
 
     /// The membership path of a credential id in an issuer's current registry (for an empty
-    /// leaf, the path of the empty leaf).
+    /// leaf, the path of the empty leaf), with its path in the halo2 twin tree, both read in one
+    /// transaction.
     pub fn witness(&self, issuer: &str, credential_id: u32) -> Result<MembershipPath, StoreError> {
         let info = self.issuer(issuer)?;
         let txn = self.db.begin_read()?;
         let nodes = txn.open_table(NODES)?;
-        let tree = ReadNodes {
-            table: &nodes,
-            registry: info.registry,
-        };
-        registry::path(&tree, credential_id)
+        let twin = txn.open_table(NODES_HALO2)?;
+        let mut path = registry::path(
+            &ReadNodes {
+                table: &nodes,
+                registry: info.registry,
+            },
+            credential_id,
+        )?;
+        path.halo2 = Some(registry::path_halo2(
+            &ReadNodes {
+                table: &twin,
+                registry: info.registry,
+            },
+            credential_id,
+        )?);
+        Ok(path)
     }
 
     /// The number of entries in the ledger.

@@ -70,9 +70,10 @@ pub fn select<D: ReadableDatabase>(
                 reason = "the matching credential was revoked or replaced".into();
                 continue;
             }
-            let anchored = cp
-                .registry(&opening.issuer_id)
-                .is_some_and(|r| r.root == path.root);
+            // Both trees' roots must be the checkpoint's (the halo2 twin's path is offered too).
+            let anchored = cp.registry(&opening.issuer_id).is_some_and(|r| {
+                r.root == path.root && path.halo2.as_ref().is_some_and(|h| h.root == r.root_halo2)
+            });
             if !anchored {
                 reason = format!(
                     "`{}`'s registry changed since the latest checkpoint: publish a checkpoint first",
@@ -84,6 +85,7 @@ pub fn select<D: ReadableDatabase>(
                 credential,
                 siblings: path.siblings,
                 root: path.root,
+                halo2: path.halo2,
             });
             used.push(opening.commitment);
             break;

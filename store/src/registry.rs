@@ -1,5 +1,7 @@
 //! The issuers' registries: sparse Merkle trees of depth 32 from credential id to credential
-//! commitment, hashed with circom-compatible `Poseidon(left, right)`.
+//! commitment, hashed with circom-compatible `Poseidon(left, right)` over BN254 — and, for the
+//! halo2 backend, a twin tree over the same positions whose leaves are the credentials' Pasta
+//! commitments, hashed with Pasta Poseidon. The tree logic is generic over the [`Node`] type.
 //!
 //! Only non-empty nodes are stored; an empty subtree of height `h` has the precomputed hash
 //! `EMPTY[h]` (`EMPTY[0] = 0`, the empty leaf; `EMPTY[h+1] = Poseidon(EMPTY[h], EMPTY[h])`).
@@ -10,6 +12,8 @@
 
 use crate::StoreError;
 use ark_ff::Zero;
+pub use dossier_core::credential::Halo2Path;
+use dossier_core::pasta::{self, Fp};
 use dossier_core::{poseidon, Fr};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -19,29 +23,88 @@ use std::sync::OnceLock;
 /// The depth of every registry: ids are 32-bit.
 pub const DEPTH: usize = 32;
 
-/// `EMPTY[h]`, the root of an empty subtree of height `h`, for `h` in `0..=DEPTH`.
-pub fn empty_hashes() -> &'static [Fr; DEPTH + 1] {
-    static EMPTY: OnceLock<[Fr; DEPTH + 1]> = OnceLock::new();
-    EMPTY.get_or_init(|| {
-        let mut e = [Fr::zero(); DEPTH + 1];
+/// A tree node: a field element with its hash, empty roots and 32-byte encoding. Implemented
+/// by BN254's `Fr` (the registry tree) and Pallas's `Fp` (its halo2 twin).
+pub trait Node: Copy + PartialEq + Send + Sync + std::fmt::Debug + 'static {
+    /// The empty leaf.
+    fn empty_leaf() -> Self;
+    /// A parent from its children.
+    fn hash2(left: Self, right: Self) -> Self;
+    /// `EMPTY[h]`, the root of an empty subtree of height `h`, for `h` in `0..=DEPTH`.
+    fn empty() -> &'static [Self; DEPTH + 1];
+    /// 32 bytes, big-endian.
+    fn to_bytes(&self) -> [u8; 32];
+    /// Reads 32 bytes, refusing a value not below the modulus.
+    fn from_bytes(bytes: &[u8; 32]) -> Result<Self, StoreError>;
+}
+
+fn empty_of<N: Node>(cell: &'static OnceLock<[N; DEPTH + 1]>) -> &'static [N; DEPTH + 1] {
+    cell.get_or_init(|| {
+        let mut e = [N::empty_leaf(); DEPTH + 1];
         for h in 0..DEPTH {
-            e[h + 1] = poseidon::hash2(e[h], e[h]);
+            e[h + 1] = N::hash2(e[h], e[h]);
         }
         e
     })
 }
 
-/// Where a tree keeps its non-empty nodes. Level 0 holds leaves, level 32 the root.
-pub trait NodeStore {
-    /// The node at `level`, `index`, if it is not empty.
-    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError>;
-    /// Sets a node; `None` removes it (the subtree became empty).
-    fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError>;
+impl Node for Fr {
+    fn empty_leaf() -> Fr {
+        Fr::zero()
+    }
+    fn hash2(left: Fr, right: Fr) -> Fr {
+        poseidon::hash2(left, right)
+    }
+    fn empty() -> &'static [Fr; DEPTH + 1] {
+        static EMPTY: OnceLock<[Fr; DEPTH + 1]> = OnceLock::new();
+        empty_of(&EMPTY)
+    }
+    fn to_bytes(&self) -> [u8; 32] {
+        dossier_core::field::to_be_bytes(self)
+    }
+    fn from_bytes(bytes: &[u8; 32]) -> Result<Fr, StoreError> {
+        Ok(dossier_core::field::from_be_bytes("registry node", bytes)?)
+    }
 }
 
-fn node_or_empty<S: NodeStore + ?Sized>(s: &S, level: u8, index: u32) -> Result<Fr, StoreError> {
-    Ok(s.get(level, index)?
-        .unwrap_or(empty_hashes()[level as usize]))
+impl Node for Fp {
+    fn empty_leaf() -> Fp {
+        Fp::zero()
+    }
+    fn hash2(left: Fp, right: Fp) -> Fp {
+        pasta::node(left, right)
+    }
+    fn empty() -> &'static [Fp; DEPTH + 1] {
+        static EMPTY: OnceLock<[Fp; DEPTH + 1]> = OnceLock::new();
+        empty_of(&EMPTY)
+    }
+    fn to_bytes(&self) -> [u8; 32] {
+        pasta::to_be_bytes(self)
+    }
+    fn from_bytes(bytes: &[u8; 32]) -> Result<Fp, StoreError> {
+        Ok(pasta::from_be_bytes("registry node (halo2)", bytes)?)
+    }
+}
+
+/// `EMPTY[h]` of the BN254 tree.
+pub fn empty_hashes() -> &'static [Fr; DEPTH + 1] {
+    Fr::empty()
+}
+
+/// Where a tree keeps its non-empty nodes. Level 0 holds leaves, level 32 the root.
+pub trait NodeStore<N: Node = Fr> {
+    /// The node at `level`, `index`, if it is not empty.
+    fn get(&self, level: u8, index: u32) -> Result<Option<N>, StoreError>;
+    /// Sets a node; `None` removes it (the subtree became empty).
+    fn put(&mut self, level: u8, index: u32, node: Option<N>) -> Result<(), StoreError>;
+}
+
+fn node_or_empty<N: Node, S: NodeStore<N> + ?Sized>(
+    s: &S,
+    level: u8,
+    index: u32,
+) -> Result<N, StoreError> {
+    Ok(s.get(level, index)?.unwrap_or(N::empty()[level as usize]))
 }
 
 /// Below this many hashes a level is hashed on the calling thread.
@@ -49,24 +112,24 @@ const PARALLEL_THRESHOLD: usize = 64;
 
 /// Applies leaf updates (`Fr::zero()` empties a leaf) and returns the new root. `updates` may
 /// be in any order; a repeated id takes its last value.
-pub fn apply<S: NodeStore + ?Sized>(
+pub fn apply<N: Node, S: NodeStore<N> + ?Sized>(
     store: &mut S,
-    updates: &[(u32, Fr)],
-) -> Result<Fr, StoreError> {
+    updates: &[(u32, N)],
+) -> Result<N, StoreError> {
     if updates.is_empty() {
         return root(store);
     }
-    let mut current: Vec<(u32, Fr)> = updates.to_vec();
+    let mut current: Vec<(u32, N)> = updates.to_vec();
     current.reverse();
     current.sort_by_key(|(i, _)| *i); // stable: the last update of an id now comes first
     current.dedup_by_key(|(i, _)| *i);
-    let empty = empty_hashes();
+    let empty = N::empty();
     for (level, empty_here) in empty.iter().enumerate().take(DEPTH) {
         let lv = level as u8;
         for (i, v) in &current {
             store.put(lv, *i, (v != empty_here).then_some(*v))?;
         }
-        let mut pairs: Vec<(u32, Fr, Fr)> = Vec::with_capacity(current.len() / 2 + 1);
+        let mut pairs: Vec<(u32, N, N)> = Vec::with_capacity(current.len() / 2 + 1);
         let mut j = 0;
         while j < current.len() {
             let (i, v) = current[j];
@@ -87,12 +150,12 @@ pub fn apply<S: NodeStore + ?Sized>(
         current = if pairs.len() >= PARALLEL_THRESHOLD {
             pairs
                 .par_iter()
-                .map(|(p, l, r)| (*p, poseidon::hash2(*l, *r)))
+                .map(|(p, l, r)| (*p, N::hash2(*l, *r)))
                 .collect()
         } else {
             pairs
                 .iter()
-                .map(|(p, l, r)| (*p, poseidon::hash2(*l, *r)))
+                .map(|(p, l, r)| (*p, N::hash2(*l, *r)))
                 .collect()
         };
     }
@@ -102,7 +165,7 @@ pub fn apply<S: NodeStore + ?Sized>(
 }
 
 /// The current root.
-pub fn root<S: NodeStore + ?Sized>(store: &S) -> Result<Fr, StoreError> {
+pub fn root<N: Node, S: NodeStore<N> + ?Sized>(store: &S) -> Result<N, StoreError> {
     node_or_empty(store, DEPTH as u8, 0)
 }
 
@@ -120,6 +183,9 @@ pub struct MembershipPath {
     /// The root the path leads to.
     #[serde(with = "dossier_core::field::serde_hex")]
     pub root: Fr,
+    /// The same position's path in the registry's halo2 twin tree (what a halo2 proof needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halo2: Option<Halo2Path>,
 }
 
 mod hex_vec {
@@ -159,10 +225,38 @@ impl MembershipPath {
 }
 
 /// The membership path of `credential_id`.
-pub fn path<S: NodeStore + ?Sized>(
+pub fn path<S: NodeStore<Fr> + ?Sized>(
     store: &S,
     credential_id: u32,
 ) -> Result<MembershipPath, StoreError> {
+    let (leaf, siblings, root) = path_nodes(store, credential_id)?;
+    Ok(MembershipPath {
+        credential_id,
+        leaf,
+        siblings,
+        root,
+        halo2: None,
+    })
+}
+
+/// The membership path of `credential_id` in a halo2 twin tree.
+pub fn path_halo2<S: NodeStore<Fp> + ?Sized>(
+    store: &S,
+    credential_id: u32,
+) -> Result<Halo2Path, StoreError> {
+    let (leaf, siblings, root) = path_nodes(store, credential_id)?;
+    Ok(Halo2Path {
+        leaf,
+        siblings,
+        root,
+    })
+}
+
+/// Leaf, siblings (leaf level first) and root.
+fn path_nodes<N: Node, S: NodeStore<N> + ?Sized>(
+    store: &S,
+    credential_id: u32,
+) -> Result<(N, Vec<N>, N), StoreError> {
     let mut siblings = Vec::with_capacity(DEPTH);
     for level in 0..DEPTH {
         siblings.push(node_or_empty(
@@ -171,26 +265,33 @@ pub fn path<S: NodeStore + ?Sized>(
             (credential_id >> level) ^ 1,
         )?);
     }
-    Ok(MembershipPath {
-        credential_id,
-        leaf: node_or_empty(store, 0, credential_id)?,
+    Ok((
+        node_or_empty(store, 0, credential_id)?,
         siblings,
-        root: root(store)?,
-    })
+        root(store)?,
+    ))
 }
 
 /// A registry held in memory: the auditor's replay, tests and benchmarks.
-#[derive(Clone, Debug, Default)]
-pub struct MemoryTree {
-    nodes: HashMap<(u8, u32), Fr>,
+#[derive(Clone, Debug)]
+pub struct MemoryTree<N: Node = Fr> {
+    nodes: HashMap<(u8, u32), N>,
 }
 
-impl NodeStore for MemoryTree {
-    fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
+impl<N: Node> Default for MemoryTree<N> {
+    fn default() -> Self {
+        MemoryTree {
+            nodes: HashMap::new(),
+        }
+    }
+}
+
+impl<N: Node> NodeStore<N> for MemoryTree<N> {
+    fn get(&self, level: u8, index: u32) -> Result<Option<N>, StoreError> {
         Ok(self.nodes.get(&(level, index)).copied())
     }
 
-    fn put(&mut self, level: u8, index: u32, node: Option<Fr>) -> Result<(), StoreError> {
+    fn put(&mut self, level: u8, index: u32, node: Option<N>) -> Result<(), StoreError> {
         match node {
             Some(n) => self.nodes.insert((level, index), n),
             None => self.nodes.remove(&(level, index)),
@@ -199,14 +300,14 @@ impl NodeStore for MemoryTree {
     }
 }
 
-impl MemoryTree {
+impl<N: Node> MemoryTree<N> {
     /// How many non-empty nodes are stored.
     pub fn stored_nodes(&self) -> usize {
         self.nodes.len()
     }
 
     /// The node at `level`, `index`, if not empty.
-    pub fn node(&self, level: u8, index: u32) -> Option<Fr> {
+    pub fn node(&self, level: u8, index: u32) -> Option<N> {
         self.nodes.get(&(level, index)).copied()
     }
 }
@@ -244,8 +345,10 @@ mod tests {
 
     #[test]
     fn empty_tree_root_is_empty_hash() {
-        let t = MemoryTree::default();
+        let t = MemoryTree::<Fr>::default();
         assert_eq!(root(&t).expect("root"), empty_hashes()[DEPTH]);
+        let t = MemoryTree::<Fp>::default();
+        assert_eq!(root(&t).expect("root"), pasta::empty_roots(DEPTH)[DEPTH]);
     }
 
     #[test]
@@ -282,6 +385,23 @@ mod tests {
         assert!(path(&t, 0).expect("path").is_valid());
         let leaves = BTreeMap::from([(u32::MAX, Fr::from(1u64)), (0, Fr::from(2u64))]);
         assert_eq!(root(&t).expect("root"), naive_root(&leaves));
+    }
+
+    #[test]
+    fn the_halo2_twin_agrees_with_its_native_paths() {
+        let mut t = MemoryTree::<Fp>::default();
+        let updates: Vec<(u32, Fp)> = (0..10).map(|i| (i * 7 + 1, Fp::from(u64::from(i) + 50))).collect();
+        let r = apply(&mut t, &updates).expect("apply");
+        for (i, v) in &updates {
+            let p = path_halo2(&t, *i).expect("path");
+            assert_eq!(p.leaf, *v);
+            assert_eq!(p.root, r);
+            assert_eq!(pasta::root_from_path(p.leaf, *i, &p.siblings), r);
+            assert_ne!(pasta::root_from_path(p.leaf, *i ^ 1, &p.siblings), r);
+        }
+        let all: Vec<(u32, Fp)> = updates.iter().map(|(i, _)| (*i, Fp::zero())).collect();
+        assert_eq!(apply(&mut t, &all).expect("revoke"), pasta::empty_roots(DEPTH)[DEPTH]);
+        assert_eq!(t.stored_nodes(), 0);
     }
 
     proptest! {

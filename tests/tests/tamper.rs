@@ -213,6 +213,7 @@ fn an_entry_forged_with_another_key_is_caught() {
             issuer_id,
             credential_id: 999,
             commitment: Fr::from(5u64),
+            commitment_halo2: dossier_core::pasta::Fp::from(5),
         },
         &forger,
     );
@@ -237,6 +238,31 @@ fn a_false_registry_root_is_caught_even_when_signed_by_the_ledger() {
     let mut t = l.export.clone();
     t["entries"][i] = b64(&resigned);
     l.expect_caught(&t, "registry_root_mismatch", &format!("entry {i}"));
+}
+
+#[test]
+fn a_false_halo2_twin_root_is_caught_in_entries_and_checkpoints() {
+    let l = ledger();
+    let i = l.index_of(|b| matches!(b, EntryBody::RegistryRoots { .. }));
+    let entry = l.entry(i);
+    let EntryBody::RegistryRoots { mut roots } = entry.body else {
+        unreachable!()
+    };
+    roots[0].root_halo2 += dossier_core::pasta::Fp::from(1);
+    let resigned = Entry::sign(entry.time, EntryBody::RegistryRoots { roots }, &l.log_key);
+    let mut t = l.export.clone();
+    t["entries"][i] = b64(&resigned);
+    l.expect_caught(&t, "registry_root_mismatch", &format!("entry {i}"));
+
+    let mut body = l.checkpoint(2);
+    body.registries[1].root_halo2 += dossier_core::pasta::Fp::from(1);
+    let mut t = l.export.clone();
+    t["checkpoints"][2] = Value::String(body.sign(&l.log_key).expect("signs"));
+    l.expect_caught(
+        &t,
+        "registry_root_mismatch",
+        &format!("checkpoint of size {}", body.size),
+    );
 }
 
 #[test]

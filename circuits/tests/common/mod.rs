@@ -7,6 +7,7 @@ use ark_bn254::Fr;
 use dossier_circuits::statement::{Offered, StatementCircuit, StatementWitness};
 use dossier_core::credential::{Claim, Credential};
 use dossier_core::holder::HolderSecret;
+use dossier_core::pasta::Fp;
 use dossier_core::query::{EncodedQuery, Query};
 use dossier_core::schema::SchemaSet;
 use dossier_store::registry::{self, MemoryTree};
@@ -18,6 +19,8 @@ pub struct World {
     pub schemas: SchemaSet,
     pub secret: HolderSecret,
     pub tree: MemoryTree,
+    /// The registry's halo2 twin (Pasta commitments at the same positions).
+    pub twin: MemoryTree<Fp>,
     pub credentials: Vec<Credential>,
 }
 
@@ -118,10 +121,17 @@ pub fn world() -> World {
         .map(|c| (c.credential_id, c.commitment()))
         .collect();
     registry::apply(&mut tree, &leaves).expect("apply");
+    let mut twin = MemoryTree::default();
+    let twin_leaves: Vec<(u32, Fp)> = credentials
+        .iter()
+        .map(|c| (c.credential_id, c.commitment_halo2()))
+        .collect();
+    registry::apply(&mut twin, &twin_leaves).expect("apply");
     World {
         schemas,
         secret,
         tree,
+        twin,
         credentials,
     }
 }
@@ -139,6 +149,7 @@ impl World {
             credential: c,
             siblings: path.siblings,
             root: path.root,
+            halo2: Some(registry::path_halo2(&self.twin, id).expect("twin path")),
         }
     }
 

@@ -40,6 +40,7 @@ pub fn degree(schemas: &SchemaSet, issuer: &str) -> (HolderSecret, Offered) {
             credential,
             siblings: path.siblings,
             root: path.root,
+            halo2: None,
         },
     )
 }

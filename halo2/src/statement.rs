@@ -1,0 +1,557 @@
+//! The generic statement in halo2, check for check the Groth16 statement
+//! (`circuits/src/statement.rs`): for each active credential slot of the query, "I know a
+//! credential in the registry with this root, of the query's schema, not expired today, bound to
+//! my secret, whose fields satisfy the query's predicates, and whose revealed fields are these";
+//! plus the nullifier of my secret for the scope, the optional `$sum` over distinct credentials,
+//! and the query itself, committed to by its hash. Every hash is Pasta Poseidon
+//! ([`dossier_core::pasta`]); the public inputs are laid out by [`dossier_core::statement::Layout`].
+
+use crate::arith::{ArithChip, ArithConfig, Cell};
+use crate::range::{RangeChip, RangeConfig};
+use crate::set::{SetChip, SetConfig};
+use crate::validity::{ValidityChip, ValidityConfig};
+use crate::Halo2Error;
+use dossier_core::credential::{Offered, SLOTS};
+use dossier_core::holder::HolderSecret;
+use dossier_core::pasta::{self, Fp, CHUNK};
+use dossier_core::query::{EncodedQuery, Shape};
+use dossier_core::statement::Layout;
+use dossier_core::Fr;
+use ff::Field;
+use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
+use halo2_gadgets::poseidon::{Hash, Pow5Chip, Pow5Config};
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
+
+/// Tree depth of every registry.
+pub const DEPTH: usize = 32;
+
+/// The private inputs of one credential slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialWitness {
+    /// Schema id.
+    pub schema_id: Fp,
+    /// Issuer id.
+    pub issuer_id: Fp,
+    /// The holder's halo2 commitment in the credential.
+    pub holder: Fp,
+    /// Packed `id | issued_at << 32 | expires_at << 64`.
+    pub validity: Fp,
+    /// The salt.
+    pub salt: Fp,
+    /// The seven slots.
+    pub slots: [Fp; SLOTS],
+    /// The membership path in the halo2 twin tree, leaf level first.
+    pub siblings: Vec<Fp>,
+}
+
+impl CredentialWitness {
+    /// An all-zero credential (unused slots).
+    pub fn blank() -> CredentialWitness {
+        CredentialWitness {
+            schema_id: Fp::ZERO,
+            issuer_id: Fp::ZERO,
+            holder: Fp::ZERO,
+            validity: Fp::ZERO,
+            salt: Fp::ZERO,
+            slots: [Fp::ZERO; SLOTS],
+            siblings: vec![Fp::ZERO; DEPTH],
+        }
+    }
+}
+
+/// Everything the prover knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementWitness {
+    /// The holder's secret.
+    pub secret: Fp,
+    /// The encoded query.
+    pub query: Vec<Fp>,
+    /// Exactly M credential slots.
+    pub credentials: Vec<CredentialWitness>,
+    /// The public inputs in `Layout` order.
+    pub public: Vec<Fp>,
+}
+
+/// The statement circuit of one shape; `witness: None` for key generation.
+#[derive(Clone, Debug)]
+pub struct StatementCircuit {
+    /// The shape.
+    pub shape: Shape,
+    /// The witness.
+    pub witness: Option<StatementWitness>,
+}
+
+/// Columns and chips.
+#[derive(Clone, Debug)]
+pub struct StatementConfig {
+    advice: [Column<Advice>; 5],
+    instance: Column<Instance>,
+    arith: ArithConfig,
+    poseidon: Pow5Config<Fp, 3, 2>,
+    range: RangeConfig,
+    validity: ValidityConfig,
+    set: SetConfig,
+}
+
+/// The public inputs of a witness in `Layout` order (Pasta roots, query hash and nullifier).
+pub fn public_inputs(
+    shape: Shape,
+    roots: &[Fp],
+    query_hash: Fp,
+    challenge: Fr,
+    scope: Fr,
+    today: u32,
+    nullifier: Fp,
+    revealed: &[Fr],
+) -> Vec<Fp> {
+    let mut out = roots.to_vec();
+    out.extend([
+        query_hash,
+        pasta::from_fr(&challenge),
+        pasta::from_fr(&scope),
+        Fp::from(u64::from(today)),
+        nullifier,
+    ]);
+    out.extend(revealed.iter().map(pasta::from_fr));
+    debug_assert_eq!(out.len(), Layout { shape }.len());
+    out
+}
+
+impl StatementWitness {
+    /// Builds the witness from the holder's secret and credentials (in query order, each with
+    /// its halo2 twin path), checking natively everything the circuit will check.
+    pub fn build(
+        query: &EncodedQuery,
+        secret: &HolderSecret,
+        offered: &[Offered],
+        challenge: Fr,
+        scope: Fr,
+        today: u32,
+    ) -> Result<StatementWitness, Halo2Error> {
+        let shape = query.shape;
+        let active = query.credentials.iter().filter(|c| c.active).count();
+        if offered.len() != active {
+            return Err(Halo2Error::CredentialCount {
+                expected: active,
+                given: offered.len(),
+            });
+        }
+        if let Some(u) = query.unsatisfied_by(offered, today) {
+            return Err(Halo2Error::Unsatisfied {
+                index: u.index,
+                reason: u.reason,
+            });
+        }
+        let holder = secret.commitment_halo2();
+        let mut credentials = Vec::with_capacity(shape.credentials);
+        let mut roots = Vec::with_capacity(shape.credentials);
+        let mut revealed = Vec::with_capacity(shape.credentials * shape.reveals);
+        for (m, qc) in query.credentials.iter().enumerate() {
+            let Some(o) = offered.get(m).filter(|_| qc.active) else {
+                credentials.push(CredentialWitness::blank());
+                roots.push(Fp::ZERO);
+                revealed.extend(std::iter::repeat_n(Fr::from(0u64), shape.reveals));
+                continue;
+            };
+            let c = &o.credential;
+            let fail = |reason: &str| Halo2Error::Unsatisfied {
+                index: m,
+                reason: reason.to_string(),
+            };
+            if c.holder_halo2 != holder {
+                return Err(fail(
+                    "it carries no halo2 holder commitment of this holder (issued without one, or to another holder)",
+                ));
+            }
+            let path = o
+                .halo2
+                .as_ref()
+                .filter(|p| p.siblings.len() == DEPTH)
+                .ok_or_else(|| fail("its halo2 membership path is missing or malformed"))?;
+            if pasta::root_from_path(c.commitment_halo2(), c.credential_id, &path.siblings)
+                != path.root
+            {
+                return Err(fail(
+                    "its halo2 membership path does not lead to the twin registry root",
+                ));
+            }
+            revealed.extend(qc.reveals.iter().map(|code| {
+                if *code == 0 {
+                    Fr::from(0u64)
+                } else {
+                    c.slots[*code as usize - 1]
+                }
+            }));
+            credentials.push(CredentialWitness {
+                schema_id: pasta::from_fr(&c.schema_id),
+                issuer_id: pasta::from_fr(&c.issuer_id),
+                holder: c.holder_halo2,
+                validity: pasta::from_fr(&c.validity()),
+                salt: pasta::from_fr(&c.salt),
+                slots: c.slots.map(|s| pasta::from_fr(&s)),
+                siblings: path.siblings.clone(),
+            });
+            roots.push(path.root);
+        }
+        let public = public_inputs(
+            shape,
+            &roots,
+            query.hash_halo2(),
+            challenge,
+            scope,
+            today,
+            secret.nullifier_halo2(scope),
+            &revealed,
+        );
+        Ok(StatementWitness {
+            secret: pasta::from_fr(&secret.expose()),
+            query: query
+                .to_field_elements()
+                .iter()
+                .map(pasta::from_fr)
+                .collect(),
+            credentials,
+            public,
+        })
+    }
+}
+
+/// The chips of one synthesis.
+struct Chips {
+    config: StatementConfig,
+    arith: ArithChip,
+    range: RangeChip,
+    validity: ValidityChip,
+    set: SetChip,
+}
+
+impl Chips {
+    fn hash<const L: usize>(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        name: &str,
+        message: [Cell<Fp>; L],
+    ) -> Result<Cell<Fp>, Error> {
+        let chip = Pow5Chip::construct(self.config.poseidon.clone());
+        Hash::<_, _, P128Pow5T3, ConstantLength<L>, 3, 2>::init(
+            chip,
+            layouter.namespace(|| format!("{name}: init")),
+        )?
+        .hash(layouter.namespace(|| name.to_string()), message)
+    }
+
+    fn instance(&self, layouter: &mut impl Layouter<Fp>, row: usize) -> Result<Cell<Fp>, Error> {
+        layouter.assign_region(
+            || format!("instance {row}"),
+            |mut region| {
+                region.assign_advice_from_instance(
+                    || "public input",
+                    self.config.instance,
+                    row,
+                    self.config.advice[0],
+                    0,
+                )
+            },
+        )
+    }
+
+    fn witness(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        name: &str,
+        v: Value<Fp>,
+    ) -> Result<Cell<Fp>, Error> {
+        self.arith.witness(layouter, name, v)
+    }
+
+    /// `(a - b)·active = 0`.
+    fn equal_if(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        a: &Cell<Fp>,
+        b: &Cell<Fp>,
+        active: &Cell<Fp>,
+    ) -> Result<(), Error> {
+        let d = self
+            .arith
+            .linear(layouter, &[(Fp::ONE, a), (-Fp::ONE, b)], Fp::ZERO)?;
+        self.arith.assert_zero_product(layouter, &d, active)
+    }
+}
+
+impl Circuit<Fp> for StatementCircuit {
+    type Config = StatementConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        StatementCircuit {
+            shape: self.shape,
+            witness: None,
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> StatementConfig {
+        let advice = [(); 5].map(|_| meta.advice_column());
+        for a in advice {
+            meta.enable_equality(a);
+        }
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let four = [advice[0], advice[1], advice[2], advice[3]];
+        let rc_a = [(); 3].map(|_| meta.fixed_column());
+        let rc_b = [(); 3].map(|_| meta.fixed_column());
+        StatementConfig {
+            advice,
+            instance,
+            arith: ArithChip::configure(meta, four),
+            poseidon: Pow5Chip::configure::<P128Pow5T3>(
+                meta,
+                [advice[0], advice[1], advice[2]],
+                advice[3],
+                rc_a,
+                rc_b,
+            ),
+            range: RangeChip::configure(meta, advice[4]),
+            validity: ValidityChip::configure(meta, four),
+            set: SetChip::configure(meta, four),
+        }
+    }
+
+    fn synthesize(
+        &self,
+        config: StatementConfig,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        let shape = self.shape;
+        let layout = Layout { shape };
+        let w = self.witness.as_ref();
+        if let Some(w) = w {
+            if w.credentials.len() != shape.credentials
+                || w.query.len() != shape.query_len()
+                || w.public.len() != layout.len()
+            {
+                return Err(Error::Synthesis);
+            }
+        }
+        let chips = Chips {
+            arith: ArithChip::construct(config.arith.clone()),
+            range: RangeChip::construct(config.range.clone()),
+            validity: ValidityChip::construct(config.validity.clone()),
+            set: SetChip::construct(config.set.clone()),
+            config,
+        };
+        let l = &mut layouter;
+        chips.range.load_table(l)?;
+        let known = |f: &dyn Fn(&StatementWitness) -> Fp| w.map_or(Value::unknown(), |w| Value::known(f(w)));
+        let zero = chips.arith.constant(l, Fp::ZERO)?;
+
+        // The query, committed to by its chained hash.
+        let q = (0..shape.query_len())
+            .map(|i| chips.witness(l, "query", known(&|w| w.query[i])))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut h = chips.arith.constant(l, Fp::from(q.len() as u64))?;
+        let mut chunks = q.chunks(CHUNK).peekable();
+        let mut first = true;
+        while first || chunks.peek().is_some() {
+            let chunk = chunks.next().unwrap_or(&[]);
+            let block: [Cell<Fp>; CHUNK + 1] = std::array::from_fn(|i| match i {
+                0 => h.clone(),
+                i => chunk.get(i - 1).unwrap_or(&zero).clone(),
+            });
+            h = chips.hash(l, "query hash", block)?;
+            first = false;
+        }
+        l.constrain_instance(h.cell(), chips.config.instance, layout.query_hash())?;
+
+        // The holder: one secret for every credential, and its nullifier for the scope.
+        let secret = chips.witness(l, "secret", known(&|w| w.secret))?;
+        let holder = chips.hash(l, "holder commitment", [secret.clone()])?;
+        let scope = chips.instance(l, layout.scope())?;
+        let nullifier = chips.hash(l, "nullifier", [secret, scope])?;
+        l.constrain_instance(nullifier.cell(), chips.config.instance, layout.nullifier())?;
+        let today = chips.instance(l, layout.today())?;
+        chips
+            .range
+            .range_check(l.namespace(|| "today < 2^32"), &today, 32)?;
+
+        let per = 2 + shape.predicates * (3 + shape.set_size);
+        let sum_base = shape.credentials * per;
+        let sum_code = chips.arith.bits(l, &q[sum_base], 4)?;
+        let mut commitments = Vec::with_capacity(shape.credentials);
+        let mut in_sum = Vec::with_capacity(shape.credentials);
+        let mut terms = Vec::new();
+
+        for m in 0..shape.credentials {
+            let base = m * per;
+            let header = chips.arith.bits(l, &q[base], 2 + 3 * shape.reveals)?;
+            let active = &header[0];
+            let cred = |f: fn(&CredentialWitness) -> Fp| known(&move |w| f(&w.credentials[m]));
+            let slots = (0..SLOTS)
+                .map(|s| chips.witness(l, "slot", known(&|w| w.credentials[m].slots[s])))
+                .collect::<Result<Vec<_>, _>>()?;
+            let schema_id = chips.witness(l, "schema id", cred(|c| c.schema_id))?;
+            let issuer_id = chips.witness(l, "issuer id", cred(|c| c.issuer_id))?;
+            let holder_c = chips.witness(l, "holder", cred(|c| c.holder))?;
+            let validity = chips.witness(l, "validity", cred(|c| c.validity))?;
+            let salt = chips.witness(l, "salt", cred(|c| c.salt))?;
+            let inputs: [Cell<Fp>; 12] = std::array::from_fn(|i| match i {
+                0 => schema_id.clone(),
+                1 => issuer_id.clone(),
+                2 => holder_c.clone(),
+                3 => validity.clone(),
+                4 => salt.clone(),
+                i => slots[i - 5].clone(),
+            });
+            let commitment = chips.hash(l, "commitment", inputs)?;
+
+            // The packed validity: position bits, issue and expiry days.
+            let parts = chips.validity.split(
+                l.namespace(|| "validity"),
+                &chips.range,
+                &validity,
+            )?;
+            chips.equal_if(l, &schema_id, &q[base + 1], active)?;
+            chips.equal_if(l, &holder_c, &holder, active)?;
+
+            // Membership in the twin tree, the position's bits ordering each level.
+            let mut cur = commitment.clone();
+            for (level, bit) in parts.id_bits.iter().enumerate() {
+                let sib = chips.witness(
+                    l,
+                    "sibling",
+                    known(&|w| w.credentials[m].siblings[level]),
+                )?;
+                let left = chips.arith.select(l, bit, &cur, &sib)?;
+                let right = chips.arith.linear(
+                    l,
+                    &[(Fp::ONE, &cur), (Fp::ONE, &sib), (-Fp::ONE, &left)],
+                    Fp::ZERO,
+                )?;
+                cur = chips.hash(l, "node", [left, right])?;
+            }
+            let root = chips.instance(l, layout.root(m))?;
+            chips.equal_if(l, &cur, &root, active)?;
+
+            // expires_at > today: (expires - today - 1)·active < 2^32.
+            let gap = chips.arith.linear(
+                l,
+                &[(Fp::ONE, &parts.expires), (-Fp::ONE, &today)],
+                -Fp::ONE,
+            )?;
+            let gap = chips.arith.mul(l, &gap, active)?;
+            chips
+                .range
+                .range_check(l.namespace(|| "not expired"), &gap, 32)?;
+
+            let mut padded = slots.clone();
+            padded.push(zero.clone());
+            for p in 0..shape.predicates {
+                let pb = base + 2 + p * (3 + shape.set_size);
+                let code = chips.arith.bits(l, &q[pb], 6)?;
+                let v = chips.arith.mux(l, &code[..3], &padded)?;
+                // Range: lo <= v <= hi when the range bit is set (v·bit otherwise).
+                let vr = chips.arith.mul(l, &v, &code[3])?;
+                let above = chips.arith.linear(
+                    l,
+                    &[(Fp::ONE, &vr), (-Fp::ONE, &q[pb + 1])],
+                    Fp::ZERO,
+                )?;
+                chips
+                    .range
+                    .range_check(l.namespace(|| "v - lo"), &above, 64)?;
+                let below = chips.arith.linear(
+                    l,
+                    &[(Fp::ONE, &q[pb + 2]), (-Fp::ONE, &vr)],
+                    Fp::ZERO,
+                )?;
+                chips
+                    .range
+                    .range_check(l.namespace(|| "hi - v"), &below, 64)?;
+                // Set: in / not in.
+                chips.set.check(
+                    l.namespace(|| "set"),
+                    &v,
+                    &q[pb + 3..pb + 3 + shape.set_size],
+                    &code[4],
+                    &code[5],
+                )?;
+            }
+            let mut revealable = vec![zero.clone()];
+            revealable.extend(slots.iter().cloned());
+            for r in 0..shape.reveals {
+                let shown = chips
+                    .arith
+                    .mux(l, &header[2 + 3 * r..5 + 3 * r], &revealable)?;
+                l.constrain_instance(
+                    shown.cell(),
+                    chips.config.instance,
+                    layout.revealed(m, r),
+                )?;
+            }
+            if shape.credentials > 1 {
+                let t = chips.arith.mux(l, &sum_code[1..4], &padded)?;
+                let t = chips.arith.mul(l, &t, &header[1])?;
+                chips
+                    .range
+                    .range_check(l.namespace(|| "sum term"), &t, 64)?;
+                terms.push(t);
+            }
+            commitments.push(commitment);
+            in_sum.push(header[1].clone());
+        }
+
+        if shape.credentials > 1 {
+            // Distinct: (cᵢ - cⱼ)·inv = bothᵢⱼ, so counted credentials differ.
+            for i in 0..commitments.len() {
+                for j in i + 1..commitments.len() {
+                    let both = chips.arith.mul(l, &in_sum[i], &in_sum[j])?;
+                    let diff = chips.arith.linear(
+                        l,
+                        &[(Fp::ONE, &commitments[i]), (-Fp::ONE, &commitments[j])],
+                        Fp::ZERO,
+                    )?;
+                    let inv = diff.value().zip(both.value()).map(|(d, b)| {
+                        if *b == Fp::ONE {
+                            Option::<Fp>::from(d.invert()).unwrap_or(Fp::ZERO)
+                        } else {
+                            Fp::ZERO
+                        }
+                    });
+                    let inv = chips.witness(l, "inverse", inv)?;
+                    chips.arith.assert_product(l, &diff, &inv, &both)?;
+                }
+            }
+            // (Σ terms - bound)·enabled < 2^66.
+            let mut total = zero.clone();
+            for t in &terms {
+                total = chips
+                    .arith
+                    .linear(l, &[(Fp::ONE, &total), (Fp::ONE, t)], Fp::ZERO)?;
+            }
+            let excess = chips.arith.linear(
+                l,
+                &[(Fp::ONE, &total), (-Fp::ONE, &q[sum_base + 1])],
+                Fp::ZERO,
+            )?;
+            let excess = chips.arith.mul(l, &excess, &sum_code[0])?;
+            chips
+                .range
+                .range_check(l.namespace(|| "sum >= bound"), &excess, 66)?;
+        } else {
+            // One-credential shapes carry no aggregate: the query must not ask for one.
+            chips.arith.assert_zero(l, &sum_code[0])?;
+        }
+        Ok(())
+    }
+}
+
+/// The smallest `k` (2^k rows) each shape fits, pinned by a test.
+pub fn k_of(shape: Shape) -> u32 {
+    match shape.credentials {
+        1 => 12,
+        _ => 14,
+    }
+}
