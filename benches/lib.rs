@@ -145,6 +145,13 @@ pub mod statements {
             .collect();
         leaves.extend(creds.iter().map(|c| (c.credential_id, c.commitment())));
         registry::apply(&mut tree, &leaves).expect("apply");
+        // The halo2 twin: the same positions, Pasta commitments.
+        let mut twin = MemoryTree::<dossier_core::pasta::Fp>::default();
+        let mut twin_leaves: Vec<(u32, dossier_core::pasta::Fp)> = (5..100_000u32)
+            .map(|i| (i, dossier_core::pasta::Fp::from(u64::from(i) * 7919)))
+            .collect();
+        twin_leaves.extend(creds.iter().map(|c| (c.credential_id, c.commitment_halo2())));
+        registry::apply(&mut twin, &twin_leaves).expect("apply");
         let (query, ids): (&str, Vec<u32>) = match name {
             "recruitment" => (
                 r#"{"credentials": [{"schema": "qualification", "issuers": ["hr.example"], "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}, "award_year": {"$lte": 2020}, "institution": {"$ne": "X"}}, "reveal": ["award_year"]}]}"#,
@@ -179,7 +186,7 @@ pub mod statements {
                     credential: creds[*id as usize].clone(),
                     siblings: p.siblings,
                     root: p.root,
-                    halo2: None,
+                    halo2: Some(registry::path_halo2(&twin, *id).expect("twin path")),
                 }
             })
             .collect();

@@ -19,6 +19,12 @@ use dossier_prover::ShapeProver;
 use dossier_verifier::VerifierKeys;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The decoded proof and its inputs.
+struct Groth16Checked {
+    proof: ark_groth16::Proof<Bn254>,
+    inputs: Vec<Fr>,
+}
+
 fn proving(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tmp");
     let params = dir.path();
@@ -78,6 +84,10 @@ fn proving(c: &mut Criterion) {
             dossier_verifier::verify(&s.request, &p, &keys, &log.verifier_key(), &schemas, now)
                 .expect("valid");
         let key = &keys.keys[&sn];
+        let checked = {
+            let (proof, inputs) = checked.groth16.clone().expect("a groth16 proof");
+            Groth16Checked { proof, inputs }
+        };
         g.bench_function(format!("{sn}/verify_groth16"), |b| {
             b.iter(|| {
                 dossier_verifier::verify_proof(key, &checked.proof, &checked.inputs).expect("ok")

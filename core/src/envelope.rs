@@ -219,6 +219,7 @@ mod tests {
                 scope: "s".into(),
                 today: "2026-01-01".into(),
                 max_checkpoint_age_seconds: 1,
+                backend: "groth16".into(),
             },
             public_inputs: vec!["0x01".into()],
             proof: "AA==".into(),

@@ -160,7 +160,12 @@ fn descriptor(i: usize, c: &CredentialQuery) -> Value {
 /// A presentation request as a Presentation Exchange v2 presentation definition.
 pub fn request_to_definition(r: &PresentationRequest) -> Value {
     let challenge = field::to_hex(&r.challenge);
-    let mut format = json!({"proof_type": ["DossierGroth16Proof"], "challenge": challenge,
+    let proof_type = if r.backend == "halo2" {
+        "DossierHalo2Proof"
+    } else {
+        "DossierGroth16Proof"
+    };
+    let mut format = json!({"proof_type": [proof_type], "challenge": challenge,
         "domain": r.scope, "today": r.today, "max_checkpoint_age_seconds": r.max_checkpoint_age_seconds});
     if let Some(sum) = &r.query.sum {
         format["sum"] = json!(sum);
@@ -273,9 +278,16 @@ pub fn request_from_definition(d: &Value) -> Result<PresentationRequest, CoreErr
                 "format.{FORMAT}.max_checkpoint_age_seconds missing"
             ))
         })?,
+        backend: "groth16".into(),
     };
     r.scope_field()?;
     r.today_days()?;
+    let halo2 = f["proof_type"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|x| x == "DossierHalo2Proof"));
+    if halo2 {
+        return r.with_backend("halo2");
+    }
     Ok(r)
 }
 

@@ -28,6 +28,22 @@ pub struct PresentationRequest {
     pub today: String,
     /// The anchoring checkpoint may be at most this old when the presentation is verified.
     pub max_checkpoint_age_seconds: u64,
+    /// The proof system asked for: `groth16` (the default, omitted from the JSON) or `halo2`
+    /// (no trusted setup). The backends' nullifiers differ, so a scope must be served by one
+    /// backend only: a verifier's requests of one scope name the same backend.
+    #[serde(default = "groth16", skip_serializing_if = "is_groth16")]
+    pub backend: String,
+}
+
+/// The backends a request may name.
+pub const BACKENDS: [&str; 2] = ["groth16", "halo2"];
+
+fn groth16() -> String {
+    "groth16".into()
+}
+
+fn is_groth16(b: &str) -> bool {
+    b == "groth16"
 }
 
 impl PresentationRequest {
@@ -47,6 +63,18 @@ impl PresentationRequest {
         })
     }
 
+    /// The same request for another backend (refusing an unknown one).
+    pub fn with_backend(mut self, backend: &str) -> Result<PresentationRequest, CoreError> {
+        if !BACKENDS.contains(&backend) {
+            return Err(CoreError::Value {
+                field: "backend".into(),
+                reason: format!("unknown backend `{backend}` (groth16 or halo2)"),
+            });
+        }
+        self.backend = backend.to_string();
+        Ok(self)
+    }
+
     /// A request with a fresh challenge from the OS's RNG.
     pub fn new(
         query: Query,
@@ -60,6 +88,7 @@ impl PresentationRequest {
             scope: scope.to_string(),
             today: today.to_string(),
             max_checkpoint_age_seconds,
+            backend: groth16(),
         };
         r.scope_field()?;
         r.today_days()?;
@@ -73,7 +102,7 @@ impl PresentationRequest {
 pub struct Presentation {
     /// Always [`PRESENTATION_FORMAT`].
     pub format: String,
-    /// The proof system: `groth16`.
+    /// The proof system: `groth16` or `halo2`.
     pub backend: String,
     /// The circuit shape proven.
     pub shape: Shape,
@@ -81,9 +110,10 @@ pub struct Presentation {
     pub vk_sha256: String,
     /// The request answered.
     pub request: PresentationRequest,
-    /// The public inputs, in `statement::Layout` order (`0x` hex).
+    /// The public inputs, in `statement::Layout` order (`0x` hex; BN254 scalars for Groth16,
+    /// Pallas base field elements for halo2).
     pub public_inputs: Vec<String>,
-    /// The proof, compressed, base64 (128 bytes for Groth16 on BN254).
+    /// The proof, base64 (128 compressed bytes for Groth16 on BN254; a halo2 IPA transcript).
     pub proof: String,
     /// The signed checkpoint anchoring every registry root used.
     pub checkpoint: String,

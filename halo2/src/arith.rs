@@ -345,6 +345,7 @@ impl ArithChip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ff::Field;
     use halo2_proofs::circuit::SimpleFloorPlanner;
     use halo2_proofs::dev::MockProver;
     use halo2_proofs::plonk::{Circuit, Instance};

@@ -1,5 +1,6 @@
 //! dossier's prover: Groth16 keys for each shipped shape ([`setup`]), and proofs of statements
-//! written as presentations ([`prove`]).
+//! written as presentations ([`prove`]); [`prove_halo2`] proves the same statements with the
+//! halo2 backend (no trusted setup).
 //!
 //! Keys live in a params folder with a manifest of SHA-256 hashes (`dossier_verifier::keys`);
 //! a proving key whose hash differs is refused, and a matching one is trusted and loaded without
@@ -45,6 +46,49 @@ pub enum ProverError {
     /// The holder's credentials do not satisfy the statement.
     #[error(transparent)]
     Witness(#[from] dossier_circuits::statement::WitnessError),
+    /// The halo2 backend refused the witness or failed to prove.
+    #[error(transparent)]
+    Halo2(#[from] dossier_halo2::Halo2Error),
+}
+
+/// Proves a request with the halo2 backend (IPA, no trusted setup): builds the witness from the
+/// holder's credentials (each with its halo2 twin path), proves with the shape's keys (generated
+/// on first use in this process) and writes the presentation. The zero-knowledge randomness
+/// comes from the OS.
+pub fn prove_halo2(
+    request: &PresentationRequest,
+    query: &dossier_core::query::EncodedQuery,
+    secret: &dossier_core::holder::HolderSecret,
+    offered: &[dossier_core::credential::Offered],
+    checkpoint: &str,
+) -> Result<Presentation, ProverError> {
+    use dossier_halo2::statement::{StatementCircuit as Halo2Circuit, StatementWitness as Halo2Witness};
+    let scope = request
+        .scope_field()
+        .map_err(|e| ProverError::Proving(e.to_string()))?;
+    let today = request
+        .today_days()
+        .map_err(|e| ProverError::Proving(e.to_string()))?;
+    let witness = Halo2Witness::build(query, secret, offered, request.challenge, scope, today)?;
+    let keys = dossier_halo2::proof::Keys::shared(query.shape)?;
+    let public = witness.public.clone();
+    let proof = keys.prove(
+        &Halo2Circuit {
+            shape: query.shape,
+            witness: Some(witness),
+        },
+        &public,
+    )?;
+    Ok(Presentation {
+        format: PRESENTATION_FORMAT.into(),
+        backend: "halo2".into(),
+        shape: query.shape,
+        vk_sha256: keys.vk_sha256.clone(),
+        request: request.clone(),
+        public_inputs: public.iter().map(dossier_core::pasta::to_hex).collect(),
+        proof: STANDARD.encode(proof),
+        checkpoint: checkpoint.to_string(),
+    })
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProverError + '_ {

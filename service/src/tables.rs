@@ -176,14 +176,18 @@ pub fn all<T: DeserializeOwned>(
 pub fn record_verification(
     store: &Store,
     scope: &str,
-    nullifier: &Fr,
+    nullifier: &str,
     request_id: &str,
     archive: Option<&serde_json::Value>,
 ) -> Result<Option<u64>, ServiceError> {
+    // The nullifier's 32 bytes (a BN254 or a Pallas element, by the presentation's backend).
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(nullifier.trim_start_matches("0x"), &mut bytes)
+        .map_err(|_| ServiceError::Internal("a verified nullifier is not 32 hex bytes".into()))?;
     let txn = store.raw().begin_write().map_err(db_err)?;
     let seq = {
         let mut n = txn.open_table(NULLIFIERS).map_err(db_err)?;
-        let key = (scope, field::to_be_bytes(nullifier));
+        let key = (scope, bytes);
         if n.get(key).map_err(db_err)?.is_some() {
             return Err(ServiceError::Conflict {
                 code: "replayed",

@@ -476,7 +476,7 @@ fn batch_verification_accepts_valid_batches_and_catches_one_bad_proof() {
             .as_secs();
         let checked =
             dossier_verifier::verify(&request, &p, &keys, &log_key, &schemas, now).expect("valid");
-        items.push((checked.proof, checked.inputs));
+        items.push(checked.groth16.expect("a groth16 proof"));
     }
     dossier_verifier::verify_batch(key, &items).expect("a valid batch passes");
     // A long-lived verifier's fixed-base tables give the same verdicts.

@@ -111,10 +111,9 @@ pub fn verify_presentations(
                 item.now,
             );
             Ok(crate::Checked {
+                nullifier: verdict.nullifier.clone(),
                 verdict,
-                nullifier: public.nullifier,
-                inputs,
-                proof,
+                groth16: Some((proof, inputs)),
             })
         });
         if checked.is_ok() {
@@ -130,7 +129,7 @@ pub fn verify_presentations(
         let pairs: Vec<(Proof<Bn254>, Vec<Fr>)> = members
             .iter()
             .filter_map(|&i| match &out[i] {
-                Some(Ok(c)) => Some((c.proof.clone(), c.inputs.clone())),
+                Some(Ok(c)) => c.groth16.clone(),
                 _ => None,
             })
             .collect();

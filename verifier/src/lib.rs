@@ -1,6 +1,8 @@
 //! dossier's lightweight verifier: checks a presentation against the verifier's own request and
-//! a ledger key it trusts. It depends on `dossier-core` and arkworks' Groth16 verifier alone —
-//! no prover, database or web server in its tree.
+//! a ledger key it trusts, for both backends: Groth16 (arkworks' verifier, pinned keys) and
+//! halo2 ([`halo2`], keys generated from the circuit itself — no trusted setup). It depends on
+//! `dossier-core`, the proof systems and the halo2 circuit definitions — no prover crate,
+//! database or web server in its tree.
 //!
 //! [`verify`] checks, before any pairing: the presentation answers *this* request (query,
 //! challenge, scope, today), its shape and public-input count match a pinned verifying key, every
@@ -12,6 +14,7 @@
 //! one random linear combination.
 
 mod batch;
+pub mod halo2;
 pub mod keys;
 mod nullifiers;
 pub mod snarkjs;

@@ -2,7 +2,6 @@
 //! in the same scope is refused. Kept as a JSON file written atomically.
 
 use crate::VerifyError;
-use dossier_core::{field, Fr};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -41,8 +40,8 @@ impl NullifierStore {
 
     /// Refuses a nullifier already seen in the scope; otherwise records it (durably, if backed
     /// by a file).
-    pub fn check_and_record(&mut self, scope: &str, nullifier: &Fr) -> Result<(), VerifyError> {
-        let n = field::to_hex(nullifier);
+    pub fn check_and_record(&mut self, scope: &str, nullifier: &str) -> Result<(), VerifyError> {
+        let n = nullifier.to_string();
         if self.seen.get(scope).is_some_and(|s| s.contains(&n)) {
             return Err(VerifyError::Replayed(scope.to_string()));
         }

@@ -17,12 +17,11 @@ use dossier_core::statement::{Layout, PublicInputs};
 pub struct Checked {
     /// What was proven and revealed, for people and machines.
     pub verdict: Verdict,
-    /// The holder's nullifier for the request's scope.
-    pub nullifier: Fr,
-    /// The proof's public inputs (for batch re-verification).
-    pub inputs: Vec<Fr>,
-    /// The decoded proof.
-    pub proof: Proof<Bn254>,
+    /// The holder's nullifier for the request's scope (`0x` hex, in the backend's field): the
+    /// key a verifier records to refuse a second presentation in the scope.
+    pub nullifier: String,
+    /// A Groth16 proof and its public inputs (for batch re-verification); `None` for halo2.
+    pub groth16: Option<(Proof<Bn254>, Vec<Fr>)>,
 }
 
 fn malformed(what: &str, reason: impl ToString) -> VerifyError {
@@ -57,39 +56,13 @@ pub(crate) fn check_statement(
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<(EncodedQuery, Vec<Fr>, PublicInputs, CheckpointBody), VerifyError> {
-    if p.format != PRESENTATION_FORMAT {
-        return Err(malformed(
-            "presentation",
-            format!("unknown format `{}`", p.format),
-        ));
-    }
+    let encoded = check_request(request, p, schemas)?;
     if p.backend != "groth16" {
         return Err(malformed(
             "presentation",
-            format!("unsupported backend `{}`", p.backend),
+            format!("backend `{}` where `groth16` was expected", p.backend),
         ));
     }
-    // The presentation must answer this very request.
-    let r = &p.request;
-    if r.query != request.query {
-        return Err(VerifyError::RequestMismatch("query"));
-    }
-    if r.challenge != request.challenge {
-        return Err(VerifyError::RequestMismatch("challenge"));
-    }
-    if r.scope != request.scope {
-        return Err(VerifyError::RequestMismatch("scope"));
-    }
-    if r.today != request.today {
-        return Err(VerifyError::RequestMismatch("today"));
-    }
-    if r.max_checkpoint_age_seconds != request.max_checkpoint_age_seconds {
-        return Err(VerifyError::RequestMismatch("freshness policy"));
-    }
-    let encoded = request
-        .query
-        .encode(schemas, p.shape)
-        .map_err(|e| malformed("query", e))?;
     let key = keys.for_presentation(p)?;
     // Shapes before arithmetic: the input count must match the key.
     let inputs = p.inputs().map_err(|e| malformed("public inputs", e))?;
@@ -109,6 +82,58 @@ pub(crate) fn check_statement(
     if public.query_hash != encoded.hash() {
         return Err(VerifyError::PublicInput("query_hash"));
     }
+    check_bindings(request, &public)?;
+    let cp = check_anchors(request, p, &encoded, log_key, now, |m, r| {
+        r.root == public.roots[m]
+    }, |m| public.roots[m] == Fr::from(0u64))?;
+    check_unused_reveals(&encoded, &public)?;
+    Ok((encoded, inputs, public, cp))
+}
+
+/// The presentation is of a known format and answers this very request; returns the request's
+/// query encoded in the presentation's shape.
+pub(crate) fn check_request(
+    request: &PresentationRequest,
+    p: &Presentation,
+    schemas: &SchemaSet,
+) -> Result<EncodedQuery, VerifyError> {
+    if p.format != PRESENTATION_FORMAT {
+        return Err(malformed(
+            "presentation",
+            format!("unknown format `{}`", p.format),
+        ));
+    }
+    if p.backend != request.backend {
+        return Err(VerifyError::RequestMismatch("backend"));
+    }
+    // The presentation must answer this very request.
+    let r = &p.request;
+    if r.query != request.query {
+        return Err(VerifyError::RequestMismatch("query"));
+    }
+    if r.challenge != request.challenge {
+        return Err(VerifyError::RequestMismatch("challenge"));
+    }
+    if r.scope != request.scope {
+        return Err(VerifyError::RequestMismatch("scope"));
+    }
+    if r.today != request.today {
+        return Err(VerifyError::RequestMismatch("today"));
+    }
+    if r.max_checkpoint_age_seconds != request.max_checkpoint_age_seconds {
+        return Err(VerifyError::RequestMismatch("freshness policy"));
+    }
+    request
+        .query
+        .encode(schemas, p.shape)
+        .map_err(|e| malformed("query", e))
+}
+
+/// Challenge, scope and today in the public inputs are the request's.
+pub(crate) fn check_bindings(
+    request: &PresentationRequest,
+    public: &PublicInputs,
+) -> Result<(), VerifyError> {
     if public.challenge != request.challenge {
         return Err(VerifyError::PublicInput("challenge"));
     }
@@ -118,7 +143,31 @@ pub(crate) fn check_statement(
     if public.today != request.today_days().map_err(|e| malformed("request", e))? {
         return Err(VerifyError::PublicInput("today"));
     }
-    // The anchor: a checkpoint signed by the trusted ledger key, fresh enough.
+    Ok(())
+}
+
+/// Unused credential slots reveal nothing.
+fn check_unused_reveals(encoded: &EncodedQuery, public: &PublicInputs) -> Result<(), VerifyError> {
+    let r = encoded.shape.reveals;
+    for (m, c) in encoded.credentials.iter().enumerate() {
+        if !c.active && public.revealed[m * r..(m + 1) * r].iter().any(|v| *v != Fr::from(0u64)) {
+            return Err(VerifyError::PublicInput("unused credential slot"));
+        }
+    }
+    Ok(())
+}
+
+/// The anchor: a checkpoint signed by the trusted ledger key, fresh enough, listing each used
+/// root (`anchors(m, registry)`) for an accepted issuer; unused slots' roots are zero.
+pub(crate) fn check_anchors(
+    request: &PresentationRequest,
+    p: &Presentation,
+    encoded: &EncodedQuery,
+    log_key: &str,
+    now: u64,
+    anchors: impl Fn(usize, &dossier_core::entry::RegistryRoot) -> bool,
+    unused: impl Fn(usize) -> bool,
+) -> Result<CheckpointBody, VerifyError> {
     let cp = checkpoint::open(p.checkpoint.as_bytes(), log_key)
         .map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
     if cp.time > now.saturating_add(300) {
@@ -132,10 +181,8 @@ pub(crate) fn check_statement(
         });
     }
     for (m, c) in encoded.credentials.iter().enumerate() {
-        let root = public.roots[m];
         if !c.active {
-            let reveals = &public.revealed[m * p.shape.reveals..(m + 1) * p.shape.reveals];
-            if root != Fr::from(0u64) || reveals.iter().any(|v| *v != Fr::from(0u64)) {
+            if !unused(m) {
                 return Err(VerifyError::PublicInput("unused credential slot"));
             }
             continue;
@@ -144,7 +191,7 @@ pub(crate) fn check_statement(
             .issuers
             .iter()
             .filter_map(|name| dossier_core::issuer_id(name).ok())
-            .any(|id| cp.registry(&id).is_some_and(|r| r.root == root));
+            .any(|id| cp.registry(&id).is_some_and(|r| anchors(m, r)));
         if !accepted {
             return Err(VerifyError::Unanchored {
                 index: m,
@@ -153,7 +200,7 @@ pub(crate) fn check_statement(
             });
         }
     }
-    Ok((encoded, inputs, public, cp))
+    Ok(cp)
 }
 
 /// `γ_abc[0] + Σ x_j·γ_abc[j+1]`, input by input: zero inputs (unused slots) cost nothing,
@@ -213,15 +260,17 @@ pub fn verify(
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
+    if p.backend == crate::halo2::BACKEND {
+        return crate::halo2::verify(request, p, log_key, schemas, now);
+    }
     let (encoded, inputs, public, cp) = check_statement(request, p, keys, log_key, schemas, now)?;
     let proof = decode_proof(&p.proof)?;
     let key = &keys.keys[&p.shape.name()];
     verify_proof(key, &proof, &inputs)?;
     let verdict = Verdict::new(request, &encoded, &public, &cp, schemas, keys.insecure, now);
     Ok(Checked {
+        nullifier: verdict.nullifier.clone(),
         verdict,
-        nullifier: public.nullifier,
-        inputs,
-        proof,
+        groth16: Some((proof, inputs)),
     })
 }

@@ -1,0 +1,121 @@
+//! Verifying halo2 presentations: the same request, anchoring and public-input checks as Groth16,
+//! with the public inputs in the Pallas field (roots of the registries' halo2 twin trees, the
+//! Pasta query hash and nullifier), then the IPA check. The circuit's keys need no trusted setup:
+//! they are generated from the circuit once per process (`dossier_halo2::proof::Keys::shared`),
+//! and the presentation's `vk_sha256` must name them.
+
+use crate::verify::{check_anchors, check_bindings, check_request};
+use crate::{Checked, Verdict, VerifyError};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use dossier_core::pasta::{self, Fp};
+use dossier_core::presentation::{Presentation, PresentationRequest};
+use dossier_core::schema::SchemaSet;
+use dossier_core::statement::{Layout, PublicInputs};
+use dossier_core::{field, Fr};
+use dossier_halo2::proof::Keys;
+
+/// The backend's name in requests and presentations.
+pub const BACKEND: &str = "halo2";
+
+/// The largest halo2 proof accepted (proofs here are ~4-6 KB).
+pub const MAX_PROOF_BYTES: usize = 64 * 1024;
+
+fn malformed(what: &str, reason: impl ToString) -> VerifyError {
+    VerifyError::Malformed {
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// An element that must be a BN254 value carried over (challenge, scope, today, reveals).
+fn to_fr(what: &str, x: &Fp) -> Result<Fr, VerifyError> {
+    field::from_be_bytes(what, &pasta::to_be_bytes(x)).map_err(|e| malformed("public inputs", e))
+}
+
+/// Verifies a halo2 presentation (see the module doc).
+pub fn verify(
+    request: &PresentationRequest,
+    p: &Presentation,
+    log_key: &str,
+    schemas: &SchemaSet,
+    now: u64,
+) -> Result<Checked, VerifyError> {
+    let encoded = check_request(request, p, schemas)?;
+    let keys = Keys::shared(p.shape).map_err(|e| VerifyError::Keys(e.to_string()))?;
+    if p.vk_sha256 != keys.vk_sha256 {
+        return Err(VerifyError::Keys(format!(
+            "the presentation names halo2 key {}, this verifier's circuit for shape {} is {}",
+            p.vk_sha256,
+            p.shape.name(),
+            keys.vk_sha256
+        )));
+    }
+    let layout = Layout { shape: p.shape };
+    if p.public_inputs.len() != layout.len() {
+        return Err(malformed(
+            "public inputs",
+            format!("{} given, shape {} takes {}", p.public_inputs.len(), p.shape.name(), layout.len()),
+        ));
+    }
+    let inputs: Vec<Fp> = p
+        .public_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| pasta::parse(&format!("public input {i}"), s))
+        .collect::<Result<_, _>>()
+        .map_err(|e| malformed("public inputs", e))?;
+    if inputs[layout.query_hash()] != encoded.hash_halo2() {
+        return Err(VerifyError::PublicInput("query_hash"));
+    }
+    // The BN254-valued inputs, read back as BN254 scalars for the shared checks and the verdict.
+    let mut as_fr: Vec<Fr> = Vec::with_capacity(inputs.len());
+    for (i, x) in inputs.iter().enumerate() {
+        let hashed = (0..p.shape.credentials).any(|m| i == layout.root(m))
+            || i == layout.query_hash()
+            || i == layout.nullifier();
+        as_fr.push(if hashed { Fr::from(0u64) } else { to_fr(&format!("public input {i}"), x)? });
+    }
+    let public = PublicInputs::from_field_elements(p.shape, &as_fr)
+        .map_err(|e| malformed("public inputs", e))?;
+    check_bindings(request, &public)?;
+    let r = p.shape.reveals;
+    let roots: Vec<Fp> = (0..p.shape.credentials).map(|m| inputs[layout.root(m)]).collect();
+    let cp = check_anchors(
+        request,
+        p,
+        &encoded,
+        log_key,
+        now,
+        |m, reg| reg.root_halo2 == roots[m],
+        |m| roots[m] == Fp::zero() && public.revealed[m * r..(m + 1) * r].iter().all(|v| *v == Fr::from(0u64)),
+    )?;
+    let proof = STANDARD
+        .decode(&p.proof)
+        .map_err(|e| VerifyError::ProofEncoding(format!("not base64 ({e})")))?;
+    if proof.is_empty() || proof.len() > MAX_PROOF_BYTES {
+        return Err(VerifyError::ProofEncoding(format!(
+            "{} bytes, expected 1..={MAX_PROOF_BYTES}",
+            proof.len()
+        )));
+    }
+    keys.verify(&proof, &inputs)
+        .map_err(|_| VerifyError::InvalidProof)?;
+    let nullifier = pasta::to_hex(&inputs[layout.nullifier()]);
+    // The verdict names issuers by the twin roots; it reads roots from `public`, so give it the
+    // BN254 roots of the same checkpoint lines.
+    let mut named = public.clone();
+    for (m, root) in roots.iter().enumerate() {
+        named.roots[m] = cp
+            .registries
+            .iter()
+            .find(|reg| reg.root_halo2 == *root && *root != Fp::zero())
+            .map_or(Fr::from(0u64), |reg| reg.root);
+    }
+    let mut verdict = Verdict::new(request, &encoded, &named, &cp, schemas, false, now);
+    verdict.nullifier = nullifier.clone();
+    Ok(Checked {
+        verdict,
+        nullifier,
+        groth16: None,
+    })
+}
