@@ -150,7 +150,11 @@ pub mod statements {
         let mut twin_leaves: Vec<(u32, dossier_core::pasta::Fp)> = (5..100_000u32)
             .map(|i| (i, dossier_core::pasta::Fp::from(u64::from(i) * 7919)))
             .collect();
-        twin_leaves.extend(creds.iter().map(|c| (c.credential_id, c.commitment_halo2())));
+        twin_leaves.extend(
+            creds
+                .iter()
+                .map(|c| (c.credential_id, c.commitment_halo2())),
+        );
         registry::apply(&mut twin, &twin_leaves).expect("apply");
         let (query, ids): (&str, Vec<u32>) = match name {
             "recruitment" => (

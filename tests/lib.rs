@@ -109,12 +109,27 @@ pub fn issue_to_wallet(
 
 /// Writes `query` (JSON text) beside `out` and makes a request for it in `scope` there.
 pub fn request(home: &Path, query: &str, scope: &str, out: &Path) {
+    request_on(home, query, scope, out, "groth16");
+}
+
+/// [`request`] for a backend (`groth16` or `halo2`).
+pub fn request_on(home: &Path, query: &str, scope: &str, out: &Path, backend: &str) {
     let q = out.with_extension("query.json");
     std::fs::write(&q, query).expect("write query");
     let (q, o) = (q.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
     ok(
         home,
-        &["request", "--query", q, "--scope", scope, "--out", o],
+        &[
+            "request",
+            "--query",
+            q,
+            "--scope",
+            scope,
+            "--out",
+            o,
+            "--backend",
+            backend,
+        ],
     );
 }
 
@@ -137,9 +152,21 @@ pub struct Proven {
 pub fn prove_one(
     dir: &Path,
     issuer: &str,
+    claim: serde_json::Value,
+    query: &str,
+    scope: &str,
+) -> Proven {
+    prove_one_on(dir, issuer, claim, query, scope, "groth16")
+}
+
+/// [`prove_one`] with a backend (`groth16` or `halo2`).
+pub fn prove_one_on(
+    dir: &Path,
+    issuer: &str,
     mut claim: serde_json::Value,
     query: &str,
     scope: &str,
+    backend: &str,
 ) -> Proven {
     let home = dir.join("home");
     let params = dir.join("params");
@@ -148,11 +175,13 @@ pub fn prove_one(
     ok(&home, &["issuer", "init", issuer]);
     let wallet = dir.join("w.json");
     let w = wallet.to_str().expect("utf-8");
-    claim["holder"] = ok_json(&home, &["holder", "init", "--wallet", w])["holder"].clone();
+    let holder = ok_json(&home, &["holder", "init", "--wallet", w]);
+    claim["holder"] = holder["holder"].clone();
+    claim["holder_halo2"] = holder["holder_halo2"].clone();
     issue_to_wallet(&home, issuer, &claim, &wallet);
     ok(&home, &["checkpoint"]);
     let (request_path, presentation) = (dir.join("r.json"), dir.join("p.json"));
-    request(&home, query, scope, &request_path);
+    request_on(&home, query, scope, &request_path, backend);
     let (r, pr) = (
         request_path.to_str().expect("utf-8"),
         presentation.to_str().expect("utf-8"),

@@ -38,7 +38,7 @@ fn halo2(c: &mut Criterion) {
             b.iter(|| Keys::generate(shape).expect("keys"))
         });
         let keys = Keys::generate(shape).expect("keys");
-        let public = witness().public;
+        let public = witness().instance();
         let circuit = StatementCircuit {
             shape,
             witness: Some(witness()),
@@ -58,7 +58,11 @@ fn halo2(c: &mut Criterion) {
         // Groth16 on the same request and credentials, same run.
         let prover = ShapeProver::load(params, shape).expect("pk");
         g.bench_function(format!("{sn}/groth16_prove"), |b| {
-            b.iter(|| prover.prove(&s.request, s.witness(), "note").expect("prove"))
+            b.iter(|| {
+                prover
+                    .prove(&s.request, s.witness(), "note")
+                    .expect("prove")
+            })
         });
     }
     g.finish();

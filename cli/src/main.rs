@@ -244,6 +244,10 @@ struct RequestArgs {
     /// Maximum age of the anchoring checkpoint, in seconds.
     #[arg(long, default_value_t = 86_400)]
     max_age: u64,
+    /// The proof system: groth16 (small proofs, on-chain verification; trusted setup) or halo2
+    /// (no trusted setup; larger proofs). Serve one scope with one backend.
+    #[arg(long, default_value = "groth16", value_parser = ["groth16", "halo2"])]
+    backend: String,
     /// Where to write the request.
     #[arg(long)]
     out: PathBuf,
@@ -744,17 +748,20 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 &args.scope,
                 &today,
                 args.max_age,
-            )?;
+            )?
+            .with_backend(&args.backend)?;
             let text = serde_json::to_string_pretty(&request)
                 .map_err(|e| CliError::Input(e.to_string()))?;
             home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
             out.emit(
                 format!(
-                    "request written to {} (shape {})",
+                    "request written to {} (shape {}, backend {})",
                     args.out.display(),
-                    request.query.shape()?.name()
+                    request.query.shape()?.name(),
+                    request.backend
                 ),
-                json!({"request": args.out, "challenge": field::to_hex(&request.challenge)}),
+                json!({"request": args.out, "challenge": field::to_hex(&request.challenge),
+                    "backend": request.backend}),
             );
             Ok(0)
         }
@@ -768,12 +775,13 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
             out.emit(
                 format!(
-                    "presentation written to {} (shape {}, proved in {:.0} ms)",
+                    "presentation written to {} (shape {}, {}, proved in {:.0} ms)",
                     args.out.display(),
                     p.shape.name(),
+                    p.backend,
                     secs * 1e3
                 ),
-                json!({"presentation": args.out, "shape": p.shape.name(), "seconds": secs}),
+                json!({"presentation": args.out, "shape": p.shape.name(), "backend": p.backend, "seconds": secs}),
             );
             Ok(0)
         }
@@ -1105,6 +1113,10 @@ fn verify_cmd(
             .ok_or_else(|| CliError::Input("no ledger key: pass --log-key".into()))?,
     };
     let keys = dossier_verifier::VerifierKeys::load(params)?;
+    if presentation.backend == dossier_verifier::halo2::BACKEND {
+        // halo2 keys come from the circuit, once per process: not part of the check's time.
+        dossier_verifier::halo2::prepare(presentation.shape)?;
+    }
     let started = std::time::Instant::now();
     let checked =
         dossier_verifier::verify(&request, &presentation, &keys, &log_key, schemas, now())?;

@@ -28,9 +28,24 @@ pub fn prove(
     let query = request.query.encode(schemas, shape)?;
     let today = request.today_days()?;
     let store = home.reader()?;
-    let (offered, note) =
-        dossier_store::holder::select(&wallet.credentials, &store, schemas, &query, today)?;
+    let (offered, note) = dossier_store::holder::select(
+        &wallet.credentials,
+        &store,
+        schemas,
+        &query,
+        today,
+        &request.backend,
+    )?;
     drop(store);
+    if request.backend == "halo2" {
+        // Keys come from the circuit (no setup), once per process: not part of the proof's time.
+        dossier_halo2::proof::Keys::shared(shape).map_err(|e| CliError::Input(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let presentation =
+            dossier_prover::prove_halo2(request, &query, wallet.secret(), &offered, &note)
+                .map_err(|e| CliError::Input(e.to_string()))?;
+        return Ok((presentation, started.elapsed().as_secs_f64()));
+    }
     let started = std::time::Instant::now();
     let witness = StatementWitness::build(
         &query,

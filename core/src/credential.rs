@@ -17,8 +17,8 @@
 //! Dates in the header are days since 1970-01-01; [`NEVER_EXPIRES`] marks no expiry.
 
 use crate::encoding::{date_to_days, days_to_date};
-use crate::schema::SchemaSet;
 use crate::pasta::{self, Fp};
+use crate::schema::SchemaSet;
 use crate::{field, poseidon, CoreError};
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
@@ -252,7 +252,8 @@ impl CredentialOpening {
             issuer_id: credential.issuer_id,
             credential_id: credential.credential_id,
             holder: credential.holder,
-            holder_halo2: (credential.holder_halo2 != Fp::zero()).then_some(credential.holder_halo2),
+            holder_halo2: (credential.holder_halo2 != Fp::zero())
+                .then_some(credential.holder_halo2),
             issued_at: days_to_date(credential.issued_at),
             expires_at: (credential.expires_at != NEVER_EXPIRES)
                 .then(|| days_to_date(credential.expires_at)),

@@ -441,7 +441,10 @@ mod tests {
         assert!(e.verify(&other.public()).is_err());
         let mut b = e.to_bytes();
         b[0] = 1;
-        assert!(Entry::from_bytes(&b).is_err(), "version 1 (before the halo2 twin)");
+        assert!(
+            Entry::from_bytes(&b).is_err(),
+            "version 1 (before the halo2 twin)"
+        );
         // A Pasta commitment >= the Pallas modulus is refused, not reduced.
         let issue = Entry::sign(
             1,

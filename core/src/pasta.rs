@@ -204,10 +204,7 @@ mod tests {
         assert_eq!(parse("x", &to_hex(&p_minus_1)).expect("p - 1"), p_minus_1);
         // p itself: 0x40000000000000000000000000000000224698fc094cf91b992d30ed00000001.
         let p = "0x40000000000000000000000000000000224698fc094cf91b992d30ed00000001";
-        assert!(matches!(
-            parse("x", p),
-            Err(CoreError::NonCanonical { .. })
-        ));
+        assert!(matches!(parse("x", p), Err(CoreError::NonCanonical { .. })));
         assert!(parse("x", "0x12").is_err());
         assert!(parse("x", "12").is_err());
     }

@@ -414,16 +414,35 @@ mod tests {
     fn bits_mux_and_arithmetic_are_exact() {
         assert!(holds(Fp::from(0b1101), Fp::from(3), 4, expect(0b1101, 3)));
         assert!(holds(Fp::from(15), Fp::from(3), 4, expect(15, 3)), "max");
-        assert!(holds(Fp::from(u64::MAX), Fp::from(1), 64, expect(u64::MAX, 1)));
-        assert!(!holds(Fp::from(16), Fp::from(3), 4, expect(16, 3)), "one past");
+        assert!(holds(
+            Fp::from(u64::MAX),
+            Fp::from(1),
+            64,
+            expect(u64::MAX, 1)
+        ));
         assert!(
-            !holds(Fp::from(u64::MAX) + Fp::ONE, Fp::from(1), 64, [Fp::from(10), Fp::ONE]),
+            !holds(Fp::from(16), Fp::from(3), 4, expect(16, 3)),
+            "one past"
+        );
+        assert!(
+            !holds(
+                Fp::from(u64::MAX) + Fp::ONE,
+                Fp::from(1),
+                64,
+                [Fp::from(10), Fp::ONE]
+            ),
             "2^64 has no 64-bit decomposition"
         );
-        assert!(!holds(-Fp::ONE, Fp::ZERO, 64, [Fp::from(10), Fp::ONE]), "p - 1");
+        assert!(
+            !holds(-Fp::ONE, Fp::ZERO, 64, [Fp::from(10), Fp::ONE]),
+            "p - 1"
+        );
         let mut wrong = expect(5, 3);
         wrong[0] += Fp::ONE;
-        assert!(!holds(Fp::from(5), Fp::from(3), 4, wrong), "another mux output");
+        assert!(
+            !holds(Fp::from(5), Fp::from(3), 4, wrong),
+            "another mux output"
+        );
         let mut wrong = expect(5, 3);
         wrong[1] += Fp::ONE;
         assert!(!holds(Fp::from(5), Fp::from(3), 4, wrong), "another sum");

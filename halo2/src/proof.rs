@@ -97,12 +97,13 @@ impl Keys {
     /// The keys of a shape for this process, generated on first use.
     pub fn shared(shape: Shape) -> Result<&'static Keys, Halo2Error> {
         static KEYS: [OnceLock<Keys>; SHAPES.len()] = [const { OnceLock::new() }; SHAPES.len()];
-        let i = SHAPES
-            .iter()
-            .position(|s| *s == shape)
-            .ok_or_else(|| Halo2Error::UnknownShape {
-                shape: shape.name(),
-            })?;
+        let i =
+            SHAPES
+                .iter()
+                .position(|s| *s == shape)
+                .ok_or_else(|| Halo2Error::UnknownShape {
+                    shape: shape.name(),
+                })?;
         if let Some(k) = KEYS[i].get() {
             return Ok(k);
         }
@@ -111,7 +112,11 @@ impl Keys {
     }
 
     /// Proves the circuit for these public inputs.
-    pub fn prove(&self, circuit: &StatementCircuit, instance: &[Fp]) -> Result<Vec<u8>, Halo2Error> {
+    pub fn prove(
+        &self,
+        circuit: &StatementCircuit,
+        instance: &[Fp],
+    ) -> Result<Vec<u8>, Halo2Error> {
         let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
         create_proof(
             &self.params,

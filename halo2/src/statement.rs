@@ -2,9 +2,17 @@
 //! (`circuits/src/statement.rs`): for each active credential slot of the query, "I know a
 //! credential in the registry with this root, of the query's schema, not expired today, bound to
 //! my secret, whose fields satisfy the query's predicates, and whose revealed fields are these";
-//! plus the nullifier of my secret for the scope, the optional `$sum` over distinct credentials,
-//! and the query itself, committed to by its hash. Every hash is Pasta Poseidon
-//! ([`dossier_core::pasta`]); the public inputs are laid out by [`dossier_core::statement::Layout`].
+//! plus the nullifier of my secret for the scope and the optional `$sum` over distinct
+//! credentials. Every hash is Pasta Poseidon ([`dossier_core::pasta`]).
+//!
+//! Public inputs: the instance column holds the presentation's public inputs in
+//! [`dossier_core::statement::Layout`] order (the same as Groth16's, in the Pallas field), then
+//! the encoded query itself ([`instance`]). Groth16 hashes the query in the circuit because each
+//! public input costs its verifier a scalar multiplication; a halo2 verifier commits to the whole
+//! instance column at once, so the circuit reads the query directly and the 18 Poseidon
+//! permutations of the query hash are saved (2^11 rows instead of 2^12 for one credential). The
+//! query-hash input is then checked by the verifier natively and, like every instance value
+//! (the challenge too), bound to the proof by the transcript.
 
 use crate::arith::{ArithChip, ArithConfig, Cell};
 use crate::range::{RangeChip, RangeConfig};
@@ -13,7 +21,7 @@ use crate::validity::{ValidityChip, ValidityConfig};
 use crate::Halo2Error;
 use dossier_core::credential::{Offered, SLOTS};
 use dossier_core::holder::HolderSecret;
-use dossier_core::pasta::{self, Fp, CHUNK};
+use dossier_core::pasta::{self, Fp};
 use dossier_core::query::{EncodedQuery, Shape};
 use dossier_core::statement::Layout;
 use dossier_core::Fr;
@@ -21,7 +29,10 @@ use ff::Field;
 use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
 use halo2_gadgets::poseidon::{Hash, Pow5Chip, Pow5Config};
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
+use halo2_proofs::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Constraints, Error, Instance, Selector,
+};
+use halo2_proofs::poly::Rotation;
 
 /// Tree depth of every registry.
 pub const DEPTH: usize = 32;
@@ -65,7 +76,7 @@ impl CredentialWitness {
 pub struct StatementWitness {
     /// The holder's secret.
     pub secret: Fp,
-    /// The encoded query.
+    /// The encoded query (public: the tail of the instance column).
     pub query: Vec<Fp>,
     /// Exactly M credential slots.
     pub credentials: Vec<CredentialWitness>,
@@ -82,11 +93,26 @@ pub struct StatementCircuit {
     pub witness: Option<StatementWitness>,
 }
 
+/// The instance column: the public inputs in `Layout` order, then the encoded query.
+pub fn instance(public: &[Fp], query: &[Fp]) -> Vec<Fp> {
+    let mut out = public.to_vec();
+    out.extend_from_slice(query);
+    out
+}
+
+impl StatementWitness {
+    /// This witness's instance column.
+    pub fn instance(&self) -> Vec<Fp> {
+        instance(&self.public, &self.query)
+    }
+}
+
 /// Columns and chips.
 #[derive(Clone, Debug)]
 pub struct StatementConfig {
     advice: [Column<Advice>; 5],
     instance: Column<Instance>,
+    q_swap: Selector,
     arith: ArithConfig,
     poseidon: Pow5Config<Fp, 3, 2>,
     range: RangeConfig,
@@ -96,7 +122,6 @@ pub struct StatementConfig {
 
 /// The public inputs of a witness in `Layout` order (Pasta roots, query hash and nullifier).
 pub fn public_inputs(
-    shape: Shape,
     roots: &[Fp],
     query_hash: Fp,
     challenge: Fr,
@@ -114,7 +139,6 @@ pub fn public_inputs(
         nullifier,
     ]);
     out.extend(revealed.iter().map(pasta::from_fr));
-    debug_assert_eq!(out.len(), Layout { shape }.len());
     out
 }
 
@@ -195,7 +219,6 @@ impl StatementWitness {
             roots.push(path.root);
         }
         let public = public_inputs(
-            shape,
             &roots,
             query.hash_halo2(),
             challenge,
@@ -239,6 +262,38 @@ impl Chips {
             layouter.namespace(|| format!("{name}: init")),
         )?
         .hash(layouter.namespace(|| name.to_string()), message)
+    }
+
+    /// One tree level: `(left, right)` is `(cur, sibling)` or, when the position bit is set,
+    /// `(sibling, cur)`, in one row; then their hash.
+    fn level(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        cur: &Cell<Fp>,
+        sibling: Value<Fp>,
+        bit: &Cell<Fp>,
+    ) -> Result<Cell<Fp>, Error> {
+        let a = self.config.advice;
+        let (left, right) = layouter.assign_region(
+            || "order a pair",
+            |mut region| {
+                self.config.q_swap.enable(&mut region, 0)?;
+                let cur = cur.copy_advice(|| "cur", &mut region, a[0], 0)?;
+                let sib = region.assign_advice(|| "sibling", a[1], 0, || sibling)?;
+                let bit = bit.copy_advice(|| "bit", &mut region, a[2], 0)?;
+                let swap = bit.value().map(|b| *b == Fp::ONE);
+                let (l, r) = cur
+                    .value()
+                    .zip(sib.value())
+                    .zip(swap)
+                    .map(|((c, s), b)| if b { (*s, *c) } else { (*c, *s) })
+                    .unzip();
+                let left = region.assign_advice(|| "left", a[3], 0, || l)?;
+                let right = region.assign_advice(|| "right", a[4], 0, || r)?;
+                Ok((left, right))
+            },
+        )?;
+        self.hash(layouter, "node", [left, right])
     }
 
     fn instance(&self, layouter: &mut impl Layouter<Fp>, row: usize) -> Result<Cell<Fp>, Error> {
@@ -303,9 +358,27 @@ impl Circuit<Fp> for StatementCircuit {
         let four = [advice[0], advice[1], advice[2], advice[3]];
         let rc_a = [(); 3].map(|_| meta.fixed_column());
         let rc_b = [(); 3].map(|_| meta.fixed_column());
+        let q_swap = meta.selector();
+        meta.create_gate("order a pair by its position bit", |meta| {
+            let q = meta.query_selector(q_swap);
+            let [cur, sib, bit, left, right] =
+                advice.map(|col| meta.query_advice(col, Rotation::cur()));
+            // The bit is boolean already: it comes from the validity split.
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "left",
+                        left - (cur.clone() + bit.clone() * (sib.clone() - cur.clone())),
+                    ),
+                    ("right", right - (sib.clone() + bit * (cur - sib))),
+                ],
+            )
+        });
         StatementConfig {
             advice,
             instance,
+            q_swap,
             arith: ArithChip::configure(meta, four),
             poseidon: Pow5Chip::configure::<P128Pow5T3>(
                 meta,
@@ -329,10 +402,7 @@ impl Circuit<Fp> for StatementCircuit {
         let layout = Layout { shape };
         let w = self.witness.as_ref();
         if let Some(w) = w {
-            if w.credentials.len() != shape.credentials
-                || w.query.len() != shape.query_len()
-                || w.public.len() != layout.len()
-            {
+            if w.credentials.len() != shape.credentials || w.public.len() != layout.len() {
                 return Err(Error::Synthesis);
             }
         }
@@ -345,26 +415,15 @@ impl Circuit<Fp> for StatementCircuit {
         };
         let l = &mut layouter;
         chips.range.load_table(l)?;
-        let known = |f: &dyn Fn(&StatementWitness) -> Fp| w.map_or(Value::unknown(), |w| Value::known(f(w)));
+        let known = |f: &dyn Fn(&StatementWitness) -> Fp| {
+            w.map_or(Value::unknown(), |w| Value::known(f(w)))
+        };
         let zero = chips.arith.constant(l, Fp::ZERO)?;
 
-        // The query, committed to by its chained hash.
+        // The query: the instance column's tail, after the public inputs.
         let q = (0..shape.query_len())
-            .map(|i| chips.witness(l, "query", known(&|w| w.query[i])))
+            .map(|i| chips.instance(l, layout.len() + i))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut h = chips.arith.constant(l, Fp::from(q.len() as u64))?;
-        let mut chunks = q.chunks(CHUNK).peekable();
-        let mut first = true;
-        while first || chunks.peek().is_some() {
-            let chunk = chunks.next().unwrap_or(&[]);
-            let block: [Cell<Fp>; CHUNK + 1] = std::array::from_fn(|i| match i {
-                0 => h.clone(),
-                i => chunk.get(i - 1).unwrap_or(&zero).clone(),
-            });
-            h = chips.hash(l, "query hash", block)?;
-            first = false;
-        }
-        l.constrain_instance(h.cell(), chips.config.instance, layout.query_hash())?;
 
         // The holder: one secret for every credential, and its nullifier for the scope.
         let secret = chips.witness(l, "secret", known(&|w| w.secret))?;
@@ -408,29 +467,18 @@ impl Circuit<Fp> for StatementCircuit {
             let commitment = chips.hash(l, "commitment", inputs)?;
 
             // The packed validity: position bits, issue and expiry days.
-            let parts = chips.validity.split(
-                l.namespace(|| "validity"),
-                &chips.range,
-                &validity,
-            )?;
+            let parts =
+                chips
+                    .validity
+                    .split(l.namespace(|| "validity"), &chips.range, &validity)?;
             chips.equal_if(l, &schema_id, &q[base + 1], active)?;
             chips.equal_if(l, &holder_c, &holder, active)?;
 
             // Membership in the twin tree, the position's bits ordering each level.
             let mut cur = commitment.clone();
             for (level, bit) in parts.id_bits.iter().enumerate() {
-                let sib = chips.witness(
-                    l,
-                    "sibling",
-                    known(&|w| w.credentials[m].siblings[level]),
-                )?;
-                let left = chips.arith.select(l, bit, &cur, &sib)?;
-                let right = chips.arith.linear(
-                    l,
-                    &[(Fp::ONE, &cur), (Fp::ONE, &sib), (-Fp::ONE, &left)],
-                    Fp::ZERO,
-                )?;
-                cur = chips.hash(l, "node", [left, right])?;
+                let sibling = known(&|w| w.credentials[m].siblings[level]);
+                cur = chips.level(l, &cur, sibling, bit)?;
             }
             let root = chips.instance(l, layout.root(m))?;
             chips.equal_if(l, &cur, &root, active)?;
@@ -454,19 +502,17 @@ impl Circuit<Fp> for StatementCircuit {
                 let v = chips.arith.mux(l, &code[..3], &padded)?;
                 // Range: lo <= v <= hi when the range bit is set (v·bit otherwise).
                 let vr = chips.arith.mul(l, &v, &code[3])?;
-                let above = chips.arith.linear(
-                    l,
-                    &[(Fp::ONE, &vr), (-Fp::ONE, &q[pb + 1])],
-                    Fp::ZERO,
-                )?;
+                let above =
+                    chips
+                        .arith
+                        .linear(l, &[(Fp::ONE, &vr), (-Fp::ONE, &q[pb + 1])], Fp::ZERO)?;
                 chips
                     .range
                     .range_check(l.namespace(|| "v - lo"), &above, 64)?;
-                let below = chips.arith.linear(
-                    l,
-                    &[(Fp::ONE, &q[pb + 2]), (-Fp::ONE, &vr)],
-                    Fp::ZERO,
-                )?;
+                let below =
+                    chips
+                        .arith
+                        .linear(l, &[(Fp::ONE, &q[pb + 2]), (-Fp::ONE, &vr)], Fp::ZERO)?;
                 chips
                     .range
                     .range_check(l.namespace(|| "hi - v"), &below, 64)?;
@@ -485,11 +531,7 @@ impl Circuit<Fp> for StatementCircuit {
                 let shown = chips
                     .arith
                     .mux(l, &header[2 + 3 * r..5 + 3 * r], &revealable)?;
-                l.constrain_instance(
-                    shown.cell(),
-                    chips.config.instance,
-                    layout.revealed(m, r),
-                )?;
+                l.constrain_instance(shown.cell(), chips.config.instance, layout.revealed(m, r))?;
             }
             if shape.credentials > 1 {
                 let t = chips.arith.mux(l, &sum_code[1..4], &padded)?;
@@ -551,7 +593,7 @@ impl Circuit<Fp> for StatementCircuit {
 /// The smallest `k` (2^k rows) each shape fits, pinned by a test.
 pub fn k_of(shape: Shape) -> u32 {
     match shape.credentials {
-        1 => 12,
-        _ => 14,
+        1 => 11,
+        _ => 13,
     }
 }

@@ -62,7 +62,9 @@ pub fn prove_halo2(
     offered: &[dossier_core::credential::Offered],
     checkpoint: &str,
 ) -> Result<Presentation, ProverError> {
-    use dossier_halo2::statement::{StatementCircuit as Halo2Circuit, StatementWitness as Halo2Witness};
+    use dossier_halo2::statement::{
+        StatementCircuit as Halo2Circuit, StatementWitness as Halo2Witness,
+    };
     let scope = request
         .scope_field()
         .map_err(|e| ProverError::Proving(e.to_string()))?;
@@ -72,12 +74,13 @@ pub fn prove_halo2(
     let witness = Halo2Witness::build(query, secret, offered, request.challenge, scope, today)?;
     let keys = dossier_halo2::proof::Keys::shared(query.shape)?;
     let public = witness.public.clone();
+    let instance = witness.instance();
     let proof = keys.prove(
         &Halo2Circuit {
             shape: query.shape,
             witness: Some(witness),
         },
-        &public,
+        &instance,
     )?;
     Ok(Presentation {
         format: PRESENTATION_FORMAT.into(),

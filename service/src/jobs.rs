@@ -122,8 +122,28 @@ fn prove(state: &AppState, task: &ProveTask) -> Result<Presentation, ServiceErro
     let query = request.query.encode(&state.schemas, shape)?;
     let today = request.today_days()?;
     let openings = tables::openings_of(&state.store, &task.holder)?;
-    let (offered, note) =
-        dossier_store::holder::select(&openings, &state.store, &state.schemas, &query, today)?;
+    let (offered, note) = dossier_store::holder::select(
+        &openings,
+        &state.store,
+        &state.schemas,
+        &query,
+        today,
+        &request.backend,
+    )?;
+    if request.backend == "halo2" {
+        let t = std::time::Instant::now();
+        let p = dossier_prover::prove_halo2(request, &query, &task.secret, &offered, &note)
+            .map_err(|e| match e {
+                dossier_prover::ProverError::Halo2(
+                    e @ (dossier_halo2::Halo2Error::Unsatisfied { .. }
+                    | dossier_halo2::Halo2Error::CredentialCount { .. }),
+                ) => ServiceError::bad("unprovable", "request", e.to_string()),
+                e => ServiceError::Internal(format!("proving: {e}")),
+            })?;
+        tracing::info!(shape = %shape.name(), backend = "halo2",
+            prove_ms = t.elapsed().as_millis() as u64, "proof made");
+        return Ok(p);
+    }
     let witness = StatementWitness::build(
         &query,
         &task.secret,

@@ -68,6 +68,11 @@ pub struct NewRequest {
     /// How long presentations are accepted, seconds (default: 1 hour, at most 30 days).
     #[serde(default)]
     pub expires_in_seconds: Option<u64>,
+    /// The proof system: `groth16` (default) or `halo2` (no trusted setup). Serve one scope
+    /// with one backend: their nullifiers differ.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "halo2")]
+    pub backend: Option<String>,
 }
 
 /// A request made.
@@ -110,7 +115,8 @@ pub async fn create_request(
             "expires_in_seconds must be 1 to 2592000",
         ));
     }
-    let request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?;
+    let request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?
+        .with_backend(body.backend.as_deref().unwrap_or("groth16"))?;
     let stored = StoredRequest {
         request: request.clone(),
         verifier,

@@ -13,14 +13,16 @@ use redb::ReadableDatabase;
 
 /// Picks, for each credential the query asks for, a distinct credential among `openings` that is
 /// live in its issuer's registry, anchored by the latest checkpoint and satisfies the query's
-/// conditions; returns them in the query's order with the checkpoint's signed note. Errors say
-/// which of the query's credentials could not be found and why, never a credential's values.
+/// conditions — for the `halo2` backend, also one issued with the holder's halo2 commitment;
+/// returns them in the query's order with the checkpoint's signed note. Errors say which of the
+/// query's credentials could not be found and why, never a credential's values.
 pub fn select<D: ReadableDatabase>(
     openings: &[CredentialOpening],
     store: &Store<D>,
     schemas: &SchemaSet,
     query: &EncodedQuery,
     today: u32,
+    backend: &str,
 ) -> Result<(Vec<Offered>, String), StoreError> {
     let refused = |reason: String| StoreError::Refused { reason };
     let (note, key) = match (store.latest_checkpoint()?, store.ledger_identity()?) {
@@ -48,6 +50,13 @@ pub fn select<D: ReadableDatabase>(
         {
             let credential: Credential = opening.credential(schemas)?;
             if used.contains(&opening.commitment) {
+                continue;
+            }
+            if backend == "halo2" && opening.holder_halo2.is_none() {
+                reason = format!(
+                    "the matching `{}` credentials were issued without the holder's halo2 commitment: ask the issuer to re-issue with `holder_halo2`",
+                    slot.schema
+                );
                 continue;
             }
             if credential.expires_at <= today {

@@ -390,7 +390,9 @@ mod tests {
     #[test]
     fn the_halo2_twin_agrees_with_its_native_paths() {
         let mut t = MemoryTree::<Fp>::default();
-        let updates: Vec<(u32, Fp)> = (0..10).map(|i| (i * 7 + 1, Fp::from(u64::from(i) + 50))).collect();
+        let updates: Vec<(u32, Fp)> = (0..10)
+            .map(|i| (i * 7 + 1, Fp::from(u64::from(i) + 50)))
+            .collect();
         let r = apply(&mut t, &updates).expect("apply");
         for (i, v) in &updates {
             let p = path_halo2(&t, *i).expect("path");
@@ -400,7 +402,10 @@ mod tests {
             assert_ne!(pasta::root_from_path(p.leaf, *i ^ 1, &p.siblings), r);
         }
         let all: Vec<(u32, Fp)> = updates.iter().map(|(i, _)| (*i, Fp::zero())).collect();
-        assert_eq!(apply(&mut t, &all).expect("revoke"), pasta::empty_roots(DEPTH)[DEPTH]);
+        assert_eq!(
+            apply(&mut t, &all).expect("revoke"),
+            pasta::empty_roots(DEPTH)[DEPTH]
+        );
         assert_eq!(t.stored_nodes(), 0);
     }
 

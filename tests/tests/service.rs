@@ -222,8 +222,18 @@ impl Fixture {
     }
 
     fn request(&self, query: &str, scope: &str, today: Option<&str>) -> (String, Value) {
+        self.request_on(query, scope, today, "groth16")
+    }
+
+    fn request_on(
+        &self,
+        query: &str,
+        scope: &str,
+        today: Option<&str>,
+        backend: &str,
+    ) -> (String, Value) {
         let mut body = json!({"query": serde_json::from_str::<Value>(query).expect("query"), "scope": scope,
-            "max_checkpoint_age_seconds": 3600});
+            "max_checkpoint_age_seconds": 3600, "backend": backend});
         if let Some(t) = today {
             body["today"] = json!(t);
         }
@@ -376,6 +386,84 @@ fn recruitment_story_over_http() {
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["invalid"], json!([]), "{r}");
     assert!(r["valid"].as_u64().expect("valid") >= 1);
+}
+
+#[test]
+fn halo2_recruitment_over_http() {
+    let f = fixture();
+    // Bob's degree, issued with both of his holder commitments.
+    let mut claim = degree(&f.bob.commitment);
+    claim["holder_halo2"] = json!(dossier_core::pasta::to_hex(
+        &f.bob.secret.commitment_halo2()
+    ));
+    f.issue(&f.univ, "univ.law-school", vec![claim]);
+    f.checkpoint(&f.univ);
+    let (id, request) = f.request_on(RECRUITMENT, "recruitment:2026:halo2", None, "halo2");
+    assert_eq!(request["backend"], "halo2");
+    let job = f.prove(&f.bob, &id);
+    assert_eq!(job["status"], "done", "{job}");
+    let presentation = job["result"].clone();
+    assert_eq!(presentation["backend"], "halo2");
+    let (s, v) = f.call(
+        "POST",
+        "/v1/verify",
+        None,
+        Some(json!({"request": request, "presentation": presentation})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["verdict"]["revealed"][0]["value"], 2015);
+    let mut tampered = presentation.clone();
+    tampered["public_inputs"][0] = json!(dossier_core::pasta::to_hex(
+        &dossier_core::pasta::Fp::from(7)
+    ));
+    let (s, e) = f.call(
+        "POST",
+        &format!("/v1/requests/{id}/presentations"),
+        Some(&f.verifier),
+        Some(json!({"presentation": tampered})),
+    );
+    assert_eq!(s, 422, "{e}");
+    let (s, v) = f.call(
+        "POST",
+        &format!("/v1/requests/{id}/presentations"),
+        Some(&f.verifier),
+        Some(json!({"presentation": presentation})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, e) = f.call(
+        "POST",
+        &format!("/v1/requests/{id}/presentations"),
+        Some(&f.verifier),
+        Some(json!({"presentation": presentation})),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("replayed")),
+        "{e}"
+    );
+    // Alice's degree carries no halo2 commitment: the service says so instead of failing.
+    recruitment();
+    let (id, _) = f.request_on(RECRUITMENT, "recruitment:2026:halo2-alice", None, "halo2");
+    let job = f.prove(&f.alice, &id);
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("halo2 commitment")),
+        "{job}"
+    );
+    // An unknown backend is refused by name.
+    let (s, e) = f.call(
+        "POST",
+        "/v1/requests",
+        Some(&f.verifier),
+        Some(
+            json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("q"),
+            "scope": "s", "backend": "plonky9"}),
+        ),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("backend"), "{e}");
 }
 
 #[test]

@@ -79,7 +79,8 @@ pub struct BatchItem<'a> {
 
 /// Verifies many presentations at once, with the same outcome for each as [`crate::verify`]:
 /// the statement checks one by one, then one batched pairing check per shape; when a batch
-/// fails, its proofs are checked one by one so that each gets its own verdict.
+/// fails, its proofs are checked one by one so that each gets its own verdict. halo2
+/// presentations are checked one by one.
 pub fn verify_presentations(
     items: &[BatchItem<'_>],
     keys: &crate::VerifierKeys,
@@ -91,6 +92,17 @@ pub fn verify_presentations(
     let mut out: Vec<Option<Result<crate::Checked, VerifyError>>> = Vec::new();
     let mut by_shape: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
+        if item.presentation.backend == crate::halo2::BACKEND {
+            // No batching across IPA proofs here: each is checked on its own.
+            out.push(Some(crate::halo2::verify(
+                item.request,
+                item.presentation,
+                log_key,
+                schemas,
+                item.now,
+            )));
+            continue;
+        }
         let checked = check_statement(
             item.request,
             item.presentation,

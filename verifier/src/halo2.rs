@@ -32,6 +32,14 @@ fn to_fr(what: &str, x: &Fp) -> Result<Fr, VerifyError> {
     field::from_be_bytes(what, &pasta::to_be_bytes(x)).map_err(|e| malformed("public inputs", e))
 }
 
+/// Generates (once per process) the keys of a shape's circuit, so that a caller can keep key
+/// generation out of a verification's time.
+pub fn prepare(shape: dossier_core::query::Shape) -> Result<(), VerifyError> {
+    Keys::shared(shape)
+        .map(drop)
+        .map_err(|e| VerifyError::Keys(e.to_string()))
+}
+
 /// Verifies a halo2 presentation (see the module doc).
 pub fn verify(
     request: &PresentationRequest,
@@ -54,7 +62,12 @@ pub fn verify(
     if p.public_inputs.len() != layout.len() {
         return Err(malformed(
             "public inputs",
-            format!("{} given, shape {} takes {}", p.public_inputs.len(), p.shape.name(), layout.len()),
+            format!(
+                "{} given, shape {} takes {}",
+                p.public_inputs.len(),
+                p.shape.name(),
+                layout.len()
+            ),
         ));
     }
     let inputs: Vec<Fp> = p
@@ -73,13 +86,19 @@ pub fn verify(
         let hashed = (0..p.shape.credentials).any(|m| i == layout.root(m))
             || i == layout.query_hash()
             || i == layout.nullifier();
-        as_fr.push(if hashed { Fr::from(0u64) } else { to_fr(&format!("public input {i}"), x)? });
+        as_fr.push(if hashed {
+            Fr::from(0u64)
+        } else {
+            to_fr(&format!("public input {i}"), x)?
+        });
     }
     let public = PublicInputs::from_field_elements(p.shape, &as_fr)
         .map_err(|e| malformed("public inputs", e))?;
     check_bindings(request, &public)?;
     let r = p.shape.reveals;
-    let roots: Vec<Fp> = (0..p.shape.credentials).map(|m| inputs[layout.root(m)]).collect();
+    let roots: Vec<Fp> = (0..p.shape.credentials)
+        .map(|m| inputs[layout.root(m)])
+        .collect();
     let cp = check_anchors(
         request,
         p,
@@ -87,7 +106,12 @@ pub fn verify(
         log_key,
         now,
         |m, reg| reg.root_halo2 == roots[m],
-        |m| roots[m] == Fp::zero() && public.revealed[m * r..(m + 1) * r].iter().all(|v| *v == Fr::from(0u64)),
+        |m| {
+            roots[m] == Fp::zero()
+                && public.revealed[m * r..(m + 1) * r]
+                    .iter()
+                    .all(|v| *v == Fr::from(0u64))
+        },
     )?;
     let proof = STANDARD
         .decode(&p.proof)
@@ -98,7 +122,13 @@ pub fn verify(
             proof.len()
         )));
     }
-    keys.verify(&proof, &inputs)
+    // The circuit reads the query from the instance column's tail: the verifier's own request.
+    let query: Vec<Fp> = encoded
+        .to_field_elements()
+        .iter()
+        .map(pasta::from_fr)
+        .collect();
+    keys.verify(&proof, &dossier_halo2::statement::instance(&inputs, &query))
         .map_err(|_| VerifyError::InvalidProof)?;
     let nullifier = pasta::to_hex(&inputs[layout.nullifier()]);
     // The verdict names issuers by the twin roots; it reads roots from `public`, so give it the

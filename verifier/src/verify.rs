@@ -83,9 +83,15 @@ pub(crate) fn check_statement(
         return Err(VerifyError::PublicInput("query_hash"));
     }
     check_bindings(request, &public)?;
-    let cp = check_anchors(request, p, &encoded, log_key, now, |m, r| {
-        r.root == public.roots[m]
-    }, |m| public.roots[m] == Fr::from(0u64))?;
+    let cp = check_anchors(
+        request,
+        p,
+        &encoded,
+        log_key,
+        now,
+        |m, r| r.root == public.roots[m],
+        |m| public.roots[m] == Fr::from(0u64),
+    )?;
     check_unused_reveals(&encoded, &public)?;
     Ok((encoded, inputs, public, cp))
 }
@@ -150,7 +156,11 @@ pub(crate) fn check_bindings(
 fn check_unused_reveals(encoded: &EncodedQuery, public: &PublicInputs) -> Result<(), VerifyError> {
     let r = encoded.shape.reveals;
     for (m, c) in encoded.credentials.iter().enumerate() {
-        if !c.active && public.revealed[m * r..(m + 1) * r].iter().any(|v| *v != Fr::from(0u64)) {
+        if !c.active
+            && public.revealed[m * r..(m + 1) * r]
+                .iter()
+                .any(|v| *v != Fr::from(0u64))
+        {
             return Err(VerifyError::PublicInput("unused credential slot"));
         }
     }

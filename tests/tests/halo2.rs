@@ -1,0 +1,163 @@
+//! The halo2 backend end to end from the CLI: a request naming `--backend halo2`, a real IPA
+//! proof from the holder's wallet, the verifier's check against the twin registry root in the
+//! signed checkpoint; every public input, the proof and the checkpoint tampered with are refused,
+//! a replay in the scope is refused, and a presentation of the other backend does not answer the
+//! request.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use dossier_tests::*;
+use serde_json::{json, Value};
+use std::path::Path;
+
+const RECRUITMENT: &str = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+    "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}, "reveal": ["award_year"]}]}"#;
+
+fn degree() -> Value {
+    json!({"schema": "qualification", "expires_at": "2040-01-01", "fields":
+        {"degree_level": "master", "field": "law", "institution": "UL-001", "award_year": 2015}})
+}
+
+/// Verifies `presentation` (JSON) against the request; returns exit code and all output.
+fn verify(p: &Proven, presentation: &Value, extra: &[&str]) -> (Option<i32>, String) {
+    let path = p.home.join(format!("p-{}.json", rand::random::<u64>()));
+    std::fs::write(&path, presentation.to_string()).expect("write");
+    let mut args = vec![
+        "--params",
+        p.params.to_str().expect("p"),
+        "verify",
+        "--request",
+        p.request.to_str().expect("r"),
+        path.to_str().expect("p"),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&p.home, &args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout),
+    )
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
+}
+
+#[test]
+fn a_halo2_presentation_verifies_and_every_tampering_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = prove_one_on(
+        dir.path(),
+        "univ.law-school",
+        degree(),
+        RECRUITMENT,
+        "recruitment:2026:halo2",
+        "halo2",
+    );
+    let request = read(&p.request);
+    assert_eq!(request["backend"], "halo2");
+    let good = read(&p.presentation);
+    assert_eq!(good["backend"], "halo2");
+    let proof = STANDARD
+        .decode(good["proof"].as_str().expect("proof"))
+        .expect("b64");
+    assert!(
+        proof.len() > 1000,
+        "an IPA transcript, {} bytes",
+        proof.len()
+    );
+
+    let nullifiers = p.home.join("seen.json");
+    let seen = nullifiers.to_str().expect("utf-8");
+    let (code, text) = verify(&p, &good, &["--nullifiers", seen]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("VALID") && text.contains("award_year = 2015"),
+        "{text}"
+    );
+    assert!(!text.contains("INSECURE"), "halo2 has no setup: {text}");
+    let (code, text) = verify(&p, &good, &["--nullifiers", seen]);
+    assert_eq!(code, Some(1), "a replay in the scope: {text}");
+    assert!(text.contains("already presented"), "{text}");
+
+    // Every public input changed by one is refused, by the native checks or by the proof.
+    let inputs = good["public_inputs"].as_array().expect("inputs").clone();
+    for i in 0..inputs.len() {
+        let mut bad = good.clone();
+        let x = dossier_core::pasta::parse("x", inputs[i].as_str().expect("hex")).expect("fp");
+        bad["public_inputs"][i] = Value::String(dossier_core::pasta::to_hex(
+            &(x + dossier_core::pasta::Fp::one()),
+        ));
+        let (code, text) = verify(&p, &bad, &[]);
+        assert_eq!(code, Some(1), "public input {i}: {text}");
+    }
+    // A non-canonical input (>= the Pallas modulus) is unusable input, not a verdict.
+    let mut bad = good.clone();
+    bad["public_inputs"][0] =
+        json!("0x40000000000000000000000000000000224698fc094cf91b992d30ed00000001");
+    let (code, text) = verify(&p, &bad, &[]);
+    assert_eq!(code, Some(2), "{text}");
+    // The proof: a flipped byte, truncated, empty, not base64.
+    for (what, bytes) in [
+        ("flipped", {
+            let mut b = proof.clone();
+            b[100] ^= 1;
+            b
+        }),
+        ("truncated", proof[..proof.len() - 32].to_vec()),
+        ("empty", Vec::new()),
+    ] {
+        let mut bad = good.clone();
+        bad["proof"] = Value::String(STANDARD.encode(&bytes));
+        let (code, text) = verify(&p, &bad, &[]);
+        assert_eq!(code, Some(1), "{what} proof: {text}");
+    }
+    // Another key name, another checkpoint text, another backend label.
+    let mut bad = good.clone();
+    bad["vk_sha256"] = json!("00".repeat(32));
+    assert_eq!(verify(&p, &bad, &[]).0, Some(2), "another key");
+    let mut bad = good.clone();
+    let cp = bad["checkpoint"].as_str().expect("cp").to_string();
+    bad["checkpoint"] = Value::String(cp.replace("\ntime ", "\ntime 1"));
+    assert_eq!(verify(&p, &bad, &[]).0, Some(1), "a tampered checkpoint");
+    let mut bad = good.clone();
+    bad["backend"] = json!("groth16");
+    let (code, text) = verify(&p, &bad, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("backend"), "{text}");
+}
+
+#[test]
+fn a_groth16_presentation_does_not_answer_a_halo2_request() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let g = prove_one(
+        dir.path(),
+        "univ.law-school",
+        degree(),
+        RECRUITMENT,
+        "recruitment:2026:both",
+    );
+    // The same verifier asks again, for halo2 this time; the Groth16 proof cannot answer it.
+    let halo2_request = dir.path().join("r2.json");
+    request_on(
+        &g.home,
+        RECRUITMENT,
+        "recruitment:2026:both",
+        &halo2_request,
+        "halo2",
+    );
+    let mut asked = read(&halo2_request);
+    asked["challenge"] = read(&g.request)["challenge"].clone();
+    std::fs::write(&halo2_request, asked.to_string()).expect("write");
+    let out = run(
+        &g.home,
+        &[
+            "--params",
+            g.params.to_str().expect("p"),
+            "verify",
+            "--request",
+            halo2_request.to_str().expect("r"),
+            g.presentation.to_str().expect("p"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backend"));
+}
