@@ -190,6 +190,11 @@ mod tests {
             hex::encode(got),
             "8358d711a0329d38becd54fba7c283ed3e089a39c91b6a9d10efb02bc3f12f06"
         );
+        assert_eq!(
+            to_hex(&hash([Fp::from(0), Fp::from(1)])),
+            "0x062ff1c32bb0ef109d6a1bc9399a083eed83c2a7fb54cdbe389d32a011d75883",
+            "docs/encoding.md's text form of the vector"
+        );
         assert_ne!(
             hash([Fp::from(1), Fp::from(0)]),
             hash([Fp::from(0), Fp::from(1)])

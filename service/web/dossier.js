@@ -21,6 +21,7 @@ const WORDS = {
     rejected: "Rejected",
     unavailable: "Not verified in this browser",
     snarkjs_missing: "snarkjs is not provided by this service, so the proof cannot be checked in your browser.",
+    halo2_page: "A halo2 proof: this page has no halo2 verifier, so the proof itself is checked by the service only (its verdict below).",
     checks: "Checks",
     proven: "What was proven",
     revealed: "What was revealed",
@@ -70,6 +71,7 @@ const WORDS = {
     rejected: "验证未通过",
     unavailable: "未在本浏览器中验证",
     snarkjs_missing: "本服务未提供 snarkjs，无法在您的浏览器中检查证明。",
+    halo2_page: "这是 halo2 证明：本页面没有 halo2 验证器，证明本身仅由服务检查（见下方服务的结论）。",
     checks: "检查项",
     proven: "证明了什么",
     revealed: "披露了什么",
@@ -238,7 +240,7 @@ async function noteVerify(note, vkey) {
   for (const l of lines.slice(3)) {
     const w = l.split(" ");
     if (w[0] === "time") body.time = Number(w[1]);
-    if (w[0] === "registry") body.registries.push({ issuerId: w[1], root: w[2], live: Number(w[3]) });
+    if (w[0] === "registry") body.registries.push({ issuerId: w[1], root: w[2], live: Number(w[3]), rootHalo2: w[4] });
   }
   return { signed, body };
 }
@@ -292,8 +294,11 @@ async function verifyPresentation(input) {
   const inputs = pres.public_inputs.map(big);
   add("c_inputs", inputs[M + 1] === big(req.challenge) && Number(inputs[M + 3]) === daysOf(req.today));
 
+  // halo2 (IPA) proofs have no verifier in this page: the service's check below is the only one.
+  const halo2 = pres.backend === "halo2";
+  if (halo2) add("c_groth16", null, t("halo2_page"));
   // The key and proof, converted by the service, re-checked here.
-  const conv = await postJSON("/v1/snarkjs", { presentation: pres });
+  const conv = halo2 ? { status: 0, body: null } : await postJSON("/v1/snarkjs", { presentation: pres });
   let snark = null;
   if (conv.status === 200) {
     snark = conv.body;
@@ -305,10 +310,12 @@ async function verifyPresentation(input) {
         snark.public.length === inputs.length && snark.public.every((x, i) => big(x) === inputs[i]);
       add("c_proof_bytes", same);
     } catch (e) { add("c_proof_bytes", false, e.message); }
-  } else {
+  } else if (!halo2) {
     add("c_proof_bytes", false, conv.body && conv.body.error ? conv.body.error.message : String(conv.status));
   }
-  if (window.snarkjs && snark) {
+  if (halo2) {
+    // nothing more to check here
+  } else if (window.snarkjs && snark) {
     let ok = false;
     try { ok = await window.snarkjs.groth16.verify(snark.verification_key, pres.public_inputs.map((x) => big(x).toString()), snark.proof); } catch (e) { ok = false; }
     add("c_groth16", ok);
@@ -323,7 +330,7 @@ async function verifyPresentation(input) {
     add("c_signature", cp.signed);
   } catch (e) { add("c_signature", false, e.message); }
   if (cp) {
-    const roots = new Set(cp.body.registries.map((r) => big(r.root)));
+    const roots = new Set(cp.body.registries.map((r) => big(halo2 ? r.rootHalo2 : r.root)));
     const used = inputs.slice(0, M).filter((x) => x !== 0n);
     add("c_roots", used.length > 0 && used.every((x) => roots.has(x)));
     const age = Date.now() / 1000 - cp.body.time;

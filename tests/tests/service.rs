@@ -391,14 +391,16 @@ fn recruitment_story_over_http() {
 #[test]
 fn halo2_recruitment_over_http() {
     let f = fixture();
-    // Bob's degree, issued with both of his holder commitments.
+    // Bob's degree, issued with both of his holder commitments (by the HR office, so that the
+    // university's live count, which other tests watch, does not move).
     let mut claim = degree(&f.bob.commitment);
     claim["holder_halo2"] = json!(dossier_core::pasta::to_hex(
         &f.bob.secret.commitment_halo2()
     ));
-    f.issue(&f.univ, "univ.law-school", vec![claim]);
-    f.checkpoint(&f.univ);
-    let (id, request) = f.request_on(RECRUITMENT, "recruitment:2026:halo2", None, "halo2");
+    f.issue(&f.hr, "hr.tax-bureau", vec![claim]);
+    f.checkpoint(&f.hr);
+    let hr_recruitment = RECRUITMENT.replace("univ.law-school", "hr.tax-bureau");
+    let (id, request) = f.request_on(&hr_recruitment, "recruitment:2026:halo2", None, "halo2");
     assert_eq!(request["backend"], "halo2");
     let job = f.prove(&f.bob, &id);
     assert_eq!(job["status"], "done", "{job}");

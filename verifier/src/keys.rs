@@ -198,6 +198,12 @@ impl VerifierKeys {
         &self,
         p: &dossier_core::presentation::Presentation,
     ) -> Result<&ShapeKey, VerifyError> {
+        if p.backend != "groth16" {
+            return Err(VerifyError::Keys(format!(
+                "a `{}` presentation has no Groth16 verifying key (snarkjs and Solidity exports are Groth16 only)",
+                p.backend
+            )));
+        }
         let key = self.keys.get(&p.shape.name()).ok_or_else(|| {
             VerifyError::Keys(format!("no verifying key for shape {}", p.shape.name()))
         })?;
