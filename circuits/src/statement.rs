@@ -383,6 +383,19 @@ pub enum WitnessError {
     },
 }
 
+impl From<dossier_core::query::Unsatisfied> for WitnessError {
+    fn from(u: dossier_core::query::Unsatisfied) -> WitnessError {
+        match u {
+            dossier_core::query::Unsatisfied::Count { expected, given } => {
+                WitnessError::CredentialCount { expected, given }
+            }
+            dossier_core::query::Unsatisfied::Credential { index, reason } => {
+                WitnessError::Unsatisfied { index, reason }
+            }
+        }
+    }
+}
+
 /// One credential offered for a query slot (defined in core, shared with the holder's selection).
 pub use dossier_core::credential::Offered;
 
@@ -398,28 +411,14 @@ impl StatementWitness {
         today: u32,
     ) -> Result<StatementWitness, WitnessError> {
         let shape = query.shape;
-        let active = query.credentials.iter().filter(|c| c.active).count();
-        if offered.len() != active {
-            return Err(WitnessError::CredentialCount {
-                expected: active,
-                given: offered.len(),
-            });
-        }
-        if let Some(u) = query.unsatisfied_by(offered, today) {
-            return Err(WitnessError::Unsatisfied {
-                index: u.index,
-                reason: u.reason,
-            });
-        }
+        query.check_offered(offered, today)?;
         let holder = secret.commitment();
         let mut credentials = Vec::with_capacity(shape.credentials);
         let mut roots = Vec::with_capacity(shape.credentials);
-        let mut revealed = Vec::with_capacity(shape.credentials * shape.reveals);
         for (m, qc) in query.credentials.iter().enumerate() {
             let Some(o) = offered.get(m).filter(|_| qc.active) else {
                 credentials.push(CredentialWitness::blank());
                 roots.push(Fr::from(0u64));
-                revealed.extend(std::iter::repeat_n(Fr::from(0u64), shape.reveals));
                 continue;
             };
             let c = &o.credential;
@@ -443,13 +442,6 @@ impl StatementWitness {
                     "its membership path does not lead to the registry root".into(),
                 ));
             }
-            revealed.extend(qc.reveals.iter().map(|code| {
-                if *code == 0 {
-                    Fr::from(0u64)
-                } else {
-                    c.slots[*code as usize - 1]
-                }
-            }));
             credentials.push(CredentialWitness {
                 schema_id: c.schema_id,
                 issuer_id: c.issuer_id,
@@ -468,7 +460,7 @@ impl StatementWitness {
             scope,
             today,
             nullifier: secret.nullifier(scope),
-            revealed,
+            revealed: query.revealed(offered),
         };
         Ok(StatementWitness {
             secret: secret.expose(),

@@ -497,26 +497,74 @@ impl EncodedQuery {
     }
 }
 
-/// Why offered credentials do not satisfy a query: which credential of the query, and what.
+/// Why offered credentials do not satisfy a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unsatisfied {
-    /// The credential's index in the query (0 for the sum).
-    pub index: usize,
-    /// What fails, in words that name no value.
-    pub reason: String,
+pub enum Unsatisfied {
+    /// Not one credential per active slot of the query.
+    Count {
+        /// Asked for.
+        expected: usize,
+        /// Given.
+        given: usize,
+    },
+    /// A credential (or the sum, index 0) fails; the reason names no value.
+    Credential {
+        /// The credential's index in the query.
+        index: usize,
+        /// What fails.
+        reason: String,
+    },
 }
 
 impl EncodedQuery {
-    /// Checks natively what every backend's circuit checks about the credentials' contents: the
-    /// schema, expiry, each predicate, the sum (64-bit terms, the bound) and that no credential is
-    /// counted twice. `offered` is in query order, one per active slot. Holder binding and the
+    /// The revealed values, credential-major (0 where nothing is revealed or the slot is unused);
+    /// `offered` is in query order.
+    pub fn revealed(&self, offered: &[crate::credential::Offered]) -> Vec<Fr> {
+        let mut out = Vec::with_capacity(self.shape.credentials * self.shape.reveals);
+        for (m, qc) in self.credentials.iter().enumerate() {
+            let slots = offered
+                .get(m)
+                .filter(|_| qc.active)
+                .map(|o| o.credential.slots);
+            for r in 0..self.shape.reveals {
+                let code = qc.reveals.get(r).copied().unwrap_or(0);
+                out.push(match slots {
+                    Some(s) if code > 0 => s[code as usize - 1],
+                    _ => Fr::zero(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Checks natively what every backend's circuit checks about the credentials' contents: one
+    /// per active slot, the schema, expiry, each predicate, the sum (64-bit terms, the bound) and
+    /// that no credential is counted twice. `offered` is in query order. Holder binding and the
     /// membership path are the backend's to check (their hashes differ).
-    pub fn unsatisfied_by(
+    pub fn check_offered(
+        &self,
+        offered: &[crate::credential::Offered],
+        today: u32,
+    ) -> Result<(), Unsatisfied> {
+        let active = self.credentials.iter().filter(|c| c.active).count();
+        if offered.len() != active {
+            return Err(Unsatisfied::Count {
+                expected: active,
+                given: offered.len(),
+            });
+        }
+        match self.unsatisfied_by(offered, today) {
+            Some(u) => Err(u),
+            None => Ok(()),
+        }
+    }
+
+    fn unsatisfied_by(
         &self,
         offered: &[crate::credential::Offered],
         today: u32,
     ) -> Option<Unsatisfied> {
-        let fail = |index: usize, reason: String| Some(Unsatisfied { index, reason });
+        let fail = |index: usize, reason: String| Some(Unsatisfied::Credential { index, reason });
         let mut sum = 0u128;
         for (m, (qc, o)) in self.credentials.iter().zip(offered).enumerate() {
             if !qc.active {

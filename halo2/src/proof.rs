@@ -56,6 +56,19 @@ pub enum Halo2Error {
     },
 }
 
+impl From<dossier_core::query::Unsatisfied> for Halo2Error {
+    fn from(u: dossier_core::query::Unsatisfied) -> Halo2Error {
+        match u {
+            dossier_core::query::Unsatisfied::Count { expected, given } => {
+                Halo2Error::CredentialCount { expected, given }
+            }
+            dossier_core::query::Unsatisfied::Credential { index, reason } => {
+                Halo2Error::Unsatisfied { index, reason }
+            }
+        }
+    }
+}
+
 fn plonk(what: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> Halo2Error {
     move |e| Halo2Error::Plonk {
         what,

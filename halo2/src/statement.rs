@@ -154,28 +154,14 @@ impl StatementWitness {
         today: u32,
     ) -> Result<StatementWitness, Halo2Error> {
         let shape = query.shape;
-        let active = query.credentials.iter().filter(|c| c.active).count();
-        if offered.len() != active {
-            return Err(Halo2Error::CredentialCount {
-                expected: active,
-                given: offered.len(),
-            });
-        }
-        if let Some(u) = query.unsatisfied_by(offered, today) {
-            return Err(Halo2Error::Unsatisfied {
-                index: u.index,
-                reason: u.reason,
-            });
-        }
+        query.check_offered(offered, today)?;
         let holder = secret.commitment_halo2();
         let mut credentials = Vec::with_capacity(shape.credentials);
         let mut roots = Vec::with_capacity(shape.credentials);
-        let mut revealed = Vec::with_capacity(shape.credentials * shape.reveals);
         for (m, qc) in query.credentials.iter().enumerate() {
             let Some(o) = offered.get(m).filter(|_| qc.active) else {
                 credentials.push(CredentialWitness::blank());
                 roots.push(Fp::ZERO);
-                revealed.extend(std::iter::repeat_n(Fr::from(0u64), shape.reveals));
                 continue;
             };
             let c = &o.credential;
@@ -200,13 +186,6 @@ impl StatementWitness {
                     "its halo2 membership path does not lead to the twin registry root",
                 ));
             }
-            revealed.extend(qc.reveals.iter().map(|code| {
-                if *code == 0 {
-                    Fr::from(0u64)
-                } else {
-                    c.slots[*code as usize - 1]
-                }
-            }));
             credentials.push(CredentialWitness {
                 schema_id: pasta::from_fr(&c.schema_id),
                 issuer_id: pasta::from_fr(&c.issuer_id),
@@ -225,7 +204,7 @@ impl StatementWitness {
             scope,
             today,
             secret.nullifier_halo2(scope),
-            &revealed,
+            &query.revealed(offered),
         );
         Ok(StatementWitness {
             secret: pasta::from_fr(&secret.expose()),
