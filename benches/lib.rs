@@ -10,12 +10,26 @@ use std::time::Duration;
 
 /// `n` valid employment claims (the widest schema: three strings, three dates, two enums).
 pub fn employment_claims(n: usize) -> Vec<EncodedClaim> {
+    claims_for(n, false)
+}
+
+/// [`employment_claims`] whose holders also gave their halo2 commitment (so the registry's twin
+/// tree gets a leaf for each).
+pub fn employment_claims_halo2(n: usize) -> Vec<EncodedClaim> {
+    claims_for(n, true)
+}
+
+fn claims_for(n: usize, halo2: bool) -> Vec<EncodedClaim> {
     let schemas = SchemaSet::builtin();
     (0..n)
         .map(|i| {
+            let twin = halo2.then(|| {
+                dossier_core::pasta::to_hex(&dossier_core::pasta::Fp::from(i as u64 + 1))
+            });
             let claim: Claim = serde_json::from_value(serde_json::json!({
                 "schema": "employment",
                 "holder": field::to_hex(&Fr::from(i as u64 + 1)),
+                "holder_halo2": twin,
                 "fields": {"department": "tax-bureau/collection", "position": "officer",
                     "rank_level": "section_member_1", "rank_since": "2021-07-01",
                     "hire_date": "1996-09-01", "status": "active", "sanction_until": "1970-01-01"}

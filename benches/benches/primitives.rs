@@ -42,6 +42,18 @@ fn credential(c: &mut Criterion) {
     c.bench_function("credential/commitment", |b| {
         b.iter(|| black_box(&cred).commitment())
     });
+    let mut twin = cred.clone();
+    twin.holder_halo2 = dossier_core::pasta::Fp::from(5);
+    c.bench_function("credential/commitment_halo2 (Pasta Poseidon, 12 inputs)", |b| {
+        b.iter(|| black_box(&twin).commitment_halo2())
+    });
+    let (l, r) = (
+        dossier_core::pasta::Fp::from(1),
+        dossier_core::pasta::Fp::from(2),
+    );
+    c.bench_function("registry/node_halo2 (Pasta Poseidon, 2 inputs)", |b| {
+        b.iter(|| dossier_core::pasta::node(black_box(l), black_box(r)))
+    });
     c.bench_function("credential/string_hash_21_bytes", |b| {
         b.iter(|| encoding::string_hash(black_box("tax-bureau/collection")))
     });

@@ -102,9 +102,14 @@ impl Credential {
         inputs
     }
 
-    /// The commitment in the halo2 backend's registry tree: Pasta Poseidon of the same 12
-    /// inputs, with the holder's halo2 commitment in place of the BN254 one.
+    /// The commitment in the halo2 backend's twin tree: Pasta Poseidon of the same 12 inputs,
+    /// with the holder's halo2 commitment in place of the BN254 one — or zero (an empty twin
+    /// leaf) for a credential issued without a halo2 holder commitment, which no halo2 proof
+    /// could use anyway: issuers pay for the twin only where a holder asked for it.
     pub fn commitment_halo2(&self) -> Fp {
+        if self.holder_halo2 == Fp::zero() {
+            return Fp::zero();
+        }
         let mut inputs = self.commitment_inputs().map(|x| pasta::from_fr(&x));
         inputs[2] = self.holder_halo2;
         pasta::hash(inputs)

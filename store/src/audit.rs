@@ -368,7 +368,9 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                         state.name
                     )));
                 }
-                if commitment.is_zero() || *commitment_halo2 == Fp::zero() {
+                // A zero Pasta commitment is an empty twin leaf: a credential issued without a
+                // halo2 holder commitment.
+                if commitment.is_zero() {
                     return Err(transition("a zero commitment".into()));
                 }
                 state.leaves.insert(*credential_id, *commitment);

@@ -147,16 +147,20 @@ pub fn apply<N: Node, S: NodeStore<N> + ?Sized>(
             }
             j += 1;
         }
+        // Two empty children make an empty parent, known without hashing (revocations, and
+        // the twin tree's empty leaves for credentials without a halo2 commitment).
+        let (e, parent_empty) = (*empty_here, empty[level + 1]);
+        let parent = |(p, l, r): &(u32, N, N)| {
+            if *l == e && *r == e {
+                (*p, parent_empty)
+            } else {
+                (*p, N::hash2(*l, *r))
+            }
+        };
         current = if pairs.len() >= PARALLEL_THRESHOLD {
-            pairs
-                .par_iter()
-                .map(|(p, l, r)| (*p, N::hash2(*l, *r)))
-                .collect()
+            pairs.par_iter().map(parent).collect()
         } else {
-            pairs
-                .iter()
-                .map(|(p, l, r)| (*p, N::hash2(*l, *r)))
-                .collect()
+            pairs.iter().map(parent).collect()
         };
     }
     let root = current.first().map_or(empty[DEPTH], |(_, r)| *r);
