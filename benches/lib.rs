@@ -23,9 +23,8 @@ fn claims_for(n: usize, halo2: bool) -> Vec<EncodedClaim> {
     let schemas = SchemaSet::builtin();
     (0..n)
         .map(|i| {
-            let twin = halo2.then(|| {
-                dossier_core::pasta::to_hex(&dossier_core::pasta::Fp::from(i as u64 + 1))
-            });
+            let twin = halo2
+                .then(|| dossier_core::pasta::to_hex(&dossier_core::pasta::Fp::from(i as u64 + 1)));
             let claim: Claim = serde_json::from_value(serde_json::json!({
                 "schema": "employment",
                 "holder": field::to_hex(&Fr::from(i as u64 + 1)),

@@ -44,9 +44,10 @@ fn credential(c: &mut Criterion) {
     });
     let mut twin = cred.clone();
     twin.holder_halo2 = dossier_core::pasta::Fp::from(5);
-    c.bench_function("credential/commitment_halo2 (Pasta Poseidon, 12 inputs)", |b| {
-        b.iter(|| black_box(&twin).commitment_halo2())
-    });
+    c.bench_function(
+        "credential/commitment_halo2 (Pasta Poseidon, 12 inputs)",
+        |b| b.iter(|| black_box(&twin).commitment_halo2()),
+    );
     let (l, r) = (
         dossier_core::pasta::Fp::from(1),
         dossier_core::pasta::Fp::from(2),

@@ -26,7 +26,11 @@ fn store(c: &mut Criterion) {
     });
     let twin_claims = dossier_benches::employment_claims_halo2(10_000);
     g.bench_function("issue_batch_10000_durable_with_halo2_twin", |b| {
-        b.iter(|| store.issue(&issuer, &twin_claims, 20_000, 2).expect("issue"))
+        b.iter(|| {
+            store
+                .issue(&issuer, &twin_claims, 20_000, 2)
+                .expect("issue")
+        })
     });
     g.bench_function("issue_single_durable", |b| {
         b.iter(|| {
