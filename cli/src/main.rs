@@ -1112,11 +1112,14 @@ fn verify_cmd(
             .map(|(_, k)| k)
             .ok_or_else(|| CliError::Input("no ledger key: pass --log-key".into()))?,
     };
-    let keys = dossier_verifier::VerifierKeys::load(params)?;
-    if presentation.backend == dossier_verifier::halo2::BACKEND {
-        // halo2 keys come from the circuit, once per process: not part of the check's time.
+    // halo2 needs no setup: its keys come from the circuit, once per process (not part of the
+    // check's time), and no Groth16 parameters are read.
+    let keys = if presentation.backend == dossier_verifier::halo2::BACKEND {
         dossier_verifier::halo2::prepare(presentation.shape)?;
-    }
+        dossier_verifier::VerifierKeys::none()
+    } else {
+        dossier_verifier::VerifierKeys::load(params)?
+    };
     let started = std::time::Instant::now();
     let checked =
         dossier_verifier::verify(&request, &presentation, &keys, &log_key, schemas, now())?;

@@ -77,6 +77,28 @@ fn a_halo2_presentation_verifies_and_every_tampering_is_refused() {
     let (code, text) = verify(&p, &good, &["--nullifiers", seen]);
     assert_eq!(code, Some(1), "a replay in the scope: {text}");
     assert!(text.contains("already presented"), "{text}");
+    // No trusted setup: a verifier without any Groth16 parameters checks it.
+    let path = p.home.join("good.json");
+    std::fs::write(&path, good.to_string()).expect("write");
+    let empty = p.home.join("no-params");
+    let out = run(
+        &p.home,
+        &[
+            "--params",
+            empty.to_str().expect("p"),
+            "verify",
+            "--request",
+            p.request.to_str().expect("r"),
+            path.to_str().expect("p"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!empty.exists(), "nothing written to the params folder");
 
     // Every public input changed by one is refused, by the native checks or by the proof.
     let inputs = good["public_inputs"].as_array().expect("inputs").clone();
