@@ -17,7 +17,7 @@
 use crate::arith::{ArithChip, ArithConfig, Cell};
 use crate::range::{RangeChip, RangeConfig};
 use crate::set::{SetChip, SetConfig};
-use crate::validity::{ValidityChip, ValidityConfig};
+use crate::validity;
 use crate::Halo2Error;
 use dossier_core::credential::{Offered, SLOTS};
 use dossier_core::holder::HolderSecret;
@@ -116,7 +116,6 @@ pub struct StatementConfig {
     arith: ArithConfig,
     poseidon: Pow5Config<Fp, 3, 2>,
     range: RangeConfig,
-    validity: ValidityConfig,
     set: SetConfig,
 }
 
@@ -224,7 +223,6 @@ struct Chips {
     config: StatementConfig,
     arith: ArithChip,
     range: RangeChip,
-    validity: ValidityChip,
     set: SetChip,
 }
 
@@ -367,7 +365,6 @@ impl Circuit<Fp> for StatementCircuit {
                 rc_b,
             ),
             range: RangeChip::configure(meta, advice[4]),
-            validity: ValidityChip::configure(meta, four),
             set: SetChip::configure(meta, four),
         }
     }
@@ -388,7 +385,6 @@ impl Circuit<Fp> for StatementCircuit {
         let chips = Chips {
             arith: ArithChip::construct(config.arith.clone()),
             range: RangeChip::construct(config.range.clone()),
-            validity: ValidityChip::construct(config.validity.clone()),
             set: SetChip::construct(config.set.clone()),
             config,
         };
@@ -446,10 +442,7 @@ impl Circuit<Fp> for StatementCircuit {
             let commitment = chips.hash(l, "commitment", inputs)?;
 
             // The packed validity: position bits, issue and expiry days.
-            let parts =
-                chips
-                    .validity
-                    .split(l.namespace(|| "validity"), &chips.range, &validity)?;
+            let parts = validity::split(&chips.arith, &chips.range, l, &validity)?;
             chips.equal_if(l, &schema_id, &q[base + 1], active)?;
             chips.equal_if(l, &holder_c, &holder, active)?;
 
@@ -462,16 +455,14 @@ impl Circuit<Fp> for StatementCircuit {
             let root = chips.instance(l, layout.root(m))?;
             chips.equal_if(l, &cur, &root, active)?;
 
-            // expires_at > today: (expires - today - 1)·active < 2^32.
-            let gap = chips.arith.linear(
+            validity::not_expired(
+                &chips.arith,
+                &chips.range,
                 l,
-                &[(Fp::ONE, &parts.expires), (-Fp::ONE, &today)],
-                -Fp::ONE,
+                &parts.expires,
+                &today,
+                active,
             )?;
-            let gap = chips.arith.mul(l, &gap, active)?;
-            chips
-                .range
-                .range_check(l.namespace(|| "not expired"), &gap, 32)?;
 
             let mut padded = slots.clone();
             padded.push(zero.clone());

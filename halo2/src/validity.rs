@@ -1,216 +1,87 @@
 //! A credential's packed validity `id | issued_at << 32 | expires_at << 64` (days), as the
 //! Groth16 statement packs it: split into the 32 bits of `id` (the leaf's position, each bit a
 //! boolean cell the membership path uses), `issued_at` and `expires_at` (each range-checked to 32
-//! bits, which makes the split unique), and the expiry check `expires_at > today`.
+//! bits, which makes the split unique), and the expiry check `expires_at > today`. Built on the
+//! arithmetic chip's exact bit decomposition and linear rows, and the lookup range checks.
 
+use crate::arith::{low_bits, ArithChip, Cell};
 use crate::range::RangeChip;
 use ff::PrimeField;
-use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
-use halo2_proofs::plonk::{
-    Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector,
-};
-use halo2_proofs::poly::Rotation;
-
-/// The chip's columns.
-#[derive(Clone, Debug)]
-pub struct ValidityConfig {
-    advice: [Column<Advice>; 4],
-    power: Column<Fixed>,
-    q_bit: Selector,
-    q_pack: Selector,
-    q_gap: Selector,
-}
+use halo2_proofs::circuit::{Layouter, Value};
+use halo2_proofs::plonk::Error;
 
 /// The parts of a validity.
 #[derive(Clone, Debug)]
 pub struct Parts<F: PrimeField> {
     /// The 32 bits of the credential id, lowest first.
-    pub id_bits: Vec<AssignedCell<F, F>>,
+    pub id_bits: Vec<Cell<F>>,
     /// The issue day.
-    pub issued: AssignedCell<F, F>,
+    pub issued: Cell<F>,
     /// The expiry day.
-    pub expires: AssignedCell<F, F>,
+    pub expires: Cell<F>,
 }
 
-/// Splits validities and checks expiry.
-#[derive(Clone, Debug)]
-pub struct ValidityChip {
-    config: ValidityConfig,
+/// Bits `from..from + 32` of a field element's value.
+fn word<F: PrimeField>(v: &Value<F>, from: usize) -> Value<F> {
+    v.map(|x| {
+        let repr = x.to_repr();
+        let bytes = repr.as_ref();
+        let mut w = [0u8; 8];
+        w[..4].copy_from_slice(&bytes[from / 8..from / 8 + 4]);
+        F::from(u64::from_le_bytes(w))
+    })
 }
 
-fn split(v: u128) -> (u64, u64, u64) {
-    (
-        (v & 0xffff_ffff) as u64,
-        ((v >> 32) & 0xffff_ffff) as u64,
-        ((v >> 64) & 0xffff_ffff) as u64,
-    )
+/// Splits `validity` into its parts: `validity = id + issued·2^32 + expires·2^64` with the id
+/// decomposed into 32 boolean cells and both days below 2^32.
+pub fn split<F: PrimeField>(
+    arith: &ArithChip,
+    range: &RangeChip,
+    layouter: &mut impl Layouter<F>,
+    validity: &Cell<F>,
+) -> Result<Parts<F>, Error> {
+    let v = validity.value().copied();
+    let id = arith.witness(layouter, "id", v.map(|x| F::from(low_bits(&x, 32))))?;
+    let issued = arith.witness(layouter, "issued", word(&v, 32))?;
+    let expires = arith.witness(layouter, "expires", word(&v, 64))?;
+    let id_bits = arith.bits(layouter, &id, 32)?;
+    let two64 = F::from(u64::MAX) + F::ONE;
+    let packed = arith.linear(
+        layouter,
+        &[
+            (F::ONE, &id),
+            (F::from(1u64 << 32), &issued),
+            (two64, &expires),
+        ],
+        F::ZERO,
+    )?;
+    layouter.assign_region(
+        || "validity = id + issued 2^32 + expires 2^64",
+        |mut region| region.constrain_equal(packed.cell(), validity.cell()),
+    )?;
+    range.range_check(layouter.namespace(|| "issued < 2^32"), &issued, 32)?;
+    range.range_check(layouter.namespace(|| "expires < 2^32"), &expires, 32)?;
+    Ok(Parts {
+        id_bits,
+        issued,
+        expires,
+    })
 }
 
-/// The low 128 bits of a field element.
-fn low128<F: PrimeField>(x: &F) -> u128 {
-    let repr = x.to_repr();
-    repr.as_ref()
-        .iter()
-        .take(16)
-        .enumerate()
-        .fold(0u128, |acc, (i, b)| acc | (u128::from(*b) << (8 * i)))
-}
-
-impl ValidityChip {
-    /// Declares the gates on four equality-enabled advice columns.
-    pub fn configure<F: PrimeField>(
-        meta: &mut ConstraintSystem<F>,
-        advice: [Column<Advice>; 4],
-    ) -> ValidityConfig {
-        for a in advice {
-            meta.enable_equality(a);
-        }
-        let power = meta.fixed_column();
-        let q_bit = meta.selector();
-        meta.create_gate("id bit", |meta| {
-            let q = meta.query_selector(q_bit);
-            let bit = meta.query_advice(advice[0], Rotation::cur());
-            let acc = meta.query_advice(advice[1], Rotation::cur());
-            let next = meta.query_advice(advice[1], Rotation::next());
-            let pow = meta.query_fixed(power);
-            let one = Expression::Constant(F::ONE);
-            Constraints::with_selector(
-                q,
-                [
-                    ("boolean", bit.clone() * (one - bit.clone())),
-                    ("accumulate", next - (acc + bit * pow)),
-                ],
-            )
-        });
-        let q_pack = meta.selector();
-        meta.create_gate("pack", |meta| {
-            let q = meta.query_selector(q_pack);
-            let validity = meta.query_advice(advice[0], Rotation::cur());
-            let id = meta.query_advice(advice[1], Rotation::cur());
-            let issued = meta.query_advice(advice[2], Rotation::cur());
-            let expires = meta.query_advice(advice[3], Rotation::cur());
-            let two32 = Expression::Constant(F::from(1u64 << 32));
-            let two64 = Expression::Constant(F::from(u64::MAX) + F::ONE);
-            Constraints::with_selector(
-                q,
-                [(
-                    "validity = id + issued 2^32 + expires 2^64",
-                    validity - (id + issued * two32 + expires * two64),
-                )],
-            )
-        });
-        let q_gap = meta.selector();
-        meta.create_gate("gap", |meta| {
-            let q = meta.query_selector(q_gap);
-            let expires = meta.query_advice(advice[0], Rotation::cur());
-            let today = meta.query_advice(advice[1], Rotation::cur());
-            let gap = meta.query_advice(advice[2], Rotation::cur());
-            let one = Expression::Constant(F::ONE);
-            Constraints::with_selector(
-                q,
-                [("gap = expires - today - 1", gap - (expires - today - one))],
-            )
-        });
-        ValidityConfig {
-            advice,
-            power,
-            q_bit,
-            q_pack,
-            q_gap,
-        }
-    }
-
-    /// The chip over its configuration.
-    pub fn construct(config: ValidityConfig) -> ValidityChip {
-        ValidityChip { config }
-    }
-
-    /// Splits `validity`; `range` checks the two day numbers to 32 bits.
-    pub fn split<F: PrimeField>(
-        &self,
-        mut layouter: impl Layouter<F>,
-        range: &RangeChip,
-        validity: &AssignedCell<F, F>,
-    ) -> Result<Parts<F>, Error> {
-        let a = self.config.advice;
-        let parts = validity.value().map(|v| split(low128(v)));
-        let parts = layouter.assign_region(
-            || "validity",
-            |mut region| {
-                let mut acc = region.assign_advice_from_constant(|| "0", a[1], 0, F::ZERO)?;
-                let mut id_bits = Vec::with_capacity(32);
-                for i in 0..32 {
-                    self.config.q_bit.enable(&mut region, i)?;
-                    region.assign_fixed(
-                        || "2^i",
-                        self.config.power,
-                        i,
-                        || Value::known(F::from(1u64 << i)),
-                    )?;
-                    let bit = parts.map(|(id, _, _)| F::from((id >> i) & 1));
-                    let b = region.assign_advice(|| "bit", a[0], i, || bit)?;
-                    let next = acc
-                        .value()
-                        .zip(bit)
-                        .map(|(acc, bit)| *acc + bit * F::from(1u64 << i));
-                    acc = region.assign_advice(|| "id so far", a[1], i + 1, || next)?;
-                    id_bits.push(b);
-                }
-                self.config.q_pack.enable(&mut region, 32)?;
-                validity.copy_advice(|| "validity", &mut region, a[0], 32)?;
-                let issued = region.assign_advice(
-                    || "issued",
-                    a[2],
-                    32,
-                    || parts.map(|(_, i, _)| F::from(i)),
-                )?;
-                let expires = region.assign_advice(
-                    || "expires",
-                    a[3],
-                    32,
-                    || parts.map(|(_, _, e)| F::from(e)),
-                )?;
-                Ok(Parts {
-                    id_bits,
-                    issued,
-                    expires,
-                })
-            },
-        )?;
-        range.range_check(layouter.namespace(|| "issued < 2^32"), &parts.issued, 32)?;
-        range.range_check(layouter.namespace(|| "expires < 2^32"), &parts.expires, 32)?;
-        Ok(parts)
-    }
-
-    /// Constrains `expires > today` (both below 2^32: `today` is checked here).
-    pub fn not_expired<F: PrimeField>(
-        &self,
-        mut layouter: impl Layouter<F>,
-        range: &RangeChip,
-        expires: &AssignedCell<F, F>,
-        today: &AssignedCell<F, F>,
-    ) -> Result<(), Error> {
-        let a = self.config.advice;
-        let gap = layouter.assign_region(
-            || "expiry",
-            |mut region| {
-                self.config.q_gap.enable(&mut region, 0)?;
-                expires.copy_advice(|| "expires", &mut region, a[0], 0)?;
-                today.copy_advice(|| "today", &mut region, a[1], 0)?;
-                let gap = expires
-                    .value()
-                    .zip(today.value())
-                    .map(|(e, t)| *e - *t - F::ONE);
-                region.assign_advice(|| "gap", a[2], 0, || gap)
-            },
-        )?;
-        range.range_check(layouter.namespace(|| "today < 2^32"), today, 32)?;
-        range.range_check(
-            layouter.namespace(|| "expires - today - 1 < 2^32"),
-            &gap,
-            32,
-        )
-    }
+/// Constrains `expires > today` where `active` is 1 (nothing where it is 0):
+/// `(expires − today − 1)·active < 2^32`. Both days must be below 2^32 (the split checks
+/// `expires`; the caller checks `today` once), so a negative gap wraps far above 2^32.
+pub fn not_expired<F: PrimeField>(
+    arith: &ArithChip,
+    range: &RangeChip,
+    layouter: &mut impl Layouter<F>,
+    expires: &Cell<F>,
+    today: &Cell<F>,
+    active: &Cell<F>,
+) -> Result<(), Error> {
+    let gap = arith.linear(layouter, &[(F::ONE, expires), (-F::ONE, today)], -F::ONE)?;
+    let gap = arith.mul(layouter, &gap, active)?;
+    range.range_check(layouter.namespace(|| "not expired"), &gap, 32)
 }
 
 #[cfg(test)]
@@ -220,7 +91,7 @@ mod tests {
     use ff::Field;
     use halo2_proofs::circuit::SimpleFloorPlanner;
     use halo2_proofs::dev::MockProver;
-    use halo2_proofs::plonk::{Circuit, Instance};
+    use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Instance};
     use pasta_curves::pallas::Base as Fp;
 
     /// Splits a validity, checks expiry against the instance's `today`, and exposes the id bits
@@ -232,7 +103,7 @@ mod tests {
 
     impl Circuit<Fp> for Check {
         type Config = (
-            ValidityConfig,
+            crate::arith::ArithConfig,
             RangeConfig,
             Column<Advice>,
             Column<Instance>,
@@ -253,7 +124,7 @@ mod tests {
             let c = meta.fixed_column();
             meta.enable_constant(c);
             (
-                ValidityChip::configure(meta, advice),
+                ArithChip::configure(meta, advice),
                 RangeChip::configure(meta, z),
                 extra,
                 instance,
@@ -267,7 +138,7 @@ mod tests {
         ) -> Result<(), Error> {
             let range = RangeChip::construct(range);
             range.load_table(&mut layouter)?;
-            let chip = ValidityChip::construct(config);
+            let arith = ArithChip::construct(config);
             let (validity, today) = layouter.assign_region(
                 || "inputs",
                 |mut region| {
@@ -278,13 +149,11 @@ mod tests {
                     Ok((v, t))
                 },
             )?;
-            let parts = chip.split(layouter.namespace(|| "split"), &range, &validity)?;
-            chip.not_expired(
-                layouter.namespace(|| "expiry"),
-                &range,
-                &parts.expires,
-                &today,
-            )?;
+            let l = &mut layouter;
+            let parts = split(&arith, &range, l, &validity)?;
+            range.range_check(l.namespace(|| "today < 2^32"), &today, 32)?;
+            let one = arith.constant(l, Fp::ONE)?;
+            not_expired(&arith, &range, l, &parts.expires, &today, &one)?;
             // The id, recombined from its bit cells, must be the instance's.
             let id = layouter.assign_region(
                 || "id",

@@ -223,15 +223,26 @@ fn apply_both(
     Ok(())
 }
 
-/// Whether a registry position holds a live credential, read inside a write transaction.
-fn occupied(
+/// Replaces the leaves of a live credential in a registry and its twin (zero leaves: revoked),
+/// inside a write transaction; refuses a position that holds no live credential.
+fn replace_live(
     txn: &redb::WriteTransaction,
-    registry: u32,
+    info: &IssuerInfo,
     credential_id: u32,
-) -> Result<bool, StoreError> {
-    let table = txn.open_table(NODES)?;
-    let found = table.get((registry, 0u8, credential_id))?.is_some();
-    Ok(found)
+    leaves: (Fr, Fp),
+) -> Result<(), StoreError> {
+    let live = {
+        let table = txn.open_table(NODES)?;
+        let found = table.get((info.registry, 0u8, credential_id))?.is_some();
+        found
+    };
+    if !live {
+        return Err(StoreError::CredentialNotFound {
+            issuer: info.name.clone(),
+            credential_id,
+        });
+    }
+    apply_both(txn, info.registry, &[(credential_id, leaves.0, leaves.1)])
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
@@ -560,17 +571,7 @@ impl Store {
         };
         let commitment = credential.commitment();
         let commitment_halo2 = credential.commitment_halo2();
-        if !occupied(&txn, info.registry, credential_id)? {
-            return Err(StoreError::CredentialNotFound {
-                issuer: info.name,
-                credential_id,
-            });
-        }
-        apply_both(
-            &txn,
-            info.registry,
-            &[(credential_id, commitment, commitment_halo2)],
-        )?;
+        replace_live(&txn, &info, credential_id, (commitment, commitment_halo2))?;
         let entry = Entry::sign(
             time,
             EntryBody::Update {
@@ -608,17 +609,7 @@ impl Store {
             })?
         };
         Self::check_key(&info, key)?;
-        if !occupied(&txn, info.registry, credential_id)? {
-            return Err(StoreError::CredentialNotFound {
-                issuer: info.name,
-                credential_id,
-            });
-        }
-        apply_both(
-            &txn,
-            info.registry,
-            &[(credential_id, Fr::zero(), Fp::zero())],
-        )?;
+        replace_live(&txn, &info, credential_id, (Fr::zero(), Fp::zero()))?;
         let entry = Entry::sign(
             time,
             EntryBody::Revoke {
