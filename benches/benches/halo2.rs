@@ -1,6 +1,8 @@
 //! The two backends side by side on the same statements, in the same run: for each, halo2 (IPA
 //! on Vesta, no setup) key generation, proving and verification with its proof size and k, beside
-//! the Groth16 proof of the very same request and credentials.
+//! the Groth16 proof of the very same request and credentials; and halo2 batch verification
+//! (16 proofs, one final MSM) beside halo2's own single-proof verifier and the floor of any IPA
+//! check, one MSM over the 2^k bases, all measured in the same run.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
@@ -9,7 +11,13 @@ use dossier_benches::statements::statement;
 use dossier_halo2::proof::Keys;
 use dossier_halo2::statement::{k_of, StatementCircuit, StatementWitness};
 use dossier_prover::ShapeProver;
+use halo2_proofs::plonk::{verify_proof, SingleVerifier};
+use halo2_proofs::transcript::{Blake2bRead, Challenge255};
+use pasta_curves::vesta;
 use std::time::Duration;
+
+/// Proofs per batch in the batch-verification benchmark.
+const BATCH: usize = 16;
 
 fn halo2(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tmp");
@@ -54,6 +62,43 @@ fn halo2(c: &mut Criterion) {
         );
         g.bench_function(format!("{sn}/halo2_verify"), |b| {
             b.iter(|| keys.verify(&proof, &public).expect("verifies"))
+        });
+        // The same check through halo2's own single-proof verifier, as a reference for ours
+        // (which also refuses trailing bytes and shares its MSM-reading step with batches).
+        g.bench_function(format!("{sn}/halo2_verify_reference"), |b| {
+            b.iter(|| {
+                let mut transcript =
+                    Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(proof.as_slice());
+                verify_proof(
+                    &keys.params,
+                    keys.pk.get_vk(),
+                    SingleVerifier::new(&keys.params),
+                    &[&[&public]],
+                    &mut transcript,
+                )
+                .expect("verifies")
+            })
+        });
+        // The floor of a verification: one MSM over the parameters' 2^k bases, which every
+        // IPA check ends in (and a batch pays once).
+        let bases = keys.params.get_g();
+        let scalars: Vec<dossier_core::pasta::Fp> = (0..bases.len() as u64)
+            .map(|i| {
+                // Full-width scalars, as a verifier's are.
+                let x = dossier_core::pasta::Fp::from(i * 0x9e37_79b9 + 1);
+                let x2 = x * x;
+                let x4 = x2 * x2;
+                x4 * x4
+            })
+            .collect();
+        g.bench_function(format!("{sn}/floor_msm_2^{}", k_of(shape)), |b| {
+            b.iter(|| halo2_proofs::arithmetic::best_multiexp(&scalars, &bases))
+        });
+        // A regulator's re-check of archived proofs: 16 at once, one final MSM for all.
+        let batch: Vec<(&[u8], &[dossier_core::pasta::Fp])> =
+            vec![(proof.as_slice(), public.as_slice()); BATCH];
+        g.bench_function(format!("{sn}/halo2_verify_batch{BATCH}"), |b| {
+            b.iter(|| keys.verify_batch(&batch).expect("verifies"))
         });
         // Groth16 on the same request and credentials, same run.
         let prover = ShapeProver::load(params, shape).expect("pk");

@@ -8,11 +8,12 @@
 use crate::statement::{k_of, StatementCircuit};
 use dossier_core::pasta::Fp;
 use dossier_core::query::{Shape, SHAPES};
+use ff::Field;
 use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, SingleVerifier,
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerificationStrategy,
 };
-use halo2_proofs::poly::commitment::Params;
-use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
+use halo2_proofs::poly::commitment::{Guard, Params, MSM};
+use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, EncodedChallenge};
 use pasta_curves::vesta;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -32,6 +33,12 @@ pub enum Halo2Error {
     /// The proof does not verify for these public inputs.
     #[error("the halo2 proof does not verify")]
     Invalid,
+    /// Bytes follow the proof: one proof would have many encodings.
+    #[error("{extra} bytes follow the halo2 proof")]
+    TrailingBytes {
+        /// How many.
+        extra: usize,
+    },
     /// The shape is not one the backend knows.
     #[error("no halo2 circuit for shape {shape}")]
     UnknownShape {
@@ -143,16 +150,81 @@ impl Keys {
         Ok(transcript.finalize())
     }
 
-    /// Checks a proof against public inputs.
-    pub fn verify(&self, proof: &[u8], instance: &[Fp]) -> Result<(), Halo2Error> {
-        let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(proof);
-        verify_proof(
+    /// Reads a proof against public inputs up to its final multi-scalar multiplication, which
+    /// it returns unevaluated: the proof is valid exactly when that MSM is zero. The proof must
+    /// be exactly what the transcript reads (bytes left over would give one proof many
+    /// encodings, and archived presentations would no longer be canonical).
+    fn deferred(
+        &self,
+        proof: &[u8],
+        instance: &[Fp],
+    ) -> Result<MSM<'_, vesta::Affine>, Halo2Error> {
+        let mut rest = proof;
+        let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(&mut rest);
+        let msm = verify_proof(
             &self.params,
             self.pk.get_vk(),
-            SingleVerifier::new(&self.params),
+            Deferred {
+                msm: self.params.empty_msm(),
+            },
             &[&[instance]],
             &mut transcript,
         )
-        .map_err(|_| Halo2Error::Invalid)
+        .map_err(|_| Halo2Error::Invalid)?;
+        // (The transcript's borrow of `rest` ends with its last use above.)
+        if !rest.is_empty() {
+            return Err(Halo2Error::TrailingBytes { extra: rest.len() });
+        }
+        Ok(msm)
+    }
+
+    /// Checks a proof against public inputs.
+    pub fn verify(&self, proof: &[u8], instance: &[Fp]) -> Result<(), Halo2Error> {
+        if self.deferred(proof, instance)?.eval() {
+            Ok(())
+        } else {
+            Err(Halo2Error::Invalid)
+        }
+    }
+
+    /// Checks many `(proof, public inputs)` pairs for this circuit at once: each proof is read
+    /// up to its final MSM, the MSMs are folded with fresh random weights, and one MSM over the
+    /// parameters' bases is evaluated for the whole batch instead of one per proof. `Ok` only if
+    /// every proof verifies (a false one slips through with probability at most about n/2^254 for
+    /// n proofs); on `Err`, check them one by one with [`Keys::verify`] to find which.
+    pub fn verify_batch(&self, items: &[(&[u8], &[Fp])]) -> Result<(), Halo2Error> {
+        let mut rng = rand10::rand_core::UnwrapErr(rand10::rngs::SysRng);
+        let mut acc = self.params.empty_msm();
+        for (proof, instance) in items {
+            let msm = self.deferred(proof, instance)?;
+            // Scale what came before by a fresh random factor, so that no proof's MSM can be
+            // chosen to cancel another's.
+            acc.scale(Fp::random(&mut rng));
+            acc.add_msm(&msm);
+        }
+        if acc.eval() {
+            Ok(())
+        } else {
+            Err(Halo2Error::Invalid)
+        }
+    }
+}
+
+/// A verification strategy that hands back a proof's final MSM unevaluated, so that a single
+/// check evaluates it and a batch folds many into one.
+struct Deferred<'p> {
+    msm: MSM<'p, vesta::Affine>,
+}
+
+impl<'p> VerificationStrategy<'p, vesta::Affine> for Deferred<'p> {
+    type Output = MSM<'p, vesta::Affine>;
+
+    fn process<E: EncodedChallenge<vesta::Affine>>(
+        self,
+        f: impl FnOnce(
+            MSM<'p, vesta::Affine>,
+        ) -> Result<Guard<'p, vesta::Affine, E>, halo2_proofs::plonk::Error>,
+    ) -> Result<Self::Output, halo2_proofs::plonk::Error> {
+        Ok(f(self.msm)?.use_challenges())
     }
 }

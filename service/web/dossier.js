@@ -40,6 +40,7 @@ const WORDS = {
     c_key: "Verifying key re-hashed in the browser matches the pinned key hash",
     c_proof_bytes: "Proof points re-compressed in the browser equal the presentation's proof, on the curve",
     c_groth16: "Groth16 proof holds (snarkjs, in this browser)",
+    c_halo2: "halo2 proof holds",
     c_signature: "Checkpoint signed by the ledger key you trust (Ed25519, WebCrypto)",
     c_roots: "Every registry root used is in that checkpoint",
     c_fresh: "Checkpoint fresh enough for the request",
@@ -90,6 +91,7 @@ const WORDS = {
     c_key: "浏览器重新计算的验证密钥哈希与登记的哈希一致",
     c_proof_bytes: "浏览器重新压缩的证明点与出示中的证明一致，且在曲线上",
     c_groth16: "Groth16 证明成立（snarkjs，在本浏览器中）",
+    c_halo2: "halo2 证明成立",
     c_signature: "检查点由您信任的账本公钥签署（Ed25519，WebCrypto）",
     c_roots: "所用的每个登记簿根都在该检查点中",
     c_fresh: "检查点足够新，符合请求要求",
@@ -296,7 +298,7 @@ async function verifyPresentation(input) {
 
   // halo2 (IPA) proofs have no verifier in this page: the service's check below is the only one.
   const halo2 = pres.backend === "halo2";
-  if (halo2) add("c_groth16", null, t("halo2_page"));
+  if (halo2) add("c_halo2", null, t("halo2_page"));
   // The key and proof, converted by the service, re-checked here.
   const conv = halo2 ? { status: 0, body: null } : await postJSON("/v1/snarkjs", { presentation: pres });
   let snark = null;

@@ -3,10 +3,12 @@
 //! opens them: a valid presentation shows "verified" with every in-browser check passing (snarkjs
 //! for the proof, WebCrypto for the checkpoint's signature and the key and proof hashes), in
 //! English and in Chinese; a tampered one is rejected by snarkjs in the browser; the ledger page
-//! finds every checkpoint signed and consistent with the one before. Screenshots are kept in
+//! finds every checkpoint signed and consistent with the one before. A halo2 presentation, which
+//! the page cannot check itself, is never shown as verified by it: the page checks what it can and
+//! shows the service's verdict (valid, and a tampered one refused). Screenshots are kept in
 //! `target/screenshots/` as test artefacts.
 
-use dossier_tests::{ok, prove_one, Proven, Server};
+use dossier_tests::{ok, prove_one, request_on, Proven, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,9 +55,9 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     let Proven {
         home,
         params,
+        wallet,
         request: req,
         presentation: pres,
-        ..
     } = prove_one(
         dir.path(),
         "univ.law-school",
@@ -74,6 +76,39 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
     let tampered = dir.path().join("tampered.json");
     std::fs::write(&tampered, bad.to_string()).expect("w");
+    // The same holder answers a halo2 request; and a tampered copy (revealed year changed).
+    let (h2_req, h2_pres, h2_bad) = (
+        dir.path().join("h2-r.json"),
+        dir.path().join("h2-p.json"),
+        dir.path().join("h2-bad.json"),
+    );
+    request_on(
+        &home,
+        r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}}, "reveal": ["award_year"]}]}"#,
+        "recruitment:2026:halo2",
+        &h2_req,
+        "halo2",
+    );
+    ok(
+        &home,
+        &[
+            "--params",
+            params.to_str().expect("p"),
+            "prove",
+            "--request",
+            h2_req.to_str().expect("r"),
+            "--wallet",
+            wallet.to_str().expect("w"),
+            "--out",
+            h2_pres.to_str().expect("o"),
+        ],
+    );
+    let mut bad: Value =
+        serde_json::from_str(&std::fs::read_to_string(&h2_pres).expect("read")).expect("json");
+    let n = bad["public_inputs"].as_array().expect("inputs").len();
+    bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
+    std::fs::write(&h2_bad, bad.to_string()).expect("w");
 
     let server = Server::start(
         &home,
@@ -111,6 +146,7 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
         .arg(&server.base)
         .args([&pres, &tampered, &req])
         .arg(&shots)
+        .args([&h2_pres, &h2_bad, &h2_req])
         .env("CHROMIUM", &chromium)
         .output()
         .expect("node runs");
@@ -124,8 +160,11 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     let report: Value = serde_json::from_str(&report).expect("report");
     assert_eq!(report["pages"]["valid_en"]["verdict"], "verified");
     assert_eq!(report["pages"]["tampered"]["verdict"], "rejected");
+    assert_eq!(report["pages"]["halo2"]["verdict"], "unavailable");
+    assert_eq!(report["pages"]["halo2_tampered"]["verdict"], "rejected");
     for shot in [
         "verify-valid-en.png",
+        "verify-halo2-en.png",
         "verify-valid-zh.png",
         "verify-tampered-en.png",
         "ledger-zh.png",

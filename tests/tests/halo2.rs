@@ -126,6 +126,12 @@ fn a_halo2_presentation_verifies_and_every_tampering_is_refused() {
         }),
         ("truncated", proof[..proof.len() - 32].to_vec()),
         ("empty", Vec::new()),
+        ("a byte appended", {
+            let mut b = proof.clone();
+            b.push(0);
+            b
+        }),
+        ("an evaluation changed", last_scalar_changed(&proof)),
     ] {
         let mut bad = good.clone();
         bad["proof"] = Value::String(STANDARD.encode(&bytes));
@@ -145,6 +151,128 @@ fn a_halo2_presentation_verifies_and_every_tampering_is_refused() {
     let (code, text) = verify(&p, &bad, &[]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("backend"), "{text}");
+}
+
+/// The proof with its last field element (an evaluation, little-endian) changed in its lowest
+/// bit: still a canonical encoding, so the proof reads to the end and only its final check fails.
+fn last_scalar_changed(proof: &[u8]) -> Vec<u8> {
+    let mut b = proof.to_vec();
+    let n = b.len();
+    b[n - 32] ^= 1;
+    b
+}
+
+#[test]
+fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
+    use dossier_core::presentation::{Presentation, PresentationRequest};
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = prove_one_on(
+        dir.path(),
+        "univ.law-school",
+        degree(),
+        RECRUITMENT,
+        "recruitment:2026:halo2-batch",
+        "halo2",
+    );
+    let request: PresentationRequest = serde_json::from_value(read(&p.request)).expect("request");
+    let good: Presentation = serde_json::from_value(read(&p.presentation)).expect("presentation");
+    let log_key = ok_json(&p.home, &["ledger", "info"])["log_key"]
+        .as_str()
+        .expect("log key")
+        .to_string();
+    let schemas = dossier_core::schema::SchemaSet::builtin();
+    let keys = dossier_verifier::VerifierKeys::none();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let proof = STANDARD.decode(&good.proof).expect("b64");
+    let with_proof = |bytes: Vec<u8>| {
+        let mut p = good.clone();
+        p.proof = STANDARD.encode(bytes);
+        p
+    };
+    let changed = with_proof(last_scalar_changed(&proof));
+    let appended = with_proof([proof.clone(), vec![0]].concat());
+    let judge = |ps: &[&Presentation]| {
+        let items: Vec<dossier_verifier::BatchItem<'_>> = ps
+            .iter()
+            .map(|p| dossier_verifier::BatchItem {
+                request: &request,
+                presentation: p,
+                now,
+            })
+            .collect();
+        dossier_verifier::verify_presentations(&items, &keys, &log_key, &schemas)
+    };
+    // A batch of valid proofs passes, each with the verdict a single check gives.
+    let single = dossier_verifier::halo2::verify(&request, &good, &log_key, &schemas, now)
+        .expect("valid alone");
+    let all = judge(&[&good, &good, &good]);
+    assert_eq!(all.len(), 3);
+    for r in &all {
+        let c = r.as_ref().expect("valid in a batch");
+        assert_eq!(c.nullifier, single.nullifier);
+        assert!(c.verdict.valid);
+    }
+    // One bad proof fails the batch; the fallback gives each its own verdict.
+    let mixed = judge(&[&good, &changed, &good, &appended]);
+    assert!(mixed[0].is_ok() && mixed[2].is_ok(), "{mixed:?}");
+    assert!(
+        matches!(mixed[1], Err(dossier_verifier::VerifyError::InvalidProof)),
+        "{:?}",
+        mixed[1]
+    );
+    assert!(
+        matches!(
+            mixed[3],
+            Err(dossier_verifier::VerifyError::ProofEncoding(_))
+        ),
+        "{:?}",
+        mixed[3]
+    );
+    // The batch check itself, below the verifier: the changed evaluation reads to the end, so
+    // only the folded MSM can catch it.
+    let keys = dossier_halo2::proof::Keys::shared(good.shape).expect("keys");
+    let bad = last_scalar_changed(&proof);
+    let instance = halo2_instance(&request, &good);
+    keys.verify_batch(&[(&proof[..], &instance[..]), (&proof[..], &instance[..])])
+        .expect("two valid");
+    assert!(keys.verify(&bad, &instance).is_err());
+    for batch in [
+        [(&proof, &instance), (&bad, &instance)],
+        [(&bad, &instance), (&proof, &instance)],
+    ] {
+        let batch: Vec<(&[u8], &[dossier_core::pasta::Fp])> = batch
+            .iter()
+            .map(|(p, i)| (p.as_slice(), i.as_slice()))
+            .collect();
+        assert!(
+            keys.verify_batch(&batch).is_err(),
+            "a false proof in a batch"
+        );
+    }
+}
+
+/// The instance column the verifier builds: the presentation's public inputs, then the
+/// request's encoded query.
+fn halo2_instance(
+    request: &dossier_core::presentation::PresentationRequest,
+    p: &dossier_core::presentation::Presentation,
+) -> Vec<dossier_core::pasta::Fp> {
+    let schemas = dossier_core::schema::SchemaSet::builtin();
+    let encoded = request.query.encode(&schemas, p.shape).expect("encodes");
+    let public: Vec<_> = p
+        .public_inputs
+        .iter()
+        .map(|x| dossier_core::pasta::parse("input", x).expect("fp"))
+        .collect();
+    let query: Vec<_> = encoded
+        .to_field_elements()
+        .iter()
+        .map(dossier_core::pasta::from_fr)
+        .collect();
+    dossier_halo2::statement::instance(&public, &query)
 }
 
 #[test]

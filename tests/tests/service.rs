@@ -429,9 +429,10 @@ fn halo2_recruitment_over_http() {
         "POST",
         &format!("/v1/requests/{id}/presentations"),
         Some(&f.verifier),
-        Some(json!({"presentation": presentation})),
+        Some(json!({"presentation": presentation, "archive": true})),
     );
     assert_eq!(s, 200, "{v}");
+    let seq = v["archived_as"].as_u64().expect("archived");
     let (s, e) = f.call(
         "POST",
         &format!("/v1/requests/{id}/presentations"),
@@ -442,6 +443,27 @@ fn halo2_recruitment_over_http() {
         (s, e["error"]["code"].as_str()),
         (409, Some("replayed")),
         "{e}"
+    );
+    // The archived halo2 verification re-verifies for a regulator (halo2 and Groth16 records
+    // side by side in one re-check).
+    let (s, r) = f.call(
+        "POST",
+        "/v1/archive/reverify",
+        Some(&f.regulator),
+        Some(json!({})),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["invalid"], json!([]), "{r}");
+    assert!(r["valid"].as_u64().expect("valid") >= 1, "{r}");
+    let (s, a) = f.call("GET", "/v1/archive", Some(&f.regulator), None);
+    assert_eq!(s, 200, "{a}");
+    assert!(
+        a["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .any(|r| r["seq"].as_u64() == Some(seq) && r["presentation"]["backend"] == "halo2"),
+        "{a}"
     );
     // Alice's degree carries no halo2 commitment: the service says so instead of failing.
     recruitment();

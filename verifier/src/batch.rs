@@ -2,7 +2,9 @@
 //! random linear combination of the Groth16 equations, one multi-Miller loop and one final
 //! exponentiation for the whole batch. A batch passes only if (with overwhelming probability,
 //! 2^-128 per false proof) every proof in it is valid; on failure, check proofs one by one to
-//! find the culprit.
+//! find the culprit. halo2 presentations of one shape are batched the same way: their IPA checks
+//! end in one multi-scalar multiplication instead of one per proof
+//! (`dossier_halo2::proof::Keys::verify_batch`).
 
 use crate::keys::ShapeKey;
 use crate::VerifyError;
@@ -80,7 +82,7 @@ pub struct BatchItem<'a> {
 /// Verifies many presentations at once, with the same outcome for each as [`crate::verify`]:
 /// the statement checks one by one, then one batched pairing check per shape; when a batch
 /// fails, its proofs are checked one by one so that each gets its own verdict. halo2
-/// presentations are checked one by one.
+/// presentations are batched per shape in the same way.
 pub fn verify_presentations(
     items: &[BatchItem<'_>],
     keys: &crate::VerifierKeys,
@@ -91,16 +93,19 @@ pub fn verify_presentations(
     use std::collections::BTreeMap;
     let mut out: Vec<Option<Result<crate::Checked, VerifyError>>> = Vec::new();
     let mut by_shape: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut halo2_by_shape: BTreeMap<String, Vec<(usize, crate::halo2::Pending)>> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
         if item.presentation.backend == crate::halo2::BACKEND {
-            // No batching across IPA proofs here: each is checked on its own.
-            out.push(Some(crate::halo2::verify(
-                item.request,
-                item.presentation,
-                log_key,
-                schemas,
-                item.now,
-            )));
+            match crate::halo2::check(item.request, item.presentation, log_key, schemas, item.now) {
+                Ok(pending) => {
+                    halo2_by_shape
+                        .entry(item.presentation.shape.name())
+                        .or_default()
+                        .push((i, pending));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
             continue;
         }
         let checked = check_statement(
@@ -159,5 +164,21 @@ pub fn verify_presentations(
             }
         }
     }
-    out.into_iter().flatten().collect()
+    for members in halo2_by_shape.into_values() {
+        let batch: Vec<(&[u8], &[dossier_core::pasta::Fp])> = members
+            .iter()
+            .map(|(_, p)| (p.proof.as_slice(), p.instance.as_slice()))
+            .collect();
+        let batch_ok = members.len() > 1 && members[0].1.keys.verify_batch(&batch).is_ok();
+        for (i, pending) in members {
+            out[i] = Some(if batch_ok {
+                Ok(pending.checked)
+            } else {
+                pending.finish()
+            });
+        }
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or(Err(VerifyError::InvalidProof)))
+        .collect()
 }

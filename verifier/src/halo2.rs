@@ -48,6 +48,51 @@ pub fn verify(
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
+    let pending = check(request, p, log_key, schemas, now)?;
+    pending.finish()
+}
+
+/// A failed IPA check in the verifier's words: bytes after the proof are a malformed encoding,
+/// anything else an invalid proof.
+pub(crate) fn proof_error(e: dossier_halo2::proof::Halo2Error) -> VerifyError {
+    match e {
+        dossier_halo2::proof::Halo2Error::TrailingBytes { extra } => {
+            VerifyError::ProofEncoding(format!("{extra} bytes follow the halo2 proof"))
+        }
+        _ => VerifyError::InvalidProof,
+    }
+}
+
+/// A halo2 presentation whose every check but the proof's own has passed.
+pub(crate) struct Pending {
+    /// The verdict, if the proof verifies.
+    pub checked: Checked,
+    /// The circuit's keys.
+    pub keys: &'static Keys,
+    /// The proof's bytes.
+    pub proof: Vec<u8>,
+    /// The instance column: public inputs, then the verifier's own encoded query.
+    pub instance: Vec<Fp>,
+}
+
+impl Pending {
+    /// The IPA check on its own; the verdict if it passes.
+    pub(crate) fn finish(self) -> Result<Checked, VerifyError> {
+        self.keys
+            .verify(&self.proof, &self.instance)
+            .map_err(proof_error)?;
+        Ok(self.checked)
+    }
+}
+
+/// Every check of [`verify`] except the IPA check itself.
+pub(crate) fn check(
+    request: &PresentationRequest,
+    p: &Presentation,
+    log_key: &str,
+    schemas: &SchemaSet,
+    now: u64,
+) -> Result<Pending, VerifyError> {
     let encoded = check_request(request, p, schemas)?;
     let keys = Keys::shared(p.shape).map_err(|e| VerifyError::Keys(e.to_string()))?;
     if p.vk_sha256 != keys.vk_sha256 {
@@ -128,8 +173,7 @@ pub fn verify(
         .iter()
         .map(pasta::from_fr)
         .collect();
-    keys.verify(&proof, &dossier_halo2::statement::instance(&inputs, &query))
-        .map_err(|_| VerifyError::InvalidProof)?;
+    let instance = dossier_halo2::statement::instance(&inputs, &query);
     let nullifier = pasta::to_hex(&inputs[layout.nullifier()]);
     // The verdict names issuers by the twin roots; it reads roots from `public`, so give it the
     // BN254 roots of the same checkpoint lines.
@@ -143,9 +187,14 @@ pub fn verify(
     }
     let mut verdict = Verdict::new(request, &encoded, &named, &cp, schemas, false, now);
     verdict.nullifier = nullifier.clone();
-    Ok(Checked {
-        verdict,
-        nullifier,
-        groth16: None,
+    Ok(Pending {
+        checked: Checked {
+            verdict,
+            nullifier,
+            groth16: None,
+        },
+        keys,
+        proof,
+        instance,
     })
 }
