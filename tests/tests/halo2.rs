@@ -37,6 +37,18 @@ fn verify(p: &Proven, presentation: &Value, extra: &[&str]) -> (Option<i32>, Str
     )
 }
 
+/// A halo2 presentation of the degree for the recruitment query in `scope`.
+fn proven_halo2(dir: &Path, scope: &str) -> Proven {
+    prove_one_on(
+        dir,
+        "univ.law-school",
+        degree(),
+        RECRUITMENT,
+        scope,
+        "halo2",
+    )
+}
+
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
 }
@@ -44,14 +56,7 @@ fn read(path: &Path) -> Value {
 #[test]
 fn a_halo2_presentation_verifies_and_every_tampering_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = prove_one_on(
-        dir.path(),
-        "univ.law-school",
-        degree(),
-        RECRUITMENT,
-        "recruitment:2026:halo2",
-        "halo2",
-    );
+    let p = proven_halo2(dir.path(), "recruitment:2026:halo2");
     let request = read(&p.request);
     assert_eq!(request["backend"], "halo2");
     let good = read(&p.presentation);
@@ -166,14 +171,7 @@ fn last_scalar_changed(proof: &[u8]) -> Vec<u8> {
 fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
     use dossier_core::presentation::{Presentation, PresentationRequest};
     let dir = tempfile::tempdir().expect("tmp");
-    let p = prove_one_on(
-        dir.path(),
-        "univ.law-school",
-        degree(),
-        RECRUITMENT,
-        "recruitment:2026:halo2-batch",
-        "halo2",
-    );
+    let p = proven_halo2(dir.path(), "recruitment:2026:halo2-batch");
     let request: PresentationRequest = serde_json::from_value(read(&p.request)).expect("request");
     let good: Presentation = serde_json::from_value(read(&p.presentation)).expect("presentation");
     let log_key = ok_json(&p.home, &["ledger", "info"])["log_key"]

@@ -186,6 +186,21 @@ impl Fixture {
             .expect("size")
     }
 
+    /// A regulator re-verifies the whole archive; every record must still verify. Returns the
+    /// report.
+    fn reverify_archive(&self) -> Value {
+        let (s, r) = self.call(
+            "POST",
+            "/v1/archive/reverify",
+            Some(&self.regulator),
+            Some(json!({})),
+        );
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["invalid"], json!([]), "{r}");
+        assert!(r["valid"].as_u64().expect("valid") >= 1, "{r}");
+        r
+    }
+
     /// Publishes a checkpoint and waits for its job.
     fn checkpoint(&self, token: &str) -> Value {
         let (s, job) = self.call("POST", "/v1/checkpoints", Some(token), None);
@@ -377,15 +392,7 @@ fn recruitment_story_over_http() {
     let (s, a) = f.call("GET", "/v1/archive", Some(&f.regulator), None);
     assert_eq!(s, 200, "{a}");
     assert!(!a["records"].as_array().expect("records").is_empty());
-    let (s, r) = f.call(
-        "POST",
-        "/v1/archive/reverify",
-        Some(&f.regulator),
-        Some(json!({})),
-    );
-    assert_eq!(s, 200, "{r}");
-    assert_eq!(r["invalid"], json!([]), "{r}");
-    assert!(r["valid"].as_u64().expect("valid") >= 1);
+    f.reverify_archive();
 }
 
 #[test]
@@ -446,15 +453,7 @@ fn halo2_recruitment_over_http() {
     );
     // The archived halo2 verification re-verifies for a regulator (halo2 and Groth16 records
     // side by side in one re-check).
-    let (s, r) = f.call(
-        "POST",
-        "/v1/archive/reverify",
-        Some(&f.regulator),
-        Some(json!({})),
-    );
-    assert_eq!(s, 200, "{r}");
-    assert_eq!(r["invalid"], json!([]), "{r}");
-    assert!(r["valid"].as_u64().expect("valid") >= 1, "{r}");
+    f.reverify_archive();
     let (s, a) = f.call("GET", "/v1/archive", Some(&f.regulator), None);
     assert_eq!(s, 200, "{a}");
     assert!(
