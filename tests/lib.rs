@@ -159,6 +159,25 @@ pub fn prove_one(
     prove_one_on(dir, issuer, claim, query, scope, "groth16")
 }
 
+/// `dossier prove`: answers `request` from `wallet` into `out`; panics if it fails.
+pub fn prove_to(home: &Path, params: &Path, request: &Path, wallet: &Path, out: &Path) {
+    let path = |p: &Path| p.to_str().expect("utf-8").to_string();
+    ok(
+        home,
+        &[
+            "--params",
+            &path(params),
+            "prove",
+            "--request",
+            &path(request),
+            "--wallet",
+            &path(wallet),
+            "--out",
+            &path(out),
+        ],
+    );
+}
+
 /// [`prove_one`] with a backend (`groth16` or `halo2`).
 pub fn prove_one_on(
     dir: &Path,
@@ -182,24 +201,7 @@ pub fn prove_one_on(
     ok(&home, &["checkpoint"]);
     let (request_path, presentation) = (dir.join("r.json"), dir.join("p.json"));
     request_on(&home, query, scope, &request_path, backend);
-    let (r, pr) = (
-        request_path.to_str().expect("utf-8"),
-        presentation.to_str().expect("utf-8"),
-    );
-    ok(
-        &home,
-        &[
-            "--params",
-            p,
-            "prove",
-            "--request",
-            r,
-            "--wallet",
-            w,
-            "--out",
-            pr,
-        ],
-    );
+    prove_to(&home, &params, &request_path, &wallet, &presentation);
     Proven {
         home,
         params,

@@ -177,12 +177,7 @@ impl Case {
         }
         // The circuit reads the claimed query from the instance: no query can be proven but the
         // one claimed.
-        let query: Vec<Fp> = self
-            .claimed
-            .to_field_elements()
-            .iter()
-            .map(pasta::from_fr)
-            .collect();
+        let query: Vec<Fp> = self.claimed.to_pasta_elements();
         let circuit = h2::StatementCircuit {
             shape,
             witness: Some(h2::StatementWitness {

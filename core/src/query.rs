@@ -488,12 +488,16 @@ impl EncodedQuery {
     /// The query hash of the halo2 backend: the same elements, chained the same way with Pasta
     /// Poseidon ([`crate::pasta::hash_elements`]).
     pub fn hash_halo2(&self) -> crate::pasta::Fp {
-        let xs: Vec<_> = self
-            .to_field_elements()
+        crate::pasta::hash_elements(&self.to_pasta_elements())
+    }
+
+    /// [`EncodedQuery::to_field_elements`] in the Pallas field (each is canonical there: BN254's
+    /// r is below Pallas' p), as the halo2 circuit reads them from its instance column.
+    pub fn to_pasta_elements(&self) -> Vec<crate::pasta::Fp> {
+        self.to_field_elements()
             .iter()
             .map(crate::pasta::from_fr)
-            .collect();
-        crate::pasta::hash_elements(&xs)
+            .collect()
     }
 }
 

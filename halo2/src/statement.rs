@@ -207,11 +207,7 @@ impl StatementWitness {
         );
         Ok(StatementWitness {
             secret: pasta::from_fr(&secret.expose()),
-            query: query
-                .to_field_elements()
-                .iter()
-                .map(pasta::from_fr)
-                .collect(),
+            query: query.to_pasta_elements(),
             credentials,
             public,
         })

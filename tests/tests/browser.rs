@@ -8,7 +8,7 @@
 //! shows the service's verdict (valid, and a tampered one refused). Screenshots are kept in
 //! `target/screenshots/` as test artefacts.
 
-use dossier_tests::{ok, prove_one, request_on, Proven, Server};
+use dossier_tests::{ok, prove_one, prove_to, request_on, Proven, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +36,16 @@ fn tools() -> Result<(PathBuf, PathBuf, PathBuf), String> {
         ));
     }
     Ok((driver, snarkjs, chromium))
+}
+
+/// Writes to `to` the presentation at `from` with its revealed award year (the first of the
+/// query's two reveal slots) claimed as 2016.
+fn award_year_changed(from: &Path, to: &Path) {
+    let mut bad: Value =
+        serde_json::from_str(&std::fs::read_to_string(from).expect("read")).expect("json");
+    let n = bad["public_inputs"].as_array().expect("inputs").len();
+    bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
+    std::fs::write(to, bad.to_string()).expect("w");
 }
 
 #[test]
@@ -70,12 +80,8 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     // A second checkpoint, for the ledger page's consistency check.
     ok(&home, &["checkpoint"]);
     // The tampered copy: the revealed award year changed.
-    let mut bad: Value =
-        serde_json::from_str(&std::fs::read_to_string(&pres).expect("read")).expect("json");
-    let n = bad["public_inputs"].as_array().expect("inputs").len();
-    bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
     let tampered = dir.path().join("tampered.json");
-    std::fs::write(&tampered, bad.to_string()).expect("w");
+    award_year_changed(&pres, &tampered);
     // The same holder answers a halo2 request; and a tampered copy (revealed year changed).
     let (h2_req, h2_pres, h2_bad) = (
         dir.path().join("h2-r.json"),
@@ -90,25 +96,8 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
         &h2_req,
         "halo2",
     );
-    ok(
-        &home,
-        &[
-            "--params",
-            params.to_str().expect("p"),
-            "prove",
-            "--request",
-            h2_req.to_str().expect("r"),
-            "--wallet",
-            wallet.to_str().expect("w"),
-            "--out",
-            h2_pres.to_str().expect("o"),
-        ],
-    );
-    let mut bad: Value =
-        serde_json::from_str(&std::fs::read_to_string(&h2_pres).expect("read")).expect("json");
-    let n = bad["public_inputs"].as_array().expect("inputs").len();
-    bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
-    std::fs::write(&h2_bad, bad.to_string()).expect("w");
+    prove_to(&home, &params, &h2_req, &wallet, &h2_pres);
+    award_year_changed(&h2_pres, &h2_bad);
 
     let server = Server::start(
         &home,

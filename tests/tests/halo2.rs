@@ -234,17 +234,11 @@ fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
     let keys = dossier_halo2::proof::Keys::shared(good.shape).expect("keys");
     let bad = last_scalar_changed(&proof);
     let instance = halo2_instance(&request, &good);
-    keys.verify_batch(&[(&proof[..], &instance[..]), (&proof[..], &instance[..])])
-        .expect("two valid");
+    let valid = (proof.as_slice(), instance.as_slice());
+    let invalid = (bad.as_slice(), instance.as_slice());
+    keys.verify_batch(&[valid, valid]).expect("two valid");
     assert!(keys.verify(&bad, &instance).is_err());
-    for batch in [
-        [(&proof, &instance), (&bad, &instance)],
-        [(&bad, &instance), (&proof, &instance)],
-    ] {
-        let batch: Vec<(&[u8], &[dossier_core::pasta::Fp])> = batch
-            .iter()
-            .map(|(p, i)| (p.as_slice(), i.as_slice()))
-            .collect();
+    for batch in [[valid, invalid], [invalid, valid]] {
         assert!(
             keys.verify_batch(&batch).is_err(),
             "a false proof in a batch"
@@ -265,12 +259,7 @@ fn halo2_instance(
         .iter()
         .map(|x| dossier_core::pasta::parse("input", x).expect("fp"))
         .collect();
-    let query: Vec<_> = encoded
-        .to_field_elements()
-        .iter()
-        .map(dossier_core::pasta::from_fr)
-        .collect();
-    dossier_halo2::statement::instance(&public, &query)
+    dossier_halo2::statement::instance(&public, &encoded.to_pasta_elements())
 }
 
 #[test]

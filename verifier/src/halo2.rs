@@ -54,7 +54,7 @@ pub fn verify(
 
 /// A failed IPA check in the verifier's words: bytes after the proof are a malformed encoding,
 /// anything else an invalid proof.
-pub(crate) fn proof_error(e: dossier_halo2::proof::Halo2Error) -> VerifyError {
+fn proof_error(e: dossier_halo2::proof::Halo2Error) -> VerifyError {
     match e {
         dossier_halo2::proof::Halo2Error::TrailingBytes { extra } => {
             VerifyError::ProofEncoding(format!("{extra} bytes follow the halo2 proof"))
@@ -122,7 +122,10 @@ pub(crate) fn check(
         .map(|(i, s)| pasta::parse(&format!("public input {i}"), s))
         .collect::<Result<_, _>>()
         .map_err(|e| malformed("public inputs", e))?;
-    if inputs[layout.query_hash()] != encoded.hash_halo2() {
+    // The circuit reads the query from the instance column's tail: the verifier's own request,
+    // whose hash the query-hash input must be (`EncodedQuery::hash_halo2`).
+    let query = encoded.to_pasta_elements();
+    if inputs[layout.query_hash()] != pasta::hash_elements(&query) {
         return Err(VerifyError::PublicInput("query_hash"));
     }
     // The BN254-valued inputs, read back as BN254 scalars for the shared checks and the verdict.
@@ -167,12 +170,6 @@ pub(crate) fn check(
             proof.len()
         )));
     }
-    // The circuit reads the query from the instance column's tail: the verifier's own request.
-    let query: Vec<Fp> = encoded
-        .to_field_elements()
-        .iter()
-        .map(pasta::from_fr)
-        .collect();
     let instance = dossier_halo2::statement::instance(&inputs, &query);
     let nullifier = pasta::to_hex(&inputs[layout.nullifier()]);
     // The verdict names issuers by the twin roots; it reads roots from `public`, so give it the
