@@ -70,9 +70,9 @@ fn halo2(c: &mut Criterion) {
                 let mut transcript =
                     Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(proof.as_slice());
                 verify_proof(
-                    &keys.params,
-                    keys.pk.get_vk(),
-                    SingleVerifier::new(&keys.params),
+                    &keys.verifying.params,
+                    &keys.verifying.vk,
+                    SingleVerifier::new(&keys.verifying.params),
                     &[&[&public]],
                     &mut transcript,
                 )
@@ -81,7 +81,7 @@ fn halo2(c: &mut Criterion) {
         });
         // The floor of a verification: one MSM over the parameters' 2^k bases, which every
         // IPA check ends in (and a batch pays once).
-        let bases = keys.params.get_g();
+        let bases = keys.verifying.params.get_g();
         let scalars: Vec<dossier_core::pasta::Fp> = (0..bases.len() as u64)
             .map(|i| {
                 // Full-width scalars, as a verifier's are.
@@ -98,7 +98,7 @@ fn halo2(c: &mut Criterion) {
         let batch: Vec<(&[u8], &[dossier_core::pasta::Fp])> =
             vec![(proof.as_slice(), public.as_slice()); BATCH];
         g.bench_function(format!("{sn}/halo2_verify_batch{BATCH}"), |b| {
-            b.iter(|| keys.verify_batch(&batch).expect("verifies"))
+            b.iter(|| keys.verifying.verify_batch(&batch).expect("verifies"))
         });
         // Groth16 on the same request and credentials, same run.
         let prover = ShapeProver::load(params, shape).expect("pk");

@@ -200,7 +200,7 @@ impl StatementCircuit {
 
         let per = 2 + shape.predicates * (3 + shape.set_size);
         let mut commitments = Vec::with_capacity(shape.credentials);
-        let mut in_sum = Vec::with_capacity(shape.credentials);
+        let mut actives = Vec::with_capacity(shape.credentials);
         let sum_base = shape.credentials * per;
         let sum_code = checks.record(&cs, "sum.code", || bits::to_bits(&q[sum_base], 4))?;
         let mut terms = Vec::new();
@@ -211,6 +211,10 @@ impl StatementCircuit {
                 bits::to_bits(&q[base], 2 + 3 * shape.reveals)
             })?;
             let active = FpVar::from(header[0].clone());
+            // A slot counts towards the sum only if it is used: in_sum·(1 - active) = 0.
+            checks.record(&cs, format!("query[{m}].sum_needs_active"), || {
+                enforce_zero_product(&FpVar::from(header[1].clone()), &(FpVar::one() - &active))
+            })?;
             let slots = cw
                 .slots
                 .iter()
@@ -248,6 +252,11 @@ impl StatementCircuit {
                     .collect::<Result<Vec<_>, _>>()?;
                 let root = merkle::root(&commitment, &v_bits[..DEPTH], &siblings)?;
                 enforce_zero_product(&(&root - &inputs[layout.root(m)]), &active)
+            })?;
+            checks.record(&cs, format!("credential[{m}].issued"), || {
+                // issued_at <= today, i.e. today - issued_at in [0, 2^32).
+                let issued = Boolean::le_bits_to_fp(&v_bits[32..64])?;
+                bits::enforce_range(&((today - issued) * &active), 32)
             })?;
             checks.record(&cs, format!("credential[{m}].expiry"), || {
                 // expires_at > today, i.e. expires_at - today - 1 in [0, 2^32).
@@ -308,14 +317,17 @@ impl StatementCircuit {
                 terms.push(term);
             }
             commitments.push(commitment);
-            in_sum.push(FpVar::from(header[1].clone()));
+            actives.push(active);
         }
 
         if shape.credentials > 1 {
-            checks.record(&cs, "sum.distinct", || {
+            // Every two used slots hold different credentials (so a query asking for two is
+            // never met by one credential twice, and no credential is summed twice: a summed
+            // slot is a used one). Credentials of different schemas differ anyway.
+            checks.record(&cs, "distinct", || {
                 for i in 0..commitments.len() {
                     for j in i + 1..commitments.len() {
-                        let both = &in_sum[i] * &in_sum[j];
+                        let both = &actives[i] * &actives[j];
                         let diff = &commitments[i] - &commitments[j];
                         let counted = both.value().map(|b| b == Fr::from(1u64)).unwrap_or(false);
                         let inv = diff
@@ -372,6 +384,12 @@ pub enum WitnessError {
         expected: usize,
         /// Given.
         given: usize,
+    },
+    /// The query could not be encoded or hashed.
+    #[error("the query: {reason}")]
+    Encoding {
+        /// What failed.
+        reason: String,
     },
     /// A credential does not satisfy something the query asks.
     #[error("credential {index} does not satisfy the query: {reason}")]
@@ -455,7 +473,9 @@ impl StatementWitness {
         }
         let public = PublicInputs {
             roots,
-            query_hash: query.hash(),
+            query_hash: query.hash().map_err(|e| WitnessError::Encoding {
+                reason: e.to_string(),
+            })?,
             challenge,
             scope,
             today,

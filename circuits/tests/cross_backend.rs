@@ -106,7 +106,7 @@ impl Case {
                 .iter()
                 .map(|s| s.as_ref().map_or(Fr::from(0u64), |o| o.root))
                 .collect(),
-            query_hash: self.claimed.hash(),
+            query_hash: self.claimed.hash().expect("hash"),
             challenge: Fr::from(CHALLENGE),
             scope,
             today: self.today,
@@ -491,4 +491,62 @@ fn halo2_sizes_are_pinned() {
             k - 1
         );
     }
+}
+
+#[test]
+fn two_credentials_asked_for_are_two_on_both() {
+    // Regression: distinctness was proven only for credentials in a sum, so a query asking for
+    // two credentials without telling them apart was met by one credential twice.
+    let w = world();
+    Case::honest(&w, TWO_APPRAISALS, &[1, 2]).judge("two appraisals", true);
+    let mut c = Case::honest(&w, TWO_APPRAISALS, &[1, 2]);
+    c.slots[1] = Some(w.offered(1));
+    c.judge("one appraisal offered twice", false);
+}
+
+#[test]
+fn issued_no_later_than_today_on_both() {
+    // Regression: nothing proved `issued_at <= today`.
+    for (issued, expected) in [
+        (TODAY - 1, true),
+        (TODAY, true),
+        (TODAY + 1, false),
+        (29_999, false),
+    ] {
+        let mut w = world();
+        let mut degree = w.credentials[0].clone();
+        degree.issued_at = issued;
+        let o = register(&mut w, degree);
+        let mut c = Case::honest(&w, RECRUITMENT, &[0]);
+        c.slots[0] = Some(o);
+        c.judge(&format!("issued on {issued}, today {TODAY}"), expected);
+    }
+}
+
+#[test]
+fn only_used_slots_count_towards_a_sum_on_both() {
+    // Regression: nothing tied `in_sum` to `active`; an unused slot's blank credential could be
+    // summed (sound today only because the verifier re-encodes the query).
+    let w = world();
+    let mut c = Case::honest(&w, TRAINING, &[5, 6]);
+    assert!(!c.query.credentials[2].active);
+    c.query.credentials[2].in_sum = true;
+    c.claimed = c.query.clone();
+    c.judge("an unused slot in the sum", false);
+}
+
+#[test]
+fn the_native_checks_refuse_the_same_cases() {
+    let w = world();
+    let q = w.encode(TWO_APPRAISALS);
+    assert!(q
+        .check_offered(&[w.offered(1), w.offered(2)], TODAY)
+        .is_ok());
+    assert!(q
+        .check_offered(&[w.offered(1), w.offered(1)], TODAY)
+        .is_err());
+    let r = w.encode(RECRUITMENT);
+    let mut late = w.offered(0);
+    late.credential.issued_at = TODAY + 1;
+    assert!(r.check_offered(&[late], TODAY).is_err());
 }

@@ -104,7 +104,7 @@ fn award_year_check(op: &str, bound: serde_json::Value, value: Fr) -> Option<Str
     };
     // Re-point the valid witness at the query under test.
     c.witness.query = q.to_field_elements();
-    c.witness.public.query_hash = q.hash();
+    c.witness.public.query_hash = q.hash().expect("hash");
     if value != Fr::from(2015u64) {
         let mut cred = w.credentials[0].clone();
         cred.slots[3] = value;
@@ -353,7 +353,7 @@ fn sums_need_the_bound_and_distinct_credentials() {
     // The same 24-hour course counted twice reaches 48 but is refused.
     let mut c = w.circuit(TRAINING, &[5, 6]);
     swap(&mut c, 0, &w.offered(6));
-    assert_eq!(failing_check(&c).as_deref(), Some("sum.distinct"));
+    assert_eq!(failing_check(&c).as_deref(), Some("distinct"));
 
     // A course outside 2025 does not count.
     let mut c = w.circuit(TRAINING, &[5, 6]);
@@ -395,4 +395,49 @@ fn the_native_builder_refuses_what_the_circuit_would() {
         Err(WitnessError::Unsatisfied { .. })
     ));
     let _ = Fr::one().inverse();
+}
+
+#[test]
+fn two_credentials_asked_for_must_be_two() {
+    let w = world();
+    assert_eq!(failing_check(&w.circuit(TWO_APPRAISALS, &[1, 2])), None);
+    let mut c = w.circuit(TWO_APPRAISALS, &[1, 2]);
+    swap(&mut c, 1, &w.offered(1));
+    assert_eq!(failing_check(&c).as_deref(), Some("distinct"));
+}
+
+#[test]
+fn a_credential_issued_after_today_is_refused() {
+    for (issued, expected) in [
+        (TODAY, None),
+        (TODAY + 1, Some("credential[0].issued")),
+        (u32::MAX, Some("credential[0].issued")),
+    ] {
+        let w = world();
+        let mut c = w.circuit(RECRUITMENT, &[0]);
+        let mut o = w.offered(0);
+        o.credential.issued_at = issued;
+        let mut tree = w.tree.clone();
+        registry::apply(&mut tree, &[(0, o.credential.commitment())]).expect("apply");
+        let path = registry::path(&tree, 0).expect("path");
+        o.siblings = path.siblings;
+        o.root = path.root;
+        swap(&mut c, 0, &o);
+        assert_eq!(failing_check(&c).as_deref(), expected, "issued on {issued}");
+    }
+}
+
+#[test]
+fn an_unused_slot_cannot_count_towards_the_sum() {
+    let w = world();
+    let mut q = w.encode(TRAINING);
+    assert!(!q.credentials[2].active);
+    q.credentials[2].in_sum = true;
+    let mut c = w.circuit(TRAINING, &[5, 6]);
+    c.witness.query = q.to_field_elements();
+    c.witness.public.query_hash = q.hash().expect("hash");
+    assert_eq!(
+        failing_check(&c).as_deref(),
+        Some("query[2].sum_needs_active")
+    );
 }

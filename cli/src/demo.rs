@@ -6,15 +6,15 @@
 
 use crate::error::CliError;
 use crate::Out;
-use dossier_circuits::statement::{Offered, StatementWitness};
-use dossier_core::credential::Credential;
 use dossier_core::credential::{Claim, EncodedClaim};
+use dossier_core::credential::{Credential, Offered};
 use dossier_core::holder::HolderSecret;
 use dossier_core::keys::KeyPair;
-use dossier_core::presentation::PresentationRequest;
+use dossier_core::presentation::{Backend, PresentationRequest};
 use dossier_core::query::Query;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{checkpoint, field, log_proof};
+use dossier_prover::{Provers, Statement};
 use dossier_store::home::Home;
 use dossier_store::{audit, Store};
 use rand::{Rng, SeedableRng};
@@ -282,7 +282,7 @@ fn presentations(
     day: u32,
     schemas: &SchemaSet,
 ) -> Result<(), CliError> {
-    if dossier_verifier::keys::Manifest::load(params).is_err() {
+    if dossier_params::Manifest::load(params).is_err() {
         steps.time(
             "generate Groth16 keys for every shape (INSECURE development setup)",
             || {
@@ -325,21 +325,19 @@ fn presentations(
         ),
     ];
     let mut seen = dossier_verifier::NullifierStore::in_memory();
+    let provers = Provers::new(params);
     for (name, query, creds) in stories {
         let query = Query::from_json(&query)?;
         let shape = query.shape()?;
         let scope = format!("{name}:2026:tax-bureau");
         let request = PresentationRequest::new(query, &scope, &today, 3600)?;
         let encoded = request.query.encode(schemas, shape)?;
-        let prover = steps.time(
+        steps.time(
             &format!(
                 "{name}: load the proving key of shape {} (pinned by hash)",
                 shape.name()
             ),
-            || {
-                dossier_prover::ShapeProver::load(params, shape)
-                    .map_err(|e| CliError::Input(e.to_string()))
-            },
+            || Ok(provers.prepare(Backend::Groth16, shape)?),
         )?;
         let presentation = steps.time(
             &format!(
@@ -347,18 +345,13 @@ fn presentations(
                 creds.len()
             ),
             || {
-                let w = StatementWitness::build(
-                    &encoded,
+                Ok(provers.prove(&Statement {
+                    request: &request,
+                    query: &encoded,
                     secret,
-                    &creds,
-                    request.challenge,
-                    request.scope_field()?,
-                    request.today_days()?,
-                )
-                .map_err(|e| CliError::Input(e.to_string()))?;
-                prover
-                    .prove(&request, w, &note)
-                    .map_err(|e| CliError::Input(e.to_string()))
+                    offered: &creds,
+                    checkpoint: &note,
+                })?)
             },
         )?;
         let checked = steps.time(&format!("{name}: verifier checks the presentation"), || {
@@ -371,7 +364,7 @@ fn presentations(
                 crate::now(),
             )?)
         })?;
-        seen.check_and_record(&scope, &checked.nullifier)?;
+        seen.check_and_record(&scope, checked.backend, &checked.nullifier)?;
         if !steps.json {
             if checked.verdict.insecure_setup {
                 println!("              (keys from the INSECURE development setup: a demonstration, not evidence)");
@@ -396,7 +389,7 @@ fn presentations(
         )
         .map_err(CliError::from)
         .and_then(|c| {
-            seen.check_and_record(&scope, &c.nullifier)
+            seen.check_and_record(&scope, c.backend, &c.nullifier)
                 .map_err(CliError::from)
         });
         if replay.is_ok() {
@@ -432,7 +425,7 @@ fn presentations(
     let shape = recruitment.shape()?;
     let scope = "recruitment:2026:audit-office";
     let request =
-        PresentationRequest::new(recruitment, scope, &today, 3600)?.with_backend("halo2")?;
+        PresentationRequest::new(recruitment, scope, &today, 3600)?.with_backend(Backend::Halo2);
     let encoded = request.query.encode(schemas, shape)?;
     let creds = vec![offered(store, "univ.law-school", degree)?];
     steps.time(
@@ -440,11 +433,16 @@ fn presentations(
             "halo2: generate the keys of shape {} from the circuit (no setup)",
             shape.name()
         ),
-        || Ok(dossier_verifier::halo2::prepare(shape)?),
+        || Ok(provers.prepare(Backend::Halo2, shape)?),
     )?;
     let presentation = steps.time("halo2: holder proves the recruitment statement", || {
-        dossier_prover::prove_halo2(&request, &encoded, secret, &creds, &note)
-            .map_err(|e| CliError::Input(e.to_string()))
+        Ok(provers.prove(&Statement {
+            request: &request,
+            query: &encoded,
+            secret,
+            offered: &creds,
+            checkpoint: &note,
+        })?)
     })?;
     let checked = steps.time("halo2: verifier checks the presentation", || {
         Ok(dossier_verifier::verify(
@@ -456,7 +454,7 @@ fn presentations(
             crate::now(),
         )?)
     })?;
-    seen.check_and_record(scope, &checked.nullifier)?;
+    seen.check_and_record(scope, checked.backend, &checked.nullifier)?;
     let mut tampered = presentation.clone();
     tampered.public_inputs[dossier_core::statement::Layout { shape }.revealed(0, 0)] =
         dossier_core::pasta::to_hex(&dossier_core::pasta::Fp::from(2001));

@@ -39,6 +39,10 @@ pub enum CliError {
     /// A presentation was refused.
     #[error("presentation refused: {0}")]
     Verify(#[from] dossier_verifier::VerifyError),
+    /// A proof could not be made (the credentials cannot prove the request, or keys are
+    /// missing).
+    #[error(transparent)]
+    Prove(#[from] dossier_prover::ProverError),
 }
 
 impl CliError {
@@ -57,6 +61,7 @@ impl CliError {
                 _ => EXIT_BAD_INPUT,
             },
             CliError::Io { .. } => EXIT_STORE,
+            CliError::Prove(_) => EXIT_BAD_INPUT,
         }
     }
 
@@ -75,6 +80,8 @@ impl CliError {
             CliError::Store(_) => "store",
             CliError::Audit(_) => "audit_failed",
             CliError::Verify(_) => "presentation_refused",
+            CliError::Prove(e) if e.is_unprovable() => "unprovable",
+            CliError::Prove(_) => "prover",
         }
     }
 }

@@ -15,6 +15,7 @@ use dossier_store::home;
 use clap::{Args, Parser, Subcommand};
 use dossier_core::credential::CredentialOpening;
 use dossier_core::encoding::{date_to_days, days_to_date};
+use dossier_core::presentation::Backend;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{checkpoint, field, pasta};
 use dossier_store::audit;
@@ -245,9 +246,9 @@ struct RequestArgs {
     #[arg(long, default_value_t = 86_400)]
     max_age: u64,
     /// The proof system: groth16 (small proofs, on-chain verification; trusted setup) or halo2
-    /// (no trusted setup; larger proofs). Serve one scope with one backend.
-    #[arg(long, default_value = "groth16", value_parser = ["groth16", "halo2"])]
-    backend: String,
+    /// (no trusted setup; larger proofs). A scope belongs to one backend.
+    #[arg(long, default_value = "groth16", value_parser = parse_backend)]
+    backend: Backend,
     /// Where to write the request.
     #[arg(long)]
     out: PathBuf,
@@ -749,7 +750,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                 &today,
                 args.max_age,
             )?
-            .with_backend(&args.backend)?;
+            .with_backend(args.backend);
             let text = serde_json::to_string_pretty(&request)
                 .map_err(|e| CliError::Input(e.to_string()))?;
             home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
@@ -1114,7 +1115,7 @@ fn verify_cmd(
     };
     // halo2 needs no setup: its keys come from the circuit, once per process (not part of the
     // check's time), and no Groth16 parameters are read.
-    let keys = if presentation.backend == dossier_verifier::halo2::BACKEND {
+    let keys = if presentation.backend == Backend::Halo2 {
         dossier_verifier::halo2::prepare(presentation.shape)?;
         dossier_verifier::VerifierKeys::none()
     } else {
@@ -1125,8 +1126,11 @@ fn verify_cmd(
         dossier_verifier::verify(&request, &presentation, &keys, &log_key, schemas, now())?;
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = &args.nullifiers {
-        dossier_verifier::NullifierStore::open(path)?
-            .check_and_record(&request.scope, &checked.nullifier)?;
+        dossier_verifier::NullifierStore::open(path)?.check_and_record(
+            &request.scope,
+            checked.backend,
+            &checked.nullifier,
+        )?;
     }
     let v = &checked.verdict;
     let mut text = format!(
@@ -1334,4 +1338,10 @@ fn main() {
 /// Today's date as text (for the demo's promotion).
 pub fn demo_date(day: u32) -> String {
     days_to_date(day)
+}
+
+/// A backend named on the command line.
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    s.parse()
+        .map_err(|e: dossier_core::CoreError| e.to_string())
 }

@@ -3,9 +3,9 @@
 
 use crate::error::{io, CliError};
 use crate::wallet::Wallet;
-use dossier_circuits::statement::StatementWitness;
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::schema::SchemaSet;
+use dossier_prover::{Provers, Statement};
 use dossier_store::home::Home;
 use std::path::Path;
 
@@ -15,7 +15,8 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CliEr
     serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
 }
 
-/// Proves a request from a wallet against this home's store; returns the presentation.
+/// Proves a request from a wallet against this home's store; returns the presentation and the
+/// proof's own time in seconds (key loading or generation excluded).
 pub fn prove(
     home: &Home,
     params: &Path,
@@ -34,32 +35,18 @@ pub fn prove(
         schemas,
         &query,
         today,
-        &request.backend,
+        request.backend,
     )?;
     drop(store);
-    if request.backend == "halo2" {
-        // Keys come from the circuit (no setup), once per process: not part of the proof's time.
-        dossier_halo2::proof::Keys::shared(shape).map_err(|e| CliError::Input(e.to_string()))?;
-        let started = std::time::Instant::now();
-        let presentation =
-            dossier_prover::prove_halo2(request, &query, wallet.secret(), &offered, &note)
-                .map_err(|e| CliError::Input(e.to_string()))?;
-        return Ok((presentation, started.elapsed().as_secs_f64()));
-    }
+    let provers = Provers::new(params);
+    provers.prepare(request.backend, shape)?;
     let started = std::time::Instant::now();
-    let witness = StatementWitness::build(
-        &query,
-        wallet.secret(),
-        &offered,
-        request.challenge,
-        request.scope_field()?,
-        today,
-    )
-    .map_err(|e| CliError::Input(e.to_string()))?;
-    let prover = dossier_prover::ShapeProver::load(params, shape)
-        .map_err(|e| CliError::Input(e.to_string()))?;
-    let presentation = prover
-        .prove(request, witness, &note)
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let presentation = provers.prove(&Statement {
+        request,
+        query: &query,
+        secret: wallet.secret(),
+        offered: &offered,
+        checkpoint: &note,
+    })?;
     Ok((presentation, started.elapsed().as_secs_f64()))
 }

@@ -210,7 +210,7 @@ mod tests {
         let query = crate::query::Query::from_json(r#"{"credentials": [{"schema": "appraisal", "issuers": ["hr"], "where": {"year": {"$eq": 2024}}}]}"#).expect("q");
         let p = Presentation {
             format: crate::presentation::PRESENTATION_FORMAT.into(),
-            backend: "groth16".into(),
+            backend: crate::presentation::Backend::Groth16,
             shape: crate::query::SHAPES[0],
             vk_sha256: "00".into(),
             request: crate::presentation::PresentationRequest {
@@ -219,7 +219,7 @@ mod tests {
                 scope: "s".into(),
                 today: "2026-01-01".into(),
                 max_checkpoint_age_seconds: 1,
-                backend: "groth16".into(),
+                backend: crate::presentation::Backend::Groth16,
             },
             public_inputs: vec!["0x01".into()],
             proof: "AA==".into(),

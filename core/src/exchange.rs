@@ -160,7 +160,7 @@ fn descriptor(i: usize, c: &CredentialQuery) -> Value {
 /// A presentation request as a Presentation Exchange v2 presentation definition.
 pub fn request_to_definition(r: &PresentationRequest) -> Value {
     let challenge = field::to_hex(&r.challenge);
-    let proof_type = if r.backend == "halo2" {
+    let proof_type = if r.backend == crate::presentation::Backend::Halo2 {
         "DossierHalo2Proof"
     } else {
         "DossierGroth16Proof"
@@ -278,7 +278,7 @@ pub fn request_from_definition(d: &Value) -> Result<PresentationRequest, CoreErr
                 "format.{FORMAT}.max_checkpoint_age_seconds missing"
             ))
         })?,
-        backend: "groth16".into(),
+        backend: crate::presentation::Backend::Groth16,
     };
     r.scope_field()?;
     r.today_days()?;
@@ -286,7 +286,7 @@ pub fn request_from_definition(d: &Value) -> Result<PresentationRequest, CoreErr
         .as_array()
         .is_some_and(|t| t.iter().any(|x| x == "DossierHalo2Proof"));
     if halo2 {
-        return r.with_backend("halo2");
+        return Ok(r.with_backend(crate::presentation::Backend::Halo2));
     }
     Ok(r)
 }

@@ -29,21 +29,68 @@ pub struct PresentationRequest {
     /// The anchoring checkpoint may be at most this old when the presentation is verified.
     pub max_checkpoint_age_seconds: u64,
     /// The proof system asked for: `groth16` (the default, omitted from the JSON) or `halo2`
-    /// (no trusted setup). The backends' nullifiers differ, so a scope must be served by one
-    /// backend only: a verifier's requests of one scope name the same backend.
-    #[serde(default = "groth16", skip_serializing_if = "is_groth16")]
-    pub backend: String,
+    /// (no trusted setup). The backends' nullifiers differ, so a scope belongs to one backend:
+    /// verifiers refuse a second backend in a scope (`NullifierStore`, the service).
+    #[serde(default, skip_serializing_if = "Backend::is_groth16")]
+    pub backend: Backend,
 }
 
-/// The backends a request may name.
-pub const BACKENDS: [&str; 2] = ["groth16", "halo2"];
-
-fn groth16() -> String {
-    "groth16".into()
+/// A proof system. Written `groth16` / `halo2` in requests, presentations and on the command
+/// line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Groth16 on BN254 (arkworks): 128-byte proofs, a trusted setup per shape.
+    #[default]
+    Groth16,
+    /// halo2 (IPA over the Pasta curves): no trusted setup.
+    Halo2,
 }
 
-fn is_groth16(b: &str) -> bool {
-    b == "groth16"
+impl Backend {
+    /// Every backend.
+    pub const ALL: [Backend; 2] = [Backend::Groth16, Backend::Halo2];
+
+    /// Its name in JSON and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Groth16 => "groth16",
+            Backend::Halo2 => "halo2",
+        }
+    }
+
+    /// Whether this is the default, Groth16 (which requests omit).
+    pub fn is_groth16(&self) -> bool {
+        *self == Backend::Groth16
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = CoreError;
+
+    /// Parses a backend's name, refusing others without echoing them.
+    fn from_str(s: &str) -> Result<Backend, CoreError> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| CoreError::Value {
+                field: "backend".into(),
+                reason: "unknown proof system (groth16 or halo2)".into(),
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Backend {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Backend, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl PresentationRequest {
@@ -63,16 +110,10 @@ impl PresentationRequest {
         })
     }
 
-    /// The same request for another backend (refusing an unknown one).
-    pub fn with_backend(mut self, backend: &str) -> Result<PresentationRequest, CoreError> {
-        if !BACKENDS.contains(&backend) {
-            return Err(CoreError::Value {
-                field: "backend".into(),
-                reason: format!("unknown backend `{backend}` (groth16 or halo2)"),
-            });
-        }
-        self.backend = backend.to_string();
-        Ok(self)
+    /// The same request for another backend.
+    pub fn with_backend(mut self, backend: Backend) -> PresentationRequest {
+        self.backend = backend;
+        self
     }
 
     /// A request with a fresh challenge from the OS's RNG.
@@ -88,7 +129,7 @@ impl PresentationRequest {
             scope: scope.to_string(),
             today: today.to_string(),
             max_checkpoint_age_seconds,
-            backend: groth16(),
+            backend: Backend::Groth16,
         };
         r.scope_field()?;
         r.today_days()?;
@@ -102,8 +143,8 @@ impl PresentationRequest {
 pub struct Presentation {
     /// Always [`PRESENTATION_FORMAT`].
     pub format: String,
-    /// The proof system: `groth16` or `halo2`.
-    pub backend: String,
+    /// The proof system.
+    pub backend: Backend,
     /// The circuit shape proven.
     pub shape: Shape,
     /// SHA-256 of the verifying key the proof was made for (hex).

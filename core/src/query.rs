@@ -28,7 +28,13 @@ use std::collections::BTreeMap;
 
 /// A circuit shape: how many credentials, predicates per credential, set members per
 /// predicate and revealed fields per credential one proof carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Every size of a circuit, an encoded query and a witness is computed from a shape, so a shape
+/// read from untrusted input (a presentation, a manifest) is bounded before anything is
+/// allocated from it: deserialising accepts only the [`SHAPES`] dossier ships
+/// ([`Shape::check_shipped`]), and [`Query::encode`] refuses any other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "ShapeFields")]
 pub struct Shape {
     /// Credentials per proof (M).
     pub credentials: usize,
@@ -40,7 +46,60 @@ pub struct Shape {
     pub reveals: usize,
 }
 
+/// A shape as written in JSON, before it is known to be a shipped one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShapeFields {
+    credentials: u64,
+    predicates: u64,
+    set_size: u64,
+    reveals: u64,
+}
+
+impl TryFrom<ShapeFields> for Shape {
+    type Error = CoreError;
+
+    fn try_from(f: ShapeFields) -> Result<Shape, CoreError> {
+        let fits = |x: u64| usize::try_from(x).ok();
+        let shape = match (
+            fits(f.credentials),
+            fits(f.predicates),
+            fits(f.set_size),
+            fits(f.reveals),
+        ) {
+            (Some(credentials), Some(predicates), Some(set_size), Some(reveals)) => Shape {
+                credentials,
+                predicates,
+                set_size,
+                reveals,
+            },
+            _ => return Err(not_shipped()),
+        };
+        shape.check_shipped()?;
+        Ok(shape)
+    }
+}
+
+fn not_shipped() -> CoreError {
+    CoreError::Malformed {
+        what: "shape".into(),
+        reason: format!(
+            "not one of the shipped shapes ({})",
+            SHAPES.map(|s| s.name()).join(", ")
+        ),
+    }
+}
+
 impl Shape {
+    /// Refuses a shape that is not one of [`SHAPES`] (naming the shipped ones, not the value).
+    pub fn check_shipped(&self) -> Result<(), CoreError> {
+        if SHAPES.contains(self) {
+            Ok(())
+        } else {
+            Err(not_shipped())
+        }
+    }
+
     /// A short name, used for key files: `m1p4k4r2`.
     pub fn name(&self) -> String {
         format!(
@@ -260,7 +319,8 @@ impl Query {
         serde_json::from_str(text).map_err(|e| bad(e.to_string()))
     }
 
-    /// The smallest shipped shape that fits this query.
+    /// The smallest shipped shape that fits this query. A `$sum` needs a shape of more than one
+    /// credential (one-credential circuits carry no aggregate), even over a single credential.
     pub fn shape(&self) -> Result<Shape, CoreError> {
         let p = self
             .credentials
@@ -277,19 +337,35 @@ impl Query {
         SHAPES
             .iter()
             .find(|s| {
-                s.credentials >= self.credentials.len() && s.predicates >= p && s.reveals >= r
+                s.credentials >= self.credentials.len()
+                    && s.predicates >= p
+                    && s.reveals >= r
+                    && (self.sum.is_none() || s.credentials > 1)
             })
             .copied()
             .ok_or_else(|| {
                 bad(format!(
-                    "no shipped shape fits {} credentials, {p} predicates, {r} reveals",
-                    self.credentials.len()
+                    "no shipped shape fits {} credentials, {p} predicates, {r} reveals{}",
+                    self.credentials.len(),
+                    if self.sum.is_some() {
+                        " and a $sum"
+                    } else {
+                        ""
+                    }
                 ))
             })
     }
 
     /// Checks the query against the schemas and encodes it for `shape`.
     pub fn encode(&self, schemas: &SchemaSet, shape: Shape) -> Result<EncodedQuery, CoreError> {
+        // Every allocation below is sized by the shape: bound it first.
+        shape.check_shipped()?;
+        if self.sum.is_some() && shape.credentials < 2 {
+            return Err(bad(format!(
+                "shape {} carries no $sum: a sum needs a shape of several credentials",
+                shape.name()
+            )));
+        }
         if self.credentials.is_empty() || self.credentials.len() > shape.credentials {
             return Err(bad(format!("needs 1 to {} credentials", shape.credentials)));
         }
@@ -481,7 +557,7 @@ impl EncodedQuery {
     }
 
     /// The query hash (see [`hash_elements`]).
-    pub fn hash(&self) -> Fr {
+    pub fn hash(&self) -> Result<Fr, CoreError> {
         hash_elements(&self.to_field_elements())
     }
 
@@ -581,6 +657,9 @@ impl EncodedQuery {
             if c.expires_at <= today {
                 return fail(m, "it has expired".into());
             }
+            if c.issued_at > today {
+                return fail(m, "it is issued after the request's day".into());
+            }
             for (p, pred) in qc.predicates.iter().enumerate() {
                 if !pred.holds(c.slots[pred.slot]) {
                     return fail(m, format!("predicate {p} does not hold"));
@@ -594,23 +673,21 @@ impl EncodedQuery {
                 sum += u128::from(v[0]);
             }
         }
-        if self.sum_enabled {
-            if sum < u128::from(self.sum_bound) {
-                return fail(0, format!("the sum is below {}", self.sum_bound));
-            }
-            let summed: Vec<Fr> = offered
-                .iter()
-                .zip(&self.credentials)
-                .filter(|(_, q)| q.in_sum)
-                .map(|(o, _)| o.credential.commitment())
-                .collect();
-            if summed
-                .iter()
-                .enumerate()
-                .any(|(i, c)| summed[..i].contains(c))
-            {
-                return fail(0, "the same credential is counted twice in the sum".into());
-            }
+        if self.sum_enabled && sum < u128::from(self.sum_bound) {
+            return fail(0, format!("the sum is below {}", self.sum_bound));
+        }
+        // Every used slot holds a different credential (and so no credential is summed twice).
+        let used: Vec<Fr> = offered
+            .iter()
+            .zip(&self.credentials)
+            .filter(|(_, q)| q.active)
+            .map(|(o, _)| o.credential.commitment())
+            .collect();
+        if let Some(i) = (0..used.len()).find(|&i| used[..i].contains(&used[i])) {
+            return fail(
+                i,
+                "the same credential is offered for two of the query's credentials".into(),
+            );
         }
         None
     }
@@ -618,17 +695,18 @@ impl EncodedQuery {
 
 /// Hashes a list of field elements: `h = Poseidon([len, x0..x10])`, then
 /// `h = Poseidon([h, next up to 11])` until all are absorbed.
-pub fn hash_elements(xs: &[Fr]) -> Fr {
+/// The last chunk is hashed as it is (fewer inputs, not padded); `len` counts the elements.
+pub fn hash_elements(xs: &[Fr]) -> Result<Fr, CoreError> {
     let mut chunks = xs.chunks(11);
     let mut first = vec![Fr::from(xs.len() as u64)];
     first.extend_from_slice(chunks.next().unwrap_or(&[]));
-    let mut h = poseidon::hash(&first).unwrap_or_default();
+    let mut h = poseidon::hash(&first)?;
     for c in chunks {
         let mut next = vec![h];
         next.extend_from_slice(c);
-        h = poseidon::hash(&next).unwrap_or_default();
+        h = poseidon::hash(&next)?;
     }
-    h
+    Ok(h)
 }
 
 #[cfg(test)]
@@ -680,7 +758,61 @@ mod tests {
             .expect("p")
             .insert("$gte".into(), Value::from("doctorate"));
         let b = q.encode(&schemas, SHAPES[0]).expect("b");
-        assert_ne!(a.hash(), b.hash());
+        assert_ne!(a.hash().expect("a"), b.hash().expect("b"));
+    }
+
+    #[test]
+    fn only_shipped_shapes_deserialise_and_encode() {
+        // Regression: a presentation's shape drove `Query::encode`'s allocations unbounded
+        // ("predicates": 2^32 aborted the service on a 240 GB allocation).
+        for text in [
+            r#"{"credentials": 1, "predicates": 4294967296, "set_size": 4, "reveals": 2}"#,
+            r#"{"credentials": 1, "predicates": 100000000, "set_size": 4, "reveals": 2}"#,
+            r#"{"credentials": 18446744073709551615, "predicates": 18446744073709551615, "set_size": 18446744073709551615, "reveals": 18446744073709551615}"#,
+            r#"{"credentials": 1, "predicates": 4, "set_size": 4, "reveals": 3}"#,
+            r#"{"credentials": 0, "predicates": 0, "set_size": 0, "reveals": 0}"#,
+            r#"{"credentials": 1, "predicates": 4, "set_size": 4, "reveals": 2, "x": 1}"#,
+            r#"{"credentials": -1, "predicates": 4, "set_size": 4, "reveals": 2}"#,
+        ] {
+            let e = serde_json::from_str::<Shape>(text).expect_err(text);
+            assert!(
+                e.to_string().contains("shipped shapes") || e.is_data(),
+                "{text}: {e}"
+            );
+        }
+        for s in SHAPES {
+            let text = serde_json::to_string(&s).expect("json");
+            assert_eq!(serde_json::from_str::<Shape>(&text).expect("shipped"), s);
+        }
+        let huge = Shape {
+            credentials: 1,
+            predicates: 1 << 32,
+            set_size: 4,
+            reveals: 2,
+        };
+        let e = recruitment()
+            .encode(&SchemaSet::builtin(), huge)
+            .expect_err("refused");
+        assert!(e.to_string().contains("shipped shapes"), "{e}");
+    }
+
+    #[test]
+    fn a_sum_over_one_credential_gets_a_shape_that_can_prove_it() {
+        // Regression: the shape choice ignored `sum`, and the one-credential circuit forces
+        // "no sum", so such a query was accepted but could never be proven.
+        let q = Query::from_json(
+            r#"{"credentials": [{"schema": "training", "issuers": ["t"], "where": {"completed_on": {"$gte": "2025-01-01"}}}],
+                "sum": {"schema": "training", "field": "hours", "$gte": 40}}"#,
+        )
+        .expect("parses");
+        let shape = q.shape().expect("fits");
+        assert!(shape.credentials > 1, "{}", shape.name());
+        let e = q.encode(&SchemaSet::builtin(), shape).expect("encodes");
+        assert!(e.sum_enabled && e.credentials[0].in_sum && !e.credentials[1].in_sum);
+        let refused = q
+            .encode(&SchemaSet::builtin(), SHAPES[0])
+            .expect_err("no sum in m1");
+        assert!(refused.to_string().contains("$sum"), "{refused}");
     }
 
     #[test]

@@ -1,19 +1,24 @@
 //! Proving and verifying with IPA commitments on Vesta (whose scalar field is the Pallas base
 //! field the circuits use): no trusted setup — the parameters are derived from a fixed string.
-//! zcash's halo2 0.4 cannot serialise proving or verifying keys, so [`Keys::shared`] generates a
-//! shape's keys once per process and keeps them. A verifying key is named by
-//! [`Keys::vk_sha256`], the SHA-256 of its pinned description (domain, constraint system,
-//! fixed commitments), so a presentation can say which circuit it was proven for.
+//! zcash's halo2 0.4 cannot serialise proving or verifying keys, so a shape's keys are generated
+//! once per process and kept: [`VerifyingKeys::shared`] for verifiers (`keygen_vk` alone) and
+//! [`Keys::shared`] for provers (a proving key over the same verifying key). A verifying key is
+//! named by [`vk_name`] (SHA-256 of the scalar halo2 binds it into transcripts with), so a
+//! presentation can say which circuit it was proven for.
 
 use crate::statement::{k_of, StatementCircuit};
 use dossier_core::pasta::Fp;
 use dossier_core::query::{Shape, SHAPES};
 use ff::Field;
+use ff::PrimeField;
 use halo2_proofs::plonk::{
     create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerificationStrategy,
+    VerifyingKey,
 };
 use halo2_proofs::poly::commitment::{Guard, Params, MSM};
-use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255, EncodedChallenge};
+use halo2_proofs::transcript::{
+    Blake2bRead, Blake2bWrite, Challenge255, EncodedChallenge, Transcript,
+};
 use pasta_curves::vesta;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -83,71 +88,85 @@ fn plonk(what: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> Halo2Erro
     }
 }
 
-/// Parameters and keys of one shape's circuit.
-pub struct Keys {
+/// The IPA parameters and verifying key of one shape's circuit: everything a verifier needs
+/// (`keygen_vk` alone; no proving key is ever built on the verifier's side).
+pub struct VerifyingKeys {
     /// The shape.
     pub shape: Shape,
     /// The IPA parameters.
     pub params: Params<vesta::Affine>,
-    /// The proving key (its verifying key inside).
-    pub pk: ProvingKey<vesta::Affine>,
-    /// SHA-256 of the verifying key's pinned description, hex.
+    /// The verifying key.
+    pub vk: VerifyingKey<vesta::Affine>,
+    /// The key's name in presentations: see [`vk_name`].
     pub vk_sha256: String,
 }
 
-impl Keys {
-    /// Derives the parameters and generates the keys of a shape.
-    pub fn generate(shape: Shape) -> Result<Keys, Halo2Error> {
+/// The name of a verifying key: SHA-256 (hex) of the 32-byte scalar by which halo2 itself binds
+/// the key into every proof's transcript (`VerifyingKey::hash_into`), read back through the
+/// transcript interface. Two keys with one name accept the same proofs; the value depends on
+/// nothing of ours but the circuit.
+pub fn vk_name(vk: &VerifyingKey<vesta::Affine>) -> Result<String, Halo2Error> {
+    let mut capture = Capture(None);
+    vk.hash_into(&mut capture).map_err(|e| Halo2Error::Plonk {
+        what: "verifying key name",
+        reason: e.to_string(),
+    })?;
+    let repr = capture.0.ok_or(Halo2Error::Plonk {
+        what: "verifying key name",
+        reason: "the key wrote nothing into the transcript".into(),
+    })?;
+    Ok(hex::encode(Sha256::digest(repr.to_repr())))
+}
+
+/// A transcript that only records the scalar a verifying key hashes into it.
+struct Capture(Option<Fp>);
+
+impl Transcript<vesta::Affine, Challenge255<vesta::Affine>> for Capture {
+    fn squeeze_challenge(&mut self) -> Challenge255<vesta::Affine> {
+        Challenge255::new(&[0u8; 64])
+    }
+    fn common_point(&mut self, _: vesta::Affine) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn common_scalar(&mut self, scalar: Fp) -> std::io::Result<()> {
+        self.0 = Some(scalar);
+        Ok(())
+    }
+}
+
+fn shape_index(shape: Shape) -> Result<usize, Halo2Error> {
+    SHAPES
+        .iter()
+        .position(|s| *s == shape)
+        .ok_or_else(|| Halo2Error::UnknownShape {
+            shape: shape.name(),
+        })
+}
+
+impl VerifyingKeys {
+    /// Derives the parameters and generates the verifying key of a shape.
+    pub fn generate(shape: Shape) -> Result<VerifyingKeys, Halo2Error> {
         let params = Params::<vesta::Affine>::new(k_of(shape));
-        let empty = StatementCircuit {
-            shape,
-            witness: None,
-        };
-        let vk = keygen_vk(&params, &empty).map_err(plonk("verifying key"))?;
-        let vk_sha256 = hex::encode(Sha256::digest(format!("{:?}", vk.pinned()).as_bytes()));
-        let pk = keygen_pk(&params, vk, &empty).map_err(plonk("proving key"))?;
-        Ok(Keys {
+        let vk = keygen_vk(&params, &empty(shape)).map_err(plonk("verifying key"))?;
+        let vk_sha256 = vk_name(&vk)?;
+        Ok(VerifyingKeys {
             shape,
             params,
-            pk,
+            vk,
             vk_sha256,
         })
     }
 
-    /// The keys of a shape for this process, generated on first use.
-    pub fn shared(shape: Shape) -> Result<&'static Keys, Halo2Error> {
-        static KEYS: [OnceLock<Keys>; SHAPES.len()] = [const { OnceLock::new() }; SHAPES.len()];
-        let i =
-            SHAPES
-                .iter()
-                .position(|s| *s == shape)
-                .ok_or_else(|| Halo2Error::UnknownShape {
-                    shape: shape.name(),
-                })?;
+    /// The verifying keys of a shape for this process, generated on first use.
+    pub fn shared(shape: Shape) -> Result<&'static VerifyingKeys, Halo2Error> {
+        static KEYS: [OnceLock<VerifyingKeys>; SHAPES.len()] =
+            [const { OnceLock::new() }; SHAPES.len()];
+        let i = shape_index(shape)?;
         if let Some(k) = KEYS[i].get() {
             return Ok(k);
         }
-        let k = Keys::generate(shape)?;
+        let k = VerifyingKeys::generate(shape)?;
         Ok(KEYS[i].get_or_init(|| k))
-    }
-
-    /// Proves the circuit for these public inputs.
-    pub fn prove(
-        &self,
-        circuit: &StatementCircuit,
-        instance: &[Fp],
-    ) -> Result<Vec<u8>, Halo2Error> {
-        let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
-        create_proof(
-            &self.params,
-            &self.pk,
-            std::slice::from_ref(circuit),
-            &[&[instance]],
-            rand10::rand_core::UnwrapErr(rand10::rngs::SysRng),
-            &mut transcript,
-        )
-        .map_err(plonk("proving"))?;
-        Ok(transcript.finalize())
     }
 
     /// Reads a proof against public inputs up to its final multi-scalar multiplication, which
@@ -163,7 +182,7 @@ impl Keys {
         let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(&mut rest);
         let msm = verify_proof(
             &self.params,
-            self.pk.get_vk(),
+            &self.vk,
             Deferred {
                 msm: self.params.empty_msm(),
             },
@@ -191,7 +210,7 @@ impl Keys {
     /// up to its final MSM, the MSMs are folded with fresh random weights, and one MSM over the
     /// parameters' bases is evaluated for the whole batch instead of one per proof. `Ok` only if
     /// every proof verifies (a false one slips through with probability at most about n/2^254 for
-    /// n proofs); on `Err`, check them one by one with [`Keys::verify`] to find which.
+    /// n proofs); on `Err`, check them one by one with [`VerifyingKeys::verify`] to find which.
     pub fn verify_batch(&self, items: &[(&[u8], &[Fp])]) -> Result<(), Halo2Error> {
         let mut rng = rand10::rand_core::UnwrapErr(rand10::rngs::SysRng);
         let mut acc = self.params.empty_msm();
@@ -207,6 +226,72 @@ impl Keys {
         } else {
             Err(Halo2Error::Invalid)
         }
+    }
+}
+
+fn empty(shape: Shape) -> StatementCircuit {
+    StatementCircuit {
+        shape,
+        witness: None,
+    }
+}
+
+/// The proving key of one shape's circuit, over the process's shared verifying keys.
+pub struct Keys {
+    /// The parameters and verifying key (also what verifiers in this process use).
+    pub verifying: &'static VerifyingKeys,
+    /// The proving key (a copy of the verifying key inside).
+    pub pk: ProvingKey<vesta::Affine>,
+    /// The verifying key's name (as [`VerifyingKeys::vk_sha256`]).
+    pub vk_sha256: String,
+}
+
+impl Keys {
+    /// Generates the proving key of a shape (the verifying keys are generated first, once).
+    pub fn generate(shape: Shape) -> Result<Keys, Halo2Error> {
+        let verifying = VerifyingKeys::shared(shape)?;
+        let pk = keygen_pk(&verifying.params, verifying.vk.clone(), &empty(shape))
+            .map_err(plonk("proving key"))?;
+        Ok(Keys {
+            verifying,
+            pk,
+            vk_sha256: verifying.vk_sha256.clone(),
+        })
+    }
+
+    /// The proving keys of a shape for this process, generated on first use.
+    pub fn shared(shape: Shape) -> Result<&'static Keys, Halo2Error> {
+        static KEYS: [OnceLock<Keys>; SHAPES.len()] = [const { OnceLock::new() }; SHAPES.len()];
+        let i = shape_index(shape)?;
+        if let Some(k) = KEYS[i].get() {
+            return Ok(k);
+        }
+        let k = Keys::generate(shape)?;
+        Ok(KEYS[i].get_or_init(|| k))
+    }
+
+    /// Proves the circuit for these public inputs.
+    pub fn prove(
+        &self,
+        circuit: &StatementCircuit,
+        instance: &[Fp],
+    ) -> Result<Vec<u8>, Halo2Error> {
+        let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
+        create_proof(
+            &self.verifying.params,
+            &self.pk,
+            std::slice::from_ref(circuit),
+            &[&[instance]],
+            rand10::rand_core::UnwrapErr(rand10::rngs::SysRng),
+            &mut transcript,
+        )
+        .map_err(plonk("proving"))?;
+        Ok(transcript.finalize())
+    }
+
+    /// Checks a proof (with the shared verifying keys).
+    pub fn verify(&self, proof: &[u8], instance: &[Fp]) -> Result<(), Halo2Error> {
+        self.verifying.verify(proof, instance)
     }
 }
 

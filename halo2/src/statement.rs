@@ -411,13 +411,16 @@ impl Circuit<Fp> for StatementCircuit {
         let sum_base = shape.credentials * per;
         let sum_code = chips.arith.bits(l, &q[sum_base], 4)?;
         let mut commitments = Vec::with_capacity(shape.credentials);
-        let mut in_sum = Vec::with_capacity(shape.credentials);
+        let mut actives = Vec::with_capacity(shape.credentials);
         let mut terms = Vec::new();
 
         for m in 0..shape.credentials {
             let base = m * per;
             let header = chips.arith.bits(l, &q[base], 2 + 3 * shape.reveals)?;
             let active = &header[0];
+            // A slot counts towards the sum only if it is used: in_sum·(1 - active) = 0.
+            let unused = chips.arith.linear(l, &[(-Fp::ONE, active)], Fp::ONE)?;
+            chips.arith.assert_zero_product(l, &header[1], &unused)?;
             let cred = |f: fn(&CredentialWitness) -> Fp| known(&move |w| f(&w.credentials[m]));
             let slots = (0..SLOTS)
                 .map(|s| chips.witness(l, "slot", known(&|w| w.credentials[m].slots[s])))
@@ -451,6 +454,7 @@ impl Circuit<Fp> for StatementCircuit {
             let root = chips.instance(l, layout.root(m))?;
             chips.equal_if(l, &cur, &root, active)?;
 
+            validity::issued_by(&chips.arith, &chips.range, l, &parts.issued, &today, active)?;
             validity::not_expired(
                 &chips.arith,
                 &chips.range,
@@ -508,14 +512,15 @@ impl Circuit<Fp> for StatementCircuit {
                 terms.push(t);
             }
             commitments.push(commitment);
-            in_sum.push(header[1].clone());
+            actives.push(active.clone());
         }
 
         if shape.credentials > 1 {
-            // Distinct: (cᵢ - cⱼ)·inv = bothᵢⱼ, so counted credentials differ.
+            // Distinct: (cᵢ - cⱼ)·inv = bothᵢⱼ, so every two used slots hold different
+            // credentials (and, a summed slot being a used one, none is summed twice).
             for i in 0..commitments.len() {
                 for j in i + 1..commitments.len() {
-                    let both = chips.arith.mul(l, &in_sum[i], &in_sum[j])?;
+                    let both = chips.arith.mul(l, &actives[i], &actives[j])?;
                     let diff = chips.arith.linear(
                         l,
                         &[(Fp::ONE, &commitments[i]), (-Fp::ONE, &commitments[j])],

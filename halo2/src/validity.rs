@@ -68,6 +68,21 @@ pub fn split<F: PrimeField>(
     })
 }
 
+/// Constrains `issued <= today` where `active` is 1: `(today − issued)·active < 2^32`; both days
+/// are below 2^32, so an issue day after today wraps far above 2^32.
+pub fn issued_by<F: PrimeField>(
+    arith: &ArithChip,
+    range: &RangeChip,
+    layouter: &mut impl Layouter<F>,
+    issued: &Cell<F>,
+    today: &Cell<F>,
+    active: &Cell<F>,
+) -> Result<(), Error> {
+    let gap = arith.linear(layouter, &[(F::ONE, today), (-F::ONE, issued)], F::ZERO)?;
+    let gap = arith.mul(layouter, &gap, active)?;
+    range.range_check(layouter.namespace(|| "issued by today"), &gap, 32)
+}
+
 /// Constrains `expires > today` where `active` is 1 (nothing where it is 0):
 /// `(expires − today − 1)·active < 2^32`. Both days must be below 2^32 (the split checks
 /// `expires`; the caller checks `today` once), so a negative gap wraps far above 2^32.

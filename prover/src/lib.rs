@@ -1,6 +1,7 @@
-//! dossier's prover: Groth16 keys for each shipped shape ([`setup`]), and proofs of statements
-//! written as presentations ([`prove`]); [`prove_halo2`] proves the same statements with the
-//! halo2 backend (no trusted setup).
+//! dossier's prover: Groth16 keys for each shipped shape ([`setup_dev`]), and proofs of
+//! statements written as presentations, for both backends through one entry point
+//! ([`Provers::prove`]): Groth16 with the pinned proving keys, halo2 with keys generated from the
+//! circuit (no trusted setup).
 //!
 //! Keys live in a params folder with a manifest of SHA-256 hashes (`dossier_verifier::keys`);
 //! a proving key whose hash differs is refused, and a matching one is trusted and loaded without
@@ -20,13 +21,15 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_circuits::statement::{StatementCircuit, StatementWitness};
+use dossier_core::credential::Offered;
 use dossier_core::field;
-use dossier_core::presentation::{Presentation, PresentationRequest, PRESENTATION_FORMAT};
-use dossier_core::query::Shape;
-use dossier_verifier::keys::{read_pinned, Manifest, ManifestEntry, MANIFEST};
+use dossier_core::holder::HolderSecret;
+use dossier_core::presentation::{Backend, Presentation, PresentationRequest, PRESENTATION_FORMAT};
+use dossier_core::query::{EncodedQuery, Shape};
+use dossier_params::{read_pinned, sha256_hex, Manifest, ManifestEntry};
 use rand::SeedableRng;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -40,6 +43,9 @@ pub enum ProverError {
     /// A key or manifest could not be read, written or trusted.
     #[error("keys: {0}")]
     Keys(String),
+    /// The params folder could not be used (no manifest, a key that does not match its pin).
+    #[error(transparent)]
+    Params(#[from] dossier_params::ParamsError),
     /// Synthesis or proving failed.
     #[error("proving: {0}")]
     Proving(String),
@@ -49,29 +55,134 @@ pub enum ProverError {
     /// The halo2 backend refused the witness or failed to prove.
     #[error(transparent)]
     Halo2(#[from] dossier_halo2::Halo2Error),
+    /// The request's scope or day could not be encoded.
+    #[error(transparent)]
+    Request(#[from] dossier_core::CoreError),
 }
 
-/// Proves a request with the halo2 backend (IPA, no trusted setup): builds the witness from the
-/// holder's credentials (each with its halo2 twin path), proves with the shape's keys (generated
-/// on first use in this process) and writes the presentation. The zero-knowledge randomness
-/// comes from the OS.
-pub fn prove_halo2(
-    request: &PresentationRequest,
-    query: &dossier_core::query::EncodedQuery,
-    secret: &dossier_core::holder::HolderSecret,
-    offered: &[dossier_core::credential::Offered],
-    checkpoint: &str,
+impl ProverError {
+    /// Whether the holder's credentials cannot prove the request (their input, not a failure
+    /// of the prover).
+    pub fn is_unprovable(&self) -> bool {
+        matches!(
+            self,
+            ProverError::Witness(_)
+                | ProverError::Request(_)
+                | ProverError::Halo2(
+                    dossier_halo2::Halo2Error::Unsatisfied { .. }
+                        | dossier_halo2::Halo2Error::CredentialCount { .. }
+                )
+        )
+    }
+}
+
+/// What one proof proves and from what: the verifier's request, its query encoded in the shape
+/// proven, the holder's secret, the credentials chosen for the query's slots (in query order,
+/// each with its membership paths) and the signed checkpoint that anchors their roots.
+pub struct Statement<'a> {
+    /// The request answered.
+    pub request: &'a PresentationRequest,
+    /// The request's query, encoded for its shape.
+    pub query: &'a EncodedQuery,
+    /// The holder's secret.
+    pub secret: &'a HolderSecret,
+    /// The credentials, in the query's order.
+    pub offered: &'a [Offered],
+    /// The checkpoint's signed note.
+    pub checkpoint: &'a str,
+}
+
+/// The keys proofs are made with, for both backends: each shape's Groth16 proving key from a
+/// params folder (checked against its pinned hash, loaded on first use and kept), and halo2's
+/// keys, generated from the circuit once per process. The CLI and the service prove through
+/// [`Provers::prove`] alone.
+pub struct Provers {
+    params: std::path::PathBuf,
+    groth16: std::sync::Mutex<BTreeMap<String, std::sync::Arc<ShapeProver>>>,
+}
+
+impl Provers {
+    /// Provers over a params folder (nothing is read until a Groth16 proof needs it).
+    pub fn new(params: &Path) -> Provers {
+        Provers {
+            params: params.to_path_buf(),
+            groth16: Default::default(),
+        }
+    }
+
+    /// A shape's Groth16 prover, loaded once.
+    pub fn groth16(&self, shape: Shape) -> Result<std::sync::Arc<ShapeProver>, ProverError> {
+        let name = shape.name();
+        let mut loaded = self.groth16.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = loaded.get(&name) {
+            return Ok(p.clone());
+        }
+        let p = std::sync::Arc::new(ShapeProver::load(&self.params, shape)?);
+        loaded.insert(name, p.clone());
+        Ok(p)
+    }
+
+    /// Loads (Groth16) or generates (halo2) a shape's keys ahead of a proof, so that a caller
+    /// can keep that out of the proof's time.
+    pub fn prepare(&self, backend: Backend, shape: Shape) -> Result<(), ProverError> {
+        match backend {
+            Backend::Groth16 => self.groth16(shape).map(drop),
+            Backend::Halo2 => dossier_halo2::proof::Keys::shared(shape)
+                .map(drop)
+                .map_err(ProverError::from),
+        }
+    }
+
+    /// Proves a statement with the backend its request names (zero-knowledge randomness from
+    /// the OS) and writes the presentation.
+    pub fn prove(&self, statement: &Statement<'_>) -> Result<Presentation, ProverError> {
+        let request = statement.request;
+        let scope = request.scope_field()?;
+        let today = request.today_days()?;
+        match request.backend {
+            Backend::Groth16 => {
+                let witness = StatementWitness::build(
+                    statement.query,
+                    statement.secret,
+                    statement.offered,
+                    request.challenge,
+                    scope,
+                    today,
+                )?;
+                let prover = self.groth16(statement.query.shape)?;
+                // arkworks opens a tracing span per gadget, formatting whole assignments: with a
+                // verbose log filter that makes proving ~1000x slower, so proofs run without a
+                // subscriber.
+                tracing::subscriber::with_default(
+                    tracing::subscriber::NoSubscriber::default(),
+                    || prover.prove(request, witness, statement.checkpoint),
+                )
+            }
+            Backend::Halo2 => prove_halo2(statement, scope, today),
+        }
+    }
+}
+
+/// Proves a statement with the halo2 backend (IPA, no trusted setup): the witness from the
+/// holder's credentials (each with its halo2 twin path), the shape's keys (generated on first
+/// use in this process).
+fn prove_halo2(
+    statement: &Statement<'_>,
+    scope: Fr,
+    today: u32,
 ) -> Result<Presentation, ProverError> {
     use dossier_halo2::statement::{
         StatementCircuit as Halo2Circuit, StatementWitness as Halo2Witness,
     };
-    let scope = request
-        .scope_field()
-        .map_err(|e| ProverError::Proving(e.to_string()))?;
-    let today = request
-        .today_days()
-        .map_err(|e| ProverError::Proving(e.to_string()))?;
-    let witness = Halo2Witness::build(query, secret, offered, request.challenge, scope, today)?;
+    let (request, query) = (statement.request, statement.query);
+    let witness = Halo2Witness::build(
+        query,
+        statement.secret,
+        statement.offered,
+        request.challenge,
+        scope,
+        today,
+    )?;
     let keys = dossier_halo2::proof::Keys::shared(query.shape)?;
     let public = witness.public.clone();
     let instance = witness.instance();
@@ -84,13 +195,13 @@ pub fn prove_halo2(
     )?;
     Ok(Presentation {
         format: PRESENTATION_FORMAT.into(),
-        backend: "halo2".into(),
+        backend: Backend::Halo2,
         shape: query.shape,
         vk_sha256: keys.vk_sha256.clone(),
         request: request.clone(),
         public_inputs: public.iter().map(dossier_core::pasta::to_hex).collect(),
         proof: STANDARD.encode(proof),
-        checkpoint: checkpoint.to_string(),
+        checkpoint: statement.checkpoint.to_string(),
     })
 }
 
@@ -147,11 +258,11 @@ pub fn setup_dev(
                 shape: *shape,
                 constraints: constraints(*shape)?,
                 pk_file,
-                pk_sha256: hex::encode(Sha256::digest(&pk_bytes)),
+                pk_sha256: sha256_hex(&pk_bytes),
                 vk_file,
-                vk_sha256: hex::encode(Sha256::digest(&vk_bytes)),
+                vk_sha256: sha256_hex(&vk_bytes),
                 r1cs_file: Some(r1cs_file),
-                r1cs_sha256: Some(hex::encode(Sha256::digest(&r1cs_bytes))),
+                r1cs_sha256: Some(sha256_hex(&r1cs_bytes)),
             },
         );
     }
@@ -161,9 +272,7 @@ pub fn setup_dev(
         insecure: true,
         shapes: entries,
     };
-    let text =
-        serde_json::to_string_pretty(&manifest).map_err(|e| ProverError::Keys(e.to_string()))?;
-    std::fs::write(dir.join(MANIFEST), text).map_err(io(dir))?;
+    manifest.save(dir)?;
     Ok(manifest)
 }
 
@@ -314,23 +423,19 @@ impl R1cs {
 impl ShapeProver {
     /// Loads a shape's proving key, checking its hash against the manifest.
     pub fn load(dir: &Path, shape: Shape) -> Result<ShapeProver, ProverError> {
-        let manifest = Manifest::load(dir).map_err(|e| ProverError::Keys(e.to_string()))?;
-        let entry = manifest
-            .entry(&shape)
-            .map_err(|e| ProverError::Keys(e.to_string()))?;
+        let manifest = Manifest::load(dir)?;
+        let entry = manifest.entry(&shape)?;
         // The key and the matrices are read, hashed and decoded side by side.
         let (pk, r1cs) = rayon::join(
             || -> Result<ProvingKey<Bn254>, ProverError> {
-                let bytes = read_pinned(dir, &entry.pk_file, &entry.pk_sha256)
-                    .map_err(|e| ProverError::Keys(e.to_string()))?;
+                let bytes = read_pinned(dir, &entry.pk_file, &entry.pk_sha256)?;
                 // Pinned by hash: trusted, so loaded without re-validating every point.
                 ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
                     .map_err(|e| ProverError::Keys(e.to_string()))
             },
             || match (&entry.r1cs_file, &entry.r1cs_sha256) {
                 (Some(file), Some(sha)) => {
-                    let bytes = read_pinned(dir, file, sha)
-                        .map_err(|e| ProverError::Keys(e.to_string()))?;
+                    let bytes = read_pinned(dir, file, sha)?;
                     R1cs::from_bytes(&bytes)
                 }
                 _ => R1cs::of(shape),
@@ -407,7 +512,7 @@ impl ShapeProver {
             .map_err(|e| ProverError::Proving(e.to_string()))?;
         Ok(Presentation {
             format: PRESENTATION_FORMAT.into(),
-            backend: "groth16".into(),
+            backend: Backend::Groth16,
             shape: self.shape,
             vk_sha256: self.vk_sha256.clone(),
             request: request.clone(),
@@ -433,7 +538,7 @@ mod tests {
             (back.num_inputs, back.num_constraints, back.num_variables),
             (r.num_inputs, r.num_constraints, r.num_variables)
         );
-        assert_eq!(r.num_constraints, 10_907);
+        assert_eq!(r.num_constraints, 10_942);
         assert!(
             R1cs::from_bytes(&bytes[..bytes.len() - 1]).is_err(),
             "a truncated file is refused"

@@ -50,7 +50,7 @@ fn verifying_key_and_proof_match_their_golden_files() {
         scope: "golden".into(),
         today: "2026-06-30".into(),
         max_checkpoint_age_seconds: 60,
-        backend: "groth16".into(),
+        backend: dossier_core::presentation::Backend::Groth16,
     };
     let encoded = request.query.encode(&schemas, shape).expect("encode");
     let w = StatementWitness::build(

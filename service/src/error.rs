@@ -78,6 +78,16 @@ pub enum ServiceError {
     Internal(String),
 }
 
+impl From<dossier_prover::ProverError> for ServiceError {
+    fn from(e: dossier_prover::ProverError) -> Self {
+        if e.is_unprovable() {
+            ServiceError::bad("unprovable", "request", e.to_string())
+        } else {
+            ServiceError::Internal(format!("proving: {e}"))
+        }
+    }
+}
+
 impl From<VerifyError> for ServiceError {
     fn from(e: VerifyError) -> Self {
         match e {
@@ -86,9 +96,13 @@ impl From<VerifyError> for ServiceError {
                 message: e.to_string(),
                 field: Some("presentation".into()),
             },
-            VerifyError::Replayed(scope) => ServiceError::Conflict {
+            VerifyError::Replayed => ServiceError::Conflict {
                 code: "replayed",
-                message: format!("this holder already presented a proof for scope `{scope}`"),
+                message: e.to_string(),
+            },
+            VerifyError::ScopeBackend { .. } => ServiceError::Conflict {
+                code: "scope_backend",
+                message: e.to_string(),
             },
             e => ServiceError::Refused(e),
         }

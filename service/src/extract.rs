@@ -64,20 +64,33 @@ pub fn json_depth(bytes: &[u8]) -> usize {
 }
 
 /// Describes a JSON parse error without the offending value: serde's own messages quote it
-/// ("invalid type: string \"...\""), and a body may hold a secret.
+/// ("invalid type: string \"...\"", "unknown variant `...`"), and a body may hold a secret.
+/// Kept: serde's messages that name only our schema's fields, and the messages of our own
+/// validating types (a shape, a backend), which never quote a value.
 pub fn describe_json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    let kept = [
+    let text = text.split(" at line").next().unwrap_or("");
+    let ours = [
         "missing field",
-        "unknown field",
-        "unknown variant",
         "duplicate field",
-    ]
-    .iter()
-    .any(|p| text.starts_with(p));
-    let what = if kept {
-        // Field and variant names come from our own schema, not from the caller's values.
-        text.split(" at line").next().unwrap_or("").to_string()
+        "shape: ",
+        "field `backend`",
+    ];
+    let what = if ours.iter().any(|p| text.starts_with(p)) {
+        text.to_string()
+    } else if let Some(expected) = ["unknown variant `", "unknown field `"]
+        .iter()
+        .find(|p| text.starts_with(*p))
+        .and_then(|_| text.split_once("`, expected "))
+        .map(|(_, expected)| expected)
+    {
+        // The caller's variant or key is dropped; what we expect is ours to say.
+        let kind = if text.starts_with("unknown variant") {
+            "variant"
+        } else {
+            "field"
+        };
+        format!("unknown {kind} (expected {expected})")
     } else {
         match e.classify() {
             serde_json::error::Category::Syntax => "not valid JSON".to_string(),
@@ -182,5 +195,23 @@ mod tests {
         assert!(!d.contains("SECRET-MARKER"), "{d}");
         let e = serde_json::from_str::<S>(r#"{}"#).expect_err("must fail");
         assert!(describe_json_error(&e).contains("missing field `n`"));
+        // Regression: unknown keys and enum variants were quoted back.
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            mode: Mode,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        enum Mode {
+            A,
+        }
+        for body in [r#"{"SECRET-MARKER": 1}"#, r#"{"mode": "SECRET-MARKER"}"#] {
+            let d = describe_json_error(&serde_json::from_str::<T>(body).expect_err("must fail"));
+            assert!(
+                !d.contains("SECRET-MARKER") && d.contains("expected"),
+                "{d}"
+            );
+        }
     }
 }

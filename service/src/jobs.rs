@@ -8,10 +8,10 @@
 
 use crate::tables::{self, JOBS};
 use crate::{now, AppState, ServiceError};
-use dossier_circuits::statement::StatementWitness;
 use dossier_core::holder::HolderSecret;
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::Fr;
+use dossier_prover::Statement;
 use dossier_verifier::{BatchItem, Checked, VerifyError};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -128,41 +128,20 @@ fn prove(state: &AppState, task: &ProveTask) -> Result<Presentation, ServiceErro
         &state.schemas,
         &query,
         today,
-        &request.backend,
+        request.backend,
     )?;
-    if request.backend == "halo2" {
-        let t = std::time::Instant::now();
-        let p = dossier_prover::prove_halo2(request, &query, &task.secret, &offered, &note)
-            .map_err(|e| match e {
-                dossier_prover::ProverError::Halo2(
-                    e @ (dossier_halo2::Halo2Error::Unsatisfied { .. }
-                    | dossier_halo2::Halo2Error::CredentialCount { .. }),
-                ) => ServiceError::bad("unprovable", "request", e.to_string()),
-                e => ServiceError::Internal(format!("proving: {e}")),
-            })?;
-        tracing::info!(shape = %shape.name(), backend = "halo2",
-            prove_ms = t.elapsed().as_millis() as u64, "proof made");
-        return Ok(p);
-    }
-    let witness = StatementWitness::build(
-        &query,
-        &task.secret,
-        &offered,
-        request.challenge,
-        request.scope_field()?,
-        today,
-    )
-    .map_err(|e| ServiceError::bad("unprovable", "request", e.to_string()))?;
     let t = std::time::Instant::now();
-    let prover = state.prover(shape)?;
+    state.provers.prepare(request.backend, shape)?;
     let loaded = t.elapsed();
-    // arkworks opens a tracing span per gadget, formatting whole assignments: with a verbose
-    // log filter that makes proving ~1000x slower, so proofs run without a subscriber.
-    let p = tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-        prover.prove(request, witness, &note)
-    })
-    .map_err(|e| ServiceError::Internal(format!("proving: {e}")))?;
-    tracing::info!(shape = %shape.name(), load_ms = loaded.as_millis() as u64,
+    let p = state.provers.prove(&Statement {
+        request,
+        query: &query,
+        secret: &task.secret,
+        offered: &offered,
+        checkpoint: &note,
+    })?;
+    tracing::info!(shape = %shape.name(), backend = %request.backend,
+        load_ms = loaded.as_millis() as u64,
         prove_ms = (t.elapsed() - loaded).as_millis() as u64, "proof made");
     Ok(p)
 }

@@ -36,13 +36,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use dossier_core::keys::KeyPair;
-use dossier_core::query::Shape;
 use dossier_core::schema::SchemaSet;
-use dossier_prover::ShapeProver;
+use dossier_prover::Provers;
 use dossier_store::home::Home;
 use dossier_store::Store;
 use dossier_verifier::VerifierKeys;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,27 +75,13 @@ pub struct AppState {
     pub limiter: limits::RateLimiter,
     /// snarkjs's browser build, served to the pages when the operator names it.
     pub snarkjs_js: Option<PathBuf>,
-    provers: Mutex<HashMap<String, Arc<ShapeProver>>>,
+    /// The provers of both backends (Groth16 keys loaded on first use).
+    pub provers: Provers,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
 }
 
 impl AppState {
-    /// The prover of a shape, loaded once.
-    pub fn prover(&self, shape: Shape) -> Result<Arc<ShapeProver>, ServiceError> {
-        let name = shape.name();
-        let mut provers = self.provers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = provers.get(&name) {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(
-            ShapeProver::load(&self.params, shape)
-                .map_err(|e| ServiceError::Internal(format!("loading the prover: {e}")))?,
-        );
-        provers.insert(name, p.clone());
-        Ok(p)
-    }
-
     /// The proving queue's sender, unless shutdown began.
     pub fn prove_queue(&self) -> Option<tokio::sync::mpsc::Sender<jobs::ProveTask>> {
         self.prove_queue
@@ -194,7 +178,7 @@ impl Service {
                 config.limits.rate_burst,
             ),
             snarkjs_js: config.snarkjs_js.clone(),
-            provers: Mutex::new(HashMap::new()),
+            provers: Provers::new(&config.params),
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
         });

@@ -6,11 +6,14 @@
 //! - `svc_holder_index`: (holder commitment, registry, credential id) -> ();
 //! - `svc_requests`: request id -> the verifier's presentation request (JSON);
 //! - `svc_nullifiers`: (scope, nullifier) -> the request id it answered;
+//! - `svc_scopes`: scope -> the backend it belongs to (fixed by its first request: the backends'
+//!   nullifiers differ, so one holder could otherwise present twice in a scope);
 //! - `svc_archive`: sequence number -> an archived verification (JSON), with consent only;
 //! - `svc_jobs`: job id -> a proving or checkpoint job's status (JSON; never the holder secret).
 
 use crate::ServiceError;
 use dossier_core::credential::CredentialOpening;
+use dossier_core::presentation::Backend;
 use dossier_core::{field, Fr};
 use dossier_store::{Store, StoreError};
 use redb::{
@@ -28,6 +31,8 @@ pub const REQUESTS: TableDefinition<&str, &str> = TableDefinition::new("svc_requ
 /// Nullifiers used, by scope.
 pub const NULLIFIERS: TableDefinition<(&str, [u8; 32]), &str> =
     TableDefinition::new("svc_nullifiers");
+/// The backend of each scope.
+pub const SCOPES: TableDefinition<&str, &str> = TableDefinition::new("svc_scopes");
 /// Archived verifications.
 pub const ARCHIVE: TableDefinition<u64, &str> = TableDefinition::new("svc_archive");
 /// Jobs by id.
@@ -54,6 +59,7 @@ pub fn ensure(store: &Store) -> Result<(), ServiceError> {
     txn.open_table(HOLDER_INDEX).map_err(db_err)?;
     txn.open_table(REQUESTS).map_err(db_err)?;
     txn.open_table(NULLIFIERS).map_err(db_err)?;
+    txn.open_table(SCOPES).map_err(db_err)?;
     txn.open_table(ARCHIVE).map_err(db_err)?;
     txn.open_table(JOBS).map_err(db_err)?;
     txn.commit().map_err(db_err)?;
@@ -171,11 +177,55 @@ pub fn all<T: DeserializeOwned>(
     Ok(out)
 }
 
+fn scope_conflict(used: &str) -> ServiceError {
+    ServiceError::Conflict {
+        code: "scope_backend",
+        message: format!(
+            "this scope is served by {used}: a request or presentation of another proof system would give a holder a second nullifier"
+        ),
+    }
+}
+
+/// Binds a scope to a backend, or refuses if the scope belongs to another, in `txn`.
+fn bind_scope(txn: &WriteTransaction, scope: &str, backend: Backend) -> Result<(), ServiceError> {
+    let mut t = txn.open_table(SCOPES).map_err(db_err)?;
+    let used = t.get(scope).map_err(db_err)?.map(|v| v.value().to_string());
+    match used {
+        Some(used) if used != backend.name() => Err(scope_conflict(&used)),
+        Some(_) => Ok(()),
+        None => {
+            t.insert(scope, backend.name()).map_err(db_err)?;
+            Ok(())
+        }
+    }
+}
+
+/// Stores a new presentation request, binding its scope to its backend in the same
+/// transaction (refused if the scope belongs to another backend).
+pub fn put_request<T: Serialize>(
+    store: &Store,
+    id: &str,
+    scope: &str,
+    backend: Backend,
+    request: &T,
+) -> Result<(), ServiceError> {
+    let txn = store.raw().begin_write().map_err(db_err)?;
+    bind_scope(&txn, scope, backend)?;
+    txn.open_table(REQUESTS)
+        .map_err(db_err)?
+        .insert(id, to_json(request)?.as_str())
+        .map_err(db_err)?;
+    txn.commit().map_err(db_err)?;
+    Ok(())
+}
+
 /// Records a nullifier for a scope and, with the verifier's consent, archives the verification,
-/// in one transaction. Fails with a conflict if the nullifier was used in the scope before.
+/// in one transaction. Fails with a conflict if the nullifier was used in the scope before, or if
+/// the scope belongs to another backend.
 pub fn record_verification(
     store: &Store,
     scope: &str,
+    backend: Backend,
     nullifier: &str,
     request_id: &str,
     archive: Option<&serde_json::Value>,
@@ -185,13 +235,14 @@ pub fn record_verification(
     hex::decode_to_slice(nullifier.trim_start_matches("0x"), &mut bytes)
         .map_err(|_| ServiceError::Internal("a verified nullifier is not 32 hex bytes".into()))?;
     let txn = store.raw().begin_write().map_err(db_err)?;
+    bind_scope(&txn, scope, backend)?;
     let seq = {
         let mut n = txn.open_table(NULLIFIERS).map_err(db_err)?;
         let key = (scope, bytes);
         if n.get(key).map_err(db_err)?.is_some() {
             return Err(ServiceError::Conflict {
                 code: "replayed",
-                message: format!("this holder already presented a proof for scope `{scope}`"),
+                message: "this holder already presented a proof in this scope".into(),
             });
         }
         n.insert(key, request_id).map_err(db_err)?;

@@ -68,11 +68,12 @@ pub struct NewRequest {
     /// How long presentations are accepted, seconds (default: 1 hour, at most 30 days).
     #[serde(default)]
     pub expires_in_seconds: Option<u64>,
-    /// The proof system: `groth16` (default) or `halo2` (no trusted setup). Serve one scope
-    /// with one backend: their nullifiers differ.
+    /// The proof system: `groth16` (default) or `halo2` (no trusted setup). A scope belongs
+    /// to one backend (their nullifiers differ): a request naming another backend than the
+    /// scope's first is refused.
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "halo2")]
-    pub backend: Option<String>,
+    pub backend: Option<dossier_core::presentation::Backend>,
 }
 
 /// A request made.
@@ -93,7 +94,8 @@ pub struct RequestMade {
     responses((status = 201, description = "Made", body = RequestMade),
               (status = 400, description = "Invalid query, scope or date", body = crate::error::ErrorBody),
               (status = 401, description = "No token", body = crate::error::ErrorBody),
-              (status = 403, description = "Not a verifier's token", body = crate::error::ErrorBody)))]
+              (status = 403, description = "Not a verifier's token", body = crate::error::ErrorBody),
+              (status = 409, description = "The scope belongs to another backend", body = crate::error::ErrorBody)))]
 pub async fn create_request(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -116,7 +118,7 @@ pub async fn create_request(
         ));
     }
     let request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?
-        .with_backend(body.backend.as_deref().unwrap_or("groth16"))?;
+        .with_backend(body.backend.unwrap_or_default());
     let stored = StoredRequest {
         request: request.clone(),
         verifier,
@@ -125,9 +127,11 @@ pub async fn create_request(
     };
     let id = crate::random_id();
     let (s, i, r) = (state.clone(), id.clone(), stored.clone());
-    tokio::task::spawn_blocking(move || tables::put(&s.store, REQUESTS, &i, &r))
-        .await
-        .map_err(|e| ServiceError::Internal(format!("worker: {e}")))??;
+    tokio::task::spawn_blocking(move || {
+        tables::put_request(&s.store, &i, &r.request.scope, r.request.backend, &r)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("worker: {e}")))??;
     Ok((
         StatusCode::CREATED,
         Json(RequestMade {
@@ -171,7 +175,7 @@ pub struct VerdictView {
               (status = 401, description = "No token", body = crate::error::ErrorBody),
               (status = 403, description = "Not this request's verifier", body = crate::error::ErrorBody),
               (status = 404, description = "Unknown request", body = crate::error::ErrorBody),
-              (status = 409, description = "Replayed: nullifier already used in this scope", body = crate::error::ErrorBody),
+              (status = 409, description = "Replayed (nullifier already used in this scope), or the scope belongs to another backend", body = crate::error::ErrorBody),
               (status = 410, description = "The request expired", body = crate::error::ErrorBody),
               (status = 422, description = "Refused: the presentation does not prove the statement", body = crate::error::ErrorBody)))]
 pub async fn submit(
@@ -211,7 +215,14 @@ pub async fn submit(
     let scope = stored.request.scope.clone();
     let s = state.clone();
     let archived_as = tokio::task::spawn_blocking(move || {
-        tables::record_verification(&s.store, &scope, &checked.nullifier, &id, record.as_ref())
+        tables::record_verification(
+            &s.store,
+            &scope,
+            checked.backend,
+            &checked.nullifier,
+            &id,
+            record.as_ref(),
+        )
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("worker: {e}")))??;

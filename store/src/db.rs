@@ -306,6 +306,7 @@ impl StoreReader {
                 reason: format!("no store at {}", path.display()),
             });
         }
+        check_private(path)?;
         let db = match wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path)) {
             // A writer crashed: a read-only handle cannot repair the file, so open it once for
             // writing, which restores the last committed transaction, and read after that.
@@ -323,6 +324,46 @@ impl StoreReader {
     }
 }
 
+/// The database holds credential openings (field values and salts, for holders to fetch from
+/// the service): it is created readable by its owner only, before redb writes to it.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// Refuses a database that others may read, as wallets and key files are refused.
+fn check_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(StoreError::Refused {
+            reason: format!(
+                "{} is readable or writable by others (it holds credential openings); run `chmod 600` on it first",
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// How long [`Store::open`] waits for another process to release the file by default.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 
@@ -330,6 +371,8 @@ impl Store {
     /// Opens (creating if absent) the database at `path`, waiting up to `lock_wait` for another
     /// process that has it open.
     pub fn open(path: &Path, lock_wait: Duration) -> Result<Store, StoreError> {
+        create_private(path)?;
+        check_private(path)?;
         let db = wait_for_lock(path, lock_wait, || Database::create(path))?;
         let store = Store {
             db,

@@ -6,6 +6,7 @@
 use crate::{Store, StoreError};
 use dossier_core::checkpoint;
 use dossier_core::credential::{Credential, CredentialOpening, Offered};
+use dossier_core::presentation::Backend;
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
 use dossier_core::Fr;
@@ -22,7 +23,7 @@ pub fn select<D: ReadableDatabase>(
     schemas: &SchemaSet,
     query: &EncodedQuery,
     today: u32,
-    backend: &str,
+    backend: Backend,
 ) -> Result<(Vec<Offered>, String), StoreError> {
     let refused = |reason: String| StoreError::Refused { reason };
     let (note, key) = match (store.latest_checkpoint()?, store.ledger_identity()?) {
@@ -52,7 +53,7 @@ pub fn select<D: ReadableDatabase>(
             if used.contains(&opening.commitment) {
                 continue;
             }
-            if backend == "halo2" && opening.holder_halo2.is_none() {
+            if backend == Backend::Halo2 && opening.holder_halo2.is_none() {
                 reason = format!(
                     "the matching `{}` credentials were issued without the holder's halo2 commitment: ask the issuer to re-issue with `holder_halo2`",
                     slot.schema
@@ -61,6 +62,10 @@ pub fn select<D: ReadableDatabase>(
             }
             if credential.expires_at <= today {
                 reason = "the matching credentials have expired".into();
+                continue;
+            }
+            if credential.issued_at > today {
+                reason = "the matching credentials were issued after the request's day".into();
                 continue;
             }
             if !slot

@@ -122,7 +122,7 @@ impl Home {
 
     /// Opens the store (creating the folder and database if needed).
     pub fn store(&self) -> Result<Store, StoreError> {
-        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        create_private_dir(&self.dir)?;
         Store::open(&self.db_path(), self.lock_wait)
     }
 
@@ -186,6 +186,20 @@ impl Home {
         }
         read_key(&path)
     }
+}
+
+/// Creates the home folder (and missing parents) readable by its owner only; an existing folder
+/// keeps its mode (the files inside are private either way).
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))
 }
 
 fn read_key(path: &Path) -> Result<KeyPair, StoreError> {

@@ -246,3 +246,36 @@ fn concurrent_writers_in_one_process() {
         .expect("store")
         .expect("audit passes");
 }
+
+#[test]
+fn the_database_is_private_to_its_owner() {
+    // Regression: `dossier.redb` was created 0644 under umask 022 although it holds credential
+    // openings (field values and salts), while wallets and keys were 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dossier_store::home::Home {
+        dir: dir.path().join("home"),
+        lock_wait: Duration::from_secs(1),
+    };
+    drop(home.store().expect("created"));
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&home.db_path()), 0o600);
+    assert_eq!(mode(&home.dir), 0o700);
+    // One readable by others is refused, for reading and for writing, and left as it was.
+    std::fs::set_permissions(home.db_path(), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    let before = std::fs::read(home.db_path()).expect("bytes");
+    for e in [home.store().err(), home.reader().err()] {
+        match e {
+            Some(StoreError::Refused { reason }) => {
+                assert!(reason.contains("chmod 600"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(std::fs::read(home.db_path()).expect("bytes"), before);
+    std::fs::set_permissions(home.db_path(), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod");
+    drop(home.reader().expect("private again"));
+}

@@ -231,7 +231,7 @@ fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
     );
     // The batch check itself, below the verifier: the changed evaluation reads to the end, so
     // only the folded MSM can catch it.
-    let keys = dossier_halo2::proof::Keys::shared(good.shape).expect("keys");
+    let keys = dossier_halo2::proof::VerifyingKeys::shared(good.shape).expect("keys");
     let bad = last_scalar_changed(&proof);
     let instance = halo2_instance(&request, &good);
     let valid = (proof.as_slice(), instance.as_slice());

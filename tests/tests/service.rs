@@ -842,6 +842,81 @@ fn malformed_and_oversized_requests_are_refused_and_change_nothing() {
     assert_eq!(f.univ_live(), before, "refused requests wrote nothing");
 }
 
+#[test]
+fn a_presentation_s_shape_is_bounded_before_anything_is_allocated() {
+    // Regression: `"predicates": 4294967296` in a valid presentation's shape aborted the whole
+    // service (a 240 GB allocation in `Query::encode`), 10^8 grew it by ~350 MB/s past the
+    // timeout, and all four fields at 2^64-1 gave a 500.
+    let f = fixture();
+    let presentation = recruitment().clone();
+    let request = presentation["request"].clone();
+    let (id, _) = f.request(RECRUITMENT, "recruitment:2026:shape-probe", None);
+    let max = json!(u64::MAX);
+    let shapes = [
+        json!({"credentials": 1, "predicates": 4294967296u64, "set_size": 4, "reveals": 2}),
+        json!({"credentials": 1, "predicates": 100000000, "set_size": 4, "reveals": 2}),
+        json!({"credentials": max, "predicates": max, "set_size": max, "reveals": max}),
+        json!({"credentials": 2, "predicates": 4, "set_size": 4, "reveals": 2}),
+    ];
+    for shape in shapes {
+        let mut p = presentation.clone();
+        p["shape"] = shape.clone();
+        let (s, e) = f.call(
+            "POST",
+            "/v1/verify",
+            None,
+            Some(json!({"request": request, "presentation": p})),
+        );
+        assert_eq!(s, 400, "{shape}: {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("shipped shapes")),
+            "{e}"
+        );
+        let (s, e) = f.call(
+            "POST",
+            &format!("/v1/requests/{id}/presentations"),
+            Some(&f.verifier),
+            Some(json!({"presentation": p})),
+        );
+        assert_eq!(s, 400, "{shape}: {e}");
+        let (s, _) = f.call("GET", "/readyz", None, None);
+        assert_eq!(s, 200, "the service is still up after {shape}");
+    }
+}
+
+#[test]
+fn a_scope_belongs_to_one_backend() {
+    // Regression: a Groth16 and a halo2 presentation of one holder to two requests with the
+    // same scope both verified (the backends' nullifiers differ): two presentations in a scope.
+    let f = fixture();
+    let scope = "recruitment:2026:one-backend";
+    let (_, request) = f.request(RECRUITMENT, scope, None);
+    assert!(request.get("backend").is_none(), "groth16 is the default");
+    let body = json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("q"),
+        "scope": scope, "backend": "halo2"});
+    let (s, e) = f.call(
+        "POST",
+        "/v1/requests",
+        Some(&f.verifier),
+        Some(body.clone()),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("scope_backend")),
+        "{e}"
+    );
+    assert!(
+        !e.to_string().contains(scope),
+        "the scope is not echoed: {e}"
+    );
+    // Another verifier cannot take the scope over either; the first backend still may.
+    let (s, _) = f.call("POST", "/v1/requests", Some(&f.verifier2), Some(body));
+    assert_eq!(s, 409);
+    f.request(RECRUITMENT, scope, None);
+}
+
 fn base64_of(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)

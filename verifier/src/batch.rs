@@ -89,50 +89,24 @@ pub fn verify_presentations(
     log_key: &str,
     schemas: &dossier_core::schema::SchemaSet,
 ) -> Vec<Result<crate::Checked, VerifyError>> {
-    use crate::verify::{check_statement, decode_proof, verify_proof};
+    use crate::verify::{check_groth16, verify_proof};
     use std::collections::BTreeMap;
     let mut out: Vec<Option<Result<crate::Checked, VerifyError>>> = Vec::new();
     let mut by_shape: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut halo2_by_shape: BTreeMap<String, Vec<(usize, crate::halo2::Pending)>> = BTreeMap::new();
+    let mut halo2 = Halo2Batch::default();
     for (i, item) in items.iter().enumerate() {
-        if item.presentation.backend == crate::halo2::BACKEND {
-            match crate::halo2::check(item.request, item.presentation, log_key, schemas, item.now) {
-                Ok(pending) => {
-                    halo2_by_shape
-                        .entry(item.presentation.shape.name())
-                        .or_default()
-                        .push((i, pending));
-                    out.push(None);
-                }
-                Err(e) => out.push(Some(Err(e))),
-            }
+        if item.presentation.backend == dossier_core::presentation::Backend::Halo2 {
+            out.push(halo2.add(i, item, log_key, schemas));
             continue;
         }
-        let checked = check_statement(
+        let checked = check_groth16(
             item.request,
             item.presentation,
             keys,
             log_key,
             schemas,
             item.now,
-        )
-        .and_then(|(encoded, inputs, public, cp)| {
-            let proof = decode_proof(&item.presentation.proof)?;
-            let verdict = crate::Verdict::new(
-                item.request,
-                &encoded,
-                &public,
-                &cp,
-                schemas,
-                keys.insecure,
-                item.now,
-            );
-            Ok(crate::Checked {
-                nullifier: verdict.nullifier.clone(),
-                verdict,
-                groth16: Some((proof, inputs)),
-            })
-        });
+        );
         if checked.is_ok() {
             by_shape
                 .entry(item.presentation.shape.name())
@@ -164,21 +138,35 @@ pub fn verify_presentations(
             }
         }
     }
-    for members in halo2_by_shape.into_values() {
-        let batch: Vec<(&[u8], &[dossier_core::pasta::Fp])> = members
-            .iter()
-            .map(|(_, p)| (p.proof.as_slice(), p.instance.as_slice()))
-            .collect();
-        let batch_ok = members.len() > 1 && members[0].1.keys.verify_batch(&batch).is_ok();
-        for (i, pending) in members {
-            out[i] = Some(if batch_ok {
-                Ok(pending.checked)
-            } else {
-                pending.finish()
-            });
-        }
-    }
+    halo2.finish(&mut out);
     out.into_iter()
         .map(|r| r.unwrap_or(Err(VerifyError::InvalidProof)))
         .collect()
+}
+
+#[cfg(feature = "halo2")]
+use crate::halo2::Batch as Halo2Batch;
+
+/// Without the halo2 feature, halo2 presentations are refused by name.
+#[cfg(not(feature = "halo2"))]
+#[derive(Default)]
+struct Halo2Batch {
+    _refused: (),
+}
+
+#[cfg(not(feature = "halo2"))]
+impl Halo2Batch {
+    fn add(
+        &mut self,
+        _: usize,
+        _: &BatchItem<'_>,
+        _: &str,
+        _: &dossier_core::schema::SchemaSet,
+    ) -> Option<Result<crate::Checked, VerifyError>> {
+        Some(Err(VerifyError::BackendMissing(
+            dossier_core::presentation::Backend::Halo2,
+        )))
+    }
+
+    fn finish(self, _: &mut [Option<Result<crate::Checked, VerifyError>>]) {}
 }

@@ -1,8 +1,9 @@
 //! Verifying halo2 presentations: the same request, anchoring and public-input checks as Groth16,
 //! with the public inputs in the Pallas field (roots of the registries' halo2 twin trees, the
-//! Pasta query hash and nullifier), then the IPA check. The circuit's keys need no trusted setup:
-//! they are generated from the circuit once per process (`dossier_halo2::proof::Keys::shared`),
-//! and the presentation's `vk_sha256` must name them.
+//! Pasta query hash and nullifier), then the IPA check. The circuit's verifying keys need no
+//! trusted setup: they are generated from the circuit once per process
+//! (`dossier_halo2::proof::VerifyingKeys::shared`, `keygen_vk` alone: no proving key), and the
+//! presentation's `vk_sha256` must name them.
 
 use crate::verify::{check_anchors, check_bindings, check_request};
 use crate::{Checked, Verdict, VerifyError};
@@ -12,10 +13,8 @@ use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::schema::SchemaSet;
 use dossier_core::statement::{Layout, PublicInputs};
 use dossier_core::{field, Fr};
-use dossier_halo2::proof::Keys;
-
-/// The backend's name in requests and presentations.
-pub const BACKEND: &str = "halo2";
+use dossier_halo2::proof::VerifyingKeys;
+use std::collections::BTreeMap;
 
 /// The largest halo2 proof accepted (proofs here are ~4-6 KB).
 pub const MAX_PROOF_BYTES: usize = 64 * 1024;
@@ -35,7 +34,7 @@ fn to_fr(what: &str, x: &Fp) -> Result<Fr, VerifyError> {
 /// Generates (once per process) the keys of a shape's circuit, so that a caller can keep key
 /// generation out of a verification's time.
 pub fn prepare(shape: dossier_core::query::Shape) -> Result<(), VerifyError> {
-    Keys::shared(shape)
+    VerifyingKeys::shared(shape)
         .map(drop)
         .map_err(|e| VerifyError::Keys(e.to_string()))
 }
@@ -67,8 +66,8 @@ fn proof_error(e: dossier_halo2::proof::Halo2Error) -> VerifyError {
 pub(crate) struct Pending {
     /// The verdict, if the proof verifies.
     pub checked: Checked,
-    /// The circuit's keys.
-    pub keys: &'static Keys,
+    /// The circuit's verifying keys.
+    pub keys: &'static VerifyingKeys,
     /// The proof's bytes.
     pub proof: Vec<u8>,
     /// The instance column: public inputs, then the verifier's own encoded query.
@@ -94,7 +93,7 @@ pub(crate) fn check(
     now: u64,
 ) -> Result<Pending, VerifyError> {
     let encoded = check_request(request, p, schemas)?;
-    let keys = Keys::shared(p.shape).map_err(|e| VerifyError::Keys(e.to_string()))?;
+    let keys = VerifyingKeys::shared(p.shape).map_err(|e| VerifyError::Keys(e.to_string()))?;
     if p.vk_sha256 != keys.vk_sha256 {
         return Err(VerifyError::Keys(format!(
             "the presentation names halo2 key {}, this verifier's circuit for shape {} is {}",
@@ -188,10 +187,58 @@ pub(crate) fn check(
         checked: Checked {
             verdict,
             nullifier,
+            backend: dossier_core::presentation::Backend::Halo2,
             groth16: None,
         },
         keys,
         proof,
         instance,
     })
+}
+
+/// halo2 presentations of a batch, grouped by shape: each group's IPA checks fold into one MSM
+/// (`VerifyingKeys::verify_batch`); a failed group is checked one by one.
+#[derive(Default)]
+pub(crate) struct Batch {
+    by_shape: BTreeMap<String, Vec<(usize, Pending)>>,
+}
+
+impl Batch {
+    /// Runs item `i`'s checks but the IPA one; an early verdict if they fail.
+    pub(crate) fn add(
+        &mut self,
+        i: usize,
+        item: &crate::BatchItem<'_>,
+        log_key: &str,
+        schemas: &SchemaSet,
+    ) -> Option<Result<Checked, VerifyError>> {
+        match check(item.request, item.presentation, log_key, schemas, item.now) {
+            Ok(pending) => {
+                self.by_shape
+                    .entry(item.presentation.shape.name())
+                    .or_default()
+                    .push((i, pending));
+                None
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The IPA checks, each item's verdict into `out`.
+    pub(crate) fn finish(self, out: &mut [Option<Result<Checked, VerifyError>>]) {
+        for members in self.by_shape.into_values() {
+            let batch: Vec<(&[u8], &[Fp])> = members
+                .iter()
+                .map(|(_, p)| (p.proof.as_slice(), p.instance.as_slice()))
+                .collect();
+            let batch_ok = members.len() > 1 && members[0].1.keys.verify_batch(&batch).is_ok();
+            for (i, pending) in members {
+                out[i] = Some(if batch_ok {
+                    Ok(pending.checked)
+                } else {
+                    pending.finish()
+                });
+            }
+        }
+    }
 }

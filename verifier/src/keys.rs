@@ -1,93 +1,15 @@
-//! Verifying keys, pinned by content hash through `params/manifest.json`.
-//!
-//! The manifest lists, per shape, the key files and their SHA-256 hashes, and says whether the
-//! setup was a deterministic development setup (insecure: its toxic waste derives from a public
-//! seed). A key whose bytes do not hash to the manifest's value is refused. Verifying keys are
-//! small and deserialised with full validation (points on the curve and in the subgroup).
+//! Verifying keys, pinned by content hash through a params folder's manifest
+//! ([`dossier_params`]). A key whose bytes do not hash to the manifest's value is refused.
+//! Verifying keys are small and deserialised with full validation (points on the curve and in
+//! the subgroup), and prepared once.
 
 use crate::VerifyError;
 use ark_bn254::Bn254;
 use ark_groth16::{PreparedVerifyingKey, VerifyingKey};
 use ark_serialize::CanonicalDeserialize;
-use dossier_core::query::Shape;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use dossier_params::{read_pinned, Manifest};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// The manifest's file name inside a params folder.
-pub const MANIFEST: &str = "manifest.json";
-
-/// One shape's keys in the manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ManifestEntry {
-    /// The shape.
-    pub shape: Shape,
-    /// Its constraint count.
-    pub constraints: usize,
-    /// Proving key file (relative to the folder).
-    pub pk_file: String,
-    /// SHA-256 of the proving key file.
-    pub pk_sha256: String,
-    /// Verifying key file.
-    pub vk_file: String,
-    /// SHA-256 of the verifying key file.
-    pub vk_sha256: String,
-    /// The shape's constraint matrices as key generation saw them (the prover's, optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r1cs_file: Option<String>,
-    /// SHA-256 of the matrices file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r1cs_sha256: Option<String>,
-}
-
-/// `params/manifest.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    /// How the keys were made.
-    pub setup: String,
-    /// True for the deterministic development setup, which must never protect real decisions.
-    pub insecure: bool,
-    /// The shapes, by name.
-    pub shapes: BTreeMap<String, ManifestEntry>,
-}
-
-impl Manifest {
-    /// Reads a folder's manifest.
-    pub fn load(dir: &Path) -> Result<Manifest, VerifyError> {
-        let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            VerifyError::Keys(format!("{}: {e} (run `dossier setup`)", path.display()))
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| VerifyError::Keys(format!("{}: {e}", path.display())))
-    }
-
-    /// The entry of a shape.
-    pub fn entry(&self, shape: &Shape) -> Result<&ManifestEntry, VerifyError> {
-        self.shapes
-            .get(&shape.name())
-            .filter(|e| &e.shape == shape)
-            .ok_or_else(|| VerifyError::Keys(format!("no keys for shape {}", shape.name())))
-    }
-}
-
-/// Reads a key file and checks it against its pinned hash.
-pub fn read_pinned(dir: &Path, file: &str, sha256: &str) -> Result<Vec<u8>, VerifyError> {
-    let path = dir.join(file);
-    let bytes =
-        std::fs::read(&path).map_err(|e| VerifyError::Keys(format!("{}: {e}", path.display())))?;
-    let got = hex::encode(Sha256::digest(&bytes));
-    if got != sha256 {
-        return Err(VerifyError::Keys(format!(
-            "{} does not match the manifest's SHA-256 (got {got})",
-            path.display()
-        )));
-    }
-    Ok(bytes)
-}
 
 /// One shape's verifying key, prepared once.
 #[derive(Clone)]
@@ -207,7 +129,7 @@ impl VerifierKeys {
         &self,
         p: &dossier_core::presentation::Presentation,
     ) -> Result<&ShapeKey, VerifyError> {
-        if p.backend != "groth16" {
+        if p.backend != dossier_core::presentation::Backend::Groth16 {
             return Err(VerifyError::Keys(format!(
                 "a `{}` presentation has no Groth16 verifying key (snarkjs and Solidity exports are Groth16 only)",
                 p.backend

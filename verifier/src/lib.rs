@@ -1,8 +1,10 @@
 //! dossier's lightweight verifier: checks a presentation against the verifier's own request and
-//! a ledger key it trusts, for both backends: Groth16 (arkworks' verifier, pinned keys) and
-//! halo2 ([`halo2`], keys generated from the circuit itself — no trusted setup). It depends on
-//! `dossier-core`, the proof systems and the halo2 circuit definitions — no prover crate,
-//! database or web server in its tree.
+//! a ledger key it trusts: Groth16 (arkworks' verifier, keys pinned through `dossier-params`)
+//! and, with the `halo2` feature, halo2 (`halo2`: verifying keys generated from the circuit
+//! itself, no trusted setup and no proving key). By default it depends on `dossier-core`,
+//! `dossier-params` and arkworks' Groth16 verifier only — no prover, no halo2, no database or
+//! web server in its tree (checked by `.ci/run`); a Groth16-only verifier (a browser, a
+//! contract tool) compiles nothing else.
 //!
 //! [`verify`] checks, before any pairing: the presentation answers *this* request (query,
 //! challenge, scope, today), its shape and public-input count match a pinned verifying key, every
@@ -14,6 +16,7 @@
 //! one random linear combination.
 
 mod batch;
+#[cfg(feature = "halo2")]
 pub mod halo2;
 pub mod keys;
 mod nullifiers;
@@ -43,6 +46,12 @@ pub enum VerifyError {
     /// Keys are missing or do not match their pinned hashes.
     #[error("keys: {0}")]
     Keys(String),
+    /// The params folder could not be used.
+    #[error(transparent)]
+    Params(#[from] dossier_params::ParamsError),
+    /// The presentation's backend is not compiled into this verifier.
+    #[error("this verifier was built without the {0} backend")]
+    BackendMissing(dossier_core::presentation::Backend),
     /// The presentation answers another request.
     #[error("the presentation answers another request: {0} differs")]
     RequestMismatch(&'static str),
@@ -75,13 +84,25 @@ pub enum VerifyError {
     #[error("the proof does not verify")]
     InvalidProof,
     /// The scope's nullifier was used before.
-    #[error("this holder already presented a proof for scope `{0}`")]
-    Replayed(String),
+    #[error("this holder already presented a proof in this scope")]
+    Replayed,
+    /// The scope belongs to another backend (whose nullifiers cannot be compared with these).
+    #[error("this scope is served by {used}: a presentation of another proof system would give its holder a second nullifier")]
+    ScopeBackend {
+        /// The scope's backend.
+        used: dossier_core::presentation::Backend,
+    },
 }
 
 impl VerifyError {
     /// Whether the input was unusable (as opposed to readable and invalid).
     pub fn is_unusable(&self) -> bool {
-        matches!(self, VerifyError::Malformed { .. } | VerifyError::Keys(_))
+        matches!(
+            self,
+            VerifyError::Malformed { .. }
+                | VerifyError::Keys(_)
+                | VerifyError::Params(_)
+                | VerifyError::BackendMissing(_)
+        )
     }
 }

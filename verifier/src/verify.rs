@@ -7,7 +7,7 @@ use ark_groth16::{Groth16, Proof};
 use ark_serialize::CanonicalDeserialize;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_core::checkpoint::{self, CheckpointBody};
-use dossier_core::presentation::{Presentation, PresentationRequest, PRESENTATION_FORMAT};
+use dossier_core::presentation::{Backend, Presentation, PresentationRequest, PRESENTATION_FORMAT};
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
 use dossier_core::statement::{Layout, PublicInputs};
@@ -20,6 +20,8 @@ pub struct Checked {
     /// The holder's nullifier for the request's scope (`0x` hex, in the backend's field): the
     /// key a verifier records to refuse a second presentation in the scope.
     pub nullifier: String,
+    /// The proof system that made the proof (a scope belongs to one: [`crate::NullifierStore`]).
+    pub backend: Backend,
     /// A Groth16 proof and its public inputs (for batch re-verification); `None` for halo2.
     pub groth16: Option<(Proof<Bn254>, Vec<Fr>)>,
 }
@@ -57,7 +59,7 @@ pub(crate) fn check_statement(
     now: u64,
 ) -> Result<(EncodedQuery, Vec<Fr>, PublicInputs, CheckpointBody), VerifyError> {
     let encoded = check_request(request, p, schemas)?;
-    if p.backend != "groth16" {
+    if p.backend != Backend::Groth16 {
         return Err(malformed(
             "presentation",
             format!("backend `{}` where `groth16` was expected", p.backend),
@@ -79,7 +81,7 @@ pub(crate) fn check_statement(
     }
     let public = PublicInputs::from_field_elements(p.shape, &inputs)
         .map_err(|e| malformed("public inputs", e))?;
-    if public.query_hash != encoded.hash() {
+    if public.query_hash != encoded.hash().map_err(|e| malformed("query", e))? {
         return Err(VerifyError::PublicInput("query_hash"));
     }
     check_bindings(request, &public)?;
@@ -270,17 +272,36 @@ pub fn verify(
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
-    if p.backend == crate::halo2::BACKEND {
+    if p.backend == Backend::Halo2 {
+        #[cfg(feature = "halo2")]
         return crate::halo2::verify(request, p, log_key, schemas, now);
+        #[cfg(not(feature = "halo2"))]
+        return Err(VerifyError::BackendMissing(Backend::Halo2));
     }
+    let checked = check_groth16(request, p, keys, log_key, schemas, now)?;
+    if let Some((proof, inputs)) = &checked.groth16 {
+        verify_proof(keys.for_presentation(p)?, proof, inputs)?;
+    }
+    Ok(checked)
+}
+
+/// Every check of a Groth16 presentation except the pairing equation, and its verdict should
+/// the equation hold (the proof decoded and validated).
+pub(crate) fn check_groth16(
+    request: &PresentationRequest,
+    p: &Presentation,
+    keys: &VerifierKeys,
+    log_key: &str,
+    schemas: &SchemaSet,
+    now: u64,
+) -> Result<Checked, VerifyError> {
     let (encoded, inputs, public, cp) = check_statement(request, p, keys, log_key, schemas, now)?;
     let proof = decode_proof(&p.proof)?;
-    let key = &keys.keys[&p.shape.name()];
-    verify_proof(key, &proof, &inputs)?;
     let verdict = Verdict::new(request, &encoded, &public, &cp, schemas, keys.insecure, now);
     Ok(Checked {
         nullifier: verdict.nullifier.clone(),
         verdict,
+        backend: Backend::Groth16,
         groth16: Some((proof, inputs)),
     })
 }

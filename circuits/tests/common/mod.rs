@@ -213,3 +213,8 @@ pub const APPRAISALS: &str = r#"{"credentials": [
     {"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2023}, "grade": {"$gte": "competent"}}},
     {"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2024}, "grade": {"$gte": "competent"}}},
     {"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2025}, "grade": {"$gte": "competent"}}}]}"#;
+
+/// Two appraisals, asked alike: only two different credentials meet it.
+pub const TWO_APPRAISALS: &str = r#"{"credentials": [
+    {"schema": "appraisal", "issuers": ["hr.example"], "where": {"grade": {"$gte": "competent"}}},
+    {"schema": "appraisal", "issuers": ["hr.example"], "where": {"grade": {"$gte": "competent"}}}]}"#;
