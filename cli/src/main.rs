@@ -200,6 +200,10 @@ enum ExportCmd {
         /// A presentation whose call arguments to write as calldata.json.
         #[arg(long)]
         presentation: Option<PathBuf>,
+        /// The ledger's verifier key that signed the presentation's checkpoint (or `@file`);
+        /// default: this home's ledger.
+        #[arg(long)]
+        log_key: Option<String>,
     },
 }
 
@@ -931,7 +935,16 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Export(ExportCmd::Solidity {
             out: dir,
             presentation,
-        }) => export_solidity(&cli.params, &dir, presentation.as_deref(), &out),
+            log_key,
+        }) => export_solidity(
+            &home,
+            &cli.params,
+            &dir,
+            presentation.as_deref(),
+            log_key.as_deref(),
+            &schemas,
+            &out,
+        ),
     }
 }
 
@@ -1002,9 +1015,12 @@ fn import_snarkjs(
 /// `dossier export solidity`: the anchor contract, one verifier per shape, and optionally a
 /// presentation's call data.
 fn export_solidity(
+    home: &Home,
     params: &Path,
     dir: &Path,
     presentation: Option<&Path>,
+    log_key_arg: Option<&str>,
+    schemas: &SchemaSet,
     out: &Out,
 ) -> Result<i32, CliError> {
     use dossier_verifier::solidity;
@@ -1024,22 +1040,9 @@ fn export_solidity(
     }
     if let Some(path) = presentation {
         let p: dossier_core::presentation::Presentation = present::read_json(path)?;
-        let shape = p.shape.name();
-        keys.for_presentation(&p)
-            .map_err(|e| CliError::Input(e.to_string()))?;
-        let proof = dossier_verifier::decode_proof(&p.proof)?;
-        let inputs = p.inputs()?;
-        let layout = dossier_core::statement::Layout { shape: p.shape };
-        let words = solidity::input_words(&inputs);
-        let call = json!({
-            "shape": shape,
-            "shape_id": format!("0x{}", hex::encode(solidity::shape_id(&shape))),
-            "verifier": solidity::verifier_name(&shape),
-            "proof": solidity::proof_words(&proof),
-            "query_hash": words[layout.query_hash()],
-            "roots": words[..p.shape.credentials],
-            "input": words,
-        });
+        keys.for_presentation(&p)?;
+        let cp = checkpoint::open(p.checkpoint.as_bytes(), &log_key(home, log_key_arg)?)?;
+        let call = solidity::call_data(&p, &cp, schemas)?;
         let text =
             serde_json::to_string_pretty(&call).map_err(|e| CliError::Input(e.to_string()))?;
         home::write_atomic(&dir.join("calldata.json"), text.as_bytes(), 0o644, true)?;
@@ -1098,21 +1101,7 @@ fn verify_cmd(
         present::read_json(&args.request)?;
     let presentation: dossier_core::presentation::Presentation =
         present::read_json(&args.presentation)?;
-    let log_key = match &args.log_key {
-        Some(k) if k.starts_with('@') => {
-            let p = Path::new(&k[1..]);
-            std::fs::read_to_string(p)
-                .map_err(io(p))?
-                .trim()
-                .to_string()
-        }
-        Some(k) => k.clone(),
-        None => home
-            .reader()?
-            .ledger_identity()?
-            .map(|(_, k)| k)
-            .ok_or_else(|| CliError::Input("no ledger key: pass --log-key".into()))?,
-    };
+    let log_key = log_key(home, args.log_key.as_deref())?;
     // halo2 needs no setup: its keys come from the circuit, once per process (not part of the
     // check's time), and no Groth16 parameters are read.
     let keys = if presentation.backend == Backend::Halo2 {
@@ -1344,4 +1333,20 @@ pub fn demo_date(day: u32) -> String {
 fn parse_backend(s: &str) -> Result<Backend, String> {
     s.parse()
         .map_err(|e: dossier_core::CoreError| e.to_string())
+}
+
+/// The ledger's verifier key: given (or `@file`), else this home's ledger.
+fn log_key(home: &Home, given: Option<&str>) -> Result<String, CliError> {
+    match given {
+        Some(k) if k.starts_with('@') => {
+            let p = Path::new(&k[1..]);
+            Ok(std::fs::read_to_string(p).map_err(io(p))?.trim().to_string())
+        }
+        Some(k) => Ok(k.to_string()),
+        None => home
+            .reader()?
+            .ledger_identity()?
+            .map(|(_, k)| k)
+            .ok_or_else(|| CliError::Input("no ledger key: pass --log-key".into())),
+    }
 }

@@ -100,3 +100,28 @@ fn credential_commitment_matches() {
         .expect("the circomlibjs commitment opens");
     assert_eq!(credential.validity(), f(&v["validity"]));
 }
+
+#[test]
+fn query_encodings_and_hashes_match_a_javascript_reading_of_the_docs() {
+    // gen.js encodes these queries from docs/queries.md alone ("Computing a query hash"): the
+    // shape choice, every element in order, and the chained hash.
+    let v = vectors();
+    let schemas = SchemaSet::builtin();
+    let cases = v["queries"].as_array().expect("queries");
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let query: dossier_core::query::Query =
+            serde_json::from_value(case["query"].clone()).expect("query");
+        let shape = query.shape().expect("fits");
+        assert_eq!(shape.name(), case["shape"].as_str().expect("shape"));
+        let encoded = query.encode(&schemas, shape).expect("encodes");
+        let expected: Vec<Fr> = case["elements"]
+            .as_array()
+            .expect("elements")
+            .iter()
+            .map(f)
+            .collect();
+        assert_eq!(encoded.to_field_elements(), expected, "{}", case["query"]);
+        assert_eq!(encoded.hash().expect("hash"), f(&case["hash"]));
+    }
+}

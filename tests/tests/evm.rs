@@ -1,9 +1,11 @@
 //! Verify anywhere, part two: an EVM. `dossier export solidity` writes a Groth16 verifier per
 //! shape and the anchor contract; solc-js (npm, pinned in `fixtures/solc/`, installed by
 //! `.ci/run`) compiles them, and revm runs them in-process with the BN254 precompiles. A real
-//! presentation is accepted once; a replay, a tampered proof or public input, an unanchored or
-//! stale root, a wrong query or day, a non-canonical input and a poster without the right are
-//! each refused with their own reason. Gas is printed for BENCHMARKS.md.
+//! presentation is accepted once under its application's policy; a replay, a tampered proof or
+//! public input, a foreign issuer, another scope, another challenge, another caller, a root of
+//! another checkpoint, an unposted, re-posted or stale checkpoint, a wrong query or day, a
+//! non-canonical input and a poster without the right are each refused with their own reason.
+//! Gas is printed for BENCHMARKS.md.
 
 use dossier_tests::{ok, prove_one, Proven};
 use revm::context::result::{ExecutionResult, Output};
@@ -233,29 +235,59 @@ fn reverted_with(result: &ExecutionResult, errors: &[&str]) -> String {
 const ERRORS: &[&str] = &[
     "NotOwner()",
     "NotPoster()",
+    "NotPolicyOwner()",
     "UnknownShape(bytes32)",
+    "UnknownPolicy(bytes32)",
+    "PolicyExists(bytes32)",
+    "BadPairs()",
+    "CheckpointPosted(uint64)",
     "WrongInputCount(uint256,uint256)",
     "InputNotInField(uint256)",
-    "RootNotAnchored(uint256)",
-    "RootStale(uint256,uint64)",
-    "WrongQuery(uint256,uint256)",
+    "CheckpointNotPosted(uint64)",
+    "CheckpointStale(uint64,uint64)",
+    "UnusedSlotHasRoot(uint256)",
+    "IssuerNotAccepted(uint256)",
+    "RootNotInCheckpoint(uint256)",
+    "WrongQuery()",
+    "WrongScope()",
+    "WrongChallenge()",
     "WrongDay(uint256)",
     "NullifierUsed(uint256,uint256)",
     "InvalidProof()",
 ];
 
-const VERIFY: &str = "verify(bytes32,uint256[8],uint256[],uint256)";
+const VERIFY: &str = "verify(bytes32,bytes32,uint64,uint256,uint256[8],uint256[],uint256[])";
 const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256[])";
+const ANCHOR: &str = "anchor(uint64,uint256[],uint256[])";
+const REGISTER_POLICY: &str = "registerPolicy(uint256,uint256,uint256[],uint256[])";
+/// The verifying application (a contract in a deployment; an account here).
+const APP: Address = STRANGER;
+const OTHER: Address = Address::new([0x44; 20]);
+
+/// One presentation's words, as `calldata.json` gives them.
+#[derive(Clone)]
+struct Call {
+    shape: [u8; 32],
+    checkpoint: u64,
+    challenge: [u8; 32],
+    proof: Vec<[u8; 32]>,
+    input: Vec<[u8; 32]>,
+    issuer_of: Vec<[u8; 32]>,
+}
 
 struct Deployed {
     chain: Chain,
     anchor: Address,
     verifier: Address,
-    shape: [u8; 32],
-    proof: Vec<[u8; 32]>,
-    input: Vec<[u8; 32]>,
+    policy: [u8; 32],
+    call: Call,
+    /// The checkpoint's (issuer, root) pairs.
+    cp_issuers: Vec<[u8; 32]>,
+    cp_roots: Vec<[u8; 32]>,
     query_hash: [u8; 32],
-    roots: Vec<[u8; 32]>,
+    scope: [u8; 32],
+    policy_issuers: Vec<[u8; 32]>,
+    policy_slots: Vec<[u8; 32]>,
 }
 
 const MAX_AGE: u64 = 3600;
@@ -267,7 +299,25 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn deploy(e: &Exported, anchor_roots: bool) -> Deployed {
+fn words(v: &Value) -> Vec<[u8; 32]> {
+    v.as_array()
+        .expect("words")
+        .iter()
+        .map(|w| word(w.as_str().expect("word")))
+        .collect()
+}
+
+fn output_word(r: &ExecutionResult) -> [u8; 32] {
+    match r {
+        ExecutionResult::Success {
+            output: Output::Call(b),
+            ..
+        } if b.len() == 32 => b[..].try_into().expect("32 bytes"),
+        other => panic!("expected one word: {other:?}"),
+    }
+}
+
+fn deploy(e: &Exported, post_checkpoint: bool) -> Deployed {
     let mut chain = Chain::new(now());
     let c = &e.contracts["contracts"];
     let anchor = chain.deploy(
@@ -276,25 +326,23 @@ fn deploy(e: &Exported, anchor_roots: bool) -> Deployed {
     );
     let vname = e.call["verifier"].as_str().expect("verifier name");
     let verifier = chain.deploy(c[vname]["bytecode"].as_str().expect("verifier"), &[]);
-    let shape = word(e.call["shape_id"].as_str().expect("shape id"));
-    let words = |k: &str| -> Vec<[u8; 32]> {
-        e.call[k]
-            .as_array()
-            .expect("words")
-            .iter()
-            .map(|w| word(w.as_str().expect("word")))
-            .collect()
+    let call = Call {
+        shape: word(e.call["shape_id"].as_str().expect("shape id")),
+        checkpoint: e.call["checkpoint_size"].as_u64().expect("size"),
+        challenge: word(e.call["challenge"].as_str().expect("challenge")),
+        proof: words(&e.call["proof"]),
+        input: words(&e.call["input"]),
+        issuer_of: words(&e.call["issuer_of"]),
     };
-    let (proof, input, roots) = (words("proof"), words("input"), words("roots"));
     let r = chain.call(
         OWNER,
         anchor,
         encode(
             "registerShape(bytes32,address,uint8)",
             &[
-                Arg::Word(shape),
+                Arg::Word(call.shape),
                 Arg::Word(addr_word(verifier)),
-                Arg::Word(u(roots.len() as u64)),
+                Arg::Word(u(call.issuer_of.len() as u64)),
             ],
         ),
     );
@@ -308,51 +356,107 @@ fn deploy(e: &Exported, anchor_roots: bool) -> Deployed {
         ),
     );
     assert!(r.is_success(), "{r:?}");
-    if anchor_roots {
-        let r = chain.call(
-            POSTER,
-            anchor,
-            encode(
-                "anchor(uint256[],uint64)",
-                &[Arg::Array(roots.clone()), Arg::Word(u(2))],
-            ),
-        );
-        assert!(r.is_success(), "{r:?}");
-    }
-    Deployed {
+    let policy_slots: Vec<[u8; 32]> = e.call["policy_slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|n| u(n.as_u64().expect("slot")))
+        .collect();
+    let mut d = Deployed {
         chain,
         anchor,
         verifier,
-        shape,
-        proof,
-        input,
+        policy: [0; 32],
+        call,
+        cp_issuers: words(&e.call["checkpoint_issuers"]),
+        cp_roots: words(&e.call["checkpoint_roots"]),
         query_hash: word(e.call["query_hash"].as_str().expect("qh")),
-        roots,
+        scope: word(e.call["scope"].as_str().expect("scope")),
+        policy_issuers: words(&e.call["policy_issuers"]),
+        policy_slots,
+    };
+    let (q, s, i, sl) = (
+        d.query_hash,
+        d.scope,
+        d.policy_issuers.clone(),
+        d.policy_slots.clone(),
+    );
+    d.policy = d.register_policy(q, s, i, sl);
+    if post_checkpoint {
+        let (size, issuers, roots) = (d.call.checkpoint, d.cp_issuers.clone(), d.cp_roots.clone());
+        let r = d.post(POSTER, size, issuers, roots);
+        assert!(r.is_success(), "{r:?}");
     }
+    d
 }
 
 impl Deployed {
-    fn verify_with(
+    fn register_policy(
         &mut self,
-        proof: &[[u8; 32]],
-        input: &[[u8; 32]],
-        query: [u8; 32],
+        query_hash: [u8; 32],
+        scope: [u8; 32],
+        issuers: Vec<[u8; 32]>,
+        slots: Vec<[u8; 32]>,
+    ) -> [u8; 32] {
+        let r = self.chain.call(
+            APP,
+            self.anchor,
+            encode(
+                REGISTER_POLICY,
+                &[
+                    Arg::Word(query_hash),
+                    Arg::Word(scope),
+                    Arg::Array(issuers),
+                    Arg::Array(slots),
+                ],
+            ),
+        );
+        output_word(&r)
+    }
+
+    fn post(
+        &mut self,
+        from: Address,
+        size: u64,
+        issuers: Vec<[u8; 32]>,
+        roots: Vec<[u8; 32]>,
     ) -> ExecutionResult {
         let data = encode(
+            ANCHOR,
+            &[Arg::Word(u(size)), Arg::Array(issuers), Arg::Array(roots)],
+        );
+        self.chain.call(from, self.anchor, data)
+    }
+
+    fn verify_data(&self, policy: [u8; 32], c: &Call) -> Bytes {
+        encode(
             VERIFY,
             &[
-                Arg::Word(self.shape),
-                Arg::Words(proof.to_vec()),
-                Arg::Array(input.to_vec()),
-                Arg::Word(query),
+                Arg::Word(policy),
+                Arg::Word(c.shape),
+                Arg::Word(u(c.checkpoint)),
+                Arg::Word(c.challenge),
+                Arg::Words(c.proof.clone()),
+                Arg::Array(c.input.clone()),
+                Arg::Array(c.issuer_of.clone()),
             ],
-        );
-        self.chain.call(STRANGER, self.anchor, data)
+        )
+    }
+
+    /// `verify` as the application, with `c` instead of the presentation's own words.
+    fn verify_as(&mut self, from: Address, policy: [u8; 32], c: &Call) -> ExecutionResult {
+        let data = self.verify_data(policy, c);
+        self.chain.call(from, self.anchor, data)
+    }
+
+    fn verify_with(&mut self, c: &Call) -> ExecutionResult {
+        let policy = self.policy;
+        self.verify_as(APP, policy, c)
     }
 
     fn verify(&mut self) -> ExecutionResult {
-        let (p, i, q) = (self.proof.clone(), self.input.clone(), self.query_hash);
-        self.verify_with(&p, &i, q)
+        let c = self.call.clone();
+        self.verify_with(&c)
     }
 
     /// The verifier contract alone (a view): true or false.
@@ -385,22 +489,19 @@ fn add_r(w: [u8; 32]) -> [u8; 32] {
     x.to_be_bytes()
 }
 
+fn issuer_word(name: &str) -> [u8; 32] {
+    word(&dossier_core::field::to_hex(
+        &dossier_core::issuer_id(name).expect("issuer"),
+    ))
+}
+
 #[test]
-fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
+fn the_verifier_contract_alone_refuses_every_tampered_proof_and_input() {
     let Some(solc) = solc_dir() else { return };
     let e = exported(&solc);
-    let m = e.call["roots"].as_array().expect("roots").len();
     let mut d = deploy(&e, true);
-
-    // The verifier alone: the real proof holds; tampered ones do not; inputs >= r are refused.
-    let (proof, input) = (d.proof.clone(), d.input.clone());
+    let (proof, input) = (d.call.proof.clone(), d.call.input.clone());
     assert!(d.verifier_says(&proof, &input), "the real proof verifies");
-    let data = encode(
-        VERIFY_PROOF,
-        &[Arg::Words(proof.clone()), Arg::Array(input.clone())],
-    );
-    let alone = d.chain.call(STRANGER, d.verifier, data.clone());
-    let verifier_gas = gas(&alone);
     for i in 0..input.len() {
         let mut bad = input.clone();
         bad[i] = add_r(bad[i]);
@@ -432,71 +533,91 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
         !d.verifier_says(&proof, &input[..input.len() - 1]),
         "an input missing"
     );
+}
 
-    // Through the anchor: a wrong query, a tampered proof, a non-canonical nullifier.
-    let mut wrong_query = d.query_hash;
-    wrong_query[31] ^= 1;
-    let r = d.verify_with(&proof, &input, wrong_query);
-    assert_eq!(reverted_with(&r, ERRORS), "WrongQuery(uint256,uint256)");
-    let mut bad_proof = proof.clone();
-    bad_proof[0] = proof[6];
-    bad_proof[1] = proof[7];
-    let r = d.verify_with(&bad_proof, &input, d.query_hash);
-    assert_eq!(reverted_with(&r, ERRORS), "InvalidProof()");
-    let mut challenge = input.clone();
-    challenge[m + 1][31] ^= 1;
-    let r = d.verify_with(&proof, &challenge, d.query_hash);
-    assert_eq!(reverted_with(&r, ERRORS), "InvalidProof()");
-    let mut aliased = input.clone();
-    aliased[m + 4] = add_r(aliased[m + 4]);
-    let r = d.verify_with(&proof, &aliased, d.query_hash);
-    assert_eq!(reverted_with(&r, ERRORS), "InputNotInField(uint256)");
-    let mut day = input.clone();
-    day[m + 3] = u(1);
-    let r = d.verify_with(&proof, &day, d.query_hash);
-    assert_eq!(reverted_with(&r, ERRORS), "WrongDay(uint256)");
+#[test]
+fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
+    let Some(solc) = solc_dir() else { return };
+    let e = exported(&solc);
+    let m = d_slots(&e);
+    let mut d = deploy(&e, true);
+    let alone = {
+        let data = encode(
+            VERIFY_PROOF,
+            &[
+                Arg::Words(d.call.proof.clone()),
+                Arg::Array(d.call.input.clone()),
+            ],
+        );
+        let (from, to) = (STRANGER, d.verifier);
+        gas(&d.chain.call(from, to, data))
+    };
+    let refused = |d: &mut Deployed, c: &Call| reverted_with(&d.verify_with(c), ERRORS);
+
+    let mut c = d.call.clone();
+    c.proof[0] = d.call.proof[6];
+    c.proof[1] = d.call.proof[7];
+    assert_eq!(refused(&mut d, &c), "InvalidProof()", "a tampered proof");
+    let mut c = d.call.clone();
+    c.input[m + 4] = add_r(c.input[m + 4]);
+    assert_eq!(
+        refused(&mut d, &c),
+        "InputNotInField(uint256)",
+        "an aliased nullifier"
+    );
+    let mut c = d.call.clone();
+    c.input[m + 3] = u(1);
+    assert_eq!(refused(&mut d, &c), "WrongDay(uint256)");
+    let mut c = d.call.clone();
+    c.input[m][31] ^= 1;
+    assert_eq!(refused(&mut d, &c), "WrongQuery()", "a proof for another query");
+    let mut c = d.call.clone();
+    c.input.pop();
+    assert_eq!(refused(&mut d, &c), "WrongInputCount(uint256,uint256)");
+
+    // The challenge is the application's: a proof for another challenge, or the right proof
+    // against another expected challenge, is refused.
+    let mut c = d.call.clone();
+    c.challenge[31] ^= 1;
+    assert_eq!(refused(&mut d, &c), "WrongChallenge()");
+    let mut c = d.call.clone();
+    c.input[m + 1][31] ^= 1;
+    c.challenge = c.input[m + 1];
+    assert_eq!(refused(&mut d, &c), "InvalidProof()", "a tampered challenge input");
+    // Nobody but the application submits under its policy (no front-running on the anchor).
+    let (policy, call) = (d.policy, d.call.clone());
+    let r = d.verify_as(OTHER, policy, &call);
+    assert_eq!(reverted_with(&r, ERRORS), "NotPolicyOwner()");
+    let r = d.verify_as(APP, [7; 32], &call);
+    assert_eq!(reverted_with(&r, ERRORS), "UnknownPolicy(bytes32)");
 
     // The real one, once; then its replay.
-    let data = encode(
-        VERIFY,
-        &[
-            Arg::Word(d.shape),
-            Arg::Words(proof.clone()),
-            Arg::Array(input.clone()),
-            Arg::Word(d.query_hash),
-        ],
-    );
+    let data = d.verify_data(d.policy, &d.call);
     let r = d.verify();
     assert!(r.is_success(), "{r:?}");
     let total = gas(&r);
     let r = d.verify();
     assert_eq!(reverted_with(&r, ERRORS), "NullifierUsed(uint256,uint256)");
-
     let intrinsic = 21_000 + calldata_gas(&data);
     eprintln!(
         "GAS shape={} inputs={} verifyProof tx={} (execution {}), anchor.verify tx={} (execution {}, calldata+intrinsic {})",
         e.call["shape"],
-        input.len(),
-        verifier_gas,
-        verifier_gas
+        d.call.input.len(),
+        alone,
+        alone
             - 21_000
             - calldata_gas(&encode(
                 VERIFY_PROOF,
-                &[Arg::Words(proof.clone()), Arg::Array(input.clone())]
+                &[Arg::Words(d.call.proof.clone()), Arg::Array(d.call.input.clone())]
             )),
         total,
         total - intrinsic,
         intrinsic
     );
-    // Only posters anchor; only the owner registers.
-    let r = d.chain.call(
-        STRANGER,
-        d.anchor,
-        encode(
-            "anchor(uint256[],uint64)",
-            &[Arg::Array(d.roots.clone()), Arg::Word(u(3))],
-        ),
-    );
+
+    // Only posters anchor; only the owner registers shapes.
+    let (size, issuers, roots) = (d.call.checkpoint + 1, d.cp_issuers.clone(), d.cp_roots.clone());
+    let r = d.post(STRANGER, size, issuers, roots);
     assert_eq!(reverted_with(&r, ERRORS), "NotPoster()");
     let r = d.chain.call(
         STRANGER,
@@ -504,7 +625,7 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
         encode(
             "registerShape(bytes32,address,uint8)",
             &[
-                Arg::Word(d.shape),
+                Arg::Word(d.call.shape),
                 Arg::Word(addr_word(STRANGER)),
                 Arg::Word(u(1)),
             ],
@@ -513,32 +634,87 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
     assert_eq!(reverted_with(&r, ERRORS), "NotOwner()");
 }
 
+fn d_slots(e: &Exported) -> usize {
+    e.call["issuer_of"].as_array().expect("slots").len()
+}
+
 #[test]
-fn unanchored_and_stale_roots_are_refused() {
+fn a_foreign_issuer_or_another_scope_is_refused_on_chain() {
+    // Regression: `verify` checked only that each root was posted recently, so a degree from
+    // `training.academy` passed for a query accepting only `univ.law-school`, and a holder could
+    // choose a fresh scope (a fresh nullifier) per call.
     let Some(solc) = solc_dir() else { return };
     let e = exported(&solc);
-    // Never anchored.
+    let mut d = deploy(&e, true);
+    let univ = issuer_word("univ.law-school");
+    let academy = issuer_word("training.academy");
+    assert_eq!(d.call.issuer_of, vec![univ]);
+    // A policy that accepts only the academy: the university's root is not accepted, and the
+    // academy has no such root in the checkpoint.
+    let (q, s) = (d.query_hash, d.scope);
+    let academy_only = d.register_policy(q, s, vec![academy], vec![u(0)]);
+    let call = d.call.clone();
+    let r = d.verify_as(APP, academy_only, &call);
+    assert_eq!(reverted_with(&r, ERRORS), "IssuerNotAccepted(uint256)");
+    let mut c = d.call.clone();
+    c.issuer_of = vec![academy];
+    let r = d.verify_as(APP, academy_only, &c);
+    assert_eq!(reverted_with(&r, ERRORS), "RootNotInCheckpoint(uint256)");
+    // Another scope (the application's scope is fixed by its policy).
+    let mut other_scope = s;
+    other_scope[31] ^= 1;
+    let (i, sl) = (d.policy_issuers.clone(), d.policy_slots.clone());
+    let scoped = d.register_policy(q, other_scope, i, sl);
+    let r = d.verify_as(APP, scoped, &call);
+    assert_eq!(reverted_with(&r, ERRORS), "WrongScope()");
+    // The issuer named for a used slot must be one the policy accepts there.
+    let mut c = d.call.clone();
+    c.issuer_of = vec![[0; 32]];
+    let r = d.verify_with(&c);
+    assert_eq!(reverted_with(&r, ERRORS), "IssuerNotAccepted(uint256)");
+    // And the honest policy still accepts it.
+    let r = d.verify();
+    assert!(r.is_success(), "{r:?}");
+}
+
+#[test]
+fn roots_come_from_one_fresh_posted_checkpoint() {
+    // Regression: a superseded root (before a revocation or a sanction update) stayed usable
+    // for maxAge after its last posting, and roots of several checkpoints could be mixed.
+    let Some(solc) = solc_dir() else { return };
+    let e = exported(&solc);
+    // Not posted.
     let mut d = deploy(&e, false);
     let r = d.verify();
-    assert_eq!(reverted_with(&r, ERRORS), "RootNotAnchored(uint256)");
-    // Anchored, then too old (the chain's clock moves past maxAge).
+    assert_eq!(reverted_with(&r, ERRORS), "CheckpointNotPosted(uint64)");
+    // The next checkpoint, after a revocation, has another root for the university: the
+    // presentation's root is not that checkpoint's.
     let mut d = deploy(&e, true);
-    let t = now() + MAX_AGE + 1;
-    d.chain.set_time(t);
-    let r = d.verify();
-    assert_eq!(reverted_with(&r, ERRORS), "RootStale(uint256,uint64)");
-    // Re-anchored by the next checkpoint: fresh again, and accepted.
-    let data = encode(
-        "anchor(uint256[],uint64)",
-        &[Arg::Array(d.roots.clone()), Arg::Word(u(3))],
-    );
-    let r = d.chain.call(POSTER, d.anchor, data);
+    let next = d.call.checkpoint + 1;
+    let mut moved = d.cp_roots.clone();
+    for r in &mut moved {
+        r[31] ^= 1;
+    }
+    let issuers = d.cp_issuers.clone();
+    let r = d.post(POSTER, next, issuers.clone(), moved);
     assert!(r.is_success(), "{r:?}");
+    let mut c = d.call.clone();
+    c.checkpoint = next;
+    let r = d.verify_with(&c);
+    assert_eq!(reverted_with(&r, ERRORS), "RootNotInCheckpoint(uint256)");
+    // A size is posted once: a second checkpoint of one size is a fork.
+    let roots = d.cp_roots.clone();
+    let r = d.post(POSTER, next, issuers.clone(), roots.clone());
+    assert_eq!(reverted_with(&r, ERRORS), "CheckpointPosted(uint64)");
+    let r = d.post(POSTER, next + 1, issuers, vec![]);
+    assert_eq!(reverted_with(&r, ERRORS), "BadPairs()");
+    // Its own checkpoint, once too old, is refused.
+    d.chain.set_time(now() + MAX_AGE + 1);
     let r = d.verify();
-    assert!(r.is_success(), "{r:?}");
+    assert_eq!(reverted_with(&r, ERRORS), "CheckpointStale(uint64,uint64)");
     // An unknown shape.
-    let (p, i, q) = (d.proof.clone(), d.input.clone(), d.query_hash);
-    d.shape[0] ^= 0xff;
-    let r = d.verify_with(&p, &i, q);
+    let mut c = d.call.clone();
+    c.shape[0] ^= 0xff;
+    let r = d.verify_with(&c);
     assert_eq!(reverted_with(&r, ERRORS), "UnknownShape(bytes32)");
 }

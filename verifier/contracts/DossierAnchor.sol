@@ -11,42 +11,78 @@ interface IDossierVerifier {
 }
 
 /// @title Anchored, fresh, unreplayed dossier presentations on an EVM chain
-/// @notice The ledger's operator posts the registry roots of each signed checkpoint; `verify`
-/// accepts a presentation when its Groth16 proof holds, every registry root it uses was posted
-/// within `maxAge` seconds, its day is the chain's day (one day of slack either way), it answers
-/// the query the caller asks for, and its nullifier was never used before in its scope.
+/// @notice The same checks as dossier's Rust verifier, on chain:
+/// - the ledger's posters post each signed checkpoint as (issuer id, registry root) pairs under
+///   its size; a size is posted once (a second, different checkpoint of one size is a fork);
+/// - a verifying application registers a *policy*: the query hash it asks for, its scope, and
+///   for each credential slot the issuers it accepts. Only that application may verify under
+///   its policy, so the scope is the application's (a holder cannot pick a fresh scope, and so a
+///   fresh nullifier, per call) and nobody can submit a presentation in its place;
+/// - `verify` takes the challenge the application expects (for example derived from the
+///   beneficiary's address and a nonce: see `challengeFor`, so that a proof copied from the
+///   mempool is worth nothing to anyone else), the checkpoint the presentation is anchored by,
+///   and the issuer of each used slot; it checks the proof holds, every used root is that
+///   checkpoint's root of an issuer the policy accepts for that slot, unused slots carry no root,
+///   the checkpoint was posted within `maxAge`, the day is the chain's day (one day of slack),
+///   and the nullifier is new in the scope.
 ///
 /// Public inputs follow dossier's layout for a shape with M credential slots:
 /// `[root_0 .. root_{M-1}, queryHash, challenge, scope, today, nullifier, revealed...]`.
 contract DossierAnchor {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// At most this many (issuer, slot) pairs in a policy, and registries in a checkpoint.
+    uint256 public constant MAX_PAIRS = 64;
 
     struct Shape {
         IDossierVerifier verifier;
         uint8 credentials;
     }
 
+    struct Policy {
+        address owner;
+        uint256 queryHash;
+        uint256 scope;
+        /// Bit i set: slot i is used (some issuer is accepted for it).
+        uint256 usedSlots;
+    }
+
     address public owner;
     uint64 public maxAge;
     mapping(address => bool) public posters;
     mapping(bytes32 => Shape) public shapes;
-    /// When each registry root was last posted (unix seconds); 0 when never.
-    mapping(uint256 => uint64) public anchoredAt;
+    /// When each checkpoint (by size) was posted, unix seconds; 0 when never.
+    mapping(uint64 => uint64) public postedAt;
+    /// Each posted checkpoint's registry root per issuer id.
+    mapping(uint64 => mapping(uint256 => uint256)) public rootOf;
+    mapping(bytes32 => Policy) public policies;
+    /// Whether a policy accepts an issuer for a slot.
+    mapping(bytes32 => mapping(uint256 => mapping(uint256 => bool))) public accepts;
     /// Nullifiers used, per scope.
     mapping(uint256 => mapping(uint256 => bool)) public nullifierUsed;
 
-    event Anchored(uint256 indexed root, uint64 checkpointSize);
+    event Anchored(uint64 indexed checkpointSize, uint256 registries);
     event ShapeRegistered(bytes32 indexed shape, address verifier, uint8 credentials);
-    event Verified(bytes32 indexed shape, uint256 indexed scope, uint256 nullifier, uint256 challenge);
+    event PolicyRegistered(bytes32 indexed policy, address indexed owner, uint256 queryHash, uint256 scope);
+    event Verified(bytes32 indexed policy, uint256 indexed scope, uint256 nullifier, uint256 challenge);
 
     error NotOwner();
     error NotPoster();
+    error NotPolicyOwner();
     error UnknownShape(bytes32 shape);
+    error UnknownPolicy(bytes32 policy);
+    error PolicyExists(bytes32 policy);
+    error BadPairs();
+    error CheckpointPosted(uint64 checkpointSize);
     error WrongInputCount(uint256 given, uint256 expected);
     error InputNotInField(uint256 index);
-    error RootNotAnchored(uint256 slot);
-    error RootStale(uint256 slot, uint64 anchoredAt);
-    error WrongQuery(uint256 given, uint256 expected);
+    error CheckpointNotPosted(uint64 checkpointSize);
+    error CheckpointStale(uint64 checkpointSize, uint64 postedAt);
+    error UnusedSlotHasRoot(uint256 slot);
+    error IssuerNotAccepted(uint256 slot);
+    error RootNotInCheckpoint(uint256 slot);
+    error WrongQuery();
+    error WrongScope();
+    error WrongChallenge();
     error WrongDay(uint256 today);
     error NullifierUsed(uint256 scope, uint256 nullifier);
     error InvalidProof();
@@ -70,47 +106,111 @@ contract DossierAnchor {
         emit ShapeRegistered(shape, address(verifier), credentials);
     }
 
-    /// Posts the registry roots of a checkpoint (all of them, so that unchanged registries stay fresh).
-    function anchor(uint256[] calldata roots, uint64 checkpointSize) external {
+    /// Posts a signed checkpoint's registry roots (every registry, by issuer id) under its size.
+    function anchor(uint64 checkpointSize, uint256[] calldata issuers, uint256[] calldata roots) external {
         if (!posters[msg.sender]) revert NotPoster();
-        uint64 at = uint64(block.timestamp);
-        for (uint256 i = 0; i < roots.length; i++) {
-            if (roots[i] >= R || roots[i] == 0) revert InputNotInField(i);
-            anchoredAt[roots[i]] = at;
-            emit Anchored(roots[i], checkpointSize);
+        if (issuers.length != roots.length || issuers.length == 0 || issuers.length > MAX_PAIRS) {
+            revert BadPairs();
         }
+        if (postedAt[checkpointSize] != 0) revert CheckpointPosted(checkpointSize);
+        for (uint256 i = 0; i < issuers.length; i++) {
+            if (issuers[i] >= R || issuers[i] == 0) revert InputNotInField(i);
+            if (roots[i] >= R) revert InputNotInField(i);
+            rootOf[checkpointSize][issuers[i]] = roots[i];
+        }
+        postedAt[checkpointSize] = uint64(block.timestamp);
+        emit Anchored(checkpointSize, issuers.length);
     }
 
-    /// Checks a presentation and records its nullifier; reverts with the reason otherwise.
-    function verify(bytes32 shape, uint256[8] calldata proof, uint256[] calldata input, uint256 queryHash)
+    /// Registers the caller's policy: its query, its scope, and the issuers it accepts for each
+    /// slot (`issuers[k]` accepted for slot `slots[k]`). Returns the policy's id.
+    function registerPolicy(uint256 queryHash, uint256 scope, uint256[] calldata issuers, uint256[] calldata slots)
         external
-        returns (bool)
+        returns (bytes32 id)
     {
+        if (issuers.length != slots.length || issuers.length == 0 || issuers.length > MAX_PAIRS) {
+            revert BadPairs();
+        }
+        if (queryHash >= R || scope >= R) revert InputNotInField(0);
+        id = keccak256(abi.encode(msg.sender, queryHash, scope, issuers, slots));
+        if (policies[id].owner != address(0)) revert PolicyExists(id);
+        uint256 used = 0;
+        for (uint256 k = 0; k < issuers.length; k++) {
+            if (slots[k] >= 32 || issuers[k] == 0 || issuers[k] >= R) revert BadPairs();
+            accepts[id][slots[k]][issuers[k]] = true;
+            used |= uint256(1) << slots[k];
+        }
+        policies[id] = Policy(msg.sender, queryHash, scope, used);
+        emit PolicyRegistered(id, msg.sender, queryHash, scope);
+    }
+
+    /// A challenge that binds a presentation to one beneficiary of one application: what a
+    /// verifying application asks its holders to prove with.
+    function challengeFor(address application, address beneficiary, uint256 nonce) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(application, beneficiary, nonce))) % R;
+    }
+
+    /// Checks a presentation under the caller's policy and records its nullifier; reverts with
+    /// the reason otherwise. `issuerOf[i]` names the issuer whose root slot `i` uses (0 for an
+    /// unused slot).
+    function verify(
+        bytes32 policy,
+        bytes32 shape,
+        uint64 checkpointSize,
+        uint256 challenge,
+        uint256[8] calldata proof,
+        uint256[] calldata input,
+        uint256[] calldata issuerOf
+    ) external returns (bool) {
+        Policy memory pol = policies[policy];
+        if (pol.owner == address(0)) revert UnknownPolicy(policy);
+        if (msg.sender != pol.owner) revert NotPolicyOwner();
         Shape memory s = shapes[shape];
         if (address(s.verifier) == address(0)) revert UnknownShape(shape);
         uint256 m = s.credentials;
-        if (input.length < m + 5) revert WrongInputCount(input.length, m + 5);
+        uint256 expected = s.verifier.INPUTS();
+        if (input.length != expected || expected < m + 5) revert WrongInputCount(input.length, expected);
+        if (issuerOf.length != m) revert WrongInputCount(issuerOf.length, m);
         // Canonical inputs only: x and x + R would otherwise be two nullifiers for one proof.
         for (uint256 i = 0; i < input.length; i++) {
             if (input[i] >= R) revert InputNotInField(i);
         }
-        for (uint256 i = 0; i < m; i++) {
-            uint256 root = input[i];
-            if (root == 0) continue; // an unused slot
-            uint64 at = anchoredAt[root];
-            if (at == 0) revert RootNotAnchored(i);
-            if (block.timestamp - at > maxAge) revert RootStale(i, at);
-        }
-        if (input[m] != queryHash) revert WrongQuery(input[m], queryHash);
+        _checkRoots(policy, pol.usedSlots, checkpointSize, input, issuerOf, m);
+        if (input[m] != pol.queryHash) revert WrongQuery();
+        if (input[m + 1] != challenge) revert WrongChallenge();
+        if (input[m + 2] != pol.scope) revert WrongScope();
         uint256 day = block.timestamp / 86400;
         uint256 today = input[m + 3];
         if (today + 1 < day || today > day + 1) revert WrongDay(today);
-        uint256 scope = input[m + 2];
         uint256 nullifier = input[m + 4];
-        if (nullifierUsed[scope][nullifier]) revert NullifierUsed(scope, nullifier);
+        if (nullifierUsed[pol.scope][nullifier]) revert NullifierUsed(pol.scope, nullifier);
         if (!s.verifier.verifyProof(proof, input)) revert InvalidProof();
-        nullifierUsed[scope][nullifier] = true;
-        emit Verified(shape, scope, nullifier, input[m + 1]);
+        nullifierUsed[pol.scope][nullifier] = true;
+        emit Verified(policy, pol.scope, nullifier, challenge);
         return true;
+    }
+
+    /// Every used slot's root is the one checkpoint's root of an issuer the policy accepts for
+    /// that slot; unused slots carry no root; the checkpoint is fresh.
+    function _checkRoots(
+        bytes32 policy,
+        uint256 usedSlots,
+        uint64 checkpointSize,
+        uint256[] calldata input,
+        uint256[] calldata issuerOf,
+        uint256 m
+    ) internal view {
+        uint64 at = postedAt[checkpointSize];
+        if (at == 0) revert CheckpointNotPosted(checkpointSize);
+        if (block.timestamp - at > maxAge) revert CheckpointStale(checkpointSize, at);
+        for (uint256 i = 0; i < m; i++) {
+            if ((usedSlots >> i) & 1 == 0) {
+                if (input[i] != 0 || issuerOf[i] != 0) revert UnusedSlotHasRoot(i);
+                continue;
+            }
+            if (!accepts[policy][i][issuerOf[i]]) revert IssuerNotAccepted(i);
+            uint256 root = rootOf[checkpointSize][issuerOf[i]];
+            if (root == 0 || root != input[i]) revert RootNotInCheckpoint(i);
+        }
     }
 }

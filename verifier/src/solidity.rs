@@ -182,6 +182,118 @@ contract {name} {{
     s
 }
 
+/// Everything the anchor contract takes for one presentation: the checkpoint to post, the
+/// verifying application's policy (query hash, scope, accepted issuers per slot) and the `verify`
+/// call itself (challenge, proof, inputs, the issuer of each slot), as `0x` words.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallData {
+    /// The shape's name.
+    pub shape: String,
+    /// The shape's id in the anchor (`shape_id`).
+    pub shape_id: String,
+    /// The shape's verifier contract.
+    pub verifier: String,
+    /// `anchor(size, issuers, roots)`: the checkpoint's size.
+    pub checkpoint_size: u64,
+    /// Every registry of the checkpoint: issuer ids.
+    pub checkpoint_issuers: Vec<String>,
+    /// ... and their roots.
+    pub checkpoint_roots: Vec<String>,
+    /// `registerPolicy(queryHash, scope, issuers, slots)`: the query hash.
+    pub query_hash: String,
+    /// The scope's hash.
+    pub scope: String,
+    /// Accepted issuer ids, one per (issuer, slot) pair.
+    pub policy_issuers: Vec<String>,
+    /// The slot of each accepted issuer.
+    pub policy_slots: Vec<u64>,
+    /// `verify(...)`: the challenge the application expects.
+    pub challenge: String,
+    /// The proof's eight words.
+    pub proof: Vec<String>,
+    /// The public inputs.
+    pub input: Vec<String>,
+    /// The issuer whose root each slot uses (0 for an unused slot).
+    pub issuer_of: Vec<String>,
+}
+
+/// The anchor's call data for a Groth16 presentation anchored by `checkpoint` (already opened
+/// under the ledger key: only signed checkpoints are posted).
+pub fn call_data(
+    p: &dossier_core::presentation::Presentation,
+    checkpoint: &dossier_core::checkpoint::CheckpointBody,
+    schemas: &dossier_core::schema::SchemaSet,
+) -> Result<CallData, crate::VerifyError> {
+    let malformed = |what: &str, e: &dyn std::fmt::Display| crate::VerifyError::Malformed {
+        what: what.into(),
+        reason: e.to_string(),
+    };
+    let proof = crate::decode_proof(&p.proof)?;
+    let inputs = p.inputs().map_err(|e| malformed("public inputs", &e))?;
+    let layout = dossier_core::statement::Layout { shape: p.shape };
+    if inputs.len() != layout.len() {
+        return Err(malformed("public inputs", &"wrong count for the shape"));
+    }
+    let encoded = p
+        .request
+        .query
+        .encode(schemas, p.shape)
+        .map_err(|e| malformed("query", &e))?;
+    let (mut policy_issuers, mut policy_slots, mut issuer_of) = (Vec::new(), Vec::new(), Vec::new());
+    for (m, c) in encoded.credentials.iter().enumerate() {
+        let mut used = Fr::zero();
+        for name in c.issuers.iter().filter(|_| c.active) {
+            let id = dossier_core::issuer_id(name).map_err(|e| malformed("query", &e))?;
+            policy_issuers.push(hex_word(&id));
+            policy_slots.push(m as u64);
+            if checkpoint
+                .registry(&id)
+                .is_some_and(|r| r.root == inputs[layout.root(m)])
+            {
+                used = id;
+            }
+        }
+        if c.active && used.is_zero() {
+            return Err(crate::VerifyError::Unanchored {
+                index: m,
+                reason: "its registry root is not the checkpoint's root of an accepted issuer"
+                    .into(),
+            });
+        }
+        issuer_of.push(hex_word(&used));
+    }
+    let scope = p
+        .request
+        .scope_field()
+        .map_err(|e| malformed("request", &e))?;
+    let name = p.shape.name();
+    Ok(CallData {
+        shape_id: format!("0x{}", hex::encode(shape_id(&name))),
+        verifier: verifier_name(&name),
+        shape: name,
+        checkpoint_size: checkpoint.size,
+        checkpoint_issuers: checkpoint
+            .registries
+            .iter()
+            .map(|r| hex_word(&r.issuer_id))
+            .collect(),
+        checkpoint_roots: checkpoint
+            .registries
+            .iter()
+            .map(|r| hex_word(&r.root))
+            .collect(),
+        // The application's own query, hashed: not read from the presentation.
+        query_hash: hex_word(&encoded.hash().map_err(|e| malformed("query", &e))?),
+        scope: hex_word(&scope),
+        policy_issuers,
+        policy_slots,
+        challenge: hex_word(&p.request.challenge),
+        proof: proof_words(&proof),
+        input: input_words(&inputs),
+        issuer_of,
+    })
+}
+
 /// A proof as the verifier's eight words, `0x`-prefixed hex.
 pub fn proof_words(p: &Proof<Bn254>) -> Vec<String> {
     [
