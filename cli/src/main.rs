@@ -1340,7 +1340,10 @@ fn log_key(home: &Home, given: Option<&str>) -> Result<String, CliError> {
     match given {
         Some(k) if k.starts_with('@') => {
             let p = Path::new(&k[1..]);
-            Ok(std::fs::read_to_string(p).map_err(io(p))?.trim().to_string())
+            Ok(std::fs::read_to_string(p)
+                .map_err(io(p))?
+                .trim()
+                .to_string())
         }
         Some(k) => Ok(k.to_string()),
         None => home

@@ -145,8 +145,38 @@ pub struct Claim {
     /// Optional expiry date `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
-    /// The schema's field values.
+    /// The schema's field values (a key given twice is refused, not collapsed).
+    #[serde(deserialize_with = "unique_fields")]
     pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A JSON object of field values whose every key is given once: serde_json would keep the last
+/// of two, so `{"grade": "excellent", "grade": "incompetent"}` would mean whatever a reader's
+/// parser keeps.
+fn unique_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of field values")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom("duplicate field in `fields`"));
+                }
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique)
 }
 
 /// A claim checked against its schema: every value encoded.
@@ -173,8 +203,25 @@ impl Claim {
     pub fn encode(&self, schemas: &SchemaSet) -> Result<EncodedClaim, CoreError> {
         let schema = schemas.get(&self.schema)?;
         let holder = field::parse("holder", &self.holder)?;
+        // Zero is no holder's commitment (Poseidon of a secret is never known to be 0): it would
+        // be an unbound credential, or an empty leaf.
+        if ark_ff::Zero::is_zero(&holder) {
+            return Err(CoreError::Value {
+                field: "holder".into(),
+                reason: "zero is not a holder commitment".into(),
+            });
+        }
         let holder_halo2 = match &self.holder_halo2 {
-            Some(h) => pasta::parse("holder_halo2", h)?,
+            Some(h) => {
+                let c = pasta::parse("holder_halo2", h)?;
+                if c == Fp::zero() {
+                    return Err(CoreError::Value {
+                        field: "holder_halo2".into(),
+                        reason: "zero is not a holder commitment".into(),
+                    });
+                }
+                c
+            }
             None => Fp::zero(),
         };
         let expires_at = match &self.expires_at {
@@ -304,6 +351,58 @@ impl CredentialOpening {
             });
         }
         Ok(credential)
+    }
+}
+
+#[cfg(test)]
+mod lenient_input_tests {
+    use super::*;
+
+    fn claim(text: &str) -> Result<EncodedClaim, String> {
+        let c: Claim = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        c.encode(&SchemaSet::builtin()).map_err(|e| e.to_string())
+    }
+
+    const H: &str = "0x0000000000000000000000000000000000000000000000000000000000000007";
+
+    #[test]
+    fn each_lenient_claim_is_refused_by_field() {
+        // Regressions: duplicate keys were collapsed, a score of 1000 was issued, an all-zero
+        // holder commitment was accepted, and uints as strings took `05`.
+        let ok = format!(
+            r#"{{"schema": "appraisal", "holder": "{H}", "fields": {{"year": 2024, "grade": "competent", "score": 88}}}}"#
+        );
+        claim(&ok).expect("the honest claim");
+        let as_string = ok.replace("2024", "\"2024\"");
+        claim(&as_string).expect("a uint as a canonical decimal string is accepted on purpose");
+        for (text, field) in [
+            (
+                ok.replace(r#""score": 88"#, r#""score": 88, "score": 12"#),
+                "duplicate field",
+            ),
+            (ok.replace("88", "101"), "score"),
+            (ok.replace(H, &format!("0x{}", "0".repeat(64))), "holder"),
+            (ok.replace("2024", "\"02024\""), "year"),
+            (ok.replace("2024", "\"+2024\""), "year"),
+        ] {
+            let e = claim(&text).expect_err(&text);
+            assert!(e.contains(field), "{text}: {e}");
+            assert!(
+                !e.contains("101") && !e.contains("02024"),
+                "no value echoed: {e}"
+            );
+        }
+        claim(&ok.replace("88", "100")).expect("the bound itself");
+        claim(&ok.replace("88", "0")).expect("the lower bound itself");
+    }
+
+    #[test]
+    fn decimal_field_elements_have_one_form() {
+        assert!(field::parse("x", "0").is_ok());
+        assert!(field::parse("x", "7").is_ok());
+        for s in ["07", "00", "+7", "-7", " 7", "7 "] {
+            assert!(field::parse("x", s).is_err(), "{s}");
+        }
     }
 }
 

@@ -97,7 +97,9 @@ impl FieldType {
     }
 }
 
-/// Parses a decimal unsigned 64-bit integer, strictly (no sign, no spaces, no leading `+`).
+/// Parses a decimal unsigned 64-bit integer, strictly (no sign, no spaces, no leading `+`, no
+/// leading zeros): a uint written as a string (`"2024"`) is accepted on purpose, for CSV
+/// batches and tools that quote large numbers, in this one form only.
 fn parse_u64(s: &str) -> Result<u64, &'static str> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(if s.starts_with('-') {
@@ -105,6 +107,9 @@ fn parse_u64(s: &str) -> Result<u64, &'static str> {
         } else {
             "expected an unsigned integer"
         });
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return Err("a decimal string must not have leading zeros");
     }
     s.parse::<u64>()
         .map_err(|_| "does not fit in 64 bits (at most 18446744073709551615)")

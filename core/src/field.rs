@@ -56,7 +56,12 @@ pub fn parse(what: &str, s: &str) -> Result<Fr, CoreError> {
         hex::decode_to_slice(h, &mut bytes).map_err(|_| bad())?;
         return from_be_bytes(what, &bytes);
     }
-    if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    // One canonical form: no sign, no leading zeros ("0" itself excepted).
+    if s.is_empty()
+        || s.len() > 78
+        || !s.bytes().all(|b| b.is_ascii_digit())
+        || (s.len() > 1 && s.starts_with('0'))
+    {
         return Err(bad());
     }
     // Decimal: accumulate in 4x64-bit limbs, refusing anything >= p.

@@ -94,8 +94,16 @@ impl<'de> Deserialize<'de> for Backend {
 }
 
 impl PresentationRequest {
-    /// The scope as a field element (its string hash).
+    /// The scope as a field element (its string hash). A scope is 1 to 256 bytes of printable
+    /// text: an empty one would be every verifier's scope.
     pub fn scope_field(&self) -> Result<Fr, CoreError> {
+        let s = &self.scope;
+        if s.is_empty() || s.len() > 256 || s.chars().any(char::is_control) {
+            return Err(CoreError::Value {
+                field: "scope".into(),
+                reason: "must be 1 to 256 bytes of printable text".into(),
+            });
+        }
         encoding::string_hash(&self.scope).map_err(|reason| CoreError::Value {
             field: "scope".into(),
             reason,
@@ -168,5 +176,34 @@ impl Presentation {
             .enumerate()
             .map(|(i, s)| field::parse(&format!("public input {i}"), s))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_is_printable_text_of_1_to_256_bytes() {
+        // Regression: an empty scope was accepted (every verifier's scope at once).
+        let q =
+            Query::from_json(r#"{"credentials": [{"schema": "qualification", "issuers": ["u"]}]}"#)
+                .expect("query");
+        for bad in ["", "a\u{0}b", "line\nbreak", &"x".repeat(257)] {
+            let e = PresentationRequest::new(q.clone(), bad, "2026-01-01", 60).expect_err(bad);
+            assert!(e.to_string().contains("scope"), "{e}");
+        }
+        PresentationRequest::new(q, &"x".repeat(256), "2026-01-01", 60).expect("256 bytes");
+    }
+
+    #[test]
+    fn backends_parse_by_name_without_echo() {
+        assert_eq!("halo2".parse::<Backend>().expect("halo2"), Backend::Halo2);
+        let e = serde_json::from_str::<Backend>("\"SECRET-plonky9\"").expect_err("unknown");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        assert_eq!(
+            serde_json::to_string(&Backend::Groth16).expect("json"),
+            "\"groth16\""
+        );
     }
 }

@@ -139,6 +139,10 @@ pub const SHAPES: [Shape; 3] = [
     },
 ];
 
+/// The most issuers one credential of a query may accept (each costs the verifier a look-up in
+/// the checkpoint, and the EVM anchor a storage slot).
+pub const MAX_ISSUERS: usize = 16;
+
 /// The largest value a bound may take.
 pub const MAX_BOUND: u64 = u64::MAX;
 
@@ -372,9 +376,15 @@ impl Query {
         let mut credentials = Vec::with_capacity(shape.credentials);
         for cq in &self.credentials {
             let schema = schemas.get(&cq.schema)?;
-            if cq.issuers.is_empty() {
+            if cq.issuers.is_empty() || cq.issuers.len() > MAX_ISSUERS {
                 return Err(bad(format!(
-                    "credential of `{}` names no accepted issuer",
+                    "a credential of `{}` names 1 to {MAX_ISSUERS} accepted issuers",
+                    cq.schema
+                )));
+            }
+            if (0..cq.issuers.len()).any(|i| cq.issuers[..i].contains(&cq.issuers[i])) {
+                return Err(bad(format!(
+                    "a credential of `{}` names an accepted issuer twice",
                     cq.schema
                 )));
             }
@@ -816,10 +826,29 @@ mod tests {
     }
 
     #[test]
+    fn accepted_issuers_are_bounded() {
+        let many: Vec<String> = (0..=MAX_ISSUERS).map(|i| format!("issuer-{i}")).collect();
+        let q = Query::from_json(
+            &serde_json::json!({"credentials": [{"schema": "qualification", "issuers": many}]})
+                .to_string(),
+        )
+        .expect("parses");
+        assert!(q.encode(&SchemaSet::builtin(), SHAPES[0]).is_err());
+        let q = Query::from_json(
+            &serde_json::json!({"credentials": [{"schema": "qualification", "issuers": &many[..MAX_ISSUERS]}]})
+                .to_string(),
+        )
+        .expect("parses");
+        assert!(q.encode(&SchemaSet::builtin(), SHAPES[0]).is_ok());
+    }
+
+    #[test]
     fn bad_queries_are_refused() {
         let schemas = SchemaSet::builtin();
         for text in [
             r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"institution": {"$gte": "x"}}}]}"#,
+            // Regression: an issuer named twice, or more than MAX_ISSUERS, was accepted.
+            r#"{"credentials": [{"schema": "qualification", "issuers": ["u", "v", "u"]}]}"#,
             r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$lt": 0}}}]}"#,
             r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$gte": "18446744073709551616"}}}]}"#,
             r#"{"credentials": [{"schema": "qualification", "issuers": ["u"], "where": {"award_year": {"$like": 1}}}]}"#,

@@ -2,7 +2,8 @@
 //!
 //! A schema's identifier is `field_from_digest(SHA-256(canonical form))` where the canonical form
 //! is the JSON object `{"fields":[...],"name":...,"version":...}` with keys sorted, no white
-//! space, each field `{"members":[...],"name":...,"type":...}` (`members` for enums only).
+//! space, each field `{"max":...,"members":[...],"min":...,"name":...,"type":...}` (`members`
+//! for enums only, `min`/`max` for `uint` fields that declare bounds, which issuance enforces).
 //! Descriptions are documentation and do not change the id. See `docs/encoding.md`.
 
 use crate::credential::SLOTS;
@@ -22,6 +23,10 @@ struct FieldFile {
     ty: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     members: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
 }
@@ -44,8 +49,30 @@ pub struct SchemaField {
     pub name: String,
     /// Its type, which fixes its encoding.
     pub ty: FieldType,
+    /// The least value issuance accepts (`uint` fields only).
+    pub min: Option<u64>,
+    /// The greatest value issuance accepts (`uint` fields only).
+    pub max: Option<u64>,
     /// Documentation.
     pub description: Option<String>,
+}
+
+impl SchemaField {
+    /// Refuses an encoded value outside the field's declared bounds (naming the bounds, not
+    /// the value).
+    fn check_bounds(&self, v: &Fr) -> Result<(), CoreError> {
+        if self.min.is_none() && self.max.is_none() {
+            return Ok(());
+        }
+        let (lo, hi) = (self.min.unwrap_or(0), self.max.unwrap_or(u64::MAX));
+        if *v < Fr::from(lo) || *v > Fr::from(hi) {
+            return Err(CoreError::Value {
+                field: self.name.clone(),
+                reason: format!("must be between {lo} and {hi}"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A validated schema with its identifier.
@@ -118,9 +145,17 @@ impl Schema {
                     )))
                 }
             };
+            if (f.min.is_some() || f.max.is_some()) && ty != FieldType::Uint {
+                return Err(bad(format!("only uint fields have bounds (`{}`)", f.name)));
+            }
+            if f.min.unwrap_or(0) > f.max.unwrap_or(u64::MAX) {
+                return Err(bad(format!("field `{}`: min is above max", f.name)));
+            }
             fields.push(SchemaField {
                 name: f.name.clone(),
                 ty,
+                min: f.min,
+                max: f.max,
                 description: f.description.clone(),
             });
         }
@@ -141,13 +176,21 @@ impl Schema {
         let fields: Vec<String> = self
             .fields
             .iter()
-            .map(|f| match &f.ty {
-                FieldType::Enum { members } => format!(
-                    "{{\"members\":[{}],\"name\":{},\"type\":\"enum\"}}",
-                    members.iter().map(|m| q(m)).collect::<Vec<_>>().join(","),
-                    q(&f.name)
-                ),
-                t => format!("{{\"name\":{},\"type\":\"{}\"}}", q(&f.name), t.name()),
+            .map(|f| {
+                let max = f.max.map(|m| format!("\"max\":{m},")).unwrap_or_default();
+                let min = f.min.map(|m| format!("\"min\":{m},")).unwrap_or_default();
+                match &f.ty {
+                    FieldType::Enum { members } => format!(
+                        "{{\"members\":[{}],\"name\":{},\"type\":\"enum\"}}",
+                        members.iter().map(|m| q(m)).collect::<Vec<_>>().join(","),
+                        q(&f.name)
+                    ),
+                    t => format!(
+                        "{{{max}{min}\"name\":{},\"type\":\"{}\"}}",
+                        q(&f.name),
+                        t.name()
+                    ),
+                }
             })
             .collect();
         format!(
@@ -185,6 +228,7 @@ impl Schema {
                 field: f.name.clone(),
             })?;
             *slot = f.ty.encode(&f.name, v)?;
+            f.check_bounds(slot)?;
         }
         Ok(slots)
     }

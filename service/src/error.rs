@@ -61,6 +61,12 @@ pub enum ServiceError {
         /// When to try again, seconds.
         retry_after: u64,
     },
+    /// A body that is not `application/json`.
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    /// The method is not one this endpoint answers.
+    #[error("this endpoint does not answer that method")]
+    MethodNotAllowed,
     /// The service is shutting down or not ready.
     #[error("{0}")]
     Unavailable(String),
@@ -172,6 +178,18 @@ impl ServiceError {
             E::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone(), None),
             E::Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone(), None),
             E::Gone(m) => (StatusCode::GONE, "expired", m.clone(), None),
+            E::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                self.to_string(),
+                Some("content-type".into()),
+            ),
+            E::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                self.to_string(),
+                None,
+            ),
             E::Refused(e) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "presentation_refused",
@@ -212,21 +230,31 @@ impl ServiceError {
                 )
             }
             E::Store(e) => match e {
-                StoreError::UnknownIssuer { .. } => {
-                    (StatusCode::NOT_FOUND, "unknown_issuer", e.to_string(), None)
-                }
+                // Names and ids come from the request's path or body: not echoed.
+                StoreError::UnknownIssuer { .. } => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_issuer",
+                    "no such issuer".into(),
+                    None,
+                ),
                 StoreError::CredentialNotFound { .. } => (
                     StatusCode::NOT_FOUND,
                     "credential_not_found",
-                    e.to_string(),
+                    "no live credential with that id".into(),
                     None,
                 ),
-                StoreError::IssuerExists { .. } => {
-                    (StatusCode::CONFLICT, "issuer_exists", e.to_string(), None)
-                }
-                StoreError::RegistryFull { .. } => {
-                    (StatusCode::CONFLICT, "registry_full", e.to_string(), None)
-                }
+                StoreError::IssuerExists { .. } => (
+                    StatusCode::CONFLICT,
+                    "issuer_exists",
+                    "that issuer is already registered".into(),
+                    None,
+                ),
+                StoreError::RegistryFull { .. } => (
+                    StatusCode::CONFLICT,
+                    "registry_full",
+                    "the issuer's registry is full".into(),
+                    None,
+                ),
                 StoreError::Refused { reason } => {
                     (StatusCode::BAD_REQUEST, "bad_input", reason.clone(), None)
                 }

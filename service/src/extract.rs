@@ -1,11 +1,14 @@
 //! Request extractors that answer in the service's one error shape: the caller behind a bearer
-//! token, JSON bodies (size and nesting bounded, parse errors that never echo values), and
-//! path and query parameters.
+//! token and each role's token ([`IssuerToken`], [`HolderToken`], [`VerifierToken`],
+//! [`RegulatorToken`]: checked from the request's head, so a caller without the right token gets
+//! 401/403 before any body is read), JSON bodies (`application/json` only, size and nesting
+//! bounded, parse errors that never echo values), and path and query parameters.
 
-use crate::config::Principal;
+use crate::config::{Principal, Role};
 use crate::{AppState, ServiceError};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use dossier_core::Fr;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
@@ -34,6 +37,151 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .cloned()
             .map(|p| Caller(Some(p)))
             .ok_or(ServiceError::Unauthorized)
+    }
+}
+
+/// The caller's principal, or 401: what every role's extractor starts from.
+async fn principal(parts: &mut Parts, state: &Arc<AppState>) -> Result<Principal, ServiceError> {
+    Caller::from_request_parts(parts, state)
+        .await?
+        .0
+        .ok_or(ServiceError::Unauthorized)
+}
+
+/// A caller with an issuer's token, checked from the request's head before its body is read:
+/// 401 without a token, 403 for another role or, on a path naming an issuer, another issuer.
+pub struct IssuerToken {
+    /// The token's name.
+    pub token: String,
+    /// The issuer it acts for.
+    pub issuer: String,
+}
+
+impl IssuerToken {
+    /// Refuses (403) an issuer other than the token's, without naming it.
+    pub fn may_act_for(&self, issuer: &str) -> Result<(), ServiceError> {
+        if self.issuer == issuer {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "this token may not act for this issuer".into(),
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for IssuerToken {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        let Role::Issuer { issuer } = p.role else {
+            return Err(ServiceError::Forbidden(
+                "only an issuer's token may do this".into(),
+            ));
+        };
+        let me = IssuerToken {
+            token: p.name,
+            issuer,
+        };
+        let path =
+            axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(
+                parts, state,
+            )
+            .await;
+        if let Some(named) = path.as_ref().ok().and_then(|p| p.get("issuer")) {
+            me.may_act_for(named)?;
+        }
+        Ok(me)
+    }
+}
+
+/// A caller with a holder's token (401 / 403 before the body is read).
+pub struct HolderToken {
+    /// The token's name.
+    pub token: String,
+    /// The holder commitment it is bound to.
+    pub holder: Fr,
+}
+
+impl FromRequestParts<Arc<AppState>> for HolderToken {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        match (&p.role, p.holder) {
+            (Role::Holder { .. }, Some(holder)) => Ok(HolderToken {
+                token: p.name,
+                holder,
+            }),
+            _ => Err(ServiceError::Forbidden(
+                "only a holder's token may do this".into(),
+            )),
+        }
+    }
+}
+
+/// A caller with a verifier's token (401 / 403 before the body is read); the token's name.
+pub struct VerifierToken(pub String);
+
+impl FromRequestParts<Arc<AppState>> for VerifierToken {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        match p.role {
+            Role::Verifier => Ok(VerifierToken(p.name)),
+            _ => Err(ServiceError::Forbidden(
+                "only a verifier's token may do this".into(),
+            )),
+        }
+    }
+}
+
+/// A caller with a regulator's token (401 / 403 before the body is read); the token's name.
+pub struct RegulatorToken(pub String);
+
+impl FromRequestParts<Arc<AppState>> for RegulatorToken {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        match p.role {
+            Role::Regulator => Ok(RegulatorToken(p.name)),
+            _ => Err(ServiceError::Forbidden(
+                "only a regulator's token may do this".into(),
+            )),
+        }
+    }
+}
+
+/// A credential id in a path, in its one decimal form: `5`, never `+5`, `05` or `5 `.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialId(pub u32);
+
+impl<'de> serde::Deserialize<'de> for CredentialId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CredentialId, D::Error> {
+        let s = String::deserialize(d)?;
+        let canonical = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        canonical
+            .then(|| s.parse().ok())
+            .flatten()
+            .map(CredentialId)
+            .ok_or_else(|| serde::de::Error::custom("a credential id is a decimal u32"))
     }
 }
 
@@ -112,6 +260,15 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for Body<T> {
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let limit = state.limits.body_bytes;
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ServiceError::UnsupportedMediaType);
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {

@@ -5,8 +5,7 @@
 //! witness): the secret is kept in memory for the job only, never written or logged. Holders
 //! who do not want that prove locally with `dossier prove`.
 
-use crate::config::Role;
-use crate::extract::{Body, Caller, PathArgs};
+use crate::extract::{Body, Caller, HolderToken, PathArgs};
 use crate::jobs::{Job, ProveTask};
 use crate::tables::{self, JOBS, REQUESTS};
 use crate::verifiers::StoredRequest;
@@ -18,23 +17,10 @@ use dossier_core::checkpoint;
 use dossier_core::credential::CredentialOpening;
 use dossier_core::holder::HolderSecret;
 use dossier_core::presentation::PresentationRequest;
-use dossier_core::Fr;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use utoipa::ToSchema;
-
-fn require_holder(caller: &Caller) -> Result<(Fr, String), ServiceError> {
-    match &caller.0 {
-        None => Err(ServiceError::Unauthorized),
-        Some(p) => match (&p.role, p.holder) {
-            (Role::Holder { .. }, Some(h)) => Ok((h, p.name.clone())),
-            _ => Err(ServiceError::Forbidden(
-                "only a holder's token may do this".into(),
-            )),
-        },
-    }
-}
 
 /// A holder's credentials.
 #[derive(Serialize, ToSchema)]
@@ -51,9 +37,9 @@ pub struct CredentialList {
               (status = 403, description = "Not a holder's token", body = crate::error::ErrorBody)))]
 pub async fn credentials(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: HolderToken,
 ) -> Result<Json<CredentialList>, ServiceError> {
-    let (holder, _) = require_holder(&caller)?;
+    let holder = caller.holder;
     Ok(Json(CredentialList {
         credentials: tables::openings_of(&state.store, &holder)?,
     }))
@@ -83,15 +69,15 @@ pub struct WitnessView {
               (status = 404, description = "Not one of the caller's credentials", body = crate::error::ErrorBody)))]
 pub async fn witness(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: HolderToken,
     PathArgs((issuer, id)): PathArgs<(String, u32)>,
 ) -> Result<Json<WitnessView>, ServiceError> {
-    let (holder, _) = require_holder(&caller)?;
+    let holder = caller.holder;
     let opening = tables::openings_of(&state.store, &holder)?
         .into_iter()
         .find(|o| o.issuer == issuer && o.credential_id == id)
         .ok_or_else(|| {
-            ServiceError::NotFound(format!("you hold no live credential {id} of `{issuer}`"))
+            ServiceError::NotFound("you hold no live credential with that issuer and id".into())
         })?;
     let path = state.store.witness(&issuer, id)?;
     let (anchored, checkpoint_size) = match state.store.latest_checkpoint()? {
@@ -140,10 +126,10 @@ pub struct ProveBody {
               (status = 503, description = "Shutting down", body = crate::error::ErrorBody)))]
 pub async fn prove(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: HolderToken,
     Body(body): Body<ProveBody>,
 ) -> Result<(StatusCode, Json<Job>), ServiceError> {
-    let (holder, owner) = require_holder(&caller)?;
+    let (holder, owner) = (caller.holder, caller.token);
     let secret = HolderSecret::parse(&body.secret).map_err(|_| {
         ServiceError::bad(
             "invalid_value",

@@ -3,8 +3,7 @@
 //! once its transaction is on disk; the service keeps each opening (in the same transaction) so
 //! that its holder can fetch it.
 
-use crate::config::Role;
-use crate::extract::{Body, Caller, PathArgs};
+use crate::extract::{Body, CredentialId, IssuerToken, PathArgs};
 use crate::jobs::{self, Job};
 use crate::tables::{self, JOBS};
 use crate::{now, today, AppState, ServiceError};
@@ -19,21 +18,6 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Only the issuer's own token may write its registry.
-fn require_issuer(caller: &Caller, issuer: &str) -> Result<(), ServiceError> {
-    match &caller.0 {
-        None => Err(ServiceError::Unauthorized),
-        Some(p) => match &p.role {
-            Role::Issuer { issuer: mine } if mine == issuer => Ok(()),
-            Role::Issuer { .. } => Err(ServiceError::Forbidden(format!(
-                "this token may not act for issuer `{issuer}`"
-            ))),
-            _ => Err(ServiceError::Forbidden(
-                "only an issuer's token may do this".into(),
-            )),
-        },
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ServiceError> {
@@ -71,10 +55,10 @@ pub struct IssuerView {
               (status = 409, description = "Already registered", body = crate::error::ErrorBody)))]
 pub async fn create_issuer(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: IssuerToken,
     Body(body): Body<NewIssuer>,
 ) -> Result<(StatusCode, Json<IssuerView>), ServiceError> {
-    require_issuer(&caller, &body.name)?;
+    caller.may_act_for(&body.name)?;
     blocking(move || {
         if state.store.issuer(&body.name).is_ok() {
             return Err(dossier_store::StoreError::IssuerExists { name: body.name }.into());
@@ -164,11 +148,10 @@ fn encode_all(state: &AppState, claims: &[Claim]) -> Result<Vec<EncodedClaim>, S
               (status = 404, description = "Unknown issuer", body = crate::error::ErrorBody)))]
 pub async fn issue(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _caller: IssuerToken,
     PathArgs(issuer): PathArgs<String>,
     Body(body): Body<IssueBody>,
 ) -> Result<(StatusCode, Json<IssuedList>), ServiceError> {
-    require_issuer(&caller, &issuer)?;
     if body.claims.is_empty() || body.claims.len() > state.limits.batch {
         return Err(ServiceError::bad(
             "bad_batch",
@@ -231,17 +214,16 @@ pub struct UpdateBody {
            ("id" = u32, Path, description = "The credential's id")),
     request_body = UpdateBody, security(("bearer" = [])),
     responses((status = 200, description = "Updated", body = Issued),
-              (status = 400, description = "Invalid claim", body = crate::error::ErrorBody),
+              (status = 400, description = "Invalid claim, or one of another schema than the credential's", body = crate::error::ErrorBody),
               (status = 401, description = "No token", body = crate::error::ErrorBody),
               (status = 403, description = "Not this issuer's token", body = crate::error::ErrorBody),
               (status = 404, description = "No live credential with that id", body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    PathArgs((issuer, id)): PathArgs<(String, u32)>,
+    _caller: IssuerToken,
+    PathArgs((issuer, id)): PathArgs<(String, CredentialId)>,
     Body(body): Body<UpdateBody>,
 ) -> Result<Json<Issued>, ServiceError> {
-    require_issuer(&caller, &issuer)?;
     let issued_at = day(&body.issued_at)?;
     let claim = encode_all(&state, std::slice::from_ref(&body.claim))?
         .pop()
@@ -251,7 +233,8 @@ pub async fn update(
         let key = state.home.issuer_key(&issuer, None)?;
         let c = state
             .store
-            .update_with(&key, id, &claim, issued_at, now(), |txn, c| {
+            .update_with(&key, id.0, &claim, issued_at, now(), |txn, c| {
+                tables::keep_schema(txn, info.registry, id.0, &claim.schema)?;
                 tables::keep_openings(
                     txn,
                     info.registry,
@@ -278,17 +261,16 @@ pub async fn update(
               (status = 404, description = "No live credential with that id", body = crate::error::ErrorBody)))]
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    PathArgs((issuer, id)): PathArgs<(String, u32)>,
+    _caller: IssuerToken,
+    PathArgs((issuer, id)): PathArgs<(String, CredentialId)>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    require_issuer(&caller, &issuer)?;
     blocking(move || {
         let info = state.store.issuer(&issuer)?;
         let key = state.home.issuer_key(&issuer, None)?;
-        state.store.revoke_with(&key, id, now(), |txn| {
-            tables::forget_opening(txn, info.registry, id)
+        state.store.revoke_with(&key, id.0, now(), |txn| {
+            tables::forget_opening(txn, info.registry, id.0)
         })?;
-        Ok(Json(serde_json::json!({"revoked": id})))
+        Ok(Json(serde_json::json!({"revoked": id.0})))
     })
     .await
 }
@@ -300,17 +282,9 @@ pub async fn revoke(
               (status = 403, description = "Not an issuer's token", body = crate::error::ErrorBody)))]
 pub async fn publish_checkpoint(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: IssuerToken,
 ) -> Result<(StatusCode, Json<Job>), ServiceError> {
-    let owner = match &caller.0 {
-        None => return Err(ServiceError::Unauthorized),
-        Some(p) if matches!(p.role, Role::Issuer { .. }) => p.name.clone(),
-        Some(_) => {
-            return Err(ServiceError::Forbidden(
-                "only an issuer's token may publish a checkpoint".into(),
-            ))
-        }
-    };
+    let owner = caller.token;
     if state
         .shutting_down
         .load(std::sync::atomic::Ordering::SeqCst)

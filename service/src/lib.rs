@@ -148,12 +148,19 @@ impl Service {
         let store = home.store()?;
         let log_key = home.ledger_key(&store, None)?;
         tables::ensure(&store)?;
-        let mut keys = VerifierKeys::load(&config.params).map_err(|e| {
-            ServiceError::Config(format!(
-                "verifying keys in {}: {e} (run `dossier setup`)",
-                config.params.display()
-            ))
-        })?;
+        let mut keys = match VerifierKeys::load(&config.params) {
+            Ok(keys) => keys,
+            // No keys made yet: halo2 (no setup) and the ledger still serve; Groth16 requests
+            // are refused by name until the operator runs the setup.
+            Err(dossier_verifier::VerifyError::Params(
+                dossier_params::ParamsError::NoManifest { path },
+            )) => {
+                tracing::warn!(%path, "no Groth16 keys: serving halo2 and the ledger only (run `dossier setup`)");
+                VerifierKeys::none()
+            }
+            // Keys that are there but do not match their pins are never served around.
+            Err(e) => return Err(ServiceError::Config(format!("verifying keys: {e}"))),
+        };
         if config.verifier_tables {
             for key in keys.keys.values_mut() {
                 key.precompute();
@@ -383,6 +390,10 @@ async fn not_found() -> ServiceError {
     ServiceError::NotFound("no such endpoint".into())
 }
 
+async fn method_not_allowed() -> ServiceError {
+    ServiceError::MethodNotAllowed
+}
+
 /// The service's routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let limits = state.limits.clone();
@@ -429,6 +440,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/archive", get(verifiers::archive))
         .route("/v1/archive/reverify", post(verifiers::reverify))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(limits.body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -66,6 +66,30 @@ pub fn ensure(store: &Store) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Refuses, inside an update's transaction, a new version of another schema than the live
+/// credential's (an update replaces a status credential; it never changes what it is).
+pub fn keep_schema(
+    txn: &WriteTransaction,
+    registry: u32,
+    credential_id: u32,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let t = txn.open_table(OPENINGS)?;
+    let Some(old) = t.get((registry, credential_id))? else {
+        return Ok(());
+    };
+    let same = serde_json::from_str::<CredentialOpening>(old.value())
+        .map(|o| o.schema == schema)
+        .unwrap_or(false);
+    if same {
+        Ok(())
+    } else {
+        Err(StoreError::Refused {
+            reason: "claim.schema: an update keeps the credential's schema".into(),
+        })
+    }
+}
+
 /// Keeps openings inside the store's own write transaction (issue or update).
 pub fn keep_openings(
     txn: &WriteTransaction,

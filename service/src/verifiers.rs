@@ -8,8 +8,7 @@
 //! the checkpoint — and no opening: no names, no salts, no secret. Revealed values appear only
 //! as the public inputs the holder chose to disclose (strings as hashes).
 
-use crate::config::Role;
-use crate::extract::{Body, Caller, Params, PathArgs};
+use crate::extract::{Body, Params, PathArgs, RegulatorToken, VerifierToken};
 use crate::public::{check, Page};
 use crate::tables::{self, REQUESTS};
 use crate::{now, AppState, ServiceError};
@@ -17,6 +16,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use dossier_core::encoding::days_to_date;
+use dossier_core::presentation::Backend;
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::query::Query;
 use dossier_verifier::BatchItem;
@@ -36,18 +36,6 @@ pub struct StoredRequest {
     pub created: u64,
     /// Presentations are accepted until then, unix seconds.
     pub expires_at: u64,
-}
-
-fn require(caller: &Caller, role: &str) -> Result<String, ServiceError> {
-    match &caller.0 {
-        None => Err(ServiceError::Unauthorized),
-        Some(p) => match (&p.role, role) {
-            (Role::Verifier, "verifier") | (Role::Regulator, "regulator") => Ok(p.name.clone()),
-            _ => Err(ServiceError::Forbidden(format!(
-                "only a {role}'s token may do this"
-            ))),
-        },
-    }
 }
 
 /// What a verifier asks for.
@@ -98,10 +86,9 @@ pub struct RequestMade {
               (status = 409, description = "The scope belongs to another backend", body = crate::error::ErrorBody)))]
 pub async fn create_request(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    VerifierToken(verifier): VerifierToken,
     Body(body): Body<NewRequest>,
 ) -> Result<(StatusCode, Json<RequestMade>), ServiceError> {
-    let verifier = require(&caller, "verifier")?;
     let shape = body.query.shape()?;
     body.query.encode(&state.schemas, shape)?;
     let today = body
@@ -119,6 +106,29 @@ pub async fn create_request(
     }
     let request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?
         .with_backend(body.backend.unwrap_or_default());
+    if request.backend == Backend::Groth16 && !state.keys.keys.contains_key(&shape.name()) {
+        return Err(ServiceError::bad(
+            "backend_unavailable",
+            "backend",
+            "this service has no Groth16 keys for the query's shape (its operator runs `dossier setup`); halo2 needs none",
+        ));
+    }
+    // Every accepted issuer is one this service's ledger knows (a request naming another could
+    // never be met, or would be met by a registry registered later).
+    let known = state.store.issuers()?;
+    if request
+        .query
+        .credentials
+        .iter()
+        .flat_map(|c| &c.issuers)
+        .any(|name| !known.iter().any(|i| &i.name == name))
+    {
+        return Err(ServiceError::bad(
+            "unknown_issuer",
+            "query.credentials.issuers",
+            "an accepted issuer is not registered on this ledger",
+        ));
+    }
     let stored = StoredRequest {
         request: request.clone(),
         verifier,
@@ -180,11 +190,10 @@ pub struct VerdictView {
               (status = 422, description = "Refused: the presentation does not prove the statement", body = crate::error::ErrorBody)))]
 pub async fn submit(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    VerifierToken(verifier): VerifierToken,
     PathArgs(id): PathArgs<String>,
     Body(body): Body<Submission>,
 ) -> Result<Json<VerdictView>, ServiceError> {
-    let verifier = require(&caller, "verifier")?;
     let stored: StoredRequest = tables::get(&state.store, REQUESTS, &id)?
         .ok_or_else(|| ServiceError::NotFound("no such presentation request".into()))?;
     if stored.verifier != verifier {
@@ -249,10 +258,9 @@ pub struct ArchivePage {
               (status = 403, description = "Not a regulator's token", body = crate::error::ErrorBody)))]
 pub async fn archive(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _caller: RegulatorToken,
     Params(page): Params<Page>,
 ) -> Result<Json<ArchivePage>, ServiceError> {
-    require(&caller, "regulator")?;
     let limit = page.limit.unwrap_or(100).min(state.limits.page);
     Ok(Json(ArchivePage {
         records: tables::archive_page(&state.store, page.start, limit)?,
@@ -292,10 +300,9 @@ pub struct ReverifyReport {
               (status = 403, description = "Not a regulator's token", body = crate::error::ErrorBody)))]
 pub async fn reverify(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _caller: RegulatorToken,
     Body(body): Body<Reverify>,
 ) -> Result<Json<ReverifyReport>, ServiceError> {
-    require(&caller, "regulator")?;
     let limit = body
         .limit
         .unwrap_or(state.limits.page)

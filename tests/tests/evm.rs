@@ -570,7 +570,11 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
     assert_eq!(refused(&mut d, &c), "WrongDay(uint256)");
     let mut c = d.call.clone();
     c.input[m][31] ^= 1;
-    assert_eq!(refused(&mut d, &c), "WrongQuery()", "a proof for another query");
+    assert_eq!(
+        refused(&mut d, &c),
+        "WrongQuery()",
+        "a proof for another query"
+    );
     let mut c = d.call.clone();
     c.input.pop();
     assert_eq!(refused(&mut d, &c), "WrongInputCount(uint256,uint256)");
@@ -583,7 +587,11 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
     let mut c = d.call.clone();
     c.input[m + 1][31] ^= 1;
     c.challenge = c.input[m + 1];
-    assert_eq!(refused(&mut d, &c), "InvalidProof()", "a tampered challenge input");
+    assert_eq!(
+        refused(&mut d, &c),
+        "InvalidProof()",
+        "a tampered challenge input"
+    );
     // Nobody but the application submits under its policy (no front-running on the anchor).
     let (policy, call) = (d.policy, d.call.clone());
     let r = d.verify_as(OTHER, policy, &call);
@@ -616,7 +624,11 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
     );
 
     // Only posters anchor; only the owner registers shapes.
-    let (size, issuers, roots) = (d.call.checkpoint + 1, d.cp_issuers.clone(), d.cp_roots.clone());
+    let (size, issuers, roots) = (
+        d.call.checkpoint + 1,
+        d.cp_issuers.clone(),
+        d.cp_roots.clone(),
+    );
     let r = d.post(STRANGER, size, issuers, roots);
     assert_eq!(reverted_with(&r, ERRORS), "NotPoster()");
     let r = d.chain.call(

@@ -162,12 +162,35 @@ contract DossierAnchor {
         uint256[] calldata input,
         uint256[] calldata issuerOf
     ) external returns (bool) {
-        Policy memory pol = policies[policy];
+        Policy memory pol = _policyOf(policy);
+        uint256 m = _checkInputs(shape, input, issuerOf);
+        _checkRoots(policy, pol.usedSlots, checkpointSize, input, issuerOf, m);
+        _checkBindings(pol, challenge, input, m);
+        uint256 nullifier = input[m + 4];
+        if (nullifierUsed[pol.scope][nullifier]) revert NullifierUsed(pol.scope, nullifier);
+        if (!shapes[shape].verifier.verifyProof(proof, input)) revert InvalidProof();
+        nullifierUsed[pol.scope][nullifier] = true;
+        emit Verified(policy, pol.scope, nullifier, challenge);
+        return true;
+    }
+
+    /// The caller's own policy.
+    function _policyOf(bytes32 policy) internal view returns (Policy memory pol) {
+        pol = policies[policy];
         if (pol.owner == address(0)) revert UnknownPolicy(policy);
         if (msg.sender != pol.owner) revert NotPolicyOwner();
+    }
+
+    /// The shape is registered, the inputs are as many as its verifier takes and canonical, and
+    /// one issuer is named per slot; returns the shape's slot count.
+    function _checkInputs(bytes32 shape, uint256[] calldata input, uint256[] calldata issuerOf)
+        internal
+        view
+        returns (uint256 m)
+    {
         Shape memory s = shapes[shape];
         if (address(s.verifier) == address(0)) revert UnknownShape(shape);
-        uint256 m = s.credentials;
+        m = s.credentials;
         uint256 expected = s.verifier.INPUTS();
         if (input.length != expected || expected < m + 5) revert WrongInputCount(input.length, expected);
         if (issuerOf.length != m) revert WrongInputCount(issuerOf.length, m);
@@ -175,19 +198,20 @@ contract DossierAnchor {
         for (uint256 i = 0; i < input.length; i++) {
             if (input[i] >= R) revert InputNotInField(i);
         }
-        _checkRoots(policy, pol.usedSlots, checkpointSize, input, issuerOf, m);
+    }
+
+    /// The query, challenge, scope and day of the inputs are the policy's, the caller's and the
+    /// chain's.
+    function _checkBindings(Policy memory pol, uint256 challenge, uint256[] calldata input, uint256 m)
+        internal
+        view
+    {
         if (input[m] != pol.queryHash) revert WrongQuery();
         if (input[m + 1] != challenge) revert WrongChallenge();
         if (input[m + 2] != pol.scope) revert WrongScope();
         uint256 day = block.timestamp / 86400;
         uint256 today = input[m + 3];
         if (today + 1 < day || today > day + 1) revert WrongDay(today);
-        uint256 nullifier = input[m + 4];
-        if (nullifierUsed[pol.scope][nullifier]) revert NullifierUsed(pol.scope, nullifier);
-        if (!s.verifier.verifyProof(proof, input)) revert InvalidProof();
-        nullifierUsed[pol.scope][nullifier] = true;
-        emit Verified(policy, pol.scope, nullifier, challenge);
-        return true;
     }
 
     /// Every used slot's root is the one checkpoint's root of an issuer the policy accepts for

@@ -239,7 +239,8 @@ pub fn call_data(
         .query
         .encode(schemas, p.shape)
         .map_err(|e| malformed("query", &e))?;
-    let (mut policy_issuers, mut policy_slots, mut issuer_of) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut policy_issuers, mut policy_slots, mut issuer_of) =
+        (Vec::new(), Vec::new(), Vec::new());
     for (m, c) in encoded.credentials.iter().enumerate() {
         let mut used = Fr::zero();
         for name in c.issuers.iter().filter(|_| c.active) {
