@@ -22,7 +22,7 @@ use dossier_core::statement::{Layout, PublicInputs};
 use std::ops::Range;
 
 /// Tree depth of every registry.
-pub const DEPTH: usize = 32;
+pub use dossier_core::REGISTRY_DEPTH as DEPTH;
 
 /// The private inputs of one credential slot.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use dossier_circuits::statement as g16;
 use dossier_core::credential::{Credential, Offered};
 use dossier_core::pasta::{self, Fp};
 use dossier_core::query::EncodedQuery;
-use dossier_core::statement::PublicInputs;
+use dossier_core::statement::{InputField, PublicInputs};
 use dossier_core::Fr;
 use dossier_halo2::statement as h2;
 use dossier_store::registry;
@@ -163,18 +163,20 @@ impl Case {
             .collect();
         let scope = Fr::from(SCOPE);
         let nullifier = pasta::hash([pasta::from_fr(&self.claimed_secret), pasta::from_fr(&scope)]);
-        let mut public = h2::public_inputs(
-            &roots,
-            self.claimed.hash_halo2(),
-            Fr::from(CHALLENGE),
-            scope,
-            self.today,
+        let mut public = PublicInputs::<Fp> {
+            roots,
+            query_hash: self.claimed.hash_halo2(),
+            challenge: Fp::from_bn254(&Fr::from(CHALLENGE)),
+            scope: Fp::from_bn254(&scope),
+            today: self.today,
             nullifier,
-            &self.revealed(),
-        );
+            revealed: self.revealed().iter().map(Fp::from_bn254).collect(),
+        }
+        .to_field_elements();
         if let Some(i) = self.tamper {
             public[i] += Fp::one();
         }
+        let typed = PublicInputs::from_field_elements(shape, &public).expect("layout");
         // The circuit reads the claimed query from the instance: no query can be proven but the
         // one claimed.
         let query: Vec<Fp> = self.claimed.to_pasta_elements();
@@ -184,7 +186,7 @@ impl Case {
                 secret: pasta::from_fr(&self.secret),
                 query: query.clone(),
                 credentials,
-                public: public.clone(),
+                public: typed,
             }),
         };
         MockProver::run(

@@ -25,7 +25,7 @@ use home::Home;
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use wallet::Wallet;
 
 #[derive(Parser)]
@@ -431,22 +431,15 @@ impl Out {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn today() -> u32 {
-    (now() / 86_400) as u32
-}
+use dossier_core::clock::{now, today};
 
 fn day_arg(arg: &Option<String>) -> Result<u32, CliError> {
-    match arg {
-        None => Ok(today()),
-        Some(s) => date_to_days(s).map_err(|e| CliError::Input(format!("--issued-at: {e}"))),
-    }
+    let day = match arg {
+        None => today(),
+        Some(s) => date_to_days(s).map_err(|e| CliError::Input(format!("--issued-at: {e}")))?,
+    };
+    dossier_core::credential::check_issued_at(day, today())?;
+    Ok(day)
 }
 
 /// Where openings go: appended to a file (fsynced per chunk) or stdout (flushed per chunk).
@@ -508,10 +501,27 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Demo(args) => demo::run(&home, &cli.params, &out, args.people),
         Command::Schemas => {
+            // Everything the schema id commits to (docs/encoding.md), so that the id can be
+            // recomputed from this output: enum members in order, uint bounds.
+            let field_json = |f: &dossier_core::schema::SchemaField| {
+                let mut v = json!({"name": f.name, "type": f.ty.name()});
+                if let dossier_core::encoding::FieldType::Enum { members } = &f.ty {
+                    v["members"] = json!(members);
+                }
+                if let Some(m) = f.min {
+                    v["min"] = json!(m);
+                }
+                if let Some(m) = f.max {
+                    v["max"] = json!(m);
+                }
+                v
+            };
             let list: Vec<_> = schemas
                 .iter()
-                .map(|s| json!({"name": s.name, "version": s.version, "id": field::to_hex(&s.id()),
-                    "fields": s.fields.iter().map(|f| json!({"name": f.name, "type": f.ty.name()})).collect::<Vec<_>>()}))
+                .map(|s| {
+                    json!({"name": s.name, "version": s.version, "id": field::to_hex(&s.id()),
+                    "fields": s.fields.iter().map(field_json).collect::<Vec<_>>()})
+                })
                 .collect();
             let human: Vec<String> = schemas
                 .iter()

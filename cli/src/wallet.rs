@@ -5,7 +5,7 @@ use crate::error::{io, CliError};
 use dossier_core::credential::CredentialOpening;
 use dossier_core::holder::HolderSecret;
 use dossier_core::schema::SchemaSet;
-use dossier_core::{field, Fr};
+use dossier_core::{field, pasta, Fr};
 use dossier_store::home::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::PermissionsExt;
@@ -19,6 +19,9 @@ struct WalletFile {
     format: String,
     secret: String,
     holder: String,
+    /// The halo2 holder commitment (Pallas field); files written before it was kept lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder_halo2: Option<String>,
     credentials: Vec<CredentialOpening>,
 }
 
@@ -67,7 +70,11 @@ impl Wallet {
             )));
         }
         let secret = HolderSecret::parse(&file.secret)?;
-        if field::to_hex(&secret.commitment()) != file.holder {
+        let halo2_matches = file
+            .holder_halo2
+            .as_ref()
+            .is_none_or(|h| *h == pasta::to_hex(&secret.commitment_halo2()));
+        if field::to_hex(&secret.commitment()) != file.holder || !halo2_matches {
             return Err(CliError::Input(format!(
                 "{}: the holder commitment does not match the secret",
                 path.display()
@@ -86,6 +93,7 @@ impl Wallet {
             format: FORMAT.into(),
             secret: self.secret.expose_hex(),
             holder: field::to_hex(&self.holder()),
+            holder_halo2: Some(pasta::to_hex(&self.secret.commitment_halo2())),
             credentials: self.credentials.clone(),
         };
         let text = serde_json::to_string_pretty(&file)

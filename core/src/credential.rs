@@ -130,6 +130,18 @@ pub fn random_salt<R: rand::RngCore + rand::CryptoRng>(rng: &mut R) -> Fr {
     Fr::rand(rng)
 }
 
+/// Refuses an issue day later than tomorrow (one day of slack for clocks and time zones):
+/// credentials may be back-dated (a degree of 2015 recorded today), never dated ahead.
+pub fn check_issued_at(issued_at: u32, today: u32) -> Result<(), CoreError> {
+    if u64::from(issued_at) > u64::from(today) + 1 {
+        return Err(CoreError::Value {
+            field: "issued_at".into(),
+            reason: "later than tomorrow".into(),
+        });
+    }
+    Ok(())
+}
+
 /// What an issuer is asked to issue: one line of a batch file, or one request.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

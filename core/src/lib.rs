@@ -29,6 +29,26 @@ pub mod statement;
 pub use ark_bn254::Fr;
 pub use error::CoreError;
 
+/// The depth of every registry's sparse Merkle tree (credential ids are 32-bit), in both
+/// backends' circuits and in the store.
+pub const REGISTRY_DEPTH: usize = 32;
+
+/// The wall clock, as the ledger, requests and checkpoints read it.
+pub mod clock {
+    /// Seconds since 1970-01-01 UTC (0 if the clock is before it).
+    pub fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    /// Today, days since 1970-01-01 UTC.
+    pub fn today() -> u32 {
+        u32::try_from(now() / 86_400).unwrap_or(u32::MAX)
+    }
+}
+
 /// The issuer id of an issuer name: the string hash of the name.
 pub fn issuer_id(name: &str) -> Result<Fr, CoreError> {
     encoding::string_hash(name).map_err(|reason| CoreError::Value {

@@ -61,34 +61,69 @@ impl Layout {
     }
 }
 
-/// The public inputs of one proof.
+/// A field the public inputs of a backend live in: BN254's scalar field for Groth16, the Pallas
+/// base field for halo2. Values that come from the request (challenge, scope, today, revealed
+/// values) are BN254 elements, carried over unchanged (BN254's r is below Pallas' p).
+pub trait InputField: Copy + PartialEq + std::fmt::Debug + From<u64> {
+    /// The value, if it is below 2^64.
+    fn to_u64(&self) -> Option<u64>;
+    /// A BN254 value in this field.
+    fn from_bn254(x: &Fr) -> Self;
+}
+
+impl InputField for Fr {
+    fn to_u64(&self) -> Option<u64> {
+        let limbs = ark_ff::PrimeField::into_bigint(*self).0;
+        (limbs[1] == 0 && limbs[2] == 0 && limbs[3] == 0).then_some(limbs[0])
+    }
+    fn from_bn254(x: &Fr) -> Fr {
+        *x
+    }
+}
+
+impl InputField for crate::pasta::Fp {
+    fn to_u64(&self) -> Option<u64> {
+        let bytes = crate::pasta::to_be_bytes(self);
+        bytes[..24].iter().all(|b| *b == 0).then(|| {
+            let mut low = [0u8; 8];
+            low.copy_from_slice(&bytes[24..]);
+            u64::from_be_bytes(low)
+        })
+    }
+    fn from_bn254(x: &Fr) -> crate::pasta::Fp {
+        crate::pasta::from_fr(x)
+    }
+}
+
+/// The public inputs of one proof, in the backend's field (one definition for both backends,
+/// their circuits, provers and verifiers).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublicInputs {
-    /// Registry root per credential slot.
-    pub roots: Vec<Fr>,
+pub struct PublicInputs<F = Fr> {
+    /// Registry root per credential slot (the halo2 twin tree's root for halo2).
+    pub roots: Vec<F>,
     /// The query hash.
-    pub query_hash: Fr,
+    pub query_hash: F,
     /// The verifier's challenge.
-    pub challenge: Fr,
+    pub challenge: F,
     /// The scope's hash.
-    pub scope: Fr,
+    pub scope: F,
     /// Today, days since 1970-01-01.
     pub today: u32,
     /// The holder's nullifier for the scope.
-    pub nullifier: Fr,
+    pub nullifier: F,
     /// Revealed values, credential-major.
-    pub revealed: Vec<Fr>,
+    pub revealed: Vec<F>,
 }
 
-impl PublicInputs {
+impl<F: InputField> PublicInputs<F> {
     /// The inputs as field elements in [`Layout`] order.
-    pub fn to_field_elements(&self) -> Vec<Fr> {
+    pub fn to_field_elements(&self) -> Vec<F> {
         let mut out = self.roots.clone();
         out.extend([
             self.query_hash,
             self.challenge,
             self.scope,
-            Fr::from(self.today),
+            F::from(u64::from(self.today)),
             self.nullifier,
         ]);
         out.extend_from_slice(&self.revealed);
@@ -97,7 +132,7 @@ impl PublicInputs {
 
     /// Reads field elements laid out for `shape`, refusing a wrong count or a `today` that is
     /// not a 32-bit day number.
-    pub fn from_field_elements(shape: Shape, xs: &[Fr]) -> Result<PublicInputs, CoreError> {
+    pub fn from_field_elements(shape: Shape, xs: &[F]) -> Result<PublicInputs<F>, CoreError> {
         let l = Layout { shape };
         if xs.len() != l.len() {
             return Err(CoreError::Malformed {
@@ -110,19 +145,19 @@ impl PublicInputs {
                 ),
             });
         }
-        let today = ark_ff::PrimeField::into_bigint(xs[l.today()]).0;
-        if today[1] != 0 || today[2] != 0 || today[3] != 0 || today[0] > u64::from(u32::MAX) {
-            return Err(CoreError::Malformed {
+        let today = xs[l.today()]
+            .to_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .ok_or_else(|| CoreError::Malformed {
                 what: "public inputs".into(),
                 reason: "today is not a day number".into(),
-            });
-        }
+            })?;
         Ok(PublicInputs {
             roots: xs[..shape.credentials].to_vec(),
             query_hash: xs[l.query_hash()],
             challenge: xs[l.challenge()],
             scope: xs[l.scope()],
-            today: today[0] as u32,
+            today,
             nullifier: xs[l.nullifier()],
             revealed: xs[l.revealed(0, 0)..].to_vec(),
         })
@@ -157,6 +192,14 @@ mod tests {
                 p
             );
             assert!(PublicInputs::from_field_elements(shape, &xs[1..]).is_err());
+            let mut late = xs.clone();
+            late[l.today()] = Fr::from(1u64 << 32);
+            assert!(PublicInputs::from_field_elements(shape, &late).is_err());
+            // The same layout in the Pallas field.
+            let ys: Vec<crate::pasta::Fp> = xs.iter().map(crate::pasta::from_fr).collect();
+            let q = PublicInputs::from_field_elements(shape, &ys).expect("valid");
+            assert_eq!(q.today, 20_000);
+            assert_eq!(q.to_field_elements(), ys);
         }
     }
 }

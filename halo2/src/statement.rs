@@ -23,7 +23,7 @@ use dossier_core::credential::{Offered, SLOTS};
 use dossier_core::holder::HolderSecret;
 use dossier_core::pasta::{self, Fp};
 use dossier_core::query::{EncodedQuery, Shape};
-use dossier_core::statement::Layout;
+use dossier_core::statement::{InputField, Layout, PublicInputs};
 use dossier_core::Fr;
 use ff::Field;
 use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
@@ -35,7 +35,7 @@ use halo2_proofs::plonk::{
 use halo2_proofs::poly::Rotation;
 
 /// Tree depth of every registry.
-pub const DEPTH: usize = 32;
+pub use dossier_core::REGISTRY_DEPTH as DEPTH;
 
 /// The private inputs of one credential slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,8 +80,9 @@ pub struct StatementWitness {
     pub query: Vec<Fp>,
     /// Exactly M credential slots.
     pub credentials: Vec<CredentialWitness>,
-    /// The public inputs in `Layout` order.
-    pub public: Vec<Fp>,
+    /// The public inputs (Pasta roots, query hash and nullifier; the request's values carried
+    /// over).
+    pub public: PublicInputs<Fp>,
 }
 
 /// The statement circuit of one shape; `witness: None` for key generation.
@@ -103,7 +104,7 @@ pub fn instance(public: &[Fp], query: &[Fp]) -> Vec<Fp> {
 impl StatementWitness {
     /// This witness's instance column.
     pub fn instance(&self) -> Vec<Fp> {
-        instance(&self.public, &self.query)
+        instance(&self.public.to_field_elements(), &self.query)
     }
 }
 
@@ -117,28 +118,6 @@ pub struct StatementConfig {
     poseidon: Pow5Config<Fp, 3, 2>,
     range: RangeConfig,
     set: SetConfig,
-}
-
-/// The public inputs of a witness in `Layout` order (Pasta roots, query hash and nullifier).
-pub fn public_inputs(
-    roots: &[Fp],
-    query_hash: Fp,
-    challenge: Fr,
-    scope: Fr,
-    today: u32,
-    nullifier: Fp,
-    revealed: &[Fr],
-) -> Vec<Fp> {
-    let mut out = roots.to_vec();
-    out.extend([
-        query_hash,
-        pasta::from_fr(&challenge),
-        pasta::from_fr(&scope),
-        Fp::from(u64::from(today)),
-        nullifier,
-    ]);
-    out.extend(revealed.iter().map(pasta::from_fr));
-    out
 }
 
 impl StatementWitness {
@@ -196,15 +175,15 @@ impl StatementWitness {
             });
             roots.push(path.root);
         }
-        let public = public_inputs(
-            &roots,
-            query.hash_halo2(),
-            challenge,
-            scope,
+        let public = PublicInputs {
+            roots,
+            query_hash: query.hash_halo2(),
+            challenge: Fp::from_bn254(&challenge),
+            scope: Fp::from_bn254(&scope),
             today,
-            secret.nullifier_halo2(scope),
-            &query.revealed(offered),
-        );
+            nullifier: secret.nullifier_halo2(scope),
+            revealed: query.revealed(offered).iter().map(Fp::from_bn254).collect(),
+        };
         Ok(StatementWitness {
             secret: pasta::from_fr(&secret.expose()),
             query: query.to_pasta_elements(),
@@ -374,7 +353,9 @@ impl Circuit<Fp> for StatementCircuit {
         let layout = Layout { shape };
         let w = self.witness.as_ref();
         if let Some(w) = w {
-            if w.credentials.len() != shape.credentials || w.public.len() != layout.len() {
+            if w.credentials.len() != shape.credentials
+                || w.public.to_field_elements().len() != layout.len()
+            {
                 return Err(Error::Synthesis);
             }
         }

@@ -199,7 +199,11 @@ fn prove_halo2(
         shape: query.shape,
         vk_sha256: keys.vk_sha256.clone(),
         request: request.clone(),
-        public_inputs: public.iter().map(dossier_core::pasta::to_hex).collect(),
+        public_inputs: public
+            .to_field_elements()
+            .iter()
+            .map(dossier_core::pasta::to_hex)
+            .collect(),
         proof: STANDARD.encode(proof),
         checkpoint: statement.checkpoint.to_string(),
     })

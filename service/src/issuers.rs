@@ -112,12 +112,14 @@ pub struct IssuedList {
 }
 
 fn day(issued_at: &Option<String>) -> Result<u32, ServiceError> {
-    match issued_at {
-        None => Ok(today()),
+    let day = match issued_at {
+        None => today(),
         Some(d) => date_to_days(d).map_err(|reason| {
             ServiceError::bad("invalid_value", "issued_at", format!("issued_at: {reason}"))
-        }),
-    }
+        })?,
+    };
+    dossier_core::credential::check_issued_at(day, today())?;
+    Ok(day)
 }
 
 fn encode_all(state: &AppState, claims: &[Claim]) -> Result<Vec<EncodedClaim>, ServiceError> {

@@ -113,18 +113,8 @@ impl AppState {
     }
 }
 
-/// Unix seconds now.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Today, days since 1970-01-01.
-pub fn today() -> u32 {
-    (now() / 86_400) as u32
-}
+/// The clock (one definition, in core).
+pub use dossier_core::clock::{now, today};
 
 /// A random 128-bit id, hex.
 pub fn random_id() -> String {
@@ -357,6 +347,7 @@ impl utoipa::Modify for CommonResponses {
                 }
                 if has_body {
                     add("413", error("The body is larger than the service accepts"));
+                    add("415", error("The body is not application/json"));
                 }
                 add(
                     "408",

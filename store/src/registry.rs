@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The depth of every registry: ids are 32-bit.
-pub const DEPTH: usize = 32;
+pub use dossier_core::REGISTRY_DEPTH as DEPTH;
 
 /// A tree node: a field element with its hash, empty roots and 32-byte encoding. Implemented
 /// by BN254's `Fr` (the registry tree) and Pallas's `Fp` (its halo2 twin).

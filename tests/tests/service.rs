@@ -504,7 +504,9 @@ fn promotion_story_over_http() {
     );
     let issued = f.issue(&f.hr, "hr.tax-bureau", claims);
     f.checkpoint(&f.hr);
-    let (id, _) = f.request(PROMOTION, "promotion:2026:tax-bureau", Some("2026-06-30"));
+    // Judged today: the credentials were issued today, and a statement about an earlier day
+    // could not be made with them (issued_at <= today is proven).
+    let (id, _) = f.request(PROMOTION, "promotion:2026:tax-bureau", None);
     let job = f.prove(&f.bob, &id);
     assert_eq!(job["status"], "done", "{job}");
     let (s, v) = f.call(
@@ -533,11 +535,7 @@ fn promotion_story_over_http() {
     );
     assert_eq!(s, 200, "{u}");
     f.checkpoint(&f.hr);
-    let (id2, _) = f.request(
-        PROMOTION,
-        "promotion:2026:tax-bureau:round2",
-        Some("2026-06-30"),
-    );
+    let (id2, _) = f.request(PROMOTION, "promotion:2026:tax-bureau:round2", None);
     let job = f.prove(&f.bob, &id2);
     assert_eq!(job["status"], "failed", "{job}");
     assert!(
@@ -1280,4 +1278,150 @@ fn the_rate_limit_answers_429_with_retry_after_per_client() {
         .server
         .call_raw("GET", "/v1/ledger", Some(&f.rate_probe), None);
     assert_eq!(s, 200, "{b}");
+}
+
+#[test]
+fn lenient_http_input_is_refused_with_one_error_shape() {
+    // Regressions of the hardening issue's "lenient input": each answered in the one error
+    // shape, naming the field, never echoing a value.
+    let f = fixture();
+    recruitment();
+    let before = f.univ_live();
+    // Authentication comes before the body: anonymous with a malformed body is 401 (it was a
+    // 400 describing the expected fields); another role is 403; both before parsing.
+    for (token, want) in [(None, 401), (Some(f.verifier.as_str()), 403)] {
+        let (s, e, _) = f.raw("POST", "/v1/issuers", token, "{\"nme\": 1".into());
+        assert_eq!(s, want, "{e}");
+        assert!(e["error"]["message"].is_string());
+    }
+    // Another issuer's path: 403 without the path's name (a NUL included) in the answer.
+    let (s, e, _) = f.raw(
+        "POST",
+        "/v1/issuers/evil%00name/credentials",
+        Some(&f.univ),
+        json!({"claims": []}).to_string(),
+    );
+    assert_eq!(s, 403, "{e}");
+    assert!(!e.to_string().contains("evil"), "{e}");
+    // Not JSON: 415.
+    let r = ureq::post(&format!("{}/v1/verify", f.server.base))
+        .set("Content-Type", "text/plain")
+        .send_string("{}");
+    match r {
+        Err(ureq::Error::Status(s, r)) => {
+            assert_eq!(s, 415);
+            let e: Value = serde_json::from_str(&r.into_string().expect("body")).expect("json");
+            assert_eq!(e["error"]["code"], "unsupported_media_type");
+        }
+        other => panic!("a text/plain body was not refused: {other:?}"),
+    }
+    // A method the endpoint does not answer: 405 in the error shape.
+    let (s, e) = f.call("GET", "/v1/verify", None, None);
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (405, Some("method_not_allowed")),
+        "{e}"
+    );
+    // Ids in one decimal form only.
+    for id in ["+5", "05", "5%20"] {
+        let (s, e) = f.call(
+            "DELETE",
+            &format!("/v1/issuers/univ.law-school/credentials/{id}"),
+            Some(&f.univ),
+            None,
+        );
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (400, Some("bad_path")),
+            "{id}: {e}"
+        );
+    }
+    // A PUT may not change a credential's schema.
+    let issued = f.issue(
+        &f.univ,
+        "univ.law-school",
+        vec![degree(&f.alice.commitment)],
+    );
+    let id = issued[0]["credential_id"].as_u64().expect("id");
+    let (s, e) = f.call(
+        "PUT",
+        &format!("/v1/issuers/univ.law-school/credentials/{id}"),
+        Some(&f.univ),
+        Some(
+            json!({"claim": {"schema": "appraisal", "holder": f.alice.commitment,
+            "fields": {"year": 2025, "grade": "competent", "score": 80}}}),
+        ),
+    );
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("schema")),
+        "{e}"
+    );
+    // Values outside a schema's bounds, duplicate keys, a zero holder, an issue day in 9999.
+    let zero = format!("0x{}", "0".repeat(64));
+    let issue = "/v1/issuers/univ.law-school/credentials";
+    for (body, field) in [
+        (
+            format!(
+                r#"{{"claims": [{{"schema": "appraisal", "holder": "{}", "fields": {{"year": 2025, "grade": "competent", "score": 1000}}}}]}}"#,
+                f.alice.commitment
+            ),
+            "score",
+        ),
+        (
+            format!(
+                r#"{{"claims": [{{"schema": "appraisal", "holder": "{}", "fields": {{"year": 2025, "grade": "excellent", "grade": "incompetent", "score": 1}}}}]}}"#,
+                f.alice.commitment
+            ),
+            "duplicate field",
+        ),
+        (
+            format!(
+                r#"{{"claims": [{{"schema": "appraisal", "holder": "{zero}", "fields": {{"year": 2025, "grade": "competent", "score": 1}}}}]}}"#
+            ),
+            "holder",
+        ),
+        (
+            json!({"claims": [degree(&f.alice.commitment)], "issued_at": "9999-01-01"}).to_string(),
+            "issued_at",
+        ),
+    ] {
+        let (s, e, _) = f.raw("POST", issue, Some(&f.univ), body.clone());
+        assert_eq!(s, 400, "{body}: {e}");
+        assert!(e.to_string().contains(field), "{field}: {e}");
+        assert!(
+            !e.to_string().contains("1000") && !e.to_string().contains("9999"),
+            "{e}"
+        );
+    }
+    // Requests: an unregistered issuer, one named 1,000 times, an empty scope.
+    let query = |issuers: Vec<&str>| json!({"credentials": [{"schema": "qualification", "issuers": issuers}]});
+    for (body, what) in [
+        (
+            json!({"query": query(vec!["nobody.registered"]), "scope": "s"}),
+            "unknown issuer",
+        ),
+        (
+            json!({"query": query(vec!["univ.law-school"; 1000]), "scope": "s"}),
+            "1,000 copies",
+        ),
+        (
+            json!({"query": query(vec!["univ.law-school"]), "scope": ""}),
+            "empty scope",
+        ),
+    ] {
+        let (s, e) = f.call("POST", "/v1/requests", Some(&f.verifier), Some(body));
+        assert_eq!(s, 400, "{what}: {e}");
+        assert!(
+            e["error"]["field"].is_string() || e["error"]["message"].is_string(),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        f.univ_live(),
+        before + 1,
+        "only the one honest issuance wrote"
+    );
 }

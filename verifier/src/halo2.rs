@@ -5,7 +5,7 @@
 //! (`dossier_halo2::proof::VerifyingKeys::shared`, `keygen_vk` alone: no proving key), and the
 //! presentation's `vk_sha256` must name them.
 
-use crate::verify::{check_anchors, check_bindings, check_request};
+use crate::verify::{check_request, check_shared};
 use crate::{Checked, Verdict, VerifyError};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_core::pasta::{self, Fp};
@@ -121,45 +121,27 @@ pub(crate) fn check(
         .map(|(i, s)| pasta::parse(&format!("public input {i}"), s))
         .collect::<Result<_, _>>()
         .map_err(|e| malformed("public inputs", e))?;
+    let public = PublicInputs::<Fp>::from_field_elements(p.shape, &inputs)
+        .map_err(|e| malformed("public inputs", e))?;
     // The circuit reads the query from the instance column's tail: the verifier's own request,
     // whose hash the query-hash input must be (`EncodedQuery::hash_halo2`).
     let query = encoded.to_pasta_elements();
-    if inputs[layout.query_hash()] != pasta::hash_elements(&query) {
-        return Err(VerifyError::PublicInput("query_hash"));
-    }
-    // The BN254-valued inputs, read back as BN254 scalars for the shared checks and the verdict.
-    let mut as_fr: Vec<Fr> = Vec::with_capacity(inputs.len());
-    for (i, x) in inputs.iter().enumerate() {
-        let hashed = (0..p.shape.credentials).any(|m| i == layout.root(m))
-            || i == layout.query_hash()
-            || i == layout.nullifier();
-        as_fr.push(if hashed {
-            Fr::from(0u64)
-        } else {
-            to_fr(&format!("public input {i}"), x)?
-        });
-    }
-    let public = PublicInputs::from_field_elements(p.shape, &as_fr)
-        .map_err(|e| malformed("public inputs", e))?;
-    check_bindings(request, &public)?;
-    let r = p.shape.reveals;
-    let roots: Vec<Fp> = (0..p.shape.credentials)
-        .map(|m| inputs[layout.root(m)])
-        .collect();
-    let cp = check_anchors(
+    let (cp, issuers) = check_shared(
         request,
         p,
         &encoded,
+        &public,
+        pasta::hash_elements(&query),
         log_key,
         now,
-        |m, reg| reg.root_halo2 == roots[m],
-        |m| {
-            roots[m] == Fp::zero()
-                && public.revealed[m * r..(m + 1) * r]
-                    .iter()
-                    .all(|v| *v == Fr::from(0u64))
-        },
+        |r| r.root_halo2,
     )?;
+    // Revealed values are BN254 values carried over: one at or above r is no value at all.
+    let revealed = public
+        .revealed
+        .iter()
+        .map(|x| to_fr("revealed value", x))
+        .collect::<Result<Vec<_>, _>>()?;
     let proof = STANDARD
         .decode(&p.proof)
         .map_err(|e| VerifyError::ProofEncoding(format!("not base64 ({e})")))?;
@@ -170,19 +152,10 @@ pub(crate) fn check(
         )));
     }
     let instance = dossier_halo2::statement::instance(&inputs, &query);
-    let nullifier = pasta::to_hex(&inputs[layout.nullifier()]);
-    // The verdict names issuers by the twin roots; it reads roots from `public`, so give it the
-    // BN254 roots of the same checkpoint lines.
-    let mut named = public.clone();
-    for (m, root) in roots.iter().enumerate() {
-        named.roots[m] = cp
-            .registries
-            .iter()
-            .find(|reg| reg.root_halo2 == *root && *root != Fp::zero())
-            .map_or(Fr::from(0u64), |reg| reg.root);
-    }
-    let mut verdict = Verdict::new(request, &encoded, &named, &cp, schemas, false, now);
-    verdict.nullifier = nullifier.clone();
+    let nullifier = pasta::to_hex(&public.nullifier);
+    let verdict = Verdict::new(
+        request, &encoded, &issuers, &revealed, &nullifier, &cp, schemas, false, now,
+    );
     Ok(Pending {
         checked: Checked {
             verdict,

@@ -5,7 +5,6 @@ use dossier_core::encoding::{days_to_date, FieldType};
 use dossier_core::presentation::PresentationRequest;
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
-use dossier_core::statement::PublicInputs;
 use dossier_core::{field, Fr};
 use serde::Serialize;
 use serde_json::Value;
@@ -87,11 +86,16 @@ fn condition(op: &str, v: &Value) -> String {
 }
 
 impl Verdict {
-    /// Describes a verified presentation.
+    /// Describes a verified presentation: `issuers` names each slot's accepted issuer,
+    /// `revealed` the revealed values (credential-major) and `nullifier` the holder's nullifier
+    /// in the backend's field, hex.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         request: &PresentationRequest,
         encoded: &EncodedQuery,
-        public: &PublicInputs,
+        issuers: &[String],
+        revealed_values: &[dossier_core::Fr],
+        nullifier: &str,
         cp: &CheckpointBody,
         schemas: &SchemaSet,
         insecure: bool,
@@ -100,17 +104,7 @@ impl Verdict {
         let mut proven = Vec::new();
         let mut revealed = Vec::new();
         for (m, cq) in request.query.credentials.iter().enumerate() {
-            let issuer = cq
-                .issuers
-                .iter()
-                .find(|name| {
-                    dossier_core::issuer_id(name)
-                        .ok()
-                        .and_then(|id| cp.registry(&id))
-                        .is_some_and(|r| r.root == public.roots[m])
-                })
-                .cloned()
-                .unwrap_or_default();
+            let issuer = issuers.get(m).cloned().unwrap_or_default();
             let conditions: Vec<String> = cq
                 .predicates
                 .iter()
@@ -131,7 +125,7 @@ impl Verdict {
                 for (r, code) in encoded.credentials[m].reveals.iter().enumerate() {
                     if *code > 0 {
                         let f = &schema.fields[*code as usize - 1];
-                        let v = public.revealed[m * encoded.shape.reveals + r];
+                        let v = revealed_values[m * encoded.shape.reveals + r];
                         revealed.push(Revealed {
                             credential: m,
                             schema: cq.schema.clone(),
@@ -151,7 +145,7 @@ impl Verdict {
             proven,
             revealed,
             scope: request.scope.clone(),
-            nullifier: field::to_hex(&public.nullifier),
+            nullifier: nullifier.to_string(),
             checkpoint_size: cp.size,
             checkpoint_age_seconds: now.saturating_sub(cp.time),
             insecure_setup: insecure,

@@ -7,10 +7,11 @@ use ark_groth16::{Groth16, Proof};
 use ark_serialize::CanonicalDeserialize;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_core::checkpoint::{self, CheckpointBody};
+use dossier_core::entry::RegistryRoot;
 use dossier_core::presentation::{Backend, Presentation, PresentationRequest, PRESENTATION_FORMAT};
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
-use dossier_core::statement::{Layout, PublicInputs};
+use dossier_core::statement::{InputField, Layout, PublicInputs};
 
 /// A presentation that passed every check, with what it proves.
 #[derive(Clone, Debug)]
@@ -48,8 +49,21 @@ pub fn decode_proof(text: &str) -> Result<Proof<Bn254>, VerifyError> {
         .map_err(|e| VerifyError::ProofEncoding(format!("invalid point encoding ({e})")))
 }
 
-/// Checks everything except the proof's own equation; returns the encoded query, the public
-/// inputs and the checkpoint.
+/// A Groth16 presentation's statement, checked: everything but the proof's own equation.
+pub(crate) struct Statement {
+    /// The request's query in the presentation's shape.
+    pub encoded: EncodedQuery,
+    /// The public inputs as field elements (for the pairing check).
+    pub inputs: Vec<Fr>,
+    /// ... and typed.
+    pub public: PublicInputs,
+    /// The anchoring checkpoint.
+    pub checkpoint: CheckpointBody,
+    /// The accepted issuer of each slot's registry ("" for an unused slot).
+    pub issuers: Vec<String>,
+}
+
+/// Checks everything except the proof's own equation.
 pub(crate) fn check_statement(
     request: &PresentationRequest,
     p: &Presentation,
@@ -57,7 +71,7 @@ pub(crate) fn check_statement(
     log_key: &str,
     schemas: &SchemaSet,
     now: u64,
-) -> Result<(EncodedQuery, Vec<Fr>, PublicInputs, CheckpointBody), VerifyError> {
+) -> Result<Statement, VerifyError> {
     let encoded = check_request(request, p, schemas)?;
     if p.backend != Backend::Groth16 {
         return Err(malformed(
@@ -81,21 +95,24 @@ pub(crate) fn check_statement(
     }
     let public = PublicInputs::from_field_elements(p.shape, &inputs)
         .map_err(|e| malformed("public inputs", e))?;
-    if public.query_hash != encoded.hash().map_err(|e| malformed("query", e))? {
-        return Err(VerifyError::PublicInput("query_hash"));
-    }
-    check_bindings(request, &public)?;
-    let cp = check_anchors(
+    let query_hash = encoded.hash().map_err(|e| malformed("query", e))?;
+    let (checkpoint, issuers) = check_shared(
         request,
         p,
         &encoded,
+        &public,
+        query_hash,
         log_key,
         now,
-        |m, r| r.root == public.roots[m],
-        |m| public.roots[m] == Fr::from(0u64),
+        |r| r.root,
     )?;
-    check_unused_reveals(&encoded, &public)?;
-    Ok((encoded, inputs, public, cp))
+    Ok(Statement {
+        encoded,
+        inputs,
+        public,
+        checkpoint,
+        issuers,
+    })
 }
 
 /// The presentation is of a known format and answers this very request; returns the request's
@@ -137,15 +154,43 @@ pub(crate) fn check_request(
         .map_err(|e| malformed("query", e))
 }
 
-/// Challenge, scope and today in the public inputs are the request's.
-pub(crate) fn check_bindings(
+/// The checks both backends make once their public inputs are read in their own field: the
+/// query hash is the hash of the verifier's own query (`query_hash`, in the backend's hash),
+/// challenge, scope and today are the request's, the checkpoint is signed, fresh and anchors
+/// every used root for an accepted issuer (`root_of` reads a checkpoint line's root in the
+/// backend's tree), and unused slots carry no root and reveal nothing. Returns the checkpoint
+/// and each slot's accepted issuer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_shared<F: InputField>(
     request: &PresentationRequest,
-    public: &PublicInputs,
+    p: &Presentation,
+    encoded: &EncodedQuery,
+    public: &PublicInputs<F>,
+    query_hash: F,
+    log_key: &str,
+    now: u64,
+    root_of: impl Fn(&RegistryRoot) -> F,
+) -> Result<(CheckpointBody, Vec<String>), VerifyError> {
+    if public.query_hash != query_hash {
+        return Err(VerifyError::PublicInput("query_hash"));
+    }
+    check_bindings(request, public)?;
+    let cp = check_checkpoint(request, p, log_key, now)?;
+    let issuers = check_anchors(encoded, public, &cp, root_of)?;
+    check_unused_reveals(encoded, public)?;
+    Ok((cp, issuers))
+}
+
+/// Challenge, scope and today in the public inputs are the request's.
+fn check_bindings<F: InputField>(
+    request: &PresentationRequest,
+    public: &PublicInputs<F>,
 ) -> Result<(), VerifyError> {
-    if public.challenge != request.challenge {
+    if public.challenge != F::from_bn254(&request.challenge) {
         return Err(VerifyError::PublicInput("challenge"));
     }
-    if public.scope != request.scope_field().map_err(|e| malformed("request", e))? {
+    let scope = request.scope_field().map_err(|e| malformed("request", e))?;
+    if public.scope != F::from_bn254(&scope) {
         return Err(VerifyError::PublicInput("scope"));
     }
     if public.today != request.today_days().map_err(|e| malformed("request", e))? {
@@ -155,13 +200,16 @@ pub(crate) fn check_bindings(
 }
 
 /// Unused credential slots reveal nothing.
-fn check_unused_reveals(encoded: &EncodedQuery, public: &PublicInputs) -> Result<(), VerifyError> {
+fn check_unused_reveals<F: InputField>(
+    encoded: &EncodedQuery,
+    public: &PublicInputs<F>,
+) -> Result<(), VerifyError> {
     let r = encoded.shape.reveals;
     for (m, c) in encoded.credentials.iter().enumerate() {
         if !c.active
             && public.revealed[m * r..(m + 1) * r]
                 .iter()
-                .any(|v| *v != Fr::from(0u64))
+                .any(|v| *v != F::from(0u64))
         {
             return Err(VerifyError::PublicInput("unused credential slot"));
         }
@@ -169,16 +217,12 @@ fn check_unused_reveals(encoded: &EncodedQuery, public: &PublicInputs) -> Result
     Ok(())
 }
 
-/// The anchor: a checkpoint signed by the trusted ledger key, fresh enough, listing each used
-/// root (`anchors(m, registry)`) for an accepted issuer; unused slots' roots are zero.
-pub(crate) fn check_anchors(
+/// The checkpoint is signed by the trusted ledger key and fresh enough.
+fn check_checkpoint(
     request: &PresentationRequest,
     p: &Presentation,
-    encoded: &EncodedQuery,
     log_key: &str,
     now: u64,
-    anchors: impl Fn(usize, &dossier_core::entry::RegistryRoot) -> bool,
-    unused: impl Fn(usize) -> bool,
 ) -> Result<CheckpointBody, VerifyError> {
     let cp = checkpoint::open(p.checkpoint.as_bytes(), log_key)
         .map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
@@ -192,27 +236,44 @@ pub(crate) fn check_anchors(
             max: request.max_checkpoint_age_seconds,
         });
     }
+    Ok(cp)
+}
+
+/// Each used slot's root is the checkpoint's root of an accepted issuer (that issuer is
+/// returned for the slot); an unused slot's root is zero.
+fn check_anchors<F: InputField>(
+    encoded: &EncodedQuery,
+    public: &PublicInputs<F>,
+    cp: &CheckpointBody,
+    root_of: impl Fn(&RegistryRoot) -> F,
+) -> Result<Vec<String>, VerifyError> {
+    let mut issuers = Vec::with_capacity(encoded.credentials.len());
     for (m, c) in encoded.credentials.iter().enumerate() {
         if !c.active {
-            if !unused(m) {
+            if public.roots[m] != F::from(0u64) {
                 return Err(VerifyError::PublicInput("unused credential slot"));
             }
+            issuers.push(String::new());
             continue;
         }
-        let accepted = c
-            .issuers
-            .iter()
-            .filter_map(|name| dossier_core::issuer_id(name).ok())
-            .any(|id| cp.registry(&id).is_some_and(|r| anchors(m, r)));
-        if !accepted {
-            return Err(VerifyError::Unanchored {
-                index: m,
-                reason: "its registry root is not the checkpoint's root of an accepted issuer"
-                    .into(),
-            });
+        let accepted = c.issuers.iter().find(|name| {
+            dossier_core::issuer_id(name)
+                .ok()
+                .and_then(|id| cp.registry(&id))
+                .is_some_and(|r| root_of(r) == public.roots[m])
+        });
+        match accepted {
+            Some(name) => issuers.push(name.clone()),
+            None => {
+                return Err(VerifyError::Unanchored {
+                    index: m,
+                    reason: "its registry root is not the checkpoint's root of an accepted issuer"
+                        .into(),
+                })
+            }
         }
     }
-    Ok(cp)
+    Ok(issuers)
 }
 
 /// `γ_abc[0] + Σ x_j·γ_abc[j+1]`, input by input: zero inputs (unused slots) cost nothing,
@@ -295,13 +356,24 @@ pub(crate) fn check_groth16(
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
-    let (encoded, inputs, public, cp) = check_statement(request, p, keys, log_key, schemas, now)?;
+    let st = check_statement(request, p, keys, log_key, schemas, now)?;
     let proof = decode_proof(&p.proof)?;
-    let verdict = Verdict::new(request, &encoded, &public, &cp, schemas, keys.insecure, now);
+    let nullifier = dossier_core::field::to_hex(&st.public.nullifier);
+    let verdict = Verdict::new(
+        request,
+        &st.encoded,
+        &st.issuers,
+        &st.public.revealed,
+        &nullifier,
+        &st.checkpoint,
+        schemas,
+        keys.insecure,
+        now,
+    );
     Ok(Checked {
-        nullifier: verdict.nullifier.clone(),
+        nullifier,
         verdict,
         backend: Backend::Groth16,
-        groth16: Some((proof, inputs)),
+        groth16: Some((proof, st.inputs)),
     })
 }
