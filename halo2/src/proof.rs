@@ -313,3 +313,36 @@ impl<'p> VerificationStrategy<'p, vesta::Affine> for Deferred<'p> {
         Ok(f(self.msm)?.use_challenges())
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// The verifying-key name of each shipped shape's circuit. A change here is a change of the
+    /// circuit (or of halo2's own key encoding): every halo2 presentation made before it stops
+    /// verifying, so update these only with the circuit change that moves them.
+    const GOLDEN: [(&str, &str); 3] = [
+        (
+            "m1p4k4r2",
+            "28f015f3543725bc4fdc8e6b455956483339d377cb71efe29fa2e571ddb5cbd0",
+        ),
+        (
+            "m3p2k4r1",
+            "df36129bbbfc405dc24f92ac700836a5480329cfa89a9be88fc819d09911ce47",
+        ),
+        (
+            "m4p2k4r1",
+            "958b179e5b0a4b260ceecfde6d1793a0af0b710a686f76b971e4059664374b95",
+        ),
+    ];
+
+    #[test]
+    fn verifying_key_names_are_pinned() {
+        for (shape, (name, pinned)) in SHAPES.iter().zip(GOLDEN) {
+            assert_eq!(shape.name(), name);
+            let vk = VerifyingKeys::generate(*shape).expect("keygen_vk");
+            assert_eq!(vk.vk_sha256.len(), 64);
+            assert_eq!(vk.vk_sha256, pinned, "{name}");
+        }
+    }
+}
