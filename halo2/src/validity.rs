@@ -68,8 +68,27 @@ pub fn split<F: PrimeField>(
     })
 }
 
-/// Constrains `issued <= today` where `active` is 1: `(today − issued)·active < 2^32`; both days
-/// are below 2^32, so an issue day after today wraps far above 2^32.
+/// Constrains `earlier + by <= later` where `active` is 1 (nothing where it is 0):
+/// `(later − earlier − by)·active < 2^32`. Both days must be below 2^32 (the split checks the
+/// credential's days; the caller checks `today` once), so a negative gap wraps far above 2^32.
+fn days_in_order<F: PrimeField>(
+    arith: &ArithChip,
+    range: &RangeChip,
+    layouter: &mut impl Layouter<F>,
+    (earlier, later): (&Cell<F>, &Cell<F>),
+    by: u64,
+    active: &Cell<F>,
+) -> Result<(), Error> {
+    let gap = arith.linear(
+        layouter,
+        &[(F::ONE, later), (-F::ONE, earlier)],
+        -F::from(by),
+    )?;
+    let gap = arith.mul(layouter, &gap, active)?;
+    range.range_check(layouter.namespace(|| "days in order"), &gap, 32)
+}
+
+/// Constrains `issued <= today` where `active` is 1.
 pub fn issued_by<F: PrimeField>(
     arith: &ArithChip,
     range: &RangeChip,
@@ -78,14 +97,10 @@ pub fn issued_by<F: PrimeField>(
     today: &Cell<F>,
     active: &Cell<F>,
 ) -> Result<(), Error> {
-    let gap = arith.linear(layouter, &[(F::ONE, today), (-F::ONE, issued)], F::ZERO)?;
-    let gap = arith.mul(layouter, &gap, active)?;
-    range.range_check(layouter.namespace(|| "issued by today"), &gap, 32)
+    days_in_order(arith, range, layouter, (issued, today), 0, active)
 }
 
-/// Constrains `expires > today` where `active` is 1 (nothing where it is 0):
-/// `(expires − today − 1)·active < 2^32`. Both days must be below 2^32 (the split checks
-/// `expires`; the caller checks `today` once), so a negative gap wraps far above 2^32.
+/// Constrains `expires > today` (`today + 1 <= expires`) where `active` is 1.
 pub fn not_expired<F: PrimeField>(
     arith: &ArithChip,
     range: &RangeChip,
@@ -94,9 +109,7 @@ pub fn not_expired<F: PrimeField>(
     today: &Cell<F>,
     active: &Cell<F>,
 ) -> Result<(), Error> {
-    let gap = arith.linear(layouter, &[(F::ONE, expires), (-F::ONE, today)], -F::ONE)?;
-    let gap = arith.mul(layouter, &gap, active)?;
-    range.range_check(layouter.namespace(|| "not expired"), &gap, 32)
+    days_in_order(arith, range, layouter, (today, expires), 1, active)
 }
 
 #[cfg(test)]

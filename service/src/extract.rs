@@ -48,6 +48,18 @@ async fn principal(parts: &mut Parts, state: &Arc<AppState>) -> Result<Principal
         .ok_or(ServiceError::Unauthorized)
 }
 
+/// The caller's token if `pick` accepts its role: 401 without a token, 403 ("only `who` may do
+/// this") with another.
+async fn token_of<T>(
+    parts: &mut Parts,
+    state: &Arc<AppState>,
+    who: &str,
+    pick: impl FnOnce(Principal) -> Option<T>,
+) -> Result<T, ServiceError> {
+    pick(principal(parts, state).await?)
+        .ok_or_else(|| ServiceError::Forbidden(format!("only {who} may do this")))
+}
+
 /// A caller with an issuer's token, checked from the request's head before its body is read:
 /// 401 without a token, 403 for another role or, on a path naming an issuer, another issuer.
 pub struct IssuerToken {
@@ -77,16 +89,14 @@ impl FromRequestParts<Arc<AppState>> for IssuerToken {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
-        let Role::Issuer { issuer } = p.role else {
-            return Err(ServiceError::Forbidden(
-                "only an issuer's token may do this".into(),
-            ));
-        };
-        let me = IssuerToken {
-            token: p.name,
-            issuer,
-        };
+        let me = token_of(parts, state, "an issuer's token", |p| match p.role {
+            Role::Issuer { issuer } => Some(IssuerToken {
+                token: p.name,
+                issuer,
+            }),
+            _ => None,
+        })
+        .await?;
         let path =
             axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(
                 parts, state,
@@ -114,16 +124,16 @@ impl FromRequestParts<Arc<AppState>> for HolderToken {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
-        match (&p.role, p.holder) {
-            (Role::Holder { .. }, Some(holder)) => Ok(HolderToken {
-                token: p.name,
-                holder,
-            }),
-            _ => Err(ServiceError::Forbidden(
-                "only a holder's token may do this".into(),
-            )),
-        }
+        token_of(parts, state, "a holder's token", |p| {
+            match (&p.role, p.holder) {
+                (Role::Holder { .. }, Some(holder)) => Some(HolderToken {
+                    token: p.name,
+                    holder,
+                }),
+                _ => None,
+            }
+        })
+        .await
     }
 }
 
@@ -137,13 +147,10 @@ impl FromRequestParts<Arc<AppState>> for VerifierToken {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
-        match p.role {
-            Role::Verifier => Ok(VerifierToken(p.name)),
-            _ => Err(ServiceError::Forbidden(
-                "only a verifier's token may do this".into(),
-            )),
-        }
+        token_of(parts, state, "a verifier's token", |p| {
+            matches!(p.role, Role::Verifier).then_some(VerifierToken(p.name))
+        })
+        .await
     }
 }
 
@@ -157,13 +164,10 @@ impl FromRequestParts<Arc<AppState>> for RegulatorToken {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
-        match p.role {
-            Role::Regulator => Ok(RegulatorToken(p.name)),
-            _ => Err(ServiceError::Forbidden(
-                "only a regulator's token may do this".into(),
-            )),
-        }
+        token_of(parts, state, "a regulator's token", |p| {
+            matches!(p.role, Role::Regulator).then_some(RegulatorToken(p.name))
+        })
+        .await
     }
 }
 

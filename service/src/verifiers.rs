@@ -16,8 +16,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use dossier_core::encoding::days_to_date;
-use dossier_core::presentation::Backend;
-use dossier_core::presentation::{Presentation, PresentationRequest};
+use dossier_core::presentation::{Backend, Presentation, PresentationRequest};
 use dossier_core::query::Query;
 use dossier_verifier::BatchItem;
 use serde::{Deserialize, Serialize};
@@ -61,7 +60,7 @@ pub struct NewRequest {
     /// scope's first is refused.
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "halo2")]
-    pub backend: Option<dossier_core::presentation::Backend>,
+    pub backend: Option<Backend>,
 }
 
 /// A request made.
@@ -113,22 +112,6 @@ pub async fn create_request(
             "this service has no Groth16 keys for the query's shape (its operator runs `dossier setup`); halo2 needs none",
         ));
     }
-    // Every accepted issuer is one this service's ledger knows (a request naming another could
-    // never be met, or would be met by a registry registered later).
-    let known = state.store.issuers()?;
-    if request
-        .query
-        .credentials
-        .iter()
-        .flat_map(|c| &c.issuers)
-        .any(|name| !known.iter().any(|i| &i.name == name))
-    {
-        return Err(ServiceError::bad(
-            "unknown_issuer",
-            "query.credentials.issuers",
-            "an accepted issuer is not registered on this ledger",
-        ));
-    }
     let stored = StoredRequest {
         request: request.clone(),
         verifier,
@@ -138,6 +121,7 @@ pub async fn create_request(
     let id = crate::random_id();
     let (s, i, r) = (state.clone(), id.clone(), stored.clone());
     tokio::task::spawn_blocking(move || {
+        check_issuers_known(&s, &r.request.query)?;
         tables::put_request(&s.store, &i, &r.request.scope, r.request.backend, &r)
     })
     .await
@@ -150,6 +134,26 @@ pub async fn create_request(
             expires_at: stored.expires_at,
         }),
     ))
+}
+
+/// Every accepted issuer is one this service's ledger knows (a request naming another could
+/// never be met, or would be met by a registry registered later). The query was encoded, so its
+/// issuers are bounded (`MAX_ISSUERS` per credential).
+fn check_issuers_known(state: &AppState, query: &Query) -> Result<(), ServiceError> {
+    for name in query.credentials.iter().flat_map(|c| &c.issuers) {
+        match state.store.issuer(name) {
+            Ok(_) => {}
+            Err(dossier_store::StoreError::UnknownIssuer { .. }) => {
+                return Err(ServiceError::bad(
+                    "unknown_issuer",
+                    "query.credentials.issuers",
+                    "an accepted issuer is not registered on this ledger",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// A presentation for a request.
