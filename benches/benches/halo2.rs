@@ -46,7 +46,7 @@ fn halo2(c: &mut Criterion) {
             b.iter(|| Keys::generate(shape).expect("keys"))
         });
         let keys = Keys::generate(shape).expect("keys");
-        let public = witness().instance();
+        let public = dossier_halo2::statement::instance_of(&witness());
         let circuit = StatementCircuit {
             shape,
             witness: Some(witness()),

@@ -16,81 +16,22 @@ use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::GR1CSVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use dossier_core::credential::SLOTS;
 use dossier_core::query::Shape;
-use dossier_core::statement::{Layout, PublicInputs};
+use dossier_core::statement::Layout;
 use std::ops::Range;
 
 /// Tree depth of every registry.
 pub use dossier_core::REGISTRY_DEPTH as DEPTH;
 
-/// The private inputs of one credential slot.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CredentialWitness {
-    /// Schema id in the commitment.
-    pub schema_id: Fr,
-    /// Issuer id in the commitment.
-    pub issuer_id: Fr,
-    /// Holder commitment in the commitment.
-    pub holder: Fr,
-    /// Packed `id | issued_at << 32 | expires_at << 64`.
-    pub validity: Fr,
-    /// The salt.
-    pub salt: Fr,
-    /// The seven slots.
-    pub slots: [Fr; SLOTS],
-    /// The 32 siblings of the membership path.
-    pub siblings: Vec<Fr>,
-}
+/// The private inputs of one credential slot (the one definition in core, over BN254).
+pub type CredentialWitness = dossier_core::statement::CredentialWitness<Fr>;
 
-impl CredentialWitness {
-    /// An all-zero credential (unused slots, and key generation).
-    pub fn blank() -> CredentialWitness {
-        CredentialWitness {
-            schema_id: Fr::from(0u64),
-            issuer_id: Fr::from(0u64),
-            holder: Fr::from(0u64),
-            validity: Fr::from(0u64),
-            salt: Fr::from(0u64),
-            slots: [Fr::from(0u64); SLOTS],
-            siblings: vec![Fr::from(0u64); DEPTH],
-        }
-    }
-}
+/// Everything the circuit is given (the one definition in core, over BN254), built by
+/// `StatementWitness::build`.
+pub type StatementWitness = dossier_core::statement::StatementWitness<Fr>;
 
-/// Everything the circuit is given.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatementWitness {
-    /// The holder's secret.
-    pub secret: Fr,
-    /// The encoded query (`EncodedQuery::to_field_elements`).
-    pub query: Vec<Fr>,
-    /// Exactly M credential slots.
-    pub credentials: Vec<CredentialWitness>,
-    /// The public inputs.
-    pub public: PublicInputs,
-}
-
-impl StatementWitness {
-    /// A witness of the right shape with every value zero: for key generation, where values
-    /// are never read.
-    pub fn blank(shape: Shape) -> StatementWitness {
-        StatementWitness {
-            secret: Fr::from(0u64),
-            query: vec![Fr::from(0u64); shape.query_len()],
-            credentials: vec![CredentialWitness::blank(); shape.credentials],
-            public: PublicInputs {
-                roots: vec![Fr::from(0u64); shape.credentials],
-                query_hash: Fr::from(0u64),
-                challenge: Fr::from(0u64),
-                scope: Fr::from(0u64),
-                today: 0,
-                nullifier: Fr::from(0u64),
-                revealed: vec![Fr::from(0u64); shape.credentials * shape.reveals],
-            },
-        }
-    }
-}
+/// One credential offered for a query slot (defined in core, shared with the holder's selection).
+pub use dossier_core::credential::Offered;
 
 /// Named checks and the constraint indices each added, in order.
 #[derive(Clone, Debug, Default)]
@@ -106,18 +47,6 @@ impl Checks {
             .iter()
             .find(|(_, r)| r.contains(&index))
             .map(|(n, _)| n.as_str())
-    }
-
-    fn record<T>(
-        &mut self,
-        cs: &ConstraintSystemRef<Fr>,
-        name: impl Into<String>,
-        f: impl FnOnce() -> Result<T, SynthesisError>,
-    ) -> Result<T, SynthesisError> {
-        let start = cs.num_constraints();
-        let v = f()?;
-        self.ranges.push((name.into(), start..cs.num_constraints()));
-        Ok(v)
     }
 }
 
@@ -140,17 +69,71 @@ fn enforce_zero_product(x: &FpVar<Fr>, y: &FpVar<Fr>) -> Result<(), SynthesisErr
 }
 
 impl StatementCircuit {
-    /// Synthesises the circuit, returning the named checks.
+    /// Synthesises the circuit, returning the named checks: the statement read top to bottom,
+    /// each step a method of [`Synthesis`].
     pub fn synthesize(&self, cs: ConstraintSystemRef<Fr>) -> Result<Checks, SynthesisError> {
-        let shape = self.shape;
         let w = &self.witness;
+        let mut s = Synthesis::start(cs, self.shape, w)?;
+        s.query_hash()?;
+        let (secret, holder) = s.holder(w.secret)?;
+        s.nullifier(&secret)?;
+        s.challenge()?;
+        let sum_code = s.sum_code()?;
+        let mut used = Vec::with_capacity(self.shape.credentials);
+        let mut terms = Vec::new();
+        for (m, cw) in w.credentials.iter().enumerate() {
+            let slot = s.credential(m, cw, &holder, &sum_code)?;
+            terms.extend(slot.sum_term.clone());
+            used.push(slot);
+        }
+        if self.shape.credentials > 1 {
+            s.distinct(&used)?;
+            s.sum_bound(&terms, &sum_code)?;
+        } else {
+            s.sum_absent(&sum_code)?;
+        }
+        Ok(s.checks)
+    }
+}
+
+/// One synthesis under way: the constraint system, the checks named so far, the public inputs
+/// (in [`Layout`] order) and the query's cells.
+struct Synthesis {
+    cs: ConstraintSystemRef<Fr>,
+    checks: Checks,
+    shape: Shape,
+    layout: Layout,
+    inputs: Vec<FpVar<Fr>>,
+    q: Vec<FpVar<Fr>>,
+}
+
+/// What a credential slot leaves for the checks across slots.
+struct UsedSlot {
+    commitment: FpVar<Fr>,
+    active: FpVar<Fr>,
+    sum_term: Option<FpVar<Fr>>,
+}
+
+/// One credential slot's cells: its query header bits, its slots (with a trailing zero, the
+/// target of "no field"), the cells of its commitment.
+struct SlotCells {
+    header: Vec<Boolean<Fr>>,
+    active: FpVar<Fr>,
+    padded: Vec<FpVar<Fr>>,
+    query_base: usize,
+}
+
+impl Synthesis {
+    /// Allocates the public inputs and the query, refusing a witness of another shape.
+    fn start(
+        cs: ConstraintSystemRef<Fr>,
+        shape: Shape,
+        w: &StatementWitness,
+    ) -> Result<Synthesis, SynthesisError> {
         let layout = Layout { shape };
-        let mut checks = Checks::default();
         if w.credentials.len() != shape.credentials || w.query.len() != shape.query_len() {
             return Err(SynthesisError::Unsatisfiable);
         }
-
-        // Public inputs, in layout order.
         let public = w.public.to_field_elements();
         if public.len() != layout.len() {
             return Err(SynthesisError::Unsatisfiable);
@@ -159,15 +142,42 @@ impl StatementCircuit {
             .iter()
             .map(|x| FpVar::new_input(cs.clone(), || Ok(*x)))
             .collect::<Result<Vec<_>, _>>()?;
-        let today = &inputs[layout.today()];
-
-        // The query, committed to by its hash.
         let q = w
             .query
             .iter()
             .map(|x| witness(&cs, *x))
             .collect::<Result<Vec<_>, _>>()?;
-        checks.record(&cs, "query_hash", || {
+        Ok(Synthesis {
+            cs,
+            checks: Checks::default(),
+            shape,
+            layout,
+            inputs,
+            q,
+        })
+    }
+
+    fn record<T>(
+        &mut self,
+        name: impl Into<String>,
+        f: impl FnOnce(&Synthesis) -> Result<T, SynthesisError>,
+    ) -> Result<T, SynthesisError> {
+        let start = self.cs.num_constraints();
+        let v = f(self)?;
+        self.checks
+            .ranges
+            .push((name.into(), start..self.cs.num_constraints()));
+        Ok(v)
+    }
+
+    fn today(&self) -> &FpVar<Fr> {
+        &self.inputs[self.layout.today()]
+    }
+
+    /// The query, committed to by its hash (`len`, then chunks of 11, chained).
+    fn query_hash(&mut self) -> Result<(), SynthesisError> {
+        self.record("query_hash", |s| {
+            let q = &s.q;
             let mut chunks = q.chunks(11);
             let mut first = vec![FpVar::constant(Fr::from(q.len() as u64))];
             first.extend_from_slice(chunks.next().unwrap_or(&[]));
@@ -177,182 +187,255 @@ impl StatementCircuit {
                 next.extend_from_slice(c);
                 h = poseidon::hash(&next)?;
             }
-            h.enforce_equal(&inputs[layout.query_hash()])
-        })?;
+            h.enforce_equal(&s.inputs[s.layout.query_hash()])
+        })
+    }
 
-        // The holder: one secret for every credential, and its nullifier for the scope.
-        let secret = witness(&cs, w.secret)?;
-        let holder = checks.record(&cs, "holder_commitment", || {
+    /// The holder: one secret for every credential, and its commitment.
+    fn holder(&mut self, secret: Fr) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
+        let secret = witness(&self.cs, secret)?;
+        let holder = self.record("holder_commitment", |_| {
             poseidon::hash(std::slice::from_ref(&secret))
         })?;
-        checks.record(&cs, "nullifier", || {
-            poseidon::hash(&[secret.clone(), inputs[layout.scope()].clone()])?
-                .enforce_equal(&inputs[layout.nullifier()])
-        })?;
-        // Bind the challenge into the constraint system (it is otherwise only a public input).
-        checks.record(&cs, "challenge", || {
-            let c = &inputs[layout.challenge()];
+        Ok((secret, holder))
+    }
+
+    /// The secret's nullifier for the scope.
+    fn nullifier(&mut self, secret: &FpVar<Fr>) -> Result<(), SynthesisError> {
+        self.record("nullifier", |s| {
+            poseidon::hash(&[secret.clone(), s.inputs[s.layout.scope()].clone()])?
+                .enforce_equal(&s.inputs[s.layout.nullifier()])
+        })
+    }
+
+    /// Binds the challenge into the constraint system (it is otherwise only a public input).
+    fn challenge(&mut self) -> Result<(), SynthesisError> {
+        self.record("challenge", |s| {
+            let c = &s.inputs[s.layout.challenge()];
             c.mul_equals(
                 c,
-                &witness(&cs, c.value().unwrap_or_default().square_ref())?,
+                &witness(&s.cs, c.value().unwrap_or_default().square_ref())?,
             )
+        })
+    }
+
+    /// Elements per credential in the encoded query.
+    fn per_credential(&self) -> usize {
+        2 + self.shape.predicates * (3 + self.shape.set_size)
+    }
+
+    /// The sum's code bits: enabled, then the summed slot.
+    fn sum_code(&mut self) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+        let base = self.shape.credentials * self.per_credential();
+        self.record("sum.code", |s| bits::to_bits(&s.q[base], 4))
+    }
+
+    /// Credential slot `m`: what the query asks of it, its commitment and validity, then its
+    /// predicates, reveals and sum term.
+    fn credential(
+        &mut self,
+        m: usize,
+        cw: &CredentialWitness,
+        holder: &FpVar<Fr>,
+        sum_code: &[Boolean<Fr>],
+    ) -> Result<UsedSlot, SynthesisError> {
+        let query_base = m * self.per_credential();
+        let reveals = self.shape.reveals;
+        let header = self.record(format!("query[{m}].header"), |s| {
+            bits::to_bits(&s.q[query_base], 2 + 3 * reveals)
         })?;
+        let active = FpVar::from(header[0].clone());
+        // A slot counts towards the sum only if it is used: in_sum·(1 - active) = 0.
+        self.record(format!("query[{m}].sum_needs_active"), |_| {
+            enforce_zero_product(&FpVar::from(header[1].clone()), &(FpVar::one() - &active))
+        })?;
+        let slots = cw
+            .slots
+            .iter()
+            .map(|x| witness(&self.cs, *x))
+            .collect::<Result<Vec<_>, _>>()?;
+        let commitment = self.validity(m, cw, &slots, &active, holder, query_base)?;
+        let mut padded = slots.clone();
+        padded.push(FpVar::zero());
+        let cells = SlotCells {
+            header,
+            active,
+            padded,
+            query_base,
+        };
+        for p in 0..self.shape.predicates {
+            self.predicate(m, p, &cells)?;
+        }
+        self.reveals(m, &slots, &cells)?;
+        let sum_term = if self.shape.credentials > 1 {
+            Some(self.record(format!("credential[{m}].sum_term"), |_| {
+                let t = bits::mux(&sum_code[1..4], &cells.padded)?
+                    * FpVar::from(cells.header[1].clone());
+                bits::enforce_range(&t, 64)?;
+                Ok(t)
+            })?)
+        } else {
+            None
+        };
+        Ok(UsedSlot {
+            commitment,
+            active: cells.active,
+            sum_term,
+        })
+    }
 
-        let per = 2 + shape.predicates * (3 + shape.set_size);
-        let mut commitments = Vec::with_capacity(shape.credentials);
-        let mut actives = Vec::with_capacity(shape.credentials);
-        let sum_base = shape.credentials * per;
-        let sum_code = checks.record(&cs, "sum.code", || bits::to_bits(&q[sum_base], 4))?;
-        let mut terms = Vec::new();
-
-        for (m, cw) in w.credentials.iter().enumerate() {
-            let base = m * per;
-            let header = checks.record(&cs, format!("query[{m}].header"), || {
-                bits::to_bits(&q[base], 2 + 3 * shape.reveals)
-            })?;
-            let active = FpVar::from(header[0].clone());
-            // A slot counts towards the sum only if it is used: in_sum·(1 - active) = 0.
-            checks.record(&cs, format!("query[{m}].sum_needs_active"), || {
-                enforce_zero_product(&FpVar::from(header[1].clone()), &(FpVar::one() - &active))
-            })?;
-            let slots = cw
-                .slots
+    /// The credential's commitment, and (if the slot is used) its schema, holder binding,
+    /// membership in the registry of its root, issue day and expiry; returns the commitment.
+    fn validity(
+        &mut self,
+        m: usize,
+        cw: &CredentialWitness,
+        slots: &[FpVar<Fr>],
+        active: &FpVar<Fr>,
+        holder: &FpVar<Fr>,
+        query_base: usize,
+    ) -> Result<FpVar<Fr>, SynthesisError> {
+        let cs = self.cs.clone();
+        let schema_id = witness(&cs, cw.schema_id)?;
+        let holder_c = witness(&cs, cw.holder)?;
+        let validity = witness(&cs, cw.validity)?;
+        let mut inputs12 = vec![
+            schema_id.clone(),
+            witness(&cs, cw.issuer_id)?,
+            holder_c.clone(),
+            validity.clone(),
+            witness(&cs, cw.salt)?,
+        ];
+        inputs12.extend(slots.iter().cloned());
+        let commitment = self.record(format!("credential[{m}].commitment"), |_| {
+            poseidon::hash(&inputs12)
+        })?;
+        let v_bits = self.record(format!("credential[{m}].validity"), |_| {
+            bits::to_bits(&validity, 96)
+        })?;
+        self.record(format!("credential[{m}].schema"), |s| {
+            enforce_zero_product(&(&schema_id - &s.q[query_base + 1]), active)
+        })?;
+        self.record(format!("credential[{m}].holder_binding"), |_| {
+            enforce_zero_product(&(&holder_c - holder), active)
+        })?;
+        self.record(format!("credential[{m}].membership"), |s| {
+            let siblings = cw
+                .siblings
                 .iter()
-                .map(|x| witness(&cs, *x))
+                .map(|x| witness(&s.cs, *x))
                 .collect::<Result<Vec<_>, _>>()?;
-            let schema_id = witness(&cs, cw.schema_id)?;
-            let holder_c = witness(&cs, cw.holder)?;
-            let validity = witness(&cs, cw.validity)?;
-            let mut inputs12 = vec![
-                schema_id.clone(),
-                witness(&cs, cw.issuer_id)?,
-                holder_c.clone(),
-                validity.clone(),
-                witness(&cs, cw.salt)?,
-            ];
-            inputs12.extend(slots.iter().cloned());
-            let commitment = checks.record(&cs, format!("credential[{m}].commitment"), || {
-                poseidon::hash(&inputs12)
-            })?;
+            let root = merkle::root(&commitment, &v_bits[..DEPTH], &siblings)?;
+            enforce_zero_product(&(&root - &s.inputs[s.layout.root(m)]), active)
+        })?;
+        self.record(format!("credential[{m}].issued"), |s| {
+            // issued_at <= today, i.e. today - issued_at in [0, 2^32).
+            let issued = Boolean::le_bits_to_fp(&v_bits[32..64])?;
+            bits::enforce_range(&((s.today() - issued) * active), 32)
+        })?;
+        self.record(format!("credential[{m}].expiry"), |s| {
+            // expires_at > today, i.e. expires_at - today - 1 in [0, 2^32).
+            let expires = Boolean::le_bits_to_fp(&v_bits[64..96])?;
+            let gap = (expires - s.today() - Fr::from(1u64)) * active;
+            bits::enforce_range(&gap, 32)
+        })?;
+        Ok(commitment)
+    }
 
-            let v_bits = checks.record(&cs, format!("credential[{m}].validity"), || {
-                bits::to_bits(&validity, 96)
-            })?;
-            checks.record(&cs, format!("credential[{m}].schema"), || {
-                enforce_zero_product(&(&schema_id - &q[base + 1]), &active)
-            })?;
-            checks.record(&cs, format!("credential[{m}].holder_binding"), || {
-                enforce_zero_product(&(&holder_c - &holder), &active)
-            })?;
-            checks.record(&cs, format!("credential[{m}].membership"), || {
-                let siblings = cw
-                    .siblings
-                    .iter()
-                    .map(|x| witness(&cs, *x))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let root = merkle::root(&commitment, &v_bits[..DEPTH], &siblings)?;
-                enforce_zero_product(&(&root - &inputs[layout.root(m)]), &active)
-            })?;
-            checks.record(&cs, format!("credential[{m}].issued"), || {
-                // issued_at <= today, i.e. today - issued_at in [0, 2^32).
-                let issued = Boolean::le_bits_to_fp(&v_bits[32..64])?;
-                bits::enforce_range(&((today - issued) * &active), 32)
-            })?;
-            checks.record(&cs, format!("credential[{m}].expiry"), || {
-                // expires_at > today, i.e. expires_at - today - 1 in [0, 2^32).
-                let expires = Boolean::le_bits_to_fp(&v_bits[64..96])?;
-                let gap = (expires - today - Fr::from(1u64)) * &active;
-                bits::enforce_range(&gap, 32)
-            })?;
+    /// Predicate `p` of slot `m`: its code, the field it reads, its range and its set.
+    fn predicate(&mut self, m: usize, p: usize, cells: &SlotCells) -> Result<(), SynthesisError> {
+        let set_size = self.shape.set_size;
+        let pb = cells.query_base + 2 + p * (3 + set_size);
+        let code = self.record(format!("query[{m}].predicate[{p}].code"), |s| {
+            bits::to_bits(&s.q[pb], 6)
+        })?;
+        let v = self.record(format!("credential[{m}].predicate[{p}].select"), |_| {
+            bits::mux(&code[..3], &cells.padded)
+        })?;
+        self.record(format!("credential[{m}].predicate[{p}].range"), |s| {
+            let vr = v.clone() * FpVar::from(code[3].clone());
+            bits::enforce_range(&(&vr - &s.q[pb + 1]), 64)?;
+            bits::enforce_range(&(&s.q[pb + 2] - &vr), 64)
+        })?;
+        self.record(format!("credential[{m}].predicate[{p}].set"), |s| {
+            let set = &s.q[pb + 3..pb + 3 + set_size];
+            let mut prod = &v - &set[0];
+            for x in &set[1..] {
+                prod *= &v - x;
+            }
+            enforce_zero_product(&prod, &FpVar::from(code[4].clone()))?;
+            // `prod * inv == nin`: for "not in", prod must be invertible (non-zero).
+            let nin = code[5].value().unwrap_or(false);
+            let inv = prod
+                .value()
+                .ok()
+                .filter(|_| nin)
+                .and_then(|x| ark_ff::Field::inverse(&x))
+                .unwrap_or_default();
+            prod.mul_equals(&witness(&s.cs, inv)?, &FpVar::from(code[5].clone()))
+        })
+    }
 
-            let mut padded = slots.clone();
-            padded.push(FpVar::zero());
-            for p in 0..shape.predicates {
-                let pb = base + 2 + p * (3 + shape.set_size);
-                let code = checks.record(&cs, format!("query[{m}].predicate[{p}].code"), || {
-                    bits::to_bits(&q[pb], 6)
-                })?;
-                let v = checks.record(
-                    &cs,
-                    format!("credential[{m}].predicate[{p}].select"),
-                    || bits::mux(&code[..3], &padded),
-                )?;
-                checks.record(&cs, format!("credential[{m}].predicate[{p}].range"), || {
-                    let vr = v.clone() * FpVar::from(code[3].clone());
-                    bits::enforce_range(&(&vr - &q[pb + 1]), 64)?;
-                    bits::enforce_range(&(&q[pb + 2] - &vr), 64)
-                })?;
-                checks.record(&cs, format!("credential[{m}].predicate[{p}].set"), || {
-                    let set = &q[pb + 3..pb + 3 + shape.set_size];
-                    let mut prod = &v - &set[0];
-                    for s in &set[1..] {
-                        prod *= &v - s;
-                    }
-                    enforce_zero_product(&prod, &FpVar::from(code[4].clone()))?;
-                    // `prod * inv == nin`: for "not in", prod must be invertible (non-zero).
-                    let nin = code[5].value().unwrap_or(false);
-                    let inv = prod
+    /// Each reveal of slot `m` is the field its header names (or 0).
+    fn reveals(
+        &mut self,
+        m: usize,
+        slots: &[FpVar<Fr>],
+        cells: &SlotCells,
+    ) -> Result<(), SynthesisError> {
+        let mut revealable = vec![FpVar::zero()];
+        revealable.extend(slots.iter().cloned());
+        for r in 0..self.shape.reveals {
+            self.record(format!("credential[{m}].reveal[{r}]"), |s| {
+                bits::mux(&cells.header[2 + 3 * r..5 + 3 * r], &revealable)?
+                    .enforce_equal(&s.inputs[s.layout.revealed(m, r)])
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every two used slots hold different credentials (so a query asking for two is never met
+    /// by one credential twice, and no credential is summed twice: a summed slot is a used
+    /// one). Credentials of different schemas differ anyway.
+    fn distinct(&mut self, used: &[UsedSlot]) -> Result<(), SynthesisError> {
+        self.record("distinct", |s| {
+            for (i, a) in used.iter().enumerate() {
+                for b in &used[i + 1..] {
+                    let both = &a.active * &b.active;
+                    let diff = &a.commitment - &b.commitment;
+                    let counted = both.value().map(|x| x == Fr::from(1u64)).unwrap_or(false);
+                    let inv = diff
                         .value()
                         .ok()
-                        .filter(|_| nin)
+                        .filter(|_| counted)
                         .and_then(|x| ark_ff::Field::inverse(&x))
                         .unwrap_or_default();
-                    prod.mul_equals(&witness(&cs, inv)?, &FpVar::from(code[5].clone()))
-                })?;
-            }
-            let mut revealable = vec![FpVar::zero()];
-            revealable.extend(slots.iter().cloned());
-            for r in 0..shape.reveals {
-                checks.record(&cs, format!("credential[{m}].reveal[{r}]"), || {
-                    bits::mux(&header[2 + 3 * r..5 + 3 * r], &revealable)?
-                        .enforce_equal(&inputs[layout.revealed(m, r)])
-                })?;
-            }
-            if shape.credentials > 1 {
-                let term = checks.record(&cs, format!("credential[{m}].sum_term"), || {
-                    let t = bits::mux(&sum_code[1..4], &padded)? * FpVar::from(header[1].clone());
-                    bits::enforce_range(&t, 64)?;
-                    Ok(t)
-                })?;
-                terms.push(term);
-            }
-            commitments.push(commitment);
-            actives.push(active);
-        }
-
-        if shape.credentials > 1 {
-            // Every two used slots hold different credentials (so a query asking for two is
-            // never met by one credential twice, and no credential is summed twice: a summed
-            // slot is a used one). Credentials of different schemas differ anyway.
-            checks.record(&cs, "distinct", || {
-                for i in 0..commitments.len() {
-                    for j in i + 1..commitments.len() {
-                        let both = &actives[i] * &actives[j];
-                        let diff = &commitments[i] - &commitments[j];
-                        let counted = both.value().map(|b| b == Fr::from(1u64)).unwrap_or(false);
-                        let inv = diff
-                            .value()
-                            .ok()
-                            .filter(|_| counted)
-                            .and_then(|x| ark_ff::Field::inverse(&x))
-                            .unwrap_or_default();
-                        diff.mul_equals(&witness(&cs, inv)?, &both)?;
-                    }
+                    diff.mul_equals(&witness(&s.cs, inv)?, &both)?;
                 }
-                Ok(())
-            })?;
-            checks.record(&cs, "sum.bound", || {
-                let total = terms.iter().fold(FpVar::zero(), |acc, t| acc + t);
-                let excess = (total - &q[sum_base + 1]) * FpVar::from(sum_code[0].clone());
-                bits::enforce_range(&excess, 66)
-            })?;
-        } else {
-            // One-credential shapes carry no aggregate: the query must not ask for one.
-            checks.record(&cs, "sum.absent", || {
-                FpVar::from(sum_code[0].clone()).enforce_equal(&FpVar::zero())
-            })?;
-        }
-        Ok(checks)
+            }
+            Ok(())
+        })
+    }
+
+    /// The summed terms reach the bound, when the sum is enabled.
+    fn sum_bound(
+        &mut self,
+        terms: &[FpVar<Fr>],
+        sum_code: &[Boolean<Fr>],
+    ) -> Result<(), SynthesisError> {
+        let base = self.shape.credentials * self.per_credential();
+        self.record("sum.bound", |s| {
+            let total = terms.iter().fold(FpVar::zero(), |acc, t| acc + t);
+            let excess = (total - &s.q[base + 1]) * FpVar::from(sum_code[0].clone());
+            bits::enforce_range(&excess, 66)
+        })
+    }
+
+    /// One-credential shapes carry no aggregate: the query must not ask for one.
+    fn sum_absent(&mut self, sum_code: &[Boolean<Fr>]) -> Result<(), SynthesisError> {
+        self.record("sum.absent", |_| {
+            FpVar::from(sum_code[0].clone()).enforce_equal(&FpVar::zero())
+        })
     }
 }
 
@@ -369,124 +452,5 @@ impl SquareRef for Fr {
 impl ConstraintSynthesizer<Fr> for StatementCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         self.synthesize(cs).map(drop)
-    }
-}
-
-/// Why a witness could not be built: the holder's credentials do not satisfy the query (the
-/// prover says so before proving, rather than producing an unsatisfiable proof attempt).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WitnessError {
-    /// The number of credentials does not match the query.
-    #[error("the query asks for {expected} credentials, {given} given")]
-    CredentialCount {
-        /// Asked for.
-        expected: usize,
-        /// Given.
-        given: usize,
-    },
-    /// The query could not be encoded or hashed.
-    #[error("the query: {reason}")]
-    Encoding {
-        /// What failed.
-        reason: String,
-    },
-    /// A credential does not satisfy something the query asks.
-    #[error("credential {index} does not satisfy the query: {reason}")]
-    Unsatisfied {
-        /// Which credential of the query.
-        index: usize,
-        /// What fails.
-        reason: String,
-    },
-}
-
-impl From<dossier_core::query::Unsatisfied> for WitnessError {
-    fn from(u: dossier_core::query::Unsatisfied) -> WitnessError {
-        match u {
-            dossier_core::query::Unsatisfied::Count { expected, given } => {
-                WitnessError::CredentialCount { expected, given }
-            }
-            dossier_core::query::Unsatisfied::Credential { index, reason } => {
-                WitnessError::Unsatisfied { index, reason }
-            }
-        }
-    }
-}
-
-/// One credential offered for a query slot (defined in core, shared with the holder's selection).
-pub use dossier_core::credential::Offered;
-
-impl StatementWitness {
-    /// Builds the witness for a query from the holder's secret and credentials (in query order),
-    /// checking natively everything the circuit will check.
-    pub fn build(
-        query: &dossier_core::query::EncodedQuery,
-        secret: &dossier_core::holder::HolderSecret,
-        offered: &[Offered],
-        challenge: Fr,
-        scope: Fr,
-        today: u32,
-    ) -> Result<StatementWitness, WitnessError> {
-        let shape = query.shape;
-        query.check_offered(offered, today)?;
-        let holder = secret.commitment();
-        let mut credentials = Vec::with_capacity(shape.credentials);
-        let mut roots = Vec::with_capacity(shape.credentials);
-        for (m, qc) in query.credentials.iter().enumerate() {
-            let Some(o) = offered.get(m).filter(|_| qc.active) else {
-                credentials.push(CredentialWitness::blank());
-                roots.push(Fr::from(0u64));
-                continue;
-            };
-            let c = &o.credential;
-            let fail = |reason: String| WitnessError::Unsatisfied { index: m, reason };
-            if c.holder != holder {
-                return Err(fail("it is bound to another holder".into()));
-            }
-            if o.siblings.len() != DEPTH {
-                return Err(fail("its membership path is malformed".into()));
-            }
-            let mut h = c.commitment();
-            for (l, s) in o.siblings.iter().enumerate() {
-                h = if (c.credential_id >> l) & 1 == 0 {
-                    dossier_core::poseidon::hash2(h, *s)
-                } else {
-                    dossier_core::poseidon::hash2(*s, h)
-                };
-            }
-            if h != o.root {
-                return Err(fail(
-                    "its membership path does not lead to the registry root".into(),
-                ));
-            }
-            credentials.push(CredentialWitness {
-                schema_id: c.schema_id,
-                issuer_id: c.issuer_id,
-                holder: c.holder,
-                validity: c.validity(),
-                salt: c.salt,
-                slots: c.slots,
-                siblings: o.siblings.clone(),
-            });
-            roots.push(o.root);
-        }
-        let public = PublicInputs {
-            roots,
-            query_hash: query.hash().map_err(|e| WitnessError::Encoding {
-                reason: e.to_string(),
-            })?,
-            challenge,
-            scope,
-            today,
-            nullifier: secret.nullifier(scope),
-            revealed: query.revealed(offered),
-        };
-        Ok(StatementWitness {
-            secret: secret.expose(),
-            query: query.to_field_elements(),
-            credentials,
-            public,
-        })
     }
 }

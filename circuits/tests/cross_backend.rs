@@ -14,9 +14,11 @@ use dossier_core::pasta::{self, Fp};
 use dossier_core::query::EncodedQuery;
 use dossier_core::statement::{InputField, PublicInputs};
 use dossier_core::Fr;
+use dossier_halo2::plan::Plan;
 use dossier_halo2::statement as h2;
 use dossier_store::registry;
 use halo2_proofs::dev::MockProver;
+use std::collections::BTreeSet;
 
 /// Backend-neutral inputs of one judgement.
 #[derive(Clone)]
@@ -78,7 +80,7 @@ impl Case {
         out
     }
 
-    fn groth16_holds(&self) -> bool {
+    fn groth16_circuit(&self) -> g16::StatementCircuit {
         let shape = self.query.shape;
         let credentials = self
             .slots
@@ -118,7 +120,7 @@ impl Case {
             public[i] += Fr::one();
         }
         let public = PublicInputs::from_field_elements(shape, &public).expect("layout");
-        let circuit = g16::StatementCircuit {
+        g16::StatementCircuit {
             shape,
             witness: g16::StatementWitness {
                 secret: self.secret,
@@ -126,13 +128,28 @@ impl Case {
                 credentials,
                 public,
             },
-        };
+        }
+    }
+
+    fn groth16_holds(&self) -> bool {
         let cs = ark_relations::gr1cs::ConstraintSystem::<Fr>::new_ref();
-        circuit.synthesize(cs.clone()).expect("synthesis");
+        self.groth16_circuit()
+            .synthesize(cs.clone())
+            .expect("synthesis");
         cs.is_satisfied().expect("checks")
     }
 
+    /// The check the first unsatisfied Groth16 constraint belongs to.
+    fn groth16_failing_check(&self) -> Option<String> {
+        failing_check(&self.groth16_circuit())
+    }
+
     fn halo2_holds(&self) -> bool {
+        self.halo2_failing_checks().is_empty()
+    }
+
+    /// The checks (by the regions' namespaces, [`dossier_halo2::plan`]) of every halo2 failure.
+    fn halo2_failing_checks(&self) -> BTreeSet<String> {
         let shape = self.query.shape;
         let credentials = self
             .slots
@@ -189,22 +206,38 @@ impl Case {
                 public: typed,
             }),
         };
-        MockProver::run(
+        let failures = MockProver::run(
             h2::k_of(shape),
             &circuit,
             vec![h2::instance(&public, &query)],
         )
         .expect("synthesis")
         .verify()
-        .is_ok()
+        .err()
+        .unwrap_or_default();
+        let plan = Plan::of(shape).expect("plan");
+        failures
+            .iter()
+            .map(|f| {
+                plan.check_of(f)
+                    .unwrap_or("<outside any region>")
+                    .to_string()
+            })
+            .collect()
     }
 
-    /// Groth16 gives `expected` and halo2 `halo2` (where the systems differ by design).
-    fn judge_each(&self, what: &str, expected: bool, halo2: bool) {
+    /// Both backends refuse the case, in the same named check: the first unsatisfied Groth16
+    /// constraint is `check`'s, and halo2 fails in a region of `check`.
+    fn breaks(&self, what: &str, check: &str) {
+        let (g, h) = (self.groth16_failing_check(), self.halo2_failing_checks());
         assert_eq!(
-            (self.groth16_holds(), self.halo2_holds()),
-            (expected, halo2),
-            "{what}: (groth16, halo2) verdicts"
+            g.as_deref(),
+            Some(check),
+            "{what}: the failing Groth16 check"
+        );
+        assert!(
+            h.contains(check),
+            "{what}: halo2 fails in {h:?}, not in `{check}`"
         );
     }
 
@@ -241,33 +274,93 @@ fn true_statements_hold_on_both() {
 #[test]
 fn every_operator_at_its_boundaries_on_both() {
     let y = |v: u64| Fr::from(v);
-    let cases: Vec<(&str, serde_json::Value, Fr, bool)> = vec![
-        ("$gte", 2015.into(), y(2015), true),
-        ("$gte", 2016.into(), y(2015), false),
-        ("$gt", 2015.into(), y(2015), false),
-        ("$lte", 2015.into(), y(2015), true),
-        ("$lt", 2015.into(), y(2015), false),
-        ("$between", serde_json::json!([2015, 2015]), y(2015), true),
-        ("$between", serde_json::json!([2016, 2020]), y(2015), false),
-        ("$eq", 2016.into(), y(2015), false),
-        ("$ne", 2015.into(), y(2015), false),
+    let cases: Vec<(&str, serde_json::Value, Fr, Option<&str>)> = vec![
+        ("$gte", 2015.into(), y(2015), None),
+        (
+            "$gte",
+            2016.into(),
+            y(2015),
+            Some("credential[0].predicate[0].range"),
+        ),
+        (
+            "$gt",
+            2015.into(),
+            y(2015),
+            Some("credential[0].predicate[0].range"),
+        ),
+        ("$lte", 2015.into(), y(2015), None),
+        (
+            "$lt",
+            2015.into(),
+            y(2015),
+            Some("credential[0].predicate[0].range"),
+        ),
+        ("$between", serde_json::json!([2015, 2015]), y(2015), None),
+        (
+            "$between",
+            serde_json::json!([2016, 2020]),
+            y(2015),
+            Some("credential[0].predicate[0].range"),
+        ),
+        (
+            "$eq",
+            2016.into(),
+            y(2015),
+            Some("credential[0].predicate[0].set"),
+        ),
+        (
+            "$ne",
+            2015.into(),
+            y(2015),
+            Some("credential[0].predicate[0].set"),
+        ),
         (
             "$in",
             serde_json::json!([2013, 2014, 2015, 2016]),
             y(2015),
-            true,
+            None,
         ),
-        ("$in", serde_json::json!([2013, 2014, 2016]), y(2015), false),
-        ("$nin", serde_json::json!([2013, 2014, 2016]), y(2015), true),
-        ("$nin", serde_json::json!([2015]), y(2015), false),
-        ("$gte", 0.into(), y(0), true),
-        ("$lte", serde_json::json!(u64::MAX), y(u64::MAX), true),
-        ("$gte", 0.into(), Fr::from(1u128 << 64), false),
-        ("$lte", 2015.into(), Fr::from((1u128 << 64) + 2015), false),
-        ("$gte", 2015.into(), -Fr::one(), false),
-        ("$lte", serde_json::json!(u64::MAX), -Fr::one(), false),
+        (
+            "$in",
+            serde_json::json!([2013, 2014, 2016]),
+            y(2015),
+            Some("credential[0].predicate[0].set"),
+        ),
+        ("$nin", serde_json::json!([2013, 2014, 2016]), y(2015), None),
+        (
+            "$nin",
+            serde_json::json!([2015]),
+            y(2015),
+            Some("credential[0].predicate[0].set"),
+        ),
+        ("$gte", 0.into(), y(0), None),
+        ("$lte", serde_json::json!(u64::MAX), y(u64::MAX), None),
+        (
+            "$gte",
+            0.into(),
+            Fr::from(1u128 << 64),
+            Some("credential[0].predicate[0].range"),
+        ),
+        (
+            "$lte",
+            2015.into(),
+            Fr::from((1u128 << 64) + 2015),
+            Some("credential[0].predicate[0].range"),
+        ),
+        (
+            "$gte",
+            2015.into(),
+            -Fr::one(),
+            Some("credential[0].predicate[0].range"),
+        ),
+        (
+            "$lte",
+            serde_json::json!(u64::MAX),
+            -Fr::one(),
+            Some("credential[0].predicate[0].range"),
+        ),
         // A value that is a member only modulo the other field does not alias: r ≠ p.
-        ("$in", serde_json::json!([0]), -Fr::one() + Fr::one(), true),
+        ("$in", serde_json::json!([0]), -Fr::one() + Fr::one(), None),
     ];
     for (op, bound, value, expected) in cases {
         let mut w = world();
@@ -279,7 +372,11 @@ fn every_operator_at_its_boundaries_on_both() {
         let o = register(&mut w, c);
         let mut case = Case::honest(&w, &query, &[0]);
         case.slots[0] = Some(o);
-        case.judge(&format!("award_year {op} {bound} on {value}"), expected);
+        let what = format!("award_year {op} {bound} on {value}");
+        match expected {
+            None => case.judge(&what, true),
+            Some(check) => case.breaks(&what, check),
+        }
     }
 }
 
@@ -289,12 +386,15 @@ fn holder_binding_on_both() {
     let thief = dossier_core::holder::HolderSecret::parse("99").expect("secret");
     let mut c = Case::honest(&w, RECRUITMENT, &[0]);
     c.secret = thief.expose();
-    c.judge("another secret, the holder's nullifier", false);
+    c.breaks("another secret, the holder's nullifier", "nullifier");
     c.claimed_secret = thief.expose();
-    c.judge("another secret with its own nullifier", false);
+    c.breaks(
+        "another secret with its own nullifier",
+        "credential[0].holder_binding",
+    );
     let mut c = Case::honest(&w, RECRUITMENT, &[0]);
     c.slots[0] = Some(w.offered(8));
-    c.judge("someone else's credential", false);
+    c.breaks("someone else's credential", "credential[0].holder_binding");
 }
 
 #[test]
@@ -304,7 +404,7 @@ fn membership_on_both() {
     let o = c.slots[0].as_mut().expect("slot");
     o.siblings[5] += Fr::one();
     o.halo2.as_mut().expect("twin").siblings[5] += Fp::one();
-    c.judge("a wrong sibling", false);
+    c.breaks("a wrong sibling", "credential[0].membership");
 
     // Stale: both registries moved on; the old paths do not reach the new roots.
     let mut moved = world();
@@ -318,7 +418,7 @@ fn membership_on_both() {
     let o = c.slots[0].as_mut().expect("slot");
     o.root = registry::root(&moved.tree).expect("root");
     o.halo2.as_mut().expect("twin").root = registry::root(&moved.twin).expect("root");
-    c.judge("a stale path", false);
+    c.breaks("a stale path", "credential[0].membership");
 
     // Revoked: the leaf is empty in both trees now.
     let mut revoked = world();
@@ -328,21 +428,26 @@ fn membership_on_both() {
     let o = c.slots[0].as_mut().expect("slot");
     o.root = registry::root(&revoked.tree).expect("root");
     o.halo2.as_mut().expect("twin").root = registry::root(&revoked.twin).expect("root");
-    c.judge("a revoked credential", false);
+    c.breaks("a revoked credential", "credential[0].membership");
 
     // Another position: the credential claims the id of its neighbour.
     let mut c = Case::honest(&w, RECRUITMENT, &[0]);
     c.slots[0].as_mut().expect("slot").credential.credential_id ^= 1;
-    c.judge("another position", false);
+    c.breaks("another position", "credential[0].membership");
 }
 
 #[test]
 fn expiry_on_both() {
     let w = world();
-    for (today, expected) in [(29_999u32, true), (30_000, false), (30_001, false)] {
+    for (today, holds) in [(29_999u32, true), (30_000, false), (30_001, false)] {
         let mut c = Case::honest(&w, RECRUITMENT, &[0]);
         c.today = today;
-        c.judge(&format!("today {today}, expires 30000"), expected);
+        let what = format!("today {today}, expires 30000");
+        if holds {
+            c.judge(&what, true);
+        } else {
+            c.breaks(&what, "credential[0].expiry");
+        }
     }
 }
 
@@ -354,7 +459,7 @@ fn schema_on_both() {
     let o = register(&mut w, appraisal);
     let mut c = Case::honest(&w, RECRUITMENT, &[0]);
     c.slots[0] = Some(o);
-    c.judge("an appraisal offered as a degree", false);
+    c.breaks("an appraisal offered as a degree", "credential[0].schema");
 }
 
 #[test]
@@ -363,25 +468,44 @@ fn public_inputs_are_bound_on_both() {
     let layout = dossier_core::statement::Layout {
         shape: w.encode(RECRUITMENT).shape,
     };
-    for (i, what) in [
-        (layout.root(0), "root"),
-        (layout.query_hash(), "query hash"),
-        (layout.scope(), "scope"),
-        (layout.today(), "today"),
-        (layout.nullifier(), "nullifier"),
-        (layout.revealed(0, 0), "reveal"),
-        (layout.revealed(0, 1), "an empty reveal"),
+    // Each tampered input and the check that catches it on (Groth16, halo2); `None`: holds.
+    // today + 1 is still before expiry: only the expiry check could catch it, and does not.
+    // halo2 reads the query itself, not its hash: the hash input is checked natively by the
+    // verifier and bound by the transcript (see the real-proof test), not by a gate.
+    let membership = Some("credential[0].membership");
+    let nullifier = Some("nullifier");
+    for (i, what, g16_check, h2_check) in [
+        (layout.root(0), "root", membership, membership),
+        (layout.query_hash(), "query hash", Some("query_hash"), None),
+        (layout.scope(), "scope", nullifier, nullifier),
+        (layout.today(), "today", None, None),
+        (layout.nullifier(), "nullifier", nullifier, nullifier),
+        (
+            layout.revealed(0, 0),
+            "reveal",
+            Some("credential[0].reveal[0]"),
+            Some("credential[0].reveal[0]"),
+        ),
+        (
+            layout.revealed(0, 1),
+            "an empty reveal",
+            Some("credential[0].reveal[1]"),
+            Some("credential[0].reveal[1]"),
+        ),
     ] {
         let mut c = Case::honest(&w, RECRUITMENT, &[0]);
         c.tamper = Some(i);
-        // today + 1 is still before expiry: only the expiry check could catch it, and does not.
-        // halo2 reads the query itself, not its hash: the hash input is checked natively by the
-        // verifier and bound by the transcript (see the real-proof test), not by a gate.
-        c.judge_each(
-            &format!("tampered {what}"),
-            what == "today",
-            what == "today" || what == "query hash",
+        let what = format!("tampered {what}");
+        assert_eq!(
+            c.groth16_failing_check().as_deref(),
+            g16_check,
+            "{what}: Groth16"
         );
+        let h = c.halo2_failing_checks();
+        match h2_check {
+            None => assert!(h.is_empty(), "{what}: halo2 fails in {h:?}"),
+            Some(check) => assert!(h.contains(check), "{what}: halo2 fails in {h:?}"),
+        }
     }
     let mut c = Case::honest(&w, RECRUITMENT, &[0]);
     c.query = w.encode(
@@ -390,7 +514,12 @@ fn public_inputs_are_bound_on_both() {
         .to_string(),
     );
     // halo2 cannot even express it: the query it checks is the instance, the one claimed.
-    c.judge_each("a weaker query proven, the strong one claimed", false, true);
+    assert_eq!(
+        c.groth16_failing_check().as_deref(),
+        Some("query_hash"),
+        "a weaker query proven, the strong one claimed"
+    );
+    assert!(c.halo2_holds(), "halo2 proves the claimed query itself");
     let mut c = Case::honest(&w, RECRUITMENT, &[0]);
     c.claimed = w.encode(
         &serde_json::json!({"credentials": [{"schema": "qualification", "issuers": ["hr.example"],
@@ -398,9 +527,9 @@ fn public_inputs_are_bound_on_both() {
         .to_string(),
     );
     c.query = c.claimed.clone();
-    c.judge(
+    c.breaks(
         "a query the credential does not satisfy, claimed and proven",
-        false,
+        "credential[0].predicate[0].range",
     );
 }
 
@@ -413,15 +542,18 @@ fn sums_on_both() {
     let o6 = register(&mut less, c6);
     let mut c = Case::honest(&less, TRAINING, &[5, 6]);
     c.slots[1] = Some(o6);
-    c.judge("16 + 23 < 40", false);
+    c.breaks("16 + 23 < 40", "sum.bound");
 
     let mut c = Case::honest(&w, TRAINING, &[5, 6]);
     c.slots[0] = Some(w.offered(6));
-    c.judge("the same course counted twice", false);
+    c.breaks("the same course counted twice", "distinct");
 
     let mut c = Case::honest(&w, TRAINING, &[5, 6]);
     c.slots[0] = Some(w.offered(7));
-    c.judge("a course outside the period", false);
+    c.breaks(
+        "a course outside the period",
+        "credential[0].predicate[0].range",
+    );
 }
 
 #[test]
@@ -503,13 +635,13 @@ fn two_credentials_asked_for_are_two_on_both() {
     Case::honest(&w, TWO_APPRAISALS, &[1, 2]).judge("two appraisals", true);
     let mut c = Case::honest(&w, TWO_APPRAISALS, &[1, 2]);
     c.slots[1] = Some(w.offered(1));
-    c.judge("one appraisal offered twice", false);
+    c.breaks("one appraisal offered twice", "distinct");
 }
 
 #[test]
 fn issued_no_later_than_today_on_both() {
     // Regression: nothing proved `issued_at <= today`.
-    for (issued, expected) in [
+    for (issued, holds) in [
         (TODAY - 1, true),
         (TODAY, true),
         (TODAY + 1, false),
@@ -521,7 +653,12 @@ fn issued_no_later_than_today_on_both() {
         let o = register(&mut w, degree);
         let mut c = Case::honest(&w, RECRUITMENT, &[0]);
         c.slots[0] = Some(o);
-        c.judge(&format!("issued on {issued}, today {TODAY}"), expected);
+        let what = format!("issued on {issued}, today {TODAY}");
+        if holds {
+            c.judge(&what, true);
+        } else {
+            c.breaks(&what, "credential[0].issued");
+        }
     }
 }
 
@@ -534,7 +671,7 @@ fn only_used_slots_count_towards_a_sum_on_both() {
     assert!(!c.query.credentials[2].active);
     c.query.credentials[2].in_sum = true;
     c.claimed = c.query.clone();
-    c.judge("an unused slot in the sum", false);
+    c.breaks("an unused slot in the sum", "query[2].sum_needs_active");
 }
 
 #[test]

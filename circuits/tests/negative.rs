@@ -366,7 +366,9 @@ fn sums_need_the_bound_and_distinct_credentials() {
 
 #[test]
 fn the_native_builder_refuses_what_the_circuit_would() {
-    use dossier_circuits::statement::{StatementWitness, WitnessError};
+    use dossier_circuits::statement::StatementWitness;
+    use dossier_core::query::Unsatisfied;
+    use dossier_core::CoreError;
     let w = world();
     let q = w.encode(RECRUITMENT);
     let build = |o: Vec<Offered>, today: u32| {
@@ -374,25 +376,25 @@ fn the_native_builder_refuses_what_the_circuit_would() {
     };
     assert!(matches!(
         build(vec![w.offered(8)], TODAY),
-        Err(WitnessError::Unsatisfied { .. })
+        Err(CoreError::Unsatisfied(Unsatisfied::Credential { .. }))
     ));
     assert!(matches!(
         build(vec![w.offered(1)], TODAY),
-        Err(WitnessError::Unsatisfied { .. })
+        Err(CoreError::Unsatisfied(Unsatisfied::Credential { .. }))
     ));
     assert!(matches!(
         build(vec![w.offered(0)], 30_000),
-        Err(WitnessError::Unsatisfied { .. })
+        Err(CoreError::Unsatisfied(Unsatisfied::Credential { .. }))
     ));
     assert!(matches!(
         build(vec![], TODAY),
-        Err(WitnessError::CredentialCount { .. })
+        Err(CoreError::Unsatisfied(Unsatisfied::Count { .. }))
     ));
     let mut stale = w.offered(0);
     stale.root += Fr::one();
     assert!(matches!(
         build(vec![stale], TODAY),
-        Err(WitnessError::Unsatisfied { .. })
+        Err(CoreError::Unsatisfied(Unsatisfied::Credential { .. }))
     ));
     let _ = Fr::one().inverse();
 }

@@ -2,10 +2,12 @@
 //! file it accepts (each token's SHA-256 and role; the token itself is printed once).
 
 use crate::error::CliError;
+use crate::{Out, TokenCmd};
 use base64::Engine;
 use dossier_service::config::{token_hash, Role, TokenRecord, TokensFile, TOKENS_FORMAT};
 use dossier_service::{Config, Limits, Tokens};
 use dossier_store::home::{write_atomic, Home};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -129,5 +131,77 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
             }
         }))
         .map_err(|e| CliError::Input(e.to_string()))?;
+    Ok(0)
+}
+
+/// `dossier token add|list`.
+pub fn token(home: &Home, out: &Out, cmd: TokenCmd) -> Result<i32, CliError> {
+    match cmd {
+        TokenCmd::Add {
+            name,
+            role,
+            issuer,
+            holder,
+            wallet,
+            tokens,
+        } => add(home, out, name, &role, (issuer, holder, wallet), &tokens),
+        TokenCmd::List { tokens } => list(home, out, &tokens),
+    }
+}
+
+/// Adds a token for one role (printed once, stored hashed).
+fn add(
+    home: &Home,
+    out: &Out,
+    name: String,
+    role: &str,
+    (issuer, holder, wallet): (Option<String>, Option<String>, Option<PathBuf>),
+    tokens: &Option<PathBuf>,
+) -> Result<i32, CliError> {
+    let role = match (role, issuer, holder, wallet) {
+            ("issuer", Some(issuer), None, None) => dossier_service::Role::Issuer { issuer },
+            ("holder", None, Some(holder), None) => dossier_service::Role::Holder { holder },
+            ("holder", None, None, Some(w)) => dossier_service::Role::Holder {
+                holder: dossier_core::field::to_hex(&crate::wallet::Wallet::open(&w)?.holder()),
+            },
+            ("verifier", None, None, None) => dossier_service::Role::Verifier,
+            ("regulator", None, None, None) => dossier_service::Role::Regulator,
+            _ => {
+                return Err(CliError::Input(
+                    "give --role issuer --issuer NAME, --role holder with --holder or --wallet, --role verifier or --role regulator".into(),
+                ))
+            }
+        };
+    let path = tokens_path(home, tokens);
+    let token = add_token(&path, &name, role)?;
+    out.emit(
+        format!(
+            "token `{name}` added to {}; it is shown only now:\n{token}",
+            path.display()
+        ),
+        json!({"name": name, "token": token, "tokens_file": path}),
+    );
+    Ok(0)
+}
+
+/// Every token's name and role (never the token).
+fn list(home: &Home, out: &Out, tokens: &Option<PathBuf>) -> Result<i32, CliError> {
+    let path = tokens_path(home, tokens);
+    let list = list_tokens(&path)?;
+    let rows: Vec<String> = list
+        .iter()
+        .map(|t| {
+            format!(
+                "{:<24} {}",
+                t.name,
+                serde_json::to_string(&t.role).unwrap_or_default()
+            )
+        })
+        .collect();
+    let machine: Vec<_> = list
+        .iter()
+        .map(|t| json!({"name": t.name, "role": t.role}))
+        .collect();
+    out.emit(rows.join("\n"), json!(machine));
     Ok(0)
 }

@@ -75,4 +75,8 @@ pub enum CoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The holder's credentials do not satisfy a statement (checked natively before a witness
+    /// is built, for every backend).
+    #[error(transparent)]
+    Unsatisfied(#[from] crate::query::Unsatisfied),
 }

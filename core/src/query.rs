@@ -588,9 +588,10 @@ impl EncodedQuery {
 }
 
 /// Why offered credentials do not satisfy a query.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Unsatisfied {
     /// Not one credential per active slot of the query.
+    #[error("the query asks for {expected} credentials, {given} given")]
     Count {
         /// Asked for.
         expected: usize,
@@ -598,6 +599,7 @@ pub enum Unsatisfied {
         given: usize,
     },
     /// A credential (or the sum, index 0) fails; the reason names no value.
+    #[error("credential {index} does not satisfy the query: {reason}")]
     Credential {
         /// The credential's index in the query.
         index: usize,

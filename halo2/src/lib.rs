@@ -6,6 +6,7 @@
 //! generated once per process. The hashes' native twins are in `dossier_core::pasta`.
 
 pub mod arith;
+pub mod plan;
 pub mod proof;
 pub mod range;
 pub mod set;

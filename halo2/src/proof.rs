@@ -50,35 +50,6 @@ pub enum Halo2Error {
         /// The shape's name.
         shape: String,
     },
-    /// The number of credentials does not match the query.
-    #[error("the query asks for {expected} credentials, {given} given")]
-    CredentialCount {
-        /// Asked for.
-        expected: usize,
-        /// Given.
-        given: usize,
-    },
-    /// A credential does not satisfy something the query asks.
-    #[error("credential {index} does not satisfy the query: {reason}")]
-    Unsatisfied {
-        /// Which credential of the query.
-        index: usize,
-        /// What fails.
-        reason: String,
-    },
-}
-
-impl From<dossier_core::query::Unsatisfied> for Halo2Error {
-    fn from(u: dossier_core::query::Unsatisfied) -> Halo2Error {
-        match u {
-            dossier_core::query::Unsatisfied::Count { expected, given } => {
-                Halo2Error::CredentialCount { expected, given }
-            }
-            dossier_core::query::Unsatisfied::Credential { index, reason } => {
-                Halo2Error::Unsatisfied { index, reason }
-            }
-        }
-    }
 }
 
 fn plonk(what: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> Halo2Error {

@@ -18,72 +18,28 @@ use crate::arith::{ArithChip, ArithConfig, Cell};
 use crate::range::{RangeChip, RangeConfig};
 use crate::set::{SetChip, SetConfig};
 use crate::validity;
-use crate::Halo2Error;
-use dossier_core::credential::{Offered, SLOTS};
-use dossier_core::holder::HolderSecret;
-use dossier_core::pasta::{self, Fp};
-use dossier_core::query::{EncodedQuery, Shape};
-use dossier_core::statement::{InputField, Layout, PublicInputs};
-use dossier_core::Fr;
+use dossier_core::credential::SLOTS;
+use dossier_core::pasta::Fp;
+use dossier_core::query::Shape;
+use dossier_core::statement::Layout;
 use ff::Field;
 use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
 use halo2_gadgets::poseidon::{Hash, Pow5Chip, Pow5Config};
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{
-    Advice, Circuit, Column, ConstraintSystem, Constraints, Error, Instance, Selector,
+    Advice, Circuit, Column, ConstraintSystem, Constraints, Error, Fixed, Instance, Selector,
 };
 use halo2_proofs::poly::Rotation;
 
 /// Tree depth of every registry.
 pub use dossier_core::REGISTRY_DEPTH as DEPTH;
 
-/// The private inputs of one credential slot.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CredentialWitness {
-    /// Schema id.
-    pub schema_id: Fp,
-    /// Issuer id.
-    pub issuer_id: Fp,
-    /// The holder's halo2 commitment in the credential.
-    pub holder: Fp,
-    /// Packed `id | issued_at << 32 | expires_at << 64`.
-    pub validity: Fp,
-    /// The salt.
-    pub salt: Fp,
-    /// The seven slots.
-    pub slots: [Fp; SLOTS],
-    /// The membership path in the halo2 twin tree, leaf level first.
-    pub siblings: Vec<Fp>,
-}
+/// The private inputs of one credential slot (the one definition in core, over Pallas).
+pub type CredentialWitness = dossier_core::statement::CredentialWitness<Fp>;
 
-impl CredentialWitness {
-    /// An all-zero credential (unused slots).
-    pub fn blank() -> CredentialWitness {
-        CredentialWitness {
-            schema_id: Fp::ZERO,
-            issuer_id: Fp::ZERO,
-            holder: Fp::ZERO,
-            validity: Fp::ZERO,
-            salt: Fp::ZERO,
-            slots: [Fp::ZERO; SLOTS],
-            siblings: vec![Fp::ZERO; DEPTH],
-        }
-    }
-}
-
-/// Everything the prover knows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatementWitness {
-    /// The holder's secret.
-    pub secret: Fp,
-    /// The encoded query (public: the tail of the instance column).
-    pub query: Vec<Fp>,
-    /// Exactly M credential slots.
-    pub credentials: Vec<CredentialWitness>,
-    /// The public inputs (Pasta roots, query hash and nullifier; the request's values carried
-    /// over).
-    pub public: PublicInputs<Fp>,
-}
+/// Everything the prover knows (the one definition in core, over Pallas: Pasta roots, query
+/// hash and nullifier; the request's values carried over), built by `StatementWitness::build`.
+pub type StatementWitness = dossier_core::statement::StatementWitness<Fp>;
 
 /// The statement circuit of one shape; `witness: None` for key generation.
 #[derive(Clone, Debug)]
@@ -101,11 +57,9 @@ pub fn instance(public: &[Fp], query: &[Fp]) -> Vec<Fp> {
     out
 }
 
-impl StatementWitness {
-    /// This witness's instance column.
-    pub fn instance(&self) -> Vec<Fp> {
-        instance(&self.public.to_field_elements(), &self.query)
-    }
+/// A witness's instance column.
+pub fn instance_of(witness: &StatementWitness) -> Vec<Fp> {
+    instance(&witness.public.to_field_elements(), &witness.query)
 }
 
 /// Columns and chips.
@@ -113,84 +67,13 @@ impl StatementWitness {
 pub struct StatementConfig {
     advice: [Column<Advice>; 5],
     instance: Column<Instance>,
+    /// The fixed column constants are placed in (what a floor planner is given).
+    pub(crate) constants: Column<Fixed>,
     q_swap: Selector,
     arith: ArithConfig,
     poseidon: Pow5Config<Fp, 3, 2>,
     range: RangeConfig,
     set: SetConfig,
-}
-
-impl StatementWitness {
-    /// Builds the witness from the holder's secret and credentials (in query order, each with
-    /// its halo2 twin path), checking natively everything the circuit will check.
-    pub fn build(
-        query: &EncodedQuery,
-        secret: &HolderSecret,
-        offered: &[Offered],
-        challenge: Fr,
-        scope: Fr,
-        today: u32,
-    ) -> Result<StatementWitness, Halo2Error> {
-        let shape = query.shape;
-        query.check_offered(offered, today)?;
-        let holder = secret.commitment_halo2();
-        let mut credentials = Vec::with_capacity(shape.credentials);
-        let mut roots = Vec::with_capacity(shape.credentials);
-        for (m, qc) in query.credentials.iter().enumerate() {
-            let Some(o) = offered.get(m).filter(|_| qc.active) else {
-                credentials.push(CredentialWitness::blank());
-                roots.push(Fp::ZERO);
-                continue;
-            };
-            let c = &o.credential;
-            let fail = |reason: &str| Halo2Error::Unsatisfied {
-                index: m,
-                reason: reason.to_string(),
-            };
-            if c.holder_halo2 != holder {
-                return Err(fail(
-                    "it carries no halo2 holder commitment of this holder (issued without one, or to another holder)",
-                ));
-            }
-            let path = o
-                .halo2
-                .as_ref()
-                .filter(|p| p.siblings.len() == DEPTH)
-                .ok_or_else(|| fail("its halo2 membership path is missing or malformed"))?;
-            if pasta::root_from_path(c.commitment_halo2(), c.credential_id, &path.siblings)
-                != path.root
-            {
-                return Err(fail(
-                    "its halo2 membership path does not lead to the twin registry root",
-                ));
-            }
-            credentials.push(CredentialWitness {
-                schema_id: pasta::from_fr(&c.schema_id),
-                issuer_id: pasta::from_fr(&c.issuer_id),
-                holder: c.holder_halo2,
-                validity: pasta::from_fr(&c.validity()),
-                salt: pasta::from_fr(&c.salt),
-                slots: c.slots.map(|s| pasta::from_fr(&s)),
-                siblings: path.siblings.clone(),
-            });
-            roots.push(path.root);
-        }
-        let public = PublicInputs {
-            roots,
-            query_hash: query.hash_halo2(),
-            challenge: Fp::from_bn254(&challenge),
-            scope: Fp::from_bn254(&scope),
-            today,
-            nullifier: secret.nullifier_halo2(scope),
-            revealed: query.revealed(offered).iter().map(Fp::from_bn254).collect(),
-        };
-        Ok(StatementWitness {
-            secret: pasta::from_fr(&secret.expose()),
-            query: query.to_pasta_elements(),
-            credentials,
-            public,
-        })
-    }
 }
 
 /// The chips of one synthesis.
@@ -330,6 +213,7 @@ impl Circuit<Fp> for StatementCircuit {
         StatementConfig {
             advice,
             instance,
+            constants,
             q_swap,
             arith: ArithChip::configure(meta, four),
             poseidon: Pow5Chip::configure::<P128Pow5T3>(
@@ -351,66 +235,221 @@ impl Circuit<Fp> for StatementCircuit {
     ) -> Result<(), Error> {
         let shape = self.shape;
         let layout = Layout { shape };
-        let w = self.witness.as_ref();
-        if let Some(w) = w {
+        if let Some(w) = &self.witness {
             if w.credentials.len() != shape.credentials
                 || w.public.to_field_elements().len() != layout.len()
             {
                 return Err(Error::Synthesis);
             }
         }
+        let l = &mut layouter;
+        let mut s = Synthesis::start(l, config, shape, self.witness.as_ref())?;
+        let holder = s.holder(l)?;
+        s.today(l)?;
+        let sum_code = s.sum_code(l)?;
+        let mut used = Vec::with_capacity(shape.credentials);
+        for m in 0..shape.credentials {
+            used.push(s.credential(l, m, &holder, &sum_code)?);
+        }
+        if shape.credentials > 1 {
+            s.distinct(l, &used)?;
+            s.sum_bound(l, &used, &sum_code)?;
+        } else {
+            s.sum_absent(l, &sum_code)?;
+        }
+        Ok(())
+    }
+}
+
+/// One synthesis under way: the chips, the witness (none for key generation), the query read
+/// from the instance column and the common cells. Each step runs in a namespace named as the
+/// Groth16 statement names its check (`credential[0].schema`, ...), so that a failing region
+/// can be traced to its check ([`crate::plan`]).
+struct Synthesis<'w> {
+    chips: Chips,
+    shape: Shape,
+    layout: Layout,
+    witness: Option<&'w StatementWitness>,
+    zero: Cell<Fp>,
+    q: Vec<Cell<Fp>>,
+    today: Cell<Fp>,
+}
+
+/// What a credential slot leaves for the checks across slots.
+struct UsedSlot {
+    commitment: Cell<Fp>,
+    active: Cell<Fp>,
+    sum_term: Option<Cell<Fp>>,
+}
+
+/// A slot's cells the predicates and reveals read.
+struct SlotCells {
+    header: Vec<Cell<Fp>>,
+    slots: Vec<Cell<Fp>>,
+    /// The slots and a trailing zero, the target of "no field".
+    padded: Vec<Cell<Fp>>,
+    query_base: usize,
+}
+
+impl<'w> Synthesis<'w> {
+    /// Loads the range table, the zero constant and the query (the instance column's tail).
+    fn start(
+        l: &mut impl Layouter<Fp>,
+        config: StatementConfig,
+        shape: Shape,
+        witness: Option<&'w StatementWitness>,
+    ) -> Result<Synthesis<'w>, Error> {
+        let layout = Layout { shape };
         let chips = Chips {
             arith: ArithChip::construct(config.arith.clone()),
             range: RangeChip::construct(config.range.clone()),
             set: SetChip::construct(config.set.clone()),
             config,
         };
-        let l = &mut layouter;
-        chips.range.load_table(l)?;
-        let known = |f: &dyn Fn(&StatementWitness) -> Fp| {
-            w.map_or(Value::unknown(), |w| Value::known(f(w)))
+        chips.range.load_table(&mut l.namespace(|| "range table"))?;
+        let zero = chips
+            .arith
+            .constant(&mut l.namespace(|| "zero"), Fp::ZERO)?;
+        let q = {
+            let ns = &mut l.namespace(|| "query");
+            (0..shape.query_len())
+                .map(|i| chips.instance(ns, layout.len() + i))
+                .collect::<Result<Vec<_>, _>>()?
         };
-        let zero = chips.arith.constant(l, Fp::ZERO)?;
+        Ok(Synthesis {
+            chips,
+            shape,
+            layout,
+            witness,
+            zero: zero.clone(),
+            q,
+            // Replaced by `today` before any check reads it.
+            today: zero,
+        })
+    }
 
-        // The query: the instance column's tail, after the public inputs.
-        let q = (0..shape.query_len())
-            .map(|i| chips.instance(l, layout.len() + i))
-            .collect::<Result<Vec<_>, _>>()?;
+    fn known(&self, f: impl Fn(&StatementWitness) -> Fp) -> Value<Fp> {
+        self.witness
+            .map_or(Value::unknown(), |w| Value::known(f(w)))
+    }
 
-        // The holder: one secret for every credential, and its nullifier for the scope.
-        let secret = chips.witness(l, "secret", known(&|w| w.secret))?;
-        let holder = chips.hash(l, "holder commitment", [secret.clone()])?;
-        let scope = chips.instance(l, layout.scope())?;
-        let nullifier = chips.hash(l, "nullifier", [secret, scope])?;
-        l.constrain_instance(nullifier.cell(), chips.config.instance, layout.nullifier())?;
-        let today = chips.instance(l, layout.today())?;
-        chips
+    /// Elements per credential in the encoded query.
+    fn per_credential(&self) -> usize {
+        2 + self.shape.predicates * (3 + self.shape.set_size)
+    }
+
+    /// The holder: one secret for every credential, its commitment, and its nullifier for the
+    /// scope; returns the commitment.
+    fn holder(&self, l: &mut impl Layouter<Fp>) -> Result<Cell<Fp>, Error> {
+        let c = &self.chips;
+        let (secret, holder) = {
+            let ns = &mut l.namespace(|| "holder_commitment");
+            let secret = c.witness(ns, "secret", self.known(|w| w.secret))?;
+            let holder = c.hash(ns, "holder commitment", [secret.clone()])?;
+            (secret, holder)
+        };
+        let ns = &mut l.namespace(|| "nullifier");
+        let scope = c.instance(ns, self.layout.scope())?;
+        let nullifier = c.hash(ns, "nullifier", [secret, scope])?;
+        ns.constrain_instance(nullifier.cell(), c.config.instance, self.layout.nullifier())?;
+        Ok(holder)
+    }
+
+    /// Today, a 32-bit day number.
+    fn today(&mut self, l: &mut impl Layouter<Fp>) -> Result<(), Error> {
+        let ns = &mut l.namespace(|| "today");
+        self.today = self.chips.instance(ns, self.layout.today())?;
+        self.chips
             .range
-            .range_check(l.namespace(|| "today < 2^32"), &today, 32)?;
+            .range_check(ns.namespace(|| "today < 2^32"), &self.today, 32)
+    }
 
-        let per = 2 + shape.predicates * (3 + shape.set_size);
-        let sum_base = shape.credentials * per;
-        let sum_code = chips.arith.bits(l, &q[sum_base], 4)?;
-        let mut commitments = Vec::with_capacity(shape.credentials);
-        let mut actives = Vec::with_capacity(shape.credentials);
-        let mut terms = Vec::new();
+    /// The sum's code bits: enabled, then the summed slot.
+    fn sum_code(&self, l: &mut impl Layouter<Fp>) -> Result<Vec<Cell<Fp>>, Error> {
+        let base = self.shape.credentials * self.per_credential();
+        self.chips
+            .arith
+            .bits(&mut l.namespace(|| "sum.code"), &self.q[base], 4)
+    }
 
-        for m in 0..shape.credentials {
-            let base = m * per;
-            let header = chips.arith.bits(l, &q[base], 2 + 3 * shape.reveals)?;
-            let active = &header[0];
+    /// Credential slot `m`: what the query asks of it, its commitment and validity, then its
+    /// predicates, reveals and sum term.
+    fn credential(
+        &self,
+        l: &mut impl Layouter<Fp>,
+        m: usize,
+        holder: &Cell<Fp>,
+        sum_code: &[Cell<Fp>],
+    ) -> Result<UsedSlot, Error> {
+        let c = &self.chips;
+        let query_base = m * self.per_credential();
+        let header = c.arith.bits(
+            &mut l.namespace(|| format!("query[{m}].header")),
+            &self.q[query_base],
+            2 + 3 * self.shape.reveals,
+        )?;
+        let active = header[0].clone();
+        {
             // A slot counts towards the sum only if it is used: in_sum·(1 - active) = 0.
-            let unused = chips.arith.linear(l, &[(-Fp::ONE, active)], Fp::ONE)?;
-            chips.arith.assert_zero_product(l, &header[1], &unused)?;
-            let cred = |f: fn(&CredentialWitness) -> Fp| known(&move |w| f(&w.credentials[m]));
-            let slots = (0..SLOTS)
-                .map(|s| chips.witness(l, "slot", known(&|w| w.credentials[m].slots[s])))
-                .collect::<Result<Vec<_>, _>>()?;
-            let schema_id = chips.witness(l, "schema id", cred(|c| c.schema_id))?;
-            let issuer_id = chips.witness(l, "issuer id", cred(|c| c.issuer_id))?;
-            let holder_c = chips.witness(l, "holder", cred(|c| c.holder))?;
-            let validity = chips.witness(l, "validity", cred(|c| c.validity))?;
-            let salt = chips.witness(l, "salt", cred(|c| c.salt))?;
+            let ns = &mut l.namespace(|| format!("query[{m}].sum_needs_active"));
+            let unused = c.arith.linear(ns, &[(-Fp::ONE, &active)], Fp::ONE)?;
+            c.arith.assert_zero_product(ns, &header[1], &unused)?;
+        }
+        let slots = {
+            let ns = &mut l.namespace(|| format!("credential[{m}].slots"));
+            (0..SLOTS)
+                .map(|s| c.witness(ns, "slot", self.known(|w| w.credentials[m].slots[s])))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let commitment = self.validity(l, m, &slots, &active, holder, query_base)?;
+        let mut padded = slots.clone();
+        padded.push(self.zero.clone());
+        let cells = SlotCells {
+            header,
+            slots,
+            padded,
+            query_base,
+        };
+        for p in 0..self.shape.predicates {
+            self.predicate(l, m, p, &cells)?;
+        }
+        self.reveals(l, m, &cells)?;
+        let sum_term = if self.shape.credentials > 1 {
+            let ns = &mut l.namespace(|| format!("credential[{m}].sum_term"));
+            let t = c.arith.mux(ns, &sum_code[1..4], &cells.padded)?;
+            let t = c.arith.mul(ns, &t, &cells.header[1])?;
+            c.range.range_check(ns.namespace(|| "sum term"), &t, 64)?;
+            Some(t)
+        } else {
+            None
+        };
+        Ok(UsedSlot {
+            commitment,
+            active,
+            sum_term,
+        })
+    }
+
+    /// The credential's commitment, and (if the slot is used) its schema, holder binding,
+    /// membership in the twin tree of its root, issue day and expiry; returns the commitment.
+    fn validity(
+        &self,
+        l: &mut impl Layouter<Fp>,
+        m: usize,
+        slots: &[Cell<Fp>],
+        active: &Cell<Fp>,
+        holder: &Cell<Fp>,
+        query_base: usize,
+    ) -> Result<Cell<Fp>, Error> {
+        let c = &self.chips;
+        let cred = |f: fn(&CredentialWitness) -> Fp| self.known(move |w| f(&w.credentials[m]));
+        let (schema_id, holder_c, validity, commitment) = {
+            let ns = &mut l.namespace(|| format!("credential[{m}].commitment"));
+            let schema_id = c.witness(ns, "schema id", cred(|c| c.schema_id))?;
+            let issuer_id = c.witness(ns, "issuer id", cred(|c| c.issuer_id))?;
+            let holder_c = c.witness(ns, "holder", cred(|c| c.holder))?;
+            let validity = c.witness(ns, "validity", cred(|c| c.validity))?;
+            let salt = c.witness(ns, "salt", cred(|c| c.salt))?;
             let inputs: [Cell<Fp>; 12] = std::array::from_fn(|i| match i {
                 0 => schema_id.clone(),
                 1 => issuer_id.clone(),
@@ -419,126 +458,176 @@ impl Circuit<Fp> for StatementCircuit {
                 4 => salt.clone(),
                 i => slots[i - 5].clone(),
             });
-            let commitment = chips.hash(l, "commitment", inputs)?;
-
-            // The packed validity: position bits, issue and expiry days.
-            let parts = validity::split(&chips.arith, &chips.range, l, &validity)?;
-            chips.equal_if(l, &schema_id, &q[base + 1], active)?;
-            chips.equal_if(l, &holder_c, &holder, active)?;
-
+            let commitment = c.hash(ns, "commitment", inputs)?;
+            (schema_id, holder_c, validity, commitment)
+        };
+        // The packed validity: position bits, issue and expiry days.
+        let parts = validity::split(
+            &c.arith,
+            &c.range,
+            &mut l.namespace(|| format!("credential[{m}].validity")),
+            &validity,
+        )?;
+        c.equal_if(
+            &mut l.namespace(|| format!("credential[{m}].schema")),
+            &schema_id,
+            &self.q[query_base + 1],
+            active,
+        )?;
+        c.equal_if(
+            &mut l.namespace(|| format!("credential[{m}].holder_binding")),
+            &holder_c,
+            holder,
+            active,
+        )?;
+        {
             // Membership in the twin tree, the position's bits ordering each level.
+            let ns = &mut l.namespace(|| format!("credential[{m}].membership"));
             let mut cur = commitment.clone();
             for (level, bit) in parts.id_bits.iter().enumerate() {
-                let sibling = known(&|w| w.credentials[m].siblings[level]);
-                cur = chips.level(l, &cur, sibling, bit)?;
+                let sibling = self.known(|w| w.credentials[m].siblings[level]);
+                cur = c.level(ns, &cur, sibling, bit)?;
             }
-            let root = chips.instance(l, layout.root(m))?;
-            chips.equal_if(l, &cur, &root, active)?;
-
-            validity::issued_by(&chips.arith, &chips.range, l, &parts.issued, &today, active)?;
-            validity::not_expired(
-                &chips.arith,
-                &chips.range,
-                l,
-                &parts.expires,
-                &today,
-                active,
-            )?;
-
-            let mut padded = slots.clone();
-            padded.push(zero.clone());
-            for p in 0..shape.predicates {
-                let pb = base + 2 + p * (3 + shape.set_size);
-                let code = chips.arith.bits(l, &q[pb], 6)?;
-                let v = chips.arith.mux(l, &code[..3], &padded)?;
-                // Range: lo <= v <= hi when the range bit is set (v·bit otherwise).
-                let vr = chips.arith.mul(l, &v, &code[3])?;
-                let above =
-                    chips
-                        .arith
-                        .linear(l, &[(Fp::ONE, &vr), (-Fp::ONE, &q[pb + 1])], Fp::ZERO)?;
-                chips
-                    .range
-                    .range_check(l.namespace(|| "v - lo"), &above, 64)?;
-                let below =
-                    chips
-                        .arith
-                        .linear(l, &[(Fp::ONE, &q[pb + 2]), (-Fp::ONE, &vr)], Fp::ZERO)?;
-                chips
-                    .range
-                    .range_check(l.namespace(|| "hi - v"), &below, 64)?;
-                // Set: in / not in.
-                chips.set.check(
-                    l.namespace(|| "set"),
-                    &v,
-                    &q[pb + 3..pb + 3 + shape.set_size],
-                    &code[4],
-                    &code[5],
-                )?;
-            }
-            let mut revealable = vec![zero.clone()];
-            revealable.extend(slots.iter().cloned());
-            for r in 0..shape.reveals {
-                let shown = chips
-                    .arith
-                    .mux(l, &header[2 + 3 * r..5 + 3 * r], &revealable)?;
-                l.constrain_instance(shown.cell(), chips.config.instance, layout.revealed(m, r))?;
-            }
-            if shape.credentials > 1 {
-                let t = chips.arith.mux(l, &sum_code[1..4], &padded)?;
-                let t = chips.arith.mul(l, &t, &header[1])?;
-                chips
-                    .range
-                    .range_check(l.namespace(|| "sum term"), &t, 64)?;
-                terms.push(t);
-            }
-            commitments.push(commitment);
-            actives.push(active.clone());
+            let root = c.instance(ns, self.layout.root(m))?;
+            c.equal_if(ns, &cur, &root, active)?;
         }
+        validity::issued_by(
+            &c.arith,
+            &c.range,
+            &mut l.namespace(|| format!("credential[{m}].issued")),
+            &parts.issued,
+            &self.today,
+            active,
+        )?;
+        validity::not_expired(
+            &c.arith,
+            &c.range,
+            &mut l.namespace(|| format!("credential[{m}].expiry")),
+            &parts.expires,
+            &self.today,
+            active,
+        )?;
+        Ok(commitment)
+    }
 
-        if shape.credentials > 1 {
-            // Distinct: (cᵢ - cⱼ)·inv = bothᵢⱼ, so every two used slots hold different
-            // credentials (and, a summed slot being a used one, none is summed twice).
-            for i in 0..commitments.len() {
-                for j in i + 1..commitments.len() {
-                    let both = chips.arith.mul(l, &actives[i], &actives[j])?;
-                    let diff = chips.arith.linear(
-                        l,
-                        &[(Fp::ONE, &commitments[i]), (-Fp::ONE, &commitments[j])],
-                        Fp::ZERO,
-                    )?;
-                    let inv = diff.value().zip(both.value()).map(|(d, b)| {
-                        if *b == Fp::ONE {
-                            Option::<Fp>::from(d.invert()).unwrap_or(Fp::ZERO)
-                        } else {
-                            Fp::ZERO
-                        }
-                    });
-                    let inv = chips.witness(l, "inverse", inv)?;
-                    chips.arith.assert_product(l, &diff, &inv, &both)?;
-                }
-            }
-            // (Σ terms - bound)·enabled < 2^66.
-            let mut total = zero.clone();
-            for t in &terms {
-                total = chips
-                    .arith
-                    .linear(l, &[(Fp::ONE, &total), (Fp::ONE, t)], Fp::ZERO)?;
-            }
-            let excess = chips.arith.linear(
-                l,
-                &[(Fp::ONE, &total), (-Fp::ONE, &q[sum_base + 1])],
-                Fp::ZERO,
-            )?;
-            let excess = chips.arith.mul(l, &excess, &sum_code[0])?;
-            chips
-                .range
-                .range_check(l.namespace(|| "sum >= bound"), &excess, 66)?;
-        } else {
-            // One-credential shapes carry no aggregate: the query must not ask for one.
-            chips.arith.assert_zero(l, &sum_code[0])?;
+    /// Predicate `p` of slot `m`: its code, the field it reads, its range and its set.
+    fn predicate(
+        &self,
+        l: &mut impl Layouter<Fp>,
+        m: usize,
+        p: usize,
+        cells: &SlotCells,
+    ) -> Result<(), Error> {
+        let c = &self.chips;
+        let set_size = self.shape.set_size;
+        let pb = cells.query_base + 2 + p * (3 + set_size);
+        let q = &self.q;
+        let code = c.arith.bits(
+            &mut l.namespace(|| format!("query[{m}].predicate[{p}].code")),
+            &q[pb],
+            6,
+        )?;
+        let v = c.arith.mux(
+            &mut l.namespace(|| format!("credential[{m}].predicate[{p}].select")),
+            &code[..3],
+            &cells.padded,
+        )?;
+        {
+            // Range: lo <= v <= hi when the range bit is set (v·bit otherwise).
+            let ns = &mut l.namespace(|| format!("credential[{m}].predicate[{p}].range"));
+            let vr = c.arith.mul(ns, &v, &code[3])?;
+            let above = c
+                .arith
+                .linear(ns, &[(Fp::ONE, &vr), (-Fp::ONE, &q[pb + 1])], Fp::ZERO)?;
+            c.range.range_check(ns.namespace(|| "v - lo"), &above, 64)?;
+            let below = c
+                .arith
+                .linear(ns, &[(Fp::ONE, &q[pb + 2]), (-Fp::ONE, &vr)], Fp::ZERO)?;
+            c.range.range_check(ns.namespace(|| "hi - v"), &below, 64)?;
+        }
+        // Set: in / not in.
+        c.set.check(
+            l.namespace(|| format!("credential[{m}].predicate[{p}].set")),
+            &v,
+            &q[pb + 3..pb + 3 + set_size],
+            &code[4],
+            &code[5],
+        )
+    }
+
+    /// Each reveal of slot `m` is the field its header names (or 0).
+    fn reveals(&self, l: &mut impl Layouter<Fp>, m: usize, cells: &SlotCells) -> Result<(), Error> {
+        let c = &self.chips;
+        let mut revealable = vec![self.zero.clone()];
+        revealable.extend(cells.slots.iter().cloned());
+        for r in 0..self.shape.reveals {
+            let ns = &mut l.namespace(|| format!("credential[{m}].reveal[{r}]"));
+            let shown = c
+                .arith
+                .mux(ns, &cells.header[2 + 3 * r..5 + 3 * r], &revealable)?;
+            ns.constrain_instance(shown.cell(), c.config.instance, self.layout.revealed(m, r))?;
         }
         Ok(())
+    }
+
+    /// Distinct: (cᵢ - cⱼ)·inv = bothᵢⱼ, so every two used slots hold different credentials
+    /// (and, a summed slot being a used one, none is summed twice).
+    fn distinct(&self, l: &mut impl Layouter<Fp>, used: &[UsedSlot]) -> Result<(), Error> {
+        let c = &self.chips;
+        let ns = &mut l.namespace(|| "distinct");
+        for (i, a) in used.iter().enumerate() {
+            for b in &used[i + 1..] {
+                let both = c.arith.mul(ns, &a.active, &b.active)?;
+                let diff = c.arith.linear(
+                    ns,
+                    &[(Fp::ONE, &a.commitment), (-Fp::ONE, &b.commitment)],
+                    Fp::ZERO,
+                )?;
+                let inv = diff.value().zip(both.value()).map(|(d, b)| {
+                    if *b == Fp::ONE {
+                        Option::<Fp>::from(d.invert()).unwrap_or(Fp::ZERO)
+                    } else {
+                        Fp::ZERO
+                    }
+                });
+                let inv = c.witness(ns, "inverse", inv)?;
+                c.arith.assert_product(ns, &diff, &inv, &both)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// (Σ terms - bound)·enabled < 2^66.
+    fn sum_bound(
+        &self,
+        l: &mut impl Layouter<Fp>,
+        used: &[UsedSlot],
+        sum_code: &[Cell<Fp>],
+    ) -> Result<(), Error> {
+        let c = &self.chips;
+        let base = self.shape.credentials * self.per_credential();
+        let ns = &mut l.namespace(|| "sum.bound");
+        let mut total = self.zero.clone();
+        for t in used.iter().filter_map(|u| u.sum_term.as_ref()) {
+            total = c
+                .arith
+                .linear(ns, &[(Fp::ONE, &total), (Fp::ONE, t)], Fp::ZERO)?;
+        }
+        let excess = c.arith.linear(
+            ns,
+            &[(Fp::ONE, &total), (-Fp::ONE, &self.q[base + 1])],
+            Fp::ZERO,
+        )?;
+        let excess = c.arith.mul(ns, &excess, &sum_code[0])?;
+        c.range
+            .range_check(ns.namespace(|| "sum >= bound"), &excess, 66)
+    }
+
+    /// One-credential shapes carry no aggregate: the query must not ask for one.
+    fn sum_absent(&self, l: &mut impl Layouter<Fp>, sum_code: &[Cell<Fp>]) -> Result<(), Error> {
+        self.chips
+            .arith
+            .assert_zero(&mut l.namespace(|| "sum.absent"), &sum_code[0])
     }
 }
 

@@ -26,6 +26,7 @@ use dossier_core::field;
 use dossier_core::holder::HolderSecret;
 use dossier_core::presentation::{Backend, Presentation, PresentationRequest, PRESENTATION_FORMAT};
 use dossier_core::query::{EncodedQuery, Shape};
+use dossier_core::statement::WitnessField;
 use dossier_params::{read_pinned, sha256_hex, Manifest, ManifestEntry};
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -49,13 +50,11 @@ pub enum ProverError {
     /// Synthesis or proving failed.
     #[error("proving: {0}")]
     Proving(String),
-    /// The holder's credentials do not satisfy the statement.
-    #[error(transparent)]
-    Witness(#[from] dossier_circuits::statement::WitnessError),
-    /// The halo2 backend refused the witness or failed to prove.
+    /// The halo2 backend failed to make its keys or the proof.
     #[error(transparent)]
     Halo2(#[from] dossier_halo2::Halo2Error),
-    /// The request's scope or day could not be encoded.
+    /// The request's scope or day could not be encoded, or the holder's credentials do not
+    /// satisfy its statement (`CoreError::Unsatisfied`).
     #[error(transparent)]
     Request(#[from] dossier_core::CoreError),
 }
@@ -64,15 +63,7 @@ impl ProverError {
     /// Whether the holder's credentials cannot prove the request (their input, not a failure
     /// of the prover).
     pub fn is_unprovable(&self) -> bool {
-        matches!(
-            self,
-            ProverError::Witness(_)
-                | ProverError::Request(_)
-                | ProverError::Halo2(
-                    dossier_halo2::Halo2Error::Unsatisfied { .. }
-                        | dossier_halo2::Halo2Error::CredentialCount { .. }
-                )
-        )
+        matches!(self, ProverError::Request(_))
     }
 }
 
@@ -141,14 +132,7 @@ impl Provers {
         let today = request.today_days()?;
         match request.backend {
             Backend::Groth16 => {
-                let witness = StatementWitness::build(
-                    statement.query,
-                    statement.secret,
-                    statement.offered,
-                    request.challenge,
-                    scope,
-                    today,
-                )?;
+                let witness = statement.witness(scope, today)?;
                 let prover = self.groth16(statement.query.shape)?;
                 // arkworks opens a tracing span per gadget, formatting whole assignments: with a
                 // verbose log filter that makes proving ~1000x slower, so proofs run without a
@@ -158,34 +142,41 @@ impl Provers {
                     || prover.prove(request, witness, statement.checkpoint),
                 )
             }
-            Backend::Halo2 => prove_halo2(statement, scope, today),
+            Backend::Halo2 => prove_halo2(statement, statement.witness(scope, today)?),
         }
     }
 }
 
-/// Proves a statement with the halo2 backend (IPA, no trusted setup): the witness from the
-/// holder's credentials (each with its halo2 twin path), the shape's keys (generated on first
-/// use in this process).
+impl Statement<'_> {
+    /// The statement's witness in a backend's field: one builder for both backends.
+    fn witness<F: WitnessField>(
+        &self,
+        scope: Fr,
+        today: u32,
+    ) -> Result<dossier_core::statement::StatementWitness<F>, ProverError> {
+        Ok(dossier_core::statement::StatementWitness::build(
+            self.query,
+            self.secret,
+            self.offered,
+            self.request.challenge,
+            scope,
+            today,
+        )?)
+    }
+}
+
+/// Proves a statement with the halo2 backend (IPA, no trusted setup) from its witness (built
+/// from the holder's credentials, each with its halo2 twin path) and the shape's keys
+/// (generated on first use in this process).
 fn prove_halo2(
     statement: &Statement<'_>,
-    scope: Fr,
-    today: u32,
+    witness: dossier_halo2::statement::StatementWitness,
 ) -> Result<Presentation, ProverError> {
-    use dossier_halo2::statement::{
-        StatementCircuit as Halo2Circuit, StatementWitness as Halo2Witness,
-    };
+    use dossier_halo2::statement::StatementCircuit as Halo2Circuit;
     let (request, query) = (statement.request, statement.query);
-    let witness = Halo2Witness::build(
-        query,
-        statement.secret,
-        statement.offered,
-        request.challenge,
-        scope,
-        today,
-    )?;
     let keys = dossier_halo2::proof::Keys::shared(query.shape)?;
     let public = witness.public.clone();
-    let instance = witness.instance();
+    let instance = dossier_halo2::statement::instance_of(&witness);
     let proof = keys.prove(
         &Halo2Circuit {
             shape: query.shape,

@@ -140,6 +140,9 @@ fn roots_of(issuers: &mut BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>
         .collect()
 }
 
+/// Checkpoints by size, in the order given, each verified and parsed.
+type CheckpointsBySize = BTreeMap<u64, Vec<(usize, checkpoint::CheckpointBody)>>;
+
 /// Audits a ledger export. `trusted_key` is the ledger verifier key the auditor trusts; without
 /// it, the export's own claim is used (and the caller should say so).
 pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditReport, Discrepancy> {
@@ -151,9 +154,33 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             "the ledger key is malformed",
         )
     })?;
+    let checkpoints = open_checkpoints(export, log_key)?;
+    // Decoding and signatures run on all cores; the replay below reports the first failure in
+    // log order.
+    let decoded = decode_entries(export);
+    let signatures = check_signatures(&decoded, log_raw);
+    let mut replay = Replay::new(&checkpoints);
+    for (index, (bytes, (entry, signature))) in export
+        .entries
+        .iter()
+        .zip(decoded.into_iter().zip(signatures))
+        .enumerate()
+    {
+        let entry = entry?;
+        signature?;
+        let at = format!("entry {index}");
+        replay.apply(&at, &entry)?;
+        replay.append(&at, bytes)?;
+    }
+    replay.finish()
+}
 
-    // Checkpoints by size, each verified and parsed first.
-    let mut by_size: BTreeMap<u64, Vec<(usize, checkpoint::CheckpointBody)>> = BTreeMap::new();
+/// Every checkpoint, verified against the ledger key and grouped by size.
+fn open_checkpoints(
+    export: &LedgerExport,
+    log_key: &str,
+) -> Result<CheckpointsBySize, Discrepancy> {
+    let mut by_size = CheckpointsBySize::new();
     for (i, note) in export.checkpoints.iter().enumerate() {
         let body = checkpoint::open(note.as_bytes(), log_key).map_err(|e| {
             fail(
@@ -164,10 +191,12 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
         })?;
         by_size.entry(body.size).or_default().push((i, body));
     }
+    Ok(by_size)
+}
 
-    // Decode every entry and check every signature on all cores; the sequential pass below
-    // reports the first failure in log order.
-    let decoded: Vec<Result<Entry, Discrepancy>> = export
+/// Every entry decoded strictly (in parallel).
+fn decode_entries(export: &LedgerExport) -> Vec<Result<Entry, Discrepancy>> {
+    export
         .entries
         .par_iter()
         .enumerate()
@@ -180,7 +209,17 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                 )
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Every decoded entry's signature (in parallel): `RegistryRoots` by the ledger's key, a
+/// registration by the key it registers, everything else by its issuer's key registered
+/// earlier in the log. An entry whose issuer is not (yet) registered passes here: the replay
+/// reports it.
+fn check_signatures(
+    decoded: &[Result<Entry, Discrepancy>],
+    log_key: ed25519_dalek::VerifyingKey,
+) -> Vec<Result<(), Discrepancy>> {
     let mut keys: HashMap<Fr, (usize, ed25519_dalek::VerifyingKey)> = HashMap::new();
     for (i, e) in decoded.iter().enumerate() {
         if let Ok(Entry {
@@ -198,14 +237,13 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             }
         }
     }
-    let signatures: Vec<Result<(), Discrepancy>> = decoded
+    decoded
         .par_iter()
         .enumerate()
         .map(|(i, e)| {
             let Ok(entry) = e else { return Ok(()) };
-            let at = format!("entry {i}");
             let key = match &entry.body {
-                EntryBody::RegistryRoots { .. } => Some(log_raw),
+                EntryBody::RegistryRoots { .. } => Some(log_key),
                 EntryBody::IssuerRegistered { public_key, .. } => {
                     public_from_bytes(public_key).ok()
                 }
@@ -216,67 +254,227 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                     .map(|(_, k)| *k),
             };
             match key {
-                Some(k) => entry
-                    .verify(&k)
-                    .map_err(|e| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string())),
-                // An entry of an issuer not (yet) registered: the replay reports it.
+                Some(k) => entry.verify(&k).map_err(|e| {
+                    fail(
+                        format!("entry {i}"),
+                        DiscrepancyKind::BadEntrySignature,
+                        e.to_string(),
+                    )
+                }),
                 None => Ok(()),
             }
         })
-        .collect();
+        .collect()
+}
 
-    let mut issuers: BTreeMap<Fr, IssuerState> = BTreeMap::new();
-    let mut log = MemoryLog::default();
-    let mut last_roots_entry: Option<Vec<RegistryRoot>> = None;
-    let mut previous: Option<checkpoint::CheckpointBody> = None;
-    let mut checked = 0u64;
-    let check_checkpoints = |size: u64,
-                             log: &MemoryLog,
-                             last_roots_entry: &Option<Vec<RegistryRoot>>,
-                             previous: &mut Option<checkpoint::CheckpointBody>,
-                             checked: &mut u64|
-     -> Result<(), Discrepancy> {
-        let Some(list) = by_size.get(&size) else {
-            return Ok(());
-        };
-        let replayed = log
-            .root(size)
-            .map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?;
-        for (i, cp) in list {
-            let at = format!("checkpoint of size {size}");
-            if cp.root_hash != replayed {
-                let kind = if list.len() > 1 {
-                    DiscrepancyKind::Fork
-                } else {
-                    DiscrepancyKind::CheckpointMismatch
-                };
-                return Err(fail(at, kind, format!(
-                    "checkpoint #{i} has log root {} but the entries give {}: an entry was tampered with, removed or inserted, or the history forked",
-                    checkpoint::root_hash_b64(&cp.root_hash),
-                    checkpoint::root_hash_b64(&replayed)
-                )));
+/// The replay under way: every issuer's registries, the log so far, the roots of the last
+/// entry if it was a `RegistryRoots` (what a checkpoint at this size must list), and the last
+/// checkpoint checked.
+struct Replay<'c> {
+    checkpoints: &'c CheckpointsBySize,
+    issuers: BTreeMap<Fr, IssuerState>,
+    log: MemoryLog,
+    last_roots_entry: Option<Vec<RegistryRoot>>,
+    previous: Option<checkpoint::CheckpointBody>,
+    checked: u64,
+}
+
+impl<'c> Replay<'c> {
+    fn new(checkpoints: &'c CheckpointsBySize) -> Replay<'c> {
+        Replay {
+            checkpoints,
+            issuers: BTreeMap::new(),
+            log: MemoryLog::default(),
+            last_roots_entry: None,
+            previous: None,
+            checked: 0,
+        }
+    }
+
+    /// Applies one entry to the registries, refusing a transition they do not allow.
+    fn apply(&mut self, at: &str, entry: &Entry) -> Result<(), Discrepancy> {
+        let transition = |m: String| fail(at, DiscrepancyKind::InvalidTransition, m);
+        match &entry.body {
+            EntryBody::IssuerRegistered {
+                issuer_id: id,
+                public_key,
+                name,
+            } => {
+                public_from_bytes(public_key)
+                    .map_err(|e| fail(at, DiscrepancyKind::BadEntrySignature, e.to_string()))?;
+                self.register(*id, name).map_err(transition)?;
             }
-            match last_roots_entry {
-                Some(roots) if roots == &cp.registries => {}
-                _ => {
+            EntryBody::Issue {
+                issuer_id: id,
+                credential_id,
+                commitment,
+                commitment_halo2,
+            } => self
+                .set_leaf(*id, *credential_id, (*commitment, *commitment_halo2), true)
+                .map_err(transition)?,
+            EntryBody::Update {
+                issuer_id: id,
+                credential_id,
+                commitment,
+                commitment_halo2,
+            } => self
+                .set_leaf(*id, *credential_id, (*commitment, *commitment_halo2), false)
+                .map_err(transition)?,
+            EntryBody::Revoke {
+                issuer_id: id,
+                credential_id,
+            } => self.revoke(*id, *credential_id).map_err(transition)?,
+            EntryBody::RegistryRoots { roots } => {
+                let replayed = roots_of(&mut self.issuers)?;
+                if &replayed != roots {
                     return Err(fail(
                         at,
                         DiscrepancyKind::RegistryRootMismatch,
-                        "its registry roots are not those of the registry_roots entry it closes",
-                    ))
+                        "the registry roots it states are not those its entries produce",
+                    ));
                 }
+                self.last_roots_entry = Some(replayed);
+                return Ok(());
             }
-            if let Some(prev) = previous.as_ref() {
-                let proof = log
-                    .consistency_proof(prev.size, size)
-                    .map_err(|e| fail(&at, DiscrepancyKind::Fork, e.to_string()))?;
-                log_proof::verify_consistency(
-                    &proof,
-                    prev.size,
-                    prev.root_hash,
-                    size,
-                    cp.root_hash,
-                )
+        }
+        self.last_roots_entry = None;
+        Ok(())
+    }
+
+    /// An issuer registers once, under the id its name hashes to.
+    fn register(&mut self, id: Fr, name: &str) -> Result<(), String> {
+        if issuer_id(name).ok() != Some(id) {
+            return Err(format!("issuer id is not the hash of the name `{name}`"));
+        }
+        if self.issuers.contains_key(&id) {
+            return Err(format!("issuer `{name}` registered twice"));
+        }
+        self.issuers.insert(
+            id,
+            IssuerState {
+                name: name.to_string(),
+                tree: MemoryTree::default(),
+                twin: MemoryTree::default(),
+                leaves: HashMap::new(),
+                pending: Vec::new(),
+                live: 0,
+            },
+        );
+        Ok(())
+    }
+
+    fn issuer(&mut self, id: Fr) -> Result<&mut IssuerState, String> {
+        self.issuers
+            .get_mut(&id)
+            .ok_or_else(|| format!("unregistered issuer {}", field::to_hex(&id)))
+    }
+
+    /// An issue goes to an empty id, an update to a live one; neither writes a zero
+    /// commitment. (A zero Pasta commitment is an empty twin leaf: a credential issued
+    /// without a halo2 holder commitment.)
+    fn set_leaf(
+        &mut self,
+        id: Fr,
+        credential_id: u32,
+        (commitment, commitment_halo2): (Fr, Fp),
+        is_issue: bool,
+    ) -> Result<(), String> {
+        let state = self.issuer(id)?;
+        let present = state.leaves.contains_key(&credential_id);
+        if is_issue && present {
+            return Err(format!(
+                "credential {credential_id} of `{}` issued twice",
+                state.name
+            ));
+        }
+        if !is_issue && !present {
+            return Err(format!(
+                "update of credential {credential_id} of `{}`, which is not live",
+                state.name
+            ));
+        }
+        if commitment.is_zero() {
+            return Err("a zero commitment".into());
+        }
+        state.leaves.insert(credential_id, commitment);
+        state
+            .pending
+            .push((credential_id, commitment, commitment_halo2));
+        if is_issue {
+            state.live += 1;
+        }
+        Ok(())
+    }
+
+    /// A revocation empties a live leaf.
+    fn revoke(&mut self, id: Fr, credential_id: u32) -> Result<(), String> {
+        let state = self.issuer(id)?;
+        if state.leaves.remove(&credential_id).is_none() {
+            return Err(format!(
+                "revocation of credential {credential_id} of `{}`, which is not live",
+                state.name
+            ));
+        }
+        state.pending.push((credential_id, Fr::zero(), Fp::zero()));
+        state.live -= 1;
+        Ok(())
+    }
+
+    /// Appends the entry to the replayed log and checks every checkpoint of the new size.
+    fn append(&mut self, at: &str, bytes: &[u8]) -> Result<(), Discrepancy> {
+        self.log
+            .append(bytes)
+            .map_err(|e| fail(at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
+        let size = self.log.size();
+        let Some(list) = self.checkpoints.get(&size) else {
+            return Ok(());
+        };
+        let replayed = self
+            .log
+            .root(size)
+            .map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?;
+        for (i, cp) in list {
+            self.check_checkpoint(*i, cp, replayed, list.len() > 1)?;
+        }
+        Ok(())
+    }
+
+    /// One checkpoint at the log's current size: its log root, its registry roots, its
+    /// consistency with (and time after) the checkpoint before it.
+    fn check_checkpoint(
+        &mut self,
+        i: usize,
+        cp: &checkpoint::CheckpointBody,
+        replayed: [u8; 32],
+        several: bool,
+    ) -> Result<(), Discrepancy> {
+        let size = cp.size;
+        let at = format!("checkpoint of size {size}");
+        if cp.root_hash != replayed {
+            let kind = if several {
+                DiscrepancyKind::Fork
+            } else {
+                DiscrepancyKind::CheckpointMismatch
+            };
+            return Err(fail(at, kind, format!(
+                "checkpoint #{i} has log root {} but the entries give {}: an entry was tampered with, removed or inserted, or the history forked",
+                checkpoint::root_hash_b64(&cp.root_hash),
+                checkpoint::root_hash_b64(&replayed)
+            )));
+        }
+        if self.last_roots_entry.as_ref() != Some(&cp.registries) {
+            return Err(fail(
+                at,
+                DiscrepancyKind::RegistryRootMismatch,
+                "its registry roots are not those of the registry_roots entry it closes",
+            ));
+        }
+        if let Some(prev) = self.previous.as_ref() {
+            let proof = self
+                .log
+                .consistency_proof(prev.size, size)
+                .map_err(|e| fail(&at, DiscrepancyKind::Fork, e.to_string()))?;
+            log_proof::verify_consistency(&proof, prev.size, prev.root_hash, size, cp.root_hash)
                 .map_err(|e| {
                     fail(
                         &at,
@@ -287,171 +485,57 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
                         ),
                     )
                 })?;
-                if cp.time < prev.time {
-                    return Err(fail(
-                        at,
-                        DiscrepancyKind::BadCheckpoint,
-                        "older than the checkpoint before it",
-                    ));
-                }
+            if cp.time < prev.time {
+                return Err(fail(
+                    at,
+                    DiscrepancyKind::BadCheckpoint,
+                    "older than the checkpoint before it",
+                ));
             }
-            *previous = Some(cp.clone());
-            *checked += 1;
         }
+        self.previous = Some(cp.clone());
+        self.checked += 1;
         Ok(())
-    };
+    }
 
-    for (index, (bytes, (entry, signature))) in export
-        .entries
-        .iter()
-        .zip(decoded.into_iter().zip(signatures))
-        .enumerate()
-    {
-        let at = format!("entry {index}");
-        let entry = entry?;
-        signature?;
-        let transition = |m: String| fail(&at, DiscrepancyKind::InvalidTransition, m);
-        match &entry.body {
-            EntryBody::IssuerRegistered {
-                issuer_id: id,
-                public_key,
-                name,
-            } => {
-                public_from_bytes(public_key)
-                    .map_err(|e| fail(&at, DiscrepancyKind::BadEntrySignature, e.to_string()))?;
-                if issuer_id(name).ok() != Some(*id) {
-                    return Err(transition(format!(
-                        "issuer id is not the hash of the name `{name}`"
-                    )));
-                }
-                if issuers.contains_key(id) {
-                    return Err(transition(format!("issuer `{name}` registered twice")));
-                }
-                issuers.insert(
-                    *id,
-                    IssuerState {
-                        name: name.clone(),
-                        tree: MemoryTree::default(),
-                        twin: MemoryTree::default(),
-                        leaves: HashMap::new(),
-                        pending: Vec::new(),
-                        live: 0,
-                    },
-                );
-            }
-            EntryBody::Issue {
-                issuer_id: id,
-                credential_id,
-                commitment,
-                commitment_halo2,
-            }
-            | EntryBody::Update {
-                issuer_id: id,
-                credential_id,
-                commitment,
-                commitment_halo2,
-            } => {
-                let state = issuers.get_mut(id).ok_or_else(|| {
-                    transition(format!("unregistered issuer {}", field::to_hex(id)))
-                })?;
-                let present = state.leaves.contains_key(credential_id);
-                let is_issue = matches!(entry.body, EntryBody::Issue { .. });
-                if is_issue && present {
-                    return Err(transition(format!(
-                        "credential {credential_id} of `{}` issued twice",
-                        state.name
-                    )));
-                }
-                if !is_issue && !present {
-                    return Err(transition(format!(
-                        "update of credential {credential_id} of `{}`, which is not live",
-                        state.name
-                    )));
-                }
-                // A zero Pasta commitment is an empty twin leaf: a credential issued without a
-                // halo2 holder commitment.
-                if commitment.is_zero() {
-                    return Err(transition("a zero commitment".into()));
-                }
-                state.leaves.insert(*credential_id, *commitment);
-                state
-                    .pending
-                    .push((*credential_id, *commitment, *commitment_halo2));
-                if is_issue {
-                    state.live += 1;
-                }
-            }
-            EntryBody::Revoke {
-                issuer_id: id,
-                credential_id,
-            } => {
-                let state = issuers.get_mut(id).ok_or_else(|| {
-                    transition(format!("unregistered issuer {}", field::to_hex(id)))
-                })?;
-                if state.leaves.remove(credential_id).is_none() {
-                    return Err(transition(format!(
-                        "revocation of credential {credential_id} of `{}`, which is not live",
-                        state.name
-                    )));
-                }
-                state.pending.push((*credential_id, Fr::zero(), Fp::zero()));
-                state.live -= 1;
-            }
-            EntryBody::RegistryRoots { roots } => {
-                let replayed = roots_of(&mut issuers)?;
-                if &replayed != roots {
-                    return Err(fail(
-                        &at,
-                        DiscrepancyKind::RegistryRootMismatch,
-                        "the registry roots it states are not those its entries produce",
-                    ));
-                }
-                last_roots_entry = Some(replayed);
-            }
+    /// No checkpoint may cover entries the ledger lacks; the report of what was replayed.
+    fn finish(mut self) -> Result<AuditReport, Discrepancy> {
+        let size = self.log.size();
+        if let Some((covered, _)) = self.checkpoints.range(size + 1..).next() {
+            return Err(fail(
+                format!("checkpoint of size {covered}"),
+                DiscrepancyKind::MissingEntries,
+                format!(
+                    "it covers {covered} entries but the ledger has only {size}: entries are missing"
+                ),
+            ));
         }
-        if !matches!(entry.body, EntryBody::RegistryRoots { .. }) {
-            last_roots_entry = None;
-        }
-        log.append(bytes)
-            .map_err(|e| fail(&at, DiscrepancyKind::MalformedEntry, e.to_string()))?;
-        check_checkpoints(
-            log.size(),
-            &log,
-            &last_roots_entry,
-            &mut previous,
-            &mut checked,
-        )?;
+        let replayed = roots_of(&mut self.issuers)?;
+        let log_root = self
+            .log
+            .root(size)
+            .map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?;
+        Ok(AuditReport {
+            entries: size,
+            checkpoints: self.checked,
+            log_root: hex_of(&log_root),
+            registries: replayed
+                .iter()
+                .map(|r| AuditedRegistry {
+                    issuer: self.issuers[&r.issuer_id].name.clone(),
+                    issuer_id: field::to_hex(&r.issuer_id),
+                    root: field::to_hex(&r.root),
+                    root_halo2: dossier_core::pasta::to_hex(&r.root_halo2),
+                    live: r.live,
+                })
+                .collect(),
+            trees: self
+                .issuers
+                .into_iter()
+                .map(|(id, s)| (id, s.tree))
+                .collect(),
+        })
     }
-    if let Some((size, _)) = by_size.range(log.size() + 1..).next() {
-        return Err(fail(
-            format!("checkpoint of size {size}"),
-            DiscrepancyKind::MissingEntries,
-            format!(
-                "it covers {size} entries but the ledger has only {}: entries are missing",
-                log.size()
-            ),
-        ));
-    }
-    let replayed = roots_of(&mut issuers)?;
-    Ok(AuditReport {
-        entries: log.size(),
-        checkpoints: checked,
-        log_root: hex_of(
-            &log.root(log.size())
-                .map_err(|e| fail("ledger", DiscrepancyKind::CheckpointMismatch, e.to_string()))?,
-        ),
-        registries: replayed
-            .iter()
-            .map(|r| AuditedRegistry {
-                issuer: issuers[&r.issuer_id].name.clone(),
-                issuer_id: field::to_hex(&r.issuer_id),
-                root: field::to_hex(&r.root),
-                root_halo2: dossier_core::pasta::to_hex(&r.root_halo2),
-                live: r.live,
-            })
-            .collect(),
-        trees: issuers.into_iter().map(|(id, s)| (id, s.tree)).collect(),
-    })
 }
 
 /// Audits a store: its ledger as [`audit`] does, and then every node of every registry it holds
