@@ -4,6 +4,7 @@
 //! 1 a check failed (audit discrepancy), 2 unusable input, 3 store or file-system failure.
 
 mod batch;
+mod cosigner;
 mod demo;
 mod error;
 mod exchange;
@@ -108,6 +109,32 @@ enum Command {
     /// The service's bearer tokens: add one (printed once), list them.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// A witness of the ledger (c2sp.org/tlog-witness) another department runs: create its
+    /// key, serve `add-checkpoint`.
+    #[command(subcommand)]
+    Cosigner(CosignerCmd),
+}
+
+#[derive(Subcommand)]
+enum CosignerCmd {
+    /// Create this witness's key (in the home folder, 0600) and print its verifier key.
+    Init {
+        /// The witness's name (a schema-less URL, e.g. `witness.audit-office.example`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve `POST /add-checkpoint` for the given ledgers until SIGINT.
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8641")]
+        listen: std::net::SocketAddr,
+        /// A ledger's verifier key (repeat for several ledgers).
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+        /// A file to write the bound address to once listening.
+        #[arg(long)]
+        addr_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -535,6 +562,12 @@ fn run(cli: Cli) -> Result<i32, CliError> {
             )
         }
         Command::Token(cmd) => serve::token(&home, &out, cmd),
+        Command::Cosigner(CosignerCmd::Init { name }) => cosigner::init(&home, &out, &name),
+        Command::Cosigner(CosignerCmd::Serve {
+            listen,
+            logs,
+            addr_file,
+        }) => cosigner::serve(&home, listen, &logs, addr_file),
     }
 }
 

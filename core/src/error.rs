@@ -75,6 +75,14 @@ pub enum CoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A checkpoint lacks the witness cosignatures a policy demands.
+    #[error("checkpoint: {found} of the {needed} witness cosignatures the policy demands")]
+    Witnesses {
+        /// Asked for.
+        needed: usize,
+        /// Valid ones found.
+        found: usize,
+    },
     /// The holder's credentials do not satisfy a statement (checked natively before a witness
     /// is built, for every backend).
     #[error(transparent)]

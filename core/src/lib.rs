@@ -9,6 +9,7 @@
 //! Solidity contract) compute the same values.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod credential;
 pub mod encoding;
 pub mod entry;

@@ -1,0 +1,184 @@
+//! The witness as another department runs it: `dossier cosigner serve` over HTTP, cosigning the
+//! ledger's real checkpoint, refusing a stale old size with 409 and the size it holds, and,
+//! killed with SIGKILL while two forked checkpoints of one size race to it, never having
+//! cosigned both (the check and the update are one durable transaction).
+
+use dossier_core::checkpoint::{self, CheckpointBody};
+use dossier_core::cosignature::WitnessPolicy;
+use dossier_core::keys::KeyPair;
+use dossier_tests::*;
+use std::path::Path;
+
+/// A running `dossier cosigner serve`.
+struct Cosigner {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Cosigner {
+    fn start(home: &Path, log_key: &str) -> Cosigner {
+        let addr_file = home.join(format!("addr-{}", rand::random::<u32>()));
+        let mut child = dossier(home)
+            .args([
+                "cosigner",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                log_key,
+                "--addr-file",
+            ])
+            .arg(&addr_file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cosigner starts");
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
+                return Cosigner {
+                    child,
+                    base: format!("http://{}", addr.trim()),
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("dossier cosigner serve exited ({status})");
+            }
+            if started.elapsed().as_secs() > 60 {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the cosigner did not start");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    fn add(&self, body: &str) -> Option<(u16, String)> {
+        add(&self.base, body)
+    }
+
+    fn kill(mut self) {
+        assert!(send_signal(self.child.id(), 9));
+        let _ = self.child.wait();
+    }
+}
+
+/// POST /add-checkpoint: (status, body); `None` if the connection failed (killed).
+fn add(base: &str, body: &str) -> Option<(u16, String)> {
+    let r = ureq::post(&format!("{base}/add-checkpoint"))
+        .timeout(std::time::Duration::from_secs(30))
+        .send_string(body);
+    match r {
+        Ok(r) => Some((r.status(), r.into_string().unwrap_or_default())),
+        Err(ureq::Error::Status(s, r)) => Some((s, r.into_string().unwrap_or_default())),
+        Err(_) => None,
+    }
+}
+
+/// A ledger with a few entries and a published checkpoint; (home, ledger verifier key, note).
+fn ledger(dir: &Path) -> (std::path::PathBuf, String, String) {
+    let home = dir.join("ledger");
+    ok(&home, &["ledger", "init", "--origin", "ledger.example"]);
+    ok(&home, &["issuer", "init", "hr.example"]);
+    let note_path = dir.join("cp.note");
+    ok(
+        &home,
+        &["checkpoint", "--out", note_path.to_str().expect("utf8")],
+    );
+    let info = ok_json(&home, &["ledger", "info"]);
+    let key = info["log_key"].as_str().expect("log key").to_string();
+    (home, key, std::fs::read_to_string(note_path).expect("note"))
+}
+
+#[test]
+fn a_witness_cosigns_the_ledgers_checkpoint_over_http() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, log_key, note) = ledger(dir.path());
+    let whome = dir.path().join("witness");
+    let init = ok_json(&whome, &["cosigner", "init", "--name", "w1.example"]);
+    let wkey = init["witness_key"]
+        .as_str()
+        .expect("witness key")
+        .to_string();
+    let w = Cosigner::start(&whome, &log_key);
+    let (status, line) = w.add(&format!("old 0\n\n{note}")).expect("answer");
+    assert_eq!(status, 200, "{line}");
+    let policy = WitnessPolicy::parse(&format!("threshold 1\n{wkey}\n")).expect("policy");
+    assert_eq!(
+        policy
+            .check(format!("{note}{line}").as_bytes())
+            .expect("cosigned"),
+        vec!["w1.example"]
+    );
+    let size = checkpoint::open(note.as_bytes(), &log_key)
+        .expect("note")
+        .size;
+    let (status, body) = w.add(&format!("old 0\n\n{note}")).expect("answer");
+    assert_eq!((status, body), (409, format!("{size}\n")));
+    let (status, _) = w.add("not a request").expect("answer");
+    assert_eq!(status, 400);
+    w.kill();
+}
+
+#[test]
+fn a_witness_killed_mid_request_never_cosigns_two_forks() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (home, log_key, _) = ledger(dir.path());
+    let key_text = std::fs::read_to_string(home.join("keys").join("ledger.key")).expect("key");
+    let key = KeyPair::parse(&key_text).expect("ledger key");
+    // Two checkpoints of size 1000 with different roots: a forked history, both signed.
+    let fork = |tag: u8| {
+        CheckpointBody {
+            origin: "ledger.example".into(),
+            size: 1000,
+            root_hash: [tag; 32],
+            time: 1_700_000_000,
+            registries: vec![],
+        }
+        .sign(&key)
+        .expect("sign")
+    };
+    let (a, b) = (fork(1), fork(2));
+    let whome = dir.path().join("witness");
+    let init = ok_json(&whome, &["cosigner", "init", "--name", "w1.example"]);
+    let policy = WitnessPolicy::parse(&format!(
+        "threshold 1\n{}\n",
+        init["witness_key"].as_str().expect("key")
+    ))
+    .expect("policy");
+    let mut cosigned = std::collections::BTreeSet::new();
+    for round in 0..8u64 {
+        let w = Cosigner::start(&whome, &log_key);
+        let racers: Vec<_> = [(1u8, a.clone()), (2u8, b.clone())]
+            .into_iter()
+            .map(|(tag, note)| {
+                let base = w.base.clone();
+                std::thread::spawn(move || (tag, add(&base, &format!("old 0\n\n{note}")), note))
+            })
+            .collect();
+        // SIGKILL while the requests are in flight (after 0-3 ms).
+        std::thread::sleep(std::time::Duration::from_millis(round % 4));
+        w.kill();
+        let answers: Vec<_> = racers
+            .into_iter()
+            .map(|t| t.join().expect("racer"))
+            .collect();
+        for (tag, answer, note) in answers {
+            if let Some((200, line)) = answer {
+                assert!(policy.check(format!("{note}{line}").as_bytes()).is_ok());
+                cosigned.insert(tag);
+            }
+        }
+        assert!(cosigned.len() <= 1, "round {round}: both forks cosigned");
+    }
+    // The fork that won is still the one held: the other is refused after every restart.
+    let w = Cosigner::start(&whome, &log_key);
+    let held = w.add(&format!("old 1000\n\n{a}")).map(|r| r.0);
+    let other = w.add(&format!("old 1000\n\n{b}")).map(|r| r.0);
+    assert_eq!(
+        [held, other].iter().filter(|s| **s == Some(200)).count(),
+        1,
+        "exactly one fork is ever cosigned: {held:?} {other:?}"
+    );
+    w.kill();
+}
