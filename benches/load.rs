@@ -625,7 +625,14 @@ fn run() -> Result<(), Failure> {
     eprintln!("library: one at a time on {cores} threads");
     let single = library_rate(cores, o.seconds, |i| {
         let (r, p) = &typed[i % typed.len()];
-        match dossier_verifier::verify(r, p, &keys, &f.log_key, &schemas, now()) {
+        match dossier_verifier::verify(
+            r,
+            p,
+            &keys,
+            &dossier_verifier::Trust::key_only(&f.log_key),
+            &schemas,
+            now(),
+        ) {
             Ok(_) => 1,
             Err(e) => panic!("a valid presentation was refused: {e}"),
         }
@@ -642,7 +649,12 @@ fn run() -> Result<(), Failure> {
                 }
             })
             .collect();
-        let out = dossier_verifier::verify_presentations(&items, &keys, &f.log_key, &schemas);
+        let out = dossier_verifier::verify_presentations(
+            &items,
+            &keys,
+            &dossier_verifier::Trust::key_only(&f.log_key),
+            &schemas,
+        );
         assert!(
             out.iter().all(Result::is_ok),
             "a valid presentation was refused"

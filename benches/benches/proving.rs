@@ -76,13 +76,26 @@ fn proving(c: &mut Criterion) {
         let p = prover.prove(&s.request, s.witness(), &note).expect("prove");
         g.bench_function(format!("{sn}/verify_presentation"), |b| {
             b.iter(|| {
-                dossier_verifier::verify(&s.request, &p, &keys, &log.verifier_key(), &schemas, now)
-                    .expect("valid")
+                dossier_verifier::verify(
+                    &s.request,
+                    &p,
+                    &keys,
+                    &dossier_verifier::Trust::key_only(&log.verifier_key()),
+                    &schemas,
+                    now,
+                )
+                .expect("valid")
             })
         });
-        let checked =
-            dossier_verifier::verify(&s.request, &p, &keys, &log.verifier_key(), &schemas, now)
-                .expect("valid");
+        let checked = dossier_verifier::verify(
+            &s.request,
+            &p,
+            &keys,
+            &dossier_verifier::Trust::key_only(&log.verifier_key()),
+            &schemas,
+            now,
+        )
+        .expect("valid");
         let key = &keys.keys[&sn];
         let checked = {
             let (proof, inputs) = checked.groth16.clone().expect("a groth16 proof");

@@ -359,7 +359,7 @@ fn presentations(
                 &request,
                 &presentation,
                 &keys,
-                &log_key.verifier_key(),
+                &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
                 schemas,
                 crate::now(),
             )?)
@@ -383,7 +383,7 @@ fn presentations(
             &request,
             &presentation,
             &keys,
-            &log_key.verifier_key(),
+            &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
             schemas,
             crate::now(),
         )
@@ -402,7 +402,7 @@ fn presentations(
             &other,
             &presentation,
             &keys,
-            &log_key.verifier_key(),
+            &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
             schemas,
             crate::now(),
         )
@@ -449,7 +449,7 @@ fn presentations(
             &request,
             &presentation,
             &keys,
-            &log_key.verifier_key(),
+            &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
             schemas,
             crate::now(),
         )?)
@@ -462,7 +462,7 @@ fn presentations(
         &request,
         &tampered,
         &keys,
-        &log_key.verifier_key(),
+        &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
         schemas,
         crate::now(),
     )

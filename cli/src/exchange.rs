@@ -313,7 +313,10 @@ pub fn verify_cmd(
         present::read_json(&args.request)?;
     let presentation: dossier_core::presentation::Presentation =
         present::read_json(&args.presentation)?;
-    let log_key = log_key(home, args.log_key.as_deref())?;
+    let trust = dossier_verifier::Trust::witnessed(
+        &log_key(home, args.log_key.as_deref())?,
+        crate::witness_policy(args.witness_policy.as_deref())?,
+    );
     // halo2 needs no setup: its keys come from the circuit, once per process (not part of the
     // check's time), and no Groth16 parameters are read.
     let keys = if presentation.backend == Backend::Halo2 {
@@ -323,8 +326,7 @@ pub fn verify_cmd(
         dossier_verifier::VerifierKeys::load(params)?
     };
     let started = std::time::Instant::now();
-    let checked =
-        dossier_verifier::verify(&request, &presentation, &keys, &log_key, schemas, now())?;
+    let checked = dossier_verifier::verify(&request, &presentation, &keys, &trust, schemas, now())?;
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = &args.nullifiers {
         dossier_verifier::NullifierStore::open(path)?.check_and_record(

@@ -4,7 +4,9 @@
 
 use crate::error::{io, CliError};
 use crate::{AuditArgs, LedgerCmd, Out};
+use base64::Engine;
 use dossier_core::clock::now;
+use dossier_core::cosignature::WitnessKey;
 use dossier_core::{checkpoint, field};
 use dossier_store::audit;
 use dossier_store::export::LedgerExport;
@@ -18,7 +20,173 @@ pub fn ledger(home: &Home, out: &Out, cmd: LedgerCmd) -> Result<i32, CliError> {
         LedgerCmd::Init { origin } => init(home, out, &origin),
         LedgerCmd::Info => info(home, out),
         LedgerCmd::Export { out: path } => export(home, out, &path),
+        LedgerCmd::AddWitness { url, key } => add_witness(home, out, &url, &key),
+        LedgerCmd::Cosign => {
+            let store = home.store()?;
+            let note = store.latest_checkpoint()?.ok_or_else(|| {
+                CliError::Input("no checkpoint yet (run `dossier checkpoint`)".into())
+            })?;
+            let outcomes = cosign(home, &store, &note)?;
+            report(out, &outcomes)
+        }
     }
+}
+
+/// The witnesses file of a home: one `<url> <witness key>` per line.
+fn witnesses_path(home: &Home) -> PathBuf {
+    home.dir.join("witnesses.txt")
+}
+
+fn witnesses(home: &Home) -> Result<Vec<(String, WitnessKey)>, CliError> {
+    let path = witnesses_path(home);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (url, key) = l.split_once(' ').ok_or_else(|| {
+                CliError::Input(format!("{}: expected `<url> <key>`", path.display()))
+            })?;
+            Ok((url.to_string(), WitnessKey::parse(key)?))
+        })
+        .collect()
+}
+
+/// `dossier ledger add-witness`.
+fn add_witness(home: &Home, out: &Out, url: &str, key: &str) -> Result<i32, CliError> {
+    let witness = WitnessKey::parse(key)?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+        return Err(CliError::Input("--url: an http(s) URL".into()));
+    }
+    let mut list = witnesses(home)?;
+    if list.iter().any(|(_, w)| w.name() == witness.name()) {
+        return Err(CliError::Input(format!(
+            "a witness named `{}` is configured already",
+            witness.name()
+        )));
+    }
+    list.push((url.trim_end_matches('/').to_string(), witness));
+    let text: String = list
+        .iter()
+        .map(|(u, w)| format!("{u} {}\n", w.vkey()))
+        .collect();
+    home::write_atomic(&witnesses_path(home), text.as_bytes(), 0o644, true)?;
+    out.emit(
+        format!("{} witnesses configured", list.len()),
+        json!({"witnesses": list.iter().map(|(u, w)| json!({"url": u, "key": w.vkey()})).collect::<Vec<_>>()}),
+    );
+    Ok(0)
+}
+
+/// What one witness answered.
+struct Outcome {
+    witness: String,
+    result: Result<(), String>,
+}
+
+/// Asks every configured witness to cosign `note` (the tlog-witness protocol: `old 0` first;
+/// on 409 the witness names the size it holds, and the request is sent again with a
+/// consistency proof from there) and stores each valid cosignature with the checkpoint. A
+/// witness that is down or refuses does not stop the others: its outcome says why.
+fn cosign(home: &Home, store: &dossier_store::Store, note: &str) -> Result<Vec<Outcome>, CliError> {
+    let (_, log_key) = store
+        .ledger_identity()?
+        .ok_or_else(|| CliError::Input("the ledger has no key yet".into()))?;
+    let size = checkpoint::open(note.as_bytes(), &log_key)?.size;
+    let mut outcomes = Vec::new();
+    for (url, witness) in witnesses(home)? {
+        let result = ask(store, &url, note, size).and_then(|line| {
+            store
+                .add_cosignature(size, &witness, &line)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        });
+        outcomes.push(Outcome {
+            witness: witness.name().to_string(),
+            result,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// One witness: its cosignature line for the checkpoint of `size`.
+fn ask(store: &dossier_store::Store, url: &str, note: &str, size: u64) -> Result<String, String> {
+    let post = |old: u64| -> Result<(u16, String), String> {
+        let mut body = format!("old {old}\n");
+        if old > 0 && old < size {
+            for h in store
+                .consistency_proof(old, size)
+                .map_err(|e| e.to_string())?
+            {
+                body.push_str(&base64::engine::general_purpose::STANDARD.encode(h));
+                body.push('\n');
+            }
+        }
+        body.push('\n');
+        body.push_str(note);
+        match ureq::post(&format!("{url}/add-checkpoint"))
+            .timeout(std::time::Duration::from_secs(10))
+            .set("Content-Type", "text/plain")
+            .send_string(&body)
+        {
+            Ok(r) => Ok((r.status(), r.into_string().unwrap_or_default())),
+            Err(ureq::Error::Status(s, r)) => Ok((s, r.into_string().unwrap_or_default())),
+            Err(e) => Err(format!("unreachable ({e})")),
+        }
+    };
+    let (status, text) = post(0)?;
+    let (status, text) = match status {
+        409 => {
+            let held = text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| "a 409 without the size it holds".to_string())?;
+            if held > size {
+                return Err(format!(
+                    "it holds a larger checkpoint (size {held}): the ledger is behind or forked"
+                ));
+            }
+            post(held)?
+        }
+        _ => (status, text),
+    };
+    match status {
+        200 => Ok(text.lines().next().unwrap_or("").to_string()),
+        409 => Err("it holds a checkpoint this one is not consistent with (a fork?)".into()),
+        422 => Err("it refused the consistency proof".into()),
+        s => Err(format!("it answered {s}: {}", text.trim())),
+    }
+}
+
+/// Prints each witness's outcome; exits 0 (publishing never waits for witnesses).
+fn report(out: &Out, outcomes: &[Outcome]) -> Result<i32, CliError> {
+    let human: Vec<String> = outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(()) => format!("  {}: cosigned", o.witness),
+            Err(e) => format!(
+                "  {}: NOT cosigned: {e} (retry with `dossier ledger cosign`)",
+                o.witness
+            ),
+        })
+        .collect();
+    out.emit(
+        if outcomes.is_empty() {
+            "no witnesses configured (`dossier ledger add-witness`)".to_string()
+        } else {
+            human.join("\n")
+        },
+        json!(outcomes
+            .iter()
+            .map(
+                |o| json!({"witness": o.witness, "cosigned": o.result.is_ok(),
+                "error": o.result.as_ref().err()})
+            )
+            .collect::<Vec<_>>()),
+    );
+    Ok(0)
 }
 
 /// Creates the ledger's key (once) and prints its verifier key.
@@ -80,11 +248,31 @@ pub fn checkpoint(home: &Home, out: &Out, path: Option<PathBuf>) -> Result<i32, 
     let store = home.store()?;
     let key = home.ledger_key(&store, None)?;
     let note = store.checkpoint(&key, now())?;
+    // Published first: a witness that is down does not block it (`dossier ledger cosign`
+    // retries); the note then carries the cosignatures collected.
+    let outcomes = cosign(home, &store, &note)?;
+    let note = store.latest_checkpoint()?.unwrap_or(note);
     if let Some(p) = &path {
         home::write_atomic(p, note.as_bytes(), 0o644, true)?;
     }
     let body = checkpoint::open(note.as_bytes(), &key.verifier_key())?;
-    out.emit(note.trim_end(), json!({"size": body.size, "note": note}));
+    if !out.json {
+        for o in &outcomes {
+            match &o.result {
+                Ok(()) => eprintln!("witness {}: cosigned", o.witness),
+                Err(e) => eprintln!(
+                    "witness {}: NOT cosigned: {e} (retry with `dossier ledger cosign`)",
+                    o.witness
+                ),
+            }
+        }
+    }
+    out.emit(
+        note.trim_end(),
+        json!({"size": body.size, "note": note,
+            "witnesses": outcomes.iter().map(|o| json!({"witness": o.witness,
+                "cosigned": o.result.is_ok(), "error": o.result.as_ref().err()})).collect::<Vec<_>>()}),
+    );
     Ok(0)
 }
 

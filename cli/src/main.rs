@@ -165,6 +165,10 @@ struct ServeCli {
     /// pages to check proofs in the browser; not bundled with dossier (it is GPL-3.0).
     #[arg(long, env = "DOSSIER_SNARKJS")]
     snarkjs: Option<PathBuf>,
+    /// A witness policy file: verifications believe a checkpoint only with k valid
+    /// cosignatures of its witnesses.
+    #[arg(long)]
+    witness_policy: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -311,6 +315,10 @@ struct VerifyArgs {
     /// A file of nullifiers seen; a second presentation in the same scope is refused.
     #[arg(long)]
     nullifiers: Option<PathBuf>,
+    /// A witness policy file (`threshold k`, then one witness verifier key per line): the
+    /// presentation's checkpoint must carry k valid cosignatures of these witnesses.
+    #[arg(long)]
+    witness_policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -336,6 +344,18 @@ enum LedgerCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Add a witness the ledger asks to cosign each checkpoint (c2sp.org/tlog-witness).
+    AddWitness {
+        /// The witness's submission URL prefix (`<url>/add-checkpoint` is called).
+        #[arg(long)]
+        url: String,
+        /// The witness's verifier key (from `dossier cosigner init`).
+        #[arg(long)]
+        key: String,
+    },
+    /// Ask every configured witness to cosign the latest checkpoint (retries those that were
+    /// down when it was published).
+    Cosign,
 }
 
 #[derive(Subcommand)]
@@ -445,7 +465,8 @@ struct AuditArgs {
 
 /// Prints either text or JSON.
 pub struct Out {
-    json: bool,
+    /// Print JSON for machines.
+    pub json: bool,
 }
 
 impl Out {
@@ -558,6 +579,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     addr_file: a.addr_file,
                     exit_on_stdin_close: a.exit_on_stdin_close,
                     snarkjs: a.snarkjs.clone(),
+                    witnesses: witness_policy(a.witness_policy.as_deref())?,
                 },
             )
         }
@@ -660,6 +682,17 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
 }
 
 /// The ledger's verifier key: given (or `@file`), else this home's ledger.
+/// A witness policy from its file (none asked for without one).
+fn witness_policy(
+    path: Option<&Path>,
+) -> Result<dossier_core::cosignature::WitnessPolicy, CliError> {
+    let Some(path) = path else {
+        return Ok(dossier_core::cosignature::WitnessPolicy::none());
+    };
+    let text = std::fs::read_to_string(path).map_err(error::io(path))?;
+    Ok(dossier_core::cosignature::WitnessPolicy::parse(&text)?)
+}
+
 fn log_key(home: &Home, given: Option<&str>) -> Result<String, CliError> {
     match given {
         Some(k) if k.starts_with('@') => {

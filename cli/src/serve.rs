@@ -77,6 +77,8 @@ pub struct ServeArgs {
     pub exit_on_stdin_close: bool,
     /// snarkjs's browser build for the pages.
     pub snarkjs: Option<PathBuf>,
+    /// The witness policy verifications apply.
+    pub witnesses: dossier_core::cosignature::WitnessPolicy,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -104,6 +106,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
         },
         verifier_tables: true,
         snarkjs_js: args.snarkjs.clone(),
+        witnesses: args.witnesses.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

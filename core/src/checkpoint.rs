@@ -155,6 +155,42 @@ pub fn open(note: &[u8], verifier_key: &str) -> Result<CheckpointBody, CoreError
     Ok(body)
 }
 
+/// What a verifier trusts a checkpoint by: the ledger's key it pins and the witness policy it
+/// applies (k of n witnesses must have cosigned; c2sp.org/tlog-cosignature). With no witnesses
+/// the ledger operator's signature is the only trust point, and a split view goes unnoticed.
+#[derive(Clone, Debug)]
+pub struct Trust {
+    /// The ledger's verifier key.
+    pub log_key: String,
+    /// The witnesses, and how many must have cosigned.
+    pub witnesses: crate::cosignature::WitnessPolicy,
+}
+
+impl Trust {
+    /// The ledger's key alone (no witness asked for).
+    pub fn key_only(log_key: &str) -> Trust {
+        Trust {
+            log_key: log_key.to_string(),
+            witnesses: crate::cosignature::WitnessPolicy::none(),
+        }
+    }
+
+    /// The ledger's key and a witness policy.
+    pub fn witnessed(log_key: &str, witnesses: crate::cosignature::WitnessPolicy) -> Trust {
+        Trust {
+            log_key: log_key.to_string(),
+            witnesses,
+        }
+    }
+
+    /// Opens a checkpoint note: the ledger's signature, then the witness policy.
+    pub fn open(&self, note: &[u8]) -> Result<CheckpointBody, CoreError> {
+        let body = open(note, &self.log_key)?;
+        self.witnesses.check(note)?;
+        Ok(body)
+    }
+}
+
 /// The root hash in base64, as checkpoints write it.
 pub fn root_hash_b64(h: &[u8; 32]) -> String {
     STANDARD.encode(h)

@@ -204,4 +204,7 @@ pub struct Config {
     /// snarkjs's browser build (`snarkjs.min.js`) for the `/verify` and `/ledger` pages; not
     /// bundled (GPL-3.0), so the operator names the file.
     pub snarkjs_js: Option<PathBuf>,
+    /// The witnesses whose cosignatures a checkpoint needs before the service's verifications
+    /// believe it (`WitnessPolicy::none()`: the ledger's signature alone).
+    pub witnesses: dossier_core::cosignature::WitnessPolicy,
 }

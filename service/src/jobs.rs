@@ -271,7 +271,7 @@ pub fn verify_worker(
         let results = dossier_verifier::verify_presentations(
             &items,
             &state.keys,
-            &state.log_verifier_key,
+            &state.trust,
             &state.schemas,
         );
         drop(items);

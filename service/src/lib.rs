@@ -63,6 +63,9 @@ pub struct AppState {
     pub log_key: KeyPair,
     /// The ledger's verifier key (checkpoints are checked against it).
     pub log_verifier_key: String,
+    /// What the service's verifications trust a checkpoint by: the ledger's key and the
+    /// configured witness policy.
+    pub trust: dossier_core::checkpoint::Trust,
     /// The accepted tokens.
     pub tokens: Tokens,
     /// The limits.
@@ -160,6 +163,10 @@ impl Service {
         let (verify_tx, verify_rx) = tokio::sync::mpsc::channel(4096);
         let state = Arc::new(AppState {
             log_verifier_key: log_key.verifier_key(),
+            trust: dossier_core::checkpoint::Trust::witnessed(
+                &log_key.verifier_key(),
+                config.witnesses.clone(),
+            ),
             store,
             home,
             params: config.params.clone(),

@@ -333,12 +333,7 @@ pub async fn reverify(
                 now: *at,
             })
             .collect();
-        let results = dossier_verifier::verify_presentations(
-            &items,
-            &s.keys,
-            &s.log_verifier_key,
-            &s.schemas,
-        );
+        let results = dossier_verifier::verify_presentations(&items, &s.keys, &s.trust, &s.schemas);
         let mut valid = 0;
         for ((seq, ..), result) in parsed.iter().zip(results) {
             match result {

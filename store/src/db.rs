@@ -711,6 +711,51 @@ impl Store {
         txn.commit()?;
         Ok(note)
     }
+
+    /// Adds a witness's cosignature line to the checkpoint published at `size`, after checking
+    /// it (c2sp.org/tlog-cosignature) against the witness's key: a line that does not verify is
+    /// refused and the note is unchanged; a witness's earlier cosignature on the same note is
+    /// replaced. Returns the note as now served.
+    pub fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &dossier_core::cosignature::WitnessKey,
+        line: &str,
+    ) -> Result<String, StoreError> {
+        let refused = |reason: &str| StoreError::Refused {
+            reason: reason.to_string(),
+        };
+        let line = line.trim_end_matches('\n');
+        if line.contains('\n') {
+            return Err(refused("a cosignature is one signature line"));
+        }
+        let txn = self.db.begin_write()?;
+        let note = {
+            let mut t = txn.open_table(CHECKPOINTS)?;
+            let old = t
+                .get(size)?
+                .map(|v| v.value().to_string())
+                .ok_or_else(|| refused("no checkpoint was published at that size"))?;
+            if old.lines().next() == Some(witness.name()) {
+                return Err(refused("a witness may not be named as the ledger"));
+            }
+            let prefix = format!("— {} ", witness.name());
+            let kept: String = old
+                .split_inclusive('\n')
+                .filter(|l| !l.starts_with(&prefix))
+                .collect();
+            let note = format!("{kept}{line}\n");
+            if witness.cosigned(note.as_bytes()).is_none() {
+                return Err(refused(
+                    "the cosignature does not verify for this witness and checkpoint",
+                ));
+            }
+            t.insert(size, note.as_str())?;
+            note
+        };
+        txn.commit()?;
+        Ok(note)
+    }
 }
 
 impl<D: ReadableDatabase> Store<D> {

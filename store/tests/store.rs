@@ -279,3 +279,53 @@ fn the_database_is_private_to_its_owner() {
         .expect("chmod");
     drop(home.reader().expect("private again"));
 }
+
+#[test]
+fn cosignatures_are_checked_before_they_are_kept() {
+    use dossier_core::cosignature::Cosigner;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir.path().join("d.redb"));
+    let log_key = key("test/ledger");
+    store.init_ledger(&log_key).expect("init");
+    let note = store.checkpoint(&log_key, 3).expect("checkpoint");
+    let size = checkpoint::open(note.as_bytes(), &log_key.verifier_key())
+        .expect("signed")
+        .size;
+    let w1 = Cosigner::new(key("w1.example"));
+    let w2 = Cosigner::new(key("w2.example"));
+    let text = note.split_once("\n\n").expect("note").0.to_string() + "\n";
+    let line = w1.cosign(text.as_bytes(), 10).expect("cosign");
+    // Another witness's key, another checkpoint's text, two lines: refused, nothing kept.
+    for (witness, bad) in [
+        (w2.witness_key(), line.clone()),
+        (
+            w1.witness_key(),
+            w1.cosign(b"other\n1\nAAAA\n", 10).expect("cosign"),
+        ),
+        (w1.witness_key(), format!("{line}{line}")),
+    ] {
+        assert!(store.add_cosignature(size, &witness, &bad).is_err());
+        assert_eq!(store.latest_checkpoint().expect("read"), Some(note.clone()));
+    }
+    // A valid one is kept; a later one by the same witness replaces it; the ledger's own
+    // signature stays and the note still opens.
+    let kept = store
+        .add_cosignature(size, &w1.witness_key(), &line)
+        .expect("kept");
+    assert_eq!(kept, format!("{note}{line}"));
+    let later = w1.cosign(text.as_bytes(), 11).expect("cosign");
+    let kept = store
+        .add_cosignature(size, &w1.witness_key(), &later)
+        .expect("replaced");
+    assert_eq!(kept, format!("{note}{later}"));
+    checkpoint::open(kept.as_bytes(), &log_key.verifier_key()).expect("still the ledger's");
+    // A witness may not take the ledger's name (its lines would replace the ledger's).
+    let impostor = Cosigner::new(key("test/ledger"));
+    let line = impostor.cosign(text.as_bytes(), 12).expect("cosign");
+    assert!(store
+        .add_cosignature(size, &impostor.witness_key(), &line)
+        .is_err());
+    assert!(store
+        .add_cosignature(size + 1, &w1.witness_key(), &later)
+        .is_err());
+}

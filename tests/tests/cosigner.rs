@@ -182,3 +182,154 @@ fn a_witness_killed_mid_request_never_cosigns_two_forks() {
     );
     w.kill();
 }
+
+/// Writes a witness policy file.
+fn policy_file(dir: &Path, name: &str, threshold: usize, keys: &[&str]) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("threshold {threshold}\n{}\n", keys.join("\n")),
+    )
+    .expect("policy");
+    path.to_str().expect("utf-8").to_string()
+}
+
+#[test]
+fn a_two_witness_ledger_and_a_verifier_with_a_witness_policy() {
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().join("ledger");
+    ok(&home, &["ledger", "init", "--origin", "ledger.example"]);
+    ok(&home, &["issuer", "init", "hr.example"]);
+    let log_key = ok_json(&home, &["ledger", "info"])["log_key"]
+        .as_str()
+        .expect("log key")
+        .to_string();
+    // Two departments run a witness each.
+    let mut keys = Vec::new();
+    let mut running = Vec::new();
+    for name in ["w1.audit.example", "w2.court.example"] {
+        let whome = dir.path().join(name);
+        let init = ok_json(&whome, &["cosigner", "init", "--name", name]);
+        let key = init["witness_key"].as_str().expect("key").to_string();
+        let w = Cosigner::start(&whome, &log_key);
+        ok(
+            &home,
+            &["ledger", "add-witness", "--url", &w.base, "--key", &key],
+        );
+        keys.push(key);
+        running.push((whome, w));
+    }
+    // A holder with an appraisal, a checkpoint both witnesses cosign.
+    let wallet = dir.path().join("wallet.json");
+    let w = wallet.to_str().expect("utf-8");
+    let holder = ok_json(&home, &["holder", "init", "--wallet", w]);
+    let mut claim = appraisal(holder["holder"].as_str().expect("holder"), 2024);
+    claim["holder_halo2"] = holder["holder_halo2"].clone();
+    issue_to_wallet(&home, "hr.example", &claim, &wallet);
+    let cp = ok_json(&home, &["checkpoint"]);
+    let cosigned: Vec<bool> = cp["witnesses"]
+        .as_array()
+        .expect("witnesses")
+        .iter()
+        .map(|o| o["cosigned"].as_bool().expect("bool"))
+        .collect();
+    assert_eq!(cosigned, vec![true, true], "{cp}");
+    // The holder's presentation carries the cosigned checkpoint.
+    let query = r#"{"credentials": [{"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2024}}}]}"#;
+    let (request, presentation) = (dir.path().join("r.json"), dir.path().join("p.json"));
+    request_on(&home, query, "promotion-2026", &request, "halo2");
+    let params = dir.path().join("no-params");
+    std::fs::create_dir_all(&params).expect("params");
+    prove_to(&home, &params, &request, &wallet, &presentation);
+    let verify = |policy: &str| {
+        run(
+            &home,
+            &[
+                "--params",
+                params.to_str().expect("utf-8"),
+                "verify",
+                "--request",
+                request.to_str().expect("utf-8"),
+                "--witness-policy",
+                policy,
+                presentation.to_str().expect("utf-8"),
+            ],
+        )
+    };
+    let both = policy_file(dir.path(), "both", 2, &[&keys[0], &keys[1]]);
+    let out = verify(&both);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A policy that also needs a witness that never saw this checkpoint: refused (exit 1).
+    let w3_key = {
+        let whome = dir.path().join("w3");
+        ok_json(
+            &whome,
+            &["cosigner", "init", "--name", "w3.elsewhere.example"],
+        )["witness_key"]
+            .as_str()
+            .expect("key")
+            .to_string()
+    };
+    let strict = policy_file(dir.path(), "strict", 2, &[&keys[0], &w3_key]);
+    let out = verify(&strict);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("witness cosignatures"));
+
+    // A witness that is down does not block publishing; `ledger cosign` catches it up later
+    // (its 409 names the size it holds; the ledger sends a consistency proof from there).
+    let (w2home, w2) = running.pop().expect("w2");
+    w2.kill();
+    issue_to_wallet(&home, "hr.example", &claim, &wallet);
+    let cp = ok_json(&home, &["checkpoint"]);
+    let cosigned: Vec<bool> = cp["witnesses"]
+        .as_array()
+        .expect("witnesses")
+        .iter()
+        .map(|o| o["cosigned"].as_bool().expect("bool"))
+        .collect();
+    assert_eq!(cosigned, vec![true, false], "{cp}");
+    let w2 = Cosigner::start(&w2home, &log_key);
+    // Its address changed: point the ledger at it again.
+    let list = std::fs::read_to_string(home.join("witnesses.txt")).expect("witnesses");
+    let moved: String = list
+        .lines()
+        .map(|l| {
+            if l.contains("w2.court.example") {
+                format!("{} {}\n", w2.base, keys[1])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(home.join("witnesses.txt"), moved).expect("witnesses");
+    let retry = ok_json(&home, &["ledger", "cosign"]);
+    assert!(
+        retry
+            .as_array()
+            .expect("outcomes")
+            .iter()
+            .all(|o| o["cosigned"] == true),
+        "{retry}"
+    );
+    let note = ok_json(&home, &["ledger", "info"])["latest_checkpoint"]
+        .as_str()
+        .expect("note")
+        .to_string();
+    let policy =
+        WitnessPolicy::parse(&format!("threshold 2\n{}\n{}\n", keys[0], keys[1])).expect("policy");
+    assert_eq!(policy.check(note.as_bytes()).expect("2 of 2").len(), 2);
+    w2.kill();
+    for (_, w) in running {
+        w.kill();
+    }
+}

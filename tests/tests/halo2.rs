@@ -201,11 +201,22 @@ fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
                 now,
             })
             .collect();
-        dossier_verifier::verify_presentations(&items, &keys, &log_key, &schemas)
+        dossier_verifier::verify_presentations(
+            &items,
+            &keys,
+            &dossier_verifier::Trust::key_only(&log_key),
+            &schemas,
+        )
     };
     // A batch of valid proofs passes, each with the verdict a single check gives.
-    let single = dossier_verifier::halo2::verify(&request, &good, &log_key, &schemas, now)
-        .expect("valid alone");
+    let single = dossier_verifier::halo2::verify(
+        &request,
+        &good,
+        &dossier_verifier::Trust::key_only(&log_key),
+        &schemas,
+        now,
+    )
+    .expect("valid alone");
     let all = judge(&[&good, &good, &good]);
     assert_eq!(all.len(), 3);
     for r in &all {

@@ -13,6 +13,7 @@ use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{Field, PrimeField, UniformRand, Zero};
 use ark_groth16::Proof;
+use dossier_core::checkpoint::Trust;
 
 /// Verifies `(proof, public inputs)` pairs made for one verifying key.
 pub fn verify_batch(key: &ShapeKey, items: &[(Proof<Bn254>, Vec<Fr>)]) -> Result<(), VerifyError> {
@@ -86,7 +87,7 @@ pub struct BatchItem<'a> {
 pub fn verify_presentations(
     items: &[BatchItem<'_>],
     keys: &crate::VerifierKeys,
-    log_key: &str,
+    trust: &Trust,
     schemas: &dossier_core::schema::SchemaSet,
 ) -> Vec<Result<crate::Checked, VerifyError>> {
     use crate::verify::{check_groth16, verify_proof};
@@ -96,14 +97,14 @@ pub fn verify_presentations(
     let mut halo2 = Halo2Batch::default();
     for (i, item) in items.iter().enumerate() {
         if item.presentation.backend == dossier_core::presentation::Backend::Halo2 {
-            out.push(halo2.add(i, item, log_key, schemas));
+            out.push(halo2.add(i, item, trust, schemas));
             continue;
         }
         let checked = check_groth16(
             item.request,
             item.presentation,
             keys,
-            log_key,
+            trust,
             schemas,
             item.now,
         );

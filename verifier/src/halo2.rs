@@ -8,6 +8,7 @@
 use crate::verify::{check_request, check_shared};
 use crate::{Checked, Verdict, VerifyError};
 use base64::{engine::general_purpose::STANDARD, Engine};
+use dossier_core::checkpoint::Trust;
 use dossier_core::pasta::{self, Fp};
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::schema::SchemaSet;
@@ -43,11 +44,11 @@ pub fn prepare(shape: dossier_core::query::Shape) -> Result<(), VerifyError> {
 pub fn verify(
     request: &PresentationRequest,
     p: &Presentation,
-    log_key: &str,
+    trust: &Trust,
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
-    let pending = check(request, p, log_key, schemas, now)?;
+    let pending = check(request, p, trust, schemas, now)?;
     pending.finish()
 }
 
@@ -88,7 +89,7 @@ impl Pending {
 pub(crate) fn check(
     request: &PresentationRequest,
     p: &Presentation,
-    log_key: &str,
+    trust: &Trust,
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Pending, VerifyError> {
@@ -132,7 +133,7 @@ pub(crate) fn check(
         &encoded,
         &public,
         pasta::hash_elements(&query),
-        log_key,
+        trust,
         now,
         |r| r.root_halo2,
     )?;
@@ -182,10 +183,10 @@ impl Batch {
         &mut self,
         i: usize,
         item: &crate::BatchItem<'_>,
-        log_key: &str,
+        trust: &Trust,
         schemas: &SchemaSet,
     ) -> Option<Result<Checked, VerifyError>> {
-        match check(item.request, item.presentation, log_key, schemas, item.now) {
+        match check(item.request, item.presentation, trust, schemas, item.now) {
             Ok(pending) => {
                 self.by_shape
                     .entry(item.presentation.shape.name())

@@ -26,6 +26,7 @@ mod verdict;
 mod verify;
 
 pub use batch::{verify_batch, verify_presentations, BatchItem};
+pub use dossier_core::checkpoint::Trust;
 pub use keys::VerifierKeys;
 pub use nullifiers::NullifierStore;
 pub use verdict::{Revealed, Verdict};
@@ -61,6 +62,15 @@ pub enum VerifyError {
     /// The checkpoint is unsigned, signed by another key, or malformed.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The checkpoint lacks the witness cosignatures the verifier's policy demands (a ledger
+    /// could be showing this verifier a history others do not see).
+    #[error("checkpoint: {found} of the {needed} witness cosignatures the policy demands")]
+    Unwitnessed {
+        /// Asked for.
+        needed: usize,
+        /// Valid ones found.
+        found: usize,
+    },
     /// The checkpoint is older than the request allows.
     #[error("checkpoint is {age} s old; the request allows {max} s")]
     Stale {

@@ -6,7 +6,7 @@ use ark_bn254::{Bn254, Fr, G1Projective};
 use ark_groth16::{Groth16, Proof};
 use ark_serialize::CanonicalDeserialize;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use dossier_core::checkpoint::{self, CheckpointBody};
+use dossier_core::checkpoint::{CheckpointBody, Trust};
 use dossier_core::entry::RegistryRoot;
 use dossier_core::presentation::{Backend, Presentation, PresentationRequest, PRESENTATION_FORMAT};
 use dossier_core::query::EncodedQuery;
@@ -68,7 +68,7 @@ pub(crate) fn check_statement(
     request: &PresentationRequest,
     p: &Presentation,
     keys: &VerifierKeys,
-    log_key: &str,
+    trust: &Trust,
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Statement, VerifyError> {
@@ -96,16 +96,10 @@ pub(crate) fn check_statement(
     let public = PublicInputs::from_field_elements(p.shape, &inputs)
         .map_err(|e| malformed("public inputs", e))?;
     let query_hash = encoded.hash().map_err(|e| malformed("query", e))?;
-    let (checkpoint, issuers) = check_shared(
-        request,
-        p,
-        &encoded,
-        &public,
-        query_hash,
-        log_key,
-        now,
-        |r| r.root,
-    )?;
+    let (checkpoint, issuers) =
+        check_shared(request, p, &encoded, &public, query_hash, trust, now, |r| {
+            r.root
+        })?;
     Ok(Statement {
         encoded,
         inputs,
@@ -167,7 +161,7 @@ pub(crate) fn check_shared<F: InputField>(
     encoded: &EncodedQuery,
     public: &PublicInputs<F>,
     query_hash: F,
-    log_key: &str,
+    trust: &Trust,
     now: u64,
     root_of: impl Fn(&RegistryRoot) -> F,
 ) -> Result<(CheckpointBody, Vec<String>), VerifyError> {
@@ -175,7 +169,7 @@ pub(crate) fn check_shared<F: InputField>(
         return Err(VerifyError::PublicInput("query_hash"));
     }
     check_bindings(request, public)?;
-    let cp = check_checkpoint(request, p, log_key, now)?;
+    let cp = check_checkpoint(request, p, trust, now)?;
     let issuers = check_anchors(encoded, public, &cp, root_of)?;
     check_unused_reveals(encoded, public)?;
     Ok((cp, issuers))
@@ -217,15 +211,20 @@ fn check_unused_reveals<F: InputField>(
     Ok(())
 }
 
-/// The checkpoint is signed by the trusted ledger key and fresh enough.
+/// The checkpoint is signed by the trusted ledger key, cosigned as the witness policy demands,
+/// and fresh enough.
 fn check_checkpoint(
     request: &PresentationRequest,
     p: &Presentation,
-    log_key: &str,
+    trust: &Trust,
     now: u64,
 ) -> Result<CheckpointBody, VerifyError> {
-    let cp = checkpoint::open(p.checkpoint.as_bytes(), log_key)
-        .map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
+    let cp = trust.open(p.checkpoint.as_bytes()).map_err(|e| match e {
+        dossier_core::CoreError::Witnesses { needed, found } => {
+            VerifyError::Unwitnessed { needed, found }
+        }
+        e => VerifyError::Checkpoint(e.to_string()),
+    })?;
     if cp.time > now.saturating_add(300) {
         return Err(VerifyError::Checkpoint("dated in the future".into()));
     }
@@ -329,17 +328,17 @@ pub fn verify(
     request: &PresentationRequest,
     p: &Presentation,
     keys: &VerifierKeys,
-    log_key: &str,
+    trust: &Trust,
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
     if p.backend == Backend::Halo2 {
         #[cfg(feature = "halo2")]
-        return crate::halo2::verify(request, p, log_key, schemas, now);
+        return crate::halo2::verify(request, p, trust, schemas, now);
         #[cfg(not(feature = "halo2"))]
         return Err(VerifyError::BackendMissing(Backend::Halo2));
     }
-    let checked = check_groth16(request, p, keys, log_key, schemas, now)?;
+    let checked = check_groth16(request, p, keys, trust, schemas, now)?;
     if let Some((proof, inputs)) = &checked.groth16 {
         verify_proof(keys.for_presentation(p)?, proof, inputs)?;
     }
@@ -352,11 +351,11 @@ pub(crate) fn check_groth16(
     request: &PresentationRequest,
     p: &Presentation,
     keys: &VerifierKeys,
-    log_key: &str,
+    trust: &Trust,
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<Checked, VerifyError> {
-    let st = check_statement(request, p, keys, log_key, schemas, now)?;
+    let st = check_statement(request, p, keys, trust, schemas, now)?;
     let proof = decode_proof(&p.proof)?;
     let nullifier = dossier_core::field::to_hex(&st.public.nullifier);
     let verdict = Verdict::new(
