@@ -2,7 +2,9 @@
 //! (an HR office, a law school, a training academy) issue credentials to synthetic civil
 //! servants; the ledger publishes a checkpoint; a holder fetches an anchored witness; a promotion
 //! replaces a status credential and a fraudulent degree is revoked; a second checkpoint follows;
-//! a regulator audits the ledger and checks the two checkpoints' consistency.
+//! two departments' witnesses cosign each checkpoint (and refuse a forked one), and the
+//! verifier believes a checkpoint only with both cosignatures; a regulator audits the ledger
+//! and checks the two checkpoints' consistency.
 
 use crate::error::CliError;
 use crate::Out;
@@ -171,6 +173,10 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     let first = steps.time("publish checkpoint 1 (all registry roots)", || {
         Ok(store.checkpoint(&log_key, crate::now())?)
     })?;
+    let witnesses = Witnesses::start(&dir, &log_key)?;
+    steps.time("two departments' witnesses cosign checkpoint 1", || {
+        witnesses.cosign(&store, &first, 0)
+    })?;
     let first = checkpoint::open(first.as_bytes(), &log_key.verifier_key())?;
 
     let employment = &issued_hr[0];
@@ -187,11 +193,13 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         ));
     }
 
+    let trust =
+        dossier_verifier::Trust::witnessed(&log_key.verifier_key(), witnesses.policy.clone());
     presentations(
         &mut steps,
         params,
         &store,
-        &log_key,
+        &trust,
         &secrets[0],
         &issued_law[0],
         &issued_hr[..4],
@@ -217,7 +225,15 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     let second = steps.time("publish checkpoint 2", || {
         Ok(store.checkpoint(&log_key, crate::now())?)
     })?;
+    steps.time(
+        "the witnesses cosign checkpoint 2 (consistent with 1)",
+        || witnesses.cosign(&store, &second, first.size),
+    )?;
     let second = checkpoint::open(second.as_bytes(), &log_key.verifier_key())?;
+    steps.time(
+        "a forked checkpoint 2 (another history, the ledger's key) is refused by both witnesses",
+        || witnesses.refuse_fork(&log_key, &second),
+    )?;
     let stale = path.clone();
     let revoked = store.witness("univ.law-school", fraudulent)?;
     let fresh_root = second.registry(&employment.issuer_id).map(|r| r.root);
@@ -259,6 +275,92 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     Ok(0)
 }
 
+/// Two departments' witnesses (c2sp.org/tlog-witness), run in process with their state in the
+/// demo folder, and the 2-of-2 policy the demo's verifier applies.
+struct Witnesses {
+    list: Vec<dossier_witness::Witness>,
+    policy: dossier_core::cosignature::WitnessPolicy,
+}
+
+impl Witnesses {
+    fn start(dir: &Path, log_key: &KeyPair) -> Result<Witnesses, CliError> {
+        let logs = std::collections::BTreeMap::from([(
+            log_key.name().to_string(),
+            log_key.verifier_key(),
+        )]);
+        let mut list = Vec::new();
+        for name in ["witness.audit-office", "witness.court-of-accounts"] {
+            let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
+            let cosigner = dossier_core::cosignature::Cosigner::new(key);
+            let state = dir.join(format!("{name}.redb"));
+            list.push(
+                dossier_witness::Witness::open(&state, cosigner, logs.clone())
+                    .map_err(|e| CliError::Input(e.to_string()))?,
+            );
+        }
+        let keys = list
+            .iter()
+            .map(|w| dossier_core::cosignature::WitnessKey::parse(&w.vkey()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = dossier_core::cosignature::WitnessPolicy::new(keys.len(), keys)?;
+        Ok(Witnesses { list, policy })
+    }
+
+    /// Each witness's `add-checkpoint` from `old` (with the consistency proof), its cosignature
+    /// kept with the checkpoint.
+    fn cosign(&self, store: &Store, note: &str, old: u64) -> Result<(), CliError> {
+        let size = note
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse::<u64>().ok())
+            .ok_or_else(|| CliError::Input("demo: a malformed checkpoint".into()))?;
+        let body = self.request(store, note, old, size)?;
+        for (w, key) in self.list.iter().zip(&self.policy.witnesses) {
+            let line = w
+                .add_checkpoint(body.as_bytes(), crate::now())
+                .map_err(|e| CliError::Input(format!("demo: witness {}: {e}", key.name())))?;
+            store.add_cosignature(size, key, &line)?;
+        }
+        Ok(())
+    }
+
+    fn request(&self, store: &Store, note: &str, old: u64, size: u64) -> Result<String, CliError> {
+        use base64::Engine;
+        let mut body = format!("old {old}\n");
+        if old > 0 {
+            for h in store.consistency_proof(old, size)? {
+                body.push_str(&base64::engine::general_purpose::STANDARD.encode(h));
+                body.push('\n');
+            }
+        }
+        body.push('\n');
+        body.push_str(note);
+        Ok(body)
+    }
+
+    /// The ledger's key signs another history of the same size: no witness cosigns it.
+    fn refuse_fork(
+        &self,
+        log_key: &KeyPair,
+        cp: &checkpoint::CheckpointBody,
+    ) -> Result<(), CliError> {
+        let mut fork = cp.clone();
+        fork.root_hash[0] ^= 1;
+        let note = fork.sign(log_key)?;
+        let body = format!("old {}\n\n{note}", cp.size);
+        if self
+            .list
+            .iter()
+            .any(|w| w.add_checkpoint(body.as_bytes(), crate::now()).is_ok())
+        {
+            return Err(CliError::Input(
+                "demo: a witness cosigned a forked checkpoint".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn offered(store: &Store, issuer: &str, c: &Credential) -> Result<Offered, CliError> {
     let path = store.witness(issuer, c.credential_id)?;
     Ok(Offered {
@@ -275,7 +377,7 @@ fn presentations(
     steps: &mut Steps,
     params: &Path,
     store: &Store,
-    log_key: &KeyPair,
+    trust: &dossier_verifier::Trust,
     secret: &HolderSecret,
     degree: &Credential,
     hr: &[Credential],
@@ -359,7 +461,7 @@ fn presentations(
                 &request,
                 &presentation,
                 &keys,
-                &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
+                trust,
                 schemas,
                 crate::now(),
             )?)
@@ -379,34 +481,21 @@ fn presentations(
                 );
             }
         }
-        let replay = dossier_verifier::verify(
-            &request,
-            &presentation,
-            &keys,
-            &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
-            schemas,
-            crate::now(),
-        )
-        .map_err(CliError::from)
-        .and_then(|c| {
-            seen.check_and_record(&scope, c.backend, &c.nullifier)
+        let replay =
+            dossier_verifier::verify(&request, &presentation, &keys, trust, schemas, crate::now())
                 .map_err(CliError::from)
-        });
+                .and_then(|c| {
+                    seen.check_and_record(&scope, c.backend, &c.nullifier)
+                        .map_err(CliError::from)
+                });
         if replay.is_ok() {
             return Err(CliError::Input(
                 "demo: a replayed presentation was accepted".into(),
             ));
         }
         let other = PresentationRequest::new(request.query.clone(), &scope, &today, 3600)?;
-        if dossier_verifier::verify(
-            &other,
-            &presentation,
-            &keys,
-            &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
-            schemas,
-            crate::now(),
-        )
-        .is_ok()
+        if dossier_verifier::verify(&other, &presentation, &keys, trust, schemas, crate::now())
+            .is_ok()
         {
             return Err(CliError::Input(
                 "demo: a presentation was accepted for another challenge".into(),
@@ -449,7 +538,7 @@ fn presentations(
             &request,
             &presentation,
             &keys,
-            &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
+            trust,
             schemas,
             crate::now(),
         )?)
@@ -458,16 +547,7 @@ fn presentations(
     let mut tampered = presentation.clone();
     tampered.public_inputs[dossier_core::statement::Layout { shape }.revealed(0, 0)] =
         dossier_core::pasta::to_hex(&dossier_core::pasta::Fp::from(2001));
-    if dossier_verifier::verify(
-        &request,
-        &tampered,
-        &keys,
-        &dossier_verifier::Trust::key_only(&log_key.verifier_key()),
-        schemas,
-        crate::now(),
-    )
-    .is_ok()
-    {
+    if dossier_verifier::verify(&request, &tampered, &keys, trust, schemas, crate::now()).is_ok() {
         return Err(CliError::Input(
             "demo: a halo2 proof with a changed reveal was accepted".into(),
         ));

@@ -267,6 +267,20 @@ fn the_demo_runs_end_to_end() {
     );
     assert_eq!(v["credentials"], 50 * 7);
     assert_eq!(v["audit"], "passed");
+    // Two departments' witnesses cosign both checkpoints and refuse a forked one.
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    for step in [
+        "two departments' witnesses cosign checkpoint 1",
+        "the witnesses cosign checkpoint 2 (consistent with 1)",
+        "a forked checkpoint 2 (another history, the ledger's key) is refused by both witnesses",
+    ] {
+        assert!(steps.contains(&step), "{step}");
+    }
 }
 
 #[test]
