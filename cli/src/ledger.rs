@@ -325,13 +325,32 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
         Some(k) => Some(k.clone()),
         None => None,
     };
+    let policy = args
+        .witness_policy
+        .as_deref()
+        .map(|p| crate::witness_policy(Some(p)))
+        .transpose()?;
     let started = std::time::Instant::now();
-    let result = match &args.ledger {
+    let (result, notes) = match &args.ledger {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(io(p))?;
-            audit::audit(&LedgerExport::from_json(&text)?, trusted.as_deref())
+            let export = LedgerExport::from_json(&text)?;
+            (
+                audit::audit(&export, trusted.as_deref()),
+                export.checkpoints,
+            )
         }
-        None => audit::audit_store(&home.reader()?, trusted.as_deref())?,
+        None => {
+            let store = home.reader()?;
+            (
+                audit::audit_store(&store, trusted.as_deref())?,
+                store.checkpoints()?,
+            )
+        }
+    };
+    let result = match (result, &policy) {
+        (Ok(report), Some(policy)) => audit::check_witnessed(&notes, policy).map(|()| report),
+        (result, _) => result,
     };
     let secs = started.elapsed().as_secs_f64();
     let trust_note = if trusted.is_some() {
@@ -347,7 +366,8 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
                     report.entries, report.checkpoints, report.registries.len(), secs, report.log_root,
                     report.registries.iter().map(|r| format!("  {:<24} root {}  live {}", r.issuer, r.root, r.live)).collect::<Vec<_>>().join("\n")
                 ),
-                json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some()}),
+                json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some(),
+                    "witnessed": policy.as_ref().map(|p| p.threshold)}),
             );
             Ok(0)
         }

@@ -461,6 +461,9 @@ struct AuditArgs {
     /// The ledger verifier key to trust (text, or @file); default: the ledger's own claim.
     #[arg(long)]
     log_key: Option<String>,
+    /// A witness policy file: every checkpoint must also carry its k cosignatures.
+    #[arg(long)]
+    witness_policy: Option<PathBuf>,
 }
 
 /// Prints either text or JSON.

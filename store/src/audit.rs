@@ -63,6 +63,8 @@ pub enum DiscrepancyKind {
     Fork,
     /// A registry held now differs from the replayed one.
     RegistryChangedOutsideLog,
+    /// A checkpoint lacks the witness cosignatures the auditor's policy demands.
+    Unwitnessed,
 }
 
 /// What a successful audit saw.
@@ -138,6 +140,26 @@ fn roots_of(issuers: &mut BTreeMap<Fr, IssuerState>) -> Result<Vec<RegistryRoot>
             })
         })
         .collect()
+}
+
+/// Checks that every checkpoint note carries the cosignatures a witness policy demands (run
+/// after [`audit`], which checks the ledger's own signatures): the first one short of it is the
+/// discrepancy.
+pub fn check_witnessed(
+    checkpoints: &[String],
+    policy: &dossier_core::cosignature::WitnessPolicy,
+) -> Result<(), Discrepancy> {
+    for (i, note) in checkpoints.iter().enumerate() {
+        if let Err(e) = policy.check(note.as_bytes()) {
+            let size = note.lines().nth(1).unwrap_or("?");
+            return Err(fail(
+                format!("checkpoint of size {size}"),
+                DiscrepancyKind::Unwitnessed,
+                format!("checkpoint #{i}: {e}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checkpoints by size, in the order given, each verified and parsed.

@@ -183,6 +183,16 @@ fn a_witness_killed_mid_request_never_cosigns_two_forks() {
     w.kill();
 }
 
+/// Which configured witnesses cosigned, from `dossier --json checkpoint`.
+fn cosigned_by(cp: &serde_json::Value) -> Vec<bool> {
+    cp["witnesses"]
+        .as_array()
+        .expect("witnesses")
+        .iter()
+        .map(|o| o["cosigned"].as_bool().expect("bool"))
+        .collect()
+}
+
 /// Writes a witness policy file.
 fn policy_file(dir: &Path, name: &str, threshold: usize, keys: &[&str]) -> String {
     let path = dir.join(name);
@@ -227,13 +237,7 @@ fn a_two_witness_ledger_and_a_verifier_with_a_witness_policy() {
     claim["holder_halo2"] = holder["holder_halo2"].clone();
     issue_to_wallet(&home, "hr.example", &claim, &wallet);
     let cp = ok_json(&home, &["checkpoint"]);
-    let cosigned: Vec<bool> = cp["witnesses"]
-        .as_array()
-        .expect("witnesses")
-        .iter()
-        .map(|o| o["cosigned"].as_bool().expect("bool"))
-        .collect();
-    assert_eq!(cosigned, vec![true, true], "{cp}");
+    assert_eq!(cosigned_by(&cp), vec![true, true], "{cp}");
     // The holder's presentation carries the cosigned checkpoint.
     let query = r#"{"credentials": [{"schema": "appraisal", "issuers": ["hr.example"], "where": {"year": {"$eq": 2024}}}]}"#;
     let (request, presentation) = (dir.path().join("r.json"), dir.path().join("p.json"));
@@ -291,13 +295,7 @@ fn a_two_witness_ledger_and_a_verifier_with_a_witness_policy() {
     w2.kill();
     issue_to_wallet(&home, "hr.example", &claim, &wallet);
     let cp = ok_json(&home, &["checkpoint"]);
-    let cosigned: Vec<bool> = cp["witnesses"]
-        .as_array()
-        .expect("witnesses")
-        .iter()
-        .map(|o| o["cosigned"].as_bool().expect("bool"))
-        .collect();
-    assert_eq!(cosigned, vec![true, false], "{cp}");
+    assert_eq!(cosigned_by(&cp), vec![true, false], "{cp}");
     let w2 = Cosigner::start(&w2home, &log_key);
     // Its address changed: point the ledger at it again.
     let list = std::fs::read_to_string(home.join("witnesses.txt")).expect("witnesses");
@@ -328,6 +326,20 @@ fn a_two_witness_ledger_and_a_verifier_with_a_witness_policy() {
     let policy =
         WitnessPolicy::parse(&format!("threshold 2\n{}\n{}\n", keys[0], keys[1])).expect("policy");
     assert_eq!(policy.check(note.as_bytes()).expect("2 of 2").len(), 2);
+    // The regulator's audit under the same policy passes; under one needing the absent witness,
+    // the first checkpoint short of it is the discrepancy (exit 1).
+    let audit = run(&home, &["audit", "--witness-policy", &both]);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let audit = run(&home, &["--json", "audit", "--witness-policy", &strict]);
+    assert_eq!(audit.status.code(), Some(1));
+    let report: serde_json::Value =
+        serde_json::from_slice(&audit.stdout).expect("json discrepancy");
+    assert_eq!(report["discrepancy"]["kind"], "unwitnessed", "{report}");
     w2.kill();
     for (_, w) in running {
         w.kill();
