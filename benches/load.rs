@@ -623,16 +623,10 @@ fn run() -> Result<(), Failure> {
             .map_or(0, |d| d.as_secs())
     };
     eprintln!("library: one at a time on {cores} threads");
+    let trust = dossier_verifier::Trust::key_only(&f.log_key);
     let single = library_rate(cores, o.seconds, |i| {
         let (r, p) = &typed[i % typed.len()];
-        match dossier_verifier::verify(
-            r,
-            p,
-            &keys,
-            &dossier_verifier::Trust::key_only(&f.log_key),
-            &schemas,
-            now(),
-        ) {
+        match dossier_verifier::verify(r, p, &keys, &trust, &schemas, now()) {
             Ok(_) => 1,
             Err(e) => panic!("a valid presentation was refused: {e}"),
         }
@@ -649,12 +643,7 @@ fn run() -> Result<(), Failure> {
                 }
             })
             .collect();
-        let out = dossier_verifier::verify_presentations(
-            &items,
-            &keys,
-            &dossier_verifier::Trust::key_only(&f.log_key),
-            &schemas,
-        );
+        let out = dossier_verifier::verify_presentations(&items, &keys, &trust, &schemas);
         assert!(
             out.iter().all(Result::is_ok),
             "a valid presentation was refused"

@@ -252,26 +252,13 @@ impl Server {
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"));
         let mut child = cmd.spawn().expect("dossier serve starts");
-        let started = std::time::Instant::now();
-        loop {
-            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
-                return Server {
-                    child,
-                    base: format!("http://{}", addr.trim()),
-                    log,
-                };
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "dossier serve exited ({status}): {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(120),
-                "the service did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+        let addr = wait_for_address(&mut child, &addr_file, &|| {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
+        Server {
+            child,
+            base: format!("http://{addr}"),
+            log,
         }
     }
 
@@ -320,6 +307,30 @@ impl Server {
         let status = response.status();
         let retry = response.header("Retry-After").map(str::to_string);
         (status, response.into_string().unwrap_or_default(), retry)
+    }
+}
+
+/// Waits until a server started with `--addr-file` has written the address it listens on;
+/// panics with `log()` if it exits first, and kills it if it has not started in two minutes.
+pub fn wait_for_address(
+    child: &mut std::process::Child,
+    addr_file: &Path,
+    log: &dyn Fn() -> String,
+) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(addr) = std::fs::read_to_string(addr_file) {
+            return addr.trim().to_string();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited ({status}): {}", log());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not start: {}", log());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

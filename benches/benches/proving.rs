@@ -74,28 +74,15 @@ fn proving(c: &mut Criterion) {
             b.iter(|| prover.prove(&s.request, s.witness(), &note).expect("prove"))
         });
         let p = prover.prove(&s.request, s.witness(), &note).expect("prove");
+        let trust = dossier_verifier::Trust::key_only(&log.verifier_key());
         g.bench_function(format!("{sn}/verify_presentation"), |b| {
             b.iter(|| {
-                dossier_verifier::verify(
-                    &s.request,
-                    &p,
-                    &keys,
-                    &dossier_verifier::Trust::key_only(&log.verifier_key()),
-                    &schemas,
-                    now,
-                )
-                .expect("valid")
+                dossier_verifier::verify(&s.request, &p, &keys, &trust, &schemas, now)
+                    .expect("valid")
             })
         });
-        let checked = dossier_verifier::verify(
-            &s.request,
-            &p,
-            &keys,
-            &dossier_verifier::Trust::key_only(&log.verifier_key()),
-            &schemas,
-            now,
-        )
-        .expect("valid");
+        let checked =
+            dossier_verifier::verify(&s.request, &p, &keys, &trust, &schemas, now).expect("valid");
         let key = &keys.keys[&sn];
         let checked = {
             let (proof, inputs) = checked.groth16.clone().expect("a groth16 proof");

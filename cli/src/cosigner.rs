@@ -70,12 +70,10 @@ pub fn serve(
     }
     let mut known = BTreeMap::new();
     for vkey in logs {
-        let origin = vkey
-            .split('+')
-            .next()
-            .filter(|o| !o.is_empty())
-            .ok_or_else(|| CliError::Input("--log: not a verifier key".into()))?;
-        known.insert(origin.to_string(), vkey.clone());
+        known.insert(
+            dossier_core::keys::verifier_key_name(vkey)?,
+            vkey.trim().to_string(),
+        );
     }
     let cosigner = Cosigner::new(read_key(home)?);
     let state = home.dir.join("cosigner.redb");

@@ -325,17 +325,12 @@ impl Witnesses {
     }
 
     fn request(&self, store: &Store, note: &str, old: u64, size: u64) -> Result<String, CliError> {
-        use base64::Engine;
-        let mut body = format!("old {old}\n");
-        if old > 0 {
-            for h in store.consistency_proof(old, size)? {
-                body.push_str(&base64::engine::general_purpose::STANDARD.encode(h));
-                body.push('\n');
-            }
-        }
-        body.push('\n');
-        body.push_str(note);
-        Ok(body)
+        let proof = if old > 0 {
+            store.consistency_proof(old, size)?
+        } else {
+            Vec::new()
+        };
+        Ok(dossier_witness::request_body(old, &proof, note))
     }
 
     /// The ledger's key signs another history of the same size: no witness cosigns it.

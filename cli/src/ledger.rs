@@ -4,7 +4,6 @@
 
 use crate::error::{io, CliError};
 use crate::{AuditArgs, LedgerCmd, Out};
-use base64::Engine;
 use dossier_core::clock::now;
 use dossier_core::cosignature::WitnessKey;
 use dossier_core::{checkpoint, field};
@@ -114,18 +113,14 @@ fn cosign(home: &Home, store: &dossier_store::Store, note: &str) -> Result<Vec<O
 /// One witness: its cosignature line for the checkpoint of `size`.
 fn ask(store: &dossier_store::Store, url: &str, note: &str, size: u64) -> Result<String, String> {
     let post = |old: u64| -> Result<(u16, String), String> {
-        let mut body = format!("old {old}\n");
-        if old > 0 && old < size {
-            for h in store
+        let proof = if old > 0 && old < size {
+            store
                 .consistency_proof(old, size)
                 .map_err(|e| e.to_string())?
-            {
-                body.push_str(&base64::engine::general_purpose::STANDARD.encode(h));
-                body.push('\n');
-            }
-        }
-        body.push('\n');
-        body.push_str(note);
+        } else {
+            Vec::new()
+        };
+        let body = dossier_witness::request_body(old, &proof, note);
         match ureq::post(&format!("{url}/add-checkpoint"))
             .timeout(std::time::Duration::from_secs(10))
             .set("Content-Type", "text/plain")

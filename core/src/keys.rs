@@ -134,6 +134,15 @@ impl signed_note::Signer for KeyPair {
     }
 }
 
+/// The name (for a ledger: its origin) of a signed-note Ed25519 verifier key, checking that
+/// the key parses.
+pub fn verifier_key_name(vkey: &str) -> Result<String, CoreError> {
+    let verifier = signed_note::StandardVerifier::new(vkey.trim()).map_err(|_| CoreError::Key {
+        reason: "not a signed-note Ed25519 verifier key".into(),
+    })?;
+    Ok(signed_note::Verifier::name(&verifier).to_string())
+}
+
 /// Verifies an Ed25519 signature strictly (refusing small-order keys and malleable signatures).
 pub fn verify_strict(
     public: &VerifyingKey,
@@ -158,6 +167,23 @@ pub fn public_from_bytes(bytes: &[u8; 32]) -> Result<VerifyingKey, CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verifier_key_names_its_ledger() {
+        let k = KeyPair::generate("ledger.example", &mut rand::thread_rng()).expect("key");
+        assert_eq!(
+            verifier_key_name(&k.verifier_key()).expect("parses"),
+            "ledger.example"
+        );
+        for bad in [
+            "",
+            "ledger.example",
+            "ledger.example+00000000+AQ==",
+            "a+b+c",
+        ] {
+            assert!(verifier_key_name(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn keys_whose_base64_contains_plus_round_trip() {

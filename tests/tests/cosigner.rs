@@ -33,23 +33,10 @@ impl Cosigner {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("cosigner starts");
-        let started = std::time::Instant::now();
-        loop {
-            if let Ok(addr) = std::fs::read_to_string(&addr_file) {
-                return Cosigner {
-                    child,
-                    base: format!("http://{}", addr.trim()),
-                };
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("dossier cosigner serve exited ({status})");
-            }
-            if started.elapsed().as_secs() > 60 {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the cosigner did not start");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        let addr = wait_for_address(&mut child, &addr_file, &String::new);
+        Cosigner {
+            child,
+            base: format!("http://{addr}"),
         }
     }
 

@@ -192,6 +192,7 @@ fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
     };
     let changed = with_proof(last_scalar_changed(&proof));
     let appended = with_proof([proof.clone(), vec![0]].concat());
+    let trust = dossier_verifier::Trust::key_only(&log_key);
     let judge = |ps: &[&Presentation]| {
         let items: Vec<dossier_verifier::BatchItem<'_>> = ps
             .iter()
@@ -201,22 +202,11 @@ fn halo2_presentations_are_verified_in_batches_with_a_verdict_each() {
                 now,
             })
             .collect();
-        dossier_verifier::verify_presentations(
-            &items,
-            &keys,
-            &dossier_verifier::Trust::key_only(&log_key),
-            &schemas,
-        )
+        dossier_verifier::verify_presentations(&items, &keys, &trust, &schemas)
     };
     // A batch of valid proofs passes, each with the verdict a single check gives.
-    let single = dossier_verifier::halo2::verify(
-        &request,
-        &good,
-        &dossier_verifier::Trust::key_only(&log_key),
-        &schemas,
-        now,
-    )
-    .expect("valid alone");
+    let single = dossier_verifier::halo2::verify(&request, &good, &trust, &schemas, now)
+        .expect("valid alone");
     let all = judge(&[&good, &good, &good]);
     assert_eq!(all.len(), 3);
     for r in &all {

@@ -426,6 +426,7 @@ fn batch_verification_accepts_valid_batches_and_catches_one_bad_proof() {
         .as_str()
         .expect("k")
         .to_string();
+    let trust = dossier_verifier::Trust::key_only(&log_key);
     let mut items = Vec::new();
     for i in 0..3 {
         let req = f.home.join(format!("batch-req-{i}.json"));
@@ -464,15 +465,8 @@ fn batch_verification_accepts_valid_batches_and_catches_one_bad_proof() {
             serde_json::from_str(&std::fs::read_to_string(&req).expect("r")).expect("j");
         let p: dossier_core::presentation::Presentation =
             serde_json::from_str(&std::fs::read_to_string(&out).expect("r")).expect("j");
-        let checked = dossier_verifier::verify(
-            &request,
-            &p,
-            &keys,
-            &dossier_verifier::Trust::key_only(&log_key),
-            &schemas,
-            u64::MAX / 2,
-        )
-        .err();
+        let checked =
+            dossier_verifier::verify(&request, &p, &keys, &trust, &schemas, u64::MAX / 2).err();
         assert!(
             checked.is_some(),
             "a checkpoint from long ago is stale at a far-future now"
@@ -481,15 +475,8 @@ fn batch_verification_accepts_valid_batches_and_catches_one_bad_proof() {
             .duration_since(std::time::UNIX_EPOCH)
             .expect("t")
             .as_secs();
-        let checked = dossier_verifier::verify(
-            &request,
-            &p,
-            &keys,
-            &dossier_verifier::Trust::key_only(&log_key),
-            &schemas,
-            now,
-        )
-        .expect("valid");
+        let checked =
+            dossier_verifier::verify(&request, &p, &keys, &trust, &schemas, now).expect("valid");
         items.push(checked.groth16.expect("a groth16 proof"));
     }
     dossier_verifier::verify_batch(key, &items).expect("a valid batch passes");

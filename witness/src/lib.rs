@@ -16,4 +16,4 @@ mod http;
 mod state;
 
 pub use http::router;
-pub use state::{Witness, WitnessError, MAX_BODY};
+pub use state::{request_body, Witness, WitnessError, MAX_BODY};

@@ -57,6 +57,20 @@ struct Request<'a> {
     note: &'a [u8],
 }
 
+/// The body of an `add-checkpoint` request, as a ledger sends it: `old <size>`, one base64
+/// line per consistency-proof hash, a blank line, the signed checkpoint (what
+/// [`Witness::add_checkpoint`] parses).
+pub fn request_body(old: u64, proof: &[[u8; 32]], note: &str) -> String {
+    let mut body = format!("old {old}\n");
+    for h in proof {
+        body.push_str(&STANDARD.encode(h));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(note);
+    body
+}
+
 fn parse_request(body: &[u8]) -> Result<Request<'_>, WitnessError> {
     let text = std::str::from_utf8(body).map_err(|_| WitnessError::Malformed("not UTF-8"))?;
     let (head, note) = text.split_once("\n\n").ok_or(WitnessError::Malformed(
@@ -209,7 +223,6 @@ fn check_against(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::{engine::general_purpose::STANDARD, Engine};
     use dossier_core::checkpoint::CheckpointBody;
     use dossier_core::cosignature::WitnessPolicy;
     use dossier_core::keys::KeyPair;
@@ -255,20 +268,14 @@ mod tests {
         }
         /// The add-checkpoint body from `old`.
         fn request(&self, old: u64) -> String {
-            let mut body = format!("old {old}\n");
-            if old > 0 {
-                for h in self
-                    .log
+            let proof = if old > 0 {
+                self.log
                     .consistency_proof(old, self.log.size())
                     .expect("proof")
-                {
-                    body.push_str(&STANDARD.encode(h));
-                    body.push('\n');
-                }
-            }
-            body.push('\n');
-            body.push_str(&self.checkpoint());
-            body
+            } else {
+                Vec::new()
+            };
+            request_body(old, &proof, &self.checkpoint())
         }
     }
 
