@@ -21,6 +21,7 @@ use dossier_store::home::Home;
 use dossier_store::{audit, Store};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use sha2::Digest;
 use std::path::Path;
 use std::time::Instant;
 
@@ -193,6 +194,10 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         ));
     }
 
+    if dossier_params::Manifest::load(params).map_or(true, |m| m.insecure) {
+        let note = store.latest_checkpoint()?.unwrap_or_default();
+        ceremony(&mut steps, out, params, &dir.join("ceremony"), &note)?;
+    }
     let trust =
         dossier_verifier::Trust::witnessed(&log_key.verifier_key(), witnesses.policy.clone());
     presentations(
@@ -366,6 +371,72 @@ fn offered(store: &Store, issuer: &str, c: &Credential) -> Result<Offered, CliEr
     })
 }
 
+/// The departments that contribute to the demo's ceremony, each with its own randomness.
+const DEPARTMENTS: [&str; 3] = [
+    "tax bureau",
+    "civil service commission",
+    "national audit office",
+];
+
+/// A three-department Groth16 ceremony for every shipped shape, its keys installed into
+/// `params`: a coordinator's phase 1 (single party: demonstrations only), one contribution per
+/// department, the ledger's latest checkpoint as the public beacon, and a full re-check.
+fn ceremony(
+    steps: &mut Steps,
+    out: &crate::Out,
+    params: &Path,
+    dir: &Path,
+    note: &str,
+) -> Result<(), CliError> {
+    use crate::ceremony::{Ceremony, Phase1Source};
+    let quiet = crate::Out { json: true };
+    let shapes = dossier_core::query::SHAPES;
+    let mut c = steps.time(
+        "ceremony: a coordinator's powers of tau 2^16 (single party, demonstration) and each shape's initial key",
+        || {
+            Ceremony::init(
+                dir,
+                &quiet,
+                &shapes,
+                Phase1Source::SingleParty("demo coordinator".into()),
+            )
+        },
+    )?;
+    for department in DEPARTMENTS {
+        let done = steps.time(
+            &format!("ceremony: the {department} contributes to every shape (fresh randomness, proof of knowledge)"),
+            || c.contribute(&quiet, department),
+        )?;
+        if !out.json {
+            for (shape, hash, _) in &done {
+                println!(
+                    "              {}: publishes {}",
+                    shape.name(),
+                    hex::encode(hash)
+                );
+            }
+        }
+    }
+    let beacon = sha2::Sha256::digest(note.as_bytes());
+    steps.time(
+        "ceremony: a public random beacon (the latest checkpoint's hash, 2^10 SHA-256 iterations) closes it",
+        || c.beacon(&quiet, "beacon: latest checkpoint", &beacon, 10),
+    )?;
+    c.save()?;
+    let reports = steps.time(
+        "ceremony: anyone re-checks phase 1 and every transcript against its circuit",
+        || c.verify(&quiet),
+    )?;
+    let manifest = steps.time(
+        "ceremony: install the keys into params (the manifest pins them, phase 1 and the transcripts)",
+        || c.install(params, &reports),
+    )?;
+    if !out.json {
+        println!("              {}", manifest.setup);
+    }
+    Ok(())
+}
+
 /// Recruitment and promotion presentations by holder 0, verified, and a replay refused.
 #[allow(clippy::too_many_arguments)]
 fn presentations(
@@ -379,16 +450,6 @@ fn presentations(
     day: u32,
     schemas: &SchemaSet,
 ) -> Result<(), CliError> {
-    if dossier_params::Manifest::load(params).is_err() {
-        steps.time(
-            "generate Groth16 keys for every shape (INSECURE development setup)",
-            || {
-                dossier_prover::setup_dev(params, &dossier_core::query::SHAPES, |_, _| {})
-                    .map(drop)
-                    .map_err(|e| CliError::Input(e.to_string()))
-            },
-        )?;
-    }
     let keys = steps.time(
         "verifier: load and prepare the pinned verifying keys",
         || Ok(dossier_verifier::VerifierKeys::load(params)?),
@@ -465,6 +526,8 @@ fn presentations(
         if !steps.json {
             if checked.verdict.insecure_setup {
                 println!("              (keys from the INSECURE development setup: a demonstration, not evidence)");
+            } else {
+                println!("              keys: {}", keys.setup);
             }
             for line in &checked.verdict.proven {
                 println!("              proven: {line}");

@@ -43,6 +43,12 @@ pub enum CliError {
     /// missing).
     #[error(transparent)]
     Prove(#[from] dossier_prover::ProverError),
+    /// A ceremony file was refused or a ceremony step failed.
+    #[error(transparent)]
+    Ceremony(#[from] dossier_ceremony::CeremonyError),
+    /// The params folder could not be used.
+    #[error(transparent)]
+    Params(#[from] dossier_params::ParamsError),
 }
 
 impl CliError {
@@ -62,6 +68,13 @@ impl CliError {
             },
             CliError::Io { .. } => EXIT_STORE,
             CliError::Prove(_) => EXIT_BAD_INPUT,
+            CliError::Ceremony(
+                dossier_ceremony::CeremonyError::PhaseOne(_)
+                | dossier_ceremony::CeremonyError::PhaseTwo { .. },
+            ) => EXIT_FAILED_CHECK,
+            CliError::Ceremony(_) => EXIT_BAD_INPUT,
+            CliError::Params(dossier_params::ParamsError::Io { .. }) => EXIT_STORE,
+            CliError::Params(_) => EXIT_BAD_INPUT,
         }
     }
 
@@ -82,6 +95,12 @@ impl CliError {
             CliError::Verify(_) => "presentation_refused",
             CliError::Prove(e) if e.is_unprovable() => "unprovable",
             CliError::Prove(_) => "prover",
+            CliError::Ceremony(
+                dossier_ceremony::CeremonyError::PhaseOne(_)
+                | dossier_ceremony::CeremonyError::PhaseTwo { .. },
+            ) => "ceremony_refused",
+            CliError::Ceremony(_) => "bad_ceremony_file",
+            CliError::Params(_) => "params",
         }
     }
 }

@@ -348,6 +348,7 @@ pub fn verify_cmd(
     for p in &v.proven {
         text.push_str(&format!("  - {p}\n"));
     }
+    text.push_str(&format!("keys: {}\n", v.setup));
     if v.revealed.is_empty() {
         text.push_str("revealed: nothing\n");
     } else {

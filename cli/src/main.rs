@@ -4,6 +4,7 @@
 //! 1 a check failed (audit discrepancy), 2 unusable input, 3 store or file-system failure.
 
 mod batch;
+mod ceremony;
 mod cosigner;
 mod demo;
 mod error;
@@ -90,8 +91,19 @@ enum Command {
     },
     /// Replay a ledger and check every signature, registry root and checkpoint.
     Audit(AuditArgs),
-    /// Generate Groth16 keys for every shipped shape into --params (INSECURE development setup).
-    Setup,
+    /// Generate Groth16 keys for every shipped shape into --params with the INSECURE development
+    /// setup (its secrets derive from a public seed: anyone can forge proofs). Refused without
+    /// --insecure-dev-setup; real keys come from `dossier ceremony`.
+    Setup {
+        /// Yes, make keys that anyone can forge proofs for (tests and experiments only).
+        #[arg(long)]
+        insecure_dev_setup: bool,
+    },
+    /// The Groth16 setup ceremony among departments: phase 1 (powers of tau, snarkjs .ptau),
+    /// then per shape init, a contribution from each department, a public beacon, verification
+    /// by anyone, and finalize into --params.
+    #[command(subcommand)]
+    Ceremony(CeremonyCmd),
     /// A verifier's presentation request: query, fresh challenge, scope, today, freshness.
     Request(RequestArgs),
     /// Prove a request from your wallet, locally, and write a presentation.
@@ -113,6 +125,112 @@ enum Command {
     /// key, serve `add-checkpoint`.
     #[command(subcommand)]
     Cosigner(CosignerCmd),
+}
+
+#[derive(Subcommand)]
+enum CeremonyCmd {
+    /// Phase 1: powers of tau in the snarkjs .ptau format.
+    #[command(subcommand)]
+    Phase1(Phase1Cmd),
+    /// Start a ceremony folder: phase 1 and each shape's initial transcript.
+    Init {
+        /// The ceremony folder to create.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Phase 1 (a .ptau file: snarkjs's, e.g. the perpetual powers of tau, or ours),
+        /// verified before use. Prepared files (snarkjs `prepare phase2`) start fastest.
+        #[arg(long)]
+        ptau: Option<PathBuf>,
+        /// Instead of --ptau: a fresh phase 1 by one coordinator, who could forge proofs while
+        /// it holds its secrets (demonstrations only).
+        #[arg(long, value_name = "COORDINATOR")]
+        single_party_phase1: Option<String>,
+        /// Shapes (repeat; default all shipped shapes).
+        #[arg(long = "shape")]
+        shapes: Vec<String>,
+    },
+    /// Add your department's contribution (fresh OS randomness) to every transcript in the
+    /// folder; prints the hashes to publish.
+    Contribute {
+        /// The ceremony folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Your name as it will stand in the transcript.
+        #[arg(long)]
+        name: String,
+    },
+    /// Close the ceremony with a public random value announced in advance (e.g. a future block
+    /// hash), hashed 2^iterations-log times.
+    Beacon {
+        /// The ceremony folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The beacon's value (hex).
+        #[arg(long)]
+        value: String,
+        /// log2 of the SHA-256 iterations.
+        #[arg(long, default_value_t = 10)]
+        iterations_log: u8,
+        /// The name recorded for the beacon.
+        #[arg(long, default_value = "random beacon")]
+        name: String,
+    },
+    /// Re-check a ceremony: phase 1, every transcript against its circuit, every
+    /// contribution's proof. Without --dir, the ceremony recorded in --params.
+    Verify {
+        /// The ceremony folder (default: the ceremony in --params).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Verify, then install the keys into --params (with phase 1 and the transcripts).
+    Finalize {
+        /// The ceremony folder.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum Phase1Cmd {
+    /// Fresh powers of tau by one party (a start for a phase 1 among participants; a
+    /// deployment imports a public multi-party file instead).
+    New {
+        /// log2 of the powers (the largest shipped shape needs 16).
+        #[arg(long, default_value_t = 16)]
+        power: u32,
+        /// Where to write the .ptau.
+        #[arg(long)]
+        out: PathBuf,
+        /// Your name as it will stand in the file.
+        #[arg(long)]
+        name: String,
+    },
+    /// Multiply in your fresh secrets (verifies the input first).
+    Contribute {
+        /// The .ptau to extend.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Where to write the result.
+        #[arg(long)]
+        out: PathBuf,
+        /// Your name as it will stand in the file.
+        #[arg(long)]
+        name: String,
+    },
+    /// Add the Lagrange-basis sections phase 2 starts from (snarkjs's `prepare phase2`).
+    Prepare {
+        /// The .ptau.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Where to write the prepared file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check every power and every dossier contribution's proof of knowledge.
+    Verify {
+        /// The .ptau.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -562,7 +680,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Holder(cmd) => holder::holder(&home, &out, &schemas, cmd),
         Command::Witness { issuer, id } => ledger::witness(&home, &out, issuer, id),
         Command::Audit(args) => ledger::audit_cmd(&home, &out, args),
-        Command::Setup => setup_cmd(params, &out),
+        Command::Setup { insecure_dev_setup } => setup_cmd(params, &out, insecure_dev_setup),
+        Command::Ceremony(cmd) => ceremony::run(&out, params, cmd),
         Command::Request(args) => exchange::request(&out, &schemas, args),
         Command::Prove(args) => exchange::prove(&home, params, &out, &schemas, args),
         Command::Verify(args) => exchange::verify_cmd(&home, params, &out, &schemas, args),
@@ -596,7 +715,12 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
-fn setup_cmd(params: &Path, out: &Out) -> Result<i32, CliError> {
+fn setup_cmd(params: &Path, out: &Out, insecure_dev_setup: bool) -> Result<i32, CliError> {
+    if !insecure_dev_setup {
+        return Err(CliError::Input(
+            "`dossier setup` makes the INSECURE development keys (anyone can forge proofs for them) and only with --insecure-dev-setup; real keys come from a ceremony among departments: `dossier ceremony --help`".into(),
+        ));
+    }
     let shapes = dossier_core::query::SHAPES;
     let bar = indicatif::ProgressBar::new_spinner();
     if out.json {

@@ -6,8 +6,9 @@
 //! whose bytes do not hash to the manifest's value is refused by [`read_pinned`]. The prover
 //! reads the proving key and matrices, the verifier only the verifying keys; neither depends on
 //! the other. The deterministic development setup writes these files (INSECURE: its toxic
-//! waste derives from a public seed); a multi-party ceremony replaces it by writing the same
-//! files and a manifest with `"insecure": false`.
+//! waste derives from a public seed); a multi-party ceremony (`dossier ceremony`) writes the
+//! same files, a manifest with `"insecure": false` and a [`CeremonyRecord`], and keeps the
+//! phase 1 file and each shape's transcript beside the keys so anyone can re-verify them.
 
 use dossier_core::query::Shape;
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,47 @@ pub struct ManifestEntry {
     pub r1cs_sha256: Option<String>,
 }
 
+/// One contribution to a shape's phase 2, as the manifest records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionRecord {
+    /// Who contributed.
+    pub name: String,
+    /// The contribution's hash (hex), which its contributor published.
+    pub hash: String,
+    /// Whether it was the public random beacon.
+    pub beacon: bool,
+}
+
+/// One shape's ceremony: the transcript file (kept beside the keys so anyone can re-verify) and
+/// who contributed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeCeremony {
+    /// The transcript file (relative to the folder).
+    pub transcript_file: String,
+    /// SHA-256 of the transcript file.
+    pub transcript_sha256: String,
+    /// The transcript's hash chain head (hex): the last contribution's hash.
+    pub transcript_hash: String,
+    /// The contributions, in order.
+    pub contributions: Vec<ContributionRecord>,
+}
+
+/// How a ceremony made the keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyRecord {
+    /// The phase 1 file (relative to the folder).
+    pub phase1_file: String,
+    /// SHA-256 of the phase 1 file.
+    pub phase1_sha256: String,
+    /// Where phase 1 came from and who contributed to it.
+    pub phase1: String,
+    /// Per shape.
+    pub shapes: BTreeMap<String, ShapeCeremony>,
+}
+
 /// `params/manifest.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +134,9 @@ pub struct Manifest {
     pub insecure: bool,
     /// The shapes, by name.
     pub shapes: BTreeMap<String, ManifestEntry>,
+    /// The ceremony that made the keys (absent for the development setup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<CeremonyRecord>,
 }
 
 impl Manifest {

@@ -216,15 +216,20 @@ pub fn constraints(shape: Shape) -> Result<usize, ProverError> {
     Ok(cs.num_constraints())
 }
 
-/// Generates keys for `shapes` into `dir` with the deterministic development setup (INSECURE)
-/// and writes the manifest. `progress` is told each shape as it starts.
+/// The manifest's description of the development setup.
+pub const DEV_SETUP: &str =
+    "INSECURE deterministic development setup (public seed): for tests and demos only";
+
+/// Generates keys for `shapes` into `dir` with the deterministic development setup (INSECURE:
+/// anyone can forge proofs for these keys) and writes the manifest. `progress` is told each
+/// shape as it starts. A deployment runs a ceremony instead (`dossier ceremony`), which writes
+/// its keys with [`install_keys`].
 pub fn setup_dev(
     dir: &Path,
     shapes: &[Shape],
     mut progress: impl FnMut(Shape, usize),
 ) -> Result<Manifest, ProverError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut entries = BTreeMap::new();
+    let mut keys = Vec::new();
     for (i, shape) in shapes.iter().enumerate() {
         progress(*shape, i);
         let mut rng = rand_chacha::ChaCha20Rng::from_seed(DEV_SEED);
@@ -232,26 +237,51 @@ pub fn setup_dev(
             shape: *shape,
             witness: StatementWitness::blank(*shape),
         };
-        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng)
+        let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng)
             .map_err(|e| ProverError::Proving(e.to_string()))?;
+        keys.push((*shape, pk, R1cs::of(*shape)?));
+    }
+    install_keys(dir, &keys, DEV_SETUP, true, None)
+}
+
+/// Writes each shape's proving key, verifying key and matrices into `dir` and a manifest that
+/// pins them, describes the setup and (for a ceremony) records it.
+pub fn install_keys(
+    dir: &Path,
+    keys: &[(Shape, ProvingKey<Bn254>, R1cs)],
+    setup: &str,
+    insecure: bool,
+    ceremony: Option<dossier_params::CeremonyRecord>,
+) -> Result<Manifest, ProverError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut entries = BTreeMap::new();
+    for (shape, pk, r1cs) in keys {
         let mut pk_bytes = Vec::new();
         pk.serialize_uncompressed(&mut pk_bytes)
             .map_err(|e| ProverError::Keys(e.to_string()))?;
         let mut vk_bytes = Vec::new();
-        vk.serialize_compressed(&mut vk_bytes)
+        pk.vk
+            .serialize_compressed(&mut vk_bytes)
             .map_err(|e| ProverError::Keys(e.to_string()))?;
         let name = shape.name();
-        let r1cs_bytes = R1cs::of(*shape)?.to_bytes();
-        let r1cs_file = format!("{name}.r1cs");
-        std::fs::write(dir.join(&r1cs_file), &r1cs_bytes).map_err(io(dir))?;
-        let (pk_file, vk_file) = (format!("{name}.pk"), format!("{name}.vk"));
-        std::fs::write(dir.join(&pk_file), &pk_bytes).map_err(io(dir))?;
-        std::fs::write(dir.join(&vk_file), &vk_bytes).map_err(io(dir))?;
+        let r1cs_bytes = r1cs.to_bytes();
+        let (pk_file, vk_file, r1cs_file) = (
+            format!("{name}.pk"),
+            format!("{name}.vk"),
+            format!("{name}.r1cs"),
+        );
+        for (file, bytes) in [
+            (&pk_file, &pk_bytes),
+            (&vk_file, &vk_bytes),
+            (&r1cs_file, &r1cs_bytes),
+        ] {
+            std::fs::write(dir.join(file), bytes).map_err(io(dir))?;
+        }
         entries.insert(
             name,
             ManifestEntry {
                 shape: *shape,
-                constraints: constraints(*shape)?,
+                constraints: r1cs.num_constraints as usize,
                 pk_file,
                 pk_sha256: sha256_hex(&pk_bytes),
                 vk_file,
@@ -262,10 +292,10 @@ pub fn setup_dev(
         );
     }
     let manifest = Manifest {
-        setup: "INSECURE deterministic development setup (public seed): for tests and demos only"
-            .into(),
-        insecure: true,
+        setup: setup.into(),
+        insecure,
         shapes: entries,
+        ceremony,
     };
     manifest.save(dir)?;
     Ok(manifest)
@@ -387,6 +417,26 @@ impl R1cs {
             num_constraints,
             num_variables,
         })
+    }
+
+    /// The A, B and C matrices (rows are constraints; entries `(coefficient, variable)`).
+    pub fn matrices(&self) -> &[Matrix<Fr>] {
+        &self.matrices
+    }
+
+    /// Instance variables, the constant one included.
+    pub fn num_inputs(&self) -> usize {
+        self.num_inputs as usize
+    }
+
+    /// All variables.
+    pub fn num_variables(&self) -> usize {
+        self.num_variables as usize
+    }
+
+    /// Constraints.
+    pub fn num_constraints(&self) -> usize {
+        self.num_constraints as usize
     }
 
     /// Synthesises a shape as key generation does (setup mode, constraints inlined).

@@ -46,6 +46,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Answer<Value> {
         "ledger_size": size,
         "shapes": state.keys.keys.keys().collect::<Vec<_>>(),
         "insecure_setup": state.keys.insecure,
+        "setup": state.keys.setup,
     })))
 }
 

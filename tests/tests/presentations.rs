@@ -30,7 +30,7 @@ fn fixture() -> &'static Fixture {
         let home = dir.path().join("home");
         let params = dir.path().join("params");
         let p = params.to_str().expect("p").to_string();
-        ok(&home, &["--params", &p, "setup"]);
+        ok(&home, &["--params", &p, "setup", "--insecure-dev-setup"]);
         ok(&home, &["issuer", "init", "univ.law-school"]);
         let early = ok_json(&home, &["checkpoint"])["note"].as_str().expect("note").to_string();
         let wallet = dir.path().join("wallet.json");

@@ -80,7 +80,15 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().expect("tmp");
         let home = dir.path().join("home");
         let params = dir.path().join("params");
-        ok(&home, &["--params", params.to_str().expect("p"), "setup"]);
+        ok(
+            &home,
+            &[
+                "--params",
+                params.to_str().expect("p"),
+                "setup",
+                "--insecure-dev-setup",
+            ],
+        );
         let tokens_file = dir.path().join("tokens.json");
         let t = |name: &str, role: &[&str]| token(&home, &tokens_file, name, role);
         let univ = t(

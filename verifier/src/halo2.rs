@@ -155,7 +155,15 @@ pub(crate) fn check(
     let instance = dossier_halo2::statement::instance(&inputs, &query);
     let nullifier = pasta::to_hex(&public.nullifier);
     let verdict = Verdict::new(
-        request, &encoded, &issuers, &revealed, &nullifier, &cp, schemas, false, now,
+        request,
+        &encoded,
+        &issuers,
+        &revealed,
+        &nullifier,
+        &cp,
+        schemas,
+        (crate::verdict::NO_SETUP, false),
+        now,
     );
     Ok(Pending {
         checked: Checked {

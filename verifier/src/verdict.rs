@@ -41,7 +41,13 @@ pub struct Verdict {
     pub checkpoint_age_seconds: u64,
     /// Whether the keys come from the insecure development setup.
     pub insecure_setup: bool,
+    /// Where the verifying key came from: the ceremony that made it (its contributors and
+    /// phase 1), the development setup, or none (halo2 needs no trusted setup).
+    pub setup: String,
 }
+
+/// What halo2 verdicts say of their setup.
+pub const NO_SETUP: &str = "none: halo2 needs no trusted setup";
 
 fn decode(ty: &FieldType, v: Fr) -> Value {
     let small = ark_ff::PrimeField::into_bigint(v).0;
@@ -98,7 +104,7 @@ impl Verdict {
         nullifier: &str,
         cp: &CheckpointBody,
         schemas: &SchemaSet,
-        insecure: bool,
+        (setup, insecure): (&str, bool),
         now: u64,
     ) -> Verdict {
         let mut proven = Vec::new();
@@ -149,6 +155,7 @@ impl Verdict {
             checkpoint_size: cp.size,
             checkpoint_age_seconds: now.saturating_sub(cp.time),
             insecure_setup: insecure,
+            setup: setup.to_string(),
         }
     }
 }

@@ -366,7 +366,7 @@ pub(crate) fn check_groth16(
         &nullifier,
         &st.checkpoint,
         schemas,
-        keys.insecure,
+        (&keys.setup, keys.insecure),
         now,
     );
     Ok(Checked {

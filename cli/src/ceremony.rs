@@ -1,0 +1,711 @@
+//! `dossier ceremony`: the Groth16 setup ceremony among departments, on files a coordinator
+//! passes from one contributor to the next.
+//!
+//! A ceremony folder holds `phase1.ptau` (powers of tau), `ceremony.json` (which shapes, and
+//! where phase 1 came from) and one `<shape>.ceremony` transcript per shape. `init` makes the
+//! transcripts from the shapes' constraint systems and a verified phase 1; each department runs
+//! `contribute` on its own machine (fresh OS randomness; the hashes it prints are what it
+//! publishes); `beacon` closes it with a public random value; `verify` lets anyone re-check the
+//! whole of it; `finalize` verifies again and installs the keys into `--params`, with the phase 1
+//! file and the transcripts kept beside them so the params folder can itself be re-verified.
+
+use crate::error::{io, CliError};
+use crate::Out;
+use dossier_ceremony::phase1::{self, Dealer, Powers};
+use dossier_ceremony::phase2::{Report, Transcript};
+use dossier_ceremony::Circuit;
+use dossier_core::query::{Shape, SHAPES};
+use dossier_params::{sha256_hex, CeremonyRecord, ContributionRecord, Manifest, ShapeCeremony};
+use dossier_prover::R1cs;
+use dossier_store::home::write_atomic;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Digest;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The phase 1 file's name in a ceremony (and params) folder.
+pub const PHASE1_FILE: &str = "phase1.ptau";
+const STATE_FILE: &str = "ceremony.json";
+
+/// What a ceremony folder is for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct State {
+    /// Where phase 1 came from.
+    phase1: String,
+    /// The shapes, by name.
+    shapes: Vec<String>,
+}
+
+/// Where phase 1 comes from.
+pub enum Phase1Source {
+    /// A `.ptau` file (snarkjs's or ours), verified before use.
+    File(PathBuf),
+    /// A single party's fresh powers (demonstrations: that party could forge proofs).
+    SingleParty(String),
+}
+
+fn shape_named(name: &str) -> Result<Shape, CliError> {
+    SHAPES
+        .iter()
+        .find(|s| s.name() == name)
+        .copied()
+        .ok_or_else(|| {
+            CliError::Input(format!(
+                "unknown shape `{name}` (shipped: {})",
+                SHAPES
+                    .iter()
+                    .map(Shape::name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Shapes named on the command line (all shipped shapes when none is).
+pub fn shapes_named(names: &[String]) -> Result<Vec<Shape>, CliError> {
+    if names.is_empty() {
+        return Ok(SHAPES.to_vec());
+    }
+    names.iter().map(|n| shape_named(n)).collect()
+}
+
+/// A shape's constraint system and the hash that names it.
+pub struct ShapeCircuit {
+    r1cs: R1cs,
+    hash: [u8; 32],
+}
+
+impl ShapeCircuit {
+    /// Synthesises a shape.
+    pub fn of(shape: Shape) -> Result<ShapeCircuit, CliError> {
+        let r1cs = R1cs::of(shape)?;
+        let hash = sha2::Sha256::digest(r1cs.to_bytes()).into();
+        Ok(ShapeCircuit { r1cs, hash })
+    }
+
+    fn circuit(&self) -> Circuit<'_> {
+        Circuit {
+            matrices: self.r1cs.matrices(),
+            num_instance: self.r1cs.num_inputs(),
+            num_variables: self.r1cs.num_variables(),
+            hash: self.hash,
+        }
+    }
+}
+
+fn bar(out: &Out, what: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(1000);
+    if out.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:40} [{bar:30}] {percent:>3}% {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what);
+    bar
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(io(path))
+}
+
+fn hex32(h: &[u8; 32]) -> String {
+    hex::encode(h)
+}
+
+/// A ceremony in progress: its folder, what it is for, and (once read or made) phase 1, the
+/// shapes' circuits and their transcripts. The CLI's steps load it, act and save it; the demo
+/// keeps one in memory from init to install.
+pub struct Ceremony {
+    dir: PathBuf,
+    state: State,
+    powers: Option<Powers>,
+    circuits: BTreeMap<String, ShapeCircuit>,
+    transcripts: Vec<(Shape, Transcript)>,
+}
+
+impl Ceremony {
+    fn transcript_path(dir: &Path, shape: &Shape) -> PathBuf {
+        dir.join(format!("{}.ceremony", shape.name()))
+    }
+
+    /// Opens a ceremony folder, reading (and checking every point of) each transcript.
+    pub fn open(dir: &Path) -> Result<Ceremony, CliError> {
+        let path = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let state: State = serde_json::from_str(&text)
+            .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+        let mut transcripts = Vec::new();
+        for name in &state.shapes {
+            let shape = shape_named(name)?;
+            let bytes = read(&Self::transcript_path(dir, &shape))?;
+            transcripts.push((shape, Transcript::from_bytes(&bytes)?));
+        }
+        Ok(Ceremony {
+            dir: dir.to_path_buf(),
+            state,
+            powers: None,
+            circuits: BTreeMap::new(),
+            transcripts,
+        })
+    }
+
+    /// Writes every transcript (atomically).
+    pub fn save(&self) -> Result<(), CliError> {
+        for (shape, t) in &self.transcripts {
+            write_atomic(
+                &Self::transcript_path(&self.dir, shape),
+                &t.to_bytes(),
+                0o644,
+                true,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Where phase 1 came from.
+    pub fn phase1(&self) -> &str {
+        &self.state.phase1
+    }
+
+    fn synthesise(&mut self, shape: Shape) -> Result<(), CliError> {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.circuits.entry(shape.name()) {
+            e.insert(ShapeCircuit::of(shape)?);
+        }
+        Ok(())
+    }
+
+    /// Makes a ceremony folder: phase 1 and one initial transcript per shape.
+    pub fn init(
+        dir: &Path,
+        out: &Out,
+        shapes: &[Shape],
+        source: Phase1Source,
+    ) -> Result<Ceremony, CliError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        if dir.join(STATE_FILE).exists() {
+            return Err(CliError::Input(format!(
+                "{} holds a ceremony already",
+                dir.display()
+            )));
+        }
+        let mut circuits = BTreeMap::new();
+        for s in shapes {
+            circuits.insert(s.name(), ShapeCircuit::of(*s)?);
+        }
+        let needed = circuits
+            .values()
+            .map(|c| c.circuit().domain_log())
+            .max()
+            .unwrap_or(1);
+        let (description, powers, transcripts) = match source {
+            Phase1Source::SingleParty(name) => {
+                init_single_party(dir, out, &name, needed, shapes, &circuits)?
+            }
+            Phase1Source::File(path) => init_from_file(dir, out, &path, shapes, &circuits)?,
+        };
+        let state = State {
+            phase1: description,
+            shapes: shapes.iter().map(Shape::name).collect(),
+        };
+        let text =
+            serde_json::to_string_pretty(&state).map_err(|e| CliError::Input(e.to_string()))?;
+        let ceremony = Ceremony {
+            dir: dir.to_path_buf(),
+            state,
+            powers: Some(powers),
+            circuits,
+            transcripts,
+        };
+        ceremony.save()?;
+        write_atomic(&dir.join(STATE_FILE), text.as_bytes(), 0o644, false)?;
+        Ok(ceremony)
+    }
+
+    /// The transcripts' current hashes.
+    pub fn heads(&self) -> Vec<(Shape, [u8; 32])> {
+        self.transcripts
+            .iter()
+            .map(|(s, t)| (*s, t.hash()))
+            .collect()
+    }
+
+    /// Adds one contribution (fresh OS randomness) to every shape's transcript.
+    pub fn contribute(
+        &mut self,
+        out: &Out,
+        name: &str,
+    ) -> Result<Vec<(Shape, [u8; 32], f64)>, CliError> {
+        let mut done = Vec::new();
+        for (shape, t) in &mut self.transcripts {
+            let b = bar(out, format!("{name}: contribute to {}", shape.name()));
+            let started = Instant::now();
+            let hash = t.contribute(name, &mut rand::rngs::OsRng, &|f| {
+                b.set_position((f * 1000.0) as u64)
+            });
+            b.finish_and_clear();
+            done.push((*shape, hash?, started.elapsed().as_secs_f64()));
+        }
+        Ok(done)
+    }
+
+    /// Closes every transcript with the public random beacon.
+    pub fn beacon(
+        &mut self,
+        out: &Out,
+        name: &str,
+        value: &[u8],
+        iterations_log: u8,
+    ) -> Result<Vec<(Shape, [u8; 32])>, CliError> {
+        let mut done = Vec::new();
+        for (shape, t) in &mut self.transcripts {
+            let b = bar(out, format!("beacon on {}", shape.name()));
+            let hash = t.beacon(name, value, iterations_log, &|f| {
+                b.set_position((f * 1000.0) as u64)
+            })?;
+            b.finish_and_clear();
+            done.push((*shape, hash));
+        }
+        Ok(done)
+    }
+
+    /// Re-checks phase 1 and every transcript against its circuit.
+    pub fn verify(&mut self, out: &Out) -> Result<Vec<(Shape, Report)>, CliError> {
+        let powers = match self.powers.take() {
+            Some(p) => p,
+            None => Powers::from_ptau(&read(&self.dir.join(PHASE1_FILE))?)?,
+        };
+        let b = bar(out, "phase 1: verify the powers".into());
+        let verified = powers.verify();
+        b.finish_and_clear();
+        let verified = verified?;
+        let shapes: Vec<Shape> = self.transcripts.iter().map(|(s, _)| *s).collect();
+        let mut reports = Vec::new();
+        for (i, shape) in shapes.into_iter().enumerate() {
+            let b = bar(out, format!("verify {}", shape.name()));
+            self.synthesise(shape)?;
+            let circuit = self.circuits[&shape.name()].circuit();
+            let report = self.transcripts[i].1.verify(&circuit, verified);
+            b.finish_and_clear();
+            reports.push((shape, report?));
+        }
+        self.powers = Some(powers);
+        Ok(reports)
+    }
+
+    /// Installs verified transcripts' keys into `params`, with phase 1 and the transcripts
+    /// beside them and the ceremony in the manifest. Refuses a transcript no department
+    /// contributed to.
+    pub fn install(
+        mut self,
+        params: &Path,
+        reports: &[(Shape, Report)],
+    ) -> Result<Manifest, CliError> {
+        std::fs::create_dir_all(params).map_err(io(params))?;
+        let mut keys = Vec::new();
+        let mut shapes = BTreeMap::new();
+        let mut names: Vec<String> = Vec::new();
+        for ((shape, t), (_, report)) in std::mem::take(&mut self.transcripts)
+            .into_iter()
+            .zip(reports)
+        {
+            if !report.contributions.iter().any(|(_, _, beacon)| !beacon) {
+                return Err(dossier_ceremony::CeremonyError::PhaseTwo {
+                    at: dossier_ceremony::phase2::At::Final,
+                    check: dossier_ceremony::phase2::Check::NoContribution,
+                }
+                .into());
+            }
+            let bytes = t.to_bytes();
+            let file = format!("{}.ceremony", shape.name());
+            std::fs::write(params.join(&file), &bytes).map_err(io(params))?;
+            names = report
+                .contributions
+                .iter()
+                .map(|(n, _, _)| n.clone())
+                .collect();
+            shapes.insert(
+                shape.name(),
+                ShapeCeremony {
+                    transcript_file: file,
+                    transcript_sha256: sha256_hex(&bytes),
+                    transcript_hash: hex32(&report.transcript),
+                    contributions: report
+                        .contributions
+                        .iter()
+                        .map(|(name, hash, beacon)| ContributionRecord {
+                            name: name.clone(),
+                            hash: hex32(hash),
+                            beacon: *beacon,
+                        })
+                        .collect(),
+                },
+            );
+            let r1cs = match self.circuits.remove(&shape.name()) {
+                Some(c) => c.r1cs,
+                None => R1cs::of(shape)?,
+            };
+            keys.push((shape, t.key, r1cs));
+        }
+        let phase1_bytes = match &self.powers {
+            Some(p) => p.to_ptau(None),
+            None => read(&self.dir.join(PHASE1_FILE))?,
+        };
+        std::fs::write(params.join(PHASE1_FILE), &phase1_bytes).map_err(io(params))?;
+        let record = CeremonyRecord {
+            phase1_file: PHASE1_FILE.into(),
+            phase1_sha256: sha256_hex(&phase1_bytes),
+            phase1: self.state.phase1.clone(),
+            shapes,
+        };
+        let setup = format!(
+            "multi-party ceremony: {}; phase 1: {}",
+            names.join(", "),
+            self.state.phase1
+        );
+        Ok(dossier_prover::install_keys(
+            params,
+            &keys,
+            &setup,
+            false,
+            Some(record),
+        )?)
+    }
+}
+
+type Initial = (String, Powers, Vec<(Shape, Transcript)>);
+
+fn init_single_party(
+    dir: &Path,
+    out: &Out,
+    name: &str,
+    power: u32,
+    shapes: &[Shape],
+    circuits: &BTreeMap<String, ShapeCircuit>,
+) -> Result<Initial, CliError> {
+    let spinner = bar(out, format!("phase 1: fresh powers of tau 2^{power}"));
+    let dealer = Dealer::new(power, name, &mut rand::rngs::OsRng)?;
+    spinner.finish_and_clear();
+    write_atomic(
+        &dir.join(PHASE1_FILE),
+        &dealer.powers().to_ptau(None),
+        0o644,
+        false,
+    )?;
+    let mut transcripts = Vec::new();
+    for shape in shapes {
+        let c = &circuits[&shape.name()];
+        transcripts.push((*shape, Transcript::init_dealt(&c.circuit(), &dealer)?));
+    }
+    let powers = Powers::clone(&dealer.powers());
+    // The dealer's secrets are wiped here, before any department contributes.
+    drop(dealer);
+    Ok((
+        format!(
+            "single-party powers of tau 2^{power} by `{name}` (demonstrations only: a deployment imports a public multi-party phase 1)"
+        ),
+        powers,
+        transcripts,
+    ))
+}
+
+fn init_from_file(
+    dir: &Path,
+    out: &Out,
+    path: &Path,
+    shapes: &[Shape],
+    circuits: &BTreeMap<String, ShapeCircuit>,
+) -> Result<Initial, CliError> {
+    let bytes = read(path)?;
+    let powers = Powers::from_ptau(&bytes)?;
+    let verified = powers.verify()?;
+    let mut transcripts = Vec::new();
+    for shape in shapes {
+        let circuit = circuits[&shape.name()].circuit();
+        let log = circuit.domain_log();
+        let lagrange = match phase1::lagrange_from_ptau(&bytes, log)? {
+            Some(l) => l,
+            None => {
+                let b = bar(out, format!("phase 1: Lagrange basis 2^{log} (slow)"));
+                let l = verified.lagrange(log)?;
+                b.finish_and_clear();
+                l
+            }
+        };
+        let b = bar(out, format!("init {}", shape.name()));
+        let t = Transcript::init(&circuit, verified, &lagrange, &|f| {
+            b.set_position((f * 1000.0) as u64)
+        })?;
+        b.finish_and_clear();
+        transcripts.push((*shape, t));
+    }
+    write_atomic(&dir.join(PHASE1_FILE), &bytes, 0o644, false)?;
+    let ours: Vec<&str> = powers
+        .contributions
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let description = format!(
+        "powers of tau 2^{} from {}: {} snarkjs contributions, {} dossier contributions{}",
+        powers.power,
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        powers.snarkjs_contributions(),
+        ours.len(),
+        if ours.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", ours.join(", "))
+        }
+    );
+    Ok((description, powers, transcripts))
+}
+
+/// Re-checks a params folder's ceremony: its phase 1 file and every shape's transcript
+/// against the circuit, and that the installed verifying keys are the transcripts' keys.
+pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, CliError> {
+    let manifest = Manifest::load(params)?;
+    let Some(record) = &manifest.ceremony else {
+        return Err(CliError::Input(format!(
+            "{}: {} — no ceremony to verify",
+            params.display(),
+            manifest.setup
+        )));
+    };
+    let phase1 = dossier_params::read_pinned(params, &record.phase1_file, &record.phase1_sha256)?;
+    let powers = Powers::from_ptau(&phase1)?;
+    let verified = powers.verify()?;
+    let mut reports = Vec::new();
+    for (name, entry) in &manifest.shapes {
+        let shape = entry.shape;
+        let sc = record.shapes.get(name).ok_or_else(|| {
+            CliError::Input(format!(
+                "the manifest's ceremony has no transcript for {name}"
+            ))
+        })?;
+        let b = bar(out, format!("verify {name}"));
+        let bytes =
+            dossier_params::read_pinned(params, &sc.transcript_file, &sc.transcript_sha256)?;
+        let t = Transcript::from_bytes(&bytes)?;
+        let c = ShapeCircuit::of(shape)?;
+        let report = t.verify(&c.circuit(), verified)?;
+        b.finish_and_clear();
+        let mut vk = Vec::new();
+        ark_serialize::CanonicalSerialize::serialize_compressed(&t.key.vk, &mut vk)
+            .map_err(|e| CliError::Input(e.to_string()))?;
+        if sha256_hex(&vk) != entry.vk_sha256 || hex32(&report.transcript) != sc.transcript_hash {
+            return Err(CliError::Input(format!(
+                "{name}: the installed verifying key is not the ceremony's"
+            )));
+        }
+        reports.push((shape, report));
+    }
+    Ok(reports)
+}
+
+fn report_json(shape: &Shape, r: &Report) -> serde_json::Value {
+    json!({
+        "shape": shape.name(),
+        "transcript_hash": hex32(&r.transcript),
+        "contributions": r.contributions.iter().map(|(n, h, b)| json!({"name": n, "hash": hex32(h), "beacon": b})).collect::<Vec<_>>(),
+    })
+}
+
+fn report_text(shape: &Shape, r: &Report) -> String {
+    let mut s = format!("{}: transcript {}\n", shape.name(), hex32(&r.transcript));
+    for (i, (n, h, b)) in r.contributions.iter().enumerate() {
+        s.push_str(&format!(
+            "  {}. {}{}  {}\n",
+            i + 1,
+            n,
+            if *b { " (beacon)" } else { "" },
+            hex32(h)
+        ));
+    }
+    s
+}
+
+/// The `dossier ceremony` subcommands.
+pub fn run(out: &Out, params: &Path, cmd: crate::CeremonyCmd) -> Result<i32, CliError> {
+    use crate::CeremonyCmd as C;
+    match cmd {
+        C::Phase1(p) => phase1_cmd(out, p),
+        C::Init {
+            dir,
+            ptau,
+            single_party_phase1,
+            shapes,
+        } => {
+            let source = match (ptau, single_party_phase1) {
+                (Some(p), None) => Phase1Source::File(p),
+                (None, Some(name)) => Phase1Source::SingleParty(name),
+                _ => {
+                    return Err(CliError::Input(
+                        "give phase 1 as --ptau FILE (a deployment: the public powers of tau) or --single-party-phase1 NAME (demonstrations)".into(),
+                    ))
+                }
+            };
+            let heads = Ceremony::init(&dir, out, &shapes_named(&shapes)?, source)?.heads();
+            out.emit(
+                heads
+                    .iter()
+                    .map(|(s, h)| format!("{}: initial transcript {}", s.name(), hex32(h)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                json!({"dir": dir, "shapes": heads.iter().map(|(s, h)| json!({"shape": s.name(), "hash": hex32(h)})).collect::<Vec<_>>()}),
+            );
+            Ok(0)
+        }
+        C::Contribute { dir, name } => {
+            let mut c = Ceremony::open(&dir)?;
+            let done = c.contribute(out, &name)?;
+            c.save()?;
+            out.emit(
+                format!(
+                    "contribution by `{name}` — publish these hashes:\n{}",
+                    done.iter()
+                        .map(|(s, h, t)| format!("  {}: {}  ({t:.1} s)", s.name(), hex32(h)))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+                json!({"name": name, "shapes": done.iter().map(|(s, h, t)| json!({"shape": s.name(), "hash": hex32(h), "seconds": t})).collect::<Vec<_>>()}),
+            );
+            Ok(0)
+        }
+        C::Beacon {
+            dir,
+            value,
+            iterations_log,
+            name,
+        } => {
+            let value =
+                hex::decode(&value).map_err(|_| CliError::Input("--value must be hex".into()))?;
+            let mut c = Ceremony::open(&dir)?;
+            let done = c.beacon(out, &name, &value, iterations_log)?;
+            c.save()?;
+            out.emit(
+                done.iter()
+                    .map(|(s, h)| format!("{}: beacon {}", s.name(), hex32(h)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                json!({"shapes": done.iter().map(|(s, h)| json!({"shape": s.name(), "hash": hex32(h)})).collect::<Vec<_>>()}),
+            );
+            Ok(0)
+        }
+        C::Verify { dir } => {
+            let (reports, phase1): (Vec<(Shape, Report)>, String) = match dir {
+                Some(dir) => {
+                    let mut c = Ceremony::open(&dir)?;
+                    (c.verify(out)?, c.phase1().to_string())
+                }
+                None => {
+                    let r = verify_params(out, params)?;
+                    let m = Manifest::load(params)?;
+                    (r, m.ceremony.map(|c| c.phase1).unwrap_or_default())
+                }
+            };
+            out.emit(
+                format!(
+                    "ceremony verified (phase 1: {phase1})\n{}",
+                    reports.iter().map(|(s, r)| report_text(s, r)).collect::<String>()
+                ),
+                json!({"valid": true, "phase1": phase1, "shapes": reports.iter().map(|(s, r)| report_json(s, r)).collect::<Vec<_>>()}),
+            );
+            Ok(0)
+        }
+        C::Finalize { dir } => {
+            let mut c = Ceremony::open(&dir)?;
+            let reports = c.verify(out)?;
+            let manifest = c.install(params, &reports)?;
+            out.emit(
+                format!("keys installed in {} — {}", params.display(), manifest.setup),
+                json!({"params": params, "setup": manifest.setup, "insecure": manifest.insecure, "shapes": manifest.shapes.keys().collect::<Vec<_>>()}),
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
+    use crate::Phase1Cmd as P;
+    match cmd {
+        P::New {
+            power,
+            out: path,
+            name,
+        } => {
+            let dealer = Dealer::new(power, &name, &mut rand::rngs::OsRng)?;
+            write_atomic(&path, &dealer.powers().to_ptau(None), 0o644, false)?;
+            out.emit(
+                format!("powers of tau 2^{power} written to {} by a single party: extend them with `dossier ceremony phase1 contribute` (a deployment imports a public multi-party file)", path.display()),
+                json!({"out": path, "power": power}),
+            );
+            Ok(0)
+        }
+        P::Contribute {
+            input,
+            out: path,
+            name,
+        } => {
+            let mut powers = Powers::from_ptau(&read(&input)?)?;
+            powers.verify()?;
+            let b = bar(out, format!("phase 1 contribution to 2^{}", powers.power));
+            let started = Instant::now();
+            let hash = powers.contribute(&name, &mut rand::rngs::OsRng, &|f| {
+                b.set_position((f * 1000.0) as u64)
+            });
+            b.finish_and_clear();
+            write_atomic(&path, &powers.to_ptau(None), 0o644, false)?;
+            out.emit(
+                format!("contribution by `{name}` in {:.1} s — publish this hash: {}", started.elapsed().as_secs_f64(), hex32(&hash)),
+                json!({"out": path, "hash": hex32(&hash), "seconds": started.elapsed().as_secs_f64()}),
+            );
+            Ok(0)
+        }
+        P::Prepare { input, out: path } => {
+            let powers = Powers::from_ptau(&read(&input)?)?;
+            powers.verify()?;
+            let b = bar(out, "Lagrange basis of every domain".into());
+            let top = powers.power;
+            let prepared =
+                powers.prepare(&|log| b.set_position(u64::from(log) * 1000 / u64::from(top + 1)));
+            b.finish_and_clear();
+            write_atomic(&path, &powers.to_ptau(Some(&prepared)), 0o644, false)?;
+            out.emit(
+                format!("prepared powers written to {}", path.display()),
+                json!({"out": path}),
+            );
+            Ok(0)
+        }
+        P::Verify { file } => {
+            let bytes = read(&file)?;
+            let powers = Powers::from_ptau(&bytes)?;
+            let b = bar(out, format!("verify powers of tau 2^{}", powers.power));
+            let verified = powers.verify()?;
+            let prepared = phase1::check_prepared(&bytes, verified)?;
+            b.finish_and_clear();
+            let ours: Vec<serde_json::Value> = powers
+                .contributions
+                .iter()
+                .map(|c| json!({"name": c.name, "hash": hex32(&c.hash())}))
+                .collect();
+            out.emit(
+                format!(
+                    "phase 1 verified: powers of tau 2^{}{}, {} snarkjs contributions (their proofs are snarkjs's to check), {} dossier contributions{}",
+                    powers.power,
+                    if prepared { " with every domain's Lagrange basis" } else { "" },
+                    powers.snarkjs_contributions(),
+                    ours.len(),
+                    powers.contributions.iter().map(|c| format!("\n  {}  {}", c.name, hex32(&c.hash()))).collect::<String>()
+                ),
+                json!({"valid": true, "power": powers.power, "prepared": prepared, "snarkjs_contributions": powers.snarkjs_contributions(), "contributions": ours}),
+            );
+            Ok(0)
+        }
+    }
+}
