@@ -231,7 +231,7 @@ fn setup(o: &Options, dir: &Path) -> Result<Fixture, Failure> {
         dir.join("tokens.json"),
     );
     let status = dossier(o, &home, &params, &tokens)
-        .arg("setup")
+        .args(["setup", "--insecure-dev-setup"])
         .stdout(Stdio::null())
         .status()?;
     if !status.success() {
