@@ -14,6 +14,7 @@ use crate::Out;
 use dossier_ceremony::phase1::{self, Dealer, Powers};
 use dossier_ceremony::phase2::{Report, Transcript};
 use dossier_ceremony::Circuit;
+use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::query::{Shape, SHAPES};
 use dossier_params::{sha256_hex, CeremonyRecord, ContributionRecord, Manifest, ShapeCeremony};
 use dossier_prover::R1cs;
@@ -508,6 +509,111 @@ pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, C
     Ok(reports)
 }
 
+fn unhex32(what: &str, h: &str) -> Result<[u8; 32], CliError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(h, &mut out)
+        .map_err(|_| CliError::Input(format!("the manifest's {what} is not a 32-byte hex hash")))?;
+    Ok(out)
+}
+
+/// The ledger entries that record a params folder's ceremony, one per shape.
+fn ceremony_records(params: &Path) -> Result<Vec<(String, EntryBody)>, CliError> {
+    let manifest = Manifest::load(params)?;
+    let record = manifest.ceremony.as_ref().ok_or_else(|| {
+        CliError::Input(format!(
+            "{}: its keys come from no ceremony ({})",
+            params.display(),
+            manifest.setup
+        ))
+    })?;
+    let mut bodies = Vec::new();
+    for (name, entry) in &manifest.shapes {
+        let sc = record.shapes.get(name).ok_or_else(|| {
+            CliError::Input(format!(
+                "the manifest's ceremony has no transcript for {name}"
+            ))
+        })?;
+        let contributions = sc
+            .contributions
+            .iter()
+            .map(|c| unhex32("contribution hash", &c.hash))
+            .collect::<Result<Vec<_>, _>>()?;
+        bodies.push((
+            name.clone(),
+            EntryBody::ceremony(
+                name,
+                unhex32("vk_sha256", &entry.vk_sha256)?,
+                unhex32("transcript hash", &sc.transcript_hash)?,
+                contributions,
+            )?,
+        ));
+    }
+    Ok(bodies)
+}
+
+/// Appends the ceremony of `params`' keys to the ledger (one entry per shape).
+pub fn record_on_ledger(
+    store: &dossier_store::Store,
+    log_key: &dossier_core::keys::KeyPair,
+    params: &Path,
+) -> Result<Vec<(String, u64)>, CliError> {
+    let mut out = Vec::new();
+    for (shape, body) in ceremony_records(params)? {
+        out.push((
+            shape,
+            store.record_ceremony(log_key, dossier_core::clock::now(), body)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks that the ledger records the ceremony of each of `params`' keys: the entry (which
+/// must say exactly what the manifest says), its signature by the ledger's key, and its
+/// inclusion in `note`, a checkpoint opened under `trust`. Returns each shape's entry index.
+pub fn check_on_ledger<D: dossier_store::ReadableDatabase>(
+    store: &dossier_store::Store<D>,
+    trust: &dossier_core::checkpoint::Trust,
+    note: &str,
+    params: &Path,
+) -> Result<Vec<(String, u64, u64)>, CliError> {
+    let body = trust.open(note.as_bytes())?;
+    let ledger_key = dossier_core::keys::public_from_verifier_key(&trust.log_key)?;
+    let mut found = Vec::new();
+    for (shape, expected) in ceremony_records(params)? {
+        let EntryBody::Ceremony { vk_sha256, .. } = &expected else {
+            continue;
+        };
+        let (index, bytes) = store.find_ceremony(vk_sha256)?.ok_or_else(|| {
+            CliError::Input(format!(
+                "{shape}: the ledger records no ceremony for this key"
+            ))
+        })?;
+        let entry = Entry::from_bytes(&bytes)?;
+        entry.verify(&ledger_key)?;
+        if entry.body != expected {
+            return Err(CliError::Input(format!(
+                "{shape}: the ledger's ceremony record differs from the manifest's"
+            )));
+        }
+        if index >= body.size {
+            return Err(CliError::Input(format!(
+                "{shape}: the ceremony record (entry {index}) is newer than the checkpoint (size {}): publish a checkpoint",
+                body.size
+            )));
+        }
+        let proof = store.inclusion_proof(index, body.size)?;
+        dossier_core::log_proof::verify_inclusion(
+            &proof,
+            body.size,
+            body.root_hash,
+            index,
+            dossier_core::log_proof::leaf_hash(&bytes),
+        )?;
+        found.push((shape, index, body.size));
+    }
+    Ok(found)
+}
+
 fn report_json(shape: &Shape, r: &Report) -> serde_json::Value {
     json!({
         "shape": shape.name(),
@@ -531,7 +637,12 @@ fn report_text(shape: &Shape, r: &Report) -> String {
 }
 
 /// The `dossier ceremony` subcommands.
-pub fn run(out: &Out, params: &Path, cmd: crate::CeremonyCmd) -> Result<i32, CliError> {
+pub fn run(
+    home: &dossier_store::home::Home,
+    out: &Out,
+    params: &Path,
+    cmd: crate::CeremonyCmd,
+) -> Result<i32, CliError> {
     use crate::CeremonyCmd as C;
     match cmd {
         C::Phase1(p) => phase1_cmd(out, p),
@@ -597,7 +708,7 @@ pub fn run(out: &Out, params: &Path, cmd: crate::CeremonyCmd) -> Result<i32, Cli
             );
             Ok(0)
         }
-        C::Verify { dir } => {
+        C::Verify { dir, on_ledger } => {
             let (reports, phase1): (Vec<(Shape, Report)>, String) = match dir {
                 Some(dir) => {
                     let mut c = Ceremony::open(&dir)?;
@@ -609,12 +720,33 @@ pub fn run(out: &Out, params: &Path, cmd: crate::CeremonyCmd) -> Result<i32, Cli
                     (r, m.ceremony.map(|c| c.phase1).unwrap_or_default())
                 }
             };
+            let recorded = if on_ledger {
+                let store = home.reader()?;
+                let log_key = crate::log_key(home, None)?;
+                let note = store
+                    .latest_checkpoint()?
+                    .ok_or_else(|| CliError::Input("the ledger has no checkpoint yet".into()))?;
+                check_on_ledger(
+                    &store,
+                    &dossier_core::checkpoint::Trust::key_only(&log_key),
+                    &note,
+                    params,
+                )?
+            } else {
+                Vec::new()
+            };
             out.emit(
                 format!(
-                    "ceremony verified (phase 1: {phase1})\n{}",
-                    reports.iter().map(|(s, r)| report_text(s, r)).collect::<String>()
+                    "ceremony verified (phase 1: {phase1})\n{}{}",
+                    reports.iter().map(|(s, r)| report_text(s, r)).collect::<String>(),
+                    recorded
+                        .iter()
+                        .map(|(s, i, n)| format!("{s}: on the ledger as entry {i}, included in the checkpoint of size {n}\n"))
+                        .collect::<String>()
                 ),
-                json!({"valid": true, "phase1": phase1, "shapes": reports.iter().map(|(s, r)| report_json(s, r)).collect::<Vec<_>>()}),
+                json!({"valid": true, "phase1": phase1,
+                    "shapes": reports.iter().map(|(s, r)| report_json(s, r)).collect::<Vec<_>>(),
+                    "on_ledger": recorded.iter().map(|(s, i, n)| json!({"shape": s, "index": i, "checkpoint_size": n})).collect::<Vec<_>>()}),
             );
             Ok(0)
         }

@@ -194,9 +194,14 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         ));
     }
 
-    if dossier_params::Manifest::load(params).map_or(true, |m| m.insecure) {
+    let ceremony_ran = dossier_params::Manifest::load(params).map_or(true, |m| m.insecure);
+    if ceremony_ran {
         let note = store.latest_checkpoint()?.unwrap_or_default();
         ceremony(&mut steps, out, params, &dir.join("ceremony"), &note)?;
+        steps.time(
+            "ledger: the ceremony on the ledger (per shape: verifying-key, transcript and contribution hashes, signed by the ledger)",
+            || crate::ceremony::record_on_ledger(&store, &log_key, params),
+        )?;
     }
     let trust =
         dossier_verifier::Trust::witnessed(&log_key.verifier_key(), witnesses.policy.clone());
@@ -234,6 +239,20 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         "the witnesses cosign checkpoint 2 (consistent with 1)",
         || witnesses.cosign(&store, &second, first.size),
     )?;
+    if ceremony_ran {
+        let note = store.latest_checkpoint()?.unwrap_or_default();
+        steps.time(
+            "verifier: each pinned key's ceremony is on the ledger (inclusion proof in checkpoint 2)",
+            || {
+                crate::ceremony::check_on_ledger(
+                    &store,
+                    &dossier_core::checkpoint::Trust::key_only(&log_key.verifier_key()),
+                    &note,
+                    params,
+                )
+            },
+        )?;
+    }
     let second = checkpoint::open(second.as_bytes(), &log_key.verifier_key())?;
     steps.time(
         "a forked checkpoint 2 (another history, the ledger's key) is refused by both witnesses",

@@ -13,8 +13,8 @@ use dossier_store::home::{self, Home};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// `dossier ledger init|info|export`.
-pub fn ledger(home: &Home, out: &Out, cmd: LedgerCmd) -> Result<i32, CliError> {
+/// `dossier ledger init|info|export|add-witness|cosign|record-ceremony`.
+pub fn ledger(home: &Home, params: &Path, out: &Out, cmd: LedgerCmd) -> Result<i32, CliError> {
     match cmd {
         LedgerCmd::Init { origin } => init(home, out, &origin),
         LedgerCmd::Info => info(home, out),
@@ -27,6 +27,20 @@ pub fn ledger(home: &Home, out: &Out, cmd: LedgerCmd) -> Result<i32, CliError> {
             })?;
             let outcomes = cosign(home, &store, &note)?;
             report(out, &outcomes)
+        }
+        LedgerCmd::RecordCeremony => {
+            let store = home.store()?;
+            let key = home.ledger_key(&store, None)?;
+            let recorded = crate::ceremony::record_on_ledger(&store, &key, params)?;
+            out.emit(
+                recorded
+                    .iter()
+                    .map(|(shape, i)| format!("{shape}: ceremony recorded as entry {i}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                json!({"entries": recorded.iter().map(|(s, i)| json!({"shape": s, "index": i})).collect::<Vec<_>>()}),
+            );
+            Ok(0)
         }
     }
 }

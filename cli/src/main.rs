@@ -181,6 +181,10 @@ enum CeremonyCmd {
         /// The ceremony folder (default: the ceremony in --params).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also check, for each of --params' keys, that the ledger records its ceremony: the
+        /// entry's inclusion proof in the latest checkpoint (signed by the ledger's key).
+        #[arg(long, conflicts_with = "dir")]
+        on_ledger: bool,
     },
     /// Verify, then install the keys into --params (with phase 1 and the transcripts).
     Finalize {
@@ -474,6 +478,10 @@ enum LedgerCmd {
     /// Ask every configured witness to cosign the latest checkpoint (retries those that were
     /// down when it was published).
     Cosign,
+    /// Put the ceremony that made --params' keys on the ledger: one entry per shape (the
+    /// verifying key's hash, the transcript's and every contribution's), signed by the ledger;
+    /// the next checkpoint anchors them (`dossier ceremony verify --on-ledger` checks them).
+    RecordCeremony,
 }
 
 #[derive(Subcommand)]
@@ -671,7 +679,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Demo(args) => demo::run(&home, params, &out, args.people),
         Command::Schemas => issuer::schemas(&out, &schemas),
-        Command::Ledger(cmd) => ledger::ledger(&home, &out, cmd),
+        Command::Ledger(cmd) => ledger::ledger(&home, params, &out, cmd),
         Command::Issuer(cmd) => issuer::issuer(&home, &out, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
@@ -681,7 +689,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Witness { issuer, id } => ledger::witness(&home, &out, issuer, id),
         Command::Audit(args) => ledger::audit_cmd(&home, &out, args),
         Command::Setup { insecure_dev_setup } => setup_cmd(params, &out, insecure_dev_setup),
-        Command::Ceremony(cmd) => ceremony::run(&out, params, cmd),
+        Command::Ceremony(cmd) => ceremony::run(&home, &out, params, cmd),
         Command::Request(args) => exchange::request(&out, &schemas, args),
         Command::Prove(args) => exchange::prove(&home, params, &out, &schemas, args),
         Command::Verify(args) => exchange::verify_cmd(&home, params, &out, &schemas, args),

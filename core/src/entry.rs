@@ -7,13 +7,17 @@
 //! kind 3  Update            issuer_id:F | credential_id:u32 | commitment:F | commitment_halo2:P
 //! kind 4  Revoke            issuer_id:F | credential_id:u32
 //! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | root_halo2:P | live:u64)
+//! kind 6  Ceremony          shape_len:u8 | shape:utf8 | vk_sha256:[u8; 32] | transcript:[u8; 32]
+//!                           | count:u8 | count * contribution:[u8; 32]
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
 //! halo2 twin tree's values, see [`crate::pasta`]), each as 32 big-endian bytes below its
 //! modulus. Version 1 (before the halo2 twin tree) is refused.
 //! The signature is Ed25519 over `"dossier/ledger-entry/v1\n" || entry-without-signature`: by
 //! the issuer's key (kinds 1-4; kind 1 is self-signed, proving possession) or by the ledger's key
-//! (kind 5, written at every checkpoint). Entries carry commitments, never personal data.
+//! (kind 5, written at every checkpoint; kind 6, a setup ceremony's record: the shape, the
+//! SHA-256 of the verifying key it made, the transcript's hash and every contribution's hash,
+//! as their contributors published them). Entries carry commitments, never personal data.
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
 use crate::keys::{verify_strict, KeyPair};
@@ -24,6 +28,10 @@ use ed25519_dalek::VerifyingKey;
 
 const VERSION: u8 = 2;
 const SIGNING_CONTEXT: &[u8] = b"dossier/ledger-entry/v1\n";
+/// The longest shape name a `Ceremony` entry carries.
+pub const MAX_CEREMONY_SHAPE: usize = 64;
+/// The most contributions a `Ceremony` entry carries.
+pub const MAX_CEREMONY_CONTRIBUTIONS: usize = 64;
 /// The largest entry decoded (a RegistryRoots entry of 10,000 registries).
 pub const MAX_ENTRY_BYTES: usize = 10 + 4 + 10_000 * 104 + 64;
 
@@ -86,6 +94,18 @@ pub enum EntryBody {
         /// The roots, ordered by issuer id.
         roots: Vec<RegistryRoot>,
     },
+    /// A Groth16 setup ceremony's result for one shape, signed by the ledger: what a verifier
+    /// pinning that key checks by inclusion proof.
+    Ceremony {
+        /// The shape's name.
+        shape: String,
+        /// SHA-256 of the verifying key the ceremony made (as the params manifest pins it).
+        vk_sha256: [u8; 32],
+        /// The transcript's hash (its last contribution's).
+        transcript: [u8; 32],
+        /// Every contribution's hash, in order.
+        contributions: Vec<[u8; 32]>,
+    },
 }
 
 impl EntryBody {
@@ -96,6 +116,7 @@ impl EntryBody {
             EntryBody::Update { .. } => 3,
             EntryBody::Revoke { .. } => 4,
             EntryBody::RegistryRoots { .. } => 5,
+            EntryBody::Ceremony { .. } => 6,
         }
     }
 
@@ -107,6 +128,7 @@ impl EntryBody {
             EntryBody::Update { .. } => "update",
             EntryBody::Revoke { .. } => "revoke",
             EntryBody::RegistryRoots { .. } => "registry_roots",
+            EntryBody::Ceremony { .. } => "ceremony",
         }
     }
 
@@ -117,7 +139,7 @@ impl EntryBody {
             | EntryBody::Issue { issuer_id, .. }
             | EntryBody::Update { issuer_id, .. }
             | EntryBody::Revoke { issuer_id, .. } => Some(*issuer_id),
-            EntryBody::RegistryRoots { .. } => None,
+            EntryBody::RegistryRoots { .. } | EntryBody::Ceremony { .. } => None,
         }
     }
 }
@@ -182,6 +204,21 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
                 out.extend_from_slice(&r.live.to_be_bytes());
             }
         }
+        EntryBody::Ceremony {
+            shape,
+            vk_sha256,
+            transcript,
+            contributions,
+        } => {
+            out.push(shape.len() as u8);
+            out.extend_from_slice(shape.as_bytes());
+            out.extend_from_slice(vk_sha256);
+            out.extend_from_slice(transcript);
+            out.push(contributions.len() as u8);
+            for c in contributions {
+                out.extend_from_slice(c);
+            }
+        }
     }
     out
 }
@@ -221,6 +258,27 @@ fn malformed(reason: &str) -> CoreError {
     CoreError::Malformed {
         what: "ledger entry".into(),
         reason: reason.to_string(),
+    }
+}
+
+impl EntryBody {
+    /// A ceremony record, refused when the shape name or the contribution list is longer than
+    /// an entry carries.
+    pub fn ceremony(
+        shape: &str,
+        vk_sha256: [u8; 32],
+        transcript: [u8; 32],
+        contributions: Vec<[u8; 32]>,
+    ) -> Result<EntryBody, CoreError> {
+        if shape.len() > MAX_CEREMONY_SHAPE || contributions.len() > MAX_CEREMONY_CONTRIBUTIONS {
+            return Err(malformed("ceremony record too large"));
+        }
+        Ok(EntryBody::Ceremony {
+            shape: shape.to_string(),
+            vk_sha256,
+            transcript,
+            contributions,
+        })
     }
 }
 
@@ -308,6 +366,31 @@ impl Entry {
                 }
                 EntryBody::RegistryRoots { roots }
             }
+            6 => {
+                let len = r.array::<1>()?[0] as usize;
+                if len > MAX_CEREMONY_SHAPE {
+                    return Err(malformed("shape name too long"));
+                }
+                let shape = std::str::from_utf8(r.take(len)?)
+                    .map_err(|_| malformed("shape name is not UTF-8"))?
+                    .to_string();
+                let vk_sha256 = r.array::<32>()?;
+                let transcript = r.array::<32>()?;
+                let count = r.array::<1>()?[0] as usize;
+                if count > MAX_CEREMONY_CONTRIBUTIONS {
+                    return Err(malformed("too many contributions"));
+                }
+                let mut contributions = Vec::with_capacity(count);
+                for _ in 0..count {
+                    contributions.push(r.array::<32>()?);
+                }
+                EntryBody::Ceremony {
+                    shape,
+                    vk_sha256,
+                    transcript,
+                    contributions,
+                }
+            }
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -393,6 +476,20 @@ mod tests {
                     }
                 }
             ),
+            (
+                "[a-z0-9]{0,64}",
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<[u8; 32]>(), 0..8)
+            )
+                .prop_map(|(shape, vk_sha256, transcript, contributions)| {
+                    EntryBody::Ceremony {
+                        shape,
+                        vk_sha256,
+                        transcript,
+                        contributions,
+                    }
+                }),
         ]
     }
 
@@ -413,6 +510,26 @@ mod tests {
                 prop_assert!(t.verify(&k.public()).is_err());
             }
         }
+    }
+
+    #[test]
+    fn ceremony_records_are_bounded() {
+        assert!(EntryBody::ceremony(&"s".repeat(65), [0; 32], [0; 32], vec![]).is_err());
+        assert!(EntryBody::ceremony("m1", [0; 32], [0; 32], vec![[1; 32]; 65]).is_err());
+        let k = key();
+        let e = Entry::sign(
+            1,
+            EntryBody::ceremony("m1p4k4r2", [2; 32], [3; 32], vec![[4; 32]; 3]).expect("fits"),
+            &k,
+        );
+        let mut b = e.to_bytes();
+        assert_eq!(Entry::from_bytes(&b).expect("decodes"), e);
+        // A count byte claiming more contributions than the entry holds, or more than allowed.
+        let count_at = 2 + 8 + 1 + 8 + 32 + 32;
+        b[count_at] = 4;
+        assert!(Entry::from_bytes(&b).is_err(), "truncated list");
+        b[count_at] = 200;
+        assert!(Entry::from_bytes(&b).is_err(), "over the limit");
     }
 
     #[test]

@@ -143,6 +143,22 @@ pub fn verifier_key_name(vkey: &str) -> Result<String, CoreError> {
     Ok(signed_note::Verifier::name(&verifier).to_string())
 }
 
+/// The raw Ed25519 key inside a signed-note verifier key (`<name>+<id>+<base64(0x01 || key)>`).
+pub fn public_from_verifier_key(vkey: &str) -> Result<VerifyingKey, CoreError> {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let bad = || CoreError::Key {
+        reason: "not a signed-note Ed25519 verifier key".into(),
+    };
+    let b64 = vkey.trim().splitn(3, '+').nth(2).ok_or_else(bad)?;
+    let raw = STANDARD.decode(b64).map_err(|_| bad())?;
+    if raw.len() != 33 || raw[0] != 1 {
+        return Err(bad());
+    }
+    let mut k = [0u8; 32];
+    k.copy_from_slice(&raw[1..]);
+    public_from_bytes(&k)
+}
+
 /// Verifies an Ed25519 signature strictly (refusing small-order keys and malleable signatures).
 pub fn verify_strict(
     public: &VerifyingKey,

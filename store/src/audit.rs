@@ -169,7 +169,7 @@ type CheckpointsBySize = BTreeMap<u64, Vec<(usize, checkpoint::CheckpointBody)>>
 /// it, the export's own claim is used (and the caller should say so).
 pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditReport, Discrepancy> {
     let log_key = trusted_key.unwrap_or(&export.log_key);
-    let log_raw = parse_vkey(log_key).ok_or_else(|| {
+    let log_raw = dossier_core::keys::public_from_verifier_key(log_key).map_err(|_| {
         fail(
             "ledger",
             DiscrepancyKind::BadCheckpoint,
@@ -265,7 +265,7 @@ fn check_signatures(
         .map(|(i, e)| {
             let Ok(entry) = e else { return Ok(()) };
             let key = match &entry.body {
-                EntryBody::RegistryRoots { .. } => Some(log_key),
+                EntryBody::RegistryRoots { .. } | EntryBody::Ceremony { .. } => Some(log_key),
                 EntryBody::IssuerRegistered { public_key, .. } => {
                     public_from_bytes(public_key).ok()
                 }
@@ -358,6 +358,8 @@ impl<'c> Replay<'c> {
                 self.last_roots_entry = Some(replayed);
                 return Ok(());
             }
+            // A ceremony's record changes no registry; its signature is the ledger's.
+            EntryBody::Ceremony { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())
@@ -625,17 +627,4 @@ pub fn audit_store<D: ReadableDatabase>(
 
 fn hex_of(b: &[u8; 32]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// The raw Ed25519 key inside a signed-note verifier key.
-fn parse_vkey(vkey: &str) -> Option<ed25519_dalek::VerifyingKey> {
-    use base64::{engine::general_purpose::STANDARD, Engine};
-    let b64 = vkey.splitn(3, '+').nth(2)?;
-    let raw = STANDARD.decode(b64).ok()?;
-    if raw.len() != 33 || raw[0] != 1 {
-        return None;
-    }
-    let mut k = [0u8; 32];
-    k.copy_from_slice(&raw[1..]);
-    public_from_bytes(&k).ok()
 }

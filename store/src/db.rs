@@ -712,6 +712,34 @@ impl Store {
         Ok(note)
     }
 
+    /// Appends a setup ceremony's record (an [`EntryBody::Ceremony`]) signed by the ledger's
+    /// key; returns its index in the log. The next checkpoint anchors it.
+    pub fn record_ceremony(
+        &self,
+        log_key: &KeyPair,
+        time: u64,
+        body: EntryBody,
+    ) -> Result<u64, StoreError> {
+        if !matches!(body, EntryBody::Ceremony { .. }) {
+            return Err(StoreError::Refused {
+                reason: "only a ceremony record is appended here".into(),
+            });
+        }
+        match self.ledger_identity()? {
+            Some((_, k)) if k == log_key.verifier_key() => {}
+            _ => {
+                return Err(StoreError::LedgerKey {
+                    reason: "not this ledger's key".into(),
+                })
+            }
+        }
+        let entry = Entry::sign(time, body, log_key);
+        let txn = self.db.begin_write()?;
+        let size = append_entries(&txn, &[entry.to_bytes()])?;
+        txn.commit()?;
+        Ok(size - 1)
+    }
+
     /// Adds a witness's cosignature line to the checkpoint published at `size`, after checking
     /// it (c2sp.org/tlog-cosignature) against the witness's key: a line that does not verify is
     /// refused and the note is unchanged; a witness's earlier cosignature on the same note is
@@ -872,6 +900,35 @@ impl<D: ReadableDatabase> Store<D> {
             out.push(row?.1.value().to_vec());
         }
         Ok(out)
+    }
+
+    /// The latest ceremony record for a verifying key (by its SHA-256): its index and bytes.
+    /// Scans the log (ceremony records are rare; the scan reads entries in order).
+    pub fn find_ceremony(
+        &self,
+        vk_sha256: &[u8; 32],
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(ENTRIES)?;
+        let mut found = None;
+        for row in t.iter()? {
+            let (k, v) = row?;
+            // Kind 6 sits at byte 1; only those are decoded.
+            let bytes = v.value();
+            if bytes.get(1) != Some(&6) {
+                continue;
+            }
+            if let Ok(Entry {
+                body: EntryBody::Ceremony { vk_sha256: h, .. },
+                ..
+            }) = Entry::from_bytes(bytes)
+            {
+                if &h == vk_sha256 {
+                    found = Some((k.value(), bytes.to_vec()));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The RFC 6962 root hash of the log's first `size` entries.

@@ -20,3 +20,5 @@ pub mod registry;
 
 pub use db::{IssuerInfo, Store, StoreReader};
 pub use error::StoreError;
+/// What a store needs of its database to be read (both `Store` and `StoreReader` have it).
+pub use redb::ReadableDatabase;

@@ -164,6 +164,27 @@ fn three_departments_make_keys_that_prove_verify_and_re_verify() {
         "{verdict}"
     );
 
+    // The ceremony goes on the ledger; once a checkpoint anchors it, verifiers check it there.
+    ok(
+        &home,
+        &["--params", s(&params), "ledger", "record-ceremony"],
+    );
+    let early = run(
+        &home,
+        &["--params", s(&params), "ceremony", "verify", "--on-ledger"],
+    );
+    assert_eq!(early.status.code(), Some(2), "not yet in a checkpoint");
+    ok(&home, &["checkpoint"]);
+    let v = ok_json(
+        &home,
+        &["--params", s(&params), "ceremony", "verify", "--on-ledger"],
+    );
+    assert_eq!(v["on_ledger"][0]["shape"], SHAPE);
+    // The regulator's audit replays the ledger, ceremony record included.
+    let export = tmp.path().join("ledger.json");
+    ok(&home, &["ledger", "export", "--out", s(&export)]);
+    ok(&home, &["audit", "--ledger", s(&export)]);
+
     // A transcript byte changed in the params folder: its pin no longer holds.
     let t = params.join(format!("{SHAPE}.ceremony"));
     let mut bytes = std::fs::read(&t).expect("read");

@@ -278,6 +278,11 @@ fn the_demo_runs_end_to_end() {
         "two departments' witnesses cosign checkpoint 1",
         "the witnesses cosign checkpoint 2 (consistent with 1)",
         "a forked checkpoint 2 (another history, the ledger's key) is refused by both witnesses",
+        // Three departments' ceremony made the keys, and the ledger anchors it.
+        "ceremony: the tax bureau contributes to every shape (fresh randomness, proof of knowledge)",
+        "ceremony: the national audit office contributes to every shape (fresh randomness, proof of knowledge)",
+        "ceremony: anyone re-checks phase 1 and every transcript against its circuit",
+        "verifier: each pinned key's ceremony is on the ledger (inclusion proof in checkpoint 2)",
     ] {
         assert!(steps.contains(&step), "{step}");
     }
