@@ -355,3 +355,18 @@ impl Drop for Server {
         }
     }
 }
+
+/// `fixtures/snarkjs` when its npm packages are installed. CI installs them (`.ci/run`) and a
+/// missing install fails there; elsewhere the caller is told how to install it and skips.
+pub fn snarkjs_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/snarkjs"));
+    if dir.join("node_modules/snarkjs").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install fixtures/snarkjs (npm ci)"
+    );
+    eprintln!("snarkjs not installed: run `npm ci` in fixtures/snarkjs to check against it");
+    None
+}

@@ -197,40 +197,37 @@ pub fn put_g2(p: &G2Affine, out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes `n` G1 points from the start of `bytes`, in parallel.
-pub fn g1s(bytes: &[u8], n: usize, field: &'static str) -> Result<Vec<G1Affine>, CeremonyError> {
-    let need = n.checked_mul(G1_BYTES).ok_or(CeremonyError::Format {
+/// Decodes `n` points of `each` bytes from the start of `bytes`, in parallel, with `decode`;
+/// the length is checked before anything is decoded.
+fn points<T: Send>(
+    bytes: &[u8],
+    n: usize,
+    each: usize,
+    field: &'static str,
+    decode: fn(&[u8], &'static str) -> Result<T, CeremonyError>,
+) -> Result<Vec<T>, CeremonyError> {
+    let truncated = CeremonyError::Format {
+        field,
+        reason: "truncated",
+    };
+    let need = n.checked_mul(each).ok_or(truncated)?;
+    let body = bytes.get(..need).ok_or(CeremonyError::Format {
         field,
         reason: "truncated",
     })?;
-    if bytes.len() < need {
-        return Err(CeremonyError::Format {
-            field,
-            reason: "truncated",
-        });
-    }
-    bytes[..need]
-        .par_chunks_exact(G1_BYTES)
-        .map(|c| g1(c, field))
+    body.par_chunks_exact(each)
+        .map(|c| decode(c, field))
         .collect()
+}
+
+/// Decodes `n` G1 points from the start of `bytes`, in parallel.
+pub fn g1s(bytes: &[u8], n: usize, field: &'static str) -> Result<Vec<G1Affine>, CeremonyError> {
+    points(bytes, n, G1_BYTES, field, g1)
 }
 
 /// Decodes `n` G2 points from the start of `bytes`, in parallel.
 pub fn g2s(bytes: &[u8], n: usize, field: &'static str) -> Result<Vec<G2Affine>, CeremonyError> {
-    let need = n.checked_mul(G2_BYTES).ok_or(CeremonyError::Format {
-        field,
-        reason: "truncated",
-    })?;
-    if bytes.len() < need {
-        return Err(CeremonyError::Format {
-            field,
-            reason: "truncated",
-        });
-    }
-    bytes[..need]
-        .par_chunks_exact(G2_BYTES)
-        .map(|c| g2(c, field))
-        .collect()
+    points(bytes, n, G2_BYTES, field, g2)
 }
 
 /// Encodes G1 points.

@@ -239,19 +239,7 @@ fn a_transcript_from_another_phase_1_is_refused_with_the_step() {
 }
 
 fn snarkjs() -> Option<PathBuf> {
-    let bin = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/snarkjs/node_modules/.bin/snarkjs"
-    ));
-    if bin.exists() {
-        return Some(bin);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install fixtures/snarkjs (npm ci)"
-    );
-    eprintln!("snarkjs not installed: run `npm ci` in fixtures/snarkjs to check our phase 1 against its files");
-    None
+    dossier_tests::snarkjs_dir().map(|d| d.join("node_modules/.bin/snarkjs"))
 }
 
 fn snarkjs_run(bin: &Path, args: &[&str]) {

@@ -2,24 +2,10 @@
 //! snarkjs itself (npm, pinned in `fixtures/snarkjs/`, installed by `.ci/run`), and a tampered
 //! proof or public input is rejected by it; the formats import back into the Rust verifier.
 
-use dossier_tests::{ok, prove_one, Proven};
+use dossier_tests::{ok, prove_one, snarkjs_dir, Proven};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn snarkjs_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/snarkjs"));
-    if dir.join("node_modules/snarkjs").exists() {
-        return Some(dir);
-    }
-    // CI installs it; a developer without it is told how, and the Rust half still runs.
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install fixtures/snarkjs (npm ci)"
-    );
-    eprintln!("snarkjs not installed: run `npm ci` in fixtures/snarkjs to check against it");
-    None
-}
 
 fn snarkjs_verify(dir: &Path, vk: &Path, public: &Path, proof: &Path) -> i32 {
     Command::new("node")
