@@ -13,12 +13,12 @@
 //! re-checked: their proofs use snarkjs's hash-to-curve (`snarkjs powersoftau verify` checks
 //! them); what the keys rely on, that the powers are powers of one tau, is checked here.
 
-use crate::pok::{generators, mul1, mul2, same_ratio, weights, Knowledge};
+use crate::pok::{generators, msm1, msm2, mul1, mul2, same_ratio, weights, Knowledge};
 use crate::ptau::{self, Sections};
 use crate::CeremonyError;
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -205,14 +205,6 @@ fn exact(bytes: &[u8], n: usize, each: usize, field: &'static str) -> Result<(),
     Ok(())
 }
 
-fn msm1(bases: &[G1Affine], scalars: &[Fr]) -> G1Affine {
-    G1Projective::msm_unchecked(bases, scalars).into_affine()
-}
-
-fn msm2(bases: &[G2Affine], scalars: &[Fr]) -> G2Affine {
-    G2Projective::msm_unchecked(bases, scalars).into_affine()
-}
-
 /// Whether `seq[i+1] / seq[i]` is the ratio `g2_ratio.1 / g2_ratio.0` for every i.
 fn successive_g1(seq: &[G1Affine], ratio: (G2Affine, G2Affine)) -> bool {
     if seq.len() < 2 {
@@ -223,7 +215,7 @@ fn successive_g1(seq: &[G1Affine], ratio: (G2Affine, G2Affine)) -> bool {
         || msm1(&seq[..seq.len() - 1], &rho),
         || msm1(&seq[1..], &rho),
     );
-    same_ratio((a, b), ratio)
+    same_ratio((a.into_affine(), b.into_affine()), ratio)
 }
 
 impl Powers {
@@ -370,7 +362,7 @@ impl Powers {
             || msm2(&self.tau_g2[..n - 1], &rho),
             || msm2(&self.tau_g2[1..], &rho),
         );
-        if !same_ratio((g1, self.tau_g1[1]), (a, b)) {
+        if !same_ratio((g1, self.tau_g1[1]), (a.into_affine(), b.into_affine())) {
             return fail(Check::TauG2);
         }
         if !successive_g1(&self.alpha_tau_g1, tau) {

@@ -9,7 +9,7 @@
 //! it against the circuit and phase 1 and names the step and check that failed.
 
 use crate::phase1::{Dealer, Lagrange, Powers, Verified};
-use crate::pok::{generators, mul1, same_ratio, weights, Knowledge};
+use crate::pok::{generators, msm1, msm2, mul1, same_ratio, weights, Knowledge};
 use crate::{CeremonyError, Circuit};
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
@@ -25,8 +25,9 @@ use std::fmt;
 
 /// The file form's first bytes.
 pub const MAGIC: &[u8] = b"dossier-ceremony/phase2/v1\n";
-/// The most beacon hash iterations accepted, as a power of two.
-pub const MAX_BEACON_LOG: u8 = 32;
+/// The most beacon hash iterations accepted, as a power of two: 2^24 SHA-256 rounds are a few
+/// seconds, so a transcript from outside cannot make `verify` hash for an hour.
+pub const MAX_BEACON_LOG: u8 = 24;
 
 /// Where in a transcript a check failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +155,18 @@ pub struct Report {
     pub contributions: Vec<(String, [u8; 32], bool)>,
     /// The whole transcript's hash (the last contribution's).
     pub transcript: [u8; 32],
+}
+
+impl Report {
+    /// Refuses a transcript no contributor added a secret to (a beacon alone does not count):
+    /// its key would be phase 1's alone.
+    pub fn contributed(&self) -> Result<(), CeremonyError> {
+        if self.contributions.iter().any(|(_, _, beacon)| !beacon) {
+            Ok(())
+        } else {
+            Err(refused(At::Final, Check::NoContribution))
+        }
+    }
 }
 
 fn refused(at: At, check: Check) -> CeremonyError {
@@ -610,16 +623,14 @@ impl Transcript {
         Err(refused(At::Final, Check::Query(q.first_failing())))
     }
 
-    /// The key of a verified transcript with at least one contribution.
+    /// The key of a verified transcript with at least one contribution ([`Report::contributed`]).
     pub fn finalize(
         self,
         circuit: &Circuit<'_>,
         powers: Verified<'_>,
     ) -> Result<(ProvingKey<Bn254>, Report), CeremonyError> {
         let report = self.verify(circuit, powers)?;
-        if !report.contributions.iter().any(|(_, _, beacon)| !beacon) {
-            return Err(refused(At::Final, Check::NoContribution));
-        }
+        report.contributed()?;
         Ok((self.key, report))
     }
 
@@ -666,14 +677,6 @@ struct Queries<'a> {
     a: (Vec<Fr>, Vec<Fr>),
     b: (Vec<Fr>, Vec<Fr>),
     c: (Vec<Fr>, Vec<Fr>),
-}
-
-fn msm1(b: &[G1Affine], s: &[Fr]) -> G1Projective {
-    G1Projective::msm_unchecked(b, s)
-}
-
-fn msm2(b: &[G2Affine], s: &[Fr]) -> G2Projective {
-    G2Projective::msm_unchecked(b, s)
 }
 
 fn lin(terms: &[(&[Fr], Fr)], len: usize) -> Vec<Fr> {

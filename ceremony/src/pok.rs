@@ -98,6 +98,16 @@ pub fn mul2(p: &G2Affine, s: Fr) -> G2Projective {
     )
 }
 
+/// A multi-scalar multiplication in G1 (bases and scalars of one length).
+pub fn msm1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
+    <G1Projective as ark_ec::VariableBaseMSM>::msm_unchecked(bases, scalars)
+}
+
+/// A multi-scalar multiplication in G2.
+pub fn msm2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
+    <G2Projective as ark_ec::VariableBaseMSM>::msm_unchecked(bases, scalars)
+}
+
 /// The G1 and G2 generators, affine.
 pub fn generators() -> (G1Affine, G2Affine) {
     (

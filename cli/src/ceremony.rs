@@ -315,13 +315,7 @@ impl Ceremony {
             .into_iter()
             .zip(reports)
         {
-            if !report.contributions.iter().any(|(_, _, beacon)| !beacon) {
-                return Err(dossier_ceremony::CeremonyError::PhaseTwo {
-                    at: dossier_ceremony::phase2::At::Final,
-                    check: dossier_ceremony::phase2::Check::NoContribution,
-                }
-                .into());
-            }
+            report.contributed()?;
             let bytes = t.to_bytes();
             let file = format!("{}.ceremony", shape.name());
             std::fs::write(params.join(&file), &bytes).map_err(io(params))?;
@@ -516,8 +510,9 @@ fn unhex32(what: &str, h: &str) -> Result<[u8; 32], CliError> {
     Ok(out)
 }
 
-/// The ledger entries that record a params folder's ceremony, one per shape.
-fn ceremony_records(params: &Path) -> Result<Vec<(String, EntryBody)>, CliError> {
+/// The ledger entries that record a params folder's ceremony, one per shape, with the
+/// verifying-key hash each is found by.
+fn ceremony_records(params: &Path) -> Result<Vec<(String, [u8; 32], EntryBody)>, CliError> {
     let manifest = Manifest::load(params)?;
     let record = manifest.ceremony.as_ref().ok_or_else(|| {
         CliError::Input(format!(
@@ -538,11 +533,13 @@ fn ceremony_records(params: &Path) -> Result<Vec<(String, EntryBody)>, CliError>
             .iter()
             .map(|c| unhex32("contribution hash", &c.hash))
             .collect::<Result<Vec<_>, _>>()?;
+        let vk_sha256 = unhex32("vk_sha256", &entry.vk_sha256)?;
         bodies.push((
             name.clone(),
+            vk_sha256,
             EntryBody::ceremony(
                 name,
-                unhex32("vk_sha256", &entry.vk_sha256)?,
+                vk_sha256,
                 unhex32("transcript hash", &sc.transcript_hash)?,
                 contributions,
             )?,
@@ -558,7 +555,7 @@ pub fn record_on_ledger(
     params: &Path,
 ) -> Result<Vec<(String, u64)>, CliError> {
     let mut out = Vec::new();
-    for (shape, body) in ceremony_records(params)? {
+    for (shape, _, body) in ceremony_records(params)? {
         out.push((
             shape,
             store.record_ceremony(log_key, dossier_core::clock::now(), body)?,
@@ -579,11 +576,8 @@ pub fn check_on_ledger<D: dossier_store::ReadableDatabase>(
     let body = trust.open(note.as_bytes())?;
     let ledger_key = dossier_core::keys::public_from_verifier_key(&trust.log_key)?;
     let mut found = Vec::new();
-    for (shape, expected) in ceremony_records(params)? {
-        let EntryBody::Ceremony { vk_sha256, .. } = &expected else {
-            continue;
-        };
-        let (index, bytes) = store.find_ceremony(vk_sha256)?.ok_or_else(|| {
+    for (shape, vk_sha256, expected) in ceremony_records(params)? {
+        let (index, bytes) = store.find_ceremony(&vk_sha256)?.ok_or_else(|| {
             CliError::Input(format!(
                 "{shape}: the ledger records no ceremony for this key"
             ))
