@@ -4,27 +4,23 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
-use ark_bn254::Bn254;
-use ark_groth16::Groth16;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use dossier_ceremony::phase1::Dealer;
 use dossier_ceremony::phase2::Transcript;
 use dossier_ceremony::Circuit;
 use dossier_circuits::statement::{StatementCircuit, StatementWitness};
-use dossier_prover::R1cs;
-use sha2::Digest;
+use dossier_prover::{Groth16, R1cs};
 use std::time::Duration;
 
 fn ceremony(c: &mut Criterion) {
     let mut rng = rand::thread_rng();
-    let dealer = Dealer::new(16, "bench coordinator", &mut rng).expect("phase 1");
+    let dealer = Dealer::new(17, "bench coordinator", &mut rng).expect("phase 1");
     for shape in dossier_core::query::SHAPES {
         let r1cs = R1cs::of(shape).expect("matrices");
         let circuit = Circuit {
             matrices: r1cs.matrices(),
             num_instance: r1cs.num_inputs(),
             num_variables: r1cs.num_variables(),
-            hash: sha2::Sha256::digest(r1cs.to_bytes()).into(),
         };
         let mut t = Transcript::init_dealt(&circuit, &dealer).expect("init");
         t.contribute("tax bureau", &mut rng, &|_| {})
@@ -44,7 +40,7 @@ fn ceremony(c: &mut Criterion) {
         });
         g.bench_function("peer: single-party keygen (arkworks)", |b| {
             b.iter(|| {
-                Groth16::<Bn254>::generate_random_parameters_with_reduction::<_>(
+                Groth16::generate_random_parameters_with_reduction::<_>(
                     StatementCircuit {
                         shape,
                         witness: StatementWitness::blank(shape),

@@ -25,6 +25,8 @@ pub mod phase1;
 pub mod phase2;
 mod pok;
 pub mod ptau;
+pub mod qap;
+pub mod zkey;
 
 use ark_bn254::Fr;
 use ark_relations::gr1cs::Matrix;
@@ -101,7 +103,7 @@ pub enum CeremonyError {
 
 /// A shape's constraint system as phase 2 needs it: the R1CS matrices (rows are constraints,
 /// entries `(coefficient, variable)`, variable 0 the constant one, then the instance, then the
-/// witness variables) and a hash that names it in the transcript.
+/// witness variables). The transcript is bound to it by the circuit hash of its initial key.
 #[derive(Clone, Copy)]
 pub struct Circuit<'a> {
     /// A, B and C.
@@ -110,8 +112,6 @@ pub struct Circuit<'a> {
     pub num_instance: usize,
     /// All variables (instance and witness).
     pub num_variables: usize,
-    /// SHA-256 of the matrices' file form: the transcript is bound to it.
-    pub hash: [u8; 32],
 }
 
 impl Circuit<'_> {
@@ -253,12 +253,11 @@ pub(crate) mod toy {
     }
 
     impl Matrices {
-        pub fn circuit(&self, tag: u8) -> Circuit<'_> {
+        pub fn circuit(&self) -> Circuit<'_> {
             Circuit {
                 matrices: &self.m,
                 num_instance: self.num_instance,
                 num_variables: self.num_variables,
-                hash: [tag; 32],
             }
         }
     }

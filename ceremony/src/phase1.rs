@@ -16,10 +16,12 @@
 use crate::pok::{generators, msm1, msm2, mul1, mul2, same_ratio, weights, Knowledge};
 use crate::ptau::{self, Sections};
 use crate::CeremonyError;
-use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+/// The G1 points bases are made of (re-exported for callers without arkworks).
+pub use ark_bn254::G1Affine;
+use ark_bn254::{Fr, G1Projective, G2Affine, G2Projective};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
-use ark_ff::{One, UniformRand, Zero};
+use ark_ff::{Field, One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rayon::prelude::*;
@@ -189,6 +191,15 @@ pub struct Lagrange {
     pub alpha_tau_g1: Vec<G1Affine>,
     /// `[beta L_j(tau)]G1`.
     pub beta_tau_g1: Vec<G1Affine>,
+}
+
+/// snarkjs's personalisation byte of each phase 1 secret's proof of knowledge.
+fn personalization(secret: &str) -> u8 {
+    match secret {
+        "tau" => 0,
+        "alpha" => 1,
+        _ => 2,
+    }
 }
 
 fn too_large(field: &'static str, found: u64, max: u64) -> CeremonyError {
@@ -405,7 +416,7 @@ impl Powers {
                 ("beta", &c.beta, c.before.beta_g1, c.after.beta_g1),
             ] {
                 let t = Contribution::transcript(&previous, &c.before, secret);
-                let Some(r) = k.verify(&t) else {
+                let Some(r) = k.verify(personalization(secret), &t) else {
                     return fail(Check::Knowledge {
                         contribution: number,
                         secret,
@@ -466,6 +477,7 @@ impl Powers {
         let prove = |x: &Fr, secret: &str, rng: &mut R| {
             Knowledge::prove(
                 x,
+                personalization(secret),
                 &Contribution::transcript(&previous, &before, secret),
                 rng,
             )
@@ -501,6 +513,18 @@ impl Powers {
             alpha_tau_g1: ifft_g1(&self.alpha_tau_g1[..n]),
             beta_tau_g1: ifft_g1(&self.beta_tau_g1[..n]),
         })
+    }
+
+    /// The H query's basis for a domain `2^log` (the odd points of the G1 Lagrange basis of
+    /// the domain twice its size), by an inverse FFT in the group: slow, like [`Powers::lagrange`].
+    pub fn h_basis(&self, log: u32) -> Result<Vec<G1Affine>, CeremonyError> {
+        if log + 1 > self.power {
+            return Err(CeremonyError::PhaseOneTooSmall {
+                needed: log + 1,
+                have: self.power,
+            });
+        }
+        Ok(odd(&ifft_g1(&self.tau_g1[..2usize << log])))
     }
 
     /// Every domain's Lagrange basis, as snarkjs's `powersoftau prepare phase2` writes it.
@@ -614,6 +638,34 @@ pub fn lagrange_from_ptau(bytes: &[u8], log: u32) -> Result<Option<Lagrange>, Ce
     }))
 }
 
+/// The H query's basis for a domain `2^log` (before delta) from a prepared `.ptau`, if
+/// present: the odd points of section 12's domain `2^(log+1)` (snarkjs's `zkey new`).
+pub fn h_basis_from_ptau(bytes: &[u8], log: u32) -> Result<Option<Vec<G1Affine>>, CeremonyError> {
+    let s = Sections::parse(bytes, b"ptau")?;
+    let power = read_header(&s)?;
+    if log > power {
+        return Err(CeremonyError::PhaseOneTooSmall {
+            needed: log,
+            have: power,
+        });
+    }
+    let Some(t1) = s.get(12) else {
+        return Ok(None);
+    };
+    let m = 2usize << log;
+    let (start, end) = ((m - 1) * ptau::G1_BYTES, (2 * m - 1) * ptau::G1_BYTES);
+    let domain = t1.get(start..end).ok_or(CeremonyError::Format {
+        field: "lagrange tauG1",
+        reason: "truncated",
+    })?;
+    let all = ptau::g1s(domain, m, "lagrange tauG1")?;
+    Ok(Some(odd(&all)))
+}
+
+fn odd(points: &[G1Affine]) -> Vec<G1Affine> {
+    points.iter().skip(1).step_by(2).copied().collect()
+}
+
 /// Checks a prepared file's Lagrange sections (if it has them) against verified powers, every
 /// domain; returns whether there were any.
 pub fn check_prepared(bytes: &[u8], powers: Verified<'_>) -> Result<bool, CeremonyError> {
@@ -658,6 +710,19 @@ impl Prepared {
     /// One domain.
     pub fn domain(&self, log: u32) -> Option<&Lagrange> {
         self.domains.get(log as usize)
+    }
+
+    /// The H query's basis for a domain `2^log` (before delta): the odd points of the G1
+    /// domain twice its size (for the largest domain, snarkjs's padded top domain).
+    pub fn h_basis(&self, log: u32) -> Option<Vec<G1Affine>> {
+        let double = log as usize + 1;
+        if double < self.domains.len() {
+            Some(odd(&self.domains[double].tau_g1))
+        } else if double == self.domains.len() {
+            Some(odd(&self.top_tau_g1))
+        } else {
+            None
+        }
     }
 }
 
@@ -787,6 +852,46 @@ impl Dealer {
         };
         powers.record(name, fresh, &secrets, rng);
         Ok(Dealer { secrets, powers })
+    }
+
+    /// Every domain's Lagrange basis, as [`Powers::prepare`] computes it in the group, but by
+    /// field arithmetic from the secrets: seconds instead of minutes. snarkjs's padded top
+    /// domain drops the missing power `tau^(M-1)` (`M = 2^(power+1)`), whose coefficient in
+    /// `L_k` is `w^k / M`.
+    pub fn prepare(&self) -> Prepared {
+        let s = &self.secrets;
+        let power = self.powers.power;
+        let total = (1usize << (power + 1)) - 1;
+        let g1 = BatchMulPreprocessing::new(G1Projective::generator(), 4 * total + 1);
+        let g2 = BatchMulPreprocessing::new(G2Projective::generator(), total);
+        let times = |v: &[Fr], x: Fr| v.iter().map(|u| *u * x).collect::<Vec<_>>();
+        let domains = (0..=power)
+            .map(|log| {
+                let domain = Radix2EvaluationDomain::<Fr>::new(1 << log)
+                    .expect("power of two within 2-adicity");
+                let u = domain.evaluate_all_lagrange_coefficients(s.tau);
+                Lagrange {
+                    log,
+                    tau_g1: g1.batch_mul(&u),
+                    tau_g2: g2.batch_mul(&u),
+                    alpha_tau_g1: g1.batch_mul(&times(&u, s.alpha)),
+                    beta_tau_g1: g1.batch_mul(&times(&u, s.beta)),
+                }
+            })
+            .collect();
+        let m = 2usize << power;
+        let top = Radix2EvaluationDomain::<Fr>::new(m).expect("power of two within 2-adicity");
+        let last = s.tau.pow([(m - 1) as u64]) * Fr::from(m as u64).inverse().expect("m > 0");
+        let u: Vec<Fr> = top
+            .evaluate_all_lagrange_coefficients(s.tau)
+            .into_iter()
+            .zip(top.elements())
+            .map(|(l, w)| l - w * last)
+            .collect();
+        Prepared {
+            domains,
+            top_tau_g1: g1.batch_mul(&u),
+        }
     }
 
     /// The powers made (verified: the dealer made them).

@@ -5,13 +5,16 @@
 //! only someone who knows `x` can produce `r·x` (BGM17, section 3). The same `r, r·x` then show
 //! that the contribution multiplied the key by exactly that `x`: `e(before, r·x) = e(after, r)`.
 
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
-use ark_ff::{UniformRand, Zero};
+use ark_ec::short_weierstrass::SWCurveConfig;
+use ark_ec::{AffineRepr, CurveConfig, CurveGroup, PrimeGroup};
+use ark_ff::{
+    BigInt, BigInteger, Field, Fp, MontBackend, MontConfig, PrimeField, UniformRand, Zero,
+};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use rand::SeedableRng;
-use sha2::{Digest, Sha256};
+use blake2::{Blake2b512, Digest};
+use rand::{RngCore, SeedableRng};
 
 /// A proof of knowledge of one secret.
 #[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
@@ -24,47 +27,181 @@ pub struct Knowledge {
     pub rx: G2Affine,
 }
 
-/// The G2 point a proof of knowledge is challenged with: hashed from the transcript and the
-/// proof's G1 points by rejection sampling (a random x-coordinate, then the cofactor cleared),
-/// so its discrete logarithm is unknown to everyone.
-pub fn challenge_point(transcript: &[u8; 32], s: &G1Affine, sx: &G1Affine) -> G2Affine {
-    let mut h = Sha256::new();
-    h.update(b"dossier-ceremony/knowledge/v1");
-    h.update(transcript);
-    let mut points = Vec::with_capacity(128);
-    crate::ptau::put_g1(s, &mut points);
-    crate::ptau::put_g1(sx, &mut points);
-    h.update(&points);
-    let mut rng = rand_chacha::ChaCha20Rng::from_seed(h.finalize().into());
-    G2Projective::rand(&mut rng).into_affine()
+/// snarkjs's random words: ChaCha20 (20 rounds, 64-bit block counter from zero, nonce zero)
+/// keyed by eight 32-bit words read big-endian from a hash, as ffjavascript's `ChaCha`. Its
+/// 64-bit draws put the first word high; its field elements are drawn as raw Montgomery
+/// limbs (first draw lowest), masked to the modulus' bit length and rejected until below it.
+/// The same stream seeds snarkjs's challenge points and its beacons, so both must match it
+/// bit for bit (checked against snarkjs in `tests/tests/ceremony.rs`).
+pub struct Words(rand_chacha::ChaCha20Rng);
+
+impl Words {
+    /// Keyed by the first 32 bytes of `hash`.
+    pub fn from_hash(hash: &[u8]) -> Words {
+        let mut key = [0u8; 32];
+        for (k, w) in key.chunks_exact_mut(4).zip(hash.chunks_exact(4)) {
+            let word = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+            k.copy_from_slice(&word.to_le_bytes());
+        }
+        Words(rand_chacha::ChaCha20Rng::from_seed(key))
+    }
+
+    fn u64(&mut self) -> u64 {
+        let high = u64::from(self.0.next_u32());
+        (high << 32) | u64::from(self.0.next_u32())
+    }
+
+    fn bool(&mut self) -> bool {
+        self.0.next_u32() & 1 == 1
+    }
+
+    /// A field element of a 254-bit prime field, as ffjavascript's `fromRng`.
+    pub fn field<P: MontConfig<4>>(&mut self) -> Fp<MontBackend<P, 4>, 4> {
+        loop {
+            let mut limbs = [0u64; 4];
+            for l in &mut limbs {
+                *l = self.u64();
+            }
+            limbs[3] &= (1u64 << (P::MODULUS.num_bits() - 192)) - 1;
+            let raw = BigInt(limbs);
+            if raw < P::MODULUS {
+                // ffjavascript takes the random bytes as the Montgomery form, not the value.
+                return Fp::new_unchecked(raw);
+            }
+        }
+    }
+
+    /// A G1 point, as ffjavascript's `G1.fromRng` (G1 has cofactor one).
+    pub fn g1(&mut self) -> G1Affine {
+        loop {
+            let x: Fq = self.field();
+            let greatest = self.bool();
+            let rhs = x.square() * x + ark_bn254::g1::Config::COEFF_B;
+            if let Some(y) = rhs.sqrt() {
+                let y = if negative(&y) == greatest { y } else { -y };
+                return G1Affine::new_unchecked(x, y);
+            }
+        }
+    }
+
+    /// A G2 point, as ffjavascript's `G2.fromRng`: a point of the twist, then multiplied by
+    /// the cofactor into the prime-order subgroup.
+    pub fn g2(&mut self) -> G2Affine {
+        loop {
+            let x = Fq2::new(self.field(), self.field());
+            let greatest = self.bool();
+            let rhs = x.square() * x + ark_bn254::g2::Config::COEFF_B;
+            if let Some(y) = rhs.sqrt() {
+                let y = if negative2(&y) == greatest { y } else { -y };
+                let p = G2Affine::new_unchecked(x, y);
+                return p
+                    .mul_bigint(<ark_bn254::g2::Config as CurveConfig>::COFACTOR)
+                    .into_affine();
+            }
+        }
+    }
+}
+
+/// ffjavascript's sign of a base-field element: above `(q - 1) / 2`.
+fn negative(x: &Fq) -> bool {
+    x.into_bigint() > Fq::MODULUS_MINUS_ONE_DIV_TWO
+}
+
+/// ffjavascript's sign in Fq2: the sign of `c1`, or of `c0` when `c1` is zero.
+fn negative2(x: &Fq2) -> bool {
+    if x.c1.is_zero() {
+        negative(&x.c0)
+    } else {
+        negative(&x.c1)
+    }
+}
+
+/// snarkjs's `hashToG2`: the G2 point drawn from [`Words`] keyed by `hash`. Nobody knows its
+/// discrete logarithm.
+pub fn hash_to_g2(hash: &[u8]) -> G2Affine {
+    Words::from_hash(hash).g2()
+}
+
+/// A point as snarkjs hashes it ("uncompressed"): big-endian coordinates, `x` then `y` (in G2
+/// each coordinate `c1` then `c0`); the point at infinity as zeros.
+pub fn uncompressed_g1(p: &G1Affine) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    if let Some((x, y)) = p.xy() {
+        out[..32].copy_from_slice(&be(&x));
+        out[32..].copy_from_slice(&be(&y));
+    }
+    out
+}
+
+/// [`uncompressed_g1`] for G2.
+pub fn uncompressed_g2(p: &G2Affine) -> [u8; 128] {
+    let mut out = [0u8; 128];
+    if let Some((x, y)) = p.xy() {
+        for (i, c) in [x.c1, x.c0, y.c1, y.c0].iter().enumerate() {
+            out[32 * i..32 * (i + 1)].copy_from_slice(&be(c));
+        }
+    }
+    out
+}
+
+fn be(x: &Fq) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, limb) in x.into_bigint().0.iter().rev().enumerate() {
+        out[8 * i..8 * (i + 1)].copy_from_slice(&limb.to_be_bytes());
+    }
+    out
+}
+
+/// The G2 point a phase 1 proof of knowledge is challenged with, as snarkjs's `getG2sp`:
+/// hashed (BLAKE2b-512) from a personalisation byte (0 tau, 1 alpha, 2 beta), the challenge and
+/// the proof's G1 points.
+pub fn challenge_point(
+    personalization: u8,
+    challenge: &[u8],
+    s: &G1Affine,
+    sx: &G1Affine,
+) -> G2Affine {
+    let hash = Blake2b512::new()
+        .chain_update([personalization])
+        .chain_update(challenge)
+        .chain_update(uncompressed_g1(s))
+        .chain_update(uncompressed_g1(sx))
+        .finalize();
+    hash_to_g2(&hash)
+}
+
+/// A random G1 point other than zero.
+pub fn random_g1<R: RngCore>(rng: &mut R) -> G1Affine {
+    loop {
+        let s = G1Projective::rand(rng).into_affine();
+        if !s.is_zero() {
+            break s;
+        }
+    }
 }
 
 impl Knowledge {
-    /// Proves knowledge of `x`; returns the proof and its challenge point `r`.
+    /// Proves knowledge of `x` against a [`challenge_point`]; returns the proof and its point.
     pub fn prove<R: rand::RngCore + rand::CryptoRng>(
         x: &Fr,
-        transcript: &[u8; 32],
+        personalization: u8,
+        challenge: &[u8],
         rng: &mut R,
     ) -> (Knowledge, G2Affine) {
-        let s = loop {
-            let s = G1Projective::rand(rng).into_affine();
-            if !s.is_zero() {
-                break s;
-            }
-        };
+        let s = random_g1(rng);
         let sx = (s * x).into_affine();
-        let r = challenge_point(transcript, &s, &sx);
+        let r = challenge_point(personalization, challenge, &s, &sx);
         let rx = (r * x).into_affine();
         (Knowledge { s, sx, rx }, r)
     }
 
-    /// Checks the proof against the transcript; returns its challenge point when it holds. A
+    /// Checks the proof against its challenge; returns the challenge point when it holds. A
     /// proof for the secret one (nothing contributed) is refused.
-    pub fn verify(&self, transcript: &[u8; 32]) -> Option<G2Affine> {
+    pub fn verify(&self, personalization: u8, challenge: &[u8]) -> Option<G2Affine> {
         if self.s.is_zero() || self.sx.is_zero() || self.s == self.sx {
             return None;
         }
-        let r = challenge_point(transcript, &self.s, &self.sx);
+        let r = challenge_point(personalization, challenge, &self.s, &self.sx);
         same_ratio((self.s, self.sx), (r, self.rx)).then_some(r)
     }
 }
@@ -136,15 +273,20 @@ mod tests {
     fn a_proof_of_knowledge_holds_only_for_its_transcript_and_secret() {
         let mut rng = rand::thread_rng();
         let x = Fr::rand(&mut rng);
-        let (k, r) = Knowledge::prove(&x, &[1; 32], &mut rng);
-        assert_eq!(k.verify(&[1; 32]), Some(r));
-        assert_eq!(k.verify(&[2; 32]), None, "another transcript");
+        let (k, r) = Knowledge::prove(&x, 0, &[1; 32], &mut rng);
+        assert_eq!(k.verify(0, &[1; 32]), Some(r));
+        assert_eq!(k.verify(0, &[2; 32]), None, "another transcript");
+        assert_eq!(
+            k.verify(1, &[1; 32]),
+            None,
+            "another secret's personalisation"
+        );
         let mut forged = k.clone();
         forged.rx = (r * (x + Fr::from(1u64))).into_affine();
-        assert_eq!(forged.verify(&[1; 32]), None, "r·x for another x");
-        let (one, _) = Knowledge::prove(&Fr::from(1u64), &[1; 32], &mut rng);
+        assert_eq!(forged.verify(0, &[1; 32]), None, "r·x for another x");
+        let (one, _) = Knowledge::prove(&Fr::from(1u64), 0, &[1; 32], &mut rng);
         assert_eq!(
-            one.verify(&[1; 32]),
+            one.verify(0, &[1; 32]),
             None,
             "the secret one contributes nothing"
         );

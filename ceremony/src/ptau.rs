@@ -92,6 +92,12 @@ impl<'a> Sections<'a> {
                 });
             }
         }
+        if !b.is_empty() {
+            return Err(CeremonyError::Format {
+                field: "sections",
+                reason: "trailing bytes after the last section",
+            });
+        }
         Ok(Sections { sections })
     }
 

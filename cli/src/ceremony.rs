@@ -2,7 +2,9 @@
 //! passes from one contributor to the next.
 //!
 //! A ceremony folder holds `phase1.ptau` (powers of tau), `ceremony.json` (which shapes, and
-//! where phase 1 came from) and one `<shape>.ceremony` transcript per shape. `init` makes the
+//! where phase 1 came from) and one `<shape>.zkey` transcript per shape (snarkjs's file: a
+//! department may contribute with `snarkjs zkey contribute` instead, and `snarkjs zkey verify`
+//! re-checks it against `dossier ceremony r1cs`'s constraint system). `init` makes the
 //! transcripts from the shapes' constraint systems and a verified phase 1; each department runs
 //! `contribute` on its own machine (fresh OS randomness; the hashes it prints are what it
 //! publishes); `beacon` closes it with a public random value; `verify` lets anyone re-check the
@@ -11,9 +13,9 @@
 
 use crate::error::{io, CliError};
 use crate::Out;
-use dossier_ceremony::phase1::{self, Dealer, Powers};
-use dossier_ceremony::phase2::{Report, Transcript};
-use dossier_ceremony::Circuit;
+use dossier_ceremony::phase1::{self, Dealer, Lagrange, Powers, Verified};
+use dossier_ceremony::phase2::{Hash, Report, Transcript};
+use dossier_ceremony::{zkey, Circuit};
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::query::{Shape, SHAPES};
 use dossier_params::{sha256_hex, CeremonyRecord, ContributionRecord, Manifest, ShapeCeremony};
@@ -21,7 +23,6 @@ use dossier_prover::R1cs;
 use dossier_store::home::write_atomic;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -73,18 +74,17 @@ pub fn shapes_named(names: &[String]) -> Result<Vec<Shape>, CliError> {
     names.iter().map(|n| shape_named(n)).collect()
 }
 
-/// A shape's constraint system and the hash that names it.
+/// A shape's constraint system.
 pub struct ShapeCircuit {
     r1cs: R1cs,
-    hash: [u8; 32],
 }
 
 impl ShapeCircuit {
     /// Synthesises a shape.
     pub fn of(shape: Shape) -> Result<ShapeCircuit, CliError> {
-        let r1cs = R1cs::of(shape)?;
-        let hash = sha2::Sha256::digest(r1cs.to_bytes()).into();
-        Ok(ShapeCircuit { r1cs, hash })
+        Ok(ShapeCircuit {
+            r1cs: R1cs::of(shape)?,
+        })
     }
 
     fn circuit(&self) -> Circuit<'_> {
@@ -92,8 +92,57 @@ impl ShapeCircuit {
             matrices: self.r1cs.matrices(),
             num_instance: self.r1cs.num_inputs(),
             num_variables: self.r1cs.num_variables(),
-            hash: self.hash,
         }
+    }
+}
+
+/// Phase 1 as a ceremony uses it: the powers and the file they were read from (whose
+/// Lagrange sections, when prepared, spare the group FFTs).
+struct Phase1 {
+    powers: Powers,
+    bytes: Vec<u8>,
+}
+
+impl Phase1 {
+    fn read(path: &Path) -> Result<Phase1, CliError> {
+        let bytes = read(path)?;
+        Ok(Phase1 {
+            powers: Powers::from_ptau(&bytes)?,
+            bytes,
+        })
+    }
+
+    /// A domain's Lagrange basis: from the file, or by the group FFT (slow, with a bar).
+    fn lagrange(&self, out: &Out, powers: Verified<'_>, log: u32) -> Result<Lagrange, CliError> {
+        if let Some(l) = phase1::lagrange_from_ptau(&self.bytes, log)? {
+            return Ok(l);
+        }
+        let b = bar(
+            out,
+            format!("phase 1: Lagrange basis 2^{log} (slow: not prepared)"),
+        );
+        let l = powers.lagrange(log);
+        b.finish_and_clear();
+        Ok(l?)
+    }
+
+    /// A domain's H basis: from the file, or by the group FFT (slow, with a bar).
+    fn h_basis(
+        &self,
+        out: &Out,
+        powers: Verified<'_>,
+        log: u32,
+    ) -> Result<Vec<phase1::G1Affine>, CliError> {
+        if let Some(h) = phase1::h_basis_from_ptau(&self.bytes, log)? {
+            return Ok(h);
+        }
+        let b = bar(
+            out,
+            format!("phase 1: H basis 2^{log} (slow: not prepared)"),
+        );
+        let h = powers.h_basis(log);
+        b.finish_and_clear();
+        Ok(h?)
     }
 }
 
@@ -115,7 +164,7 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(io(path))
 }
 
-fn hex32(h: &[u8; 32]) -> String {
+fn hex(h: &[u8]) -> String {
     hex::encode(h)
 }
 
@@ -125,14 +174,19 @@ fn hex32(h: &[u8; 32]) -> String {
 pub struct Ceremony {
     dir: PathBuf,
     state: State,
-    powers: Option<Powers>,
+    phase1: Option<Phase1>,
     circuits: BTreeMap<String, ShapeCircuit>,
     transcripts: Vec<(Shape, Transcript)>,
 }
 
+/// A shape's transcript file name (snarkjs's `.zkey`).
+fn transcript_file(shape: &Shape) -> String {
+    format!("{}.zkey", shape.name())
+}
+
 impl Ceremony {
     fn transcript_path(dir: &Path, shape: &Shape) -> PathBuf {
-        dir.join(format!("{}.ceremony", shape.name()))
+        dir.join(transcript_file(shape))
     }
 
     /// Opens a ceremony folder, reading (and checking every point of) each transcript.
@@ -150,7 +204,7 @@ impl Ceremony {
         Ok(Ceremony {
             dir: dir.to_path_buf(),
             state,
-            powers: None,
+            phase1: None,
             circuits: BTreeMap::new(),
             transcripts,
         })
@@ -204,9 +258,10 @@ impl Ceremony {
             .map(|c| c.circuit().domain_log())
             .max()
             .unwrap_or(1);
-        let (description, powers, transcripts) = match source {
+        let (description, phase1, transcripts) = match source {
             Phase1Source::SingleParty(name) => {
-                init_single_party(dir, out, &name, needed, shapes, &circuits)?
+                // The H query lives on the domain twice the largest shape's.
+                init_single_party(dir, out, &name, needed + 1, shapes, &circuits)?
             }
             Phase1Source::File(path) => init_from_file(dir, out, &path, shapes, &circuits)?,
         };
@@ -219,7 +274,7 @@ impl Ceremony {
         let ceremony = Ceremony {
             dir: dir.to_path_buf(),
             state,
-            powers: Some(powers),
+            phase1: Some(phase1),
             circuits,
             transcripts,
         };
@@ -229,7 +284,7 @@ impl Ceremony {
     }
 
     /// The transcripts' current hashes.
-    pub fn heads(&self) -> Vec<(Shape, [u8; 32])> {
+    pub fn heads(&self) -> Vec<(Shape, Hash)> {
         self.transcripts
             .iter()
             .map(|(s, t)| (*s, t.hash()))
@@ -241,7 +296,7 @@ impl Ceremony {
         &mut self,
         out: &Out,
         name: &str,
-    ) -> Result<Vec<(Shape, [u8; 32], f64)>, CliError> {
+    ) -> Result<Vec<(Shape, Hash, f64)>, CliError> {
         let mut done = Vec::new();
         for (shape, t) in &mut self.transcripts {
             let b = bar(out, format!("{name}: contribute to {}", shape.name()));
@@ -262,7 +317,7 @@ impl Ceremony {
         name: &str,
         value: &[u8],
         iterations_log: u8,
-    ) -> Result<Vec<(Shape, [u8; 32])>, CliError> {
+    ) -> Result<Vec<(Shape, Hash)>, CliError> {
         let mut done = Vec::new();
         for (shape, t) in &mut self.transcripts {
             let b = bar(out, format!("beacon on {}", shape.name()));
@@ -277,25 +332,24 @@ impl Ceremony {
 
     /// Re-checks phase 1 and every transcript against its circuit.
     pub fn verify(&mut self, out: &Out) -> Result<Vec<(Shape, Report)>, CliError> {
-        let powers = match self.powers.take() {
+        let phase1 = match self.phase1.take() {
             Some(p) => p,
-            None => Powers::from_ptau(&read(&self.dir.join(PHASE1_FILE))?)?,
+            None => Phase1::read(&self.dir.join(PHASE1_FILE))?,
         };
-        let b = bar(out, "phase 1: verify the powers".into());
-        let verified = powers.verify();
-        b.finish_and_clear();
-        let verified = verified?;
         let shapes: Vec<Shape> = self.transcripts.iter().map(|(s, _)| *s).collect();
-        let mut reports = Vec::new();
-        for (i, shape) in shapes.into_iter().enumerate() {
-            let b = bar(out, format!("verify {}", shape.name()));
-            self.synthesise(shape)?;
-            let circuit = self.circuits[&shape.name()].circuit();
-            let report = self.transcripts[i].1.verify(&circuit, verified);
-            b.finish_and_clear();
-            reports.push((shape, report?));
+        for shape in &shapes {
+            self.synthesise(*shape)?;
         }
-        self.powers = Some(powers);
+        let verified = verify_powers(out, &phase1)?;
+        let mut reports = Vec::new();
+        for (shape, t) in &self.transcripts {
+            let circuit = self.circuits[&shape.name()].circuit();
+            reports.push((
+                *shape,
+                verify_transcript(out, verified, &circuit, *shape, t)?,
+            ));
+        }
+        self.phase1 = Some(phase1);
         Ok(reports)
     }
 
@@ -317,7 +371,7 @@ impl Ceremony {
         {
             report.contributed()?;
             let bytes = t.to_bytes();
-            let file = format!("{}.ceremony", shape.name());
+            let file = transcript_file(&shape);
             std::fs::write(params.join(&file), &bytes).map_err(io(params))?;
             names = report
                 .contributions
@@ -329,13 +383,13 @@ impl Ceremony {
                 ShapeCeremony {
                     transcript_file: file,
                     transcript_sha256: sha256_hex(&bytes),
-                    transcript_hash: hex32(&report.transcript),
+                    transcript_hash: hex(&report.transcript),
                     contributions: report
                         .contributions
                         .iter()
                         .map(|(name, hash, beacon)| ContributionRecord {
                             name: name.clone(),
-                            hash: hex32(hash),
+                            hash: hex(hash),
                             beacon: *beacon,
                         })
                         .collect(),
@@ -347,8 +401,8 @@ impl Ceremony {
             };
             keys.push((shape, t.key, r1cs));
         }
-        let phase1_bytes = match &self.powers {
-            Some(p) => p.to_ptau(None),
+        let phase1_bytes = match self.phase1.take() {
+            Some(p) => p.bytes,
             None => read(&self.dir.join(PHASE1_FILE))?,
         };
         std::fs::write(params.join(PHASE1_FILE), &phase1_bytes).map_err(io(params))?;
@@ -373,7 +427,56 @@ impl Ceremony {
     }
 }
 
-type Initial = (String, Powers, Vec<(Shape, Transcript)>);
+type Initial = (String, Phase1, Vec<(Shape, Transcript)>);
+
+/// Phase 1's powers checked, with a bar.
+fn verify_powers<'a>(out: &Out, phase1: &'a Phase1) -> Result<Verified<'a>, CliError> {
+    let b = bar(
+        out,
+        format!("phase 1: verify the powers 2^{}", phase1.powers.power),
+    );
+    let verified = phase1.powers.verify();
+    b.finish_and_clear();
+    Ok(verified?)
+}
+
+/// One shape's transcript verified against checked powers, with a bar.
+fn verify_transcript(
+    out: &Out,
+    powers: Verified<'_>,
+    circuit: &Circuit<'_>,
+    shape: Shape,
+    t: &Transcript,
+) -> Result<Report, CliError> {
+    let b = bar(out, format!("verify {}", shape.name()));
+    let report = t.verify(circuit, powers);
+    b.finish_and_clear();
+    Ok(report?)
+}
+
+/// Each shape's initial transcript from verified powers, with a bar per shape.
+fn init_transcripts(
+    out: &Out,
+    phase1: &Phase1,
+    shapes: &[Shape],
+    circuits: &BTreeMap<String, ShapeCircuit>,
+) -> Result<Vec<(Shape, Transcript)>, CliError> {
+    let verified = verify_powers(out, phase1)?;
+    let mut transcripts = Vec::new();
+    for shape in shapes {
+        let circuit = circuits[&shape.name()].circuit();
+        let log = circuit.domain_log();
+        let lagrange = phase1.lagrange(out, verified, log)?;
+        let h = phase1.h_basis(out, verified, log)?;
+        let b = bar(out, format!("init {} (group sums: minutes)", shape.name()));
+        let t = Transcript::init(&circuit, verified, &lagrange, h, &|f| {
+            b.set_position((f * 1000.0) as u64)
+        });
+        b.finish_and_clear();
+        transcripts.push((*shape, t?));
+    }
+    Ok(transcripts)
+}
 
 fn init_single_party(
     dir: &Path,
@@ -386,25 +489,30 @@ fn init_single_party(
     let spinner = bar(out, format!("phase 1: fresh powers of tau 2^{power}"));
     let dealer = Dealer::new(power, name, &mut rand::rngs::OsRng)?;
     spinner.finish_and_clear();
-    write_atomic(
-        &dir.join(PHASE1_FILE),
-        &dealer.powers().to_ptau(None),
-        0o644,
-        false,
-    )?;
+    // Prepared (every domain's Lagrange basis, from the secrets: seconds), so snarkjs's `zkey
+    // new` and `zkey verify` read the file too.
+    let spinner = bar(out, format!("phase 1: Lagrange bases up to 2^{power}"));
+    let bytes = dealer.powers().to_ptau(Some(&dealer.prepare()));
+    spinner.finish_and_clear();
+    write_atomic(&dir.join(PHASE1_FILE), &bytes, 0o644, false)?;
     let mut transcripts = Vec::new();
     for shape in shapes {
-        let c = &circuits[&shape.name()];
-        transcripts.push((*shape, Transcript::init_dealt(&c.circuit(), &dealer)?));
+        let b = bar(out, format!("init {}", shape.name()));
+        let t = Transcript::init_dealt(&circuits[&shape.name()].circuit(), &dealer);
+        b.finish_and_clear();
+        transcripts.push((*shape, t?));
     }
-    let powers = Powers::clone(&dealer.powers());
+    let phase1 = Phase1 {
+        powers: Powers::clone(&dealer.powers()),
+        bytes,
+    };
     // The dealer's secrets are wiped here, before any department contributes.
     drop(dealer);
     Ok((
         format!(
             "single-party powers of tau 2^{power} by `{name}` (demonstrations only: a deployment imports a public multi-party phase 1)"
         ),
-        powers,
+        phase1,
         transcripts,
     ))
 }
@@ -416,30 +524,10 @@ fn init_from_file(
     shapes: &[Shape],
     circuits: &BTreeMap<String, ShapeCircuit>,
 ) -> Result<Initial, CliError> {
-    let bytes = read(path)?;
-    let powers = Powers::from_ptau(&bytes)?;
-    let verified = powers.verify()?;
-    let mut transcripts = Vec::new();
-    for shape in shapes {
-        let circuit = circuits[&shape.name()].circuit();
-        let log = circuit.domain_log();
-        let lagrange = match phase1::lagrange_from_ptau(&bytes, log)? {
-            Some(l) => l,
-            None => {
-                let b = bar(out, format!("phase 1: Lagrange basis 2^{log} (slow)"));
-                let l = verified.lagrange(log)?;
-                b.finish_and_clear();
-                l
-            }
-        };
-        let b = bar(out, format!("init {}", shape.name()));
-        let t = Transcript::init(&circuit, verified, &lagrange, &|f| {
-            b.set_position((f * 1000.0) as u64)
-        })?;
-        b.finish_and_clear();
-        transcripts.push((*shape, t));
-    }
-    write_atomic(&dir.join(PHASE1_FILE), &bytes, 0o644, false)?;
+    let phase1 = Phase1::read(path)?;
+    let transcripts = init_transcripts(out, &phase1, shapes, circuits)?;
+    write_atomic(&dir.join(PHASE1_FILE), &phase1.bytes, 0o644, false)?;
+    let powers = &phase1.powers;
     let ours: Vec<&str> = powers
         .contributions
         .iter()
@@ -458,7 +546,7 @@ fn init_from_file(
             format!(" ({})", ours.join(", "))
         }
     );
-    Ok((description, powers, transcripts))
+    Ok((description, phase1, transcripts))
 }
 
 /// Re-checks a params folder's ceremony: its phase 1 file and every shape's transcript
@@ -472,9 +560,12 @@ pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, C
             manifest.setup
         )));
     };
-    let phase1 = dossier_params::read_pinned(params, &record.phase1_file, &record.phase1_sha256)?;
-    let powers = Powers::from_ptau(&phase1)?;
-    let verified = powers.verify()?;
+    let bytes = dossier_params::read_pinned(params, &record.phase1_file, &record.phase1_sha256)?;
+    let phase1 = Phase1 {
+        powers: Powers::from_ptau(&bytes)?,
+        bytes,
+    };
+    let verified = verify_powers(out, &phase1)?;
     let mut reports = Vec::new();
     for (name, entry) in &manifest.shapes {
         let shape = entry.shape;
@@ -483,17 +574,15 @@ pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, C
                 "the manifest's ceremony has no transcript for {name}"
             ))
         })?;
-        let b = bar(out, format!("verify {name}"));
         let bytes =
             dossier_params::read_pinned(params, &sc.transcript_file, &sc.transcript_sha256)?;
         let t = Transcript::from_bytes(&bytes)?;
         let c = ShapeCircuit::of(shape)?;
-        let report = t.verify(&c.circuit(), verified)?;
-        b.finish_and_clear();
+        let report = verify_transcript(out, verified, &c.circuit(), shape, &t)?;
         let mut vk = Vec::new();
         ark_serialize::CanonicalSerialize::serialize_compressed(&t.key.vk, &mut vk)
             .map_err(|e| CliError::Input(e.to_string()))?;
-        if sha256_hex(&vk) != entry.vk_sha256 || hex32(&report.transcript) != sc.transcript_hash {
+        if sha256_hex(&vk) != entry.vk_sha256 || hex(&report.transcript) != sc.transcript_hash {
             return Err(CliError::Input(format!(
                 "{name}: the installed verifying key is not the ceremony's"
             )));
@@ -503,10 +592,11 @@ pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, C
     Ok(reports)
 }
 
-fn unhex32(what: &str, h: &str) -> Result<[u8; 32], CliError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(h, &mut out)
-        .map_err(|_| CliError::Input(format!("the manifest's {what} is not a 32-byte hex hash")))?;
+fn unhex<const N: usize>(what: &str, h: &str) -> Result<[u8; N], CliError> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(h, &mut out).map_err(|_| {
+        CliError::Input(format!("the manifest's {what} is not a {N}-byte hex hash"))
+    })?;
     Ok(out)
 }
 
@@ -531,16 +621,16 @@ fn ceremony_records(params: &Path) -> Result<Vec<(String, [u8; 32], EntryBody)>,
         let contributions = sc
             .contributions
             .iter()
-            .map(|c| unhex32("contribution hash", &c.hash))
+            .map(|c| unhex::<64>("contribution hash", &c.hash))
             .collect::<Result<Vec<_>, _>>()?;
-        let vk_sha256 = unhex32("vk_sha256", &entry.vk_sha256)?;
+        let vk_sha256 = unhex("vk_sha256", &entry.vk_sha256)?;
         bodies.push((
             name.clone(),
             vk_sha256,
             EntryBody::ceremony(
                 name,
                 vk_sha256,
-                unhex32("transcript hash", &sc.transcript_hash)?,
+                unhex::<64>("transcript hash", &sc.transcript_hash)?,
                 contributions,
             )?,
         ));
@@ -611,20 +701,26 @@ pub fn check_on_ledger<D: dossier_store::ReadableDatabase>(
 fn report_json(shape: &Shape, r: &Report) -> serde_json::Value {
     json!({
         "shape": shape.name(),
-        "transcript_hash": hex32(&r.transcript),
-        "contributions": r.contributions.iter().map(|(n, h, b)| json!({"name": n, "hash": hex32(h), "beacon": b})).collect::<Vec<_>>(),
+        "circuit_hash": hex(&r.circuit),
+        "transcript_hash": hex(&r.transcript),
+        "contributions": r.contributions.iter().map(|(n, h, b)| json!({"name": n, "hash": hex(h), "beacon": b})).collect::<Vec<_>>(),
     })
 }
 
 fn report_text(shape: &Shape, r: &Report) -> String {
-    let mut s = format!("{}: transcript {}\n", shape.name(), hex32(&r.transcript));
+    let mut s = format!(
+        "{}: circuit {}\n  transcript {}\n",
+        shape.name(),
+        hex(&r.circuit),
+        hex(&r.transcript)
+    );
     for (i, (n, h, b)) in r.contributions.iter().enumerate() {
         s.push_str(&format!(
             "  {}. {}{}  {}\n",
             i + 1,
             n,
             if *b { " (beacon)" } else { "" },
-            hex32(h)
+            hex(h)
         ));
     }
     s
@@ -640,6 +736,7 @@ pub fn run(
     use crate::CeremonyCmd as C;
     match cmd {
         C::Phase1(p) => phase1_cmd(out, p),
+        C::R1cs { shape, out: path } => r1cs_cmd(out, &shape, &path),
         C::Init {
             dir,
             ptau,
@@ -659,10 +756,10 @@ pub fn run(
             out.emit(
                 heads
                     .iter()
-                    .map(|(s, h)| format!("{}: initial transcript {}", s.name(), hex32(h)))
+                    .map(|(s, h)| format!("{}: initial transcript {}", s.name(), hex(h)))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                json!({"dir": dir, "shapes": heads.iter().map(|(s, h)| json!({"shape": s.name(), "hash": hex32(h)})).collect::<Vec<_>>()}),
+                json!({"dir": dir, "shapes": heads.iter().map(|(s, h)| json!({"shape": s.name(), "hash": hex(h)})).collect::<Vec<_>>()}),
             );
             Ok(0)
         }
@@ -674,11 +771,11 @@ pub fn run(
                 format!(
                     "contribution by `{name}` — publish these hashes:\n{}",
                     done.iter()
-                        .map(|(s, h, t)| format!("  {}: {}  ({t:.1} s)", s.name(), hex32(h)))
+                        .map(|(s, h, t)| format!("  {}: {}  ({t:.1} s)", s.name(), hex(h)))
                         .collect::<Vec<_>>()
                         .join("\n")
                 ),
-                json!({"name": name, "shapes": done.iter().map(|(s, h, t)| json!({"shape": s.name(), "hash": hex32(h), "seconds": t})).collect::<Vec<_>>()}),
+                json!({"name": name, "shapes": done.iter().map(|(s, h, t)| json!({"shape": s.name(), "hash": hex(h), "seconds": t})).collect::<Vec<_>>()}),
             );
             Ok(0)
         }
@@ -695,10 +792,10 @@ pub fn run(
             c.save()?;
             out.emit(
                 done.iter()
-                    .map(|(s, h)| format!("{}: beacon {}", s.name(), hex32(h)))
+                    .map(|(s, h)| format!("{}: beacon {}", s.name(), hex(h)))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                json!({"shapes": done.iter().map(|(s, h)| json!({"shape": s.name(), "hash": hex32(h)})).collect::<Vec<_>>()}),
+                json!({"shapes": done.iter().map(|(s, h)| json!({"shape": s.name(), "hash": hex(h)})).collect::<Vec<_>>()}),
             );
             Ok(0)
         }
@@ -757,6 +854,26 @@ pub fn run(
     }
 }
 
+fn r1cs_cmd(out: &Out, shape: &str, path: &Path) -> Result<i32, CliError> {
+    let shape = shape_named(shape)?;
+    let c = ShapeCircuit::of(shape)?;
+    let circuit = c.circuit();
+    write_atomic(path, &zkey::circom_r1cs(&circuit), 0o644, false)?;
+    out.emit(
+        format!(
+            "{}: {} constraints, {} variables, {} public inputs written to {} (circom .r1cs)",
+            shape.name(),
+            circuit.num_constraints(),
+            circuit.num_variables,
+            circuit.num_instance - 1,
+            path.display()
+        ),
+        json!({"shape": shape.name(), "out": path, "constraints": circuit.num_constraints(),
+            "variables": circuit.num_variables, "public_inputs": circuit.num_instance - 1}),
+    );
+    Ok(0)
+}
+
 fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
     use crate::Phase1Cmd as P;
     match cmd {
@@ -788,8 +905,8 @@ fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
             b.finish_and_clear();
             write_atomic(&path, &powers.to_ptau(None), 0o644, false)?;
             out.emit(
-                format!("contribution by `{name}` in {:.1} s — publish this hash: {}", started.elapsed().as_secs_f64(), hex32(&hash)),
-                json!({"out": path, "hash": hex32(&hash), "seconds": started.elapsed().as_secs_f64()}),
+                format!("contribution by `{name}` in {:.1} s — publish this hash: {}", started.elapsed().as_secs_f64(), hex(&hash)),
+                json!({"out": path, "hash": hex(&hash), "seconds": started.elapsed().as_secs_f64()}),
             );
             Ok(0)
         }
@@ -818,7 +935,7 @@ fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
             let ours: Vec<serde_json::Value> = powers
                 .contributions
                 .iter()
-                .map(|c| json!({"name": c.name, "hash": hex32(&c.hash())}))
+                .map(|c| json!({"name": c.name, "hash": hex(&c.hash())}))
                 .collect();
             out.emit(
                 format!(
@@ -827,7 +944,7 @@ fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
                     if prepared { " with every domain's Lagrange basis" } else { "" },
                     powers.snarkjs_contributions(),
                     ours.len(),
-                    powers.contributions.iter().map(|c| format!("\n  {}  {}", c.name, hex32(&c.hash()))).collect::<String>()
+                    powers.contributions.iter().map(|c| format!("\n  {}  {}", c.name, hex(&c.hash()))).collect::<String>()
                 ),
                 json!({"valid": true, "power": powers.power, "prepared": prepared, "snarkjs_contributions": powers.snarkjs_contributions(), "contributions": ours}),
             );

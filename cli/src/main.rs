@@ -192,6 +192,16 @@ enum CeremonyCmd {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Write a shape's constraint system as a circom .r1cs file, for snarkjs: `snarkjs zkey
+    /// verify <shape>.r1cs phase1.ptau <shape>.zkey` re-checks a transcript independently.
+    R1cs {
+        /// The shape.
+        #[arg(long)]
+        shape: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

@@ -7,8 +7,8 @@
 //! kind 3  Update            issuer_id:F | credential_id:u32 | commitment:F | commitment_halo2:P
 //! kind 4  Revoke            issuer_id:F | credential_id:u32
 //! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | root_halo2:P | live:u64)
-//! kind 6  Ceremony          shape_len:u8 | shape:utf8 | vk_sha256:[u8; 32] | transcript:[u8; 32]
-//!                           | count:u8 | count * contribution:[u8; 32]
+//! kind 6  Ceremony          shape_len:u8 | shape:utf8 | vk_sha256:[u8; 32] | transcript:[u8; 64]
+//!                           | count:u8 | count * contribution:[u8; 64]
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
 //! halo2 twin tree's values, see [`crate::pasta`]), each as 32 big-endian bytes below its
@@ -101,10 +101,11 @@ pub enum EntryBody {
         shape: String,
         /// SHA-256 of the verifying key the ceremony made (as the params manifest pins it).
         vk_sha256: [u8; 32],
-        /// The transcript's hash (its last contribution's).
-        transcript: [u8; 32],
-        /// Every contribution's hash, in order.
-        contributions: Vec<[u8; 32]>,
+        /// The transcript's hash (BLAKE2b-512 of the circuit hash and every contribution, as
+        /// snarkjs chains them).
+        transcript: [u8; 64],
+        /// Every contribution's hash (BLAKE2b-512, as snarkjs prints it), in order.
+        contributions: Vec<[u8; 64]>,
     },
 }
 
@@ -267,8 +268,8 @@ impl EntryBody {
     pub fn ceremony(
         shape: &str,
         vk_sha256: [u8; 32],
-        transcript: [u8; 32],
-        contributions: Vec<[u8; 32]>,
+        transcript: [u8; 64],
+        contributions: Vec<[u8; 64]>,
     ) -> Result<EntryBody, CoreError> {
         if shape.len() > MAX_CEREMONY_SHAPE || contributions.len() > MAX_CEREMONY_CONTRIBUTIONS {
             return Err(malformed("ceremony record too large"));
@@ -375,14 +376,14 @@ impl Entry {
                     .map_err(|_| malformed("shape name is not UTF-8"))?
                     .to_string();
                 let vk_sha256 = r.array::<32>()?;
-                let transcript = r.array::<32>()?;
+                let transcript = r.array::<64>()?;
                 let count = r.array::<1>()?[0] as usize;
                 if count > MAX_CEREMONY_CONTRIBUTIONS {
                     return Err(malformed("too many contributions"));
                 }
                 let mut contributions = Vec::with_capacity(count);
                 for _ in 0..count {
-                    contributions.push(r.array::<32>()?);
+                    contributions.push(r.array::<64>()?);
                 }
                 EntryBody::Ceremony {
                     shape,
@@ -483,11 +484,17 @@ mod tests {
                 proptest::collection::vec(any::<[u8; 32]>(), 0..8)
             )
                 .prop_map(|(shape, vk_sha256, transcript, contributions)| {
+                    let wide = |h: [u8; 32]| {
+                        let mut w = [0u8; 64];
+                        w[..32].copy_from_slice(&h);
+                        w[32..].copy_from_slice(&h.map(|b| b ^ 0xa5));
+                        w
+                    };
                     EntryBody::Ceremony {
                         shape,
                         vk_sha256,
-                        transcript,
-                        contributions,
+                        transcript: wide(transcript),
+                        contributions: contributions.into_iter().map(wide).collect(),
                     }
                 }),
         ]
@@ -514,18 +521,18 @@ mod tests {
 
     #[test]
     fn ceremony_records_are_bounded() {
-        assert!(EntryBody::ceremony(&"s".repeat(65), [0; 32], [0; 32], vec![]).is_err());
-        assert!(EntryBody::ceremony("m1", [0; 32], [0; 32], vec![[1; 32]; 65]).is_err());
+        assert!(EntryBody::ceremony(&"s".repeat(65), [0; 32], [0; 64], vec![]).is_err());
+        assert!(EntryBody::ceremony("m1", [0; 32], [0; 64], vec![[1; 64]; 65]).is_err());
         let k = key();
         let e = Entry::sign(
             1,
-            EntryBody::ceremony("m1p4k4r2", [2; 32], [3; 32], vec![[4; 32]; 3]).expect("fits"),
+            EntryBody::ceremony("m1p4k4r2", [2; 32], [3; 64], vec![[4; 64]; 3]).expect("fits"),
             &k,
         );
         let mut b = e.to_bytes();
         assert_eq!(Entry::from_bytes(&b).expect("decodes"), e);
         // A count byte claiming more contributions than the entry holds, or more than allowed.
-        let count_at = 2 + 8 + 1 + 8 + 32 + 32;
+        let count_at = 2 + 8 + 1 + 8 + 32 + 64;
         b[count_at] = 4;
         assert!(Entry::from_bytes(&b).is_err(), "truncated list");
         b[count_at] = 200;

@@ -12,13 +12,18 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
-use ark_groth16::{Groth16, ProvingKey};
+use ark_groth16::ProvingKey;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode,
     R1CS_PREDICATE_LABEL,
 };
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
+
+/// Groth16 over BN254 with snarkjs's R1CS-to-QAP reduction: the key form the ceremony makes
+/// and snarkjs reads ([`dossier_ceremony::qap`]); the development setup uses it too, so one
+/// prover serves both.
+pub type Groth16 = ark_groth16::Groth16<Bn254, dossier_ceremony::qap::Reduction>;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_circuits::statement::{StatementCircuit, StatementWitness};
 use dossier_core::credential::Offered;
@@ -237,7 +242,7 @@ pub fn setup_dev(
             shape: *shape,
             witness: StatementWitness::blank(*shape),
         };
-        let (pk, _) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut rng)
+        let (pk, _) = Groth16::circuit_specific_setup(circuit, &mut rng)
             .map_err(|e| ProverError::Proving(e.to_string()))?;
         keys.push((*shape, pk, R1cs::of(*shape)?));
     }
@@ -541,7 +546,7 @@ impl ShapeProver {
             ));
         }
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        let proof = Groth16::create_proof_with_reduction_and_matrices(
             &self.pk,
             r,
             s,

@@ -67,6 +67,24 @@ fn three_departments_make_keys_that_prove_verify_and_re_verify() {
         );
         published.push(v["shapes"][0]["hash"].as_str().expect("hash").to_string());
     }
+    // A fourth department contributes with snarkjs on the same file.
+    let snarkjs = snarkjs();
+    let zkey = cer.join(format!("{SHAPE}.zkey"));
+    if let Some(bin) = &snarkjs {
+        let next = tmp.path().join("next.zkey");
+        snarkjs_run(
+            bin,
+            &[
+                "zkey",
+                "contribute",
+                s(&zkey),
+                s(&next),
+                "--name=statistics office",
+                "-e=the statistics office's entropy",
+            ],
+        );
+        std::fs::rename(&next, &zkey).expect("move");
+    }
     ok(
         &home,
         &[
@@ -102,7 +120,33 @@ fn three_departments_make_keys_that_prove_verify_and_re_verify() {
             "each department finds its hash"
         );
     }
-    assert_eq!(listed[3]["beacon"], true);
+    let beacon_at = if snarkjs.is_some() {
+        assert_eq!(listed[3]["name"], "statistics office");
+        4
+    } else {
+        3
+    };
+    assert_eq!(listed[beacon_at]["beacon"], true);
+
+    // snarkjs re-checks the whole ceremony on its own, from the circuit dossier exports.
+    if let Some(bin) = &snarkjs {
+        let r1cs = tmp.path().join(format!("{SHAPE}.r1cs"));
+        ok(
+            &home,
+            &["ceremony", "r1cs", "--shape", SHAPE, "--out", s(&r1cs)],
+        );
+        let (valid, text) = snarkjs_output(
+            bin,
+            &[
+                "zkey",
+                "verify",
+                s(&r1cs),
+                s(&cer.join("phase1.ptau")),
+                s(&zkey),
+            ],
+        );
+        assert!(valid, "snarkjs zkey verify: {text}");
+    }
 
     ok(
         &home,
@@ -186,7 +230,7 @@ fn three_departments_make_keys_that_prove_verify_and_re_verify() {
     ok(&home, &["audit", "--ledger", s(&export)]);
 
     // A transcript byte changed in the params folder: its pin no longer holds.
-    let t = params.join(format!("{SHAPE}.ceremony"));
+    let t = params.join(format!("{SHAPE}.zkey"));
     let mut bytes = std::fs::read(&t).expect("read");
     let at = bytes.len() - 100;
     bytes[at] ^= 1;
@@ -213,13 +257,13 @@ fn a_transcript_from_another_phase_1_is_refused_with_the_step() {
             "tax bureau",
         ],
     );
-    let file = format!("{SHAPE}.ceremony");
+    let file = format!("{SHAPE}.zkey");
     std::fs::copy(b.join(&file), a.join(&file)).expect("copy");
     let out = run(&home, &["ceremony", "verify", "--dir", s(&a)]);
     assert_eq!(out.status.code(), Some(1), "a failed check");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("initial key") && err.contains("another phase 1"),
+        err.contains("final key") && err.contains("alpha differs from phase 1"),
         "{err}"
     );
     // A transcript without any department's contribution is not installed.
@@ -334,4 +378,234 @@ fn snarkjs_powers_of_tau_are_read_verified_and_extended() {
         let out = run(&home, &["ceremony", "phase1", "verify", &f("bad.ptau")]);
         assert_ne!(out.status.code(), Some(0), "byte {at}");
     }
+}
+
+/// A small circuit for the snarkjs checks: `x^(2^rounds) = out` and `x * k = prod`, with `out`
+/// and `prod` public.
+mod toy {
+    use ark_bn254::Fr;
+    use ark_ff::Field;
+    use ark_relations::gr1cs::{
+        ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal,
+        SynthesisError, SynthesisMode, R1CS_PREDICATE_LABEL,
+    };
+    use ark_relations::lc;
+
+    #[derive(Clone)]
+    pub struct Squares {
+        pub x: Fr,
+        pub k: Fr,
+        pub rounds: usize,
+    }
+
+    impl Squares {
+        pub fn outputs(&self) -> Vec<Fr> {
+            let mut v = self.x;
+            for _ in 0..self.rounds {
+                v = v.square();
+            }
+            vec![v, self.x * self.k]
+        }
+    }
+
+    impl ConstraintSynthesizer<Fr> for Squares {
+        fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+            let outs = self.outputs();
+            let out = cs.new_input_variable(|| Ok(outs[0]))?;
+            let prod = cs.new_input_variable(|| Ok(outs[1]))?;
+            let x = cs.new_witness_variable(|| Ok(self.x))?;
+            let k = cs.new_witness_variable(|| Ok(self.k))?;
+            let (mut v, mut value) = (x, self.x);
+            for i in 0..self.rounds {
+                value = value.square();
+                let next = if i + 1 == self.rounds {
+                    out
+                } else {
+                    cs.new_witness_variable(|| Ok(value))?
+                };
+                cs.enforce_r1cs_constraint(|| lc!() + v, || lc!() + v, || lc!() + next)?;
+                v = next;
+            }
+            cs.enforce_r1cs_constraint(
+                || lc!() + x + (Fr::from(3u64), x),
+                || lc!() + k,
+                || lc!() + (Fr::from(4u64), prod),
+            )
+        }
+    }
+
+    pub struct Matrices {
+        pub m: Vec<Matrix<Fr>>,
+        pub num_instance: usize,
+        pub num_variables: usize,
+    }
+
+    pub fn matrices(rounds: usize) -> Matrices {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        let one = Fr::from(1u64);
+        Squares {
+            x: one,
+            k: one,
+            rounds,
+        }
+        .generate_constraints(cs.clone())
+        .expect("synthesis");
+        cs.finalize();
+        let mut all = cs.to_matrices().expect("matrices");
+        Matrices {
+            m: all.remove(R1CS_PREDICATE_LABEL).expect("r1cs"),
+            num_instance: cs.num_instance_variables(),
+            num_variables: cs.num_instance_variables() + cs.num_witness_variables(),
+        }
+    }
+
+    impl Matrices {
+        pub fn circuit(&self) -> dossier_ceremony::Circuit<'_> {
+            dossier_ceremony::Circuit {
+                matrices: &self.m,
+                num_instance: self.num_instance,
+                num_variables: self.num_variables,
+            }
+        }
+    }
+}
+
+fn snarkjs_output(bin: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("node")
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.success() && !text.contains("INVALID") && !text.contains("[ERROR]"),
+        text,
+    )
+}
+
+#[test]
+fn snarkjs_and_dossier_check_each_others_phase_2() {
+    use dossier_ceremony::phase1::Dealer;
+    use dossier_ceremony::phase2::Transcript;
+    use dossier_ceremony::zkey;
+    let Some(bin) = snarkjs() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = |n: &str| tmp.path().join(n).to_str().expect("utf-8").to_string();
+    let noop = |_: f64| {};
+    let toy = toy::matrices(20);
+    let circuit = toy.circuit();
+    let log = circuit.domain_log();
+    let mut rng = rand::thread_rng();
+    let dealer = Dealer::new(log + 1, "coordinator", &mut rng).expect("dealer");
+    let prepared = dealer.prepare();
+    std::fs::write(f("pot.ptau"), dealer.powers().to_ptau(Some(&prepared))).expect("write");
+    std::fs::write(f("toy.r1cs"), zkey::circom_r1cs(&circuit)).expect("write");
+    let lagrange = prepared.domain(log).expect("domain");
+    let h = prepared.h_basis(log).expect("h");
+    let initial = Transcript::init(&circuit, dealer.powers(), lagrange, h, &noop).expect("init");
+    assert_eq!(
+        Transcript::init_dealt(&circuit, &dealer).expect("dealt"),
+        initial
+    );
+
+    // snarkjs's `zkey new` on the same r1cs and ptau writes our initial key byte for byte.
+    std::fs::write(f("ours_0.zkey"), initial.to_bytes()).expect("write");
+    snarkjs_run(
+        &bin,
+        &[
+            "zkey",
+            "new",
+            &f("toy.r1cs"),
+            &f("pot.ptau"),
+            &f("theirs_0.zkey"),
+        ],
+    );
+    let theirs = std::fs::read(f("theirs_0.zkey")).expect("read");
+    assert_eq!(Transcript::from_bytes(&theirs).expect("read"), initial);
+    assert_eq!(theirs, initial.to_bytes());
+
+    // Two departments with dossier, one with snarkjs, then the beacon: both tools accept it.
+    let mut t = initial.clone();
+    t.contribute("tax bureau", &mut rng, &noop)
+        .expect("contribute");
+    std::fs::write(f("ours_1.zkey"), t.to_bytes()).expect("write");
+    snarkjs_run(
+        &bin,
+        &[
+            "zkey",
+            "contribute",
+            &f("ours_1.zkey"),
+            &f("theirs_2.zkey"),
+            "--name=civil service commission",
+            "-e=entropy of the commission",
+        ],
+    );
+    let mut t = Transcript::from_bytes(&std::fs::read(f("theirs_2.zkey")).expect("read"))
+        .expect("snarkjs's contribution reads");
+    let report = t.verify(&circuit, dealer.powers()).expect("verify");
+    assert_eq!(report.contributions[1].0, "civil service commission");
+    t.contribute("national audit office", &mut rng, &noop)
+        .expect("contribute");
+    t.beacon("beacon", &[0x5a; 32], 10, &noop).expect("beacon");
+    std::fs::write(f("final.zkey"), t.to_bytes()).expect("write");
+    let report = t.verify(&circuit, dealer.powers()).expect("verify");
+    assert_eq!(report.contributions.len(), 4);
+    let (ok, text) = snarkjs_output(
+        &bin,
+        &[
+            "zkey",
+            "verify",
+            &f("toy.r1cs"),
+            &f("pot.ptau"),
+            &f("final.zkey"),
+        ],
+    );
+    assert!(ok, "snarkjs zkey verify: {text}");
+    // snarkjs prints each contribution's hash as we compute it.
+    for (name, hash, _) in &report.contributions {
+        let first = hex::encode(&hash[..4]);
+        assert!(text.contains(name.as_str()), "{name} in {text}");
+        assert!(text.replace(' ', "").contains(&first), "{first} in {text}");
+    }
+
+    // snarkjs's own beacon on our transcript is the one we derive.
+    snarkjs_run(
+        &bin,
+        &[
+            "zkey",
+            "beacon",
+            &f("ours_1.zkey"),
+            &f("beacon.zkey"),
+            &"5a".repeat(32),
+            "10",
+            "--name=beacon",
+        ],
+    );
+    let theirs =
+        Transcript::from_bytes(&std::fs::read(f("beacon.zkey")).expect("read")).expect("read");
+    theirs
+        .verify(&circuit, dealer.powers())
+        .expect("snarkjs's beacon verifies");
+
+    // A tampered key is refused by snarkjs too.
+    let mut bad = t.clone();
+    bad.key.l_query[0] = bad.key.a_query[1];
+    std::fs::write(f("bad.zkey"), bad.to_bytes()).expect("write");
+    let (ok, _) = snarkjs_output(
+        &bin,
+        &[
+            "zkey",
+            "verify",
+            &f("toy.r1cs"),
+            &f("pot.ptau"),
+            &f("bad.zkey"),
+        ],
+    );
+    assert!(!ok, "snarkjs refuses a changed L query");
 }
