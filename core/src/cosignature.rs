@@ -237,6 +237,19 @@ impl WitnessPolicy {
         WitnessPolicy::new(threshold, witnesses)
     }
 
+    /// The policy in the form [`WitnessPolicy::parse`] reads (empty when none is asked for).
+    pub fn to_text(&self) -> String {
+        if self.witnesses.is_empty() {
+            return String::new();
+        }
+        let mut out = format!("threshold {}\n", self.threshold);
+        for w in &self.witnesses {
+            out.push_str(&w.vkey());
+            out.push('\n');
+        }
+        out
+    }
+
     /// Checks that a signed checkpoint note carries valid cosignatures of at least
     /// `threshold` distinct trusted witnesses; the names of those that cosigned.
     pub fn check(&self, note: &[u8]) -> Result<Vec<String>, CoreError> {
@@ -396,5 +409,18 @@ mod tests {
         assert!(WitnessPolicy::parse("threshold two\n").is_err());
         assert!(WitnessPolicy::parse(&keys[0].vkey()).is_err());
         assert!(WitnessPolicy::none().check(&signed(&[])).is_ok());
+    }
+
+    #[test]
+    fn a_policy_reads_back_from_its_text() {
+        let keys: Vec<WitnessKey> = (0..2)
+            .map(|i| cosigner(&format!("w{i}.example"), 10 + i).witness_key())
+            .collect();
+        let policy = WitnessPolicy::new(2, keys).expect("policy");
+        assert_eq!(
+            WitnessPolicy::parse(&policy.to_text()).expect("parse"),
+            policy
+        );
+        assert_eq!(WitnessPolicy::none().to_text(), "");
     }
 }

@@ -93,6 +93,9 @@ pub struct LedgerInfo {
     pub size: u64,
     /// RFC 6962 root hash at that size, base64.
     pub root_hash: String,
+    /// The witness policy this service's verifications apply (`threshold k`, then one witness
+    /// verifier key per line; empty when none): what the verify page pre-fills.
+    pub witness_policy: String,
 }
 
 /// The ledger's identity, size and root hash.
@@ -105,6 +108,7 @@ pub async fn ledger_info(State(state): State<Arc<AppState>>) -> Answer<LedgerInf
         log_key: state.log_verifier_key.clone(),
         size,
         root_hash: STANDARD.encode(state.store.tree_hash(size)?),
+        witness_policy: state.trust.witnesses.to_text(),
     }))
 }
 

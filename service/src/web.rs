@@ -1,6 +1,7 @@
 //! The pages a person opens in a browser: `/verify`, where a recruiter checks a presentation in
 //! their own browser (snarkjs for the Groth16 equation, WebCrypto for the checkpoint's Ed25519
-//! signature and the key and proof hashes), and `/ledger`, a read-only view of checkpoints and
+//! signature, the witness cosignatures a witness policy asks for, and the key and proof
+//! hashes), and `/ledger`, a read-only view of checkpoints and
 //! entries for regulators that checks signatures and consistency proofs in the browser too.
 //! English and Chinese.
 //!

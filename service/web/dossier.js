@@ -9,13 +9,15 @@ const WORDS = {
   en: {
     title_verify: "Verify a dossier presentation",
     title_ledger: "dossier ledger",
-    intro_verify: "Paste or upload a presentation. Your browser checks the proof (snarkjs), the checkpoint's signature and the anchoring itself; the service is asked only to convert formats, which your browser re-checks, and for its own verdict, shown apart.",
+    intro_verify: "Paste or upload a presentation. Your browser checks the proof (snarkjs), the checkpoint's signature, its witnesses' cosignatures and the anchoring itself; the service is asked only to convert formats, which your browser re-checks, and for its own verdict, shown apart.",
     presentation: "Presentation (JSON)",
     file: "or a file",
     request_id: "Your request's id on this service (optional)",
     request_json: "or your request (JSON, optional)",
     log_key: "Ledger key you trust",
     log_key_note: "Pre-filled from this service: compare it with the key your organisation pinned.",
+    witness_policy: "Witness policy (optional)",
+    witness_policy_note: "`threshold k`, then one witness verifier key per line: the checkpoint must carry k valid cosignatures of these witnesses (c2sp.org/tlog-cosignature), so a ledger showing you a history it showed nobody else is refused. Pre-filled with this service's policy, if it has one.",
     verify: "Verify",
     verified: "Verified in your browser",
     rejected: "Rejected",
@@ -42,6 +44,7 @@ const WORDS = {
     c_groth16: "Groth16 proof holds (snarkjs, in this browser)",
     c_halo2: "halo2 proof holds",
     c_signature: "Checkpoint signed by the ledger key you trust (Ed25519, WebCrypto)",
+    c_witnesses: "Checkpoint cosigned by enough of the witnesses you trust",
     c_roots: "Every registry root used is in that checkpoint",
     c_fresh: "Checkpoint fresh enough for the request",
     c_server: "The service's full check (query hash included) agrees",
@@ -60,13 +63,15 @@ const WORDS = {
   zh: {
     title_verify: "验证 dossier 凭证出示",
     title_ledger: "dossier 账本",
-    intro_verify: "粘贴或上传一份出示。您的浏览器自行检查证明（snarkjs）、检查点签名和锚定；服务器只负责格式转换（浏览器会复核），其自身的结论单独显示。",
+    intro_verify: "粘贴或上传一份出示。您的浏览器自行检查证明（snarkjs）、检查点签名、见证方联署和锚定；服务器只负责格式转换（浏览器会复核），其自身的结论单独显示。",
     presentation: "出示（JSON）",
     file: "或上传文件",
     request_id: "您在本服务上的请求编号（可选）",
     request_json: "或您的请求（JSON，可选）",
     log_key: "您信任的账本公钥",
     log_key_note: "已从本服务预填：请与贵单位登记的公钥核对。",
+    witness_policy: "见证策略（可选）",
+    witness_policy_note: "第一行为 `threshold k`，其后每行一个见证方验证公钥：检查点须带有其中 k 个见证方的有效联署（c2sp.org/tlog-cosignature），账本若向您展示与他人不同的历史即被拒绝。如本服务配置了策略，已预填。",
     verify: "验证",
     verified: "已在您的浏览器中验证通过",
     rejected: "验证未通过",
@@ -93,6 +98,7 @@ const WORDS = {
     c_groth16: "Groth16 证明成立（snarkjs，在本浏览器中）",
     c_halo2: "halo2 证明成立",
     c_signature: "检查点由您信任的账本公钥签署（Ed25519，WebCrypto）",
+    c_witnesses: "检查点已由足够多您信任的见证方联署",
     c_roots: "所用的每个登记簿根都在该检查点中",
     c_fresh: "检查点足够新，符合请求要求",
     c_server: "服务器的完整检查（含查询哈希）结论一致",
@@ -247,6 +253,61 @@ async function noteVerify(note, vkey) {
   return { signed, body };
 }
 
+// ---------------------------------------------------------------- witness cosignatures (C2SP)
+// A witness verifier key is <name>+<hex key id>+base64(0x04 || Ed25519 public key), the key id
+// SHA-256(name || "\n" || 0x04 || key)[:4]; a cosignature line is "— <name> base64(key id ||
+// timestamp (8 bytes, big-endian) || signature)", the signature over
+// "cosignature/v1\ntime <timestamp>\n" || the checkpoint's note text.
+async function witnessKey(vkey) {
+  const v = vkey.trim(), i = v.indexOf("+"), j = v.indexOf("+", i + 1);
+  if (i < 1 || j < 0) throw new Error("not a witness verifier key");
+  const name = v.slice(0, i), id = v.slice(j - 8, j).toLowerCase(), key = unb64(v.slice(j + 1));
+  if (j - i !== 9 || key.length !== 33 || key[0] !== 4) throw new Error("not an Ed25519 cosignature/v1 key");
+  const expected = hex((await sha256(concat(enc.encode(name + "\n"), key))).slice(0, 4));
+  if (expected !== id) throw new Error(`the key id of ${name} does not match its key`);
+  const pub = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+  return { name, id, pub };
+}
+
+// "threshold k", then one witness verifier key per line (blank lines and # comments skipped),
+// as `dossier verify --witness-policy` reads it. null when the text is empty (no policy).
+async function witnessPolicy(text) {
+  const lines = (text || "").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (!lines.length) return null;
+  const m = lines[0].match(/^threshold (\d+)$/);
+  if (!m) throw new Error("the first line must be `threshold <k>`");
+  const witnesses = await Promise.all(lines.slice(1, 34).map(witnessKey));
+  const threshold = Number(m[1]);
+  if (witnesses.length > 32) throw new Error("more than 32 witnesses");
+  if (threshold > witnesses.length) throw new Error("the threshold exceeds the number of witnesses");
+  if (new Set(witnesses.map((w) => w.name)).size !== witnesses.length) throw new Error("a witness is listed twice");
+  return { threshold, witnesses };
+}
+
+// The names of the policy's witnesses with a valid cosignature on the note.
+async function cosignedBy(note, policy) {
+  const split = note.indexOf("\n\n");
+  if (split < 0) return [];
+  const text = note.slice(0, split + 1);
+  const lines = note.slice(split + 2).split("\n");
+  const found = [];
+  for (const w of policy.witnesses) {
+    for (const line of lines) {
+      const m = line.match(/^\u2014 (\S+) (\S+)$/);
+      if (!m || m[1] !== w.name) continue;
+      let sig;
+      try { sig = unb64(m[2]); } catch (e) { continue; }
+      if (sig.length !== 76 || hex(sig.slice(0, 4)) !== w.id) continue;
+      let ts = 0n;
+      for (const b of sig.slice(4, 12)) ts = (ts << 8n) | BigInt(b);
+      if (ts > 2n ** 63n - 1n) continue;
+      const msg = concat(enc.encode(`cosignature/v1\ntime ${ts}\n`), enc.encode(text));
+      if (await crypto.subtle.verify({ name: "Ed25519" }, w.pub, sig.slice(12), msg)) { found.push(w.name); break; }
+    }
+  }
+  return found;
+}
+
 // ---------------------------------------------------------------- RFC 9162 consistency
 async function nodeHash(l, r) { return sha256(concat(Uint8Array.of(1), l, r)); }
 async function consistent(first, second, firstHash, secondHash, proof) {
@@ -331,6 +392,15 @@ async function verifyPresentation(input) {
     cp = await noteVerify(pres.checkpoint, input.logKey);
     add("c_signature", cp.signed);
   } catch (e) { add("c_signature", false, e.message); }
+  // The witness policy, when one is given: as the Rust verifier, the service and the audit.
+  try {
+    const policy = await witnessPolicy(input.witnessPolicy);
+    if (policy) {
+      const names = await cosignedBy(pres.checkpoint, policy);
+      add("c_witnesses", names.length >= policy.threshold,
+        `${names.length} of ${policy.threshold} needed${names.length ? ": " + names.join(", ") : ""}`);
+    }
+  } catch (e) { add("c_witnesses", false, e.message); }
   if (cp) {
     const roots = new Set(cp.body.registries.map((r) => big(halo2 ? r.rootHalo2 : r.root)));
     const used = inputs.slice(0, M).filter((x) => x !== 0n);
@@ -404,7 +474,11 @@ function renderVerification(out) {
 
 async function initVerifyPage() {
   applyWords();
-  try { document.getElementById("log-key").value = (await getJSON("/v1/ledger")).log_key; } catch (e) { /* left empty */ }
+  try {
+    const ledger = await getJSON("/v1/ledger");
+    document.getElementById("log-key").value = ledger.log_key;
+    document.getElementById("witness-policy").value = ledger.witness_policy || "";
+  } catch (e) { /* left empty */ }
   document.getElementById("file").addEventListener("change", async (ev) => {
     const f = ev.target.files[0]; if (f) document.getElementById("presentation").value = await f.text();
   });
@@ -417,6 +491,7 @@ async function initVerifyPage() {
         requestId: document.getElementById("request-id").value,
         requestJSON: document.getElementById("request-json").value,
         logKey: document.getElementById("log-key").value,
+        witnessPolicy: document.getElementById("witness-policy").value,
       });
       window.__rerender = () => renderVerification(out);
       renderVerification(out);
@@ -476,7 +551,7 @@ async function initLedgerPage() {
   document.body.dataset.ready = "1";
 }
 
-window.dossier = { setLanguage, initVerifyPage, initLedgerPage, consistent, vkCompressed, proofCompressed, noteVerify };
+window.dossier = { setLanguage, initVerifyPage, initLedgerPage, consistent, vkCompressed, proofCompressed, noteVerify, witnessPolicy, cosignedBy };
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.lang));
   const page = document.body.dataset.page;

@@ -38,6 +38,56 @@ fn tools() -> Result<(PathBuf, PathBuf, PathBuf), String> {
     Ok((driver, snarkjs, chromium))
 }
 
+/// The witness checks' files: the presentation with its checkpoint cosigned by two witnesses, a
+/// copy whose second cosignature is forged, and two policies (both witnesses: met; those two
+/// and a third that never cosigned, all three needed: unmet). Returns the JSON file naming them.
+fn witnessed(dir: &Path, presentation: &Path) -> PathBuf {
+    use dossier_core::cosignature::{Cosigner, WitnessPolicy};
+    use dossier_core::keys::KeyPair;
+    let mut rng = rand::rngs::OsRng;
+    let witnesses: Vec<Cosigner> = ["w1.audit.example", "w2.court.example", "w3.far.example"]
+        .iter()
+        .map(|n| Cosigner::new(KeyPair::generate(n, &mut rng).expect("key")))
+        .collect();
+    let mut pres: Value =
+        serde_json::from_str(&std::fs::read_to_string(presentation).expect("read")).expect("json");
+    let note = pres["checkpoint"].as_str().expect("note").to_string();
+    let text = &note[..note.find("\n\n").expect("signed note") + 1];
+    let time = dossier_core::clock::now();
+    let lines: Vec<String> = witnesses[..2]
+        .iter()
+        .map(|w| w.cosign(text.as_bytes(), time).expect("cosign"))
+        .collect();
+    pres["checkpoint"] = json!(format!("{note}{}{}", lines[0], lines[1]));
+    let cosigned = dir.join("cosigned.json");
+    std::fs::write(&cosigned, pres.to_string()).expect("write");
+    // The second witness's line, its timestamp changed: the signature no longer covers it.
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let (head, sig) = lines[1]
+        .trim_end()
+        .rsplit_once(' ')
+        .expect("line has a signature");
+    let mut raw = engine.decode(sig).expect("base64");
+    raw[11] ^= 1;
+    let forged_line = format!("{head} {}\n", engine.encode(raw));
+    pres["checkpoint"] = json!(format!("{note}{}{forged_line}", lines[0]));
+    let forged = dir.join("forged.json");
+    std::fs::write(&forged, pres.to_string()).expect("write");
+    let keys: Vec<_> = witnesses.iter().map(Cosigner::witness_key).collect();
+    let met = WitnessPolicy::new(2, keys[..2].to_vec())
+        .expect("policy")
+        .to_text();
+    let unmet = WitnessPolicy::new(3, keys).expect("policy").to_text();
+    let file = dir.join("witnesses.json");
+    std::fs::write(
+        &file,
+        json!({"cosigned": cosigned, "forged": forged, "met": met, "unmet": unmet}).to_string(),
+    )
+    .expect("write");
+    file
+}
+
 /// Writes to `to` the presentation at `from` with its revealed award year (the first of the
 /// query's two reveal slots) claimed as 2016.
 fn award_year_changed(from: &Path, to: &Path) {
@@ -82,6 +132,7 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     // The tampered copy: the revealed award year changed.
     let tampered = dir.path().join("tampered.json");
     award_year_changed(&pres, &tampered);
+    let witness_files = witnessed(dir.path(), &pres);
     // The same holder answers a halo2 request; and a tampered copy (revealed year changed).
     let (h2_req, h2_pres, h2_bad) = (
         dir.path().join("h2-r.json"),
@@ -108,6 +159,14 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     // The pages and their script are served with a restrictive CSP.
     let (s, html, _) = server.call_raw("GET", "/verify", None, None);
     assert_eq!(s, 200);
+    assert!(html.contains("witness-policy"));
+    let (s, ledger, _) = server.call_raw("GET", "/v1/ledger", None, None);
+    assert_eq!(s, 200);
+    let ledger: Value = serde_json::from_str(&ledger).expect("json");
+    assert_eq!(
+        ledger["witness_policy"], "",
+        "this service asks for no witnesses"
+    );
     assert!(html.contains("/web/dossier.js"));
     // The conversion the page re-checks refuses a key it does not pin and a malformed proof.
     let good: Value =
@@ -137,6 +196,7 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
         .arg(&shots)
         .args([&h2_pres, &h2_bad, &h2_req])
         .env("CHROMIUM", &chromium)
+        .env("WITNESSES", &witness_files)
         .output()
         .expect("node runs");
     let report = String::from_utf8_lossy(&out.stdout);
@@ -151,6 +211,11 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     assert_eq!(report["pages"]["tampered"]["verdict"], "rejected");
     assert_eq!(report["pages"]["halo2"]["verdict"], "unavailable");
     assert_eq!(report["pages"]["halo2_tampered"]["verdict"], "rejected");
+    // The page applies a witness policy as every other verifier does.
+    assert_eq!(report["pages"]["witnessed"]["verdict"], "verified");
+    for refused in ["unwitnessed", "forged_cosignature", "policy_unmet"] {
+        assert_eq!(report["pages"][refused]["verdict"], "rejected", "{refused}");
+    }
     for shot in [
         "verify-valid-en.png",
         "verify-halo2-en.png",
