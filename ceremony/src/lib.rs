@@ -159,10 +159,12 @@ impl Circuit<'_> {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod toy {
-    //! A small circuit for the ceremony's tests: x * y = z with z public, plus a chain of
-    //! squarings so the domain is a few rows.
+#[cfg(any(test, feature = "toy"))]
+#[doc(hidden)]
+pub mod toy {
+    //! A small circuit for the ceremony's tests (and, with the `toy` feature, the end-to-end
+    //! snarkjs checks): x * k = prod with prod public, plus a chain of squarings so the domain
+    //! is a few rows.
     use super::*;
     use ark_ff::{Field, One};
     use ark_relations::gr1cs::{

@@ -598,8 +598,8 @@ fn read_header(s: &Sections<'_>) -> Result<u32, CeremonyError> {
     Ok(power)
 }
 
-/// Reads one domain's Lagrange basis from a prepared `.ptau` (sections 12-15), if present.
-pub fn lagrange_from_ptau(bytes: &[u8], log: u32) -> Result<Option<Lagrange>, CeremonyError> {
+/// A `.ptau`'s sections, refusing a domain `2^log` beyond its power.
+fn sections_for(bytes: &[u8], log: u32) -> Result<Sections<'_>, CeremonyError> {
     let s = Sections::parse(bytes, b"ptau")?;
     let power = read_header(&s)?;
     if log > power {
@@ -608,57 +608,56 @@ pub fn lagrange_from_ptau(bytes: &[u8], log: u32) -> Result<Option<Lagrange>, Ce
             have: power,
         });
     }
+    Ok(s)
+}
+
+/// A point-list decoder of [`ptau`] (`g1s`, `g2s`).
+type Decode<T> = fn(&[u8], usize, &'static str) -> Result<Vec<T>, CeremonyError>;
+
+/// Domain `2^log`'s points in a Lagrange section (12-15), decoded: it starts after the
+/// `2^log - 1` points of the smaller domains.
+fn domain_points<T: Send>(
+    section: &[u8],
+    log: u32,
+    each: usize,
+    field: &'static str,
+    decode: Decode<T>,
+) -> Result<Vec<T>, CeremonyError> {
+    let n = 1usize << log;
+    let bytes = section
+        .get((n - 1) * each..(2 * n - 1) * each)
+        .ok_or(CeremonyError::Format {
+            field,
+            reason: "truncated",
+        })?;
+    decode(bytes, n, field)
+}
+
+/// Reads one domain's Lagrange basis from a prepared `.ptau` (sections 12-15), if present.
+pub fn lagrange_from_ptau(bytes: &[u8], log: u32) -> Result<Option<Lagrange>, CeremonyError> {
+    let s = sections_for(bytes, log)?;
     let (Some(t1), Some(t2), Some(a1), Some(b1)) = (s.get(12), s.get(13), s.get(14), s.get(15))
     else {
         return Ok(None);
     };
-    let n = 1usize << log;
-    // Domain 2^p starts after the 2^p - 1 points of the smaller domains.
-    let at = n - 1;
-    let slice = |b: &'static str, bytes: &[u8], each: usize| -> Result<(usize, usize), _> {
-        let (start, end) = (at * each, (at + n) * each);
-        if bytes.len() < end {
-            return Err(CeremonyError::Format {
-                field: b,
-                reason: "truncated",
-            });
-        }
-        Ok((start, end))
-    };
-    let (s1, e1) = slice("lagrange tauG1", t1, ptau::G1_BYTES)?;
-    let (s2, e2) = slice("lagrange tauG2", t2, ptau::G2_BYTES)?;
-    let (sa, ea) = slice("lagrange alphaTauG1", a1, ptau::G1_BYTES)?;
-    let (sb, eb) = slice("lagrange betaTauG1", b1, ptau::G1_BYTES)?;
+    let g1 = |section, field| domain_points(section, log, ptau::G1_BYTES, field, ptau::g1s);
     Ok(Some(Lagrange {
         log,
-        tau_g1: ptau::g1s(&t1[s1..e1], n, "lagrange tauG1")?,
-        tau_g2: ptau::g2s(&t2[s2..e2], n, "lagrange tauG2")?,
-        alpha_tau_g1: ptau::g1s(&a1[sa..ea], n, "lagrange alphaTauG1")?,
-        beta_tau_g1: ptau::g1s(&b1[sb..eb], n, "lagrange betaTauG1")?,
+        tau_g1: g1(t1, "lagrange tauG1")?,
+        tau_g2: domain_points(t2, log, ptau::G2_BYTES, "lagrange tauG2", ptau::g2s)?,
+        alpha_tau_g1: g1(a1, "lagrange alphaTauG1")?,
+        beta_tau_g1: g1(b1, "lagrange betaTauG1")?,
     }))
 }
 
 /// The H query's basis for a domain `2^log` (before delta) from a prepared `.ptau`, if
 /// present: the odd points of section 12's domain `2^(log+1)` (snarkjs's `zkey new`).
 pub fn h_basis_from_ptau(bytes: &[u8], log: u32) -> Result<Option<Vec<G1Affine>>, CeremonyError> {
-    let s = Sections::parse(bytes, b"ptau")?;
-    let power = read_header(&s)?;
-    if log > power {
-        return Err(CeremonyError::PhaseOneTooSmall {
-            needed: log,
-            have: power,
-        });
-    }
+    let s = sections_for(bytes, log)?;
     let Some(t1) = s.get(12) else {
         return Ok(None);
     };
-    let m = 2usize << log;
-    let (start, end) = ((m - 1) * ptau::G1_BYTES, (2 * m - 1) * ptau::G1_BYTES);
-    let domain = t1.get(start..end).ok_or(CeremonyError::Format {
-        field: "lagrange tauG1",
-        reason: "truncated",
-    })?;
-    let all = ptau::g1s(domain, m, "lagrange tauG1")?;
+    let all = domain_points(t1, log + 1, ptau::G1_BYTES, "lagrange tauG1", ptau::g1s)?;
     Ok(Some(odd(&all)))
 }
 

@@ -96,6 +96,22 @@ impl ShapeCircuit {
     }
 }
 
+/// What a prepared file holds, or else what `slow` computes (behind a bar saying so).
+fn from_file_or_slow<T>(
+    out: &Out,
+    what: String,
+    from_file: Option<T>,
+    slow: impl FnOnce() -> Result<T, dossier_ceremony::CeremonyError>,
+) -> Result<T, CliError> {
+    if let Some(t) = from_file {
+        return Ok(t);
+    }
+    let b = bar(out, format!("phase 1: {what} (slow: not prepared)"));
+    let t = slow();
+    b.finish_and_clear();
+    Ok(t?)
+}
+
 /// Phase 1 as a ceremony uses it: the powers and the file they were read from (whose
 /// Lagrange sections, when prepared, spare the group FFTs).
 struct Phase1 {
@@ -114,16 +130,12 @@ impl Phase1 {
 
     /// A domain's Lagrange basis: from the file, or by the group FFT (slow, with a bar).
     fn lagrange(&self, out: &Out, powers: Verified<'_>, log: u32) -> Result<Lagrange, CliError> {
-        if let Some(l) = phase1::lagrange_from_ptau(&self.bytes, log)? {
-            return Ok(l);
-        }
-        let b = bar(
+        from_file_or_slow(
             out,
-            format!("phase 1: Lagrange basis 2^{log} (slow: not prepared)"),
-        );
-        let l = powers.lagrange(log);
-        b.finish_and_clear();
-        Ok(l?)
+            format!("Lagrange basis 2^{log}"),
+            phase1::lagrange_from_ptau(&self.bytes, log)?,
+            || powers.lagrange(log),
+        )
     }
 
     /// A domain's H basis: from the file, or by the group FFT (slow, with a bar).
@@ -133,16 +145,12 @@ impl Phase1 {
         powers: Verified<'_>,
         log: u32,
     ) -> Result<Vec<phase1::G1Affine>, CliError> {
-        if let Some(h) = phase1::h_basis_from_ptau(&self.bytes, log)? {
-            return Ok(h);
-        }
-        let b = bar(
+        from_file_or_slow(
             out,
-            format!("phase 1: H basis 2^{log} (slow: not prepared)"),
-        );
-        let h = powers.h_basis(log);
-        b.finish_and_clear();
-        Ok(h?)
+            format!("H basis 2^{log}"),
+            phase1::h_basis_from_ptau(&self.bytes, log)?,
+            || powers.h_basis(log),
+        )
     }
 }
 

@@ -380,98 +380,6 @@ fn snarkjs_powers_of_tau_are_read_verified_and_extended() {
     }
 }
 
-/// A small circuit for the snarkjs checks: `x^(2^rounds) = out` and `x * k = prod`, with `out`
-/// and `prod` public.
-mod toy {
-    use ark_bn254::Fr;
-    use ark_ff::Field;
-    use ark_relations::gr1cs::{
-        ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal,
-        SynthesisError, SynthesisMode, R1CS_PREDICATE_LABEL,
-    };
-    use ark_relations::lc;
-
-    #[derive(Clone)]
-    pub struct Squares {
-        pub x: Fr,
-        pub k: Fr,
-        pub rounds: usize,
-    }
-
-    impl Squares {
-        pub fn outputs(&self) -> Vec<Fr> {
-            let mut v = self.x;
-            for _ in 0..self.rounds {
-                v = v.square();
-            }
-            vec![v, self.x * self.k]
-        }
-    }
-
-    impl ConstraintSynthesizer<Fr> for Squares {
-        fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-            let outs = self.outputs();
-            let out = cs.new_input_variable(|| Ok(outs[0]))?;
-            let prod = cs.new_input_variable(|| Ok(outs[1]))?;
-            let x = cs.new_witness_variable(|| Ok(self.x))?;
-            let k = cs.new_witness_variable(|| Ok(self.k))?;
-            let (mut v, mut value) = (x, self.x);
-            for i in 0..self.rounds {
-                value = value.square();
-                let next = if i + 1 == self.rounds {
-                    out
-                } else {
-                    cs.new_witness_variable(|| Ok(value))?
-                };
-                cs.enforce_r1cs_constraint(|| lc!() + v, || lc!() + v, || lc!() + next)?;
-                v = next;
-            }
-            cs.enforce_r1cs_constraint(
-                || lc!() + x + (Fr::from(3u64), x),
-                || lc!() + k,
-                || lc!() + (Fr::from(4u64), prod),
-            )
-        }
-    }
-
-    pub struct Matrices {
-        pub m: Vec<Matrix<Fr>>,
-        pub num_instance: usize,
-        pub num_variables: usize,
-    }
-
-    pub fn matrices(rounds: usize) -> Matrices {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Setup);
-        let one = Fr::from(1u64);
-        Squares {
-            x: one,
-            k: one,
-            rounds,
-        }
-        .generate_constraints(cs.clone())
-        .expect("synthesis");
-        cs.finalize();
-        let mut all = cs.to_matrices().expect("matrices");
-        Matrices {
-            m: all.remove(R1CS_PREDICATE_LABEL).expect("r1cs"),
-            num_instance: cs.num_instance_variables(),
-            num_variables: cs.num_instance_variables() + cs.num_witness_variables(),
-        }
-    }
-
-    impl Matrices {
-        pub fn circuit(&self) -> dossier_ceremony::Circuit<'_> {
-            dossier_ceremony::Circuit {
-                matrices: &self.m,
-                num_instance: self.num_instance,
-                num_variables: self.num_variables,
-            }
-        }
-    }
-}
-
 fn snarkjs_output(bin: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("node")
         .arg(bin)
@@ -493,7 +401,7 @@ fn snarkjs_output(bin: &Path, args: &[&str]) -> (bool, String) {
 fn snarkjs_and_dossier_check_each_others_phase_2() {
     use dossier_ceremony::phase1::Dealer;
     use dossier_ceremony::phase2::Transcript;
-    use dossier_ceremony::zkey;
+    use dossier_ceremony::{toy, zkey};
     let Some(bin) = snarkjs() else { return };
     let tmp = tempfile::tempdir().expect("tmp");
     let f = |n: &str| tmp.path().join(n).to_str().expect("utf-8").to_string();
