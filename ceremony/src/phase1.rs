@@ -129,7 +129,7 @@ impl Contribution {
             .into()
     }
 
-    fn transcript(previous: &[u8; 32], before: &Anchor, secret: &str) -> [u8; 32] {
+    fn transcript(previous: &[u8; 32], before: &Anchor, secret: Secret) -> [u8; 32] {
         let mut bytes = Vec::new();
         before
             .serialize_uncompressed(&mut bytes)
@@ -138,7 +138,7 @@ impl Contribution {
             .chain_update(b"dossier-ceremony/phase1/transcript/v1")
             .chain_update(previous)
             .chain_update(bytes)
-            .chain_update(secret.as_bytes())
+            .chain_update(secret.name().as_bytes())
             .finalize()
             .into()
     }
@@ -193,12 +193,31 @@ pub struct Lagrange {
     pub beta_tau_g1: Vec<G1Affine>,
 }
 
-/// snarkjs's personalisation byte of each phase 1 secret's proof of knowledge.
-fn personalization(secret: &str) -> u8 {
-    match secret {
-        "tau" => 0,
-        "alpha" => 1,
-        _ => 2,
+/// The three secrets of a phase 1 contribution, each with its own proof of knowledge.
+#[derive(Clone, Copy)]
+enum Secret {
+    Tau,
+    Alpha,
+    Beta,
+}
+
+impl Secret {
+    /// Its name, as the transcript hashes it and refusals name it.
+    fn name(self) -> &'static str {
+        match self {
+            Secret::Tau => "tau",
+            Secret::Alpha => "alpha",
+            Secret::Beta => "beta",
+        }
+    }
+
+    /// snarkjs's personalisation byte of its proof of knowledge (`getG2sp`).
+    fn personalization(self) -> u8 {
+        match self {
+            Secret::Tau => 0,
+            Secret::Alpha => 1,
+            Secret::Beta => 2,
+        }
     }
 }
 
@@ -411,21 +430,21 @@ impl Powers {
                 });
             }
             for (secret, k, before, after) in [
-                ("tau", &c.tau, c.before.tau_g1, c.after.tau_g1),
-                ("alpha", &c.alpha, c.before.alpha_g1, c.after.alpha_g1),
-                ("beta", &c.beta, c.before.beta_g1, c.after.beta_g1),
+                (Secret::Tau, &c.tau, c.before.tau_g1, c.after.tau_g1),
+                (Secret::Alpha, &c.alpha, c.before.alpha_g1, c.after.alpha_g1),
+                (Secret::Beta, &c.beta, c.before.beta_g1, c.after.beta_g1),
             ] {
                 let t = Contribution::transcript(&previous, &c.before, secret);
-                let Some(r) = k.verify(personalization(secret), &t) else {
+                let Some(r) = k.verify(secret.personalization(), &t) else {
                     return fail(Check::Knowledge {
                         contribution: number,
-                        secret,
+                        secret: secret.name(),
                     });
                 };
                 if !same_ratio((before, after), (r, k.rx)) {
                     return fail(Check::Update {
                         contribution: number,
-                        secret,
+                        secret: secret.name(),
                     });
                 }
             }
@@ -474,10 +493,10 @@ impl Powers {
             .last()
             .map(Contribution::hash)
             .unwrap_or([0; 32]);
-        let prove = |x: &Fr, secret: &str, rng: &mut R| {
+        let prove = |x: &Fr, secret: Secret, rng: &mut R| {
             Knowledge::prove(
                 x,
-                personalization(secret),
+                secret.personalization(),
                 &Contribution::transcript(&previous, &before, secret),
                 rng,
             )
@@ -486,9 +505,9 @@ impl Powers {
         let c = Contribution {
             name: name.to_owned(),
             after: self.anchor(),
-            tau: prove(&secrets.tau, "tau", rng),
-            alpha: prove(&secrets.alpha, "alpha", rng),
-            beta: prove(&secrets.beta, "beta", rng),
+            tau: prove(&secrets.tau, Secret::Tau, rng),
+            alpha: prove(&secrets.alpha, Secret::Alpha, rng),
+            beta: prove(&secrets.beta, Secret::Beta, rng),
             before,
         };
         let hash = c.hash();
