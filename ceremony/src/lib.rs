@@ -7,9 +7,10 @@
 //!
 //! - **Phase 1** ([`phase1`]): powers of tau in the snarkjs `.ptau` format. A deployment imports
 //!   one of the public multi-party files (the perpetual powers of tau); participants can also
-//!   extend one ([`phase1::Powers::contribute`]). [`phase1::Powers::verify`] checks every power
-//!   (same-ratio pairing checks, batched with random weights) and our own contributions' proofs
-//!   of knowledge before a file is used.
+//!   extend one ([`phase1::Powers::contribute`], recorded as snarkjs records it).
+//!   [`phase1::Powers::verify`] checks every power (same-ratio pairing checks, batched with
+//!   random weights) and every contribution's record (proofs of knowledge, updates, beacon,
+//!   challenge chain) before a file is used.
 //! - **Phase 2** ([`phase2`]): per shape, a transcript that starts from the shape's constraint
 //!   matrices and a verified phase 1 ([`phase2::Transcript::init`]); each department
 //!   contributes a fresh secret with a proof of knowledge ([`phase2::Transcript::contribute`]),
@@ -21,6 +22,7 @@
 //! prover and verifier are unchanged. Verification never trusts the coordinator who computed the
 //! initial key: every query is checked against phase 1's powers by a random linear combination.
 
+mod blake2b;
 pub mod phase1;
 pub mod phase2;
 mod pok;

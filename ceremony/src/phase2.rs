@@ -123,7 +123,7 @@ pub struct Beacon {
 }
 
 impl Beacon {
-    fn words(&self) -> Words {
+    pub(crate) fn words(&self) -> Words {
         let mut h: [u8; 32] = Sha256::digest(&self.value).into();
         for _ in 1..(1u64 << self.iterations_log) {
             h = Sha256::digest(h).into();

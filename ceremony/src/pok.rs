@@ -144,6 +144,39 @@ pub fn uncompressed_g2(p: &G2Affine) -> [u8; 128] {
     out
 }
 
+/// A point as snarkjs's phase 1 response hashes it ("compressed", ffjavascript's `LEMtoC`):
+/// big-endian `x` (in G2 `c1` then `c0`), the top bit set when `y` is negative in ffjavascript's
+/// sense; the point at infinity as `0x40` then zeros.
+pub fn compressed_g1(p: &G1Affine) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    match p.xy() {
+        Some((x, y)) => {
+            out.copy_from_slice(&be(&x));
+            if negative(&y) {
+                out[0] |= 0x80;
+            }
+        }
+        None => out[0] = 0x40,
+    }
+    out
+}
+
+/// [`compressed_g1`] for G2.
+pub fn compressed_g2(p: &G2Affine) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    match p.xy() {
+        Some((x, y)) => {
+            out[..32].copy_from_slice(&be(&x.c1));
+            out[32..].copy_from_slice(&be(&x.c0));
+            if negative2(&y) {
+                out[0] |= 0x80;
+            }
+        }
+        None => out[0] = 0x40,
+    }
+    out
+}
+
 fn be(x: &Fq) -> [u8; 32] {
     let mut out = [0u8; 32];
     for (i, limb) in x.into_bigint().0.iter().rev().enumerate() {

@@ -536,23 +536,18 @@ fn init_from_file(
     let transcripts = init_transcripts(out, &phase1, shapes, circuits)?;
     write_atomic(&dir.join(PHASE1_FILE), &phase1.bytes, 0o644, false)?;
     let powers = &phase1.powers;
-    let ours: Vec<&str> = powers
+    let names: Vec<&str> = powers
         .contributions
         .iter()
         .map(|c| c.name.as_str())
         .collect();
     let description = format!(
-        "powers of tau 2^{} from {}: {} snarkjs contributions, {} dossier contributions{}",
+        "powers of tau 2^{} from {}: {} contributions ({})",
         powers.power,
         path.file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        powers.snarkjs_contributions(),
-        ours.len(),
-        if ours.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", ours.join(", "))
-        }
+        names.len(),
+        names.join(", ")
     );
     Ok((description, phase1, transcripts))
 }
@@ -909,7 +904,7 @@ fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
             let started = Instant::now();
             let hash = powers.contribute(&name, &mut rand::rngs::OsRng, &|f| {
                 b.set_position((f * 1000.0) as u64)
-            });
+            })?;
             b.finish_and_clear();
             write_atomic(&path, &powers.to_ptau(None), 0o644, false)?;
             out.emit(
@@ -940,21 +935,21 @@ fn phase1_cmd(out: &Out, cmd: crate::Phase1Cmd) -> Result<i32, CliError> {
             let verified = powers.verify()?;
             let prepared = phase1::check_prepared(&bytes, verified)?;
             b.finish_and_clear();
-            let ours: Vec<serde_json::Value> = powers
+            let contributions: Vec<serde_json::Value> = powers
                 .contributions
                 .iter()
-                .map(|c| json!({"name": c.name, "hash": hex(&c.hash())}))
+                .map(|c| json!({"name": c.name, "hash": hex(&c.hash()), "beacon": c.beacon.is_some()}))
                 .collect();
             out.emit(
                 format!(
-                    "phase 1 verified: powers of tau 2^{}{}, {} snarkjs contributions (their proofs are snarkjs's to check), {} dossier contributions{}",
+                    "phase 1 verified: powers of tau 2^{}{} (ceremony of 2^{}), {} contributions, each proof of knowledge and update checked:{}",
                     powers.power,
                     if prepared { " with every domain's Lagrange basis" } else { "" },
-                    powers.snarkjs_contributions(),
-                    ours.len(),
-                    powers.contributions.iter().map(|c| format!("\n  {}  {}", c.name, hex(&c.hash()))).collect::<String>()
+                    powers.ceremony_power,
+                    contributions.len(),
+                    powers.contributions.iter().map(|c| format!("\n  {}  {}{}", hex(&c.hash()), if c.name.is_empty() { "(unnamed)" } else { &c.name }, if c.beacon.is_some() { " (beacon)" } else { "" })).collect::<String>()
                 ),
-                json!({"valid": true, "power": powers.power, "prepared": prepared, "snarkjs_contributions": powers.snarkjs_contributions(), "contributions": ours}),
+                json!({"valid": true, "power": powers.power, "ceremony_power": powers.ceremony_power, "prepared": prepared, "contributions": contributions}),
             );
             Ok(0)
         }

@@ -333,7 +333,7 @@ fn snarkjs_powers_of_tau_are_read_verified_and_extended() {
     assert_eq!(blank.status.code(), Some(1));
     let v = ok_json(&home, &["ceremony", "phase1", "verify", &f("final.ptau")]);
     assert_eq!(v["valid"], true);
-    assert_eq!(v["snarkjs_contributions"], 1);
+    assert_eq!(v["contributions"][0]["name"], "one");
 
     // snarkjs's Lagrange sections are exactly our inverse FFT of its powers, for every domain.
     let bytes = std::fs::read(f("final.ptau")).expect("read");
@@ -365,8 +365,100 @@ fn snarkjs_powers_of_tau_are_read_verified_and_extended() {
         ],
     );
     let v = ok_json(&home, &["ceremony", "phase1", "verify", &f("pot2.ptau")]);
-    assert_eq!(v["snarkjs_contributions"], 1);
-    assert_eq!(v["contributions"][0]["name"], "audit office");
+    assert_eq!(v["contributions"][0]["name"], "one");
+    assert_eq!(v["contributions"][1]["name"], "audit office");
+    let ours = v["contributions"][1]["hash"].clone();
+
+    // snarkjs checks our contribution as one of its own: proofs of knowledge against its
+    // challenge chain, the updates, and the next challenge over the whole file.
+    let (accepted, text) = snarkjs_output(&bin, &["powersoftau", "verify", &f("pot2.ptau")]);
+    assert!(accepted, "snarkjs powersoftau verify: {text}");
+    assert!(text.contains("audit office"), "{text}");
+
+    // snarkjs extends ours and closes it with a beacon; we check both, and our record's
+    // response hash is unchanged.
+    snarkjs_run(
+        &bin,
+        &[
+            "powersoftau",
+            "contribute",
+            &f("pot2.ptau"),
+            &f("pot3.ptau"),
+            "--name=two",
+            "-e=more entropy",
+        ],
+    );
+    snarkjs_run(
+        &bin,
+        &[
+            "powersoftau",
+            "beacon",
+            &f("pot3.ptau"),
+            &f("pot4.ptau"),
+            "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+            "10",
+            "--name=closing beacon",
+        ],
+    );
+    let v = ok_json(&home, &["ceremony", "phase1", "verify", &f("pot4.ptau")]);
+    let names: Vec<&str> = v["contributions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["one", "audit office", "two", "closing beacon"]);
+    assert_eq!(v["contributions"][1]["hash"], ours);
+    assert_eq!(v["contributions"][3]["beacon"], true);
+
+    // A file made by one of our single parties, extended by a department: snarkjs accepts it.
+    ok(
+        &home,
+        &[
+            "ceremony",
+            "phase1",
+            "new",
+            "--power",
+            "4",
+            "--out",
+            &f("d0.ptau"),
+            "--name",
+            "dealer",
+        ],
+    );
+    ok(
+        &home,
+        &[
+            "ceremony",
+            "phase1",
+            "contribute",
+            "--in",
+            &f("d0.ptau"),
+            "--out",
+            &f("d1.ptau"),
+            "--name",
+            "tax bureau",
+        ],
+    );
+    let (accepted, text) = snarkjs_output(&bin, &["powersoftau", "verify", &f("d1.ptau")]);
+    assert!(accepted, "snarkjs powersoftau verify: {text}");
+
+    // A changed proof of knowledge in our record is refused by both, naming the step.
+    let mut p = Powers::from_ptau(&std::fs::read(f("d1.ptau")).expect("read")).expect("parse");
+    p.contributions[1].tau.rx = p.contributions[0].tau.rx;
+    std::fs::write(f("bad-record.ptau"), p.to_ptau(None)).expect("write");
+    let out = run(
+        &home,
+        &["ceremony", "phase1", "verify", &f("bad-record.ptau")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("contribution 2") && said.contains("tau"),
+        "{said}"
+    );
+    let (accepted, _) = snarkjs_output(&bin, &["powersoftau", "verify", &f("bad-record.ptau")]);
+    assert!(!accepted, "snarkjs accepted a changed record");
 
     // A changed coordinate is refused before anything is used: in tauG1 (the section starts
     // after the file's 12 bytes, the header section's 12 + 44 and its own 12), and in the

@@ -1,20 +1,27 @@
 //! Phase 1: powers of tau, in the snarkjs `.ptau` format.
 //!
 //! A file holds `[tau^i]G1` for `i < 2^(p+1) - 1`, `[tau^i]G2`, `[alpha tau^i]G1` and
-//! `[beta tau^i]G1` for `i < 2^p`, and `[beta]G2`. Sections 1-7 are snarkjs's (header, the five
-//! point sections, snarkjs's own contribution records, kept as they were); section
-//! [`DOSSIER_CONTRIBUTIONS`] holds contributions made with this crate, each with proofs of
-//! knowledge; sections 12-15, when present, the powers in the Lagrange basis of every domain
-//! (snarkjs's `prepare phase2` layout), which [`crate::phase2::Transcript::init`] needs.
+//! `[beta tau^i]G1` for `i < 2^p`, and `[beta]G2` (sections 2-6); section 7 every
+//! contribution's record, snarkjs's own ([`record`]: contributions made with snarkjs or with this
+//! crate are one chain, and `snarkjs powersoftau verify` checks ours); sections 12-15, when
+//! present, the powers in the Lagrange basis of every domain (snarkjs's `prepare phase2`
+//! layout), which [`crate::phase2::Transcript::init`] needs.
 //!
 //! [`Powers::verify`] checks every power against its neighbour with one pairing equation per
-//! section (random weights make the batched check as strong as one per point), and our
-//! contributions' proofs of knowledge and their chain. snarkjs's own records are counted, not
-//! re-checked: their proofs use snarkjs's hash-to-curve (`snarkjs powersoftau verify` checks
-//! them); what the keys rely on, that the powers are powers of one tau, is checked here.
+//! section (random weights make the batched check as strong as one per point), and every
+//! contribution as snarkjs does: its proofs of knowledge against the challenge the previous
+//! record left, its update of the first points by exactly the proven secrets, a beacon's
+//! secrets derived from the beacon, and that the last record's next challenge hashes the powers
+//! in the file.
 
-use crate::pok::{generators, msm1, msm2, mul1, mul2, same_ratio, weights, Knowledge};
+pub mod record;
+
+use crate::phase2::Beacon;
+use crate::pok::{
+    challenge_point, generators, msm1, msm2, mul1, mul2, same_ratio, weights, Knowledge,
+};
 use crate::ptau::{self, Sections};
+use crate::zkey;
 use crate::CeremonyError;
 /// The G1 points bases are made of (re-exported for callers without arkworks).
 pub use ark_bn254::G1Affine;
@@ -23,15 +30,13 @@ use ark_ec::scalar_mul::BatchMulPreprocessing;
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{Field, One, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rayon::prelude::*;
+pub use record::{Anchor, Contribution, Hash};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 /// The largest power accepted: BN254's scalar field has 2-adicity 28.
 pub const MAX_POWER: u32 = 28;
-/// The section holding contributions made with this crate.
-pub const DOSSIER_CONTRIBUTIONS: u32 = 100;
 
 /// The check a phase 1 file failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -58,90 +63,40 @@ pub enum Check {
     /// `[beta]G2` differs from `[beta]G1`'s beta.
     #[error("betaG2 does not match betaTauG1")]
     BetaG2,
-    /// A contribution's proof of knowledge does not hold.
+    /// A contribution's proof of knowledge does not hold against the challenge the previous
+    /// record left (a record is missing, reordered or forged).
     #[error("contribution {contribution}: the proof of knowledge of {secret} does not hold")]
     Knowledge {
-        /// 1-based, among this crate's contributions.
+        /// 1-based.
         contribution: usize,
         /// `tau`, `alpha` or `beta`.
         secret: &'static str,
     },
-    /// A contribution does not start where the previous one ended.
-    #[error("contribution {contribution} does not start from the previous state")]
-    Chain {
+    /// A beacon contribution's secrets are not the ones its beacon derives.
+    #[error("contribution {contribution}: its secrets are not its beacon's")]
+    Beacon {
         /// 1-based.
         contribution: usize,
     },
-    /// A contribution's result is not its start times its proven secret.
-    #[error("contribution {contribution}: its {secret} update is not the proven secret")]
+    /// A contribution's result is not the previous one's times its proven secret.
+    #[error(
+        "contribution {contribution}: its {point} is not the previous one times the proven secret"
+    )]
     Update {
         /// 1-based.
         contribution: usize,
-        /// `tau`, `alpha` or `beta`.
-        secret: &'static str,
+        /// The point: `tauG1`, `tauG2`, `alphaG1`, `betaG1` or `betaG2`.
+        point: &'static str,
     },
-    /// The powers are not the last contribution's result.
+    /// The powers are not the last contribution's result (or there is none).
     #[error("the powers are not the result of the last contribution")]
     Result,
+    /// The last record's next challenge is not the hash of the powers in the file.
+    #[error("the last record's next challenge does not hash these powers")]
+    Challenge,
     /// The Lagrange sections are not the powers in the Lagrange basis.
     #[error("the Lagrange-basis sections do not match the powers")]
     Lagrange,
-}
-
-/// The three points a contribution moves: `[tau]G1`, `[alpha]G1`, `[beta]G1`.
-#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
-pub struct Anchor {
-    /// `[tau]G1`.
-    pub tau_g1: G1Affine,
-    /// `[alpha]G1`.
-    pub alpha_g1: G1Affine,
-    /// `[beta]G1`.
-    pub beta_g1: G1Affine,
-}
-
-/// One contribution made with this crate.
-#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
-pub struct Contribution {
-    /// Who contributed (as they named themselves).
-    pub name: String,
-    /// The state before.
-    pub before: Anchor,
-    /// The state after.
-    pub after: Anchor,
-    /// Proofs of knowledge of the three secrets.
-    pub tau: Knowledge,
-    /// Of alpha.
-    pub alpha: Knowledge,
-    /// Of beta.
-    pub beta: Knowledge,
-}
-
-impl Contribution {
-    /// The contribution's hash, for its contributor to publish.
-    pub fn hash(&self) -> [u8; 32] {
-        let mut bytes = Vec::new();
-        self.serialize_uncompressed(&mut bytes)
-            .expect("serialising to a vector cannot fail");
-        Sha256::new()
-            .chain_update(b"dossier-ceremony/phase1/contribution/v1")
-            .chain_update(bytes)
-            .finalize()
-            .into()
-    }
-
-    fn transcript(previous: &[u8; 32], before: &Anchor, secret: Secret) -> [u8; 32] {
-        let mut bytes = Vec::new();
-        before
-            .serialize_uncompressed(&mut bytes)
-            .expect("serialising to a vector cannot fail");
-        Sha256::new()
-            .chain_update(b"dossier-ceremony/phase1/transcript/v1")
-            .chain_update(previous)
-            .chain_update(bytes)
-            .chain_update(secret.name().as_bytes())
-            .finalize()
-            .into()
-    }
 }
 
 /// Powers of tau.
@@ -149,6 +104,8 @@ impl Contribution {
 pub struct Powers {
     /// log2 of the number of G2 powers.
     pub power: u32,
+    /// The power of the ceremony that made them (above `power` when snarkjs reduced the file).
+    pub ceremony_power: u32,
     /// `[tau^i]G1`, `2^(power+1) - 1` of them.
     pub tau_g1: Vec<G1Affine>,
     /// `[tau^i]G2`, `2^power`.
@@ -159,9 +116,7 @@ pub struct Powers {
     pub beta_tau_g1: Vec<G1Affine>,
     /// `[beta]G2`.
     pub beta_g2: G2Affine,
-    /// snarkjs's contribution section (7), byte for byte.
-    pub snarkjs_history: Vec<u8>,
-    /// Contributions made with this crate.
+    /// Every contribution's record, in order.
     pub contributions: Vec<Contribution>,
 }
 
@@ -258,7 +213,7 @@ impl Powers {
     /// the subgroup. [`Powers::verify`] then checks the powers themselves.
     pub fn from_ptau(bytes: &[u8]) -> Result<Powers, CeremonyError> {
         let s = Sections::parse(bytes, b"ptau")?;
-        let power = read_header(&s)?;
+        let (power, ceremony_power) = read_header(&s)?;
         let n = 1usize << power;
         let g1 = Self::g1_count(power);
         let (tau_g1, alpha, beta) = (
@@ -272,25 +227,18 @@ impl Powers {
         exact(alpha, n, ptau::G1_BYTES, "alphaTauG1")?;
         exact(beta, n, ptau::G1_BYTES, "betaTauG1")?;
         exact(beta_g2, 1, ptau::G2_BYTES, "betaG2")?;
-        let contributions = match s.get(DOSSIER_CONTRIBUTIONS) {
-            Some(mut b) => {
-                Vec::<Contribution>::deserialize_uncompressed(&mut b).map_err(|source| {
-                    CeremonyError::Serialization {
-                        field: "dossier contributions",
-                        source,
-                    }
-                })?
-            }
+        let contributions = match s.get(7) {
+            Some(b) => record::decode(b)?,
             None => Vec::new(),
         };
         Ok(Powers {
             power,
+            ceremony_power,
             tau_g1: ptau::g1s(tau_g1, g1, "tauG1")?,
             tau_g2: ptau::g2s(tau_g2, n, "tauG2")?,
             alpha_tau_g1: ptau::g1s(alpha, n, "alphaTauG1")?,
             beta_tau_g1: ptau::g1s(beta, n, "betaTauG1")?,
             beta_g2: ptau::g2(beta_g2, "betaG2")?,
-            snarkjs_history: s.get(7).unwrap_or(&[0, 0, 0, 0]).to_vec(),
             contributions,
         })
     }
@@ -301,11 +249,7 @@ impl Powers {
         header.extend(32u32.to_le_bytes());
         header.extend(ptau::modulus_le());
         header.extend(self.power.to_le_bytes());
-        header.extend(self.power.to_le_bytes());
-        let mut ours = Vec::new();
-        self.contributions
-            .serialize_uncompressed(&mut ours)
-            .expect("serialising to a vector cannot fail");
+        header.extend(self.ceremony_power.to_le_bytes());
         let mut sections = vec![
             (1, header),
             (2, ptau::put_g1s(&self.tau_g1)),
@@ -313,12 +257,11 @@ impl Powers {
             (4, ptau::put_g1s(&self.alpha_tau_g1)),
             (5, ptau::put_g1s(&self.beta_tau_g1)),
             (6, ptau::put_g2s(&[self.beta_g2])),
-            (7, self.snarkjs_history.clone()),
+            (7, record::encode(&self.contributions)),
         ];
         if let Some(p) = prepared {
             sections.extend(p.sections());
         }
-        sections.push((DOSSIER_CONTRIBUTIONS, ours));
         ptau::write_container(b"ptau", &sections)
     }
 
@@ -336,17 +279,34 @@ impl Powers {
         h.finalize().into()
     }
 
-    /// Contributions recorded by snarkjs in section 7.
-    pub fn snarkjs_contributions(&self) -> u32 {
-        let mut b = &self.snarkjs_history[..];
-        ptau::read_u32(&mut b, "contributions").unwrap_or(0)
-    }
-
     fn anchor(&self) -> Anchor {
         Anchor {
             tau_g1: self.tau_g1[1],
+            tau_g2: self.tau_g2[1],
             alpha_g1: self.alpha_tau_g1[0],
             beta_g1: self.beta_tau_g1[0],
+            beta_g2: self.beta_g2,
+        }
+    }
+
+    /// The blank file's first points (all generators) and the first challenge.
+    fn blank(&self) -> (Anchor, Hash) {
+        let (g1, g2) = generators();
+        let anchor = Anchor {
+            tau_g1: g1,
+            tau_g2: g2,
+            alpha_g1: g1,
+            beta_g1: g1,
+            beta_g2: g2,
+        };
+        (anchor, record::first_challenge(self.ceremony_power))
+    }
+
+    /// The challenge the next contribution answers.
+    fn challenge(&self) -> Hash {
+        match self.contributions.last() {
+            Some(c) => c.next_challenge,
+            None => self.blank().1,
         }
     }
 
@@ -410,107 +370,84 @@ impl Powers {
 
     fn verify_contributions(&self) -> Result<(), CeremonyError> {
         let fail = |c| Err(CeremonyError::PhaseOne(c));
-        let (g1, _) = generators();
-        let fresh = Anchor {
-            tau_g1: g1,
-            alpha_g1: g1,
-            beta_g1: g1,
+        let Some(last) = self.contributions.last() else {
+            return fail(Check::Result);
         };
-        let mut previous = [0u8; 32];
+        let (mut before, mut challenge) = self.blank();
         for (i, c) in self.contributions.iter().enumerate() {
-            let number = i + 1;
-            let start_ok = match i {
-                0 if self.snarkjs_contributions() == 0 => c.before == fresh,
-                0 => true,
-                _ => c.before == self.contributions[i - 1].after,
-            };
-            if !start_ok {
-                return fail(Check::Chain {
-                    contribution: number,
-                });
-            }
-            for (secret, k, before, after) in [
-                (Secret::Tau, &c.tau, c.before.tau_g1, c.after.tau_g1),
-                (Secret::Alpha, &c.alpha, c.before.alpha_g1, c.after.alpha_g1),
-                (Secret::Beta, &c.beta, c.before.beta_g1, c.after.beta_g1),
-            ] {
-                let t = Contribution::transcript(&previous, &c.before, secret);
-                let Some(r) = k.verify(secret.personalization(), &t) else {
-                    return fail(Check::Knowledge {
-                        contribution: number,
-                        secret: secret.name(),
-                    });
-                };
-                if !same_ratio((before, after), (r, k.rx)) {
-                    return fail(Check::Update {
-                        contribution: number,
-                        secret: secret.name(),
-                    });
-                }
-            }
-            previous = c.hash();
+            check_contribution(i + 1, c, &before, &challenge)?;
+            before = c.after.clone();
+            challenge = c.next_challenge;
         }
-        match self.contributions.last() {
-            Some(last) if last.after != self.anchor() => fail(Check::Result),
-            _ => Ok(()),
+        if last.after != self.anchor() {
+            return fail(Check::Result);
         }
+        // A reduced file (snarkjs's `truncate`) no longer holds what the challenge hashed.
+        if self.power == self.ceremony_power
+            && record::next_challenge(&last.hash(), self) != last.next_challenge
+        {
+            return fail(Check::Challenge);
+        }
+        Ok(())
     }
 
-    /// Multiplies in fresh secrets from `rng` (tau, alpha and beta), recording the
-    /// contribution with its proofs of knowledge. `progress` is told the fraction done.
+    /// Multiplies in fresh secrets from `rng` (tau, alpha and beta) and records the
+    /// contribution as snarkjs does, with its proofs of knowledge; returns its response hash
+    /// (for the contributor to publish). `progress` is told the fraction done. A file snarkjs
+    /// reduced cannot be extended (its challenge hashed powers it no longer holds).
     pub fn contribute<R: rand::RngCore + rand::CryptoRng>(
         &mut self,
         name: &str,
         rng: &mut R,
         progress: &(dyn Fn(f64) + Sync),
-    ) -> [u8; 32] {
+    ) -> Result<Hash, CeremonyError> {
+        zkey::check_name(name)?;
+        if self.power != self.ceremony_power {
+            return Err(CeremonyError::Format {
+                field: "header",
+                reason: "a reduced file cannot be extended",
+            });
+        }
         let mut secrets = Secrets::random(rng);
-        let before = self.anchor();
         let powers = secrets.tau_powers(self.tau_g1.len());
         progress(0.05);
         scale_g1(&mut self.tau_g1, &powers, Fr::one());
         progress(0.45);
         scale_g2(&mut self.tau_g2, &powers);
-        progress(0.8);
+        progress(0.75);
         scale_g1(&mut self.alpha_tau_g1, &powers, secrets.alpha);
         scale_g1(&mut self.beta_tau_g1, &powers, secrets.beta);
         self.beta_g2 = (self.beta_g2 * secrets.beta).into_affine();
-        let c = self.record(name, before, &secrets, rng);
+        progress(0.9);
+        let hash = self.record(name, &secrets, rng);
         secrets.zeroize();
         progress(1.0);
-        c
+        Ok(hash)
     }
 
+    /// Records the contribution that just multiplied in `secrets`.
     fn record<R: rand::RngCore + rand::CryptoRng>(
         &mut self,
         name: &str,
-        before: Anchor,
         secrets: &Secrets,
         rng: &mut R,
-    ) -> [u8; 32] {
-        let previous = self
-            .contributions
-            .last()
-            .map(Contribution::hash)
-            .unwrap_or([0; 32]);
+    ) -> Hash {
+        let challenge = self.challenge();
         let prove = |x: &Fr, secret: Secret, rng: &mut R| {
-            Knowledge::prove(
-                x,
-                secret.personalization(),
-                &Contribution::transcript(&previous, &before, secret),
-                rng,
-            )
-            .0
+            Knowledge::prove(x, secret.personalization(), &challenge, rng).0
         };
-        let c = Contribution {
+        let mut c = Contribution {
             name: name.to_owned(),
             after: self.anchor(),
             tau: prove(&secrets.tau, Secret::Tau, rng),
             alpha: prove(&secrets.alpha, Secret::Alpha, rng),
             beta: prove(&secrets.beta, Secret::Beta, rng),
-            before,
+            response: record::response_state(&challenge, self),
+            next_challenge: [0; 64],
+            beacon: None,
         };
         let hash = c.hash();
+        c.next_challenge = record::next_challenge(&hash, self);
         self.contributions.push(c);
         hash
     }
@@ -589,7 +526,8 @@ impl Powers {
     }
 }
 
-fn read_header(s: &Sections<'_>) -> Result<u32, CeremonyError> {
+/// The header's power and the ceremony's (snarkjs writes both; a reduced file's is larger).
+fn read_header(s: &Sections<'_>) -> Result<(u32, u32), CeremonyError> {
     let mut h = s.require(1, "header")?;
     let n8 = ptau::read_u32(&mut h, "header")?;
     if n8 != 32 {
@@ -605,22 +543,111 @@ fn read_header(s: &Sections<'_>) -> Result<u32, CeremonyError> {
         });
     }
     let power = ptau::read_u32(&mut h, "header")?;
+    let ceremony_power = ptau::read_u32(&mut h, "header")?;
     if power == 0 {
         return Err(CeremonyError::Format {
             field: "header",
             reason: "power is zero",
         });
     }
-    if power > MAX_POWER {
-        return Err(too_large("power", power.into(), MAX_POWER.into()));
+    if power > MAX_POWER || ceremony_power > MAX_POWER {
+        return Err(too_large(
+            "power",
+            power.max(ceremony_power).into(),
+            MAX_POWER.into(),
+        ));
     }
-    Ok(power)
+    if ceremony_power < power {
+        return Err(CeremonyError::Format {
+            field: "header",
+            reason: "the ceremony's power is below the file's",
+        });
+    }
+    Ok((power, ceremony_power))
+}
+
+/// Checks one record as `snarkjs powersoftau verify` does, against the first points and the
+/// challenge the previous record left: a beacon's secrets, the three proofs of knowledge, and
+/// that each first point moved by exactly the proven secret.
+fn check_contribution(
+    number: usize,
+    c: &Contribution,
+    before: &Anchor,
+    challenge: &Hash,
+) -> Result<(), CeremonyError> {
+    let fail = |c| Err(CeremonyError::PhaseOne(c));
+    if let Some(b) = &c.beacon {
+        if beacon_key(b, challenge) != [c.tau.clone(), c.alpha.clone(), c.beta.clone()] {
+            return fail(Check::Beacon {
+                contribution: number,
+            });
+        }
+    }
+    let mut points = Vec::with_capacity(3);
+    for (secret, k) in [
+        (Secret::Tau, &c.tau),
+        (Secret::Alpha, &c.alpha),
+        (Secret::Beta, &c.beta),
+    ] {
+        let Some(r) = k.verify(secret.personalization(), challenge) else {
+            return fail(Check::Knowledge {
+                contribution: number,
+                secret: secret.name(),
+            });
+        };
+        points.push((r, k.rx));
+    }
+    let (tau, alpha, beta) = (points[0], points[1], points[2]);
+    let a = &c.after;
+    for (point, holds) in [
+        ("tauG1", same_ratio((before.tau_g1, a.tau_g1), tau)),
+        (
+            "tauG2",
+            same_ratio((c.tau.s, c.tau.sx), (before.tau_g2, a.tau_g2)),
+        ),
+        ("alphaG1", same_ratio((before.alpha_g1, a.alpha_g1), alpha)),
+        ("betaG1", same_ratio((before.beta_g1, a.beta_g1), beta)),
+        (
+            "betaG2",
+            same_ratio((c.beta.s, c.beta.sx), (before.beta_g2, a.beta_g2)),
+        ),
+    ] {
+        if !holds {
+            return fail(Check::Update {
+                contribution: number,
+                point,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The key a beacon derives against a challenge (snarkjs's `keyFromBeacon`): the three secrets
+/// drawn first, then each proof's G1 point.
+fn beacon_key(b: &Beacon, challenge: &Hash) -> [Knowledge; 3] {
+    let mut words = b.words();
+    let secrets: [Fr; 3] = [words.field(), words.field(), words.field()];
+    let mut out = Vec::with_capacity(3);
+    for (secret, x) in [Secret::Tau, Secret::Alpha, Secret::Beta]
+        .into_iter()
+        .zip(secrets)
+    {
+        let s = words.g1();
+        let sx = (s * x).into_affine();
+        let r = challenge_point(secret.personalization(), challenge, &s, &sx);
+        out.push(Knowledge {
+            s,
+            sx,
+            rx: (r * x).into_affine(),
+        });
+    }
+    [out[0].clone(), out[1].clone(), out[2].clone()]
 }
 
 /// A `.ptau`'s sections, refusing a domain `2^log` beyond its power.
 fn sections_for(bytes: &[u8], log: u32) -> Result<Sections<'_>, CeremonyError> {
     let s = Sections::parse(bytes, b"ptau")?;
-    let power = read_header(&s)?;
+    let (power, _) = read_header(&s)?;
     if log > power {
         return Err(CeremonyError::PhaseOneTooSmall {
             needed: log,
@@ -846,29 +873,24 @@ impl Dealer {
         if power == 0 || power > MAX_POWER {
             return Err(too_large("power", power.into(), MAX_POWER.into()));
         }
+        zkey::check_name(name)?;
         let secrets = Secrets::random(rng);
         let n = 1usize << power;
         let tau = secrets.tau_powers(Powers::g1_count(power));
         let g1 = BatchMulPreprocessing::new(G1Projective::generator(), tau.len() + 2 * n);
         let g2 = BatchMulPreprocessing::new(G2Projective::generator(), n);
         let scaled = |x: Fr| tau[..n].iter().map(|t| *t * x).collect::<Vec<_>>();
-        let (g1_gen, _) = generators();
         let mut powers = Powers {
             power,
+            ceremony_power: power,
             tau_g1: g1.batch_mul(&tau),
             tau_g2: g2.batch_mul(&tau[..n]),
             alpha_tau_g1: g1.batch_mul(&scaled(secrets.alpha)),
             beta_tau_g1: g1.batch_mul(&scaled(secrets.beta)),
             beta_g2: (G2Projective::generator() * secrets.beta).into_affine(),
-            snarkjs_history: 0u32.to_le_bytes().to_vec(),
             contributions: Vec::new(),
         };
-        let fresh = Anchor {
-            tau_g1: g1_gen,
-            alpha_g1: g1_gen,
-            beta_g1: g1_gen,
-        };
-        powers.record(name, fresh, &secrets, rng);
+        powers.record(name, &secrets, rng);
         Ok(Dealer { secrets, powers })
     }
 
@@ -933,8 +955,8 @@ mod tests {
         let dealer = Dealer::new(4, "dealer", &mut rng).expect("dealer");
         let mut p = Powers::clone(&dealer.powers());
         p.verify().expect("dealer's powers");
-        p.contribute("a", &mut rng, &noop);
-        p.contribute("b", &mut rng, &noop);
+        p.contribute("a", &mut rng, &noop).expect("a");
+        p.contribute("b", &mut rng, &noop).expect("b");
         p.verify().expect("after two contributions");
         assert_eq!(p.contributions.len(), 3);
         let back = Powers::from_ptau(&p.to_ptau(None)).expect("read back");
@@ -947,7 +969,7 @@ mod tests {
         let mut rng = rand::thread_rng();
         let dealer = Dealer::new(3, "dealer", &mut rng).expect("dealer");
         let mut good = Powers::clone(&dealer.powers());
-        good.contribute("a", &mut rng, &noop);
+        good.contribute("a", &mut rng, &noop).expect("a");
         let refused = |p: &Powers| match p.verify() {
             Err(CeremonyError::PhaseOne(c)) => c,
             other => panic!("expected a phase 1 refusal, got {other:?}"),
@@ -987,10 +1009,49 @@ mod tests {
         ));
         let mut p = good.clone();
         p.contributions.swap(0, 1);
-        assert!(matches!(refused(&p), Check::Chain { contribution: 1 }));
+        assert!(
+            matches!(
+                refused(&p),
+                Check::Knowledge {
+                    contribution: 1,
+                    ..
+                }
+            ),
+            "reordered"
+        );
         let mut p = good.clone();
         p.contributions.remove(0);
-        assert!(matches!(refused(&p), Check::Chain { contribution: 1 }));
+        assert!(
+            matches!(
+                refused(&p),
+                Check::Knowledge {
+                    contribution: 1,
+                    ..
+                }
+            ),
+            "missing"
+        );
+        // A record whose point does not follow from the previous one by its proven secret.
+        let mut p = good.clone();
+        p.contributions[0].after.beta_g2 = g2;
+        assert!(matches!(
+            refused(&p),
+            Check::Update {
+                contribution: 1,
+                point: "betaG2"
+            }
+        ));
+        // The last record's next challenge must hash the file's powers.
+        let mut p = good.clone();
+        p.contributions[1].next_challenge[0] ^= 1;
+        assert_eq!(refused(&p), Check::Challenge);
+        let mut p = good.clone();
+        p.contributions.clear();
+        assert_eq!(refused(&p), Check::Result, "no record at all");
+        // A reduced file cannot be extended.
+        let mut p = good.clone();
+        p.ceremony_power += 1;
+        assert!(p.contribute("c", &mut rng, &noop).is_err());
         // Powers scaled consistently by a secret nobody proved knowledge of.
         let mut p = good.clone();
         let x = Fr::from(5u64);
