@@ -30,6 +30,48 @@ pub fn dossier(home: &Path) -> Command {
     c
 }
 
+/// A running `dossier cosigner serve` following one ledger; killed when dropped.
+pub struct CosignerProcess {
+    /// The process.
+    pub child: std::process::Child,
+    /// `http://<addr>`.
+    pub base: String,
+}
+
+impl CosignerProcess {
+    /// Starts a witness with its home (after `dossier cosigner init`) for the ledger `log_key`.
+    pub fn start(home: &Path, log_key: &str) -> CosignerProcess {
+        let addr_file = home.join(format!("addr-{}", rand::random::<u32>()));
+        let mut child = dossier(home)
+            .args([
+                "cosigner",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                log_key,
+                "--addr-file",
+            ])
+            .arg(&addr_file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cosigner starts");
+        let addr = wait_for_address(&mut child, &addr_file, &String::new);
+        CosignerProcess {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for CosignerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs `dossier` to completion.
 pub fn run(home: &Path, args: &[&str]) -> Output {
     dossier(home).args(args).output().expect("dossier runs")

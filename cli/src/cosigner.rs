@@ -40,7 +40,8 @@ pub fn init(home: &Home, out: &Out, name: &str) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn read_key(home: &Home) -> Result<KeyPair, CliError> {
+/// The witness's key, refused when others can read it.
+pub(crate) fn read_key(home: &Home) -> Result<KeyPair, CliError> {
     use std::os::unix::fs::PermissionsExt;
     let path = key_path(home);
     let meta = std::fs::metadata(&path).map_err(io(&path))?;

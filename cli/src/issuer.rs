@@ -63,6 +63,7 @@ pub fn issuer(home: &Home, out: &Out, cmd: IssuerCmd) -> Result<i32, CliError> {
     match cmd {
         IssuerCmd::Init { name } => register(home, out, name),
         IssuerCmd::List => list(home, out),
+        IssuerCmd::RotateKey { name } => crate::keys::rotate_issuer(home, out, &name),
     }
 }
 

@@ -28,6 +28,15 @@ pub fn ledger(home: &Home, params: &Path, out: &Out, cmd: LedgerCmd) -> Result<i
             let outcomes = cosign(home, &store, &note)?;
             report(out, &outcomes)
         }
+        LedgerCmd::RotateKey => crate::keys::rotate_ledger(home, out),
+        LedgerCmd::RevocationRequest {
+            issuer,
+            from,
+            out: path,
+        } => crate::keys::request(home, out, issuer.as_deref(), from, &path),
+        LedgerCmd::RevokeKey { request, approvals } => {
+            crate::keys::revoke(home, out, &request, &approvals)
+        }
         LedgerCmd::RecordCeremony => {
             let store = home.store()?;
             let key = home.ledger_key(&store, None)?;
@@ -358,7 +367,9 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
         }
     };
     let result = match (result, &policy) {
-        (Ok(report), Some(policy)) => audit::check_witnessed(&notes, policy).map(|()| report),
+        (Ok(report), Some(policy)) => audit::check_witnessed(&notes, policy)
+            .and_then(|()| audit::check_revocations(&report, policy))
+            .map(|()| report),
         (result, _) => result,
     };
     let secs = started.elapsed().as_secs_f64();
@@ -373,7 +384,14 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
                 format!(
                     "audit passed: {} entries, {} checkpoints, {} registries replayed in {:.2} s (trusting {trust_note})\n  log root: {}\n{}",
                     report.entries, report.checkpoints, report.registries.len(), secs, report.log_root,
-                    report.registries.iter().map(|r| format!("  {:<24} root {}  live {}", r.issuer, r.root, r.live)).collect::<Vec<_>>().join("\n")
+                    report.registries.iter().map(|r| format!("  {:<24} root {}  live {}", r.issuer, r.root, r.live)).chain(report.keys.iter().map(|k| format!(
+                        "  key {} of {} at entry {}{}",
+                        k.event, k.subject, k.entry,
+                        match k.from_entry {
+                            Some(f) => format!(" from entry {f}, voiding {:?}{}", k.voided, if policy.is_some() { " (approvals checked)" } else { " (approvals not checked: pass --witness-policy)" }),
+                            None => String::new(),
+                        }
+                    ))).collect::<Vec<_>>().join("\n")
                 ),
                 json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some(),
                     "witnessed": policy.as_ref().map(|p| p.threshold)}),

@@ -11,6 +11,7 @@ mod error;
 mod exchange;
 mod holder;
 mod issuer;
+mod keys;
 mod ledger;
 mod present;
 mod serve;
@@ -267,6 +268,16 @@ enum CosignerCmd {
         #[arg(long)]
         addr_file: Option<PathBuf>,
     },
+    /// Approve a key revocation request (from `dossier ledger revocation-request`) with this
+    /// witness's key, after checking it out of band.
+    Approve {
+        /// The request file.
+        #[arg(long)]
+        request: PathBuf,
+        /// Where to write the approval.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -492,6 +503,32 @@ enum LedgerCmd {
     /// verifying key's hash, the transcript's and every contribution's), signed by the ledger;
     /// the next checkpoint anchors them (`dossier ceremony verify --on-ledger` checks them).
     RecordCeremony,
+    /// Rotate the ledger's key: the key in force signs an entry naming a new one, which signs
+    /// checkpoints from then on.
+    RotateKey,
+    /// Start revoking a compromised key (an issuer's, or the ledger's): make its replacement and
+    /// write the request each witness approves (`dossier cosigner approve`).
+    RevocationRequest {
+        /// The issuer whose key is compromised (default: the ledger's own key).
+        #[arg(long)]
+        issuer: Option<String>,
+        /// The first entry no longer trusted under the key.
+        #[arg(long)]
+        from: u64,
+        /// Where to write the request.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Record an approved revocation: the key is retired, the entries it signed from the
+    /// request's entry on are void (listed), its replacement is in force.
+    RevokeKey {
+        /// The request file.
+        #[arg(long)]
+        request: PathBuf,
+        /// A witness's approval (repeat).
+        #[arg(long = "approval")]
+        approvals: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -503,6 +540,12 @@ enum IssuerCmd {
     },
     /// List registered issuers.
     List,
+    /// Rotate an issuer's key: the key in force signs an entry naming a new one (kept in the
+    /// home folder), the only one that writes for the issuer from then on.
+    RotateKey {
+        /// The issuer.
+        name: String,
+    },
 }
 
 #[derive(Args)]
@@ -725,6 +768,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Token(cmd) => serve::token(&home, &out, cmd),
         Command::Cosigner(CosignerCmd::Init { name }) => cosigner::init(&home, &out, &name),
+        Command::Cosigner(CosignerCmd::Approve { request, out: path }) => {
+            keys::approve(&out, cosigner::read_key(&home)?, &request, &path)
+        }
         Command::Cosigner(CosignerCmd::Serve {
             listen,
             logs,

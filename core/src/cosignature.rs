@@ -172,6 +172,15 @@ impl Cosigner {
             .map_err(|_| bad("the witness key's name is not a valid key name"))?;
         String::from_utf8(line.to_bytes()).map_err(|_| bad("signature line is not UTF-8"))
     }
+
+    /// The witness's approval of a key revocation: its signature over the statement
+    /// ([`crate::entry::revocation_statement`], domain-separated from cosignatures).
+    pub fn approve(&self, statement: &[u8]) -> crate::entry::Approval {
+        crate::entry::Approval {
+            key_id: self.witness_key().id,
+            signature: self.key.sign_bytes(statement),
+        }
+    }
 }
 
 /// Which witnesses a verifier trusts, and how many of them must have cosigned a checkpoint.
@@ -250,6 +259,39 @@ impl WitnessPolicy {
         out
     }
 
+    /// Checks that a revocation carries valid approvals of at least `threshold` distinct
+    /// trusted witnesses; the names of those that approved.
+    pub fn check_approvals(
+        &self,
+        statement: &[u8],
+        approvals: &[crate::entry::Approval],
+    ) -> Result<Vec<String>, CoreError> {
+        let approved: Vec<String> = self
+            .witnesses
+            .iter()
+            .filter(|w| {
+                approvals.iter().any(|a| {
+                    a.key_id == w.id
+                        && crate::keys::verify_strict(
+                            &w.public,
+                            statement,
+                            &a.signature,
+                            "approval",
+                        )
+                        .is_ok()
+                })
+            })
+            .map(|w| w.name().to_string())
+            .collect();
+        if approved.len() < self.threshold {
+            return Err(CoreError::Witnesses {
+                needed: self.threshold,
+                found: approved.len(),
+            });
+        }
+        Ok(approved)
+    }
+
     /// Checks that a signed checkpoint note carries valid cosignatures of at least
     /// `threshold` distinct trusted witnesses; the names of those that cosigned.
     pub fn check(&self, note: &[u8]) -> Result<Vec<String>, CoreError> {
@@ -277,6 +319,45 @@ impl WitnessPolicy {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn revocations_need_the_policy_s_approvals_over_the_exact_statement() {
+        use crate::entry::{revocation_statement, KeySubject};
+        let (a, b, c) = (
+            cosigner("a.example", 1),
+            cosigner("b.example", 2),
+            cosigner("c.example", 3),
+        );
+        let policy = WitnessPolicy::new(2, vec![a.witness_key(), b.witness_key(), c.witness_key()])
+            .expect("policy");
+        let subject = KeySubject::Issuer(crate::Fr::from(7u64));
+        let statement = revocation_statement(&subject, &[1; 32], 5, &[2; 32]);
+        let one = vec![a.approve(&statement)];
+        assert!(policy.check_approvals(&statement, &one).is_err(), "1 of 3");
+        let twice = vec![a.approve(&statement), a.approve(&statement)];
+        assert!(
+            policy.check_approvals(&statement, &twice).is_err(),
+            "one witness twice"
+        );
+        let two = vec![a.approve(&statement), c.approve(&statement)];
+        assert_eq!(
+            policy.check_approvals(&statement, &two).expect("2 of 3"),
+            ["a.example", "c.example"]
+        );
+        let other = revocation_statement(&subject, &[1; 32], 4, &[2; 32]);
+        assert!(
+            policy.check_approvals(&other, &two).is_err(),
+            "another from-entry"
+        );
+        let stranger = cosigner("d.example", 4);
+        let with_stranger = vec![a.approve(&statement), stranger.approve(&statement)];
+        assert!(
+            policy.check_approvals(&statement, &with_stranger).is_err(),
+            "not in the policy"
+        );
+        // An approval is not a cosignature, nor the reverse: the messages are domain-separated.
+        assert!(!statement.starts_with(b"cosignature/v1"));
+    }
 
     fn cosigner(name: &str, seed: u64) -> Cosigner {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -9,6 +9,10 @@
 //! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | root_halo2:P | live:u64)
 //! kind 6  Ceremony          shape_len:u8 | shape:utf8 | vk_sha256:[u8; 32] | transcript:[u8; 64]
 //!                           | count:u8 | count * contribution:[u8; 64]
+//! kind 7  KeyRotated        subject | new_key:[u8; 32] | possession:[u8; 64]
+//! kind 8  KeyRevoked        subject | revoked_key:[u8; 32] | from_entry:u64 | new_key:[u8; 32]
+//!                           | possession:[u8; 64] | count:u8 | count * (key_id:u32 | sig:[u8; 64])
+//! subject = 0 (the ledger) | 1 issuer_id:F
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
 //! halo2 twin tree's values, see [`crate::pasta`]), each as 32 big-endian bytes below its
@@ -18,6 +22,14 @@
 //! (kind 5, written at every checkpoint; kind 6, a setup ceremony's record: the shape, the
 //! SHA-256 of the verifying key it made, the transcript's hash and every contribution's hash,
 //! as their contributors published them). Entries carry commitments, never personal data.
+//!
+//! **Keys rotate.** A `KeyRotated` entry is signed by the subject's key in force and names its
+//! next one, which proves possession by signing [`possession_message`]; entries after it verify
+//! only under the new key. A `KeyRevoked` entry retires a compromised key from entry
+//! `from_entry` on (its entries from there are void) and names the replacement: the ledger's
+//! key in force signs it (for the ledger's own key, the replacement does), and the witnesses
+//! approve it by signing [`revocation_statement`] with their cosigning keys (key id and
+//! signature); an auditor checks the approvals against its witness policy.
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
 use crate::keys::{verify_strict, KeyPair};
@@ -46,6 +58,63 @@ pub struct RegistryRoot {
     pub root_halo2: Fp,
     /// How many credentials are live (issued and not revoked).
     pub live: u64,
+}
+
+/// Whose key a rotation or revocation is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeySubject {
+    /// The ledger's own key (checkpoints, registry roots, ceremony records).
+    Ledger,
+    /// An issuer's key, by issuer id.
+    Issuer(Fr),
+}
+
+impl KeySubject {
+    fn put(&self, out: &mut Vec<u8>) {
+        match self {
+            KeySubject::Ledger => out.push(0),
+            KeySubject::Issuer(id) => {
+                out.push(1);
+                out.extend_from_slice(&field::to_be_bytes(id));
+            }
+        }
+    }
+}
+
+/// A witness's approval of a revocation: its cosigning key's id and its signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Approval {
+    /// The C2SP key id of the witness's cosigning key.
+    pub key_id: u32,
+    /// Ed25519 over [`revocation_statement`].
+    pub signature: [u8; 64],
+}
+
+/// The most approvals a revocation carries.
+pub const MAX_APPROVALS: usize = 32;
+
+/// What a subject's next key signs to prove it holds it.
+pub fn possession_message(subject: &KeySubject, new_key: &[u8; 32]) -> Vec<u8> {
+    let mut out = b"dossier/key-possession/v1\n".to_vec();
+    subject.put(&mut out);
+    out.extend_from_slice(new_key);
+    out
+}
+
+/// What witnesses sign to approve a revocation (domain-separated from their cosignatures,
+/// which start `cosignature/v1`).
+pub fn revocation_statement(
+    subject: &KeySubject,
+    revoked_key: &[u8; 32],
+    from_entry: u64,
+    new_key: &[u8; 32],
+) -> Vec<u8> {
+    let mut out = b"dossier/key-revocation/v1\n".to_vec();
+    subject.put(&mut out);
+    out.extend_from_slice(revoked_key);
+    out.extend_from_slice(&from_entry.to_be_bytes());
+    out.extend_from_slice(new_key);
+    out
 }
 
 /// What changed.
@@ -94,6 +163,30 @@ pub enum EntryBody {
         /// The roots, ordered by issuer id.
         roots: Vec<RegistryRoot>,
     },
+    /// A subject's key is replaced by the next one, signed by the key in force.
+    KeyRotated {
+        /// Whose key.
+        subject: KeySubject,
+        /// The next key (Ed25519 public key).
+        new_key: [u8; 32],
+        /// The next key's signature over [`possession_message`].
+        possession: [u8; 64],
+    },
+    /// A compromised key is retired from an entry on, by the ledger with witnesses' approval.
+    KeyRevoked {
+        /// Whose key.
+        subject: KeySubject,
+        /// The compromised key.
+        revoked_key: [u8; 32],
+        /// The first entry no longer trusted under it.
+        from_entry: u64,
+        /// The replacement.
+        new_key: [u8; 32],
+        /// The replacement's signature over [`possession_message`].
+        possession: [u8; 64],
+        /// Witnesses' signatures over [`revocation_statement`].
+        approvals: Vec<Approval>,
+    },
     /// A Groth16 setup ceremony's result for one shape, signed by the ledger: what a verifier
     /// pinning that key checks by inclusion proof.
     Ceremony {
@@ -118,6 +211,8 @@ impl EntryBody {
             EntryBody::Revoke { .. } => 4,
             EntryBody::RegistryRoots { .. } => 5,
             EntryBody::Ceremony { .. } => 6,
+            EntryBody::KeyRotated { .. } => 7,
+            EntryBody::KeyRevoked { .. } => 8,
         }
     }
 
@@ -130,6 +225,8 @@ impl EntryBody {
             EntryBody::Revoke { .. } => "revoke",
             EntryBody::RegistryRoots { .. } => "registry_roots",
             EntryBody::Ceremony { .. } => "ceremony",
+            EntryBody::KeyRotated { .. } => "key_rotated",
+            EntryBody::KeyRevoked { .. } => "key_revoked",
         }
     }
 
@@ -140,7 +237,10 @@ impl EntryBody {
             | EntryBody::Issue { issuer_id, .. }
             | EntryBody::Update { issuer_id, .. }
             | EntryBody::Revoke { issuer_id, .. } => Some(*issuer_id),
-            EntryBody::RegistryRoots { .. } | EntryBody::Ceremony { .. } => None,
+            EntryBody::RegistryRoots { .. }
+            | EntryBody::Ceremony { .. }
+            | EntryBody::KeyRotated { .. }
+            | EntryBody::KeyRevoked { .. } => None,
         }
     }
 }
@@ -220,6 +320,34 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
                 out.extend_from_slice(c);
             }
         }
+        EntryBody::KeyRotated {
+            subject,
+            new_key,
+            possession,
+        } => {
+            subject.put(&mut out);
+            out.extend_from_slice(new_key);
+            out.extend_from_slice(possession);
+        }
+        EntryBody::KeyRevoked {
+            subject,
+            revoked_key,
+            from_entry,
+            new_key,
+            possession,
+            approvals,
+        } => {
+            subject.put(&mut out);
+            out.extend_from_slice(revoked_key);
+            out.extend_from_slice(&from_entry.to_be_bytes());
+            out.extend_from_slice(new_key);
+            out.extend_from_slice(possession);
+            out.push(approvals.len() as u8);
+            for a in approvals {
+                out.extend_from_slice(&a.key_id.to_be_bytes());
+                out.extend_from_slice(&a.signature);
+            }
+        }
     }
     out
 }
@@ -252,6 +380,13 @@ impl<'a> Reader<'a> {
     }
     fn pasta(&mut self, what: &str) -> Result<Fp, CoreError> {
         pasta::from_be_bytes(what, &self.array::<32>()?)
+    }
+    fn subject(&mut self) -> Result<KeySubject, CoreError> {
+        match self.array::<1>()?[0] {
+            0 => Ok(KeySubject::Ledger),
+            1 => Ok(KeySubject::Issuer(self.field("issuer id")?)),
+            _ => Err(malformed("unknown key subject")),
+        }
     }
 }
 
@@ -392,6 +527,37 @@ impl Entry {
                     contributions,
                 }
             }
+            7 => EntryBody::KeyRotated {
+                subject: r.subject()?,
+                new_key: r.array()?,
+                possession: r.array()?,
+            },
+            8 => {
+                let subject = r.subject()?;
+                let revoked_key = r.array()?;
+                let from_entry = u64::from_be_bytes(r.array()?);
+                let new_key = r.array()?;
+                let possession = r.array()?;
+                let count = r.array::<1>()?[0] as usize;
+                if count > MAX_APPROVALS {
+                    return Err(malformed("too many approvals"));
+                }
+                let mut approvals = Vec::with_capacity(count);
+                for _ in 0..count {
+                    approvals.push(Approval {
+                        key_id: u32::from_be_bytes(r.array()?),
+                        signature: r.array()?,
+                    });
+                }
+                EntryBody::KeyRevoked {
+                    subject,
+                    revoked_key,
+                    from_entry,
+                    new_key,
+                    possession,
+                    approvals,
+                }
+            }
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -496,6 +662,43 @@ mod tests {
                         transcript: wide(transcript),
                         contributions: contributions.into_iter().map(wide).collect(),
                     }
+                }),
+            (
+                arb_field(),
+                any::<bool>(),
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>()
+            )
+                .prop_map(|(id, ledger, new_key, sig)| {
+                    EntryBody::KeyRotated {
+                        subject: if ledger {
+                            KeySubject::Ledger
+                        } else {
+                            KeySubject::Issuer(id)
+                        },
+                        new_key,
+                        possession: [sig, new_key].concat().try_into().expect("64 bytes"),
+                    }
+                }),
+            (
+                arb_field(),
+                any::<[u8; 32]>(),
+                any::<u64>(),
+                proptest::collection::vec(any::<u32>(), 0..4)
+            )
+                .prop_map(|(id, key, from_entry, ids)| EntryBody::KeyRevoked {
+                    subject: KeySubject::Issuer(id),
+                    revoked_key: key,
+                    from_entry,
+                    new_key: key.map(|b| b ^ 1),
+                    possession: [7; 64],
+                    approvals: ids
+                        .into_iter()
+                        .map(|key_id| Approval {
+                            key_id,
+                            signature: [key_id as u8; 64],
+                        })
+                        .collect(),
                 }),
         ]
     }

@@ -134,6 +134,12 @@ impl signed_note::Signer for KeyPair {
     }
 }
 
+/// The signed-note verifier key of a named Ed25519 public key (a ledger's key after a rotation
+/// names it by its raw bytes).
+pub fn verifier_key_of(name: &str, key: &VerifyingKey) -> String {
+    signed_note::new_ed25519_verifier_key(name, key)
+}
+
 /// The name (for a ledger: its origin) of a signed-note Ed25519 verifier key, checking that
 /// the key parses.
 pub fn verifier_key_name(vkey: &str) -> Result<String, CoreError> {

@@ -3,12 +3,14 @@
 //! Replaying every entry recomputes every registry root (a fresh sparse Merkle tree per issuer)
 //! and the log's own Merkle tree. The audit then checks, in log order, and stops at the first
 //! discrepancy:
-//! - every entry decodes strictly and carries a valid signature by its issuer's registered key
-//!   (or, for `RegistryRoots`, by the ledger's key);
+//! - every entry decodes strictly and carries a valid signature by its subject's key in force
+//!   (an issuer's registered key, the ledger's for `RegistryRoots` and ceremony records),
+//!   following rotations and revocations ([`crate::keys`]): an entry signed by a retired key
+//!   after its rotation is a discrepancy; entries a revocation voids are listed;
 //! - issuer registrations are unique and self-signed; issues go to empty ids, updates and
 //!   revocations to live ones (a registry changes only through valid transitions);
 //! - every `RegistryRoots` entry states exactly the replayed roots;
-//! - every checkpoint is signed by the ledger key, lies within the log, has the replayed log
+//! - every checkpoint is signed by the ledger key in force at its size, lies within the log, has the replayed log
 //!   root at its size, lists the roots of the `RegistryRoots` entry just before it, is
 //!   consistent with the previous checkpoint (an RFC 6962 consistency proof from the replayed
 //!   tree) and is not older than it; two checkpoints of one size must agree (no fork);
@@ -22,7 +24,7 @@ use crate::{Store, StoreError};
 use ark_ff::Zero;
 use dossier_core::checkpoint;
 use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
-use dossier_core::keys::public_from_bytes;
+use dossier_core::keys::{public_from_bytes, public_from_verifier_key};
 use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, log_proof, Fr};
 use rayon::prelude::*;
@@ -65,6 +67,10 @@ pub enum DiscrepancyKind {
     RegistryChangedOutsideLog,
     /// A checkpoint lacks the witness cosignatures the auditor's policy demands.
     Unwitnessed,
+    /// An entry is signed by a key its subject retired (rotated or revoked) before it.
+    RetiredKey,
+    /// A key revocation lacks the witness approvals the auditor's policy demands.
+    UnapprovedRevocation,
 }
 
 /// What a successful audit saw.
@@ -78,6 +84,8 @@ pub struct AuditReport {
     pub log_root: String,
     /// Every registry's replayed root.
     pub registries: Vec<AuditedRegistry>,
+    /// Key rotations and revocations, in log order (with the entries each revocation voids).
+    pub keys: Vec<crate::keys::KeyEvent>,
     /// The replayed registries themselves, by issuer id.
     #[serde(skip)]
     pub trees: BTreeMap<Fr, MemoryTree>,
@@ -111,7 +119,11 @@ struct IssuerState {
     live: u64,
 }
 
-fn fail(at: impl Into<String>, kind: DiscrepancyKind, message: impl Into<String>) -> Discrepancy {
+pub(crate) fn fail(
+    at: impl Into<String>,
+    kind: DiscrepancyKind,
+    message: impl Into<String>,
+) -> Discrepancy {
     Discrepancy {
         at: at.into(),
         kind,
@@ -162,25 +174,64 @@ pub fn check_witnessed(
     Ok(())
 }
 
+/// Checks that every key revocation carries the approvals a witness policy demands (run after
+/// [`audit`]): the first one short of it is the discrepancy.
+pub fn check_revocations(
+    report: &AuditReport,
+    policy: &dossier_core::cosignature::WitnessPolicy,
+) -> Result<(), Discrepancy> {
+    for e in report.keys.iter().filter(|e| e.event == "revoked") {
+        if let Err(err) = policy.check_approvals(&e.statement, &e.approvals) {
+            return Err(fail(
+                format!("entry {}", e.entry),
+                DiscrepancyKind::UnapprovedRevocation,
+                format!("the revocation of a key of `{}`: {err}", e.subject),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checkpoints by size, in the order given, each verified and parsed.
 type CheckpointsBySize = BTreeMap<u64, Vec<(usize, checkpoint::CheckpointBody)>>;
 
-/// Audits a ledger export. `trusted_key` is the ledger verifier key the auditor trusts; without
-/// it, the export's own claim is used (and the caller should say so).
+/// Audits a ledger export. `trusted_key` is the ledger verifier key the auditor trusts: the
+/// ledger's first key, or the key its rotations lead to; without it, the export's own claim is
+/// used (and the caller should say so).
 pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditReport, Discrepancy> {
-    let log_key = trusted_key.unwrap_or(&export.log_key);
-    let log_raw = dossier_core::keys::public_from_verifier_key(log_key).map_err(|_| {
+    let malformed = || {
         fail(
             "ledger",
             DiscrepancyKind::BadCheckpoint,
             "the ledger key is malformed",
         )
-    })?;
-    let checkpoints = open_checkpoints(export, log_key)?;
+    };
+    let genesis_text = export.log_key_genesis.as_deref().unwrap_or(&export.log_key);
+    let genesis = public_from_verifier_key(genesis_text).map_err(|_| malformed())?;
     // Decoding and signatures run on all cores; the replay below reports the first failure in
     // log order.
     let decoded = decode_entries(export);
-    let signatures = check_signatures(&decoded, log_raw);
+    let keys = crate::keys::timeline(&decoded, genesis);
+    let claimed = public_from_verifier_key(&export.log_key).map_err(|_| malformed())?;
+    if claimed != keys.final_ledger_key() {
+        return Err(fail(
+            "ledger",
+            DiscrepancyKind::BadCheckpoint,
+            "the key the export claims is not the one the ledger's rotations lead to",
+        ));
+    }
+    if let Some(t) = trusted_key {
+        let t = public_from_verifier_key(t).map_err(|_| malformed())?;
+        if t != genesis && t != keys.final_ledger_key() {
+            return Err(fail(
+                "ledger",
+                DiscrepancyKind::BadCheckpoint,
+                "the trusted key is neither the ledger's first key nor the one its rotations lead to",
+            ));
+        }
+    }
+    let checkpoints = open_checkpoints(export, &keys)?;
+    let signatures = check_signatures(&decoded, &keys);
     let mut replay = Replay::new(&checkpoints);
     for (index, (bytes, (entry, signature))) in export
         .entries
@@ -190,26 +241,42 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
     {
         let entry = entry?;
         signature?;
+        if let Some(problem) = &keys.problems[index] {
+            return Err(problem.clone());
+        }
         let at = format!("entry {index}");
         replay.apply(&at, &entry)?;
         replay.append(&at, bytes)?;
     }
-    replay.finish()
+    let mut report = replay.finish()?;
+    report.keys = keys.events;
+    Ok(report)
 }
 
-/// Every checkpoint, verified against the ledger key and grouped by size.
+/// Every checkpoint, verified against the ledger key in force at its size and grouped by size.
 fn open_checkpoints(
     export: &LedgerExport,
-    log_key: &str,
+    keys: &crate::keys::KeyTimeline,
 ) -> Result<CheckpointsBySize, Discrepancy> {
     let mut by_size = CheckpointsBySize::new();
     for (i, note) in export.checkpoints.iter().enumerate() {
-        let body = checkpoint::open(note.as_bytes(), log_key).map_err(|e| {
+        let bad = |m: String| {
             fail(
                 format!("checkpoint #{i}"),
                 DiscrepancyKind::BadCheckpoint,
-                format!("{e} (not signed by the ledger's key, or malformed)"),
+                m,
             )
+        };
+        let size: u64 = note
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(|| bad("malformed (no size line)".into()))?;
+        let vkey = dossier_core::keys::verifier_key_of(&export.origin, &keys.ledger_key_at(size));
+        let body = checkpoint::open(note.as_bytes(), &vkey).map_err(|e| {
+            bad(format!(
+                "{e} (not signed by the ledger's key in force at its size, or malformed)"
+            ))
         })?;
         by_size.entry(body.size).or_default().push((i, body));
     }
@@ -234,57 +301,36 @@ fn decode_entries(export: &LedgerExport) -> Vec<Result<Entry, Discrepancy>> {
         .collect()
 }
 
-/// Every decoded entry's signature (in parallel): `RegistryRoots` by the ledger's key, a
-/// registration by the key it registers, everything else by its issuer's key registered
-/// earlier in the log. An entry whose issuer is not (yet) registered passes here: the replay
+/// Every decoded entry's signature (in parallel), under the key its subject had in force
+/// ([`crate::keys`]). An entry whose issuer is not (yet) registered passes here: the replay
 /// reports it.
 fn check_signatures(
     decoded: &[Result<Entry, Discrepancy>],
-    log_key: ed25519_dalek::VerifyingKey,
+    keys: &crate::keys::KeyTimeline,
 ) -> Vec<Result<(), Discrepancy>> {
-    let mut keys: HashMap<Fr, (usize, ed25519_dalek::VerifyingKey)> = HashMap::new();
-    for (i, e) in decoded.iter().enumerate() {
-        if let Ok(Entry {
-            body:
-                EntryBody::IssuerRegistered {
-                    issuer_id: id,
-                    public_key,
-                    ..
-                },
-            ..
-        }) = e
-        {
-            if let Ok(k) = public_from_bytes(public_key) {
-                keys.entry(*id).or_insert((i, k));
-            }
-        }
-    }
     decoded
         .par_iter()
         .enumerate()
         .map(|(i, e)| {
             let Ok(entry) = e else { return Ok(()) };
-            let key = match &entry.body {
-                EntryBody::RegistryRoots { .. } | EntryBody::Ceremony { .. } => Some(log_key),
-                EntryBody::IssuerRegistered { public_key, .. } => {
-                    public_from_bytes(public_key).ok()
-                }
-                body => body
-                    .issuer_id()
-                    .and_then(|id| keys.get(&id))
-                    .filter(|(j, _)| *j < i)
-                    .map(|(_, k)| *k),
+            let Some(Some((_, key))) = keys.expected.get(i) else {
+                return Ok(());
             };
-            match key {
-                Some(k) => entry.verify(&k).map_err(|e| {
+            entry.verify(key).map_err(|e| {
+                if keys.signed_by_retired(i, entry) {
+                    fail(
+                        format!("entry {i}"),
+                        DiscrepancyKind::RetiredKey,
+                        "signed by a key its subject retired (rotated or revoked) before it",
+                    )
+                } else {
                     fail(
                         format!("entry {i}"),
                         DiscrepancyKind::BadEntrySignature,
                         e.to_string(),
                     )
-                }),
-                None => Ok(()),
-            }
+                }
+            })
         })
         .collect()
 }
@@ -358,8 +404,10 @@ impl<'c> Replay<'c> {
                 self.last_roots_entry = Some(replayed);
                 return Ok(());
             }
-            // A ceremony's record changes no registry; its signature is the ledger's.
-            EntryBody::Ceremony { .. } => {}
+            // A ceremony's record and key events change no registry.
+            EntryBody::Ceremony { .. }
+            | EntryBody::KeyRotated { .. }
+            | EntryBody::KeyRevoked { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())
@@ -543,6 +591,7 @@ impl<'c> Replay<'c> {
             entries: size,
             checkpoints: self.checked,
             log_root: hex_of(&log_root),
+            keys: Vec::new(),
             registries: replayed
                 .iter()
                 .map(|r| AuditedRegistry {

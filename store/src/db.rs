@@ -9,7 +9,8 @@
 //! file is locked and [`Store::open`] waits for it.
 //!
 //! Tables (the file's layout, stable for tools):
-//! - `meta`: `origin`, `log_key` (the ledger's name and verifier key);
+//! - `meta`: `origin`, `log_key` (the ledger's name and verifier key in force), `log_key_genesis`
+//!   (its first key, once it has rotated);
 //! - `issuers`: registry number -> issuer record;
 //! - `registry_nodes`: (registry, level, index) -> non-empty tree node;
 //! - `registry_nodes_halo2`: the same for each registry's halo2 twin tree (Pasta field);
@@ -22,7 +23,9 @@ use crate::StoreError;
 use ark_ff::Zero;
 use dossier_core::checkpoint::CheckpointBody;
 use dossier_core::credential::{Credential, EncodedClaim};
-use dossier_core::entry::{Entry, EntryBody, RegistryRoot};
+use dossier_core::entry::{
+    possession_message, Approval, Entry, EntryBody, KeySubject, RegistryRoot, MAX_APPROVALS,
+};
 use dossier_core::keys::KeyPair;
 use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, Fr};
@@ -243,6 +246,49 @@ fn replace_live(
         });
     }
     apply_both(txn, info.registry, &[(credential_id, leaves.0, leaves.1)])
+}
+
+/// A rotation's body: the next key and its proof of possession.
+fn rotation(subject: KeySubject, new: &KeyPair) -> EntryBody {
+    let new_key = new.public().to_bytes();
+    EntryBody::KeyRotated {
+        subject,
+        new_key,
+        possession: new.sign_bytes(&possession_message(&subject, &new_key)),
+    }
+}
+
+/// A revocation's body, refused when it would start past the log's end (`size`), replace a
+/// key by itself or carry more approvals than an entry holds.
+fn revocation(
+    subject: KeySubject,
+    revoked_key: [u8; 32],
+    from_entry: u64,
+    new: &KeyPair,
+    approvals: Vec<Approval>,
+    size: u64,
+) -> Result<EntryBody, StoreError> {
+    let new_key = new.public().to_bytes();
+    let refused = |reason: &str| StoreError::Refused {
+        reason: reason.to_string(),
+    };
+    if from_entry > size {
+        return Err(refused("a revocation cannot start after the log's end"));
+    }
+    if new_key == revoked_key {
+        return Err(refused("the new key is the revoked key"));
+    }
+    if approvals.len() > MAX_APPROVALS {
+        return Err(refused("too many approvals"));
+    }
+    Ok(EntryBody::KeyRevoked {
+        subject,
+        revoked_key,
+        from_entry,
+        new_key,
+        possession: new.sign_bytes(&possession_message(&subject, &new_key)),
+        approvals,
+    })
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
@@ -740,6 +786,163 @@ impl Store {
         Ok(size - 1)
     }
 
+    /// Checks that `key` is the ledger's key in force.
+    fn check_ledger_key(&self, key: &KeyPair) -> Result<(), StoreError> {
+        match self.ledger_identity()? {
+            Some((_, k)) if k == key.verifier_key() => Ok(()),
+            _ => Err(StoreError::LedgerKey {
+                reason: "not this ledger's key".into(),
+            }),
+        }
+    }
+
+    /// Makes the ledger's key in force `new` (checkpoints from the next on are signed by it),
+    /// keeping the first key as the genesis an auditor may start from.
+    fn set_ledger_key(txn: &redb::WriteTransaction, new: &KeyPair) -> Result<(), StoreError> {
+        let mut meta = txn.open_table(META)?;
+        let current = meta.get("log_key")?.map(|v| v.value().to_string());
+        if meta.get("log_key_genesis")?.is_none() {
+            if let Some(k) = current {
+                meta.insert("log_key_genesis", k.as_str())?;
+            }
+        }
+        meta.insert("log_key", new.verifier_key().as_str())?;
+        Ok(())
+    }
+
+    /// Rotates an issuer's key: a `KeyRotated` entry signed by the key in force, naming `new`
+    /// (which proves possession); from then on only `new` writes for the issuer. `new` must
+    /// carry the issuer's name. Returns the entry's index.
+    pub fn rotate_issuer_key(
+        &self,
+        old: &KeyPair,
+        new: &KeyPair,
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        if new.name() != old.name() {
+            return Err(StoreError::Refused {
+                reason: "the new key must carry the issuer's name".into(),
+            });
+        }
+        if new.public() == old.public() {
+            return Err(StoreError::Refused {
+                reason: "the new key is the key in force".into(),
+            });
+        }
+        let (txn, mut info) = self.write_as(old)?;
+        let body = rotation(KeySubject::Issuer(info.issuer_id), new);
+        let size = append_entries(&txn, &[Entry::sign(time, body, old).to_bytes()])?;
+        info.public_key = new.public().to_bytes();
+        txn.open_table(ISSUERS)?
+            .insert(info.registry, info.to_bytes().as_slice())?;
+        txn.commit()?;
+        Ok(size - 1)
+    }
+
+    /// Rotates the ledger's key: a `KeyRotated` entry signed by the key in force naming `new`
+    /// (same origin); checkpoints from the next on are signed by `new`. Returns the entry's
+    /// index.
+    pub fn rotate_ledger_key(
+        &self,
+        old: &KeyPair,
+        new: &KeyPair,
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        self.check_ledger_key(old)?;
+        if new.name() != old.name() || new.public() == old.public() {
+            return Err(StoreError::Refused {
+                reason: "the new ledger key must carry the origin and differ from the key in force"
+                    .into(),
+            });
+        }
+        let body = rotation(KeySubject::Ledger, new);
+        let txn = self.db.begin_write()?;
+        let size = append_entries(&txn, &[Entry::sign(time, body, old).to_bytes()])?;
+        Self::set_ledger_key(&txn, new)?;
+        txn.commit()?;
+        Ok(size - 1)
+    }
+
+    /// Revokes an issuer's compromised key from entry `from_entry` on, replacing it by `new`:
+    /// a `KeyRevoked` entry signed by the ledger's key in force and carrying the witnesses'
+    /// approvals of [`dossier_core::entry::revocation_statement`] (checked by auditors against
+    /// their witness policy). The issuer's entries from `from_entry` on are void; the audit
+    /// lists them. Returns the entry's index.
+    pub fn revoke_issuer_key(
+        &self,
+        ledger: &KeyPair,
+        issuer: &str,
+        from_entry: u64,
+        new: &KeyPair,
+        approvals: Vec<Approval>,
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        self.check_ledger_key(ledger)?;
+        if new.name() != issuer {
+            return Err(StoreError::Refused {
+                reason: "the new key must carry the issuer's name".into(),
+            });
+        }
+        let txn = self.db.begin_write()?;
+        let mut info = {
+            let t = txn.open_table(ISSUERS)?;
+            Self::issuer_in(&t, issuer)?.ok_or_else(|| StoreError::UnknownIssuer {
+                name: issuer.to_string(),
+            })?
+        };
+        let body = revocation(
+            KeySubject::Issuer(info.issuer_id),
+            info.public_key,
+            from_entry,
+            new,
+            approvals,
+            txn.open_table(ENTRIES)?.len()?,
+        )?;
+        let size = append_entries(&txn, &[Entry::sign(time, body, ledger).to_bytes()])?;
+        info.public_key = new.public().to_bytes();
+        txn.open_table(ISSUERS)?
+            .insert(info.registry, info.to_bytes().as_slice())?;
+        txn.commit()?;
+        Ok(size - 1)
+    }
+
+    /// Revokes the ledger's own compromised key from entry `from_entry` on: the entry is
+    /// signed by its replacement `new` (the old key is not trusted to sign it), with the
+    /// witnesses' approvals. Returns the entry's index.
+    pub fn revoke_ledger_key(
+        &self,
+        from_entry: u64,
+        new: &KeyPair,
+        approvals: Vec<Approval>,
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        let Some((origin, current)) = self.ledger_identity()? else {
+            return Err(StoreError::LedgerKey {
+                reason: "the ledger has no key yet (init it first)".into(),
+            });
+        };
+        if new.name() != origin {
+            return Err(StoreError::Refused {
+                reason: "the new ledger key must carry the origin".into(),
+            });
+        }
+        let revoked = dossier_core::keys::public_from_verifier_key(&current)?.to_bytes();
+        let txn = self.db.begin_write()?;
+        let size = txn.open_table(ENTRIES)?.len()?;
+        let body = revocation(
+            KeySubject::Ledger,
+            revoked,
+            from_entry,
+            new,
+            approvals,
+            size,
+        )?;
+        let size = append_entries(&txn, &[Entry::sign(time, body, new).to_bytes()])?;
+        Self::set_ledger_key(&txn, new)?;
+        txn.commit()?;
+        Ok(size - 1)
+    }
+
     /// Adds a witness's cosignature line to the checkpoint published at `size`, after checking
     /// it (c2sp.org/tlog-cosignature) against the witness's key: a line that does not verify is
     /// refused and the note is unchanged; a witness's earlier cosignature on the same note is
@@ -978,10 +1181,17 @@ impl<D: ReadableDatabase> Store<D> {
             .ok_or_else(|| StoreError::LedgerKey {
                 reason: "the ledger has no key yet".into(),
             })?;
+        let log_key_genesis = {
+            let txn = self.db.begin_read()?;
+            let meta = txn.open_table(META)?;
+            let genesis = meta.get("log_key_genesis")?.map(|v| v.value().to_string());
+            genesis
+        };
         Ok(crate::export::LedgerExport {
             format: crate::export::FORMAT.to_string(),
             origin,
             log_key,
+            log_key_genesis,
             entries: self.entries(0, u64::MAX)?,
             checkpoints: self.checkpoints()?,
         })

@@ -4,6 +4,7 @@
 //!
 //! ```json
 //! {"format": "dossier-ledger-export/v1", "origin": "...", "log_key": "<signed-note verifier key>",
+//!  "log_key_genesis": "<the first key, after a rotation>",
 //!  "entries": ["<base64 entry>", ...], "checkpoints": ["<signed note>", ...]}
 //! ```
 
@@ -22,8 +23,12 @@ pub struct LedgerExport {
     pub format: String,
     /// The ledger's origin (its checkpoints' first line).
     pub origin: String,
-    /// The ledger's verifier key as it claims it; an auditor should pin its own copy.
+    /// The ledger's verifier key in force as it claims it; an auditor should pin its own copy.
     pub log_key: String,
+    /// The ledger's first key, when it has rotated since (the audit follows the rotations from
+    /// it to `log_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key_genesis: Option<String>,
     /// Entry bytes, in log order.
     #[serde(with = "b64_vec")]
     pub entries: Vec<Vec<u8>>,

@@ -164,6 +164,52 @@ impl Home {
         Ok(key)
     }
 
+    fn key_path(&self, which: KeyFile<'_>) -> Result<PathBuf, StoreError> {
+        match which {
+            KeyFile::Ledger => Ok(self.ledger_key_path()),
+            KeyFile::Issuer(name) => self.issuer_key_path(name),
+        }
+    }
+
+    fn next_path(&self, which: KeyFile<'_>) -> Result<PathBuf, StoreError> {
+        let mut p = self.key_path(which)?.into_os_string();
+        p.push(".next");
+        Ok(PathBuf::from(p))
+    }
+
+    /// The next key of a rotation or revocation, named `name` (the issuer's name or the
+    /// ledger's origin): created once and kept beside the key in force as `<key>.next` (0600)
+    /// until the store has committed the change ([`Home::promote_next_key`]), so that a crash
+    /// between the two loses no key; an existing one is reused.
+    pub fn next_key(&self, which: KeyFile<'_>, name: &str) -> Result<KeyPair, StoreError> {
+        let path = self.next_path(which)?;
+        if path.exists() {
+            let key = read_key(&path)?;
+            if key.name() != name {
+                return Err(refused(format!("{} is not named `{name}`", path.display())));
+            }
+            return Ok(key);
+        }
+        let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
+        write_atomic(&path, key.expose_private().as_bytes(), 0o600, false)?;
+        Ok(key)
+    }
+
+    /// Makes the next key the key in force, once the store committed its rotation: it replaces
+    /// the key file (atomically, 0600) and is then removed. Running it again after a crash is
+    /// harmless.
+    pub fn promote_next_key(&self, which: KeyFile<'_>) -> Result<(), StoreError> {
+        let next = self.next_path(which)?;
+        let key = read_key(&next)?;
+        write_atomic(
+            &self.key_path(which)?,
+            key.expose_private().as_bytes(),
+            0o600,
+            true,
+        )?;
+        fs::remove_file(&next).map_err(io(&next))
+    }
+
     /// Creates and saves a new issuer key.
     pub fn new_issuer_key(&self, name: &str) -> Result<KeyPair, StoreError> {
         let path = self.issuer_key_path(name)?;
@@ -186,6 +232,15 @@ impl Home {
         }
         read_key(&path)
     }
+}
+
+/// Whose key file in the home folder.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyFile<'a> {
+    /// The ledger's key.
+    Ledger,
+    /// An issuer's key, by name.
+    Issuer(&'a str),
 }
 
 /// Creates the home folder (and missing parents) readable by its owner only; an existing folder

@@ -15,6 +15,7 @@ mod error;
 pub mod export;
 pub mod holder;
 pub mod home;
+pub mod keys;
 pub mod ledger;
 pub mod registry;
 

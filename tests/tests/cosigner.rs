@@ -10,43 +10,26 @@ use dossier_tests::*;
 use std::path::Path;
 
 /// A running `dossier cosigner serve`.
-struct Cosigner {
-    child: std::process::Child,
-    base: String,
+struct Cosigner(CosignerProcess);
+
+impl std::ops::Deref for Cosigner {
+    type Target = CosignerProcess;
+    fn deref(&self) -> &CosignerProcess {
+        &self.0
+    }
 }
 
 impl Cosigner {
     fn start(home: &Path, log_key: &str) -> Cosigner {
-        let addr_file = home.join(format!("addr-{}", rand::random::<u32>()));
-        let mut child = dossier(home)
-            .args([
-                "cosigner",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log",
-                log_key,
-                "--addr-file",
-            ])
-            .arg(&addr_file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("cosigner starts");
-        let addr = wait_for_address(&mut child, &addr_file, &String::new);
-        Cosigner {
-            child,
-            base: format!("http://{addr}"),
-        }
+        Cosigner(CosignerProcess::start(home, log_key))
     }
 
     fn add(&self, body: &str) -> Option<(u16, String)> {
         add(&self.base, body)
     }
 
-    fn kill(mut self) {
-        assert!(send_signal(self.child.id(), 9));
-        let _ = self.child.wait();
+    fn kill(self) {
+        assert!(send_signal(self.0.child.id(), 9));
     }
 }
 
