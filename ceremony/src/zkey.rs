@@ -138,19 +138,7 @@ fn ceremony_section(t: &Transcript) -> Vec<u8> {
         ptau::put_g1(&c.knowledge.sx, &mut out);
         ptau::put_g2(&c.knowledge.rx, &mut out);
         out.extend(c.transcript);
-        out.extend(u32::from(c.beacon.is_some()).to_le_bytes());
-        let mut params = Vec::new();
-        if !c.name.is_empty() {
-            params.push(1);
-            params.push(c.name.len() as u8);
-            params.extend(c.name.as_bytes());
-        }
-        if let Some(b) = &c.beacon {
-            params.extend([2, b.iterations_log, 3, b.value.len() as u8]);
-            params.extend(&b.value);
-        }
-        out.extend((params.len() as u32).to_le_bytes());
-        out.extend(params);
+        put_params(&mut out, &c.name, c.beacon.as_ref());
     }
     out
 }
@@ -258,6 +246,38 @@ fn read_contribution(b: &mut &[u8]) -> Result<Contribution, CeremonyError> {
     let sx = g1(b)?;
     let rx = ptau::g2(ptau::read_bytes(b, G2_BYTES, field)?, field)?;
     let transcript = hash(b, field)?;
+    let (name, beacon) = read_params(b)?;
+    Ok(Contribution {
+        name,
+        beacon,
+        delta_after,
+        knowledge: Knowledge { s, sx, rx },
+        transcript,
+    })
+}
+
+/// Appends a contribution record's tail as both snarkjs formats (`.ptau` section 7, `.zkey`
+/// section 10) write it: its type (`u32`: 0 random, 1 beacon) and its parameters (`u32` length,
+/// then 1 name, 2 beacon iterations log, 3 beacon value, each with a one-byte length).
+pub(crate) fn put_params(out: &mut Vec<u8>, name: &str, beacon: Option<&Beacon>) {
+    out.extend(u32::from(beacon.is_some()).to_le_bytes());
+    let mut params = Vec::new();
+    if !name.is_empty() {
+        params.push(1);
+        params.push(name.len() as u8);
+        params.extend(name.as_bytes());
+    }
+    if let Some(b) = beacon {
+        params.extend([2, b.iterations_log, 3, b.value.len() as u8]);
+        params.extend(&b.value);
+    }
+    out.extend((params.len() as u32).to_le_bytes());
+    out.extend(params);
+}
+
+/// Reads what [`put_params`] writes: the contributor's name and, for type 1, its beacon.
+pub(crate) fn read_params(b: &mut &[u8]) -> Result<(String, Option<Beacon>), CeremonyError> {
+    let field = "contribution parameters";
     let kind = ptau::read_u32(b, field)?;
     let len = ptau::read_u32(b, field)? as usize;
     let mut params = ptau::read_bytes(b, len, field)?;
@@ -286,7 +306,7 @@ fn read_contribution(b: &mut &[u8]) -> Result<Contribution, CeremonyError> {
     }
     let beacon = match (kind, iterations, value) {
         (0, None, None) => None,
-        (1, Some(iterations_log), Some(value)) => Some(Beacon {
+        (1, Some(iterations_log), Some(value)) if !value.is_empty() => Some(Beacon {
             value,
             iterations_log,
         }),
@@ -297,13 +317,7 @@ fn read_contribution(b: &mut &[u8]) -> Result<Contribution, CeremonyError> {
             ))
         }
     };
-    Ok(Contribution {
-        name,
-        beacon,
-        delta_after,
-        knowledge: Knowledge { s, sx, rx },
-        transcript,
-    })
+    Ok((name, beacon))
 }
 
 /// Checks a contribution's name fits the file (at most [`MAX_NAME`] bytes).

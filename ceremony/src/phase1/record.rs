@@ -22,7 +22,7 @@ use super::Powers;
 use crate::blake2b::{Blake2b, PARTIAL_BYTES};
 use crate::phase2::Beacon;
 use crate::pok::{compressed_g1, compressed_g2, uncompressed_g1, uncompressed_g2, Knowledge};
-use crate::{ptau, CeremonyError};
+use crate::{ptau, zkey, CeremonyError};
 use ark_bn254::{G1Affine, G2Affine};
 use rayon::prelude::*;
 
@@ -183,19 +183,7 @@ pub(crate) fn encode(records: &[Contribution]) -> Vec<u8> {
         }
         out.extend(c.response.save());
         out.extend(c.next_challenge);
-        out.extend(u32::from(c.beacon.is_some()).to_le_bytes());
-        let mut params = Vec::new();
-        if !c.name.is_empty() {
-            params.push(1);
-            params.push(c.name.len() as u8);
-            params.extend(c.name.as_bytes());
-        }
-        if let Some(b) = &c.beacon {
-            params.extend([2, b.iterations_log, 3, b.value.len() as u8]);
-            params.extend(&b.value);
-        }
-        out.extend((params.len() as u32).to_le_bytes());
-        out.extend(params);
+        zkey::put_params(&mut out, &c.name, c.beacon.as_ref());
     }
     out
 }
@@ -242,10 +230,7 @@ fn decode_one(b: &mut &[u8]) -> Result<Contribution, CeremonyError> {
         Blake2b::resume(&partial).ok_or(format("a partial hash is not a BLAKE2b state"))?;
     let mut next_challenge = [0u8; 64];
     next_challenge.copy_from_slice(ptau::read_bytes(b, 64, field)?);
-    let kind = ptau::read_u32(b, field)?;
-    let length = ptau::read_u32(b, field)? as usize;
-    let params = ptau::read_bytes(b, length, field)?;
-    let (name, beacon) = decode_params(params, kind)?;
+    let (name, beacon) = zkey::read_params(b)?;
     let [tau, alpha, beta]: [Knowledge; 3] =
         keys.try_into().map_err(|_| format("a key is incomplete"))?;
     Ok(Contribution {
@@ -258,43 +243,6 @@ fn decode_one(b: &mut &[u8]) -> Result<Contribution, CeremonyError> {
         next_challenge,
         beacon,
     })
-}
-
-/// A record's parameters: its name, and its beacon when it is of type 1.
-fn decode_params(mut p: &[u8], kind: u32) -> Result<(String, Option<Beacon>), CeremonyError> {
-    let field = "contribution parameters";
-    let (mut name, mut iterations, mut value) = (String::new(), None, None);
-    let mut last = 0u8;
-    while !p.is_empty() {
-        let id = ptau::read_bytes(&mut p, 1, field)?[0];
-        if id <= last {
-            return Err(format("parameters out of order"));
-        }
-        last = id;
-        match id {
-            1 => {
-                let n = ptau::read_bytes(&mut p, 1, field)?[0] as usize;
-                name = std::str::from_utf8(ptau::read_bytes(&mut p, n, field)?)
-                    .map_err(|_| format("a contributor name is not UTF-8"))?
-                    .to_owned();
-            }
-            2 => iterations = Some(ptau::read_bytes(&mut p, 1, field)?[0]),
-            3 => {
-                let n = ptau::read_bytes(&mut p, 1, field)?[0] as usize;
-                value = Some(ptau::read_bytes(&mut p, n, field)?.to_vec());
-            }
-            _ => return Err(format("an unknown parameter")),
-        }
-    }
-    let beacon = match (kind, iterations, value) {
-        (0, None, None) => None,
-        (1, Some(iterations_log), Some(value)) if !value.is_empty() => Some(Beacon {
-            value,
-            iterations_log,
-        }),
-        _ => return Err(format("a record's type does not match its parameters")),
-    };
-    Ok((name, beacon))
 }
 
 #[cfg(test)]
