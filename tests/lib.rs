@@ -30,6 +30,17 @@ pub fn dossier(home: &Path) -> Command {
     c
 }
 
+/// Makes `home` a ledger (origin `ledger.example`) with one issuer, `hr.example`; returns the
+/// ledger's verifier key.
+pub fn ledger_with_issuer(home: &Path) -> String {
+    ok(home, &["ledger", "init", "--origin", "ledger.example"]);
+    ok(home, &["issuer", "init", "hr.example"]);
+    ok_json(home, &["ledger", "info"])["log_key"]
+        .as_str()
+        .expect("log key")
+        .to_string()
+}
+
 /// A running `dossier cosigner serve` following one ledger; killed when dropped.
 pub struct CosignerProcess {
     /// The process.

@@ -55,10 +55,6 @@ struct ApprovalFile {
     signature: String,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn unhex<const N: usize>(what: &str, h: &str) -> Result<[u8; N], CliError> {
     let mut out = [0u8; N];
     hex::decode_to_slice(h, &mut out)
@@ -201,15 +197,15 @@ pub fn request(
     let r = RevocationRequest {
         format: REQUEST_FORMAT.into(),
         subject: subject.into(),
-        revoked_key: hex(&revoked),
+        revoked_key: hex::encode(revoked),
         from_entry,
-        new_key: hex(&new_key),
-        statement: hex(&statement),
+        new_key: hex::encode(new_key),
+        statement: hex::encode(statement),
     };
     let text = serde_json::to_string_pretty(&r).map_err(|e| CliError::Input(e.to_string()))?;
     write_atomic(path, text.as_bytes(), 0o644, true)?;
     out.emit(
-        format!("revocation request for {subject}'s key {} from entry {from_entry} written to {}: each witness approves it with `dossier cosigner approve --request {}`", hex(&revoked), path.display(), path.display()),
+        format!("revocation request for {subject}'s key {} from entry {from_entry} written to {}: each witness approves it with `dossier cosigner approve --request {}`", hex::encode(revoked), path.display(), path.display()),
         json!({"request": path, "subject": subject, "revoked_key": r.revoked_key, "from_entry": from_entry, "new_key": r.new_key}),
     );
     Ok(0)
@@ -224,7 +220,7 @@ pub fn approve(out: &Out, key: KeyPair, request: &Path, path: &Path) -> Result<i
     let file = ApprovalFile {
         format: APPROVAL_FORMAT.into(),
         witness: cosigner.witness_key().vkey(),
-        signature: hex(&approval.signature),
+        signature: hex::encode(approval.signature),
     };
     let text = serde_json::to_string_pretty(&file).map_err(|e| CliError::Input(e.to_string()))?;
     write_atomic(path, text.as_bytes(), 0o644, true)?;
@@ -289,12 +285,12 @@ pub fn revoke(
         None => (KeyFile::Ledger, ledger_origin(&store)?),
     };
     let next = home.next_key(which, &name)?;
-    if hex(&next.public().to_bytes()) != r.new_key {
+    if hex::encode(next.public().to_bytes()) != r.new_key {
         return Err(CliError::Input(
             "the request's new key is not this home's next key (make the request here)".into(),
         ));
     }
-    if hex(&key_in_force(&store, &r.subject)?) != r.revoked_key {
+    if hex::encode(key_in_force(&store, &r.subject)?) != r.revoked_key {
         return Err(CliError::Input(
             "the request revokes a key that is no longer in force".into(),
         ));

@@ -178,12 +178,7 @@ fn policy_file(dir: &Path, name: &str, threshold: usize, keys: &[&str]) -> Strin
 fn a_two_witness_ledger_and_a_verifier_with_a_witness_policy() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("ledger");
-    ok(&home, &["ledger", "init", "--origin", "ledger.example"]);
-    ok(&home, &["issuer", "init", "hr.example"]);
-    let log_key = ok_json(&home, &["ledger", "info"])["log_key"]
-        .as_str()
-        .expect("log key")
-        .to_string();
+    let log_key = ledger_with_issuer(&home);
     // Two departments run a witness each.
     let mut keys = Vec::new();
     let mut running = Vec::new();

@@ -33,12 +33,7 @@ fn issue(home: &Path, n: u64) {
 fn keys_rotate_and_the_audit_follows_them_from_the_first_ledger_key() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("ledger");
-    ok(&home, &["ledger", "init", "--origin", "ledger.example"]);
-    ok(&home, &["issuer", "init", "hr.example"]);
-    let genesis = ok_json(&home, &["ledger", "info"])["log_key"]
-        .as_str()
-        .expect("log key")
-        .to_string();
+    let genesis = ledger_with_issuer(&home);
     issue(&home, 1);
     ok(&home, &["checkpoint"]);
 
@@ -107,12 +102,7 @@ fn keys_rotate_and_the_audit_follows_them_from_the_first_ledger_key() {
 fn a_compromised_key_is_revoked_from_an_entry_on_with_two_of_three_witnesses() {
     let dir = tempfile::tempdir().expect("dir");
     let home = dir.path().join("ledger");
-    ok(&home, &["ledger", "init", "--origin", "ledger.example"]);
-    ok(&home, &["issuer", "init", "hr.example"]);
-    let log_key = ok_json(&home, &["ledger", "info"])["log_key"]
-        .as_str()
-        .expect("log key")
-        .to_string();
+    let log_key = ledger_with_issuer(&home);
     // Three witnesses cosign every checkpoint and will be asked to approve the revocation.
     let mut keys = Vec::new();
     let mut homes = Vec::new();

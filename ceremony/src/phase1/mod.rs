@@ -627,21 +627,19 @@ fn check_contribution(
 fn beacon_key(b: &Beacon, challenge: &Hash) -> [Knowledge; 3] {
     let mut words = b.words();
     let secrets: [Fr; 3] = [words.field(), words.field(), words.field()];
-    let mut out = Vec::with_capacity(3);
-    for (secret, x) in [Secret::Tau, Secret::Alpha, Secret::Beta]
-        .into_iter()
-        .zip(secrets)
-    {
+    let kinds = [Secret::Tau, Secret::Alpha, Secret::Beta];
+    // In order: each proof's G1 point is the next draw.
+    std::array::from_fn(|i| {
+        let (secret, x) = (kinds[i], secrets[i]);
         let s = words.g1();
         let sx = (s * x).into_affine();
         let r = challenge_point(secret.personalization(), challenge, &s, &sx);
-        out.push(Knowledge {
+        Knowledge {
             s,
             sx,
             rx: (r * x).into_affine(),
-        });
-    }
-    [out[0].clone(), out[1].clone(), out[2].clone()]
+        }
+    })
 }
 
 /// A `.ptau`'s sections, refusing a domain `2^log` beyond its power.
