@@ -61,9 +61,11 @@ fn credential(c: &mut Criterion) {
     let key = KeyPair::generate("hr.bench", &mut rand::thread_rng()).expect("key");
     let body = EntryBody::Issue {
         issuer_id: Fr::from(7u64),
+        schema_id: cred.schema_id,
         credential_id: 12,
         commitment: cred.commitment(),
         commitment_halo2: cred.commitment_halo2(),
+        approvals: Vec::new(),
     };
     c.bench_function("ledger/sign_entry", |b| {
         b.iter(|| Entry::sign(1, black_box(body.clone()), &key))

@@ -1,6 +1,7 @@
 //! `dossier demo`: the whole story on a fresh embedded store, timed step by step. Three issuers
-//! (an HR office, a law school, a training academy) issue credentials to synthetic civil
-//! servants; the ledger publishes a checkpoint; a holder fetches an anchored witness; a promotion
+//! (an HR office, a law school, a training academy), each accredited by the accreditation
+//! authority for its own schemas, issue credentials to synthetic civil servants; an appraisal
+//! committee approves a 2026 appraisal (three of five members); the ledger publishes a checkpoint; a holder fetches an anchored witness; a promotion
 //! replaces a status credential and a fraudulent degree is revoked; a second checkpoint follows;
 //! two departments' witnesses cosign each checkpoint (and refuse a forked one), and the
 //! verifier believes a checkpoint only with both cosignatures; a regulator audits the ledger
@@ -64,6 +65,64 @@ fn claim(
     .encode(schemas)?)
 }
 
+/// The accreditation authority's record: who may issue what; and a refusal of the rest.
+fn accredit(store: &Store, authority: &KeyPair, schemas: &SchemaSet) -> Result<(), CliError> {
+    for (issuer, schema) in [
+        ("hr.tax-bureau", "employment"),
+        ("hr.tax-bureau", "appraisal"),
+        ("univ.law-school", "qualification"),
+        ("training.academy", "training"),
+    ] {
+        store.accredit(authority, issuer, schemas.get(schema)?.id(), crate::now())?;
+    }
+    Ok(())
+}
+
+/// HR's appraisal committee: five members, three must approve each appraisal from now on. A
+/// proposal with two approvals is refused; the third issues it, approvals on its ledger entry.
+fn committee(
+    store: &Store,
+    hr: &KeyPair,
+    holder: &(String, String),
+    schemas: &SchemaSet,
+) -> Result<(), CliError> {
+    let members: Vec<KeyPair> = (1..=5)
+        .map(|i| KeyPair::generate(&format!("committee.member-{i}"), &mut rand::rngs::OsRng))
+        .collect::<Result<_, _>>()?;
+    let appraisal = schemas.get("appraisal")?.id();
+    let keys = members.iter().map(|m| m.public().to_bytes()).collect();
+    store.set_committee(hr, appraisal, 3, keys, crate::now())?;
+    let c = claim(
+        "appraisal",
+        holder,
+        json!({"year": 2026, "grade": "competent", "score": 84}),
+        schemas,
+    )?;
+    if store
+        .issue(hr, std::slice::from_ref(&c), crate::today(), crate::now())
+        .is_ok()
+    {
+        return Err(CliError::Input(
+            "demo: an appraisal went around its committee".into(),
+        ));
+    }
+    let p = store.propose(hr, &c, crate::today(), crate::now())?;
+    for m in &members[..2] {
+        store.approve(p.id, m)?;
+    }
+    if store
+        .finalize_with(hr, p.id, schemas, crate::now(), |_, _| Ok(()))
+        .is_ok()
+    {
+        return Err(CliError::Input(
+            "demo: an appraisal was issued with two of three approvals".into(),
+        ));
+    }
+    store.approve(p.id, &members[4])?;
+    store.finalize_with(hr, p.id, schemas, crate::now(), |_, _| Ok(()))?;
+    Ok(())
+}
+
 fn register(store: &Store, name: &str) -> Result<KeyPair, CliError> {
     let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
     store.register_issuer(&key, crate::now())?;
@@ -92,6 +151,8 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     }
     let store = demo_home.store()?;
     let log_key = demo_home.ledger_key(&store, Some("dossier.demo/ledger"))?;
+    let authority = KeyPair::generate("accreditation.civil-service", &mut rand::rngs::OsRng)?;
+    store.name_accreditor(&authority, crate::now())?;
     let (hr, law, academy) = steps.time(
         "register 3 issuers (HR office, law school, training academy)",
         || {
@@ -101,6 +162,10 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
                 register(&store, "training.academy")?,
             ))
         },
+    )?;
+    steps.time(
+        "accreditation authority: HR for employment and appraisal, law school for qualifications, academy for training",
+        || accredit(&store, &authority, &schemas),
     )?;
 
     let secrets: Vec<HolderSecret> = (0..people)
@@ -170,6 +235,10 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     steps.time(
         &format!("issue {} training records", academy_claims.len()),
         || Ok(store.issue(&academy, &academy_claims, day, crate::now())?),
+    )?;
+    steps.time(
+        "appraisal committee (3 of 5): a 2026 appraisal approved by three members, refused at two",
+        || committee(&store, &hr, &holders[0], &schemas),
     )?;
     let first = steps.time("publish checkpoint 1 (all registry roots)", || {
         Ok(store.checkpoint(&log_key, crate::now())?)

@@ -17,8 +17,21 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// `dossier request`: a verifier's request for a query (checked to be provable by this build).
-pub fn request(out: &Out, schemas: &SchemaSet, args: RequestArgs) -> Result<i32, CliError> {
-    let query: dossier_core::query::Query = present::read_json(&args.query)?;
+pub fn request(
+    home: &Home,
+    out: &Out,
+    schemas: &SchemaSet,
+    args: RequestArgs,
+) -> Result<i32, CliError> {
+    let mut query: dossier_core::query::Query = present::read_json(&args.query)?;
+    if query.credentials.iter().any(|c| c.accredited) {
+        // "Any accredited issuer": the accreditations in force on this home's ledger.
+        let reader = home.reader()?;
+        query.resolve_accredited(|schema| -> Result<_, CliError> {
+            let id = schemas.get(schema)?.id();
+            Ok(reader.accredited_issuers(&id)?)
+        })?;
+    }
     query.encode(schemas, query.shape()?)?;
     let today = args.today.unwrap_or_else(|| days_to_date(today()));
     let request = dossier_core::presentation::PresentationRequest::new(

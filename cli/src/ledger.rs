@@ -391,6 +391,16 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
                             Some(f) => format!(" from entry {f}, voiding {:?}{}", k.voided, if policy.is_some() { " (approvals checked)" } else { " (approvals not checked: pass --witness-policy)" }),
                             None => String::new(),
                         }
+                    ))).chain(report.accreditations.iter().map(|a| format!(
+                        "  accreditation {} at entry {}: issuer {} schema {}{}",
+                        a.event, a.entry, short(&a.issuer_id), short(&a.schema_id),
+                        match a.from_entry {
+                            Some(f) => format!(" from entry {f}, leaving unaccredited {:?}", a.unaccredited),
+                            None => String::new(),
+                        }
+                    ))).chain(report.committees.iter().map(|c| format!(
+                        "  committee at entry {}: issuer {} schema {}, {} of {}, {} credential(s) issued with their approvals checked",
+                        c.entry, short(&c.issuer_id), short(&c.schema_id), c.threshold, c.members, c.issued
                     ))).collect::<Vec<_>>().join("\n")
                 ),
                 json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some(),
@@ -405,4 +415,9 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
             Err(CliError::Audit(d))
         }
     }
+}
+
+/// The first hex digits of an id, for reports people read (JSON carries the whole id).
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }

@@ -3,6 +3,7 @@
 //! regulators audit. Human output by default, `--json` for machines; exit codes: 0 done,
 //! 1 a check failed (audit discrepancy), 2 unusable input, 3 store or file-system failure.
 
+mod authority;
 mod batch;
 mod ceremony;
 mod cosigner;
@@ -66,6 +67,14 @@ enum Command {
     /// Issuers: register one (with a new key), list them.
     #[command(subcommand)]
     Issuer(IssuerCmd),
+    /// The accreditation authority: name it (before any issuer), accredit issuers for schemas,
+    /// withdraw an accreditation, list them.
+    #[command(subcommand)]
+    Accreditor(AccreditorCmd),
+    /// An issuer's committee for a schema: k of n members approve each credential before it is
+    /// issued (set it, add a member key, propose, approve, finalize).
+    #[command(subcommand)]
+    Committee(CommitteeCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -321,7 +330,7 @@ enum TokenCmd {
         /// A name for its owner (in logs and the archive).
         #[arg(long)]
         name: String,
-        /// issuer, holder, verifier or regulator.
+        /// issuer, holder, verifier, regulator or member.
         #[arg(long)]
         role: String,
         /// For an issuer's token: the issuer's name.
@@ -333,6 +342,10 @@ enum TokenCmd {
         /// For a holder's token: the wallet whose holder commitment to bind.
         #[arg(long)]
         wallet: Option<PathBuf>,
+        /// For a committee member's token: the member's name (its key in the home's
+        /// keys/members/, from `dossier committee member`).
+        #[arg(long)]
+        member: Option<String>,
         /// The tokens file (default: <home>/tokens.json).
         #[arg(long, env = "DOSSIER_TOKENS")]
         tokens: Option<PathBuf>,
@@ -548,6 +561,123 @@ enum IssuerCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum AccreditorCmd {
+    /// Name the accreditation authority with a new key (once, before any issuer registers):
+    /// from then on an issuer issues only the schemas it is accredited for.
+    Init {
+        /// The authority's name, e.g. `accreditation.civil-service`.
+        name: String,
+    },
+    /// Accredit an issuer for a schema from the new entry on.
+    Grant {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The schema.
+        #[arg(long)]
+        schema: String,
+        /// The authority's key file (default: the home folder's).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Withdraw an accreditation; with --from, from a past entry on (the audit lists the
+    /// credentials it leaves unaccredited).
+    Withdraw {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The schema.
+        #[arg(long)]
+        schema: String,
+        /// The first entry no longer accredited (default: the withdrawal itself).
+        #[arg(long)]
+        from: Option<u64>,
+        /// The authority's key file (default: the home folder's).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// The authority and the accreditations in force.
+    List,
+}
+
+#[derive(Subcommand)]
+enum CommitteeCmd {
+    /// Make a committee member's key in this home (prints its public key).
+    Member {
+        /// The member's name (a-z, 0-9, '.', '_', '-').
+        name: String,
+    },
+    /// Require `threshold` of the members' approvals for each of an issuer's credentials of a
+    /// schema (replaces the committee in force).
+    Set {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The schema.
+        #[arg(long)]
+        schema: String,
+        /// Approvals each credential needs.
+        #[arg(long)]
+        threshold: u8,
+        /// A member: a public key (64 hex digits) or a member name in this home (repeat).
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+    },
+    /// The committee in force for an issuer's schema.
+    Show {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The schema.
+        #[arg(long)]
+        schema: String,
+    },
+    /// Propose a credential of a committee's schema (its id and salt are fixed now).
+    Propose {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The claim as a JSON file.
+        #[arg(long)]
+        claim: PathBuf,
+        /// The issue date YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        issued_at: Option<String>,
+    },
+    /// An issuer's pending proposals, with what each would issue and its approvals.
+    Proposals {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+    },
+    /// Approve a proposal with a member's key.
+    Approve {
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        /// The member's name (its key in this home, unless --key).
+        #[arg(long)]
+        member: String,
+        /// The member's key file.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Issue a proposal its committee approved: the credential, with the approvals on its
+    /// ledger entry; the opening goes to --out or stdout.
+    Finalize {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        /// Append the opening (for the holder) to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
 #[derive(Args)]
 struct IssueArgs {
     /// The issuing issuer.
@@ -734,6 +864,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Schemas => issuer::schemas(&out, &schemas),
         Command::Ledger(cmd) => ledger::ledger(&home, params, &out, cmd),
         Command::Issuer(cmd) => issuer::issuer(&home, &out, cmd),
+        Command::Accreditor(cmd) => authority::accreditor(&home, &out, &schemas, cmd),
+        Command::Committee(cmd) => authority::committee(&home, &out, &schemas, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),
@@ -743,7 +875,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Audit(args) => ledger::audit_cmd(&home, &out, args),
         Command::Setup { insecure_dev_setup } => setup_cmd(params, &out, insecure_dev_setup),
         Command::Ceremony(cmd) => ceremony::run(&home, &out, params, cmd),
-        Command::Request(args) => exchange::request(&out, &schemas, args),
+        Command::Request(args) => exchange::request(&home, &out, &schemas, args),
         Command::Prove(args) => exchange::prove(&home, params, &out, &schemas, args),
         Command::Verify(args) => exchange::verify_cmd(&home, params, &out, &schemas, args),
         Command::Export(cmd) => exchange::export(&home, params, &out, &schemas, cmd),

@@ -146,8 +146,16 @@ pub fn token(home: &Home, out: &Out, cmd: TokenCmd) -> Result<i32, CliError> {
             issuer,
             holder,
             wallet,
+            member,
             tokens,
-        } => add(home, out, name, &role, (issuer, holder, wallet), &tokens),
+        } => add(
+            home,
+            out,
+            name,
+            &role,
+            (issuer, holder, wallet, member),
+            &tokens,
+        ),
         TokenCmd::List { tokens } => list(home, out, &tokens),
     }
 }
@@ -158,20 +166,26 @@ fn add(
     out: &Out,
     name: String,
     role: &str,
-    (issuer, holder, wallet): (Option<String>, Option<String>, Option<PathBuf>),
+    (issuer, holder, wallet, member): (
+        Option<String>,
+        Option<String>,
+        Option<PathBuf>,
+        Option<String>,
+    ),
     tokens: &Option<PathBuf>,
 ) -> Result<i32, CliError> {
-    let role = match (role, issuer, holder, wallet) {
-            ("issuer", Some(issuer), None, None) => dossier_service::Role::Issuer { issuer },
-            ("holder", None, Some(holder), None) => dossier_service::Role::Holder { holder },
-            ("holder", None, None, Some(w)) => dossier_service::Role::Holder {
+    let role = match (role, issuer, holder, wallet, member) {
+            ("issuer", Some(issuer), None, None, None) => dossier_service::Role::Issuer { issuer },
+            ("holder", None, Some(holder), None, None) => dossier_service::Role::Holder { holder },
+            ("holder", None, None, Some(w), None) => dossier_service::Role::Holder {
                 holder: dossier_core::field::to_hex(&crate::wallet::Wallet::open(&w)?.holder()),
             },
-            ("verifier", None, None, None) => dossier_service::Role::Verifier,
-            ("regulator", None, None, None) => dossier_service::Role::Regulator,
+            ("verifier", None, None, None, None) => dossier_service::Role::Verifier,
+            ("regulator", None, None, None, None) => dossier_service::Role::Regulator,
+            ("member", None, None, None, Some(member)) => dossier_service::Role::Member { member },
             _ => {
                 return Err(CliError::Input(
-                    "give --role issuer --issuer NAME, --role holder with --holder or --wallet, --role verifier or --role regulator".into(),
+                    "give --role issuer --issuer NAME, --role holder with --holder or --wallet, --role member --member NAME, --role verifier or --role regulator".into(),
                 ))
             }
         };

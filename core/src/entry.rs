@@ -1,10 +1,12 @@
 //! Ledger entries: the one record of every registry change, in a fixed binary layout.
 //!
 //! ```text
-//! entry   = version:u8 (=2) | kind:u8 | time:u64 (unix seconds) | body | signature:[u8; 64]
+//! entry   = version:u8 (=3) | kind:u8 | time:u64 (unix seconds) | body | signature:[u8; 64]
 //! kind 1  IssuerRegistered  issuer_id:F | public_key:[u8; 32] | name_len:u16 | name:utf8
-//! kind 2  Issue             issuer_id:F | credential_id:u32 | commitment:F | commitment_halo2:P
-//! kind 3  Update            issuer_id:F | credential_id:u32 | commitment:F | commitment_halo2:P
+//! kind 2  Issue             issuer_id:F | schema_id:F | credential_id:u32 | commitment:F
+//!                           | commitment_halo2:P | count:u8 | count * (member:u8 | sig:[u8; 64])
+//! kind 3  Update            issuer_id:F | schema_id:F | credential_id:u32 | commitment:F
+//!                           | commitment_halo2:P
 //! kind 4  Revoke            issuer_id:F | credential_id:u32
 //! kind 5  RegistryRoots     count:u32 | count * (issuer_id:F | root:F | root_halo2:P | live:u64)
 //! kind 6  Ceremony          shape_len:u8 | shape:utf8 | vk_sha256:[u8; 32] | transcript:[u8; 64]
@@ -12,11 +14,17 @@
 //! kind 7  KeyRotated        subject | new_key:[u8; 32] | possession:[u8; 64]
 //! kind 8  KeyRevoked        subject | revoked_key:[u8; 32] | from_entry:u64 | new_key:[u8; 32]
 //!                           | possession:[u8; 64] | count:u8 | count * (key_id:u32 | sig:[u8; 64])
-//! subject = 0 (the ledger) | 1 issuer_id:F
+//! kind 9  AccreditorNamed   public_key:[u8; 32] | name_len:u16 | name:utf8
+//! kind 10 Accredited        issuer_id:F | schema_id:F
+//! kind 11 AccreditationWithdrawn issuer_id:F | schema_id:F | from_entry:u64
+//! kind 12 CommitteeSet      issuer_id:F | schema_id:F | threshold:u8 | count:u8
+//!                           | count * member_key:[u8; 32]
+//! subject = 0 (the ledger) | 1 issuer_id:F | 2 (the accreditation authority)
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
 //! halo2 twin tree's values, see [`crate::pasta`]), each as 32 big-endian bytes below its
-//! modulus. Version 1 (before the halo2 twin tree) is refused.
+//! modulus. Versions 1 (before the halo2 twin tree) and 2 (before schemas and committees) are
+//! refused.
 //! The signature is Ed25519 over `"dossier/ledger-entry/v1\n" || entry-without-signature`: by
 //! the issuer's key (kinds 1-4; kind 1 is self-signed, proving possession) or by the ledger's key
 //! (kind 5, written at every checkpoint; kind 6, a setup ceremony's record: the shape, the
@@ -30,6 +38,21 @@
 //! key in force signs it (for the ledger's own key, the replacement does), and the witnesses
 //! approve it by signing [`revocation_statement`] with their cosigning keys (key id and
 //! signature); an auditor checks the approvals against its witness policy.
+//!
+//! **Who may issue what.** An issue or update names its credential's schema (a schema id is
+//! public: a presentation names it too), so the audit can check it against the accreditation
+//! authority's record. That authority names itself once, before any issuer registers
+//! (`AccreditorNamed`, self-signed), and then accredits an issuer for a schema from that entry
+//! on (`Accredited`) or withdraws it from an entry on (`AccreditationWithdrawn`; the issuer's
+//! entries of that schema from there are unaccredited). On a ledger without an authority every
+//! issuer may issue every schema (the embedded default before this round).
+//!
+//! **Committees.** An issuer may require k of n members' approvals for a schema
+//! (`CommitteeSet`, signed by the issuer; a later one replaces it). An `Issue` of that schema
+//! then carries the approvals: each member's index in the committee in force and its Ed25519
+//! signature over [`approval_statement`], which names the credential's issuer, schema, id and
+//! both commitments.
+//!
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
 use crate::keys::{verify_strict, KeyPair};
@@ -38,12 +61,16 @@ use crate::{field, CoreError};
 use ark_bn254::Fr;
 use ed25519_dalek::VerifyingKey;
 
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 const SIGNING_CONTEXT: &[u8] = b"dossier/ledger-entry/v1\n";
 /// The longest shape name a `Ceremony` entry carries.
 pub const MAX_CEREMONY_SHAPE: usize = 64;
 /// The most contributions a `Ceremony` entry carries.
 pub const MAX_CEREMONY_CONTRIBUTIONS: usize = 64;
+/// The most members a committee has (and the most approvals an issue carries).
+pub const MAX_COMMITTEE: usize = 32;
+/// The longest accreditation authority's name.
+pub const MAX_NAME: usize = 100;
 /// The largest entry decoded (a RegistryRoots entry of 10,000 registries).
 pub const MAX_ENTRY_BYTES: usize = 10 + 4 + 10_000 * 104 + 64;
 
@@ -67,6 +94,8 @@ pub enum KeySubject {
     Ledger,
     /// An issuer's key, by issuer id.
     Issuer(Fr),
+    /// The accreditation authority's key (which issuers may issue which schemas).
+    Accreditor,
 }
 
 impl KeySubject {
@@ -77,6 +106,7 @@ impl KeySubject {
                 out.push(1);
                 out.extend_from_slice(&field::to_be_bytes(id));
             }
+            KeySubject::Accreditor => out.push(2),
         }
     }
 }
@@ -117,6 +147,34 @@ pub fn revocation_statement(
     out
 }
 
+/// A committee member's approval of a credential: the member's index in the committee in force
+/// and its signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitteeApproval {
+    /// The member's index in the committee's member list.
+    pub member: u8,
+    /// Ed25519 over [`approval_statement`].
+    pub signature: [u8; 64],
+}
+
+/// What a committee member signs to approve a credential before it is issued: its issuer,
+/// schema, id and both commitments (the commitment binds every field, the holder and the salt).
+pub fn approval_statement(
+    issuer_id: &Fr,
+    schema_id: &Fr,
+    credential_id: u32,
+    commitment: &Fr,
+    commitment_halo2: &Fp,
+) -> Vec<u8> {
+    let mut out = b"dossier/committee-approval/v1\n".to_vec();
+    out.extend_from_slice(&field::to_be_bytes(issuer_id));
+    out.extend_from_slice(&field::to_be_bytes(schema_id));
+    out.extend_from_slice(&credential_id.to_be_bytes());
+    out.extend_from_slice(&field::to_be_bytes(commitment));
+    out.extend_from_slice(&pasta::to_be_bytes(commitment_halo2));
+    out
+}
+
 /// What changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntryBody {
@@ -133,17 +191,23 @@ pub enum EntryBody {
     Issue {
         /// The issuer.
         issuer_id: Fr,
+        /// Its schema.
+        schema_id: Fr,
         /// Its id in the issuer's registry.
         credential_id: u32,
         /// Its commitment.
         commitment: Fr,
         /// Its Pasta commitment (the halo2 twin tree's leaf).
         commitment_halo2: Fp,
+        /// The approvals of the schema's committee (empty when it has none).
+        approvals: Vec<CommitteeApproval>,
     },
     /// A credential was replaced by a new version under the same id.
     Update {
         /// The issuer.
         issuer_id: Fr,
+        /// Its (new version's) schema.
+        schema_id: Fr,
         /// Its id in the issuer's registry.
         credential_id: u32,
         /// The new commitment.
@@ -200,6 +264,40 @@ pub enum EntryBody {
         /// Every contribution's hash (BLAKE2b-512, as snarkjs prints it), in order.
         contributions: Vec<[u8; 64]>,
     },
+    /// The accreditation authority names itself (self-signed), once, before any issuer.
+    AccreditorNamed {
+        /// Its Ed25519 public key.
+        public_key: [u8; 32],
+        /// Its name.
+        name: String,
+    },
+    /// The authority accredits an issuer for a schema from this entry on.
+    Accredited {
+        /// The issuer.
+        issuer_id: Fr,
+        /// The schema.
+        schema_id: Fr,
+    },
+    /// The authority withdraws an accreditation from an entry on.
+    AccreditationWithdrawn {
+        /// The issuer.
+        issuer_id: Fr,
+        /// The schema.
+        schema_id: Fr,
+        /// The first entry no longer accredited (not after this one).
+        from_entry: u64,
+    },
+    /// An issuer requires `threshold` of `members`' approvals for each credential of a schema.
+    CommitteeSet {
+        /// The issuer.
+        issuer_id: Fr,
+        /// The schema.
+        schema_id: Fr,
+        /// How many approvals an issue needs (1 to the number of members).
+        threshold: u8,
+        /// The members' Ed25519 public keys, distinct.
+        members: Vec<[u8; 32]>,
+    },
 }
 
 impl EntryBody {
@@ -213,6 +311,10 @@ impl EntryBody {
             EntryBody::Ceremony { .. } => 6,
             EntryBody::KeyRotated { .. } => 7,
             EntryBody::KeyRevoked { .. } => 8,
+            EntryBody::AccreditorNamed { .. } => 9,
+            EntryBody::Accredited { .. } => 10,
+            EntryBody::AccreditationWithdrawn { .. } => 11,
+            EntryBody::CommitteeSet { .. } => 12,
         }
     }
 
@@ -227,21 +329,46 @@ impl EntryBody {
             EntryBody::Ceremony { .. } => "ceremony",
             EntryBody::KeyRotated { .. } => "key_rotated",
             EntryBody::KeyRevoked { .. } => "key_revoked",
+            EntryBody::AccreditorNamed { .. } => "accreditor_named",
+            EntryBody::Accredited { .. } => "accredited",
+            EntryBody::AccreditationWithdrawn { .. } => "accreditation_withdrawn",
+            EntryBody::CommitteeSet { .. } => "committee_set",
         }
     }
 
-    /// The issuer an entry of kinds 1-4 belongs to.
+    /// The issuer an entry of kinds 1-4 and 12 belongs to (and whose key signs it).
     pub fn issuer_id(&self) -> Option<Fr> {
         match self {
             EntryBody::IssuerRegistered { issuer_id, .. }
             | EntryBody::Issue { issuer_id, .. }
             | EntryBody::Update { issuer_id, .. }
-            | EntryBody::Revoke { issuer_id, .. } => Some(*issuer_id),
+            | EntryBody::Revoke { issuer_id, .. }
+            | EntryBody::CommitteeSet { issuer_id, .. } => Some(*issuer_id),
             EntryBody::RegistryRoots { .. }
             | EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
-            | EntryBody::KeyRevoked { .. } => None,
+            | EntryBody::KeyRevoked { .. }
+            | EntryBody::AccreditorNamed { .. }
+            | EntryBody::Accredited { .. }
+            | EntryBody::AccreditationWithdrawn { .. } => None,
         }
+    }
+
+    /// A committee, refused unless its members are 1 to [`MAX_COMMITTEE`] distinct keys and the
+    /// threshold is 1 to their number.
+    pub fn committee(
+        issuer_id: Fr,
+        schema_id: Fr,
+        threshold: u8,
+        members: Vec<[u8; 32]>,
+    ) -> Result<EntryBody, CoreError> {
+        check_committee(threshold, &members)?;
+        Ok(EntryBody::CommitteeSet {
+            issuer_id,
+            schema_id,
+            threshold,
+            members,
+        })
     }
 }
 
@@ -274,21 +401,38 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
         }
         EntryBody::Issue {
             issuer_id,
+            schema_id,
             credential_id,
             commitment,
             commitment_halo2,
-        }
-        | EntryBody::Update {
-            issuer_id,
-            credential_id,
-            commitment,
-            commitment_halo2,
+            approvals,
         } => {
-            out.extend_from_slice(&field::to_be_bytes(issuer_id));
-            out.extend_from_slice(&credential_id.to_be_bytes());
-            out.extend_from_slice(&field::to_be_bytes(commitment));
-            out.extend_from_slice(&pasta::to_be_bytes(commitment_halo2));
+            put_leaf(
+                &mut out,
+                [issuer_id, schema_id],
+                *credential_id,
+                commitment,
+                commitment_halo2,
+            );
+            out.push(approvals.len() as u8);
+            for a in approvals {
+                out.push(a.member);
+                out.extend_from_slice(&a.signature);
+            }
         }
+        EntryBody::Update {
+            issuer_id,
+            schema_id,
+            credential_id,
+            commitment,
+            commitment_halo2,
+        } => put_leaf(
+            &mut out,
+            [issuer_id, schema_id],
+            *credential_id,
+            commitment,
+            commitment_halo2,
+        ),
         EntryBody::Revoke {
             issuer_id,
             credential_id,
@@ -348,8 +492,74 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
                 out.extend_from_slice(&a.signature);
             }
         }
+        EntryBody::AccreditorNamed { public_key, name } => {
+            out.extend_from_slice(public_key);
+            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        EntryBody::Accredited {
+            issuer_id,
+            schema_id,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&field::to_be_bytes(schema_id));
+        }
+        EntryBody::AccreditationWithdrawn {
+            issuer_id,
+            schema_id,
+            from_entry,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&field::to_be_bytes(schema_id));
+            out.extend_from_slice(&from_entry.to_be_bytes());
+        }
+        EntryBody::CommitteeSet {
+            issuer_id,
+            schema_id,
+            threshold,
+            members,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&field::to_be_bytes(schema_id));
+            out.push(*threshold);
+            out.push(members.len() as u8);
+            for m in members {
+                out.extend_from_slice(m);
+            }
+        }
     }
     out
+}
+
+/// A registry leaf's fields, as issues and updates write them.
+fn put_leaf(
+    out: &mut Vec<u8>,
+    ids: [&Fr; 2],
+    credential_id: u32,
+    commitment: &Fr,
+    commitment_halo2: &Fp,
+) {
+    for id in ids {
+        out.extend_from_slice(&field::to_be_bytes(id));
+    }
+    out.extend_from_slice(&credential_id.to_be_bytes());
+    out.extend_from_slice(&field::to_be_bytes(commitment));
+    out.extend_from_slice(&pasta::to_be_bytes(commitment_halo2));
+}
+
+fn check_committee(threshold: u8, members: &[[u8; 32]]) -> Result<(), CoreError> {
+    if members.is_empty() || members.len() > MAX_COMMITTEE {
+        return Err(malformed("a committee has 1 to 32 members"));
+    }
+    if threshold == 0 || threshold as usize > members.len() {
+        return Err(malformed(
+            "a committee's threshold is 1 to its number of members",
+        ));
+    }
+    if (0..members.len()).any(|i| members[..i].contains(&members[i])) {
+        return Err(malformed("a committee names a member twice"));
+    }
+    Ok(())
 }
 
 fn signing_message(unsigned: &[u8]) -> Vec<u8> {
@@ -385,8 +595,21 @@ impl<'a> Reader<'a> {
         match self.array::<1>()?[0] {
             0 => Ok(KeySubject::Ledger),
             1 => Ok(KeySubject::Issuer(self.field("issuer id")?)),
+            2 => Ok(KeySubject::Accreditor),
             _ => Err(malformed("unknown key subject")),
         }
+    }
+    fn byte(&mut self) -> Result<u8, CoreError> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn name(&mut self, max: usize) -> Result<String, CoreError> {
+        let len = u16::from_be_bytes(self.array()?) as usize;
+        if len > max {
+            return Err(malformed("name too long"));
+        }
+        Ok(std::str::from_utf8(self.take(len)?)
+            .map_err(|_| malformed("name is not UTF-8"))?
+            .to_string())
     }
 }
 
@@ -448,34 +671,41 @@ impl Entry {
         }
         let time = u64::from_be_bytes(r.array()?);
         let body = match kind {
-            1 => {
-                let issuer_id = r.field("issuer id")?;
-                let public_key = r.array::<32>()?;
-                let len = u16::from_be_bytes(r.array()?) as usize;
-                let name = std::str::from_utf8(r.take(len)?)
-                    .map_err(|_| malformed("issuer name is not UTF-8"))?
-                    .to_string();
-                EntryBody::IssuerRegistered {
-                    issuer_id,
-                    public_key,
-                    name,
-                }
-            }
+            1 => EntryBody::IssuerRegistered {
+                issuer_id: r.field("issuer id")?,
+                public_key: r.array::<32>()?,
+                name: r.name(usize::from(u16::MAX))?,
+            },
             2 | 3 => {
                 let issuer_id = r.field("issuer id")?;
+                let schema_id = r.field("schema id")?;
                 let credential_id = u32::from_be_bytes(r.array()?);
                 let commitment = r.field("commitment")?;
                 let commitment_halo2 = r.pasta("commitment_halo2")?;
                 if kind == 2 {
+                    let count = r.byte()? as usize;
+                    if count > MAX_COMMITTEE {
+                        return Err(malformed("too many approvals"));
+                    }
+                    let mut approvals = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        approvals.push(CommitteeApproval {
+                            member: r.byte()?,
+                            signature: r.array()?,
+                        });
+                    }
                     EntryBody::Issue {
                         issuer_id,
+                        schema_id,
                         credential_id,
                         commitment,
                         commitment_halo2,
+                        approvals,
                     }
                 } else {
                     EntryBody::Update {
                         issuer_id,
+                        schema_id,
                         credential_id,
                         commitment,
                         commitment_halo2,
@@ -558,6 +788,39 @@ impl Entry {
                     approvals,
                 }
             }
+            9 => EntryBody::AccreditorNamed {
+                public_key: r.array()?,
+                name: r.name(MAX_NAME)?,
+            },
+            10 => EntryBody::Accredited {
+                issuer_id: r.field("issuer id")?,
+                schema_id: r.field("schema id")?,
+            },
+            11 => EntryBody::AccreditationWithdrawn {
+                issuer_id: r.field("issuer id")?,
+                schema_id: r.field("schema id")?,
+                from_entry: u64::from_be_bytes(r.array()?),
+            },
+            12 => {
+                let issuer_id = r.field("issuer id")?;
+                let schema_id = r.field("schema id")?;
+                let threshold = r.byte()?;
+                let count = r.byte()? as usize;
+                if count > MAX_COMMITTEE {
+                    return Err(malformed("too many committee members"));
+                }
+                let mut members = Vec::with_capacity(count);
+                for _ in 0..count {
+                    members.push(r.array()?);
+                }
+                check_committee(threshold, &members)?;
+                EntryBody::CommitteeSet {
+                    issuer_id,
+                    schema_id,
+                    threshold,
+                    members,
+                }
+            }
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -602,25 +865,61 @@ mod tests {
                     }
                 }
             ),
-            (arb_field(), any::<u32>(), arb_field(), arb_field()).prop_map(
-                |(issuer_id, credential_id, commitment, c2)| {
+            (
+                arb_field(),
+                any::<u32>(),
+                arb_field(),
+                arb_field(),
+                proptest::collection::vec(any::<u8>(), 0..4)
+            )
+                .prop_map(|(issuer_id, credential_id, commitment, c2, members)| {
                     EntryBody::Issue {
                         issuer_id,
+                        schema_id: c2,
+                        credential_id,
+                        commitment,
+                        commitment_halo2: pasta::hash([pasta::from_fr(&c2)]),
+                        approvals: members
+                            .into_iter()
+                            .map(|member| CommitteeApproval {
+                                member,
+                                signature: [member ^ 0x5a; 64],
+                            })
+                            .collect(),
+                    }
+                }),
+            (arb_field(), any::<u32>(), arb_field(), arb_field()).prop_map(
+                |(issuer_id, credential_id, commitment, c2)| {
+                    EntryBody::Update {
+                        issuer_id,
+                        schema_id: commitment,
                         credential_id,
                         commitment,
                         commitment_halo2: pasta::hash([pasta::from_fr(&c2)]),
                     }
                 }
             ),
-            (arb_field(), any::<u32>(), arb_field(), arb_field()).prop_map(
-                |(issuer_id, credential_id, commitment, c2)| {
-                    EntryBody::Update {
-                        issuer_id,
-                        credential_id,
-                        commitment,
-                        commitment_halo2: pasta::hash([pasta::from_fr(&c2)]),
-                    }
+            (any::<[u8; 32]>(), "[a-z.]{1,40}")
+                .prop_map(|(public_key, name)| EntryBody::AccreditorNamed { public_key, name }),
+            (arb_field(), arb_field()).prop_map(|(issuer_id, schema_id)| EntryBody::Accredited {
+                issuer_id,
+                schema_id
+            }),
+            (arb_field(), arb_field(), any::<u64>()).prop_map(
+                |(issuer_id, schema_id, from_entry)| EntryBody::AccreditationWithdrawn {
+                    issuer_id,
+                    schema_id,
+                    from_entry
                 }
+            ),
+            (arb_field(), arb_field(), 1usize..6, any::<u8>()).prop_map(
+                |(issuer_id, schema_id, n, t)| EntryBody::committee(
+                    issuer_id,
+                    schema_id,
+                    1 + t % n as u8,
+                    (0..n).map(|i| [i as u8 + 1; 32]).collect()
+                )
+                .expect("a valid committee")
             ),
             (arb_field(), any::<u32>()).prop_map(|(issuer_id, credential_id)| {
                 EntryBody::Revoke {
@@ -723,6 +1022,61 @@ mod tests {
     }
 
     #[test]
+    fn committees_are_checked_when_made_and_when_read() {
+        let (i, s) = (Fr::from(1u64), Fr::from(2u64));
+        assert!(EntryBody::committee(i, s, 1, vec![]).is_err(), "no member");
+        assert!(
+            EntryBody::committee(i, s, 0, vec![[1; 32]]).is_err(),
+            "threshold 0"
+        );
+        assert!(
+            EntryBody::committee(i, s, 3, vec![[1; 32], [2; 32]]).is_err(),
+            "threshold above the members"
+        );
+        assert!(
+            EntryBody::committee(i, s, 1, vec![[1; 32], [1; 32]]).is_err(),
+            "a member twice"
+        );
+        assert!(EntryBody::committee(i, s, 1, vec![[1; 32]; 33]).is_err());
+        let k = key();
+        let e = Entry::sign(
+            1,
+            EntryBody::committee(i, s, 2, vec![[1; 32], [2; 32], [3; 32]]).expect("valid"),
+            &k,
+        );
+        let b = e.to_bytes();
+        assert_eq!(Entry::from_bytes(&b).expect("decodes"), e);
+        // A threshold byte of 0, or above the members, is refused on reading too.
+        let threshold_at = 2 + 8 + 32 + 32;
+        for bad in [0u8, 4, 255] {
+            let mut t = b.clone();
+            t[threshold_at] = bad;
+            assert!(Entry::from_bytes(&t).is_err(), "threshold {bad}");
+        }
+        // Two members alike.
+        let mut t = b.clone();
+        let first = threshold_at + 2;
+        t.copy_within(first..first + 32, first + 32);
+        assert!(Entry::from_bytes(&t).is_err(), "a repeated member");
+    }
+
+    #[test]
+    fn approval_statements_differ_in_every_field() {
+        let (i, s, c, h) = (Fr::from(1u64), Fr::from(2u64), Fr::from(3u64), Fp::from(4));
+        let base = approval_statement(&i, &s, 7, &c, &h);
+        assert!(base.starts_with(b"dossier/committee-approval/v1\n"));
+        for other in [
+            approval_statement(&s, &i, 7, &c, &h),
+            approval_statement(&i, &c, 7, &c, &h),
+            approval_statement(&i, &s, 8, &c, &h),
+            approval_statement(&i, &s, 7, &s, &h),
+            approval_statement(&i, &s, 7, &c, &Fp::from(5)),
+        ] {
+            assert_ne!(other, base);
+        }
+    }
+
+    #[test]
     fn ceremony_records_are_bounded() {
         assert!(EntryBody::ceremony(&"s".repeat(65), [0; 32], [0; 64], vec![]).is_err());
         assert!(EntryBody::ceremony("m1", [0; 32], [0; 64], vec![[1; 64]; 65]).is_err());
@@ -772,19 +1126,26 @@ mod tests {
             Entry::from_bytes(&b).is_err(),
             "version 1 (before the halo2 twin)"
         );
+        b[0] = 2;
+        assert!(
+            Entry::from_bytes(&b).is_err(),
+            "version 2 (before schemas and committees)"
+        );
         // A Pasta commitment >= the Pallas modulus is refused, not reduced.
         let issue = Entry::sign(
             1,
             EntryBody::Issue {
                 issuer_id: Fr::from(1u64),
+                schema_id: Fr::from(5u64),
                 credential_id: 2,
                 commitment: Fr::from(3u64),
                 commitment_halo2: Fp::from(4),
+                approvals: Vec::new(),
             },
             &k,
         );
         let mut b = issue.to_bytes();
-        b[78..110].copy_from_slice(&[0xff; 32]);
+        b[110..142].copy_from_slice(&[0xff; 32]);
         assert!(matches!(
             Entry::from_bytes(&b),
             Err(CoreError::NonCanonical { .. })

@@ -242,6 +242,7 @@ fn credential_from(d: &Value) -> Result<CredentialQuery, CoreError> {
     Ok(CredentialQuery {
         schema: schema.ok_or_else(|| bad("an input descriptor without a schema"))?,
         issuers: issuers.ok_or_else(|| bad("an input descriptor without issuers"))?,
+        accredited: false,
         predicates,
         reveal,
     })

@@ -153,7 +153,13 @@ pub struct CredentialQuery {
     /// The schema's name.
     pub schema: String,
     /// The issuers whose registries are accepted.
+    #[serde(default)]
     pub issuers: Vec<String>,
+    /// Also accept every issuer the ledger's accreditation authority accredited for the
+    /// schema: resolved into `issuers` when the request is made ([`Query::resolve_accredited`]),
+    /// so that the request, the proof's query hash and every verifier name the same issuers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accredited: bool,
     /// Predicates by field: `{"field": {"$op": value}}`.
     #[serde(default, rename = "where")]
     pub predicates: BTreeMap<String, BTreeMap<String, Value>>,
@@ -318,6 +324,25 @@ fn bound(schema: &Schema, field: &str, ty: &FieldType, v: &Value) -> Result<u64,
 }
 
 impl Query {
+    /// Replaces each "any accredited issuer" by the issuers `accredited(schema)` names (the
+    /// accreditations in force on the verifier's ledger), after any named explicitly, without
+    /// repeats. A query then names its issuers like any other ([`Query::encode`] refuses one
+    /// left unresolved, and one accepting more than [`MAX_ISSUERS`]).
+    pub fn resolve_accredited<E>(
+        &mut self,
+        mut accredited: impl FnMut(&str) -> Result<Vec<String>, E>,
+    ) -> Result<(), E> {
+        for cq in self.credentials.iter_mut().filter(|c| c.accredited) {
+            for name in accredited(&cq.schema)? {
+                if !cq.issuers.contains(&name) {
+                    cq.issuers.push(name);
+                }
+            }
+            cq.accredited = false;
+        }
+        Ok(())
+    }
+
     /// Parses a query from JSON.
     pub fn from_json(text: &str) -> Result<Query, CoreError> {
         serde_json::from_str(text).map_err(|e| bad(e.to_string()))
@@ -376,6 +401,12 @@ impl Query {
         let mut credentials = Vec::with_capacity(shape.credentials);
         for cq in &self.credentials {
             let schema = schemas.get(&cq.schema)?;
+            if cq.accredited {
+                return Err(bad(format!(
+                    "a credential of `{}` accepts accredited issuers: resolve them against a ledger first (the service, or `dossier request` with a home)",
+                    cq.schema
+                )));
+            }
             if cq.issuers.is_empty() || cq.issuers.len() > MAX_ISSUERS {
                 return Err(bad(format!(
                     "a credential of `{}` names 1 to {MAX_ISSUERS} accepted issuers",
@@ -825,6 +856,41 @@ mod tests {
             .encode(&SchemaSet::builtin(), SHAPES[0])
             .expect_err("no sum in m1");
         assert!(refused.to_string().contains("$sum"), "{refused}");
+    }
+
+    #[test]
+    fn accredited_issuers_are_resolved_before_encoding() {
+        let schemas = SchemaSet::builtin();
+        let mut q: Query = serde_json::from_value(serde_json::json!({"credentials": [
+            {"schema": "qualification", "issuers": ["u"], "accredited": true}]}))
+        .expect("parses");
+        assert!(
+            q.encode(&schemas, q.shape().expect("shape")).is_err(),
+            "unresolved"
+        );
+        q.resolve_accredited(|schema| {
+            assert_eq!(schema, "qualification");
+            Ok::<_, CoreError>(vec!["v".into(), "u".into(), "w".into()])
+        })
+        .expect("resolved");
+        assert_eq!(
+            q.credentials[0].issuers,
+            ["u", "v", "w"],
+            "no repeat, explicit first"
+        );
+        assert!(!q.credentials[0].accredited);
+        q.encode(&schemas, q.shape().expect("shape"))
+            .expect("encodes");
+        // Resolving to nothing leaves a query that names no issuer: refused.
+        let mut none: Query = serde_json::from_value(serde_json::json!({"credentials": [
+            {"schema": "qualification", "accredited": true}]}))
+        .expect("parses");
+        none.resolve_accredited(|_| Ok::<_, CoreError>(vec![]))
+            .expect("resolved");
+        assert!(none.encode(&schemas, none.shape().expect("shape")).is_err());
+        // The serialised form of a resolved query carries no marker (its hash is unchanged).
+        let text = serde_json::to_string(&q).expect("json");
+        assert!(!text.contains("accredited"));
     }
 
     #[test]

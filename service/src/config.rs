@@ -32,6 +32,12 @@ pub enum Role {
     Verifier,
     /// A regulator: reads everything public and the archive of verifications.
     Regulator,
+    /// A committee member: reads the proposals of the committees it sits on and approves them
+    /// with its key (held in the service's home, `keys/members/<member>.key`).
+    Member {
+        /// The member's name.
+        member: String,
+    },
 }
 
 /// One token's record in the tokens file. (Unknown fields cannot be refused here: serde does not
@@ -117,6 +123,9 @@ impl Tokens {
                     field::parse("holder", holder)
                         .map_err(|_| bad("holder is not a field element"))?,
                 ),
+                Role::Member { member } if !dossier_core::keys::valid_key_name(member) => {
+                    return Err(bad("not a valid member name"))
+                }
                 Role::Issuer { issuer } if !dossier_core::keys::valid_key_name(issuer) => {
                     return Err(bad("invalid issuer name"))
                 }

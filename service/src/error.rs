@@ -255,6 +255,43 @@ impl ServiceError {
                     "the issuer's registry is full".into(),
                     None,
                 ),
+                StoreError::NotAccredited { .. } => (
+                    StatusCode::FORBIDDEN,
+                    "not_accredited",
+                    "the issuer is not accredited for that schema".into(),
+                    None,
+                ),
+                StoreError::CommitteeRequired { .. } => (
+                    StatusCode::CONFLICT,
+                    "committee_required",
+                    "credentials of that schema need its committee's approvals: propose them"
+                        .into(),
+                    None,
+                ),
+                StoreError::UnknownProposal { .. } => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_proposal",
+                    "no pending proposal with that id".into(),
+                    None,
+                ),
+                StoreError::NotAMember { .. } => (
+                    StatusCode::FORBIDDEN,
+                    "not_a_member",
+                    "this member is not on the proposal's committee".into(),
+                    None,
+                ),
+                StoreError::AlreadyApproved { .. } => (
+                    StatusCode::CONFLICT,
+                    "already_approved",
+                    "this member already approved the proposal".into(),
+                    None,
+                ),
+                StoreError::ThresholdNotMet { .. } => (
+                    StatusCode::CONFLICT,
+                    "threshold_not_met",
+                    "the proposal lacks approvals".into(),
+                    None,
+                ),
                 StoreError::Refused { reason } => {
                     (StatusCode::BAD_REQUEST, "bad_input", reason.clone(), None)
                 }

@@ -1,6 +1,6 @@
 //! Request extractors that answer in the service's one error shape: the caller behind a bearer
 //! token and each role's token ([`IssuerToken`], [`HolderToken`], [`VerifierToken`],
-//! [`RegulatorToken`]: checked from the request's head, so a caller without the right token gets
+//! [`RegulatorToken`], [`MemberToken`]: checked from the request's head, so a caller without the right token gets
 //! 401/403 before any body is read), JSON bodies (`application/json` only, size and nesting
 //! bounded, parse errors that never echo values), and path and query parameters.
 
@@ -154,6 +154,50 @@ impl FromRequestParts<Arc<AppState>> for VerifierToken {
     }
 }
 
+/// A caller with a committee member's token (401 / 403 before the body is read); the member's
+/// name.
+pub struct MemberToken(pub String);
+
+impl FromRequestParts<Arc<AppState>> for MemberToken {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        token_of(parts, state, "a committee member's token", |p| {
+            match p.role {
+                Role::Member { member } => Some(MemberToken(member)),
+                _ => None,
+            }
+        })
+        .await
+    }
+}
+
+/// A caller with an issuer's token for the issuer in the path, or any member's token: who may
+/// read an issuer's proposals (401 / 403 before anything is read).
+pub struct IssuerOrMember;
+
+impl FromRequestParts<Arc<AppState>> for IssuerOrMember {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match principal(parts, state).await?.role {
+            Role::Member { .. } => Ok(IssuerOrMember),
+            Role::Issuer { .. } => IssuerToken::from_request_parts(parts, state)
+                .await
+                .map(|_| IssuerOrMember),
+            _ => Err(ServiceError::Forbidden(
+                "only the issuer's token or a committee member's may do this".into(),
+            )),
+        }
+    }
+}
+
 /// A caller with a regulator's token (401 / 403 before the body is read); the token's name.
 pub struct RegulatorToken(pub String);
 
@@ -177,16 +221,29 @@ pub struct CredentialId(pub u32);
 
 impl<'de> serde::Deserialize<'de> for CredentialId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CredentialId, D::Error> {
-        let s = String::deserialize(d)?;
-        let canonical = !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && (s == "0" || !s.starts_with('0'));
-        canonical
-            .then(|| s.parse().ok())
-            .flatten()
+        canonical_decimal(&String::deserialize(d)?)
             .map(CredentialId)
             .ok_or_else(|| serde::de::Error::custom("a credential id is a decimal u32"))
     }
+}
+
+/// A proposal id in a path, in its one decimal form (as [`CredentialId`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProposalId(pub u64);
+
+impl<'de> serde::Deserialize<'de> for ProposalId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ProposalId, D::Error> {
+        canonical_decimal(&String::deserialize(d)?)
+            .map(ProposalId)
+            .ok_or_else(|| serde::de::Error::custom("a proposal id is a decimal u64"))
+    }
+}
+
+/// A number written in its one decimal form: digits only, no leading zero, in range.
+fn canonical_decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    canonical.then(|| s.parse().ok()).flatten()
 }
 
 /// The deepest nesting of arrays and objects in a JSON text (strings skipped).

@@ -111,7 +111,7 @@ pub struct IssuedList {
     pub issued: Vec<Issued>,
 }
 
-fn day(issued_at: &Option<String>) -> Result<u32, ServiceError> {
+pub(crate) fn day(issued_at: &Option<String>) -> Result<u32, ServiceError> {
     let day = match issued_at {
         None => today(),
         Some(d) => date_to_days(d).map_err(|reason| {
@@ -122,7 +122,10 @@ fn day(issued_at: &Option<String>) -> Result<u32, ServiceError> {
     Ok(day)
 }
 
-fn encode_all(state: &AppState, claims: &[Claim]) -> Result<Vec<EncodedClaim>, ServiceError> {
+pub(crate) fn encode_all(
+    state: &AppState,
+    claims: &[Claim],
+) -> Result<Vec<EncodedClaim>, ServiceError> {
     claims
         .iter()
         .enumerate()
@@ -146,8 +149,9 @@ fn encode_all(state: &AppState, claims: &[Claim]) -> Result<Vec<EncodedClaim>, S
     responses((status = 201, description = "Issued", body = IssuedList),
               (status = 400, description = "A claim is invalid (the error names it and its field)", body = crate::error::ErrorBody),
               (status = 401, description = "No token", body = crate::error::ErrorBody),
-              (status = 403, description = "Not this issuer's token", body = crate::error::ErrorBody),
-              (status = 404, description = "Unknown issuer", body = crate::error::ErrorBody)))]
+              (status = 403, description = "Not this issuer's token, or not accredited for a claim's schema", body = crate::error::ErrorBody),
+              (status = 404, description = "Unknown issuer", body = crate::error::ErrorBody),
+              (status = 409, description = "A claim's schema needs its committee's approvals (propose it), or the registry is full", body = crate::error::ErrorBody)))]
 pub async fn issue(
     State(state): State<Arc<AppState>>,
     _caller: IssuerToken,
@@ -218,8 +222,9 @@ pub struct UpdateBody {
     responses((status = 200, description = "Updated", body = Issued),
               (status = 400, description = "Invalid claim, or one of another schema than the credential's", body = crate::error::ErrorBody),
               (status = 401, description = "No token", body = crate::error::ErrorBody),
-              (status = 403, description = "Not this issuer's token", body = crate::error::ErrorBody),
-              (status = 404, description = "No live credential with that id", body = crate::error::ErrorBody)))]
+              (status = 403, description = "Not this issuer's token, or not accredited for the claim's schema", body = crate::error::ErrorBody),
+              (status = 404, description = "No live credential with that id", body = crate::error::ErrorBody),
+              (status = 409, description = "The schema's credentials go through its committee", body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     _caller: IssuerToken,

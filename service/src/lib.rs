@@ -14,6 +14,7 @@
 //! failed. Shutdown (SIGINT/SIGTERM) stops accepting connections, finishes requests in flight,
 //! lets a running proof finish and fails the proofs still queued.
 
+mod committees;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -282,6 +283,7 @@ locally.",
         public::get_request, public::verify,
         issuers::create_issuer, issuers::issue, issuers::update, issuers::revoke,
         issuers::publish_checkpoint,
+        committees::propose, committees::proposals, committees::approve,
         holders::credentials, holders::witness, holders::prove, holders::job,
         verifiers::create_request, verifiers::submit,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
@@ -421,6 +423,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/verify", post(public::verify))
         .route("/v1/issuers", post(issuers::create_issuer))
         .route("/v1/issuers/{issuer}/credentials", post(issuers::issue))
+        .route(
+            "/v1/issuers/{issuer}/proposals",
+            post(committees::propose).get(committees::proposals),
+        )
+        .route(
+            "/v1/issuers/{issuer}/proposals/{id}/approvals",
+            post(committees::approve),
+        )
         .route(
             "/v1/issuers/{issuer}/credentials/{id}",
             put(issuers::update).merge(delete(issuers::revoke)),

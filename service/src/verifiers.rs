@@ -86,8 +86,15 @@ pub struct RequestMade {
 pub async fn create_request(
     State(state): State<Arc<AppState>>,
     VerifierToken(verifier): VerifierToken,
-    Body(body): Body<NewRequest>,
+    Body(mut body): Body<NewRequest>,
 ) -> Result<(StatusCode, Json<RequestMade>), ServiceError> {
+    if body.query.credentials.iter().any(|c| c.accredited) {
+        let s = state.clone();
+        let query = body.query;
+        body.query = tokio::task::spawn_blocking(move || resolve_accredited(&s, query))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("worker: {e}")))??;
+    }
     let shape = body.query.shape()?;
     body.query.encode(&state.schemas, shape)?;
     let today = body
@@ -139,6 +146,16 @@ pub async fn create_request(
 /// Every accepted issuer is one this service's ledger knows (a request naming another could
 /// never be met, or would be met by a registry registered later). The query was encoded, so its
 /// issuers are bounded (`MAX_ISSUERS` per credential).
+/// A query's "any accredited issuer", resolved into the issuers this ledger's accreditation
+/// authority accredited for each schema (the request then names them, like any other).
+fn resolve_accredited(state: &AppState, mut query: Query) -> Result<Query, ServiceError> {
+    query.resolve_accredited(|schema| -> Result<_, ServiceError> {
+        let id = state.schemas.get(schema)?.id();
+        Ok(state.store.accredited_issuers(&id)?)
+    })?;
+    Ok(query)
+}
+
 fn check_issuers_known(state: &AppState, query: &Query) -> Result<(), ServiceError> {
     for name in query.credentials.iter().flat_map(|c| &c.issuers) {
         match state.store.issuer(name) {

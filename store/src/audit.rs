@@ -9,6 +9,9 @@
 //!   after its rotation is a discrepancy; entries a revocation voids are listed;
 //! - issuer registrations are unique and self-signed; issues go to empty ids, updates and
 //!   revocations to live ones (a registry changes only through valid transitions);
+//! - issues and updates are of schemas their issuer is accredited for (on a ledger with an
+//!   accreditation authority), and issues of a schema under a committee carry its threshold of
+//!   valid approvals ([`crate::authority`]);
 //! - every `RegistryRoots` entry states exactly the replayed roots;
 //! - every checkpoint is signed by the ledger key in force at its size, lies within the log, has the replayed log
 //!   root at its size, lists the roots of the `RegistryRoots` entry just before it, is
@@ -71,6 +74,11 @@ pub enum DiscrepancyKind {
     RetiredKey,
     /// A key revocation lacks the witness approvals the auditor's policy demands.
     UnapprovedRevocation,
+    /// A credential of a schema its issuer is not accredited for.
+    Unaccredited,
+    /// A credential of a schema under a committee without its threshold of valid approvals
+    /// (or approvals where no committee is).
+    CommitteeThreshold,
 }
 
 /// What a successful audit saw.
@@ -86,6 +94,10 @@ pub struct AuditReport {
     pub registries: Vec<AuditedRegistry>,
     /// Key rotations and revocations, in log order (with the entries each revocation voids).
     pub keys: Vec<crate::keys::KeyEvent>,
+    /// Accreditations granted and withdrawn, in log order.
+    pub accreditations: Vec<crate::authority::replay::AccreditationEvent>,
+    /// Committees set, in log order, with the credentials issued under each.
+    pub committees: Vec<crate::authority::replay::CommitteeEvent>,
     /// The replayed registries themselves, by issuer id.
     #[serde(skip)]
     pub trees: BTreeMap<Fr, MemoryTree>,
@@ -245,11 +257,21 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             return Err(problem.clone());
         }
         let at = format!("entry {index}");
+        let issuers = &replay.issuers;
+        replay.authority.apply(
+            index as u64,
+            &entry,
+            |id| issuers.contains_key(id),
+            !issuers.is_empty(),
+        )?;
         replay.apply(&at, &entry)?;
         replay.append(&at, bytes)?;
     }
+    let authority = std::mem::take(&mut replay.authority);
     let mut report = replay.finish()?;
     report.keys = keys.events;
+    report.accreditations = authority.accreditations;
+    report.committees = authority.committee_events;
     Ok(report)
 }
 
@@ -345,6 +367,7 @@ struct Replay<'c> {
     last_roots_entry: Option<Vec<RegistryRoot>>,
     previous: Option<checkpoint::CheckpointBody>,
     checked: u64,
+    authority: crate::authority::replay::AuthorityReplay,
 }
 
 impl<'c> Replay<'c> {
@@ -356,6 +379,7 @@ impl<'c> Replay<'c> {
             last_roots_entry: None,
             previous: None,
             checked: 0,
+            authority: Default::default(),
         }
     }
 
@@ -377,6 +401,7 @@ impl<'c> Replay<'c> {
                 credential_id,
                 commitment,
                 commitment_halo2,
+                ..
             } => self
                 .set_leaf(*id, *credential_id, (*commitment, *commitment_halo2), true)
                 .map_err(transition)?,
@@ -385,6 +410,7 @@ impl<'c> Replay<'c> {
                 credential_id,
                 commitment,
                 commitment_halo2,
+                ..
             } => self
                 .set_leaf(*id, *credential_id, (*commitment, *commitment_halo2), false)
                 .map_err(transition)?,
@@ -404,10 +430,15 @@ impl<'c> Replay<'c> {
                 self.last_roots_entry = Some(replayed);
                 return Ok(());
             }
-            // A ceremony's record and key events change no registry.
+            // A ceremony's record, key events, accreditations and committees change no
+            // registry (the authority's replay checks the last two).
             EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
-            | EntryBody::KeyRevoked { .. } => {}
+            | EntryBody::KeyRevoked { .. }
+            | EntryBody::AccreditorNamed { .. }
+            | EntryBody::Accredited { .. }
+            | EntryBody::AccreditationWithdrawn { .. }
+            | EntryBody::CommitteeSet { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())
@@ -592,6 +623,8 @@ impl<'c> Replay<'c> {
             checkpoints: self.checked,
             log_root: hex_of(&log_root),
             keys: Vec::new(),
+            accreditations: Vec::new(),
+            committees: Vec::new(),
             registries: replayed
                 .iter()
                 .map(|r| AuditedRegistry {

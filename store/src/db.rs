@@ -16,7 +16,8 @@
 //! - `registry_nodes_halo2`: the same for each registry's halo2 twin tree (Pasta field);
 //! - `ledger_entries`: index -> entry bytes; `ledger_hashes`: stored hash index -> hash
 //!   (Go `tlog` layout);
-//! - `checkpoints`: tree size -> signed note.
+//! - `checkpoints`: tree size -> signed note;
+//! - `accreditations`, `committees`, `proposals`: who may issue what ([`crate::authority`]).
 
 use crate::registry::{self, MembershipPath, Node, NodeStore};
 use crate::StoreError;
@@ -71,7 +72,7 @@ pub struct IssuerInfo {
 }
 
 impl IssuerInfo {
-    fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(90 + self.name.len());
         b.extend_from_slice(&field::to_be_bytes(&self.issuer_id));
         b.extend_from_slice(&self.public_key);
@@ -202,7 +203,7 @@ fn roots_of(
 
 /// Applies leaf updates `(id, commitment, Pasta commitment)` to a registry and its halo2 twin
 /// inside a write transaction (zero leaves empty a position in both).
-fn apply_both(
+pub(crate) fn apply_both(
     txn: &redb::WriteTransaction,
     registry: u32,
     updates: &[(u32, Fr, Fp)],
@@ -292,7 +293,10 @@ fn revocation(
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
-fn append_entries(txn: &redb::WriteTransaction, entries: &[Vec<u8>]) -> Result<u64, StoreError> {
+pub(crate) fn append_entries(
+    txn: &redb::WriteTransaction,
+    entries: &[Vec<u8>],
+) -> Result<u64, StoreError> {
     let mut etable = txn.open_table(ENTRIES)?;
     let mut htable = txn.open_table(HASHES)?;
     let mut n = etable.len()?;
@@ -430,7 +434,7 @@ impl Store {
 
     fn ensure_tables(&self) -> Result<(), StoreError> {
         // Opening an existing store must not write to it: only a new file gets its tables.
-        if self.db.begin_read()?.list_tables()?.count() >= 7 {
+        if self.db.begin_read()?.list_tables()?.count() >= 10 {
             return Ok(());
         }
         let txn = self.db.begin_write()?;
@@ -441,6 +445,9 @@ impl Store {
         txn.open_table(ENTRIES)?;
         txn.open_table(HASHES)?;
         txn.open_table(CHECKPOINTS)?;
+        txn.open_table(crate::authority::ACCREDITATIONS)?;
+        txn.open_table(crate::authority::COMMITTEES)?;
+        txn.open_table(crate::authority::PROPOSALS)?;
         txn.commit()?;
         Ok(())
     }
@@ -470,7 +477,7 @@ impl Store {
         Ok(())
     }
 
-    fn issuer_in(
+    pub(crate) fn issuer_in(
         table: &impl ReadableTable<u32, &'static [u8]>,
         name: &str,
     ) -> Result<Option<IssuerInfo>, StoreError> {
@@ -533,7 +540,10 @@ impl Store {
     }
 
     /// A write transaction on behalf of an issuer whose key matches its registration.
-    fn write_as(&self, key: &KeyPair) -> Result<(redb::WriteTransaction, IssuerInfo), StoreError> {
+    pub(crate) fn write_as(
+        &self,
+        key: &KeyPair,
+    ) -> Result<(redb::WriteTransaction, IssuerInfo), StoreError> {
         let txn = self.db.begin_write()?;
         let info = {
             let t = txn.open_table(ISSUERS)?;
@@ -570,6 +580,13 @@ impl Store {
         keep: impl FnOnce(&redb::WriteTransaction, &[Credential]) -> Result<(), StoreError>,
     ) -> Result<Vec<Credential>, StoreError> {
         let (txn, mut info) = self.write_as(key)?;
+        let mut checked: Vec<Fr> = Vec::new();
+        for c in claims {
+            if !checked.contains(&c.schema_id) {
+                crate::authority::check_may_issue(&txn, &info, &c.schema_id, &c.schema, false)?;
+                checked.push(c.schema_id);
+            }
+        }
         let first = info.next_id;
         if first + claims.len() as u64 > 1u64 << 32 {
             return Err(StoreError::RegistryFull { issuer: info.name });
@@ -596,9 +613,11 @@ impl Store {
                     time,
                     EntryBody::Issue {
                         issuer_id: info.issuer_id,
+                        schema_id: credential.schema_id,
                         credential_id: credential.credential_id,
                         commitment,
                         commitment_halo2,
+                        approvals: Vec::new(),
                     },
                     key,
                 );
@@ -646,6 +665,7 @@ impl Store {
         keep: impl FnOnce(&redb::WriteTransaction, &Credential) -> Result<(), StoreError>,
     ) -> Result<Credential, StoreError> {
         let (txn, info) = self.write_as(key)?;
+        crate::authority::check_may_issue(&txn, &info, &claim.schema_id, &claim.schema, false)?;
         let credential = Credential {
             schema_id: claim.schema_id,
             issuer_id: info.issuer_id,
@@ -664,6 +684,7 @@ impl Store {
             time,
             EntryBody::Update {
                 issuer_id: info.issuer_id,
+                schema_id: claim.schema_id,
                 credential_id,
                 commitment,
                 commitment_halo2,

@@ -79,6 +79,52 @@ pub enum StoreError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The issuer is not accredited for the schema by the ledger's accreditation authority.
+    #[error("issuer `{issuer}` is not accredited for schema `{schema}`")]
+    NotAccredited {
+        /// The issuer.
+        issuer: String,
+        /// The schema.
+        schema: String,
+    },
+    /// The schema's credentials go through its committee (propose, approve, finalize).
+    #[error("schema `{schema}` of issuer `{issuer}` needs its committee's approvals: propose it")]
+    CommitteeRequired {
+        /// The issuer.
+        issuer: String,
+        /// The schema.
+        schema: String,
+    },
+    /// No pending proposal has that id.
+    #[error("no pending proposal {proposal}")]
+    UnknownProposal {
+        /// The id asked for.
+        proposal: u64,
+    },
+    /// The key is not a member of the committee in force for the proposal's schema.
+    #[error("the key given is not a member of the committee for proposal {proposal}")]
+    NotAMember {
+        /// The proposal.
+        proposal: u64,
+    },
+    /// The member approved the proposal already.
+    #[error("this member already approved proposal {proposal}")]
+    AlreadyApproved {
+        /// The proposal.
+        proposal: u64,
+    },
+    /// Too few of the committee's members approved the proposal.
+    #[error(
+        "proposal {proposal} has {approvals} of the {threshold} approvals its committee needs"
+    )]
+    ThresholdNotMet {
+        /// The proposal.
+        proposal: u64,
+        /// Approvals counted.
+        approvals: usize,
+        /// Approvals needed.
+        threshold: usize,
+    },
     /// A ledger export could not be read.
     #[error("ledger export: {reason}")]
     Export {

@@ -5,6 +5,8 @@
 //! $DOSSIER_HOME/dossier.redb           registries and ledger
 //! $DOSSIER_HOME/keys/ledger.key        the ledger's checkpoint key
 //! $DOSSIER_HOME/keys/issuers/<n>.key   each issuer's key
+//! $DOSSIER_HOME/keys/accreditor.key    the accreditation authority's key
+//! $DOSSIER_HOME/keys/members/<n>.key   each committee member's key
 //! $DOSSIER_HOME/wallet.json            the default holder wallet
 //! ```
 
@@ -168,7 +170,38 @@ impl Home {
         match which {
             KeyFile::Ledger => Ok(self.ledger_key_path()),
             KeyFile::Issuer(name) => self.issuer_key_path(name),
+            KeyFile::Accreditor => Ok(self.dir.join("keys").join("accreditor.key")),
+            KeyFile::Member(name) => {
+                if !valid_issuer_name(name) {
+                    return Err(refused(format!(
+                        "member name `{name}` must be 1-100 of a-z, 0-9, '.', '_' and '-'"
+                    )));
+                }
+                Ok(self
+                    .dir
+                    .join("keys")
+                    .join("members")
+                    .join(format!("{name}.key")))
+            }
         }
+    }
+
+    /// Creates and saves a new key for an accreditation authority or a committee member,
+    /// named `name`; refused if one exists (a key is never replaced silently).
+    pub fn new_key(&self, which: KeyFile<'_>, name: &str) -> Result<KeyPair, StoreError> {
+        let path = self.key_path(which)?;
+        let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
+        write_atomic(&path, key.expose_private().as_bytes(), 0o600, false)?;
+        Ok(key)
+    }
+
+    /// Reads a key from the home folder.
+    pub fn key(&self, which: KeyFile<'_>) -> Result<KeyPair, StoreError> {
+        let path = self.key_path(which)?;
+        if !path.exists() {
+            return Err(refused(format!("no key at {}", path.display())));
+        }
+        read_key(&path)
     }
 
     fn next_path(&self, which: KeyFile<'_>) -> Result<PathBuf, StoreError> {
@@ -241,6 +274,10 @@ pub enum KeyFile<'a> {
     Ledger,
     /// An issuer's key, by name.
     Issuer(&'a str),
+    /// The accreditation authority's key.
+    Accreditor,
+    /// A committee member's key, by name.
+    Member(&'a str),
 }
 
 /// Creates the home folder (and missing parents) readable by its owner only; an existing folder

@@ -104,6 +104,7 @@ impl Builder {
                 .get(id)
                 .cloned()
                 .unwrap_or_else(|| dossier_core::field::to_hex(id)),
+            KeySubject::Accreditor => "accreditor".into(),
         }
     }
 
@@ -158,6 +159,21 @@ impl Builder {
             EntryBody::RegistryRoots { .. } | EntryBody::Ceremony { .. } => {
                 (Some((KeySubject::Ledger, ledger)), None)
             }
+            EntryBody::AccreditorNamed { public_key, .. } => {
+                let subject = KeySubject::Accreditor;
+                match public_from_bytes(public_key) {
+                    Ok(k) if !self.current.contains_key(&subject) => {
+                        self.replace(index, subject, k);
+                        (Some((subject, k)), None)
+                    }
+                    Ok(k) => (Some((subject, k)), None), // a second one: the replay says so
+                    Err(_) => (None, Some(self.unknown(&subject, &at))),
+                }
+            }
+            EntryBody::Accredited { .. } | EntryBody::AccreditationWithdrawn { .. } => {
+                let subject = KeySubject::Accreditor;
+                (self.current.get(&subject).map(|k| (subject, *k)), None)
+            }
             EntryBody::KeyRotated {
                 subject,
                 new_key,
@@ -191,7 +207,7 @@ impl Builder {
             } => {
                 let signer = |new| match subject {
                     KeySubject::Ledger => (KeySubject::Ledger, new),
-                    KeySubject::Issuer(_) => (KeySubject::Ledger, ledger),
+                    KeySubject::Issuer(_) | KeySubject::Accreditor => (KeySubject::Ledger, ledger),
                 };
                 match self.revoke(index, subject, revoked_key, *from_entry, &at) {
                     Err(d) => (None, Some(d)),

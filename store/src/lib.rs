@@ -10,6 +10,7 @@
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
+pub mod authority;
 pub mod db;
 mod error;
 pub mod export;

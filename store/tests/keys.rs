@@ -43,9 +43,11 @@ fn forged_issue(key: &KeyPair, credential_id: u32) -> Vec<u8> {
         99,
         EntryBody::Issue {
             issuer_id: issuer_id(key.name()).expect("id"),
+            schema_id: Fr::from(4u64),
             credential_id,
             commitment: Fr::from(5u64),
             commitment_halo2: Fp::from(6),
+            approvals: Vec::new(),
         },
         key,
     )

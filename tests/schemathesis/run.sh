@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Schemathesis against the service's own OpenAPI document: a real `dossier serve` on a loopback
 # port, a store holding issuers, a credential and a checkpoint, and one run per role (public,
-# issuer, holder, verifier, regulator) so that every operation is reached with a token that may
+# issuer, holder, verifier, regulator, committee member) so that every operation is reached with a token that may
 # use it and with ones that may not. Passes when no response is a 5xx and every response matches
 # the document (status code, content type, body schema).
 #
@@ -38,6 +38,8 @@ token() { "$dossier" --json token add "$@" | jq -r .token; }
 issuer_tok="$(token --name st-issuer --role issuer --issuer st.university)"
 verifier_tok="$(token --name st-verifier --role verifier)"
 regulator_tok="$(token --name st-regulator --role regulator)"
+"$dossier" committee member st-member >>"$work/setup.log"
+member_tok="$(token --name st-member --role member --member st-member)"
 "$dossier" holder init --wallet "$work/wallet.json" >>"$work/setup.log"
 holder_tok="$(token --name st-holder --role holder --wallet "$work/wallet.json")"
 holder="$("$dossier" --json holder show --wallet "$work/wallet.json" | jq -r .holder)"
@@ -63,13 +65,14 @@ call POST "$issuer_tok" /v1/checkpoints
 call POST "$verifier_tok" /v1/requests '{"query":{"credentials":[{"schema":"qualification","issuers":["st.university"],"where":{"degree_level":{"$gte":"master"}}}]},"scope":"st"}'
 
 status=0
-for role in public issuer holder verifier regulator; do
+for role in public issuer holder verifier regulator member; do
   case "$role" in
     public) auth=() ;;
     issuer) auth=(-H "Authorization: Bearer $issuer_tok") ;;
     holder) auth=(-H "Authorization: Bearer $holder_tok") ;;
     verifier) auth=(-H "Authorization: Bearer $verifier_tok") ;;
     regulator) auth=(-H "Authorization: Bearer $regulator_tok") ;;
+    member) auth=(-H "Authorization: Bearer $member_tok") ;;
   esac
   echo "== schemathesis as $role"
   if ! "$st" run "$base/openapi.json" "${auth[@]}" \

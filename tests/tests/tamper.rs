@@ -211,9 +211,11 @@ fn an_entry_forged_with_another_key_is_caught() {
         1,
         EntryBody::Issue {
             issuer_id,
+            schema_id: Fr::from(4u64),
             credential_id: 999,
             commitment: Fr::from(5u64),
             commitment_halo2: dossier_core::pasta::Fp::from(5),
+            approvals: Vec::new(),
         },
         &forger,
     );
