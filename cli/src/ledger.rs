@@ -401,6 +401,13 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
                     ))).chain(report.committees.iter().map(|c| format!(
                         "  committee at entry {}: issuer {} schema {}, {} of {}, {} credential(s) issued with their approvals checked",
                         c.entry, short(&c.issuer_id), short(&c.schema_id), c.threshold, c.members, c.issued
+                    ))).chain(report.ballots.iter().map(|b| format!(
+                        "  ballot {} opened at entry {} by issuer {} (roll at size {}), {}",
+                        short(&b.ballot_id), b.entry, short(&b.issuer_id), b.roll,
+                        match (b.tallied_entry, b.ratings) {
+                            (Some(t), Some(n)) => format!("tallied at entry {t}: {n} rating(s)"),
+                            _ => "not tallied yet".to_string(),
+                        }
                     ))).collect::<Vec<_>>().join("\n")
                 ),
                 json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some(),

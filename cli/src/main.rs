@@ -4,6 +4,7 @@
 //! 1 a check failed (audit discrepancy), 2 unusable input, 3 store or file-system failure.
 
 mod authority;
+mod ballot;
 mod batch;
 mod ceremony;
 mod cosigner;
@@ -75,6 +76,10 @@ enum Command {
     /// issued (set it, add a member key, propose, approve, finalize).
     #[command(subcommand)]
     Committee(CommitteeCmd),
+    /// Anonymous peer rating: the HR office opens a ballot, colleagues rate each appraisee in
+    /// zero knowledge (once each), the tally goes on the ledger, anyone re-verifies it.
+    #[command(subcommand)]
+    Ballot(BallotCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -739,6 +744,100 @@ struct RevokeArgs {
 }
 
 #[derive(Subcommand)]
+enum BallotCmd {
+    /// Open a ballot (HR office): the latest checkpoint is its roll; writes the definition to
+    /// publish.
+    Open {
+        /// The HR office (the issuer of the raters' employment credentials).
+        #[arg(long)]
+        issuer: String,
+        /// The ballot's name (A-Z a-z 0-9 . _ : -, up to 64).
+        #[arg(long)]
+        name: String,
+        /// The unit whose members rate (their employment credential's `department`).
+        #[arg(long)]
+        unit: String,
+        /// An appraisee's label (repeat).
+        #[arg(long = "appraisee", required = true)]
+        appraisees: Vec<String>,
+        /// `grades` (the four appraisal grades) or `score:MIN-MAX`.
+        #[arg(long, default_value = "grades")]
+        choices: String,
+        /// Seconds from now until it opens.
+        #[arg(long, default_value_t = 0)]
+        opens_in: u64,
+        /// Seconds it stays open.
+        #[arg(long, default_value_t = 7 * 86_400)]
+        closes_in: u64,
+        /// The ratings' proof system.
+        #[arg(long, default_value = "groth16", value_parser = parse_backend)]
+        backend: Backend,
+        /// Where to write the ballot's definition.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rate an appraisee (a colleague, on their own machine): a proof from the wallet.
+    Rate {
+        /// The ballot's definition.
+        #[arg(long)]
+        ballot: PathBuf,
+        /// Who is rated.
+        #[arg(long)]
+        appraisee: String,
+        /// A grade's name, or a score.
+        #[arg(long)]
+        choice: String,
+        /// The wallet (default: this home's).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+        /// A public ledger export to replay the roll's registry from (default: this home's
+        /// ledger).
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+        /// Where to write the rating.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check ratings and archive those that pass (what the service does on receipt).
+    Cast {
+        /// Rating files.
+        #[arg(required = true)]
+        ratings: Vec<PathBuf>,
+    },
+    /// Close a ballot at its closing time (HR office): the tally goes on the ledger.
+    Close {
+        /// The ballot's name.
+        name: String,
+    },
+    /// A ballot's status, and its tally once closed.
+    Show {
+        /// The ballot's name.
+        name: String,
+    },
+    /// Write a ballot's public archive (its definition and every accepted rating).
+    Archive {
+        /// The ballot's name.
+        name: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Re-verify an archive: every rating, the tally, and the ledger's record of both.
+    Verify {
+        /// The archive (`dossier ballot archive`, or the service's
+        /// `GET /v1/ballots/{name}/ratings`).
+        #[arg(long)]
+        archive: PathBuf,
+        /// A ledger export (default: this home's ledger).
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+        /// The ledger's verifier key (or @file) to pin.
+        #[arg(long)]
+        log_key: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum HolderCmd {
     /// Create a wallet with a fresh secret (mode 0600); prints the holder commitment.
     Init {
@@ -866,6 +965,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Issuer(cmd) => issuer::issuer(&home, &out, cmd),
         Command::Accreditor(cmd) => authority::accreditor(&home, &out, &schemas, cmd),
         Command::Committee(cmd) => authority::committee(&home, &out, &schemas, cmd),
+        Command::Ballot(cmd) => ballot::ballot(&home, params, &out, &schemas, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),

@@ -19,6 +19,10 @@
 //! kind 11 AccreditationWithdrawn issuer_id:F | schema_id:F | from_entry:u64
 //! kind 12 CommitteeSet      issuer_id:F | schema_id:F | threshold:u8 | count:u8
 //!                           | count * member_key:[u8; 32]
+//! kind 13 BallotOpened      issuer_id:F | ballot_id:F | definition:[u8; 32] | roll:u64
+//!                           | opens:u64 | closes:u64
+//! kind 14 BallotTallied     issuer_id:F | ballot_id:F | ratings:[u8; 32] | appraisees:u16
+//!                           | choices:u16 | appraisees * choices * count:u32
 //! subject = 0 (the ledger) | 1 issuer_id:F | 2 (the accreditation authority)
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
@@ -53,6 +57,13 @@
 //! signature over [`approval_statement`], which names the credential's issuer, schema, id and
 //! both commitments.
 //!
+//! **Ballots** (the anonymous peer rating, [`crate::ballot`]). An HR office opens a ballot
+//! (`BallotOpened`, signed by the issuer): the SHA-256 of its published definition, the
+//! checkpoint size whose roots are its roll, and its opening and closing times. When it closes
+//! it publishes the tally (`BallotTallied`): the SHA-256 of the archive of accepted ratings and,
+//! per appraisee, the count of each choice. Ratings themselves never reach the ledger: they
+//! name no one, and anyone re-verifies them against the tally.
+//!
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
 use crate::keys::{verify_strict, KeyPair};
@@ -71,6 +82,10 @@ pub const MAX_CEREMONY_CONTRIBUTIONS: usize = 64;
 pub const MAX_COMMITTEE: usize = 32;
 /// The longest accreditation authority's name.
 pub const MAX_NAME: usize = 100;
+/// The most appraisees a ballot names.
+pub const MAX_APPRAISEES: usize = 256;
+/// The most choices a ballot offers (a score range 0-100 is 101).
+pub const MAX_CHOICES: usize = 101;
 /// The largest entry decoded (a RegistryRoots entry of 10,000 registries).
 pub const MAX_ENTRY_BYTES: usize = 10 + 4 + 10_000 * 104 + 64;
 
@@ -298,6 +313,33 @@ pub enum EntryBody {
         /// The members' Ed25519 public keys, distinct.
         members: Vec<[u8; 32]>,
     },
+    /// An HR office opens a ballot of anonymous peer rating.
+    BallotOpened {
+        /// The HR office (the issuer of the raters' employment credentials).
+        issuer_id: Fr,
+        /// `string_hash(name)`.
+        ballot_id: Fr,
+        /// SHA-256 of the ballot's canonical definition (`Ballot::definition_hash`).
+        definition: [u8; 32],
+        /// The checkpoint size whose registry roots are the roll (who may rate).
+        roll: u64,
+        /// Ratings are accepted from this time (unix seconds) ...
+        opens: u64,
+        /// ... until this one (excluded).
+        closes: u64,
+    },
+    /// A closed ballot's tally.
+    BallotTallied {
+        /// The HR office.
+        issuer_id: Fr,
+        /// The ballot.
+        ballot_id: Fr,
+        /// SHA-256 of the archive of accepted ratings (`ballot::ratings_hash`).
+        ratings: [u8; 32],
+        /// Per appraisee (the definition's order), the count of each choice (lowest first);
+        /// every row has the same length.
+        counts: Vec<Vec<u32>>,
+    },
 }
 
 impl EntryBody {
@@ -315,6 +357,8 @@ impl EntryBody {
             EntryBody::Accredited { .. } => 10,
             EntryBody::AccreditationWithdrawn { .. } => 11,
             EntryBody::CommitteeSet { .. } => 12,
+            EntryBody::BallotOpened { .. } => 13,
+            EntryBody::BallotTallied { .. } => 14,
         }
     }
 
@@ -333,17 +377,21 @@ impl EntryBody {
             EntryBody::Accredited { .. } => "accredited",
             EntryBody::AccreditationWithdrawn { .. } => "accreditation_withdrawn",
             EntryBody::CommitteeSet { .. } => "committee_set",
+            EntryBody::BallotOpened { .. } => "ballot_opened",
+            EntryBody::BallotTallied { .. } => "ballot_tallied",
         }
     }
 
-    /// The issuer an entry of kinds 1-4 and 12 belongs to (and whose key signs it).
+    /// The issuer an entry of kinds 1-4 and 12-14 belongs to (and whose key signs it).
     pub fn issuer_id(&self) -> Option<Fr> {
         match self {
             EntryBody::IssuerRegistered { issuer_id, .. }
             | EntryBody::Issue { issuer_id, .. }
             | EntryBody::Update { issuer_id, .. }
             | EntryBody::Revoke { issuer_id, .. }
-            | EntryBody::CommitteeSet { issuer_id, .. } => Some(*issuer_id),
+            | EntryBody::CommitteeSet { issuer_id, .. }
+            | EntryBody::BallotOpened { issuer_id, .. }
+            | EntryBody::BallotTallied { issuer_id, .. } => Some(*issuer_id),
             EntryBody::RegistryRoots { .. }
             | EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
@@ -527,8 +575,52 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
                 out.extend_from_slice(m);
             }
         }
+        EntryBody::BallotOpened {
+            issuer_id,
+            ballot_id,
+            definition,
+            roll,
+            opens,
+            closes,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&field::to_be_bytes(ballot_id));
+            out.extend_from_slice(definition);
+            for n in [roll, opens, closes] {
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        EntryBody::BallotTallied {
+            issuer_id,
+            ballot_id,
+            ratings,
+            counts,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(&field::to_be_bytes(ballot_id));
+            out.extend_from_slice(ratings);
+            let choices = counts.first().map_or(0, Vec::len);
+            out.extend_from_slice(&(counts.len() as u16).to_be_bytes());
+            out.extend_from_slice(&(choices as u16).to_be_bytes());
+            for n in counts.iter().flatten() {
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
     }
     out
+}
+
+fn check_tally(counts: &[Vec<u32>]) -> Result<(), CoreError> {
+    let choices = counts.first().map_or(0, Vec::len);
+    if counts.is_empty() || counts.len() > MAX_APPRAISEES {
+        return Err(malformed("a tally has 1 to 256 appraisees"));
+    }
+    if !(2..=MAX_CHOICES).contains(&choices) || counts.iter().any(|row| row.len() != choices) {
+        return Err(malformed(
+            "a tally has 2 to 101 choices, as many for every appraisee",
+        ));
+    }
+    Ok(())
 }
 
 /// A registry leaf's fields, as issues and updates write them.
@@ -621,6 +713,23 @@ fn malformed(reason: &str) -> CoreError {
 }
 
 impl EntryBody {
+    /// A ballot's tally, refused unless it has 1 to [`MAX_APPRAISEES`] rows of 2 to
+    /// [`MAX_CHOICES`] counts each, all of one length.
+    pub fn ballot_tallied(
+        issuer_id: Fr,
+        ballot_id: Fr,
+        ratings: [u8; 32],
+        counts: Vec<Vec<u32>>,
+    ) -> Result<EntryBody, CoreError> {
+        check_tally(&counts)?;
+        Ok(EntryBody::BallotTallied {
+            issuer_id,
+            ballot_id,
+            ratings,
+            counts,
+        })
+    }
+
     /// A ceremony record, refused when the shape name or the contribution list is longer than
     /// an entry carries.
     pub fn ceremony(
@@ -821,6 +930,39 @@ impl Entry {
                     members,
                 }
             }
+            13 => EntryBody::BallotOpened {
+                issuer_id: r.field("issuer id")?,
+                ballot_id: r.field("ballot id")?,
+                definition: r.array()?,
+                roll: u64::from_be_bytes(r.array()?),
+                opens: u64::from_be_bytes(r.array()?),
+                closes: u64::from_be_bytes(r.array()?),
+            },
+            14 => {
+                let issuer_id = r.field("issuer id")?;
+                let ballot_id = r.field("ballot id")?;
+                let ratings = r.array()?;
+                let rows = u16::from_be_bytes(r.array()?) as usize;
+                let choices = u16::from_be_bytes(r.array()?) as usize;
+                // Bounded before anything is allocated from them.
+                if rows == 0 || rows > MAX_APPRAISEES || !(2..=MAX_CHOICES).contains(&choices) {
+                    return Err(malformed("a tally's dimensions are out of bounds"));
+                }
+                let mut counts = Vec::with_capacity(rows);
+                for _ in 0..rows {
+                    let mut row = Vec::with_capacity(choices);
+                    for _ in 0..choices {
+                        row.push(u32::from_be_bytes(r.array()?));
+                    }
+                    counts.push(row);
+                }
+                EntryBody::BallotTallied {
+                    issuer_id,
+                    ballot_id,
+                    ratings,
+                    counts,
+                }
+            }
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -901,6 +1043,46 @@ mod tests {
             ),
             (any::<[u8; 32]>(), "[a-z.]{1,40}")
                 .prop_map(|(public_key, name)| EntryBody::AccreditorNamed { public_key, name }),
+            (
+                arb_field(),
+                arb_field(),
+                any::<[u8; 32]>(),
+                any::<[u64; 3]>()
+            )
+                .prop_map(
+                    |(issuer_id, ballot_id, definition, [roll, opens, closes])| {
+                        EntryBody::BallotOpened {
+                            issuer_id,
+                            ballot_id,
+                            definition,
+                            roll,
+                            opens,
+                            closes,
+                        }
+                    }
+                ),
+            (
+                arb_field(),
+                arb_field(),
+                any::<[u8; 32]>(),
+                1usize..4,
+                2usize..6,
+                any::<u32>()
+            )
+                .prop_map(|(issuer_id, ballot_id, ratings, rows, choices, seed)| {
+                    EntryBody::BallotTallied {
+                        issuer_id,
+                        ballot_id,
+                        ratings,
+                        counts: (0..rows)
+                            .map(|r| {
+                                (0..choices)
+                                    .map(|c| seed.wrapping_mul(r as u32 + 1) ^ c as u32)
+                                    .collect()
+                            })
+                            .collect(),
+                    }
+                }),
             (arb_field(), arb_field()).prop_map(|(issuer_id, schema_id)| EntryBody::Accredited {
                 issuer_id,
                 schema_id
@@ -1019,6 +1201,33 @@ mod tests {
                 prop_assert!(t.verify(&k.public()).is_err());
             }
         }
+    }
+
+    #[test]
+    fn tallies_are_bounded_when_made_and_when_read() {
+        let (i, b) = (Fr::from(1u64), Fr::from(2u64));
+        let tally = |rows: usize, choices: usize| {
+            EntryBody::ballot_tallied(i, b, [0; 32], vec![vec![0; choices]; rows])
+        };
+        assert!(tally(0, 4).is_err(), "no appraisee");
+        assert!(tally(1, 1).is_err(), "one choice");
+        assert!(
+            tally(MAX_APPRAISEES + 1, 4).is_err(),
+            "one appraisee too many"
+        );
+        assert!(tally(1, MAX_CHOICES + 1).is_err(), "one choice too many");
+        let ragged = EntryBody::ballot_tallied(i, b, [0; 32], vec![vec![0; 4], vec![0; 3]]);
+        assert!(ragged.is_err(), "rows of different lengths");
+        // The largest tally fits an entry and reads back.
+        let largest = tally(MAX_APPRAISEES, MAX_CHOICES).expect("largest");
+        let e = Entry::sign(7, largest, &key());
+        assert_eq!(Entry::from_bytes(&e.to_bytes()).expect("decodes"), e);
+        // Dimensions read from bytes are bounded before any allocation: a forged header of
+        // 65,535 x 65,535 counts is refused, not allocated.
+        let mut bytes = Entry::sign(7, tally(1, 2).expect("small"), &key()).to_bytes();
+        let dims = 2 + 8 + 32 + 32 + 32;
+        bytes[dims..dims + 4].copy_from_slice(&[0xff; 4]);
+        assert!(Entry::from_bytes(&bytes).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `docs/encoding.md` specifies every byte, so that other implementations (a JS wallet, a
 //! Solidity contract) compute the same values.
 
+pub mod ballot;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod credential;

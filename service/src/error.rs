@@ -292,6 +292,24 @@ impl ServiceError {
                     "the proposal lacks approvals".into(),
                     None,
                 ),
+                StoreError::UnknownBallot => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_ballot",
+                    "no such ballot".into(),
+                    None,
+                ),
+                StoreError::BallotExists => (
+                    StatusCode::CONFLICT,
+                    "ballot_exists",
+                    "a ballot of that name exists".into(),
+                    None,
+                ),
+                StoreError::BallotNotOpen { .. } => {
+                    (StatusCode::CONFLICT, "ballot_not_open", e.to_string(), None)
+                }
+                StoreError::AlreadyRated => {
+                    (StatusCode::CONFLICT, "already_rated", e.to_string(), None)
+                }
                 StoreError::Refused { reason } => {
                     (StatusCode::BAD_REQUEST, "bad_input", reason.clone(), None)
                 }

@@ -1,7 +1,8 @@
 //! dossier's HTTP service (axum): issuers issue, update and revoke credentials and publish
 //! checkpoints; holders fetch their credentials and witnesses and may ask the service to prove;
 //! verifiers make presentation requests and check presentations; regulators and the public read
-//! the ledger, its proofs and (regulators) the archive of verifications.
+//! the ledger, its proofs and (regulators) the archive of verifications; HR offices open ballots
+//! of anonymous peer rating, which colleagues answer without a token and anyone re-verifies.
 //!
 //! It runs on the embedded default — the same home folder and database file as the CLI, keys
 //! from `params/` — and needs no other server. JSON under `/v1`, described by the OpenAPI 3.1
@@ -14,6 +15,7 @@
 //! failed. Shutdown (SIGINT/SIGTERM) stops accepting connections, finishes requests in flight,
 //! lets a running proof finish and fails the proofs still queued.
 
+mod ballots;
 mod committees;
 pub mod config;
 pub mod error;
@@ -284,6 +286,8 @@ locally.",
         issuers::create_issuer, issuers::issue, issuers::update, issuers::revoke,
         issuers::publish_checkpoint,
         committees::propose, committees::proposals, committees::approve,
+        ballots::open, ballots::close, ballots::list, ballots::get, ballots::archive,
+        ballots::rate,
         holders::credentials, holders::witness, holders::prove, holders::job,
         verifiers::create_request, verifiers::submit,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
@@ -434,6 +438,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/issuers/{issuer}/credentials/{id}",
             put(issuers::update).merge(delete(issuers::revoke)),
+        )
+        .route("/v1/issuers/{issuer}/ballots", post(ballots::open))
+        .route(
+            "/v1/issuers/{issuer}/ballots/{name}/close",
+            post(ballots::close),
+        )
+        .route("/v1/ballots", get(ballots::list))
+        .route("/v1/ballots/{name}", get(ballots::get))
+        .route(
+            "/v1/ballots/{name}/ratings",
+            get(ballots::archive).post(ballots::rate),
         )
         .route("/v1/holder/credentials", get(holders::credentials))
         .route(

@@ -98,6 +98,8 @@ pub struct AuditReport {
     pub accreditations: Vec<crate::authority::replay::AccreditationEvent>,
     /// Committees set, in log order, with the credentials issued under each.
     pub committees: Vec<crate::authority::replay::CommitteeEvent>,
+    /// Ballots of anonymous peer rating, opened and tallied.
+    pub ballots: Vec<crate::ballot::BallotEvent>,
     /// The replayed registries themselves, by issuer id.
     #[serde(skip)]
     pub trees: BTreeMap<Fr, MemoryTree>,
@@ -264,14 +266,20 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             |id| issuers.contains_key(id),
             !issuers.is_empty(),
         )?;
+        let issuers = &replay.issuers;
+        replay
+            .ballots
+            .apply(index as u64, &entry, |id| issuers.contains_key(id))?;
         replay.apply(&at, &entry)?;
         replay.append(&at, bytes)?;
     }
     let authority = std::mem::take(&mut replay.authority);
+    let ballots = std::mem::take(&mut replay.ballots);
     let mut report = replay.finish()?;
     report.keys = keys.events;
     report.accreditations = authority.accreditations;
     report.committees = authority.committee_events;
+    report.ballots = ballots.events;
     Ok(report)
 }
 
@@ -368,6 +376,7 @@ struct Replay<'c> {
     previous: Option<checkpoint::CheckpointBody>,
     checked: u64,
     authority: crate::authority::replay::AuthorityReplay,
+    ballots: crate::ballot::BallotReplay,
 }
 
 impl<'c> Replay<'c> {
@@ -380,6 +389,7 @@ impl<'c> Replay<'c> {
             previous: None,
             checked: 0,
             authority: Default::default(),
+            ballots: Default::default(),
         }
     }
 
@@ -430,15 +440,17 @@ impl<'c> Replay<'c> {
                 self.last_roots_entry = Some(replayed);
                 return Ok(());
             }
-            // A ceremony's record, key events, accreditations and committees change no
-            // registry (the authority's replay checks the last two).
+            // A ceremony's record, key events, accreditations, committees and ballots change
+            // no registry (the authority's and the ballots' replays check them).
             EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
             | EntryBody::KeyRevoked { .. }
             | EntryBody::AccreditorNamed { .. }
             | EntryBody::Accredited { .. }
             | EntryBody::AccreditationWithdrawn { .. }
-            | EntryBody::CommitteeSet { .. } => {}
+            | EntryBody::CommitteeSet { .. }
+            | EntryBody::BallotOpened { .. }
+            | EntryBody::BallotTallied { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())
@@ -625,6 +637,7 @@ impl<'c> Replay<'c> {
             keys: Vec::new(),
             accreditations: Vec::new(),
             committees: Vec::new(),
+            ballots: Vec::new(),
             registries: replayed
                 .iter()
                 .map(|r| AuditedRegistry {

@@ -17,7 +17,8 @@
 //! - `ledger_entries`: index -> entry bytes; `ledger_hashes`: stored hash index -> hash
 //!   (Go `tlog` layout);
 //! - `checkpoints`: tree size -> signed note;
-//! - `accreditations`, `committees`, `proposals`: who may issue what ([`crate::authority`]).
+//! - `accreditations`, `committees`, `proposals`: who may issue what ([`crate::authority`]);
+//! - `ballots`, `ballot_ratings`, `ballot_nullifiers`: anonymous peer rating ([`crate::ballot`]).
 
 use crate::registry::{self, MembershipPath, Node, NodeStore};
 use crate::StoreError;
@@ -434,7 +435,7 @@ impl Store {
 
     fn ensure_tables(&self) -> Result<(), StoreError> {
         // Opening an existing store must not write to it: only a new file gets its tables.
-        if self.db.begin_read()?.list_tables()?.count() >= 10 {
+        if self.db.begin_read()?.list_tables()?.count() >= 13 {
             return Ok(());
         }
         let txn = self.db.begin_write()?;
@@ -448,6 +449,9 @@ impl Store {
         txn.open_table(crate::authority::ACCREDITATIONS)?;
         txn.open_table(crate::authority::COMMITTEES)?;
         txn.open_table(crate::authority::PROPOSALS)?;
+        txn.open_table(crate::ballot::BALLOTS)?;
+        txn.open_table(crate::ballot::RATINGS)?;
+        txn.open_table(crate::ballot::NULLIFIERS)?;
         txn.commit()?;
         Ok(())
     }

@@ -125,6 +125,21 @@ pub enum StoreError {
         /// Approvals needed.
         threshold: usize,
     },
+    /// No ballot of that name.
+    #[error("no such ballot")]
+    UnknownBallot,
+    /// A ballot of that name was opened before.
+    #[error("a ballot of that name exists")]
+    BallotExists,
+    /// The ballot does not take this now (not open yet, closed, already tallied, still open).
+    #[error("the ballot is {reason}")]
+    BallotNotOpen {
+        /// Why.
+        reason: &'static str,
+    },
+    /// This colleague already rated this appraisee in this ballot (the nullifier was used).
+    #[error("this appraisee was already rated by this colleague in this ballot")]
+    AlreadyRated,
     /// A ledger export could not be read.
     #[error("ledger export: {reason}")]
     Export {

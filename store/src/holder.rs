@@ -3,6 +3,7 @@
 //! satisfying the query's conditions — with the membership paths a proof needs. Shared by the
 //! CLI (which proves locally) and the service (which proves for holders who ask it to).
 
+use crate::registry::MembershipPath;
 use crate::{Store, StoreError};
 use dossier_core::checkpoint;
 use dossier_core::credential::{Credential, CredentialOpening, Offered};
@@ -35,6 +36,24 @@ pub fn select<D: ReadableDatabase>(
         }
     };
     let cp = checkpoint::open(note.as_bytes(), &key)?;
+    let chosen = select_at(openings, &cp, schemas, query, today, backend, |o| {
+        store.witness(&o.issuer, o.credential_id)
+    })?;
+    Ok((chosen, note))
+}
+
+/// [`select`] against a given checkpoint, with membership paths from `path_of` (the store's
+/// current registry, or a ballot's roll replayed from the ledger).
+pub fn select_at(
+    openings: &[CredentialOpening],
+    cp: &checkpoint::CheckpointBody,
+    schemas: &SchemaSet,
+    query: &EncodedQuery,
+    today: u32,
+    backend: Backend,
+    path_of: impl Fn(&CredentialOpening) -> Result<MembershipPath, StoreError>,
+) -> Result<Vec<Offered>, StoreError> {
+    let refused = |reason: String| StoreError::Refused { reason };
     let mut used: Vec<Fr> = Vec::new();
     let mut chosen = Vec::new();
     for (m, slot) in query
@@ -79,7 +98,7 @@ pub fn select<D: ReadableDatabase>(
                 );
                 continue;
             }
-            let path = store.witness(&opening.issuer, opening.credential_id)?;
+            let path = path_of(opening)?;
             if path.leaf != opening.commitment {
                 reason = "the matching credential was revoked or replaced".into();
                 continue;
@@ -90,7 +109,7 @@ pub fn select<D: ReadableDatabase>(
             });
             if !anchored {
                 reason = format!(
-                    "`{}`'s registry changed since the latest checkpoint: publish a checkpoint first",
+                    "`{}`'s registry changed since the checkpoint: publish a checkpoint first",
                     opening.issuer
                 );
                 continue;
@@ -107,5 +126,5 @@ pub fn select<D: ReadableDatabase>(
         chosen
             .push(found.ok_or_else(|| refused(format!("credential {m} of the query: {reason}")))?);
     }
-    Ok((chosen, note))
+    Ok(chosen)
 }

@@ -7,10 +7,12 @@
 //! - [`holder`]: which of a holder's credentials can answer a query now, with their paths;
 //! - [`home`]: the home folder shared by the CLI and the service (database and keys);
 //! - [`export`]: the ledger as a regulator receives it;
+//! - [`ballot`]: ballots of anonymous peer rating, their archives of ratings and rolls;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
 pub mod authority;
+pub mod ballot;
 pub mod db;
 mod error;
 pub mod export;

@@ -13,8 +13,10 @@
 //! registry root is the checkpoint's root of an issuer the query accepts, and the proof's points
 //! are on the curve and in the subgroup. Then the Groth16 equation. An optional
 //! [`NullifierStore`] refuses a second use of a scope; [`verify_batch`] checks many proofs with
-//! one random linear combination.
+//! one random linear combination; [`ballot`] checks ratings of a ballot of anonymous peer
+//! rating and re-verifies a ballot's archive.
 
+pub mod ballot;
 mod batch;
 #[cfg(feature = "halo2")]
 pub mod halo2;

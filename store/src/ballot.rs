@@ -1,0 +1,515 @@
+//! Ballots of anonymous peer rating in the store: the HR office opens one on the ledger, ratings
+//! are archived as they are accepted (one per colleague and appraisee: a unique nullifier per
+//! ballot and appraisee, checked inside the write transaction, so two concurrent ratings with
+//! one nullifier cannot both pass), and closing writes the tally to the ledger with the archive's
+//! hash. Proofs are checked by the caller (the verifier crate) before [`Store::cast_rating`]:
+//! this crate has no verifier.
+//!
+//! The roll's membership paths ([`Roll`]) are computed from the ledger's public entries up to
+//! the roll's size, never from a look-up of one credential: a rater's wallet replays the same
+//! entries every colleague can download, so fetching a path tells nobody who is about to rate.
+//!
+//! Tables: `ballots` ballot id -> JSON [`BallotRecord`]; `ballot_ratings` (ballot id, sequence)
+//! -> JSON rating; `ballot_nullifiers` (ballot id, appraisee index, nullifier) -> sequence.
+
+use crate::db::append_entries;
+use crate::registry::{self, MembershipPath, MemoryTree};
+use crate::{Store, StoreError};
+use ark_ff::Zero;
+use dossier_core::ballot::{ratings_hash, Ballot, Rating, Tally, MAX_RATINGS, RATING_FORMAT};
+use dossier_core::checkpoint;
+use dossier_core::entry::{Entry, EntryBody};
+use dossier_core::keys::KeyPair;
+use dossier_core::pasta::Fp;
+use dossier_core::{field, Fr};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// `ballots`: ballot id -> JSON [`BallotRecord`].
+pub const BALLOTS: TableDefinition<[u8; 32], &str> = TableDefinition::new("ballots");
+/// `ballot_ratings`: (ballot id, sequence) -> JSON [`Rating`].
+pub const RATINGS: TableDefinition<([u8; 32], u32), &str> = TableDefinition::new("ballot_ratings");
+/// `ballot_nullifiers`: (ballot id, appraisee index, nullifier hex) -> sequence.
+pub const NULLIFIERS: TableDefinition<([u8; 32], u16, &str), u32> =
+    TableDefinition::new("ballot_nullifiers");
+
+/// A ballot as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BallotRecord {
+    /// The published definition.
+    pub ballot: Ballot,
+    /// The index of its `BallotOpened` entry.
+    pub opened_entry: u64,
+    /// Ratings accepted so far.
+    pub ratings: u32,
+    /// Once closed: the tally and its `BallotTallied` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Closed>,
+}
+
+/// A closed ballot's result as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closed {
+    /// The tally.
+    pub tally: Tally,
+    /// The index of its `BallotTallied` entry.
+    pub entry: u64,
+    /// SHA-256 of the archive of ratings (hex), as the entry states it.
+    pub ratings_sha256: String,
+}
+
+/// Where a ballot stands at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BallotStatus {
+    /// Not open yet.
+    Pending,
+    /// Accepting ratings.
+    Open,
+    /// Past its closing time, tally not yet published.
+    Closing,
+    /// Tallied.
+    Closed,
+}
+
+impl BallotRecord {
+    /// The ballot's status at `now`.
+    pub fn status(&self, now: u64) -> BallotStatus {
+        if self.closed.is_some() {
+            BallotStatus::Closed
+        } else if now < self.ballot.opens {
+            BallotStatus::Pending
+        } else if now < self.ballot.closes {
+            BallotStatus::Open
+        } else {
+            BallotStatus::Closing
+        }
+    }
+}
+
+fn refused(reason: impl Into<String>) -> StoreError {
+    StoreError::Refused {
+        reason: reason.into(),
+    }
+}
+
+fn record_json(r: &BallotRecord) -> Result<String, StoreError> {
+    serde_json::to_string(r).map_err(|e| refused(format!("encoding a ballot: {e}")))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|_| StoreError::Ledger {
+        reason: format!("a stored {what} is corrupt"),
+    })
+}
+
+impl Store {
+    /// Opens a ballot: the key must be the ballot's HR office's key in force, the roll one of
+    /// this ledger's checkpoints, the name unused. Writes the `BallotOpened` entry and returns
+    /// its index.
+    pub fn open_ballot(
+        &self,
+        key: &KeyPair,
+        ballot: &Ballot,
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        ballot.check()?;
+        if key.name() != ballot.issuer {
+            return Err(refused(
+                "a ballot is opened by its HR office (the issuer it names)",
+            ));
+        }
+        let roll = self.roll_checkpoint(ballot)?;
+        let id = ballot.id()?;
+        let definition = ballot.definition_hash()?;
+        let (txn, info) = self.write_as(key)?;
+        {
+            let t = txn.open_table(BALLOTS)?;
+            if t.get(field::to_be_bytes(&id))?.is_some() {
+                return Err(StoreError::BallotExists);
+            }
+        }
+        let entry = Entry::sign(
+            time,
+            EntryBody::BallotOpened {
+                issuer_id: info.issuer_id,
+                ballot_id: id,
+                definition,
+                roll: roll.size,
+                opens: ballot.opens,
+                closes: ballot.closes,
+            },
+            key,
+        );
+        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
+        let record = BallotRecord {
+            ballot: ballot.clone(),
+            opened_entry: index,
+            ratings: 0,
+            closed: None,
+        };
+        txn.open_table(BALLOTS)?
+            .insert(field::to_be_bytes(&id), record_json(&record)?.as_str())?;
+        txn.commit()?;
+        Ok(index)
+    }
+
+    /// Archives a rating whose proof the caller has verified against the ballot
+    /// (`dossier_verifier::ballot::verify_rating`), with its nullifier: refused unless the
+    /// ballot is open at `time` and no rating of that appraisee carries the nullifier. Returns
+    /// its sequence number in the archive.
+    pub fn cast_rating(
+        &self,
+        rating: &Rating,
+        nullifier: &str,
+        time: u64,
+    ) -> Result<u32, StoreError> {
+        let id = dossier_core::ballot::ballot_id(&rating.ballot)?;
+        let key = field::to_be_bytes(&id);
+        let txn = self.raw().begin_write()?;
+        let mut record: BallotRecord = {
+            let t = txn.open_table(BALLOTS)?;
+            let v = t.get(key)?.ok_or(StoreError::UnknownBallot)?;
+            parse("ballot", v.value())?
+        };
+        match record.status(time) {
+            BallotStatus::Open => {}
+            BallotStatus::Pending => {
+                return Err(StoreError::BallotNotOpen {
+                    reason: "not open yet",
+                })
+            }
+            BallotStatus::Closing | BallotStatus::Closed => {
+                return Err(StoreError::BallotNotOpen { reason: "closed" })
+            }
+        }
+        let appraisee = record.ballot.appraisee_index(&rating.appraisee)? as u16;
+        record.ballot.choices.index(&rating.choice)?;
+        if rating.format != RATING_FORMAT {
+            return Err(refused("rating: unknown format"));
+        }
+        if record.ratings as usize >= MAX_RATINGS {
+            return Err(refused("this ballot has all the ratings it accepts"));
+        }
+        let seq = record.ratings;
+        {
+            let mut n = txn.open_table(NULLIFIERS)?;
+            if n.get((key, appraisee, nullifier))?.is_some() {
+                return Err(StoreError::AlreadyRated);
+            }
+            n.insert((key, appraisee, nullifier), seq)?;
+        }
+        let json = serde_json::to_string(rating)
+            .map_err(|e| refused(format!("encoding a rating: {e}")))?;
+        txn.open_table(RATINGS)?.insert((key, seq), json.as_str())?;
+        record.ratings += 1;
+        txn.open_table(BALLOTS)?
+            .insert(key, record_json(&record)?.as_str())?;
+        txn.commit()?;
+        Ok(seq)
+    }
+
+    /// Closes a ballot at or after its closing time: counts the archived ratings and writes
+    /// the `BallotTallied` entry (the tally and the archive's hash), signed by the HR office.
+    pub fn close_ballot(&self, key: &KeyPair, name: &str, time: u64) -> Result<Closed, StoreError> {
+        let id = dossier_core::ballot::ballot_id(name)?;
+        let bkey = field::to_be_bytes(&id);
+        let (txn, info) = self.write_as(key)?;
+        let mut record: BallotRecord = {
+            let t = txn.open_table(BALLOTS)?;
+            let v = t.get(bkey)?.ok_or(StoreError::UnknownBallot)?;
+            parse("ballot", v.value())?
+        };
+        if record.ballot.issuer != info.name {
+            return Err(refused(
+                "a ballot is closed by the HR office that opened it",
+            ));
+        }
+        match record.status(time) {
+            BallotStatus::Closing => {}
+            BallotStatus::Closed => {
+                return Err(StoreError::BallotNotOpen {
+                    reason: "already tallied",
+                })
+            }
+            BallotStatus::Pending | BallotStatus::Open => {
+                return Err(StoreError::BallotNotOpen {
+                    reason: "still open: it closes at its closing time",
+                })
+            }
+        }
+        let ratings = ratings_in(&txn.open_table(RATINGS)?, bkey)?;
+        let tally = Tally::count(&record.ballot, &ratings)?;
+        let hash = ratings_hash(&ratings)?;
+        let body = EntryBody::ballot_tallied(info.issuer_id, id, hash, tally.counts.clone())?;
+        let entry = Entry::sign(time, body, key);
+        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
+        let closed = Closed {
+            tally,
+            entry: index,
+            ratings_sha256: hex::encode(hash),
+        };
+        record.closed = Some(closed.clone());
+        txn.open_table(BALLOTS)?
+            .insert(bkey, record_json(&record)?.as_str())?;
+        txn.commit()?;
+        Ok(closed)
+    }
+
+    /// The roll must be one of this ledger's checkpoints (same size and log root).
+    fn roll_checkpoint(&self, ballot: &Ballot) -> Result<checkpoint::CheckpointBody, StoreError> {
+        let (_, key) = self
+            .ledger_identity()?
+            .ok_or_else(|| refused("this ledger has no key yet"))?;
+        let roll = checkpoint::open(ballot.roll.as_bytes(), &key)
+            .map_err(|_| refused("roll: not a checkpoint signed by this ledger"))?;
+        let ours = self
+            .checkpoint_at(roll.size)?
+            .map(|n| checkpoint::open(n.as_bytes(), &key))
+            .transpose()?;
+        match ours {
+            Some(cp) if cp.root_hash == roll.root_hash => Ok(roll),
+            _ => Err(refused("roll: not one of this ledger's checkpoints")),
+        }
+    }
+}
+
+fn ratings_in(
+    t: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    key: [u8; 32],
+) -> Result<Vec<Rating>, StoreError> {
+    let mut out = Vec::new();
+    for row in t.range((key, 0)..=(key, u32::MAX))? {
+        out.push(parse("rating", row?.1.value())?);
+    }
+    Ok(out)
+}
+
+impl<D: ReadableDatabase> Store<D> {
+    /// A ballot by name.
+    pub fn ballot(&self, name: &str) -> Result<BallotRecord, StoreError> {
+        let id = dossier_core::ballot::ballot_id(name)?;
+        let txn = self.raw().begin_read()?;
+        let t = match txn.open_table(BALLOTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownBallot),
+            Err(e) => return Err(e.into()),
+        };
+        let v = t
+            .get(field::to_be_bytes(&id))?
+            .ok_or(StoreError::UnknownBallot)?;
+        parse("ballot", v.value())
+    }
+
+    /// Every ballot, by id.
+    pub fn ballots(&self) -> Result<Vec<BallotRecord>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = match txn.open_table(BALLOTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::with_capacity(t.len()? as usize);
+        for row in t.iter()? {
+            out.push(parse("ballot", row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// A ballot's archive of accepted ratings, in acceptance order.
+    pub fn ratings(&self, name: &str) -> Result<Vec<Rating>, StoreError> {
+        let id = dossier_core::ballot::ballot_id(name)?;
+        self.ballot(name)?;
+        let txn = self.raw().begin_read()?;
+        ratings_in(&txn.open_table(RATINGS)?, field::to_be_bytes(&id))
+    }
+
+    /// One issuer's registry as of the ledger's first `size` entries (a ballot's roll),
+    /// replayed from the entries themselves.
+    pub fn roll(&self, issuer: &str, size: u64) -> Result<Roll, StoreError> {
+        let entries = self.entries(0, size)?;
+        if (entries.len() as u64) < size {
+            return Err(refused(
+                "roll: the ledger is shorter than the roll's checkpoint",
+            ));
+        }
+        Roll::replay(issuer, entries.iter().map(Vec::as_slice))
+    }
+}
+
+/// One issuer's registry as of a past checkpoint, rebuilt from public ledger entries (both
+/// trees), for membership paths at that checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct Roll {
+    tree: MemoryTree<Fr>,
+    twin: MemoryTree<Fp>,
+}
+
+impl Roll {
+    /// Replays the issues, updates and revocations of `issuer` among `entries` (every other
+    /// entry is skipped; signatures are the audit's business).
+    pub fn replay<'a>(
+        issuer: &str,
+        entries: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<Roll, StoreError> {
+        let id = dossier_core::issuer_id(issuer)?;
+        let mut leaves: Vec<(u32, Fr)> = Vec::new();
+        let mut twins: Vec<(u32, Fp)> = Vec::new();
+        for bytes in entries {
+            let entry = Entry::from_bytes(bytes)?;
+            match entry.body {
+                EntryBody::Issue {
+                    issuer_id,
+                    credential_id,
+                    commitment,
+                    commitment_halo2,
+                    ..
+                }
+                | EntryBody::Update {
+                    issuer_id,
+                    credential_id,
+                    commitment,
+                    commitment_halo2,
+                    ..
+                } if issuer_id == id => {
+                    leaves.push((credential_id, commitment));
+                    twins.push((credential_id, commitment_halo2));
+                }
+                EntryBody::Revoke {
+                    issuer_id,
+                    credential_id,
+                } if issuer_id == id => {
+                    leaves.push((credential_id, Fr::zero()));
+                    twins.push((credential_id, Fp::zero()));
+                }
+                _ => {}
+            }
+        }
+        let mut roll = Roll::default();
+        // One batch per tree: a repeated id takes its last value, as in log order.
+        registry::apply(&mut roll.tree, &leaves)?;
+        registry::apply(&mut roll.twin, &twins)?;
+        Ok(roll)
+    }
+
+    /// The membership path of a credential in both trees.
+    pub fn path(&self, credential_id: u32) -> Result<MembershipPath, StoreError> {
+        let mut p = registry::path(&self.tree, credential_id)?;
+        p.halo2 = Some(registry::path_halo2(&self.twin, credential_id)?);
+        Ok(p)
+    }
+}
+
+/// A ballot as the audit reports it (ids and counts only: the ledger holds no names).
+#[derive(Clone, Debug, Serialize)]
+pub struct BallotEvent {
+    /// The `BallotOpened` entry.
+    pub entry: u64,
+    /// The ballot's id (hex).
+    pub ballot_id: String,
+    /// The HR office's issuer id (hex).
+    pub issuer_id: String,
+    /// The definition's SHA-256 (hex): compare with the published ballot.
+    pub definition_sha256: String,
+    /// The roll's checkpoint size.
+    pub roll: u64,
+    /// Opening and closing times.
+    pub opens: u64,
+    /// ...
+    pub closes: u64,
+    /// The `BallotTallied` entry, once closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tallied_entry: Option<u64>,
+    /// The archive's SHA-256 (hex), once closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratings_sha256: Option<String>,
+    /// Ratings counted, once closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratings: Option<u64>,
+}
+
+/// The audit's replay of ballots: each opened once, by a registered issuer, on a roll that is
+/// a past checkpoint; tallied once, by the issuer that opened it, no earlier than its closing
+/// time.
+#[derive(Default)]
+pub(crate) struct BallotReplay {
+    open: std::collections::HashMap<Fr, usize>,
+    /// What the report lists.
+    pub events: Vec<BallotEvent>,
+}
+
+impl BallotReplay {
+    /// Applies one entry (`registered` says whether an issuer is registered so far).
+    pub fn apply(
+        &mut self,
+        index: u64,
+        entry: &Entry,
+        registered: impl Fn(&Fr) -> bool,
+    ) -> Result<(), crate::audit::Discrepancy> {
+        use crate::audit::{fail, DiscrepancyKind};
+        let at = format!("entry {index}");
+        let transition = |m: &str| fail(&at, DiscrepancyKind::InvalidTransition, m);
+        match &entry.body {
+            EntryBody::BallotOpened {
+                issuer_id,
+                ballot_id,
+                definition,
+                roll,
+                opens,
+                closes,
+            } => {
+                if !registered(issuer_id) {
+                    return Err(transition("a ballot opened by an unregistered issuer"));
+                }
+                if self.open.contains_key(ballot_id) {
+                    return Err(transition("a ballot opened twice"));
+                }
+                if *roll == 0 || *roll > index {
+                    return Err(transition("a ballot's roll is not a past checkpoint"));
+                }
+                if closes <= opens {
+                    return Err(transition("a ballot closes before it opens"));
+                }
+                self.open.insert(*ballot_id, self.events.len());
+                self.events.push(BallotEvent {
+                    entry: index,
+                    ballot_id: field::to_hex(ballot_id),
+                    issuer_id: field::to_hex(issuer_id),
+                    definition_sha256: hex::encode(definition),
+                    roll: *roll,
+                    opens: *opens,
+                    closes: *closes,
+                    tallied_entry: None,
+                    ratings_sha256: None,
+                    ratings: None,
+                });
+            }
+            EntryBody::BallotTallied {
+                issuer_id,
+                ballot_id,
+                ratings,
+                counts,
+            } => {
+                let Some(event) = self.open.get(ballot_id).map(|i| &mut self.events[*i]) else {
+                    return Err(transition("a tally of a ballot never opened"));
+                };
+                if event.issuer_id != field::to_hex(issuer_id) {
+                    return Err(transition("a ballot tallied by another issuer"));
+                }
+                if event.tallied_entry.is_some() {
+                    return Err(transition("a ballot tallied twice"));
+                }
+                if entry.time < event.closes {
+                    return Err(transition("a ballot tallied before its closing time"));
+                }
+                event.tallied_entry = Some(index);
+                event.ratings_sha256 = Some(hex::encode(ratings));
+                event.ratings = Some(counts.iter().flatten().map(|n| u64::from(*n)).sum());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
