@@ -79,14 +79,20 @@ pub fn ballot(
             choice,
             wallet,
             ledger,
+            service,
             out: path,
         } => {
             let ballot: Ballot = present::read_json(&ballot)?;
+            let public = match (&ledger, &service) {
+                (Some(l), _) => Some(Public::Export(l)),
+                (None, Some(url)) => Some(Public::Service(url.trim_end_matches('/'))),
+                (None, None) => None,
+            };
             let rating = rate(
                 home,
                 params,
                 &wallet_path(home, &wallet),
-                ledger.as_deref(),
+                public,
                 &ballot,
                 &appraisee,
                 &choice,
@@ -244,7 +250,7 @@ pub fn rate(
     home: &Home,
     params: &Path,
     wallet: &Path,
-    ledger: Option<&Path>,
+    ledger: Option<Public<'_>>,
     ballot: &Ballot,
     appraisee: &str,
     choice: &str,
@@ -252,14 +258,22 @@ pub fn rate(
 ) -> Result<Rating, CliError> {
     ballot.check()?;
     let request = ballot.request(appraisee, choice)?;
-    // The roll is checked under the ledger's key (this home's, or the export's) before its
-    // registry is replayed from the entries below it.
+    // The roll is checked under the ledger's key (this home's, the export's or the service's)
+    // before its registry is replayed from the entries below it.
     let (entries, key) = match ledger {
-        Some(path) => {
+        Some(Public::Export(path)) => {
             let export = dossier_store::export::LedgerExport::from_json(
                 &std::fs::read_to_string(path).map_err(crate::error::io(path))?,
             )?;
             (Some(export.entries), export.log_key)
+        }
+        Some(Public::Service(url)) => {
+            let key = fetch_json(&format!("{url}/v1/ledger"))?["log_key"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| CliError::Input("the service names no ledger key".into()))?;
+            let size = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &key)?.size;
+            (Some(fetch_entries(url, size)?), key)
         }
         None => (None, crate::log_key(home, None)?),
     };
@@ -304,6 +318,65 @@ pub fn rate(
         choice: choice.into(),
         presentation,
     })
+}
+
+/// Where a rater reads the public ledger from, when not from this home.
+pub enum Public<'a> {
+    /// A ledger export (`dossier ledger export`).
+    Export(&'a Path),
+    /// A dossier service's `GET /v1/ledger/entries`, page by page.
+    Service(&'a str),
+}
+
+/// The most entries a rater downloads for a roll (a page of 1,000 at a time).
+const MAX_ROLL_ENTRIES: u64 = 100_000_000;
+
+fn fetch_json(url: &str) -> Result<serde_json::Value, CliError> {
+    let response = ureq::get(url)
+        .timeout(std::time::Duration::from_secs(60))
+        .call()
+        .map_err(|e| CliError::Input(format!("GET {url}: {e}")))?;
+    response
+        .into_json()
+        .map_err(|e| CliError::Input(format!("GET {url}: not JSON ({e})")))
+}
+
+/// The ledger's first `size` entries from a service: every colleague downloads the same pages,
+/// so the download names no credential. The entries' contents are checked where they matter:
+/// a path replayed from altered entries does not lead to the roll's root, and proving refuses.
+fn fetch_entries(url: &str, size: u64) -> Result<Vec<Vec<u8>>, CliError> {
+    use base64::Engine;
+    if size > MAX_ROLL_ENTRIES {
+        return Err(CliError::Input(
+            "the roll is larger than a rater downloads".into(),
+        ));
+    }
+    let bar = indicatif::ProgressBar::new(size).with_message("ledger entries");
+    let mut out = Vec::new();
+    while (out.len() as u64) < size {
+        let start = out.len() as u64;
+        let page = fetch_json(&format!(
+            "{url}/v1/ledger/entries?start={start}&limit={}",
+            (size - start).min(1000)
+        ))?;
+        let entries = page["entries"].as_array().cloned().unwrap_or_default();
+        if entries.is_empty() {
+            return Err(CliError::Input(
+                "the service's ledger is shorter than the ballot's roll".into(),
+            ));
+        }
+        for e in entries.iter().take((size - start) as usize) {
+            let data = e["data"].as_str().unwrap_or_default();
+            out.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map_err(|_| CliError::Input("a ledger entry is not base64".into()))?,
+            );
+        }
+        bar.set_position(out.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(out)
 }
 
 /// The verifying keys a ballot's ratings need (halo2's made from the circuit).
@@ -373,30 +446,35 @@ fn cast(
     Ok(if refused == 0 { 0 } else { 1 })
 }
 
+/// What a ledger records of a ballot: its definition's hash, and its tally (the archive's hash
+/// and the counts) once closed.
+#[derive(Default)]
+struct OnLedger {
+    opened: Option<[u8; 32]>,
+    tallied: Option<([u8; 32], Vec<Vec<u32>>)>,
+}
+
 /// The ballot's entries on a ledger: its opening and its tally.
-fn ledger_record(
-    entries: &[Vec<u8>],
-    ballot: &Ballot,
-) -> Result<(Option<[u8; 32]>, Option<([u8; 32], Vec<Vec<u32>>)>), CliError> {
+fn ledger_record(entries: &[Vec<u8>], ballot: &Ballot) -> Result<OnLedger, CliError> {
     let id = ballot.id()?;
-    let (mut opened, mut tallied) = (None, None);
+    let mut found = OnLedger::default();
     for bytes in entries {
         match Entry::from_bytes(bytes)?.body {
             EntryBody::BallotOpened {
                 ballot_id,
                 definition,
                 ..
-            } if ballot_id == id => opened = Some(definition),
+            } if ballot_id == id => found.opened = Some(definition),
             EntryBody::BallotTallied {
                 ballot_id,
                 ratings,
                 counts,
                 ..
-            } if ballot_id == id => tallied = Some((ratings, counts)),
+            } if ballot_id == id => found.tallied = Some((ratings, counts)),
             _ => {}
         }
     }
-    Ok((opened, tallied))
+    Ok(found)
 }
 
 /// Re-verifies a ballot's archive: every rating, the tally, and the ledger's record of both.
@@ -440,7 +518,7 @@ fn verify(
         dossier_verifier::ballot::verify_ratings(ballot, &archive.ratings, &keys, &trust, schemas)
             .map_err(|e| CliError::Verify(e.error))?;
     let secs = started.elapsed().as_secs_f64();
-    let (opened, tallied) = ledger_record(&entries, ballot)?;
+    let OnLedger { opened, tallied } = ledger_record(&entries, ballot)?;
     let mut problems = Vec::new();
     if opened != Some(ballot.definition_hash()?) {
         problems.push("the ledger has no opening of this ballot with this definition");

@@ -4,7 +4,8 @@
 //! committee approves a 2026 appraisal (three of five members); the ledger publishes a checkpoint; a holder fetches an anchored witness; a promotion
 //! replaces a status credential and a fraudulent degree is revoked; a second checkpoint follows;
 //! two departments' witnesses cosign each checkpoint (and refuse a forked one), and the
-//! verifier believes a checkpoint only with both cosignatures; a regulator audits the ledger
+//! verifier believes a checkpoint only with both cosignatures; the unit's colleagues rate two
+//! appraisees anonymously and the tally goes on the ledger; a regulator audits the ledger
 //! and checks the two checkpoints' consistency.
 
 use crate::error::CliError;
@@ -348,6 +349,16 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
             second.root_hash,
         )?)
     })?;
+    peer_rating(
+        &mut steps,
+        params,
+        &store,
+        &hr,
+        &trust,
+        &secrets[1..5],
+        &issued_hr,
+        &schemas,
+    )?;
     let report = steps.time(
         "regulator: audit (replay every entry, every root, every checkpoint)",
         || audit::audit_store(&store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit),
@@ -366,6 +377,143 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         println!("inspect: dossier --home {} ledger info", dir.display());
     }
     Ok(0)
+}
+
+/// The unit's anonymous peer rating: the HR office opens a ballot on checkpoint 2 (its roll),
+/// four colleagues rate two appraisees with proofs made from paths replayed out of the public
+/// ledger, a second rating and an altered choice are refused, the demo's clock moves to the
+/// closing time, the tally goes on the ledger, and the archive is re-verified against it.
+#[allow(clippy::too_many_arguments)]
+fn peer_rating(
+    steps: &mut Steps,
+    params: &Path,
+    store: &Store,
+    hr: &KeyPair,
+    trust: &dossier_verifier::Trust,
+    raters: &[HolderSecret],
+    issued_hr: &[Credential],
+    schemas: &SchemaSet,
+) -> Result<(), CliError> {
+    use dossier_core::ballot::{Ballot, Choices, Rating, RATING_FORMAT};
+    let roll = store.latest_checkpoint()?.unwrap_or_default();
+    let opens = crate::now();
+    let ballot = Ballot {
+        name: "appraisal-2026.tax-bureau.collection".into(),
+        issuer: "hr.tax-bureau".into(),
+        unit: "tax-bureau/collection".into(),
+        appraisees: vec!["A-017".into(), "A-042".into()],
+        choices: Choices::Grades,
+        opens,
+        closes: opens + 7 * 86_400,
+        day: crate::demo_date(crate::today()),
+        roll,
+        backend: Backend::Groth16,
+    };
+    steps.time(
+        "peer rating: the HR office opens a ballot (2 appraisees, the unit's colleagues rate; roll = checkpoint 2)",
+        || Ok(store.open_ballot(hr, &ballot, opens)?),
+    )?;
+    let size = checkpoint::open(ballot.roll.as_bytes(), trust.log_key.as_str())?.size;
+    let replayed = steps.time(
+        &format!(
+            "peer rating: a rater replays the HR registry from the public ledger ({size} entries) for their path"
+        ),
+        || Ok(store.roll(&ballot.issuer, size)?),
+    )?;
+    let keys = dossier_verifier::VerifierKeys::load(params)?;
+    let provers = Provers::new(params);
+    let shape = ballot.query().shape()?;
+    provers.prepare(Backend::Groth16, shape)?;
+    let choices = [
+        ["competent", "excellent"],
+        ["excellent", "competent"],
+        ["excellent", "competent"],
+        ["competent", "basically_competent"],
+    ];
+    let rate = |secret: &HolderSecret, employment: &Credential, appraisee: &str, choice: &str| {
+        let request = ballot.request(appraisee, choice)?;
+        let encoded = request.query.encode(schemas, shape)?;
+        let path = replayed.path(employment.credential_id)?;
+        let offered = [Offered {
+            credential: employment.clone(),
+            siblings: path.siblings,
+            root: path.root,
+            halo2: path.halo2,
+        }];
+        let presentation = provers.prove(&Statement {
+            request: &request,
+            query: &encoded,
+            secret,
+            offered: &offered,
+            checkpoint: &ballot.roll,
+        })?;
+        Ok::<_, CliError>(Rating {
+            format: RATING_FORMAT.into(),
+            ballot: ballot.name.clone(),
+            appraisee: appraisee.into(),
+            choice: choice.into(),
+            presentation,
+        })
+    };
+    let cast = |r: &Rating| -> Result<u32, CliError> {
+        let checked = dossier_verifier::ballot::verify_rating(&ballot, r, &keys, trust, schemas)?;
+        Ok(store.cast_rating(r, &checked.nullifier, crate::now())?)
+    };
+    let mut first = None;
+    steps.time(
+        "peer rating: 4 colleagues each rate both appraisees (8 proofs on their own machines, checked and archived)",
+        || {
+            for (i, secret) in raters.iter().enumerate() {
+                for (a, appraisee) in ballot.appraisees.iter().enumerate() {
+                    let r = rate(secret, &issued_hr[4 * (i + 1)], appraisee, choices[i][a])?;
+                    cast(&r)?;
+                    first.get_or_insert(r);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let first = first.ok_or_else(|| CliError::Input("demo: no rating".into()))?;
+    steps.time(
+        "peer rating: a second rating of A-017 by the same colleague, and a rating whose choice was altered: refused",
+        || {
+            let again = rate(&raters[0], &issued_hr[4], "A-017", "excellent")?;
+            let mut altered = first.clone();
+            altered.choice = "incompetent".into();
+            if cast(&again).is_ok() || cast(&altered).is_ok() {
+                return Err(CliError::Input("demo: a false rating was accepted".into()));
+            }
+            Ok(())
+        },
+    )?;
+    let closed = steps.time(
+        "peer rating: the demo's clock moves to the closing time; the HR office publishes the tally on the ledger",
+        || Ok(store.close_ballot(hr, &ballot.name, ballot.closes)?),
+    )?;
+    let archive = store.ratings(&ballot.name)?;
+    let tally = steps.time(
+        "peer rating: anyone re-verifies the 8 archived ratings (batched) and recomputes the tally",
+        || {
+            dossier_verifier::ballot::verify_ratings(&ballot, &archive, &keys, trust, schemas)
+                .map_err(|e| CliError::Verify(e.error))
+        },
+    )?;
+    if tally.counts != closed.tally.counts {
+        return Err(CliError::Input(
+            "demo: the re-verified tally differs from the ledger's".into(),
+        ));
+    }
+    if !steps.json {
+        println!(
+            "              tally (nobody learns who rated what):\n{}",
+            crate::ballot::tally_text(&ballot, &tally)
+                .lines()
+                .map(|l| format!("            {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    Ok(())
 }
 
 /// Two departments' witnesses (c2sp.org/tlog-witness), run in process with their state in the

@@ -792,8 +792,11 @@ enum BallotCmd {
         wallet: Option<PathBuf>,
         /// A public ledger export to replay the roll's registry from (default: this home's
         /// ledger).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "service")]
         ledger: Option<PathBuf>,
+        /// A dossier service to download the public ledger entries from (`http://host:port`).
+        #[arg(long)]
+        service: Option<String>,
         /// Where to write the rating.
         #[arg(long)]
         out: PathBuf,

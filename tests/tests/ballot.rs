@@ -115,7 +115,13 @@ fn rate_from(
         s(out),
     ];
     if let Some(l) = ledger {
-        args.extend_from_slice(&["--ledger", s(l)]);
+        // A path, or the service's address (`http://...`): the same public entries.
+        let flag = if s(l).starts_with("http://") {
+            "--service"
+        } else {
+            "--ledger"
+        };
+        args.extend_from_slice(&[flag, s(l)]);
     }
     let o = run(home, &args);
     if !o.status.success() {
@@ -663,9 +669,11 @@ fn ratings_over_http_need_no_token_and_count_once() {
         &out("r0b.json"),
     )
     .expect("proves");
+    // This colleague downloads the entries from the service itself.
+    let service = PathBuf::from(&server.base);
     let r1 = rate_from(
         &u.home,
-        Some(&export),
+        Some(&service),
         &ballot_file,
         &u.colleagues[1],
         "A-001",
