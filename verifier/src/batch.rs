@@ -161,7 +161,7 @@ impl Halo2Batch {
         &mut self,
         _: usize,
         _: &BatchItem<'_>,
-        _: &str,
+        _: &Trust,
         _: &dossier_core::schema::SchemaSet,
     ) -> Option<Result<crate::Checked, VerifyError>> {
         Some(Err(VerifyError::BackendMissing(

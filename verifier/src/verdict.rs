@@ -47,6 +47,7 @@ pub struct Verdict {
 }
 
 /// What halo2 verdicts say of their setup.
+#[cfg(feature = "halo2")]
 pub const NO_SETUP: &str = "none: halo2 needs no trusted setup";
 
 fn decode(ty: &FieldType, v: Fr) -> Value {
