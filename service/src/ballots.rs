@@ -12,7 +12,7 @@
 //! (`GET /v1/ledger/entries` up to the roll's size), which every colleague downloads alike.
 
 use crate::extract::{Body, IssuerToken, PathArgs};
-use crate::{now, AppState, ServiceError};
+use crate::{blocking, now, AppState, ServiceError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -23,14 +23,6 @@ use dossier_store::ballot::{BallotRecord, BallotStatus, Closed};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
-) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("worker: {e}")))?
-}
 
 /// A ballot to open.
 #[derive(Deserialize, ToSchema)]
@@ -123,6 +115,15 @@ pub async fn open(
                 "no_checkpoint",
                 "roll",
                 "publish a checkpoint to be the roll",
+            )
+        })?;
+        // Ratings are checked under the service's trust (its witness policy included): a roll
+        // it would not trust would refuse every rating.
+        state.trust.open(roll.as_bytes()).map_err(|_| {
+            ServiceError::bad(
+                "unwitnessed_roll",
+                "roll",
+                "the latest checkpoint lacks the witness cosignatures this service demands: open the ballot once it is cosigned",
             )
         })?;
         let opens = body.opens.unwrap_or_else(now);

@@ -10,7 +10,7 @@
 
 use crate::extract::{Body, IssuerOrMember, IssuerToken, MemberToken, PathArgs, ProposalId};
 use crate::issuers::Issued;
-use crate::{now, tables, AppState, ServiceError};
+use crate::{blocking, now, tables, AppState, ServiceError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -21,14 +21,6 @@ use dossier_store::home::KeyFile;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
-) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("worker: {e}")))?
-}
 
 /// A credential to propose.
 #[derive(Deserialize, ToSchema)]

@@ -6,7 +6,7 @@
 use crate::extract::{Body, CredentialId, IssuerToken, PathArgs};
 use crate::jobs::{self, Job};
 use crate::tables::{self, JOBS};
-use crate::{now, today, AppState, ServiceError};
+use crate::{blocking, now, today, AppState, ServiceError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -18,14 +18,6 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Only the issuer's own token may write its registry.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
-) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("worker: {e}")))?
-}
-
 /// A new issuer.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

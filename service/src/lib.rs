@@ -122,6 +122,15 @@ impl AppState {
 /// The clock (one definition, in core).
 pub use dossier_core::clock::{now, today};
 
+/// Runs store work (durable writes, proof checks) off the async runtime's threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("worker: {e}")))?
+}
+
 /// A random 128-bit id, hex.
 pub fn random_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())

@@ -398,42 +398,13 @@ fn every_false_rating_is_refused_and_the_tally_does_not_move() {
     let ballot_file = dir.path().join("ballot.json");
     write_json(&ballot_file, &ballot);
     let out = |n: &str| dir.path().join(n);
-    let r0 = rate(
-        &u.home,
-        &ballot_file,
-        &u.colleagues[0],
-        "A-001",
-        "competent",
-        &out("r0.json"),
-    )
-    .expect("rates");
-    let r0_again = rate(
-        &u.home,
-        &ballot_file,
-        &u.colleagues[0],
-        "A-001",
-        "excellent",
-        &out("r0b.json"),
-    )
-    .expect("proves");
-    let r0_other = rate(
-        &u.home,
-        &ballot_file,
-        &u.colleagues[0],
-        "A-002",
-        "excellent",
-        &out("r0c.json"),
-    )
-    .expect("rates");
-    let r1 = rate(
-        &u.home,
-        &ballot_file,
-        &u.colleagues[1],
-        "A-001",
-        "excellent",
-        &out("r1.json"),
-    )
-    .expect("rates");
+    let rate_as = |wallet: &Path, appraisee: &str, choice: &str, file: &str| {
+        rate(&u.home, &ballot_file, wallet, appraisee, choice, &out(file))
+    };
+    let r0 = rate_as(&u.colleagues[0], "A-001", "competent", "r0.json").expect("rates");
+    let r0_again = rate_as(&u.colleagues[0], "A-001", "excellent", "r0b.json").expect("proves");
+    let r0_other = rate_as(&u.colleagues[0], "A-002", "excellent", "r0c.json").expect("rates");
+    let r1 = rate_as(&u.colleagues[1], "A-001", "excellent", "r1.json").expect("rates");
     // The leaver proves against the checkpoint before the revocation (a ballot file of the same
     // name with the old roll): the verifier refuses another checkpoint than the ballot's roll.
     let mut old_roll = ballot.clone();
@@ -537,15 +508,7 @@ fn every_false_rating_is_refused_and_the_tally_does_not_move() {
         Err(StoreError::BallotNotOpen { .. })
     ));
     drop(store); // the CLI below opens the store itself
-    let late = rate(
-        &u.home,
-        &ballot_file,
-        &u.colleagues[2],
-        "A-001",
-        "excellent",
-        &out("late.json"),
-    )
-    .expect("proves");
+    let late = rate_as(&u.colleagues[2], "A-001", "excellent", "late.json").expect("proves");
     let store = dossier_store::Store::open(&u.home.join("dossier.redb"), Duration::from_secs(60))
         .expect("store");
     let checked = verify(&late).expect("a valid proof");
@@ -649,38 +612,23 @@ fn ratings_over_http_need_no_token_and_count_once() {
     let ballot_file = dir.path().join("ballot.json");
     write_json(&ballot_file, &opened["ballot"]);
     let out = |n: &str| dir.path().join(n);
-    let r0 = rate_from(
-        &u.home,
-        Some(&export),
-        &ballot_file,
-        &u.colleagues[0],
-        "A-001",
-        "85",
-        &out("r0.json"),
-    )
-    .expect("rates");
-    let r0_again = rate_from(
-        &u.home,
-        Some(&export),
-        &ballot_file,
-        &u.colleagues[0],
-        "A-001",
-        "99",
-        &out("r0b.json"),
-    )
-    .expect("proves");
+    let rate_via = |public: &Path, wallet: &Path, appraisee: &str, choice: &str, file: &str| {
+        let (home, ballot) = (&u.home, &ballot_file);
+        rate_from(
+            home,
+            Some(public),
+            ballot,
+            wallet,
+            appraisee,
+            choice,
+            &out(file),
+        )
+    };
+    let r0 = rate_via(&export, &u.colleagues[0], "A-001", "85", "r0.json").expect("rates");
+    let r0_again = rate_via(&export, &u.colleagues[0], "A-001", "99", "r0b.json").expect("proves");
     // This colleague downloads the entries from the service itself.
     let service = PathBuf::from(&server.base);
-    let r1 = rate_from(
-        &u.home,
-        Some(&service),
-        &ballot_file,
-        &u.colleagues[1],
-        "A-001",
-        "70",
-        &out("r1.json"),
-    )
-    .expect("rates");
+    let r1 = rate_via(&service, &u.colleagues[1], "A-001", "70", "r1.json").expect("rates");
     let ratings = format!("/v1/ballots/{BALLOT}/ratings");
     let post = |r: &Rating| {
         server.call(
