@@ -127,8 +127,11 @@ pub fn ballot(
             let record = home.reader()?.ballot(&name)?;
             let status = record.status(now());
             let mut text = format!(
-                "ballot `{name}` of {} (unit {}): {:?}, {} ratings",
-                record.ballot.issuer, record.ballot.unit, status, record.ratings
+                "ballot `{name}` of {} (unit {}): {}, {} ratings",
+                record.ballot.issuer,
+                record.ballot.unit,
+                status.name(),
+                record.ratings
             );
             if let Some(c) = &record.closed {
                 text.push('\n');

@@ -74,6 +74,18 @@ pub enum BallotStatus {
     Closed,
 }
 
+impl BallotStatus {
+    /// Its name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BallotStatus::Pending => "pending",
+            BallotStatus::Open => "open",
+            BallotStatus::Closing => "closing",
+            BallotStatus::Closed => "closed",
+        }
+    }
+}
+
 impl BallotRecord {
     /// The ballot's status at `now`.
     pub fn status(&self, now: u64) -> BallotStatus {
