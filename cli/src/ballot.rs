@@ -140,11 +140,20 @@ pub fn ballot(
             out.emit(text, json!({"ballot": record, "status": status}));
             Ok(0)
         }
-        BallotCmd::Archive { name, out: path } => {
-            let reader = home.reader()?;
-            let archive = Archive {
-                ballot: reader.ballot(&name)?.ballot,
-                ratings: reader.ratings(&name)?,
+        BallotCmd::Archive {
+            name,
+            service,
+            out: path,
+        } => {
+            let archive = match service {
+                Some(url) => fetch_archive(url.trim_end_matches('/'), &name)?,
+                None => {
+                    let reader = home.reader()?;
+                    Archive {
+                        ballot: reader.ballot(&name)?.ballot,
+                        ratings: reader.ratings(&name)?,
+                    }
+                }
             };
             write_json(&path, &archive)?;
             out.emit(
@@ -380,6 +389,43 @@ fn fetch_entries(url: &str, size: u64) -> Result<Vec<Vec<u8>>, CliError> {
     }
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// A ballot's archive from a service, page by page (`GET /v1/ballots/{name}/ratings`).
+fn fetch_archive(url: &str, name: &str) -> Result<Archive, CliError> {
+    let bad = |what: &str| CliError::Input(format!("the service's archive: {what}"));
+    let mut ratings: Vec<Rating> = Vec::new();
+    let mut ballot = None;
+    loop {
+        let page = fetch_json(&format!(
+            "{url}/v1/ballots/{name}/ratings?start={}&limit=1000",
+            ratings.len()
+        ))?;
+        let total = page["total"].as_u64().ok_or_else(|| bad("no total"))?;
+        if total > dossier_core::ballot::MAX_RATINGS as u64 {
+            return Err(bad("more ratings than a ballot accepts"));
+        }
+        let b: Ballot =
+            serde_json::from_value(page["ballot"].clone()).map_err(|_| bad("the ballot"))?;
+        if ballot.as_ref().is_some_and(|prev| prev != &b) {
+            return Err(bad("the ballot changed between pages"));
+        }
+        let got: Vec<Rating> =
+            serde_json::from_value(page["ratings"].clone()).map_err(|_| bad("a rating"))?;
+        ballot = Some(b);
+        if got.is_empty() {
+            break;
+        }
+        ratings.extend(got);
+        if ratings.len() as u64 >= total {
+            ratings.truncate(total as usize);
+            break;
+        }
+    }
+    Ok(Archive {
+        ballot: ballot.ok_or_else(|| bad("no ballot"))?,
+        ratings,
+    })
 }
 
 /// The verifying keys a ballot's ratings need (halo2's made from the circuit).

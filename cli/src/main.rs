@@ -821,6 +821,9 @@ enum BallotCmd {
     Archive {
         /// The ballot's name.
         name: String,
+        /// Read it from a dossier service (`http://host:port`) instead of this home.
+        #[arg(long)]
+        service: Option<String>,
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,

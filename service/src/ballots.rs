@@ -11,12 +11,13 @@
 //! the service who is rating: wallets replay the roll's registry from the public ledger entries
 //! (`GET /v1/ledger/entries` up to the roll's size), which every colleague downloads alike.
 
-use crate::extract::{Body, IssuerToken, PathArgs};
+use crate::extract::{Body, IssuerToken, Params, PathArgs};
+use crate::public::Page;
 use crate::{blocking, now, AppState, ServiceError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use dossier_core::ballot::{Archive, Ballot, Choices, Rating};
+use dossier_core::ballot::{Ballot, Choices, Rating};
 use dossier_core::encoding::days_to_date;
 use dossier_core::presentation::Backend;
 use dossier_store::ballot::{BallotRecord, BallotStatus, Closed};
@@ -207,19 +208,42 @@ pub async fn get(
     blocking(move || Ok(Json(BallotView::of(state.store.ballot(&name)?)))).await
 }
 
-/// A ballot's public archive: its definition and every accepted rating, in order (what
-/// `dossier ballot verify --archive` re-verifies against the ledger's tally).
+/// A page of a ballot's public archive.
+#[derive(Serialize, ToSchema)]
+pub struct ArchivePage {
+    /// The ballot's definition.
+    #[schema(value_type = Object)]
+    pub ballot: Ballot,
+    /// Ratings accepted in all.
+    pub total: u32,
+    /// The sequence number of this page's first rating.
+    pub start: u64,
+    /// The ratings from `start`, in acceptance order.
+    #[schema(value_type = Vec<Object>)]
+    pub ratings: Vec<Rating>,
+}
+
+/// A ballot's public archive, a page at a time: its definition and its accepted ratings in
+/// order (`dossier ballot archive --service` assembles the pages into the file that
+/// `dossier ballot verify` re-verifies against the ledger's tally).
 #[utoipa::path(get, path = "/v1/ballots/{name}/ratings", tag = "public",
-    params(("name" = String, Path, description = "The ballot's name")),
-    responses((status = 200, description = "The archive", body = Object)))]
+    params(("name" = String, Path, description = "The ballot's name"), Page),
+    responses((status = 200, description = "A page of the archive", body = ArchivePage)))]
 pub async fn archive(
     State(state): State<Arc<AppState>>,
     PathArgs(name): PathArgs<String>,
-) -> Result<Json<Archive>, ServiceError> {
+    Params(page): Params<Page>,
+) -> Result<Json<ArchivePage>, ServiceError> {
+    // Bounded by the service's page: a whole archive (up to 100,000 ratings of a few KB each)
+    // is never built in one answer.
+    let limit = page.limit.unwrap_or(100).min(state.limits.page);
     blocking(move || {
-        Ok(Json(Archive {
-            ballot: state.store.ballot(&name)?.ballot,
-            ratings: state.store.ratings(&name)?,
+        let record = state.store.ballot(&name)?;
+        Ok(Json(ArchivePage {
+            ratings: state.store.ratings_page(&name, page.start, limit)?,
+            ballot: record.ballot,
+            total: record.ratings,
+            start: page.start,
         }))
     })
     .await

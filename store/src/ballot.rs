@@ -292,8 +292,18 @@ fn ratings_in(
     t: &impl ReadableTable<([u8; 32], u32), &'static str>,
     key: [u8; 32],
 ) -> Result<Vec<Rating>, StoreError> {
+    ratings_range(t, key, 0, u32::MAX)
+}
+
+/// Ratings `start` to `end` (inclusive) of a ballot's archive.
+fn ratings_range(
+    t: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    key: [u8; 32],
+    start: u32,
+    end: u32,
+) -> Result<Vec<Rating>, StoreError> {
     let mut out = Vec::new();
-    for row in t.range((key, 0)..=(key, u32::MAX))? {
+    for row in t.range((key, start)..=(key, end))? {
         out.push(parse("rating", row?.1.value())?);
     }
     Ok(out)
@@ -336,6 +346,32 @@ impl<D: ReadableDatabase> Store<D> {
         self.ballot(name)?;
         let txn = self.raw().begin_read()?;
         ratings_in(&txn.open_table(RATINGS)?, field::to_be_bytes(&id))
+    }
+
+    /// A page of a ballot's archive: at most `limit` ratings from `start` (a sequence number).
+    pub fn ratings_page(
+        &self,
+        name: &str,
+        start: u64,
+        limit: u64,
+    ) -> Result<Vec<Rating>, StoreError> {
+        let id = dossier_core::ballot::ballot_id(name)?;
+        let total = u64::from(self.ballot(name)?.ratings);
+        let (start, end) = (start.min(total), start.saturating_add(limit).min(total));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let txn = self.raw().begin_read()?;
+        let (first, last) = (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end - 1).unwrap_or(u32::MAX),
+        );
+        ratings_range(
+            &txn.open_table(RATINGS)?,
+            field::to_be_bytes(&id),
+            first,
+            last,
+        )
     }
 
     /// One issuer's registry as of the ledger's first `size` entries (a ballot's roll),
