@@ -5,7 +5,7 @@
 //! rating after closing, a second rating of one appraisee, a revoked or other-unit employment
 //! credential, an altered choice, a rating against another checkpoint than the roll; none of
 //! them moves the tally. Over HTTP the same with the halo2 backend, ratings sent without a
-//! token.
+//! token, and a SIGKILL of the service losing no acknowledged rating.
 
 use dossier_core::ballot::{Archive, Ballot, Choices, Rating};
 use dossier_core::presentation::Backend;
@@ -480,7 +480,25 @@ fn every_false_rating_is_refused_and_the_tally_does_not_move() {
 
     // Refusals by time and by nullifier.
     assert!(cast(&r0, 999).expect_err("early").contains("not open yet"));
-    assert_eq!(cast(&r0, 1_000).expect("at the opening"), 0);
+    // Four writers cast the same rating at once, at the opening: the nullifier is checked
+    // inside the write transaction, so exactly one is accepted.
+    let outcomes: Vec<Result<u32, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4).map(|_| scope.spawn(|| cast(&r0, 1_000))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&Ok(0)), "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().err())
+        .all(|e| e.contains("already rated")));
     assert!(cast(&r0, 1_001)
         .expect_err("twice")
         .contains("already rated"));
@@ -630,7 +648,7 @@ fn ratings_over_http_need_no_token_and_count_once() {
     let service = PathBuf::from(&server.base);
     let r1 = rate_via(&service, &u.colleagues[1], "A-001", "70", "r1.json").expect("rates");
     let ratings = format!("/v1/ballots/{BALLOT}/ratings");
-    let post = |r: &Rating| {
+    let post_to = |server: &Server, r: &Rating| {
         server.call(
             "POST",
             &ratings,
@@ -638,6 +656,7 @@ fn ratings_over_http_need_no_token_and_count_once() {
             Some(&serde_json::to_value(r).expect("json")),
         )
     };
+    let post = |r: &Rating| post_to(&server, r);
     let (status, body) = post(&r0);
     assert_eq!(status, 201, "{body}");
     assert_eq!(post(&r0).0, 409, "the same rating twice");
@@ -664,6 +683,19 @@ fn ratings_over_http_need_no_token_and_count_once() {
         404
     );
     assert_eq!(post(&r1).0, 201);
+    // Acknowledged means durable: the service killed (SIGKILL) and restarted keeps both ratings
+    // and their nullifiers.
+    server.signal(9);
+    drop(server);
+    let server = Server::start(&u.home, &dir.path().join("no-params"), &tokens, &[]);
+    let post = |r: &Rating| post_to(&server, r);
+    let (status, after) = server.call("GET", &format!("/v1/ballots/{BALLOT}"), None, None);
+    assert_eq!(
+        (status, after["ratings"].as_u64()),
+        (200, Some(2)),
+        "{after}"
+    );
+    assert_eq!(post(&r1).0, 409, "the nullifier survived the crash");
     let close = format!("/v1/issuers/{HR}/ballots/{BALLOT}/close");
     assert_eq!(
         server.call("POST", &close, Some(&hr), None).0,
