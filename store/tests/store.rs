@@ -329,3 +329,62 @@ fn cosignatures_are_checked_before_they_are_kept() {
         .add_cosignature(size + 1, &w1.witness_key(), &later)
         .is_err());
 }
+
+/// A ballot's roll is the registry replayed from the public entries: at every checkpoint it
+/// gives the very paths (both trees) the store gave then, through issues, an update and a
+/// revocation; and a roll of another issuer's entries shares none of them.
+#[test]
+fn a_roll_replayed_from_entries_is_the_registry_at_its_checkpoint() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir.path().join("d.redb"));
+    let log_key = key("test/ledger");
+    store.init_ledger(&log_key).expect("init");
+    let hr = key("hr.example");
+    let other = key("other.example");
+    store.register_issuer(&hr, 1).expect("register");
+    store.register_issuer(&other, 1).expect("register");
+    store.issue(&hr, &claims(40), 20_000, 2).expect("issue");
+    store.issue(&other, &claims(5), 20_000, 2).expect("issue");
+    store.checkpoint(&log_key, 3).expect("checkpoint");
+    let first = store.ledger_size().expect("size");
+    let then: Vec<_> = (0..40)
+        .map(|id| store.witness("hr.example", id).expect("path"))
+        .collect();
+    // The registry moves on: an update, a revocation, more issues.
+    store
+        .update(&hr, 3, &claims(41)[40], 20_000, 4)
+        .expect("update");
+    store.revoke(&hr, 7, 5).expect("revoke");
+    store.issue(&hr, &claims(3), 20_000, 6).expect("issue");
+    store.checkpoint(&log_key, 7).expect("checkpoint");
+
+    let early = store.roll("hr.example", first).expect("roll");
+    for (id, path) in then.iter().enumerate() {
+        assert_eq!(
+            &early.path(id as u32).expect("path"),
+            path,
+            "credential {id}"
+        );
+    }
+    let now = store
+        .roll("hr.example", store.ledger_size().expect("size"))
+        .expect("roll");
+    for id in [0u32, 3, 7, 39, 41, 42, 43] {
+        assert_eq!(
+            now.path(id).expect("path"),
+            store.witness("hr.example", id).expect("path"),
+            "credential {id}"
+        );
+    }
+    assert_ne!(
+        early.path(3).expect("path").leaf,
+        now.path(3).expect("path").leaf
+    );
+    assert!(now.path(7).expect("path").leaf == Fr::from(0u64), "revoked");
+    let elsewhere = store.roll("other.example", first).expect("roll");
+    assert_ne!(elsewhere.path(0).expect("path").root, then[0].root);
+    assert!(
+        store.roll("hr.example", first + 10_000).is_err(),
+        "past the ledger"
+    );
+}
