@@ -318,46 +318,38 @@ fn a_unit_rates_its_appraisees_from_the_command_line() {
     // A rating dropped from the archive, or one whose choice was changed: refused.
     let original: Archive =
         serde_json::from_str(&std::fs::read_to_string(&archive).expect("read")).expect("archive");
-    let mut dropped = original.clone();
-    dropped.ratings.remove(1);
-    write_json(&out("dropped.json"), &dropped);
-    let o = run(
-        &u.home,
-        &[
+    let verify_altered = |name: &str, alter: &dyn Fn(&mut Archive)| {
+        let mut altered = original.clone();
+        alter(&mut altered);
+        write_json(&out(name), &altered);
+        let file = out(name);
+        let args = [
             "--params",
             &p,
             "--json",
             "ballot",
             "verify",
             "--archive",
-            s(&out("dropped.json")),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(1));
+            s(&file),
+        ];
+        let o = run(&u.home, &args);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        o
+    };
+    let o = verify_altered("dropped.json", &|a| {
+        a.ratings.remove(1);
+    });
     let v: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["valid"], false, "{v}");
-    let mut changed = original.clone();
-    changed.ratings[0].choice = "excellent".into();
-    write_json(&out("changed.json"), &changed);
-    let o = run(
-        &u.home,
-        &[
-            "--params",
-            &p,
-            "ballot",
-            "verify",
-            "--archive",
-            s(&out("changed.json")),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(1));
+    let o = verify_altered("changed.json", &|a| {
+        a.ratings[0].choice = "excellent".into()
+    });
     assert!(String::from_utf8_lossy(&o.stderr).contains("challenge"));
     // The audit replays the ballot's two entries.
     let audit = ok_json(&u.home, &["audit", "--ledger", s(&export)]);
     let ballots = &audit["report"]["ballots"];
     assert_eq!(ballots.as_array().map(Vec::len), Some(1), "{audit}");
     assert_eq!(ballots[0]["ratings"], 4);
-    let _ = u.early_checkpoint;
 }
 
 /// The refusals, with the store's clock given explicitly: a ballot opened at 1,000 and closed
