@@ -484,8 +484,9 @@ struct VerifyArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    /// Synthetic civil servants (each gets employment, qualification and three appraisals).
-    #[arg(long, default_value_t = 1000)]
+    /// Synthetic civil servants (each gets employment, qualification and three appraisals);
+    /// at least 5, the story's cast (a candidate, a revoked degree, four raters).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(5..=1_000_000))]
     people: u32,
 }
 
