@@ -37,8 +37,9 @@ pub const MAX_BALLOT_NAME: usize = 64;
 pub const MAX_APPRAISEE: usize = 64;
 /// The most ratings a ballot accepts.
 pub const MAX_RATINGS: usize = 100_000;
-/// The largest signed checkpoint a ballot carries as its roll.
-pub const MAX_ROLL: usize = 16_384;
+/// The largest signed checkpoint a ballot carries as its roll: a checkpoint line per registry
+/// (about 200 bytes) for the 10,000 registries an entry can list, with room for cosignatures.
+pub const MAX_ROLL: usize = 4 << 20;
 
 /// What raters choose from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,7 +192,7 @@ impl Ballot {
         }
         encoding::date_to_days(&self.day).map_err(|reason| invalid("day", reason))?;
         if self.roll.is_empty() || self.roll.len() > MAX_ROLL {
-            return Err(invalid("roll", "a signed checkpoint of at most 16 KiB"));
+            return Err(invalid("roll", "a signed checkpoint of at most 4 MiB"));
         }
         Ok(())
     }
@@ -431,6 +432,14 @@ mod tests {
         assert!(b.check().is_err(), "a slash in the name");
         b.name = "x".repeat(65);
         assert!(b.check().is_err(), "65 characters");
+        // A roll as large as a checkpoint of 10,000 registries, and not one byte more.
+        let mut b = ballot();
+        b.roll = "x".repeat(MAX_ROLL);
+        b.check().expect("the largest roll");
+        b.roll.push('x');
+        assert!(b.check().is_err(), "one byte past");
+        b.roll.clear();
+        assert!(b.check().is_err(), "no roll");
     }
 
     #[test]
