@@ -105,7 +105,14 @@ pub fn ballot(
             );
             Ok(0)
         }
-        BallotCmd::Cast { ratings } => cast(home, params, out, schemas, &ratings),
+        BallotCmd::Cast {
+            ratings,
+            service: None,
+        } => cast(home, params, out, schemas, &ratings),
+        BallotCmd::Cast {
+            ratings,
+            service: Some(url),
+        } => send(url.trim_end_matches('/'), out, &ratings),
         BallotCmd::Close { name } => {
             let store = home.store()?;
             let record = store.ballot(&name)?;
@@ -439,6 +446,30 @@ fn keys_for(params: &Path, ballot: &Ballot) -> Result<dossier_verifier::Verifier
     }
 }
 
+/// Sends ratings to a service (no token), and reports each answer.
+fn send(url: &str, out: &Out, paths: &[PathBuf]) -> Result<i32, CliError> {
+    let mut results = Vec::new();
+    for path in paths {
+        let rating: Rating = present::read_json(path)?;
+        let target = format!("{url}/v1/ballots/{}/ratings", rating.ballot);
+        let answer = ureq::post(&target)
+            .timeout(std::time::Duration::from_secs(60))
+            .send_json(&rating);
+        let (status, body): (u16, serde_json::Value) = match answer {
+            Ok(r) => (r.status(), r.into_json().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or_default()),
+            Err(e) => return Err(CliError::Input(format!("POST {target}: {e}"))),
+        };
+        results.push(if status == 201 {
+            json!({"rating": path, "accepted": true, "sequence": body["sequence"]})
+        } else {
+            json!({"rating": path, "accepted": false, "status": status,
+                   "error": body["error"]["message"]})
+        });
+    }
+    report(out, results)
+}
+
 /// Checks each rating against its ballot in this home and archives those that pass.
 fn cast(
     home: &Home,
@@ -456,7 +487,6 @@ fn cast(
         dossier_core::cosignature::WitnessPolicy::none(),
     );
     let mut results = Vec::new();
-    let mut refused = 0;
     for path in paths {
         let rating: Rating = present::read_json(path)?;
         let outcome = (|| -> Result<u32, CliError> {
@@ -474,11 +504,19 @@ fn cast(
         match outcome {
             Ok(seq) => results.push(json!({"rating": path, "accepted": true, "sequence": seq})),
             Err(e) => {
-                refused += 1;
-                results.push(json!({"rating": path, "accepted": false, "error": e.to_string()}));
+                results.push(json!({"rating": path, "accepted": false, "error": e.to_string()}))
             }
         }
     }
+    report(out, results)
+}
+
+/// Prints each rating's outcome; exit 1 if any was refused.
+fn report(out: &Out, results: Vec<serde_json::Value>) -> Result<i32, CliError> {
+    let refused = results
+        .iter()
+        .filter(|r| r["accepted"].as_bool() != Some(true))
+        .count();
     let text = results
         .iter()
         .map(|r| match r["accepted"].as_bool() {

@@ -802,11 +802,16 @@ enum BallotCmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Check ratings and archive those that pass (what the service does on receipt).
+    /// Check ratings and archive those that pass (what the service does on receipt), or send
+    /// them to a service.
     Cast {
         /// Rating files.
         #[arg(required = true)]
         ratings: Vec<PathBuf>,
+        /// Send them to a dossier service (`http://host:port`; no token: ratings are
+        /// anonymous) instead of this home's store.
+        #[arg(long)]
+        service: Option<String>,
     },
     /// Close a ballot at its closing time (HR office): the tally goes on the ledger.
     Close {

@@ -674,7 +674,18 @@ fn ratings_over_http_need_no_token_and_count_once() {
             .0,
         404
     );
-    assert_eq!(post(&r1).0, 201);
+    // The rater's CLI sends its rating itself (no token).
+    let sent = ok_json(
+        &u.home,
+        &[
+            "ballot",
+            "cast",
+            s(&out("r1.json")),
+            "--service",
+            &server.base,
+        ],
+    );
+    assert_eq!(sent["results"][0]["accepted"], true, "{sent}");
     // Acknowledged means durable: the service killed (SIGKILL) and restarted keeps both ratings
     // and their nullifiers.
     server.signal(9);
@@ -688,6 +699,20 @@ fn ratings_over_http_need_no_token_and_count_once() {
         "{after}"
     );
     assert_eq!(post(&r1).0, 409, "the nullifier survived the crash");
+    let again = run(
+        &u.home,
+        &[
+            "--json",
+            "ballot",
+            "cast",
+            s(&out("r1.json")),
+            "--service",
+            &server.base,
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let again: Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(again["results"][0]["status"], 409, "{again}");
     let close = format!("/v1/issuers/{HR}/ballots/{BALLOT}/close");
     assert_eq!(
         server.call("POST", &close, Some(&hr), None).0,
