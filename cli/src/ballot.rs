@@ -645,9 +645,10 @@ pub fn tally_text(ballot: &Ballot, tally: &Tally) -> String {
     let n = ballot.choices.count();
     let mut lines = Vec::new();
     for (a, row) in ballot.appraisees.iter().zip(&tally.counts) {
+        let count = |c: usize| row.get(c).copied().unwrap_or(0);
         let cells: Vec<String> = (0..n)
-            .filter(|c| n <= 11 || row[*c] > 0)
-            .map(|c| format!("{}={}", ballot.choices.label(c), row[c]))
+            .filter(|c| n <= 11 || count(*c) > 0)
+            .map(|c| format!("{}={}", ballot.choices.label(c), count(c)))
             .collect();
         lines.push(format!("  {a}: {}", cells.join(", ")));
     }
