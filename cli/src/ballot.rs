@@ -11,15 +11,17 @@
 use crate::error::CliError;
 use crate::wallet::Wallet;
 use crate::{present, wallet_path, BallotCmd, Out};
-use dossier_core::ballot::{Archive, Ballot, Choices, Rating, Tally, RATING_FORMAT};
+use dossier_core::ballot::{Archive, Ballot, BallotDraft, Choices, Rating, Tally, RATING_FORMAT};
 use dossier_core::clock::now;
-use dossier_core::encoding::days_to_date;
+use dossier_core::credential::Offered;
 use dossier_core::entry::{Entry, EntryBody};
-use dossier_core::presentation::Backend;
+use dossier_core::holder::HolderSecret;
+use dossier_core::presentation::{Backend, PresentationRequest};
+use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
 use dossier_prover::{Provers, Statement};
 use dossier_store::ballot::Roll;
-use dossier_store::home::{self, Home};
+use dossier_store::home::Home;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +49,7 @@ pub fn ballot(
             let opens = now() + opens_in;
             let ballot = open(
                 home,
-                Draft {
+                BallotDraft {
                     issuer,
                     name,
                     unit,
@@ -58,7 +60,7 @@ pub fn ballot(
                     backend,
                 },
             )?;
-            write_json(&path, &ballot)?;
+            present::write_json(&path, &ballot)?;
             out.emit(
                 format!(
                     "ballot `{}` opened: {} appraisees, roll at ledger size {}, closes in {} s; \
@@ -98,7 +100,7 @@ pub fn ballot(
                 &choice,
                 schemas,
             )?;
-            write_json(&path, &rating)?;
+            present::write_json(&path, &rating)?;
             out.emit(
                 format!("rating written to {}", path.display()),
                 json!({"rating": path}),
@@ -162,7 +164,7 @@ pub fn ballot(
                     }
                 }
             };
-            write_json(&path, &archive)?;
+            present::write_json(&path, &archive)?;
             out.emit(
                 format!(
                     "{} ratings of `{name}` written to {}",
@@ -189,46 +191,15 @@ pub fn ballot(
     }
 }
 
-/// What the HR office decides when it opens a ballot.
-pub struct Draft {
-    /// The HR office.
-    pub issuer: String,
-    /// The ballot's name.
-    pub name: String,
-    /// The unit whose members rate.
-    pub unit: String,
-    /// Who is rated.
-    pub appraisees: Vec<String>,
-    /// What raters choose from.
-    pub choices: Choices,
-    /// Opening time (unix seconds).
-    pub opens: u64,
-    /// Closing time.
-    pub closes: u64,
-    /// The ratings' proof system.
-    pub backend: Backend,
-}
-
 /// Opens a ballot on this home's ledger, its roll the latest checkpoint.
-pub fn open(home: &Home, d: Draft) -> Result<Ballot, CliError> {
+pub fn open(home: &Home, draft: BallotDraft) -> Result<Ballot, CliError> {
     let store = home.store()?;
     let roll = store.latest_checkpoint()?.ok_or_else(|| {
         CliError::Input(
             "no checkpoint yet: publish one (`dossier checkpoint`) to be the roll".into(),
         )
     })?;
-    let ballot = Ballot {
-        name: d.name,
-        issuer: d.issuer,
-        unit: d.unit,
-        appraisees: d.appraisees,
-        choices: d.choices,
-        opens: d.opens,
-        closes: d.closes,
-        day: days_to_date((d.opens / 86_400) as u32),
-        roll,
-        backend: d.backend,
-    };
+    let ballot = draft.with_roll(roll);
     let key = home.issuer_key(&ballot.issuer, None)?;
     store.open_ballot(&key, &ballot, now())?;
     Ok(ballot)
@@ -253,12 +224,6 @@ fn parse_choices(s: &str) -> Result<Choices, CliError> {
         min: min.parse().map_err(|_| bad())?,
         max: max.parse().map_err(|_| bad())?,
     })
-}
-
-fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| CliError::Input(e.to_string()))?;
-    home::write_atomic(path, text.as_bytes(), 0o644, true)?;
-    Ok(())
 }
 
 /// A colleague's rating, proven locally from their wallet against the ballot's roll. The
@@ -323,20 +288,64 @@ pub fn rate(
     )?;
     let provers = Provers::new(params);
     provers.prepare(request.backend, shape)?;
-    let presentation = provers.prove(&Statement {
+    let answer = Answer {
+        appraisee,
+        choice,
         request: &request,
         query: &query,
-        secret: wallet.secret(),
-        offered: &offered,
+    };
+    prove_rating(&provers, ballot, &answer, wallet.secret(), &offered)
+}
+
+/// A rating's request, already derived from its ballot, appraisee and choice, and encoded.
+pub struct Answer<'a> {
+    /// Who is rated.
+    pub appraisee: &'a str,
+    /// The choice's label.
+    pub choice: &'a str,
+    /// `Ballot::request(appraisee, choice)`.
+    pub request: &'a PresentationRequest,
+    /// Its query, encoded for its shape.
+    pub query: &'a EncodedQuery,
+}
+
+/// Proves a rating from the rater's secret and their employment credential's path at the roll
+/// (the CLI's `rate` and the demo alike; keys already prepared).
+pub fn prove_rating(
+    provers: &Provers,
+    ballot: &Ballot,
+    answer: &Answer<'_>,
+    secret: &HolderSecret,
+    offered: &[Offered],
+) -> Result<Rating, CliError> {
+    let presentation = provers.prove(&Statement {
+        request: answer.request,
+        query: answer.query,
+        secret,
+        offered,
         checkpoint: &ballot.roll,
     })?;
     Ok(Rating {
         format: RATING_FORMAT.into(),
         ballot: ballot.name.clone(),
-        appraisee: appraisee.into(),
-        choice: choice.into(),
+        appraisee: answer.appraisee.into(),
+        choice: answer.choice.into(),
         presentation,
     })
+}
+
+/// Checks a rating against its ballot and archives it (what `cast` and the demo do, and the
+/// service on receipt); returns its sequence number in the archive.
+pub fn accept_rating(
+    store: &dossier_store::Store,
+    ballot: &Ballot,
+    rating: &Rating,
+    keys: &dossier_verifier::VerifierKeys,
+    trust: &dossier_verifier::Trust,
+    schemas: &SchemaSet,
+) -> Result<u32, CliError> {
+    let checked = dossier_verifier::ballot::verify_rating(ballot, rating, keys, trust, schemas)?;
+    Ok(store.cast_rating(rating, &checked.nullifier, now())?)
 }
 
 /// Where a rater reads the public ledger from, when not from this home.
@@ -486,22 +495,22 @@ fn cast(
         &log_key,
         dossier_core::cosignature::WitnessPolicy::none(),
     );
+    // Each backend's verifying keys are loaded once, on the first rating that needs them.
+    let mut loaded: Option<(Backend, dossier_verifier::VerifierKeys)> = None;
     let mut results = Vec::new();
     for path in paths {
         let rating: Rating = present::read_json(path)?;
-        let outcome = (|| -> Result<u32, CliError> {
+        let mut outcome = || -> Result<u32, CliError> {
             let record = store.ballot(&rating.ballot)?;
-            let keys = keys_for(params, &record.ballot)?;
-            let checked = dossier_verifier::ballot::verify_rating(
-                &record.ballot,
-                &rating,
-                &keys,
-                &trust,
-                schemas,
-            )?;
-            Ok(store.cast_rating(&rating, &checked.nullifier, now())?)
-        })();
-        match outcome {
+            let backend = record.ballot.backend;
+            let keys = match loaded.take() {
+                Some((b, keys)) if b == backend => keys,
+                _ => keys_for(params, &record.ballot)?,
+            };
+            let keys = &loaded.insert((backend, keys)).1;
+            accept_rating(&store, &record.ballot, &rating, keys, &trust, schemas)
+        };
+        match outcome() {
             Ok(seq) => results.push(json!({"rating": path, "accepted": true, "sequence": seq})),
             Err(e) => {
                 results.push(json!({"rating": path, "accepted": false, "error": e.to_string()}))

@@ -394,10 +394,10 @@ fn peer_rating(
     issued_hr: &[Credential],
     schemas: &SchemaSet,
 ) -> Result<(), CliError> {
-    use dossier_core::ballot::{Ballot, Choices, Rating, RATING_FORMAT};
+    use dossier_core::ballot::{BallotDraft, Choices, Rating};
     let roll = store.latest_checkpoint()?.unwrap_or_default();
     let opens = crate::now();
-    let ballot = Ballot {
+    let ballot = BallotDraft {
         name: "appraisal-2026.tax-bureau.collection".into(),
         issuer: "hr.tax-bureau".into(),
         unit: "tax-bureau/collection".into(),
@@ -405,10 +405,9 @@ fn peer_rating(
         choices: Choices::Grades,
         opens,
         closes: opens + 7 * 86_400,
-        day: crate::demo_date(crate::today()),
-        roll,
         backend: Backend::Groth16,
-    };
+    }
+    .with_roll(roll);
     steps.time(
         "peer rating: the HR office opens a ballot (2 appraisees, the unit's colleagues rate; roll = checkpoint 2)",
         || Ok(store.open_ballot(hr, &ballot, opens)?),
@@ -432,7 +431,7 @@ fn peer_rating(
     ];
     let rate = |secret: &HolderSecret, employment: &Credential, appraisee: &str, choice: &str| {
         let request = ballot.request(appraisee, choice)?;
-        let encoded = request.query.encode(schemas, shape)?;
+        let query = request.query.encode(schemas, shape)?;
         let path = replayed.path(employment.credential_id)?;
         let offered = [Offered {
             credential: employment.clone(),
@@ -440,25 +439,15 @@ fn peer_rating(
             root: path.root,
             halo2: path.halo2,
         }];
-        let presentation = provers.prove(&Statement {
+        let answer = crate::ballot::Answer {
+            appraisee,
+            choice,
             request: &request,
-            query: &encoded,
-            secret,
-            offered: &offered,
-            checkpoint: &ballot.roll,
-        })?;
-        Ok::<_, CliError>(Rating {
-            format: RATING_FORMAT.into(),
-            ballot: ballot.name.clone(),
-            appraisee: appraisee.into(),
-            choice: choice.into(),
-            presentation,
-        })
+            query: &query,
+        };
+        crate::ballot::prove_rating(&provers, &ballot, &answer, secret, &offered)
     };
-    let cast = |r: &Rating| -> Result<u32, CliError> {
-        let checked = dossier_verifier::ballot::verify_rating(&ballot, r, &keys, trust, schemas)?;
-        Ok(store.cast_rating(r, &checked.nullifier, crate::now())?)
-    };
+    let cast = |r: &Rating| crate::ballot::accept_rating(store, &ballot, r, &keys, trust, schemas);
     let mut first = None;
     steps.time(
         "peer rating: 4 colleagues each rate both appraisees (8 proofs on their own machines, checked and archived)",

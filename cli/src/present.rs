@@ -15,6 +15,14 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CliEr
     serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
 }
 
+/// Writes a value as pretty JSON, atomically, readable by all (public material only: requests,
+/// presentations, ballots, ratings, archives).
+pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| CliError::Input(e.to_string()))?;
+    dossier_store::home::write_atomic(path, text.as_bytes(), 0o644, true)?;
+    Ok(())
+}
+
 /// Proves a request from a wallet against this home's store; returns the presentation and the
 /// proof's own time in seconds (key loading or generation excluded).
 pub fn prove(

@@ -283,6 +283,46 @@ impl Ballot {
     }
 }
 
+/// What an HR office decides when it opens a ballot; [`BallotDraft::with_roll`] makes the
+/// ballot on the checkpoint that is its roll (the CLI, the service and the demo alike).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BallotDraft {
+    /// The ballot's name.
+    pub name: String,
+    /// The HR office.
+    pub issuer: String,
+    /// The unit whose members rate.
+    pub unit: String,
+    /// Who is rated.
+    pub appraisees: Vec<String>,
+    /// What raters choose from.
+    pub choices: Choices,
+    /// Opening time (unix seconds).
+    pub opens: u64,
+    /// Closing time.
+    pub closes: u64,
+    /// The ratings' proof system.
+    pub backend: Backend,
+}
+
+impl BallotDraft {
+    /// The ballot on `roll`, credentials judged on its opening day.
+    pub fn with_roll(self, roll: String) -> Ballot {
+        Ballot {
+            name: self.name,
+            issuer: self.issuer,
+            unit: self.unit,
+            appraisees: self.appraisees,
+            choices: self.choices,
+            opens: self.opens,
+            closes: self.closes,
+            day: encoding::days_to_date(u32::try_from(self.opens / 86_400).unwrap_or(u32::MAX)),
+            roll,
+            backend: self.backend,
+        }
+    }
+}
+
 /// The id of a ballot by name.
 pub fn ballot_id(name: &str) -> Result<Fr, CoreError> {
     encoding::string_hash(name).map_err(|r| invalid("name", r))
@@ -339,8 +379,10 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts ratings (already verified) of a ballot.
+    /// Counts ratings (already verified) of a ballot; the ballot is checked first, so its
+    /// appraisees and choices are bounded before the table of counts is allocated.
     pub fn count(ballot: &Ballot, ratings: &[Rating]) -> Result<Tally, CoreError> {
+        ballot.check()?;
         let mut counts = vec![vec![0u32; ballot.choices.count()]; ballot.appraisees.len()];
         for r in ratings {
             let a = ballot.appraisee_index(&r.appraisee)?;

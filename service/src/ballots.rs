@@ -17,8 +17,7 @@ use crate::{blocking, now, AppState, ServiceError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use dossier_core::ballot::{Ballot, Choices, Rating};
-use dossier_core::encoding::days_to_date;
+use dossier_core::ballot::{Ballot, BallotDraft, Choices, Rating};
 use dossier_core::presentation::Backend;
 use dossier_store::ballot::{BallotRecord, BallotStatus, Closed};
 use serde::{Deserialize, Serialize};
@@ -127,20 +126,17 @@ pub async fn open(
                 "the latest checkpoint lacks the witness cosignatures this service demands: open the ballot once it is cosigned",
             )
         })?;
-        let opens = body.opens.unwrap_or_else(now);
-        let ballot = Ballot {
+        let ballot = BallotDraft {
             name: body.name,
             issuer: issuer.clone(),
             unit: body.unit,
             appraisees: body.appraisees,
             choices: body.choices,
-            opens,
+            opens: body.opens.unwrap_or_else(now),
             closes: body.closes,
-            day: days_to_date(u32::try_from(opens / 86_400).unwrap_or(u32::MAX)),
-            roll,
             backend: body.backend.unwrap_or_default(),
-        };
-        ballot.check()?;
+        }
+        .with_roll(roll);
         let key = state.home.issuer_key(&issuer, None)?;
         state.store.open_ballot(&key, &ballot, now())?;
         Ok((
@@ -275,17 +271,7 @@ pub async fn rate(
             ));
         }
         // Closed or not yet open: refused before any proof is checked.
-        let status = record.status(now());
-        if status != BallotStatus::Open {
-            return Err(dossier_store::StoreError::BallotNotOpen {
-                reason: if status == BallotStatus::Pending {
-                    "not open yet"
-                } else {
-                    "closed"
-                },
-            }
-            .into());
-        }
+        record.accepting(now())?;
         let none = dossier_verifier::VerifierKeys::none();
         let keys = if record.ballot.backend == Backend::Halo2 {
             dossier_verifier::halo2::prepare(record.ballot.query().shape()?)?;

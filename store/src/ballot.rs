@@ -33,19 +33,29 @@ pub const RATINGS: TableDefinition<([u8; 32], u32), &str> = TableDefinition::new
 pub const NULLIFIERS: TableDefinition<([u8; 32], u16, &str), u32> =
     TableDefinition::new("ballot_nullifiers");
 
-/// A ballot as the store keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A ballot as the store knows it: what it keeps, and how many ratings its archive holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BallotRecord {
     /// The published definition.
     pub ballot: Ballot,
     /// The index of its `BallotOpened` entry.
     pub opened_entry: u64,
-    /// Ratings accepted so far.
+    /// Ratings accepted so far (counted from the archive, not stored beside it).
     pub ratings: u32,
     /// Once closed: the tally and its `BallotTallied` entry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<Closed>,
+}
+
+/// What the `ballots` table keeps of a ballot (JSON): written when it opens and when it
+/// closes, never per rating.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    ballot: Ballot,
+    opened_entry: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    closed: Option<Closed>,
 }
 
 /// A closed ballot's result as recorded.
@@ -87,6 +97,17 @@ impl BallotStatus {
 }
 
 impl BallotRecord {
+    /// Refuses a rating unless the ballot is open at `now` (the store's check, which the
+    /// service also makes before checking any proof).
+    pub fn accepting(&self, now: u64) -> Result<(), StoreError> {
+        let reason = match self.status(now) {
+            BallotStatus::Open => return Ok(()),
+            BallotStatus::Pending => "not open yet",
+            BallotStatus::Closing | BallotStatus::Closed => "closed",
+        };
+        Err(StoreError::BallotNotOpen { reason })
+    }
+
     /// The ballot's status at `now`.
     pub fn status(&self, now: u64) -> BallotStatus {
         if self.closed.is_some() {
@@ -107,8 +128,35 @@ fn refused(reason: impl Into<String>) -> StoreError {
     }
 }
 
-fn record_json(r: &BallotRecord) -> Result<String, StoreError> {
+fn stored_json(r: &Stored) -> Result<String, StoreError> {
     serde_json::to_string(r).map_err(|e| refused(format!("encoding a ballot: {e}")))
+}
+
+/// How many ratings a ballot's archive holds: one past its last sequence number.
+fn count_ratings(
+    t: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    key: [u8; 32],
+) -> Result<u32, StoreError> {
+    Ok(match t.range((key, 0)..=(key, u32::MAX))?.next_back() {
+        Some(row) => row?.0.value().1 + 1,
+        None => 0,
+    })
+}
+
+/// A ballot's record inside a transaction (read or write), or `UnknownBallot`.
+fn record_in(
+    ballots: &impl ReadableTable<[u8; 32], &'static str>,
+    ratings: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    key: [u8; 32],
+) -> Result<BallotRecord, StoreError> {
+    let v = ballots.get(key)?.ok_or(StoreError::UnknownBallot)?;
+    let stored: Stored = parse("ballot", v.value())?;
+    Ok(BallotRecord {
+        ballot: stored.ballot,
+        opened_entry: stored.opened_entry,
+        ratings: count_ratings(ratings, key)?,
+        closed: stored.closed,
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
@@ -156,14 +204,13 @@ impl Store {
             key,
         );
         let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
-        let record = BallotRecord {
+        let stored = Stored {
             ballot: ballot.clone(),
             opened_entry: index,
-            ratings: 0,
             closed: None,
         };
         txn.open_table(BALLOTS)?
-            .insert(field::to_be_bytes(&id), record_json(&record)?.as_str())?;
+            .insert(field::to_be_bytes(&id), stored_json(&stored)?.as_str())?;
         txn.commit()?;
         Ok(index)
     }
@@ -181,22 +228,9 @@ impl Store {
         let id = dossier_core::ballot::ballot_id(&rating.ballot)?;
         let key = field::to_be_bytes(&id);
         let txn = self.raw().begin_write()?;
-        let mut record: BallotRecord = {
-            let t = txn.open_table(BALLOTS)?;
-            let v = t.get(key)?.ok_or(StoreError::UnknownBallot)?;
-            parse("ballot", v.value())?
-        };
-        match record.status(time) {
-            BallotStatus::Open => {}
-            BallotStatus::Pending => {
-                return Err(StoreError::BallotNotOpen {
-                    reason: "not open yet",
-                })
-            }
-            BallotStatus::Closing | BallotStatus::Closed => {
-                return Err(StoreError::BallotNotOpen { reason: "closed" })
-            }
-        }
+        let mut ratings = txn.open_table(RATINGS)?;
+        let record = record_in(&txn.open_table(BALLOTS)?, &ratings, key)?;
+        record.accepting(time)?;
         let appraisee = record.ballot.appraisee_index(&rating.appraisee)? as u16;
         record.ballot.choices.index(&rating.choice)?;
         if rating.format != RATING_FORMAT {
@@ -215,10 +249,8 @@ impl Store {
         }
         let json = serde_json::to_string(rating)
             .map_err(|e| refused(format!("encoding a rating: {e}")))?;
-        txn.open_table(RATINGS)?.insert((key, seq), json.as_str())?;
-        record.ratings += 1;
-        txn.open_table(BALLOTS)?
-            .insert(key, record_json(&record)?.as_str())?;
+        ratings.insert((key, seq), json.as_str())?;
+        drop(ratings);
         txn.commit()?;
         Ok(seq)
     }
@@ -229,11 +261,7 @@ impl Store {
         let id = dossier_core::ballot::ballot_id(name)?;
         let bkey = field::to_be_bytes(&id);
         let (txn, info) = self.write_as(key)?;
-        let mut record: BallotRecord = {
-            let t = txn.open_table(BALLOTS)?;
-            let v = t.get(bkey)?.ok_or(StoreError::UnknownBallot)?;
-            parse("ballot", v.value())?
-        };
+        let record = record_in(&txn.open_table(BALLOTS)?, &txn.open_table(RATINGS)?, bkey)?;
         if record.ballot.issuer != info.name {
             return Err(refused(
                 "a ballot is closed by the HR office that opened it",
@@ -263,9 +291,13 @@ impl Store {
             entry: index,
             ratings_sha256: hex::encode(hash),
         };
-        record.closed = Some(closed.clone());
+        let stored = Stored {
+            ballot: record.ballot,
+            opened_entry: record.opened_entry,
+            closed: Some(closed.clone()),
+        };
         txn.open_table(BALLOTS)?
-            .insert(bkey, record_json(&record)?.as_str())?;
+            .insert(bkey, stored_json(&stored)?.as_str())?;
         txn.commit()?;
         Ok(closed)
     }
@@ -319,10 +351,7 @@ impl<D: ReadableDatabase> Store<D> {
             Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownBallot),
             Err(e) => return Err(e.into()),
         };
-        let v = t
-            .get(field::to_be_bytes(&id))?
-            .ok_or(StoreError::UnknownBallot)?;
-        parse("ballot", v.value())
+        record_in(&t, &txn.open_table(RATINGS)?, field::to_be_bytes(&id))
     }
 
     /// Every ballot, by id.
@@ -333,9 +362,10 @@ impl<D: ReadableDatabase> Store<D> {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
+        let ratings = txn.open_table(RATINGS)?;
         let mut out = Vec::with_capacity(t.len()? as usize);
         for row in t.iter()? {
-            out.push(parse("ballot", row?.1.value())?);
+            out.push(record_in(&t, &ratings, row?.0.value())?);
         }
         Ok(out)
     }
@@ -483,7 +513,8 @@ pub struct BallotEvent {
 /// time.
 #[derive(Default)]
 pub(crate) struct BallotReplay {
-    open: std::collections::HashMap<Fr, usize>,
+    /// Each ballot opened: its issuer and its event's index in the report.
+    open: std::collections::HashMap<Fr, (Fr, usize)>,
     /// What the report lists.
     pub events: Vec<BallotEvent>,
 }
@@ -520,7 +551,8 @@ impl BallotReplay {
                 if closes <= opens {
                     return Err(transition("a ballot closes before it opens"));
                 }
-                self.open.insert(*ballot_id, self.events.len());
+                self.open
+                    .insert(*ballot_id, (*issuer_id, self.events.len()));
                 self.events.push(BallotEvent {
                     entry: index,
                     ballot_id: field::to_hex(ballot_id),
@@ -540,12 +572,13 @@ impl BallotReplay {
                 ratings,
                 counts,
             } => {
-                let Some(event) = self.open.get(ballot_id).map(|i| &mut self.events[*i]) else {
+                let Some(&(opener, i)) = self.open.get(ballot_id) else {
                     return Err(transition("a tally of a ballot never opened"));
                 };
-                if event.issuer_id != field::to_hex(issuer_id) {
+                if opener != *issuer_id {
                     return Err(transition("a ballot tallied by another issuer"));
                 }
+                let event = &mut self.events[i];
                 if event.tallied_entry.is_some() {
                     return Err(transition("a ballot tallied twice"));
                 }

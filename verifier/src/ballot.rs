@@ -8,6 +8,7 @@
 use crate::batch::{verify_presentations, BatchItem};
 use crate::{verify, Checked, Trust, VerifierKeys, VerifyError};
 use dossier_core::ballot::{Ballot, Rating, Tally, RATING_FORMAT};
+use dossier_core::checkpoint::CheckpointBody;
 use dossier_core::presentation::PresentationRequest;
 use dossier_core::schema::SchemaSet;
 use std::collections::HashSet;
@@ -19,13 +20,20 @@ fn malformed(what: &str, reason: impl ToString) -> VerifyError {
     }
 }
 
-/// The rating's own fields and the request they imply, and the roll's time (verification takes
-/// place at the roll: a ballot fixes its checkpoint, so freshness does not apply).
+/// The ballot's roll, opened under the verifier's trust (once per ballot, not per rating).
+fn open_roll(ballot: &Ballot, trust: &Trust) -> Result<CheckpointBody, VerifyError> {
+    trust
+        .open(ballot.roll.as_bytes())
+        .map_err(|e| VerifyError::Checkpoint(format!("the ballot's roll: {e}")))
+}
+
+/// The rating's own fields and the request they imply; its checkpoint must be the roll.
 fn rating_request(
     ballot: &Ballot,
+    roll: &CheckpointBody,
     rating: &Rating,
     trust: &Trust,
-) -> Result<(PresentationRequest, u64), VerifyError> {
+) -> Result<PresentationRequest, VerifyError> {
     if rating.format != RATING_FORMAT {
         return Err(malformed("rating", "unknown format"));
     }
@@ -35,9 +43,6 @@ fn rating_request(
     let request = ballot
         .request(&rating.appraisee, &rating.choice)
         .map_err(|e| malformed("rating", e))?;
-    let roll = trust
-        .open(ballot.roll.as_bytes())
-        .map_err(|e| VerifyError::Checkpoint(format!("the ballot's roll: {e}")))?;
     let used = trust
         .open(rating.presentation.checkpoint.as_bytes())
         .map_err(|e| VerifyError::Checkpoint(e.to_string()))?;
@@ -47,11 +52,12 @@ fn rating_request(
                 .into(),
         ));
     }
-    Ok((request, roll.time))
+    Ok(request)
 }
 
 /// Verifies one rating against its ballot (the nullifier's uniqueness is the archive's
-/// business: [`verify_ratings`], or the store when it accepts the rating).
+/// business: [`verify_ratings`], or the store when it accepts the rating). Verification takes
+/// place at the roll's time: a ballot fixes its checkpoint, so freshness does not apply.
 pub fn verify_rating(
     ballot: &Ballot,
     rating: &Rating,
@@ -59,8 +65,16 @@ pub fn verify_rating(
     trust: &Trust,
     schemas: &SchemaSet,
 ) -> Result<Checked, VerifyError> {
-    let (request, at) = rating_request(ballot, rating, trust)?;
-    verify(&request, &rating.presentation, keys, trust, schemas, at)
+    let roll = open_roll(ballot, trust)?;
+    let request = rating_request(ballot, &roll, rating, trust)?;
+    verify(
+        &request,
+        &rating.presentation,
+        keys,
+        trust,
+        schemas,
+        roll.time,
+    )
 }
 
 /// A rating of an archive that does not verify: its position and why.
@@ -83,18 +97,21 @@ pub fn verify_ratings(
     trust: &Trust,
     schemas: &SchemaSet,
 ) -> Result<Tally, RatingError> {
+    let roll = open_roll(ballot, trust).map_err(|error| RatingError { index: 0, error })?;
     let mut requests = Vec::with_capacity(ratings.len());
     for (index, r) in ratings.iter().enumerate() {
-        requests
-            .push(rating_request(ballot, r, trust).map_err(|error| RatingError { index, error })?);
+        requests.push(
+            rating_request(ballot, &roll, r, trust)
+                .map_err(|error| RatingError { index, error })?,
+        );
     }
     let items: Vec<BatchItem<'_>> = requests
         .iter()
         .zip(ratings)
-        .map(|((request, at), r)| BatchItem {
+        .map(|(request, r)| BatchItem {
             request,
             presentation: &r.presentation,
-            now: *at,
+            now: roll.time,
         })
         .collect();
     let mut seen = HashSet::with_capacity(ratings.len());
