@@ -96,7 +96,7 @@ fn committee(
     let c = claim(
         "appraisal",
         holder,
-        json!({"year": 2026, "grade": "competent", "score": 84}),
+        json!({"year": 2026, "grade": "competent", "score": 84, "unit": "tax-audit"}),
         schemas,
     )?;
     if store
@@ -208,7 +208,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
                 "hire_date": format!("{hired}-09-01"), "status": "active", "sanction_until": "1970-01-01"}), &schemas)?);
             for year in 2023..=2025 {
                 let grade = if star { "competent" } else { grades[rng.gen_range(0..grades.len())] };
-                hr_claims.push(claim("appraisal", h, json!({"year": year, "grade": grade, "score": rng.gen_range(60..100)}), &schemas)?);
+                hr_claims.push(claim("appraisal", h, json!({"year": year, "grade": grade, "score": rng.gen_range(60..100), "unit": "tax-audit"}), &schemas)?);
             }
             let (degree, field) = if star { ("master", "law") } else { (degrees[rng.gen_range(0..degrees.len())], fields[rng.gen_range(0..fields.len())]) };
             law_claims.push(claim("qualification", h, json!({"degree_level": degree,

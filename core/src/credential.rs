@@ -382,14 +382,14 @@ mod lenient_input_tests {
         // Regressions: duplicate keys were collapsed, a score of 1000 was issued, an all-zero
         // holder commitment was accepted, and uints as strings took `05`.
         let ok = format!(
-            r#"{{"schema": "appraisal", "holder": "{H}", "fields": {{"year": 2024, "grade": "competent", "score": 88}}}}"#
+            r#"{{"schema": "appraisal", "holder": "{H}", "fields": {{"year": 2024, "grade": "competent", "score": 88, "unit": "tax-audit"}}}}"#
         );
         claim(&ok).expect("the honest claim");
         let as_string = ok.replace("2024", "\"2024\"");
         claim(&as_string).expect("a uint as a canonical decimal string is accepted on purpose");
         for (text, field) in [
             (
-                ok.replace(r#""score": 88"#, r#""score": 88, "score": 12"#),
+                ok.replace(r#""score": 88"#, r#""score": 88, "unit": "tax-audit", "score": 12"#),
                 "duplicate field",
             ),
             (ok.replace("88", "101"), "score"),
@@ -427,7 +427,7 @@ mod tests {
         serde_json::from_value(json!({
             "schema": "appraisal",
             "holder": field::to_hex(&Fr::from(42u64)),
-            "fields": {"year": 2024, "grade": "excellent", "score": 93}
+            "fields": {"year": 2024, "grade": "excellent", "score": 93, "unit": "tax-audit"}
         }))
         .expect("claim")
     }

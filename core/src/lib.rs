@@ -25,6 +25,7 @@ pub mod pasta;
 pub mod poseidon;
 pub mod presentation;
 pub mod query;
+pub mod round;
 pub mod schema;
 pub mod statement;
 

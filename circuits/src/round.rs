@@ -1,0 +1,457 @@
+//! One window of an appraisal round: "these 64 leaves hash to a subtree whose path leads to the
+//! issuer's registry root; every leaf whose id lies in the round opens to an `appraisal`
+//! credential of this issuer, unit and year; the grade counts before this window, committed in
+//! `acc_in`, plus this window's, are committed in `acc_out`; and, in the round's last window,
+//! `excellent <= bound`, with the counts disclosed only if asked". The round, the rule and the
+//! chain of windows are in `dossier_core::round`, which also fixes the public inputs' order.
+
+use crate::gadgets::{bits, merkle, poseidon};
+use ark_bn254::Fr;
+use ark_ff::Zero;
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::boolean::Boolean;
+use ark_r1cs_std::eq::EqGadget;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::fields::FieldVar;
+use ark_r1cs_std::GR1CSVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use dossier_core::credential::SLOTS;
+use dossier_core::round::{
+    WindowPublic, GRADES, GRADE_SLOT, UNIT_SLOT, WINDOW, WINDOW_HEIGHT, YEAR_SLOT,
+};
+use dossier_core::REGISTRY_DEPTH;
+
+/// The levels from a window's subtree root to the registry root.
+pub const PATH: usize = REGISTRY_DEPTH - WINDOW_HEIGHT;
+
+/// One leaf of the window as the HR office opens it. Outside the round only `leaf` matters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeafWitness {
+    /// The tree's leaf (the commitment, or 0 if empty).
+    pub leaf: Fr,
+    /// The holder's commitment.
+    pub holder: Fr,
+    /// The packed validity (id, issue and expiry days).
+    pub validity: Fr,
+    /// The salt.
+    pub salt: Fr,
+    /// The schema's slots.
+    pub slots: [Fr; SLOTS],
+}
+
+/// Everything one window's proof is made from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundWitness {
+    /// The public inputs.
+    pub public: WindowPublic,
+    /// The window's [`WINDOW`] leaves, in id order.
+    pub leaves: Vec<LeafWitness>,
+    /// The subtree root's siblings up to the registry root, lowest first ([`PATH`]).
+    pub siblings: Vec<Fr>,
+    /// The counts before this window (opening `acc_in`).
+    pub counts_in: [u32; GRADES],
+    /// `acc_in`'s blinding.
+    pub blind_in: Fr,
+    /// `acc_out`'s blinding.
+    pub blind_out: Fr,
+}
+
+impl RoundWitness {
+    /// A witness of the right size with every value zero (what key generation synthesises).
+    pub fn blank() -> RoundWitness {
+        RoundWitness {
+            public: WindowPublic {
+                root: Fr::zero(),
+                issuer_id: Fr::zero(),
+                schema_id: Fr::zero(),
+                unit: Fr::zero(),
+                year: 0,
+                first: 0,
+                count: 0,
+                window: 0,
+                acc_in: Fr::zero(),
+                acc_out: Fr::zero(),
+                last: false,
+                bound: 0,
+                disclose: false,
+                counts: [0; GRADES],
+            },
+            leaves: vec![LeafWitness::default(); WINDOW as usize],
+            siblings: vec![Fr::zero(); PATH],
+            counts_in: [0; GRADES],
+            blind_in: Fr::zero(),
+            blind_out: Fr::zero(),
+        }
+    }
+}
+
+/// Why a round's windows cannot be built. Messages name the credential id, never a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoundError {
+    /// The round or the rule is malformed.
+    #[error(transparent)]
+    Core(#[from] dossier_core::CoreError),
+    /// No opening was given for a credential of the round.
+    #[error("credential {id} of the round: no opening given")]
+    NoOpening {
+        /// The credential id.
+        id: u32,
+    },
+    /// The opening is not the registry's leaf at that id (revoked, replaced, or another one).
+    #[error("credential {id} of the round: its opening is not the registry's leaf at the checkpoint (revoked or replaced?)")]
+    NotTheLeaf {
+        /// The credential id.
+        id: u32,
+    },
+    /// A credential of the round is not an appraisal of the round's issuer, unit and year.
+    #[error("credential {id} of the round: not an appraisal of the round's issuer, unit and year")]
+    NotOfTheRound {
+        /// The credential id.
+        id: u32,
+    },
+    /// The round has more "excellent" grades than its quota allows: no proof exists.
+    #[error("the round breaks its quota: more \"excellent\" grades than the {percent}% allowed")]
+    OverQuota {
+        /// The quota.
+        percent: u8,
+    },
+}
+
+/// The witnesses of every window of a round, in window order: the leaves and siblings come
+/// from `node(level, index)` (the registry at the checkpoint, empty nodes included), the
+/// credentials of the round from `openings` (by id). Refuses, before any proving, a round
+/// that cannot be proven: an opening missing or not the leaf, a credential of another
+/// schema, issuer, unit or year, or a quota broken.
+#[allow(clippy::too_many_arguments)]
+pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
+    round: &dossier_core::round::Round,
+    quota: dossier_core::round::Quota,
+    disclose: bool,
+    root: Fr,
+    schema_id: Fr,
+    node: &dyn Fn(u8, u32) -> Fr,
+    openings: &std::collections::BTreeMap<u32, dossier_core::credential::Credential>,
+    rng: &mut R,
+) -> Result<Vec<RoundWitness>, RoundError> {
+    use ark_ff::UniformRand;
+    round.check()?;
+    quota.check()?;
+    let (issuer_id, unit) = (round.issuer_id()?, round.unit_hash()?);
+    let windows: Vec<u32> = round.windows().collect();
+    let mut counts = [0u32; GRADES];
+    let mut blind = Fr::zero();
+    let mut acc = dossier_core::round::accumulator_start();
+    let mut out = Vec::with_capacity(windows.len());
+    for (i, &window) in windows.iter().enumerate() {
+        let counts_in = counts;
+        let mut leaves = Vec::with_capacity(WINDOW as usize);
+        for s in 0..WINDOW {
+            let id = window * WINDOW + s;
+            let leaf = node(0, id);
+            if !round.contains(id) {
+                leaves.push(LeafWitness {
+                    leaf,
+                    ..LeafWitness::default()
+                });
+                continue;
+            }
+            let c = openings.get(&id).ok_or(RoundError::NoOpening { id })?;
+            if c.credential_id != id || c.commitment() != leaf {
+                return Err(RoundError::NotTheLeaf { id });
+            }
+            let grade = grade_of(&c.slots[GRADE_SLOT]);
+            if c.schema_id != schema_id
+                || c.issuer_id != issuer_id
+                || c.slots[YEAR_SLOT] != Fr::from(round.year)
+                || c.slots[UNIT_SLOT] != unit
+                || grade.is_none()
+            {
+                return Err(RoundError::NotOfTheRound { id });
+            }
+            if let Some(g) = grade {
+                counts[g] += 1;
+            }
+            leaves.push(LeafWitness {
+                leaf,
+                holder: c.holder,
+                validity: c.validity(),
+                salt: c.salt,
+                slots: c.slots,
+            });
+        }
+        let last = i + 1 == windows.len();
+        let bound = quota.bound(round.count);
+        if last && counts[dossier_core::round::EXCELLENT] > bound {
+            return Err(RoundError::OverQuota {
+                percent: quota.percent,
+            });
+        }
+        let siblings = (WINDOW_HEIGHT..REGISTRY_DEPTH)
+            .map(|level| node(level as u8, (window >> (level - WINDOW_HEIGHT)) ^ 1))
+            .collect();
+        let blind_out = Fr::rand(rng);
+        let acc_out = dossier_core::round::accumulator(counts, blind_out);
+        out.push(RoundWitness {
+            public: WindowPublic {
+                root,
+                issuer_id,
+                schema_id,
+                unit,
+                year: round.year,
+                first: round.first,
+                count: round.count,
+                window,
+                acc_in: acc,
+                acc_out,
+                last,
+                bound,
+                disclose: last && disclose,
+                counts: if last && disclose { counts } else { [0; GRADES] },
+            },
+            leaves,
+            siblings,
+            counts_in,
+            blind_in: blind,
+            blind_out,
+        });
+        blind = blind_out;
+        acc = acc_out;
+    }
+    Ok(out)
+}
+
+/// A grade slot's index, if it is one of the four grades.
+fn grade_of(slot: &Fr) -> Option<usize> {
+    (0..GRADES).find(|g| *slot == Fr::from(*g as u64))
+}
+
+/// The window circuit.
+#[derive(Clone, Debug)]
+pub struct RoundCircuit {
+    /// Its inputs.
+    pub witness: RoundWitness,
+}
+
+/// The public inputs as circuit variables.
+struct Public {
+    root: FpVar<Fr>,
+    issuer_id: FpVar<Fr>,
+    schema_id: FpVar<Fr>,
+    unit: FpVar<Fr>,
+    year: FpVar<Fr>,
+    first: FpVar<Fr>,
+    count: FpVar<Fr>,
+    window: FpVar<Fr>,
+    acc_in: FpVar<Fr>,
+    acc_out: FpVar<Fr>,
+    last: FpVar<Fr>,
+    bound: FpVar<Fr>,
+    disclose: FpVar<Fr>,
+    counts: Vec<FpVar<Fr>>,
+}
+
+fn input(cs: &ConstraintSystemRef<Fr>, v: Fr) -> Result<FpVar<Fr>, SynthesisError> {
+    FpVar::new_input(cs.clone(), || Ok(v))
+}
+
+fn witness(cs: &ConstraintSystemRef<Fr>, v: Fr) -> Result<FpVar<Fr>, SynthesisError> {
+    FpVar::new_witness(cs.clone(), || Ok(v))
+}
+
+fn enforce_boolean(x: &FpVar<Fr>) -> Result<(), SynthesisError> {
+    x.mul_equals(&(x - Fr::from(1u64)), &FpVar::zero())
+}
+
+impl Public {
+    /// Allocates the inputs in `WindowPublic::to_inputs` order.
+    fn alloc(cs: &ConstraintSystemRef<Fr>, p: &WindowPublic) -> Result<Public, SynthesisError> {
+        let v = p.to_inputs();
+        let mut it = v.into_iter();
+        let mut next = || input(cs, it.next().unwrap_or_default());
+        Ok(Public {
+            root: next()?,
+            issuer_id: next()?,
+            schema_id: next()?,
+            unit: next()?,
+            year: next()?,
+            first: next()?,
+            count: next()?,
+            window: next()?,
+            acc_in: next()?,
+            acc_out: next()?,
+            last: next()?,
+            bound: next()?,
+            disclose: next()?,
+            counts: (0..GRADES).map(|_| next()).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Whether `id` lies in `first .. first + count`, given `id, first < 2^32` and `count < 2^13`:
+/// `id - first + 2^32` has bit 32 set iff `id >= first`, and `first + count - 1 - id + 2^32`
+/// (below `2^33 + 2^13`) is at least `2^32` iff `id < first + count`.
+pub fn in_range(
+    id: &FpVar<Fr>,
+    first: &FpVar<Fr>,
+    count: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let two32 = Fr::from(1u64 << 32);
+    let ge = bits::to_bits(&(id - first + two32), 33)?;
+    let lt = bits::to_bits(&(first + count - Fr::from(1u64) - id + two32), 34)?;
+    let ge = FpVar::from(ge[32].clone());
+    let lt = FpVar::from(lt[32].clone()) + FpVar::from(lt[33].clone());
+    Ok(ge * lt)
+}
+
+/// One leaf: its in-round flag, its opening and its grade, one-hot (all zero outside the
+/// round). Returns the leaf variable and the grade bits.
+fn leaf(
+    cs: &ConstraintSystemRef<Fr>,
+    p: &Public,
+    id: &FpVar<Fr>,
+    w: &LeafWitness,
+) -> Result<(FpVar<Fr>, Vec<FpVar<Fr>>), SynthesisError> {
+    let inside = in_range(id, &p.first, &p.count)?;
+    let leaf = witness(cs, w.leaf)?;
+    let holder = witness(cs, w.holder)?;
+    let validity = witness(cs, w.validity)?;
+    let salt = witness(cs, w.salt)?;
+    let slots = w
+        .slots
+        .iter()
+        .map(|s| witness(cs, *s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut inputs = vec![p.schema_id.clone(), p.issuer_id.clone(), holder, validity, salt];
+    inputs.extend(slots.iter().cloned());
+    let commitment = poseidon::hash(&inputs)?;
+    // Inside the round: the leaf is this appraisal's commitment, of this year and unit.
+    inside.mul_equals(&(&leaf - &commitment), &FpVar::zero())?;
+    inside.mul_equals(&(&slots[YEAR_SLOT] - &p.year), &FpVar::zero())?;
+    inside.mul_equals(&(&slots[UNIT_SLOT] - &p.unit), &FpVar::zero())?;
+    // The grade, one-hot: one bit set inside, none outside, and the set bit's index the grade.
+    let grade_bits = (0..GRADES)
+        .map(|g| {
+            let bit = inside.value().ok().map(|i| {
+                i == Fr::from(1u64) && w.slots[GRADE_SLOT] == Fr::from(g as u64)
+            });
+            Boolean::new_witness(cs.clone(), || {
+                bit.ok_or(SynthesisError::AssignmentMissing)
+            })
+            .map(FpVar::from)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sum = grade_bits.iter().fold(FpVar::zero(), |a, b| a + b);
+    sum.enforce_equal(&inside)?;
+    let weighted = grade_bits
+        .iter()
+        .enumerate()
+        .fold(FpVar::zero(), |a, (g, b)| a + b * Fr::from(g as u64));
+    inside.mul_equals(&slots[GRADE_SLOT], &weighted)?;
+    Ok((leaf, grade_bits))
+}
+
+/// The window's subtree root from its leaves.
+fn subtree(mut level: Vec<FpVar<Fr>>) -> Result<FpVar<Fr>, SynthesisError> {
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| poseidon::hash(pair))
+            .collect::<Result<_, _>>()?;
+    }
+    level.pop().ok_or(SynthesisError::Unsatisfiable)
+}
+
+impl ConstraintSynthesizer<Fr> for RoundCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let w = &self.witness;
+        if w.leaves.len() != WINDOW as usize || w.siblings.len() != PATH {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let p = Public::alloc(&cs, &w.public)?;
+        for flag in [&p.last, &p.disclose] {
+            enforce_boolean(flag)?;
+        }
+        // Ranges that make the in-round comparison exact.
+        bits::enforce_range(&p.first, 32)?;
+        bits::enforce_range(&p.count, 13)?;
+        let window_bits = bits::to_bits(&p.window, PATH)?;
+
+        // The leaves, their openings and the grade counts.
+        let base = &p.window * Fr::from(u64::from(WINDOW));
+        let mut leaves = Vec::with_capacity(WINDOW as usize);
+        let mut counts: Vec<FpVar<Fr>> = w
+            .counts_in
+            .iter()
+            .map(|c| witness(&cs, Fr::from(*c)))
+            .collect::<Result<_, _>>()?;
+        let counts_in = counts.clone();
+        for (s, lw) in w.leaves.iter().enumerate() {
+            let id = &base + Fr::from(s as u64);
+            let (leaf, grade_bits) = leaf(&cs, &p, &id, lw)?;
+            for (c, b) in counts.iter_mut().zip(&grade_bits) {
+                *c += b;
+            }
+            leaves.push(leaf);
+        }
+
+        // The window's subtree and its path to the registry root.
+        let siblings = w
+            .siblings
+            .iter()
+            .map(|s| witness(&cs, *s))
+            .collect::<Result<Vec<_>, _>>()?;
+        merkle::root(&subtree(leaves)?, &window_bits, &siblings)?.enforce_equal(&p.root)?;
+
+        // The counts in and out, committed.
+        let commit = |counts: &[FpVar<Fr>], blind: Fr| -> Result<FpVar<Fr>, SynthesisError> {
+            let mut inputs = counts.to_vec();
+            inputs.push(witness(&cs, blind)?);
+            poseidon::hash(&inputs)
+        };
+        commit(&counts_in, w.blind_in)?.enforce_equal(&p.acc_in)?;
+        commit(&counts, w.blind_out)?.enforce_equal(&p.acc_out)?;
+
+        // The last window: excellent <= bound, i.e. last * (bound - excellent) < 2^32.
+        let excellent = &counts[dossier_core::round::EXCELLENT];
+        bits::enforce_range(&(&p.last * (&p.bound - excellent)), 32)?;
+        // Disclosure: only in the last window; disclosed counts are the counts, else zeros.
+        p.disclose
+            .mul_equals(&(FpVar::one() - &p.last), &FpVar::zero())?;
+        for (shown, c) in p.counts.iter().zip(&counts) {
+            p.disclose.mul_equals(&(shown - c), &FpVar::zero())?;
+            (FpVar::one() - &p.disclose).mul_equals(shown, &FpVar::zero())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_relations::gr1cs::ConstraintSystem;
+
+    fn check(id: u64, first: u64, count: u64) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let v = |x: u64| FpVar::new_witness(cs.clone(), || Ok(Fr::from(x))).expect("alloc");
+        let r = in_range(&v(id), &v(first), &v(count)).expect("synthesis");
+        assert!(cs.is_satisfied().expect("checks"));
+        r.value().expect("value") == Fr::from(1u64)
+    }
+
+    #[test]
+    fn in_range_at_its_boundaries() {
+        let max = u64::from(u32::MAX);
+        assert!(check(5, 5, 1));
+        assert!(!check(4, 5, 1));
+        assert!(!check(6, 5, 1));
+        assert!(check(0, 0, 4096));
+        assert!(check(4095, 0, 4096));
+        assert!(!check(4096, 0, 4096));
+        assert!(check(max, max, 1));
+        assert!(!check(max - 1, max, 1));
+        assert!(!check(0, max, 4096), "no wrap past the last id");
+        assert!(check(max, max - 4095, 4096));
+        assert!(!check(max, 0, 4096));
+    }
+}

@@ -1,0 +1,432 @@
+//! Appraisal rounds: a unit's appraisals of one year, declared on the ledger by the HR office,
+//! and the zero-knowledge proof that the round keeps its quota ("excellent" for at most a share
+//! of the unit) without showing anybody's grade.
+//!
+//! A [`Round`] names a contiguous range of credential ids in the HR office's registry (the
+//! batch it issued for the unit and year). The proof covers the range in aligned **windows** of
+//! [`WINDOW`] leaves: each window is one Groth16 proof of the same circuit, which recomputes the
+//! window's subtree from its 64 leaves, opens every leaf inside the range as an `appraisal`
+//! credential of this issuer, unit and year, counts its grades, and proves the subtree's path
+//! to the registry root of a signed checkpoint. Leaves of the window outside the range are only
+//! hashed (they are other credentials of the registry, or empty). The grade counts travel from
+//! window to window inside a hiding commitment ([`accumulator`]): the first window starts from
+//! [`accumulator_start`], each window's output is the next one's input, and the last window
+//! proves `excellent <= bound` with `bound = floor(count * percent / 100)` computed by the
+//! verifier ([`Quota::bound`]). So one circuit with one setup serves rounds of any size up to
+//! [`MAX_ROUND`], and the regulator learns the unit, the year, the size and that the rule holds.
+//!
+//! On request the last window also discloses the four grade counts (a unit's distribution), but
+//! only for rounds of at least [`MIN_DISCLOSURE`] appraisals: below that, a histogram would
+//! single out people, and every verifier refuses it.
+//!
+//! Hiding an appraisal outside the declared range: every `appraisal` credential an issuer issues
+//! or updates must lie inside one of its declared rounds, which the store refuses otherwise at
+//! declaration time and the audit flags ([`crate::entry::EntryBody::RoundDeclared`]); an
+//! appraisal of the unit placed in another unit's round cannot be proven in that round (the
+//! circuit checks every leaf's unit and year), and a second round for the same unit and year is
+//! refused. See `docs/appraisal.md`.
+
+use crate::{encoding, field, poseidon, CoreError, Fr};
+use ark_ff::Zero;
+use serde::{Deserialize, Serialize};
+
+/// The format tag of round proofs.
+pub const ROUND_PROOF_FORMAT: &str = "dossier-round-proof/v1";
+/// The height of a window's subtree.
+pub const WINDOW_HEIGHT: usize = 6;
+/// The leaves in a window (one proof each).
+pub const WINDOW: u32 = 1 << WINDOW_HEIGHT;
+/// The most appraisals in one round (a larger unit declares sub-units).
+pub const MAX_ROUND: u32 = 4096;
+/// The smallest round whose grade distribution may be disclosed.
+pub const MIN_DISCLOSURE: u32 = 10;
+/// The longest unit code.
+pub const MAX_UNIT: usize = 64;
+/// The grade counted against the quota (index in the appraisal schema's `grade` members).
+pub const EXCELLENT: usize = 3;
+/// The number of grades.
+pub const GRADES: usize = 4;
+/// The `appraisal` schema's slots the circuit reads (checked against the schema by a test).
+pub const YEAR_SLOT: usize = 0;
+/// The grade's slot.
+pub const GRADE_SLOT: usize = 1;
+/// The unit's slot.
+pub const UNIT_SLOT: usize = 3;
+/// The public inputs of one window's proof ([`WindowPublic::to_inputs`]).
+pub const PUBLIC_INPUTS: usize = 17;
+
+/// A declared round: the HR office's appraisals of one unit and year, credential ids
+/// `first .. first + count`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Round {
+    /// The HR office (issuer name).
+    pub issuer: String,
+    /// The unit's code (the appraisal's `unit` field).
+    pub unit: String,
+    /// The appraisal year.
+    pub year: u32,
+    /// The first credential id of the round.
+    pub first: u32,
+    /// How many appraisals.
+    pub count: u32,
+}
+
+impl Round {
+    /// Refuses an empty or oversized round, one running past the last id, or an unusable unit.
+    pub fn check(&self) -> Result<(), CoreError> {
+        let bad = |field: &str, reason: &str| CoreError::Value {
+            field: field.into(),
+            reason: reason.into(),
+        };
+        if self.count == 0 || self.count > MAX_ROUND {
+            return Err(bad("count", &format!("must be 1 to {MAX_ROUND}")));
+        }
+        if u64::from(self.first) + u64::from(self.count) > 1 << 32 {
+            return Err(bad("first", "the round runs past the last credential id"));
+        }
+        if self.unit.is_empty() || self.unit.len() > MAX_UNIT {
+            return Err(bad("unit", &format!("must be 1 to {MAX_UNIT} bytes")));
+        }
+        crate::issuer_id(&self.issuer)?;
+        Ok(())
+    }
+
+    /// The issuer's id.
+    pub fn issuer_id(&self) -> Result<Fr, CoreError> {
+        crate::issuer_id(&self.issuer)
+    }
+
+    /// The unit as the appraisal's `unit` slot encodes it.
+    pub fn unit_hash(&self) -> Result<Fr, CoreError> {
+        encoding::string_hash(&self.unit).map_err(|reason| CoreError::Value {
+            field: "unit".into(),
+            reason,
+        })
+    }
+
+    /// The round's id on the ledger: `Poseidon(issuer id, unit hash, year, first, count)`.
+    pub fn id(&self) -> Result<Fr, CoreError> {
+        poseidon::hash(&[
+            self.issuer_id()?,
+            self.unit_hash()?,
+            Fr::from(self.year),
+            Fr::from(self.first),
+            Fr::from(self.count),
+        ])
+    }
+
+    /// Whether a credential id lies in the round.
+    pub fn contains(&self, credential_id: u32) -> bool {
+        credential_id >= self.first
+            && u64::from(credential_id) < u64::from(self.first) + u64::from(self.count)
+    }
+
+    /// Whether two rounds share a credential id.
+    pub fn overlaps(&self, other: &Round) -> bool {
+        let end = |r: &Round| u64::from(r.first) + u64::from(r.count);
+        u64::from(self.first) < end(other) && u64::from(other.first) < end(self)
+    }
+
+    /// The windows covering the round, in order (window `w` holds ids `64w .. 64w + 64`).
+    pub fn windows(&self) -> std::ops::RangeInclusive<u32> {
+        let last = (u64::from(self.first) + u64::from(self.count.max(1)) - 1) >> WINDOW_HEIGHT;
+        (self.first >> WINDOW_HEIGHT)..=(last as u32)
+    }
+}
+
+/// The rule proven of a round: at most `percent` per cent of it graded "excellent", rounded
+/// down (20% of 12 appraisals allows 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// The share allowed, 0 to 100.
+    pub percent: u8,
+}
+
+impl Quota {
+    /// Refuses a share above 100%.
+    pub fn check(&self) -> Result<(), CoreError> {
+        if self.percent > 100 {
+            return Err(CoreError::Value {
+                field: "quota".into(),
+                reason: "a percentage from 0 to 100".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The most "excellent" grades a round of `count` may have: `floor(count * percent / 100)`.
+    pub fn bound(&self, count: u32) -> u32 {
+        (u64::from(count) * u64::from(self.percent) / 100) as u32
+    }
+}
+
+/// The hiding commitment to the grade counts carried between windows:
+/// `Poseidon(c0, c1, c2, c3, blind)`.
+pub fn accumulator(counts: [u32; GRADES], blind: Fr) -> Fr {
+    let [a, b, c, d] = counts.map(Fr::from);
+    match poseidon::hash(&[a, b, c, d, blind]) {
+        Ok(h) => h,
+        // Unreachable: five inputs is a supported arity.
+        Err(e) => panic!("accumulator: {e}"),
+    }
+}
+
+/// The first window's input: no grade counted yet, no blinding (so every verifier knows it).
+pub fn accumulator_start() -> Fr {
+    accumulator([0; GRADES], Fr::zero())
+}
+
+/// The public inputs of one window's proof, in the one order the circuit and every verifier
+/// use ([`WindowPublic::to_inputs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowPublic {
+    /// The issuer's registry root in the anchoring checkpoint.
+    pub root: Fr,
+    /// The issuer's id.
+    pub issuer_id: Fr,
+    /// The `appraisal` schema's id.
+    pub schema_id: Fr,
+    /// The unit's hash.
+    pub unit: Fr,
+    /// The year.
+    pub year: u32,
+    /// The round's first id.
+    pub first: u32,
+    /// The round's size.
+    pub count: u32,
+    /// The window's index.
+    pub window: u32,
+    /// The grade counts' commitment before this window.
+    pub acc_in: Fr,
+    /// ... and after it.
+    pub acc_out: Fr,
+    /// Whether this is the round's last window (where the quota and disclosure are proven).
+    pub last: bool,
+    /// The most "excellent" grades allowed (checked in the last window).
+    pub bound: u32,
+    /// Whether the last window discloses the counts.
+    pub disclose: bool,
+    /// The disclosed counts (zeros unless disclosed).
+    pub counts: [u32; GRADES],
+}
+
+impl WindowPublic {
+    /// The public inputs, in order: root, issuer id, schema id, unit, year, first, count,
+    /// window, accumulator in, accumulator out, last, bound, disclose, counts (4).
+    pub fn to_inputs(&self) -> Vec<Fr> {
+        let mut v = vec![
+            self.root,
+            self.issuer_id,
+            self.schema_id,
+            self.unit,
+            Fr::from(self.year),
+            Fr::from(self.first),
+            Fr::from(self.count),
+            Fr::from(self.window),
+            self.acc_in,
+            self.acc_out,
+            Fr::from(u64::from(self.last)),
+            Fr::from(self.bound),
+            Fr::from(u64::from(self.disclose)),
+        ];
+        v.extend(self.counts.map(Fr::from));
+        v
+    }
+}
+
+/// One window's proof in a round proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowProof {
+    /// The window's index.
+    pub window: u32,
+    /// The counts' commitment after this window (the input is the previous window's output).
+    #[serde(with = "field::serde_hex")]
+    pub acc_out: Fr,
+    /// The Groth16 proof, compressed, base64.
+    pub proof: String,
+}
+
+/// What the HR office hands the regulator: the round, the checkpoint whose registry root the
+/// proofs open, the rule proven, the optional distribution and one proof per window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundProof {
+    /// [`ROUND_PROOF_FORMAT`].
+    pub format: String,
+    /// The round, as declared on the ledger.
+    pub round: Round,
+    /// The signed checkpoint anchoring the registry root.
+    pub checkpoint: String,
+    /// The quota proven.
+    pub quota: Quota,
+    /// The grade counts (lowest grade first), disclosed only for rounds of at least
+    /// [`MIN_DISCLOSURE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<[u32; GRADES]>,
+    /// One proof per window, in window order.
+    pub windows: Vec<WindowProof>,
+}
+
+impl RoundProof {
+    /// The public inputs of each window, rebuilt from the round, the rule and the chain of
+    /// accumulators; refuses a proof whose form cannot be right whatever its proofs say
+    /// (another format, windows missing, repeated, swapped or extra, a disclosure of a small
+    /// round, a quota above 100%).
+    pub fn window_inputs(&self, root: Fr, schema_id: Fr) -> Result<Vec<WindowPublic>, CoreError> {
+        let bad = |field: &str, reason: &str| CoreError::Malformed {
+            what: field.into(),
+            reason: reason.into(),
+        };
+        if self.format != ROUND_PROOF_FORMAT {
+            return Err(bad("format", "not a dossier-round-proof/v1"));
+        }
+        self.round.check()?;
+        self.quota.check()?;
+        if self.distribution.is_some() && self.round.count < MIN_DISCLOSURE {
+            return Err(bad(
+                "distribution",
+                &format!("disclosed for a round of fewer than {MIN_DISCLOSURE} appraisals"),
+            ));
+        }
+        let windows: Vec<u32> = self.round.windows().collect();
+        if self.windows.len() != windows.len()
+            || self.windows.iter().zip(&windows).any(|(p, w)| p.window != *w)
+        {
+            return Err(bad("windows", "not the round's windows in order"));
+        }
+        let (issuer_id, unit) = (self.round.issuer_id()?, self.round.unit_hash()?);
+        let mut acc_in = accumulator_start();
+        let n = windows.len();
+        Ok(self
+            .windows
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let last = i + 1 == n;
+                let public = WindowPublic {
+                    root,
+                    issuer_id,
+                    schema_id,
+                    unit,
+                    year: self.round.year,
+                    first: self.round.first,
+                    count: self.round.count,
+                    window: p.window,
+                    acc_in,
+                    acc_out: p.acc_out,
+                    last,
+                    bound: self.quota.bound(self.round.count),
+                    disclose: last && self.distribution.is_some(),
+                    counts: match (last, self.distribution) {
+                        (true, Some(d)) => d,
+                        _ => [0; GRADES],
+                    },
+                };
+                acc_in = p.acc_out;
+                public
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(first: u32, count: u32) -> Round {
+        Round {
+            issuer: "hr.tax-bureau".into(),
+            unit: "tax-audit".into(),
+            year: 2025,
+            first,
+            count,
+        }
+    }
+
+    #[test]
+    fn the_circuits_slots_are_the_appraisal_schemas() {
+        let set = crate::schema::SchemaSet::builtin();
+        let a = set.get("appraisal").expect("shipped");
+        assert_eq!(a.slot_of("year"), Some(YEAR_SLOT));
+        assert_eq!(a.slot_of("grade"), Some(GRADE_SLOT));
+        assert_eq!(a.slot_of("unit"), Some(UNIT_SLOT));
+        assert_eq!(crate::ballot::GRADES[EXCELLENT], "excellent");
+    }
+
+    #[test]
+    fn windows_cover_the_range_exactly() {
+        assert_eq!(round(0, 1).windows(), 0..=0);
+        assert_eq!(round(0, 64).windows(), 0..=0);
+        assert_eq!(round(0, 65).windows(), 0..=1);
+        assert_eq!(round(63, 2).windows(), 0..=1);
+        assert_eq!(round(10, 200).windows(), 0..=3);
+        assert_eq!(round(u32::MAX, 1).windows(), (u32::MAX >> 6)..=(u32::MAX >> 6));
+    }
+
+    #[test]
+    fn bounds_and_ids_are_checked() {
+        assert!(round(0, 1).check().is_ok());
+        assert!(round(0, MAX_ROUND).check().is_ok());
+        assert!(round(0, 0).check().is_err());
+        assert!(round(0, MAX_ROUND + 1).check().is_err());
+        assert!(round(u32::MAX, 1).check().is_ok());
+        assert!(round(u32::MAX, 2).check().is_err(), "one past the last id");
+        let mut r = round(0, 1);
+        r.unit = "x".repeat(MAX_UNIT + 1);
+        assert!(r.check().is_err());
+        r.unit = String::new();
+        assert!(r.check().is_err());
+        assert!(round(5, 10).contains(5) && round(5, 10).contains(14));
+        assert!(!round(5, 10).contains(15) && !round(5, 10).contains(4));
+        assert!(round(5, 10).overlaps(&round(14, 3)));
+        assert!(!round(5, 10).overlaps(&round(15, 3)));
+        assert_ne!(round(5, 10).id().expect("id"), round(5, 11).id().expect("id"));
+    }
+
+    #[test]
+    fn quota_rounds_down() {
+        let q = |percent| Quota { percent };
+        assert_eq!(q(20).bound(12), 2);
+        assert_eq!(q(20).bound(10), 2);
+        assert_eq!(q(20).bound(4), 0);
+        assert_eq!(q(100).bound(MAX_ROUND), MAX_ROUND);
+        assert_eq!(q(0).bound(200), 0);
+        assert_eq!(q(15).bound(200), 30);
+        assert!(q(101).check().is_err());
+    }
+
+    #[test]
+    fn a_proof_must_list_the_rounds_windows_in_order() {
+        let w = |window| WindowProof {
+            window,
+            acc_out: Fr::from(7u64),
+            proof: String::new(),
+        };
+        let mut p = RoundProof {
+            format: ROUND_PROOF_FORMAT.into(),
+            round: round(60, 10),
+            checkpoint: String::new(),
+            quota: Quota { percent: 20 },
+            distribution: None,
+            windows: vec![w(0), w(1)],
+        };
+        let inputs = p.window_inputs(Fr::from(1u64), Fr::from(2u64)).expect("ok");
+        assert_eq!(inputs[0].acc_in, accumulator_start());
+        assert_eq!(inputs[1].acc_in, Fr::from(7u64));
+        assert!(!inputs[0].last && inputs[1].last);
+        assert_eq!(inputs[1].bound, 2);
+        assert_eq!(inputs[1].to_inputs().len(), PUBLIC_INPUTS);
+        for windows in [vec![w(1), w(0)], vec![w(0)], vec![w(0), w(1), w(2)], vec![w(0), w(0)]] {
+            p.windows = windows;
+            assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_err());
+        }
+        p.windows = vec![w(0), w(1)];
+        p.distribution = Some([1, 2, 3, 4]);
+        assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_ok());
+        p.round.count = MIN_DISCLOSURE - 1;
+        assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_err());
+    }
+}
