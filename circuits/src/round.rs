@@ -207,7 +207,11 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
                 last,
                 bound,
                 disclose: last && disclose,
-                counts: if last && disclose { counts } else { [0; GRADES] },
+                counts: if last && disclose {
+                    counts
+                } else {
+                    [0; GRADES]
+                },
             },
             leaves,
             siblings,
@@ -322,7 +326,13 @@ fn leaf(
         .iter()
         .map(|s| witness(cs, *s))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut inputs = vec![p.schema_id.clone(), p.issuer_id.clone(), holder, validity, salt];
+    let mut inputs = vec![
+        p.schema_id.clone(),
+        p.issuer_id.clone(),
+        holder,
+        validity,
+        salt,
+    ];
     inputs.extend(slots.iter().cloned());
     let commitment = poseidon::hash(&inputs)?;
     // Inside the round: the leaf is this appraisal's commitment, of this year and unit.
@@ -332,13 +342,12 @@ fn leaf(
     // The grade, one-hot: one bit set inside, none outside, and the set bit's index the grade.
     let grade_bits = (0..GRADES)
         .map(|g| {
-            let bit = inside.value().ok().map(|i| {
-                i == Fr::from(1u64) && w.slots[GRADE_SLOT] == Fr::from(g as u64)
-            });
-            Boolean::new_witness(cs.clone(), || {
-                bit.ok_or(SynthesisError::AssignmentMissing)
-            })
-            .map(FpVar::from)
+            let bit = inside
+                .value()
+                .ok()
+                .map(|i| i == Fr::from(1u64) && w.slots[GRADE_SLOT] == Fr::from(g as u64));
+            Boolean::new_witness(cs.clone(), || bit.ok_or(SynthesisError::AssignmentMissing))
+                .map(FpVar::from)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let sum = grade_bits.iter().fold(FpVar::zero(), |a, b| a + b);

@@ -17,7 +17,12 @@ use dossier_store::registry::{self, MemoryTree};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 
-const GRADES: [&str; 4] = ["incompetent", "basically_competent", "competent", "excellent"];
+const GRADES: [&str; 4] = [
+    "incompetent",
+    "basically_competent",
+    "competent",
+    "excellent",
+];
 
 struct Unit {
     schemas: SchemaSet,
@@ -37,18 +42,41 @@ impl Unit {
             credentials.push(common::credential(&schemas, &secret, id, "training", serde_json::json!({"course": "ethics", "hours": 4, "completed_on": "2025-03-01", "passed": true})));
         }
         for id in 60..130u32 {
-            let grade = if id % 10 == 3 { "excellent" } else { GRADES[(id % 3) as usize] };
+            let grade = if id % 10 == 3 {
+                "excellent"
+            } else {
+                GRADES[(id % 3) as usize]
+            };
             credentials.push(appraisal(&schemas, &secret, id, grade, "tax-audit", 2025));
         }
-        credentials.push(appraisal(&schemas, &secret, 130, "excellent", "tax-audit", 2025));
+        credentials.push(appraisal(
+            &schemas,
+            &secret,
+            130,
+            "excellent",
+            "tax-audit",
+            2025,
+        ));
         let mut tree = MemoryTree::default();
-        let leaves: Vec<(u32, Fr)> = credentials.iter().map(|c| (c.credential_id, c.commitment())).collect();
+        let leaves: Vec<(u32, Fr)> = credentials
+            .iter()
+            .map(|c| (c.credential_id, c.commitment()))
+            .collect();
         registry::apply(&mut tree, &leaves).expect("tree");
         Unit {
             schemas,
             tree,
-            openings: credentials.into_iter().map(|c| (c.credential_id, c)).collect(),
-            round: Round { issuer: "hr.example".into(), unit: "tax-audit".into(), year: 2025, first: 60, count: 70 },
+            openings: credentials
+                .into_iter()
+                .map(|c| (c.credential_id, c))
+                .collect(),
+            round: Round {
+                issuer: "hr.example".into(),
+                unit: "tax-audit".into(),
+                year: 2025,
+                first: 60,
+                count: 70,
+            },
         }
     }
 
@@ -62,9 +90,22 @@ impl Unit {
 
     fn witnesses(&self, percent: u8, disclose: bool) -> Result<Vec<RoundWitness>, RoundError> {
         let empty = registry::empty_hashes();
-        let node = |level: u8, index: u32| self.tree.node(level, index).unwrap_or(empty[level as usize]);
+        let node = |level: u8, index: u32| {
+            self.tree
+                .node(level, index)
+                .unwrap_or(empty[level as usize])
+        };
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-        window_witnesses(&self.round, Quota { percent }, disclose, self.root(), self.schema_id(), &node, &self.openings, &mut rng)
+        window_witnesses(
+            &self.round,
+            Quota { percent },
+            disclose,
+            self.root(),
+            self.schema_id(),
+            &node,
+            &self.openings,
+            &mut rng,
+        )
     }
 
     fn set(&mut self, c: Credential) {
@@ -73,13 +114,28 @@ impl Unit {
     }
 }
 
-fn appraisal(schemas: &SchemaSet, secret: &HolderSecret, id: u32, grade: &str, unit: &str, year: u32) -> Credential {
-    common::credential(schemas, secret, id, "appraisal", serde_json::json!({"year": year, "grade": grade, "score": 80, "unit": unit}))
+fn appraisal(
+    schemas: &SchemaSet,
+    secret: &HolderSecret,
+    id: u32,
+    grade: &str,
+    unit: &str,
+    year: u32,
+) -> Credential {
+    common::credential(
+        schemas,
+        secret,
+        id,
+        "appraisal",
+        serde_json::json!({"year": year, "grade": grade, "score": 80, "unit": unit}),
+    )
 }
 
 fn satisfied(w: &RoundWitness) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
-    RoundCircuit { witness: w.clone() }.generate_constraints(cs.clone()).expect("synthesis");
+    RoundCircuit { witness: w.clone() }
+        .generate_constraints(cs.clone())
+        .expect("synthesis");
     cs.is_satisfied().expect("checks")
 }
 
@@ -87,22 +143,42 @@ fn satisfied(w: &RoundWitness) -> bool {
 fn a_true_round_is_satisfiable_window_by_window_and_its_size_is_pinned() {
     let u = Unit::new();
     let ws = u.witnesses(20, false).expect("provable");
-    assert_eq!(ws.iter().map(|w| w.public.window).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(
+        ws.iter().map(|w| w.public.window).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
     assert!(ws.iter().all(satisfied));
     // 7 excellent (63, 73, ..., 123) of 70: 10%, within 20% (bound 14).
     assert_eq!(ws[2].public.bound, 14);
     let cs = ConstraintSystem::<Fr>::new_ref();
-    RoundCircuit { witness: RoundWitness::blank() }.generate_constraints(cs.clone()).expect("synthesis");
-    assert_eq!(cs.num_constraints(), 59_462, "pinned: the window circuit's size");
-    assert_eq!(cs.num_instance_variables(), 1 + dossier_core::round::PUBLIC_INPUTS);
+    RoundCircuit {
+        witness: RoundWitness::blank(),
+    }
+    .generate_constraints(cs.clone())
+    .expect("synthesis");
+    assert_eq!(
+        cs.num_constraints(),
+        59_462,
+        "pinned: the window circuit's size"
+    );
+    assert_eq!(
+        cs.num_instance_variables(),
+        1 + dossier_core::round::PUBLIC_INPUTS
+    );
 }
 
 #[test]
 fn a_round_over_its_quota_cannot_be_proven() {
     let u = Unit::new();
     // 7 excellent of 70: bound floor(70 * 9 / 100) = 6.
-    assert!(matches!(u.witnesses(9, false), Err(RoundError::OverQuota { percent: 9 })));
-    assert!(u.witnesses(10, false).is_ok(), "floor(70 * 10 / 100) = 7: exactly at the bound");
+    assert!(matches!(
+        u.witnesses(9, false),
+        Err(RoundError::OverQuota { percent: 9 })
+    ));
+    assert!(
+        u.witnesses(10, false).is_ok(),
+        "floor(70 * 10 / 100) = 7: exactly at the bound"
+    );
     // Forced: the last window with a bound one below the count.
     let mut ws = u.witnesses(10, false).expect("ok");
     let last = ws.last_mut().expect("last");
@@ -155,10 +231,17 @@ fn the_range_is_exact_at_both_ends() {
             t.public.first = first;
             t.public.count = count;
             let ids = |a: u32, n: u32| -> Vec<u32> {
-                (w.public.window * 64..w.public.window * 64 + 64).filter(|i| *i >= a && *i < a + n).collect()
+                (w.public.window * 64..w.public.window * 64 + 64)
+                    .filter(|i| *i >= a && *i < a + n)
+                    .collect()
             };
             let same = ids(first, count) == ids(60, 70);
-            assert_eq!(satisfied(&t), same, "first {first}, count {count}, window {}", t.public.window);
+            assert_eq!(
+                satisfied(&t),
+                same,
+                "first {first}, count {count}, window {}",
+                t.public.window
+            );
         }
     }
 }
@@ -168,13 +251,34 @@ fn a_credential_of_another_unit_year_or_schema_breaks_the_round() {
     let secret = HolderSecret::parse("195948557").expect("secret");
     let schemas = SchemaSet::builtin();
     for (what, bad) in [
-        ("unit", appraisal(&schemas, &secret, 75, "competent", "customs", 2025)),
-        ("year", appraisal(&schemas, &secret, 75, "competent", "tax-audit", 2024)),
-        ("schema", common::credential(&schemas, &secret, 75, "training", serde_json::json!({"course": "x", "hours": 1, "completed_on": "2025-01-01", "passed": true}))),
+        (
+            "unit",
+            appraisal(&schemas, &secret, 75, "competent", "customs", 2025),
+        ),
+        (
+            "year",
+            appraisal(&schemas, &secret, 75, "competent", "tax-audit", 2024),
+        ),
+        (
+            "schema",
+            common::credential(
+                &schemas,
+                &secret,
+                75,
+                "training",
+                serde_json::json!({"course": "x", "hours": 1, "completed_on": "2025-01-01", "passed": true}),
+            ),
+        ),
     ] {
         let mut u = Unit::new();
         u.set(bad);
-        assert!(matches!(u.witnesses(20, false), Err(RoundError::NotOfTheRound { id: 75 })), "{what}");
+        assert!(
+            matches!(
+                u.witnesses(20, false),
+                Err(RoundError::NotOfTheRound { id: 75 })
+            ),
+            "{what}"
+        );
     }
 }
 
@@ -204,7 +308,10 @@ fn forced_witnesses_of_false_rounds_are_unsatisfiable() {
     // Leaves outside the round are free: any value hashes into the subtree (other credentials).
     let mut t = ws[0].clone();
     t.leaves[3].leaf += Fr::one();
-    assert!(!satisfied(&t), "but the subtree must still lead to the root");
+    assert!(
+        !satisfied(&t),
+        "but the subtree must still lead to the root"
+    );
 }
 
 #[test]

@@ -86,7 +86,7 @@ fn committee(
     hr: &KeyPair,
     holder: &(String, String),
     schemas: &SchemaSet,
-) -> Result<(), CliError> {
+) -> Result<Vec<KeyPair>, CliError> {
     let members: Vec<KeyPair> = (1..=5)
         .map(|i| KeyPair::generate(&format!("committee.member-{i}"), &mut rand::rngs::OsRng))
         .collect::<Result<_, _>>()?;
@@ -121,7 +121,7 @@ fn committee(
     }
     store.approve(p.id, &members[4])?;
     store.finalize_with(hr, p.id, schemas, crate::now(), |_, _| Ok(()))?;
-    Ok(())
+    Ok(members)
 }
 
 fn register(store: &Store, name: &str) -> Result<KeyPair, CliError> {
@@ -237,7 +237,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         &format!("issue {} training records", academy_claims.len()),
         || Ok(store.issue(&academy, &academy_claims, day, crate::now())?),
     )?;
-    steps.time(
+    let members = steps.time(
         "appraisal committee (3 of 5): a 2026 appraisal approved by three members, refused at two",
         || committee(&store, &hr, &holders[0], &schemas),
     )?;
@@ -359,6 +359,20 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         &issued_hr,
         &schemas,
     )?;
+    appraisal_round(
+        &mut steps,
+        &Office {
+            store: &store,
+            hr: &hr,
+            members: &members,
+            log_key: &log_key,
+            witnesses: &witnesses,
+            trust: &trust,
+            params,
+            schemas: &schemas,
+        },
+        &holders,
+    )?;
     let report = steps.time(
         "regulator: audit (replay every entry, every root, every checkpoint)",
         || audit::audit_store(&store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit),
@@ -369,14 +383,168 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
             "{}",
             json!({"store": dir, "people": people, "credentials": total, "ledger_entries": report.entries,
             "checkpoints": report.checkpoints, "steps": steps.rows.iter().map(|(w, s)| json!({"step": w, "seconds": s})).collect::<Vec<_>>(),
-            "audit": "passed"})
+            "audit": "passed", "appraisals_outside_rounds": report.appraisals_outside_rounds})
         );
     } else {
         println!("done in {:.2} s: {total} credentials, {} ledger entries, {} checkpoints; audit passed.", total_secs, report.entries, report.checkpoints);
         println!("holder 0's promotion made their old witness stale (root changed); holder 1's revoked degree is an empty leaf.");
+        for o in &report.appraisals_outside_rounds {
+            println!("audit finding: {} appraisal(s) of issuer {} outside every appraisal round (ids {:?})", o.count, o.issuer_id, o.ids);
+        }
         println!("inspect: dossier --home {} ledger info", dir.display());
     }
     Ok(0)
+}
+
+/// The HR office as the appraisal round sees it.
+struct Office<'a> {
+    store: &'a Store,
+    hr: &'a KeyPair,
+    members: &'a [KeyPair],
+    log_key: &'a KeyPair,
+    witnesses: &'a Witnesses,
+    trust: &'a dossier_verifier::Trust,
+    params: &'a Path,
+    schemas: &'a SchemaSet,
+}
+
+/// The unit audited for its quota.
+const ROUND_UNIT: &str = "tax-bureau/collection";
+
+/// The unit's appraisals of 2026 through the committee, declared as a round, proven within a
+/// 20% quota of "excellent" to the regulator; a round over a 10% quota cannot be proven, a
+/// proof relabelled 10% is refused, and an "excellent" hidden outside the round is listed by
+/// the audit (and cannot be declared as a second round of the unit and year).
+fn appraisal_round(
+    steps: &mut Steps,
+    o: &Office<'_>,
+    holders: &[(String, String)],
+) -> Result<(), CliError> {
+    use dossier_core::round::{Quota, Round};
+    if dossier_params::Manifest::load(o.params)?.round.is_none() {
+        steps.time(
+            "round circuit keys: INSECURE development setup (the round circuit is not part of the ceremony yet)",
+            || Ok(dossier_prover::round::setup_dev_round(o.params)?),
+        )?;
+    }
+    let n = holders.len().min(200);
+    let appraisal = |holder: &(String, String), grade: &str, score: usize| {
+        claim(
+            "appraisal",
+            holder,
+            json!({"year": 2026, "grade": grade, "score": score, "unit": ROUND_UNIT}),
+            o.schemas,
+        )
+    };
+    let credentials = steps.time(
+        &format!("appraisal round: the committee approves the unit's {n} appraisals of 2026 (3 of 5 each; 1 in 7 excellent)"),
+        || {
+            let mut out = std::collections::BTreeMap::new();
+            for (i, h) in holders[..n].iter().enumerate() {
+                let grade = if i % 7 == 3 { "excellent" } else { ["basically_competent", "competent", "competent"][i % 3] };
+                let p = o.store.propose(o.hr, &appraisal(h, grade, 70 + i % 30)?, crate::today(), crate::now())?;
+                for m in &o.members[..3] {
+                    o.store.approve(p.id, m)?;
+                }
+                let c = o.store.finalize_with(o.hr, p.id, o.schemas, crate::now(), |_, _| Ok(()))?.credential(o.schemas)?;
+                out.insert(c.credential_id, c);
+            }
+            Ok(out)
+        },
+    )?;
+    let first = credentials.keys().next().copied().unwrap_or_default();
+    let round = Round {
+        issuer: o.hr.name().to_string(),
+        unit: ROUND_UNIT.into(),
+        year: 2026,
+        first,
+        count: n as u32,
+    };
+    steps.time(
+        "appraisal round: the HR office declares it on the ledger (unit, year, ids)",
+        || Ok(o.store.declare_round(o.hr, &round, crate::now())?),
+    )?;
+    let before = o.store.latest_checkpoint()?.unwrap_or_default();
+    let before = checkpoint::open(before.as_bytes(), &o.log_key.verifier_key())?.size;
+    steps.time("publish checkpoint 3; the witnesses cosign it", || {
+        let note = o.store.checkpoint(o.log_key, crate::now())?;
+        o.witnesses.cosign(o.store, &note, before)
+    })?;
+    let quiet = Out { json: true };
+    let proving = crate::round::Proving {
+        store: o.store,
+        params: o.params,
+        trust: o.trust,
+        schemas: o.schemas,
+    };
+    let windows = round.windows().count();
+    let (proof, _) = steps.time(
+        &format!("appraisal round: the HR office proves in zero knowledge that at most 20% are excellent ({windows} window proofs)"),
+        || crate::round::prove(&proving, &quiet, &round, &credentials, Quota { percent: 20 }, n >= 10),
+    )?;
+    let verdict = steps.time(
+        "regulator: verifies the round (learns unit, year, size and that the rule holds)",
+        || crate::round::verify(o.params, o.trust, o.schemas, &proof),
+    )?;
+    if !steps.json {
+        let shown = verdict.distribution.map_or(String::new(), |d| {
+            format!("; distribution disclosed (group of {n} >= 10): {d:?}")
+        });
+        println!(
+            "              round {} {}: {} appraisals, excellent <= {} (20%){shown}",
+            verdict.round.unit, verdict.round.year, verdict.round.count, verdict.bound
+        );
+    }
+    steps.time(
+        "a round over a 10% quota cannot be proven; the proof relabelled 10% is refused",
+        || {
+            let over = crate::round::prove(
+                &proving,
+                &quiet,
+                &round,
+                &credentials,
+                Quota { percent: 10 },
+                false,
+            );
+            if !matches!(
+                over,
+                Err(CliError::Prove(dossier_prover::ProverError::Round(_)))
+            ) {
+                return Err(CliError::Input(
+                    "demo: a round over its quota was proven".into(),
+                ));
+            }
+            let mut relabelled = proof.clone();
+            relabelled.quota = Quota { percent: 10 };
+            relabelled.distribution = None;
+            match crate::round::verify(o.params, o.trust, o.schemas, &relabelled) {
+                Err(CliError::Verify(dossier_verifier::VerifyError::InvalidProof)) => Ok(()),
+                _ => Err(CliError::Input(
+                    "demo: a relabelled round proof was accepted".into(),
+                )),
+            }
+        },
+    )?;
+    steps.time(
+        "an excellent issued outside the round: a second round of the unit's year is refused, the audit lists it",
+        || {
+            let p = o.store.propose(o.hr, &appraisal(&holders[0], "excellent", 99)?, crate::today(), crate::now())?;
+            for m in &o.members[..3] {
+                o.store.approve(p.id, m)?;
+            }
+            let hidden = o.store.finalize_with(o.hr, p.id, o.schemas, crate::now(), |_, _| Ok(()))?;
+            let again = Round { first: hidden.credential_id, count: 1, ..round.clone() };
+            if !matches!(o.store.declare_round(o.hr, &again, crate::now()), Err(dossier_store::StoreError::RoundRefused { .. })) {
+                return Err(CliError::Input("demo: a second round of one unit and year was declared".into()));
+            }
+            let report = audit::audit_store(o.store, Some(&o.log_key.verifier_key()))?.map_err(CliError::Audit)?;
+            if !report.appraisals_outside_rounds.iter().any(|x| x.ids.contains(&hidden.credential_id)) {
+                return Err(CliError::Input("demo: the audit missed an appraisal outside the rounds".into()));
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
 }
 
 /// The unit's anonymous peer rating: the HR office opens a ballot on checkpoint 2 (its roll),

@@ -80,19 +80,7 @@ fn import(
     let mut w = Wallet::open(&path)?;
     let mut added = 0;
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(io(f))?;
-        let openings: Vec<CredentialOpening> = if text.trim_start().starts_with('[') {
-            serde_json::from_str(&text)
-                .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))?
-        } else {
-            text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| {
-                    serde_json::from_str(l)
-                        .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))
-                })
-                .collect::<Result<_, _>>()?
-        };
+        let openings = read_openings(f)?;
         for o in openings {
             if o.holder != w.holder() {
                 continue; // a batch file holds other holders' credentials too
@@ -108,4 +96,20 @@ fn import(
         json!({"imported": added}),
     );
     Ok(0)
+}
+
+/// An openings file as `dossier issue --out` writes it: a JSON array or JSON Lines.
+pub fn read_openings(f: &std::path::Path) -> Result<Vec<CredentialOpening>, CliError> {
+    let text = std::fs::read_to_string(f).map_err(io(f))?;
+    if text.trim_start().starts_with('[') {
+        serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", f.display())))
+    } else {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l)
+                    .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))
+            })
+            .collect()
+    }
 }

@@ -16,6 +16,7 @@ mod issuer;
 mod keys;
 mod ledger;
 mod present;
+mod round;
 mod serve;
 mod wallet;
 
@@ -80,6 +81,10 @@ enum Command {
     /// zero knowledge (once each), the tally goes on the ledger, anyone re-verifies it.
     #[command(subcommand)]
     Ballot(BallotCmd),
+    /// Appraisal rounds: the HR office declares a unit's appraisals of a year and proves to the
+    /// regulator, in zero knowledge, that the round keeps its quota of "excellent" grades.
+    #[command(subcommand)]
+    Round(RoundCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -745,6 +750,64 @@ struct RevokeArgs {
 }
 
 #[derive(Subcommand)]
+enum RoundCmd {
+    /// Declare a round (HR office): a unit's appraisals of one year, already issued as the ids
+    /// FIRST .. FIRST+COUNT.
+    Declare {
+        /// The HR office.
+        #[arg(long)]
+        issuer: String,
+        /// The unit's code (the appraisals' `unit` field).
+        #[arg(long)]
+        unit: String,
+        /// The appraisal year.
+        #[arg(long)]
+        year: u32,
+        /// The first credential id of the round.
+        #[arg(long)]
+        first: u32,
+        /// How many appraisals (1 to 4096).
+        #[arg(long)]
+        count: u32,
+    },
+    /// Prove a declared round keeps its quota (HR office), against the latest checkpoint, from
+    /// the openings `dossier issue --out` wrote; the proof is checked and kept for regulators.
+    Prove {
+        /// The HR office.
+        #[arg(long)]
+        issuer: String,
+        /// The unit.
+        #[arg(long)]
+        unit: String,
+        /// The year.
+        #[arg(long)]
+        year: u32,
+        /// The openings file of the round's appraisals.
+        #[arg(long)]
+        openings: PathBuf,
+        /// The most "excellent" grades allowed, in per cent of the round (rounded down).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+        quota: u8,
+        /// Also disclose the grade distribution (refused for rounds under 10 appraisals).
+        #[arg(long)]
+        disclose: bool,
+        /// Where to write the proof.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a round's proof (regulator): the checkpoint, the round's windows and every proof.
+    Verify {
+        /// The proof file.
+        proof: PathBuf,
+        /// The ledger's verifier key (default: this home's ledger).
+        #[arg(long)]
+        log_key: Option<String>,
+    },
+    /// List the declared rounds and whether each is proven.
+    List,
+}
+
+#[derive(Subcommand)]
 enum BallotCmd {
     /// Open a ballot (HR office): the latest checkpoint is its roll; writes the definition to
     /// publish.
@@ -978,6 +1041,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Accreditor(cmd) => authority::accreditor(&home, &out, &schemas, cmd),
         Command::Committee(cmd) => authority::committee(&home, &out, &schemas, cmd),
         Command::Ballot(cmd) => ballot::ballot(&home, params, &out, &schemas, cmd),
+        Command::Round(cmd) => round::round(&home, params, &out, &schemas, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),
@@ -1023,6 +1087,21 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
+/// A progress bar of `len` steps, hidden under `--json`.
+pub fn progress_bar(out: &Out, what: &str, len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if out.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
 fn setup_cmd(params: &Path, out: &Out, insecure_dev_setup: bool) -> Result<i32, CliError> {
     if !insecure_dev_setup {
         return Err(CliError::Input(
@@ -1045,8 +1124,10 @@ fn setup_cmd(params: &Path, out: &Out, insecure_dev_setup: bool) -> Result<i32, 
         ));
     })
     .map_err(|e| CliError::Input(e.to_string()))?;
+    bar.set_message("generating keys for the appraisal round circuit");
+    let round = dossier_prover::round::setup_dev_round(params)?;
     bar.finish_and_clear();
-    let rows: Vec<String> = manifest
+    let mut rows: Vec<String> = manifest
         .shapes
         .iter()
         .map(|(n, e)| {
@@ -1056,6 +1137,10 @@ fn setup_cmd(params: &Path, out: &Out, insecure_dev_setup: bool) -> Result<i32, 
             )
         })
         .collect();
+    rows.push(format!(
+        "  {}: {} constraints, vk sha256 {}",
+        round.circuit, round.constraints, round.vk_sha256
+    ));
     out.emit(
         format!("keys written to {} in {:.1} s — {}\n{}", params.display(), started.elapsed().as_secs_f64(), manifest.setup, rows.join("\n")),
         json!({"params": params, "insecure": manifest.insecure, "shapes": manifest.shapes.keys().collect::<Vec<_>>()}),

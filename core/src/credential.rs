@@ -389,7 +389,10 @@ mod lenient_input_tests {
         claim(&as_string).expect("a uint as a canonical decimal string is accepted on purpose");
         for (text, field) in [
             (
-                ok.replace(r#""score": 88"#, r#""score": 88, "unit": "tax-audit", "score": 12"#),
+                ok.replace(
+                    r#""score": 88"#,
+                    r#""score": 88, "unit": "tax-audit", "score": 12"#,
+                ),
                 "duplicate field",
             ),
             (ok.replace("88", "101"), "score"),

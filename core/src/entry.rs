@@ -23,6 +23,7 @@
 //!                           | opens:u64 | closes:u64
 //! kind 14 BallotTallied     issuer_id:F | ballot_id:F | ratings:[u8; 32] | appraisees:u16
 //!                           | choices:u16 | appraisees * choices * count:u32
+//! kind 15 RoundDeclared     issuer_id:F | round_id:F | unit:F | year:u32 | first:u32 | count:u32
 //! subject = 0 (the ledger) | 1 issuer_id:F | 2 (the accreditation authority)
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
@@ -63,6 +64,12 @@
 //! it publishes the tally (`BallotTallied`): the SHA-256 of the archive of accepted ratings and,
 //! per appraisee, the count of each choice. Ratings themselves never reach the ledger: they
 //! name no one, and anyone re-verifies them against the tally.
+//!
+//! **Appraisal rounds** ([`crate::round`]). An HR office declares a unit's appraisals of a
+//! year (`RoundDeclared`, signed by the issuer): the unit's hash, the year, and the credential
+//! ids `first .. first + count`, which must already be issued. Every appraisal the issuer issues
+//! or updates must lie in one of its rounds (the audit lists those that do not), and the round's
+//! quota is then proven in zero knowledge against a checkpoint's registry root.
 //!
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
@@ -340,6 +347,21 @@ pub enum EntryBody {
         /// every row has the same length.
         counts: Vec<Vec<u32>>,
     },
+    /// An HR office declares an appraisal round: a unit's appraisals of one year.
+    RoundDeclared {
+        /// The HR office.
+        issuer_id: Fr,
+        /// `Round::id`.
+        round_id: Fr,
+        /// The unit's hash (the appraisal's `unit` slot).
+        unit: Fr,
+        /// The year.
+        year: u32,
+        /// The round's first credential id.
+        first: u32,
+        /// How many appraisals.
+        count: u32,
+    },
 }
 
 impl EntryBody {
@@ -359,6 +381,7 @@ impl EntryBody {
             EntryBody::CommitteeSet { .. } => 12,
             EntryBody::BallotOpened { .. } => 13,
             EntryBody::BallotTallied { .. } => 14,
+            EntryBody::RoundDeclared { .. } => 15,
         }
     }
 
@@ -379,10 +402,11 @@ impl EntryBody {
             EntryBody::CommitteeSet { .. } => "committee_set",
             EntryBody::BallotOpened { .. } => "ballot_opened",
             EntryBody::BallotTallied { .. } => "ballot_tallied",
+            EntryBody::RoundDeclared { .. } => "round_declared",
         }
     }
 
-    /// The issuer an entry of kinds 1-4 and 12-14 belongs to (and whose key signs it).
+    /// The issuer an entry of kinds 1-4 and 12-15 belongs to (and whose key signs it).
     pub fn issuer_id(&self) -> Option<Fr> {
         match self {
             EntryBody::IssuerRegistered { issuer_id, .. }
@@ -391,7 +415,8 @@ impl EntryBody {
             | EntryBody::Revoke { issuer_id, .. }
             | EntryBody::CommitteeSet { issuer_id, .. }
             | EntryBody::BallotOpened { issuer_id, .. }
-            | EntryBody::BallotTallied { issuer_id, .. } => Some(*issuer_id),
+            | EntryBody::BallotTallied { issuer_id, .. }
+            | EntryBody::RoundDeclared { issuer_id, .. } => Some(*issuer_id),
             EntryBody::RegistryRoots { .. }
             | EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
@@ -603,6 +628,21 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             out.extend_from_slice(&(counts.len() as u16).to_be_bytes());
             out.extend_from_slice(&(choices as u16).to_be_bytes());
             for n in counts.iter().flatten() {
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        EntryBody::RoundDeclared {
+            issuer_id,
+            round_id,
+            unit,
+            year,
+            first,
+            count,
+        } => {
+            for f in [issuer_id, round_id, unit] {
+                out.extend_from_slice(&field::to_be_bytes(f));
+            }
+            for n in [year, first, count] {
                 out.extend_from_slice(&n.to_be_bytes());
             }
         }
@@ -963,6 +1003,14 @@ impl Entry {
                     counts,
                 }
             }
+            15 => EntryBody::RoundDeclared {
+                issuer_id: r.field("issuer id")?,
+                round_id: r.field("round id")?,
+                unit: r.field("unit")?,
+                year: u32::from_be_bytes(r.array()?),
+                first: u32::from_be_bytes(r.array()?),
+                count: u32::from_be_bytes(r.array()?),
+            },
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -1083,6 +1131,16 @@ mod tests {
                             .collect(),
                     }
                 }),
+            (arb_field(), arb_field(), arb_field(), any::<[u32; 3]>()).prop_map(
+                |(issuer_id, round_id, unit, [year, first, count])| EntryBody::RoundDeclared {
+                    issuer_id,
+                    round_id,
+                    unit,
+                    year,
+                    first,
+                    count,
+                }
+            ),
             (arb_field(), arb_field()).prop_map(|(issuer_id, schema_id)| EntryBody::Accredited {
                 issuer_id,
                 schema_id

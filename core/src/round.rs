@@ -293,7 +293,11 @@ impl RoundProof {
         }
         let windows: Vec<u32> = self.round.windows().collect();
         if self.windows.len() != windows.len()
-            || self.windows.iter().zip(&windows).any(|(p, w)| p.window != *w)
+            || self
+                .windows
+                .iter()
+                .zip(&windows)
+                .any(|(p, w)| p.window != *w)
         {
             return Err(bad("windows", "not the round's windows in order"));
         }
@@ -363,7 +367,10 @@ mod tests {
         assert_eq!(round(0, 65).windows(), 0..=1);
         assert_eq!(round(63, 2).windows(), 0..=1);
         assert_eq!(round(10, 200).windows(), 0..=3);
-        assert_eq!(round(u32::MAX, 1).windows(), (u32::MAX >> 6)..=(u32::MAX >> 6));
+        assert_eq!(
+            round(u32::MAX, 1).windows(),
+            (u32::MAX >> 6)..=(u32::MAX >> 6)
+        );
     }
 
     #[test]
@@ -383,7 +390,10 @@ mod tests {
         assert!(!round(5, 10).contains(15) && !round(5, 10).contains(4));
         assert!(round(5, 10).overlaps(&round(14, 3)));
         assert!(!round(5, 10).overlaps(&round(15, 3)));
-        assert_ne!(round(5, 10).id().expect("id"), round(5, 11).id().expect("id"));
+        assert_ne!(
+            round(5, 10).id().expect("id"),
+            round(5, 11).id().expect("id")
+        );
     }
 
     #[test]
@@ -419,7 +429,12 @@ mod tests {
         assert!(!inputs[0].last && inputs[1].last);
         assert_eq!(inputs[1].bound, 2);
         assert_eq!(inputs[1].to_inputs().len(), PUBLIC_INPUTS);
-        for windows in [vec![w(1), w(0)], vec![w(0)], vec![w(0), w(1), w(2)], vec![w(0), w(0)]] {
+        for windows in [
+            vec![w(1), w(0)],
+            vec![w(0)],
+            vec![w(0), w(1), w(2)],
+            vec![w(0), w(0)],
+        ] {
             p.windows = windows;
             assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_err());
         }

@@ -124,6 +124,33 @@ pub struct CeremonyRecord {
     pub shapes: BTreeMap<String, ShapeCeremony>,
 }
 
+/// The keys of the appraisal round's window circuit: one circuit for rounds of every size
+/// (`dossier_core::round`), so one setup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundKeys {
+    /// The circuit's name (its window size), e.g. `round-w64`.
+    pub circuit: String,
+    /// Its constraint count.
+    pub constraints: usize,
+    /// Proving key file (relative to the folder).
+    pub pk_file: String,
+    /// SHA-256 of the proving key file.
+    pub pk_sha256: String,
+    /// Verifying key file.
+    pub vk_file: String,
+    /// SHA-256 of the verifying key file.
+    pub vk_sha256: String,
+    /// The constraint matrices file.
+    pub r1cs_file: String,
+    /// SHA-256 of the matrices file.
+    pub r1cs_sha256: String,
+    /// How these keys were made.
+    pub setup: String,
+    /// True for the deterministic development setup.
+    pub insecure: bool,
+}
+
 /// `params/manifest.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,6 +164,9 @@ pub struct Manifest {
     /// The ceremony that made the keys (absent for the development setup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceremony: Option<CeremonyRecord>,
+    /// The appraisal round circuit's keys, when made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<RoundKeys>,
 }
 
 impl Manifest {

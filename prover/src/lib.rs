@@ -34,6 +34,8 @@ use dossier_core::query::{EncodedQuery, Shape};
 use dossier_core::statement::WitnessField;
 use dossier_params::{read_pinned, sha256_hex, Manifest, ManifestEntry};
 use rand::SeedableRng;
+
+pub mod round;
 use rayon::prelude::*;
 
 use std::collections::BTreeMap;
@@ -62,13 +64,17 @@ pub enum ProverError {
     /// satisfy its statement (`CoreError::Unsatisfied`).
     #[error(transparent)]
     Request(#[from] dossier_core::CoreError),
+    /// An appraisal round cannot be proven (a credential missing or not of the round, the
+    /// quota broken).
+    #[error(transparent)]
+    Round(#[from] dossier_circuits::round::RoundError),
 }
 
 impl ProverError {
     /// Whether the holder's credentials cannot prove the request (their input, not a failure
     /// of the prover).
     pub fn is_unprovable(&self) -> bool {
-        matches!(self, ProverError::Request(_))
+        matches!(self, ProverError::Request(_) | ProverError::Round(_))
     }
 }
 
@@ -296,11 +302,15 @@ pub fn install_keys(
             },
         );
     }
+    // Keys of the round circuit already in the folder stay (a ceremony for the shapes does not
+    // replace them).
+    let round = Manifest::load(dir).ok().and_then(|m| m.round);
     let manifest = Manifest {
         setup: setup.into(),
         insecure,
         shapes: entries,
         ceremony,
+        round,
     };
     manifest.save(dir)?;
     Ok(manifest)
@@ -446,15 +456,20 @@ impl R1cs {
 
     /// Synthesises a shape as key generation does (setup mode, constraints inlined).
     pub fn of(shape: Shape) -> Result<R1cs, ProverError> {
+        R1cs::synthesize(StatementCircuit {
+            shape,
+            witness: StatementWitness::blank(shape),
+        })
+    }
+
+    /// Synthesises any circuit as key generation does.
+    pub fn synthesize(circuit: impl ConstraintSynthesizer<Fr>) -> Result<R1cs, ProverError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Setup);
-        StatementCircuit {
-            shape,
-            witness: StatementWitness::blank(shape),
-        }
-        .generate_constraints(cs.clone())
-        .map_err(|e| ProverError::Proving(e.to_string()))?;
+        circuit
+            .generate_constraints(cs.clone())
+            .map_err(|e| ProverError::Proving(e.to_string()))?;
         cs.finalize();
         let matrices = cs
             .to_matrices()
@@ -467,6 +482,48 @@ impl R1cs {
             num_constraints: cs.num_constraints() as u64,
             num_variables: (cs.num_instance_variables() + cs.num_witness_variables()) as u64,
         })
+    }
+
+    /// A Groth16 proof of `circuit` with `pk`, synthesising assignments only (the matrices are
+    /// these).
+    pub fn prove<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        pk: &ProvingKey<Bn254>,
+        circuit: impl ConstraintSynthesizer<Fr>,
+        rng: &mut R,
+    ) -> Result<ark_groth16::Proof<Bn254>, ProverError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit
+            .generate_constraints(cs.clone())
+            .map_err(|e| ProverError::Proving(e.to_string()))?;
+        let mut full = cs
+            .instance_assignment()
+            .map_err(|e| ProverError::Proving(e.to_string()))?;
+        full.extend(
+            cs.witness_assignment()
+                .map_err(|e| ProverError::Proving(e.to_string()))?,
+        );
+        if full.len() as u64 != self.num_variables {
+            return Err(ProverError::Proving(
+                "the assignment does not fit the circuit's matrices".into(),
+            ));
+        }
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        Groth16::create_proof_with_reduction_and_matrices(
+            pk,
+            r,
+            s,
+            &self.matrices,
+            self.num_inputs as usize,
+            self.num_constraints as usize,
+            &full,
+        )
+        .map_err(|e| ProverError::Proving(e.to_string()))
     }
 }
 
@@ -523,39 +580,7 @@ impl ShapeProver {
             shape: self.shape,
             witness,
         };
-        // Assignments only: the matrices were computed at load.
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Prove {
-            construct_matrices: false,
-            generate_lc_assignments: false,
-        });
-        circuit
-            .generate_constraints(cs.clone())
-            .map_err(|e| ProverError::Proving(e.to_string()))?;
-        let mut full = cs
-            .instance_assignment()
-            .map_err(|e| ProverError::Proving(e.to_string()))?;
-        full.extend(
-            cs.witness_assignment()
-                .map_err(|e| ProverError::Proving(e.to_string()))?,
-        );
-        if full.len() as u64 != self.r1cs.num_variables {
-            return Err(ProverError::Proving(
-                "the assignment does not fit the shape's matrices".into(),
-            ));
-        }
-        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        let proof = Groth16::create_proof_with_reduction_and_matrices(
-            &self.pk,
-            r,
-            s,
-            &self.r1cs.matrices,
-            self.r1cs.num_inputs as usize,
-            self.r1cs.num_constraints as usize,
-            &full,
-        )
-        .map_err(|e| ProverError::Proving(e.to_string()))?;
+        let proof = self.r1cs.prove(&self.pk, circuit, rng)?;
         let mut bytes = Vec::new();
         proof
             .serialize_compressed(&mut bytes)

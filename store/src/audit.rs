@@ -100,6 +100,11 @@ pub struct AuditReport {
     pub committees: Vec<crate::authority::replay::CommitteeEvent>,
     /// Ballots of anonymous peer rating, opened and tallied.
     pub ballots: Vec<crate::ballot::BallotEvent>,
+    /// Appraisal rounds declared, in log order.
+    pub rounds: Vec<crate::round::RoundEvent>,
+    /// Live appraisals outside every round of their office (empty when every appraisal is
+    /// counted by a round): where an appraisal hidden from its unit's quota shows.
+    pub appraisals_outside_rounds: Vec<crate::round::OutsideRounds>,
     /// The replayed registries themselves, by issuer id.
     #[serde(skip)]
     pub trees: BTreeMap<Fr, MemoryTree>,
@@ -270,12 +275,18 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
         replay
             .ballots
             .apply(index as u64, &entry, |id| issuers.contains_key(id))?;
+        replay
+            .rounds
+            .apply(index as u64, &entry, |id| issuers.contains_key(id))?;
         replay.apply(&at, &entry)?;
         replay.append(&at, bytes)?;
     }
     let authority = std::mem::take(&mut replay.authority);
     let ballots = std::mem::take(&mut replay.ballots);
+    let rounds = std::mem::take(&mut replay.rounds);
     let mut report = replay.finish()?;
+    report.appraisals_outside_rounds = rounds.outside();
+    report.rounds = rounds.events;
     report.keys = keys.events;
     report.accreditations = authority.accreditations;
     report.committees = authority.committee_events;
@@ -377,6 +388,7 @@ struct Replay<'c> {
     checked: u64,
     authority: crate::authority::replay::AuthorityReplay,
     ballots: crate::ballot::BallotReplay,
+    rounds: crate::round::RoundReplay,
 }
 
 impl<'c> Replay<'c> {
@@ -390,6 +402,7 @@ impl<'c> Replay<'c> {
             checked: 0,
             authority: Default::default(),
             ballots: Default::default(),
+            rounds: Default::default(),
         }
     }
 
@@ -450,7 +463,8 @@ impl<'c> Replay<'c> {
             | EntryBody::AccreditationWithdrawn { .. }
             | EntryBody::CommitteeSet { .. }
             | EntryBody::BallotOpened { .. }
-            | EntryBody::BallotTallied { .. } => {}
+            | EntryBody::BallotTallied { .. }
+            | EntryBody::RoundDeclared { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())
@@ -638,6 +652,8 @@ impl<'c> Replay<'c> {
             accreditations: Vec::new(),
             committees: Vec::new(),
             ballots: Vec::new(),
+            rounds: Vec::new(),
+            appraisals_outside_rounds: Vec::new(),
             registries: replayed
                 .iter()
                 .map(|r| AuditedRegistry {

@@ -472,6 +472,11 @@ impl Roll {
         Ok(roll)
     }
 
+    /// A node of the replayed registry tree (`None` when empty).
+    pub fn node(&self, level: u8, index: u32) -> Option<Fr> {
+        self.tree.node(level, index)
+    }
+
     /// The membership path of a credential in both trees.
     pub fn path(&self, credential_id: u32) -> Result<MembershipPath, StoreError> {
         let mut p = registry::path(&self.tree, credential_id)?;

@@ -434,8 +434,32 @@ impl Store {
     }
 
     fn ensure_tables(&self) -> Result<(), StoreError> {
-        // Opening an existing store must not write to it: only a new file gets its tables.
-        if self.db.begin_read()?.list_tables()?.count() >= 13 {
+        // Opening an existing store must not write to it: only a store missing one of its
+        // tables (a new file, or one made before a table was added) gets them.
+        let names: Vec<String> = self
+            .db
+            .begin_read()?
+            .list_tables()?
+            .map(|t| t.name().to_string())
+            .collect();
+        use redb::TableHandle;
+        let required = [
+            META.name(),
+            ISSUERS.name(),
+            NODES.name(),
+            NODES_HALO2.name(),
+            ENTRIES.name(),
+            HASHES.name(),
+            CHECKPOINTS.name(),
+            crate::authority::ACCREDITATIONS.name(),
+            crate::authority::COMMITTEES.name(),
+            crate::authority::PROPOSALS.name(),
+            crate::ballot::BALLOTS.name(),
+            crate::ballot::RATINGS.name(),
+            crate::ballot::NULLIFIERS.name(),
+            crate::round::ROUNDS.name(),
+        ];
+        if required.iter().all(|t| names.iter().any(|n| n == t)) {
             return Ok(());
         }
         let txn = self.db.begin_write()?;
@@ -452,6 +476,7 @@ impl Store {
         txn.open_table(crate::ballot::BALLOTS)?;
         txn.open_table(crate::ballot::RATINGS)?;
         txn.open_table(crate::ballot::NULLIFIERS)?;
+        txn.open_table(crate::round::ROUNDS)?;
         txn.commit()?;
         Ok(())
     }

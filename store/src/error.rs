@@ -125,6 +125,16 @@ pub enum StoreError {
         /// Approvals needed.
         threshold: usize,
     },
+    /// No such appraisal round.
+    #[error("no such appraisal round")]
+    UnknownRound,
+    /// The round cannot be declared: it overlaps another round of the issuer, repeats a unit
+    /// and year, or names ids not issued yet.
+    #[error("round refused: {reason}")]
+    RoundRefused {
+        /// Why.
+        reason: String,
+    },
     /// No ballot of that name.
     #[error("no such ballot")]
     UnknownBallot,

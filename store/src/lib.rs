@@ -8,6 +8,7 @@
 //! - [`home`]: the home folder shared by the CLI and the service (database and keys);
 //! - [`export`]: the ledger as a regulator receives it;
 //! - [`ballot`]: ballots of anonymous peer rating, their archives of ratings and rolls;
+//! - [`round`]: appraisal rounds declared on the ledger, and their proofs of quota;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod home;
 pub mod keys;
 pub mod ledger;
 pub mod registry;
+pub mod round;
 
 pub use db::{IssuerInfo, Store, StoreReader};
 pub use error::StoreError;

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 fn claim(schema: &str, holder: u64) -> EncodedClaim {
     let fields = match schema {
-        "appraisal" => serde_json::json!({"year": 2025, "grade": "excellent", "score": 93, "unit": "tax-audit"}),
+        "appraisal" => {
+            serde_json::json!({"year": 2025, "grade": "excellent", "score": 93, "unit": "tax-audit"})
+        }
         _ => serde_json::json!({"degree_level": "master", "field": "law",
                                  "institution": "univ", "award_year": 2020}),
     };

@@ -87,6 +87,9 @@ pub struct VerifierKeys {
     pub insecure: bool,
     /// The setup's description.
     pub setup: String,
+    /// The appraisal round circuit's key, when the folder has one, and whether it comes from
+    /// the insecure development setup.
+    pub round: Option<(ShapeKey, bool)>,
 }
 
 impl VerifierKeys {
@@ -96,6 +99,7 @@ impl VerifierKeys {
             keys: BTreeMap::new(),
             insecure: false,
             setup: "none (halo2 only)".into(),
+            round: None,
         }
     }
 
@@ -116,10 +120,25 @@ impl VerifierKeys {
                 },
             );
         }
+        let round = match &manifest.round {
+            Some(r) => {
+                let bytes = read_pinned(dir, &r.vk_file, &r.vk_sha256)?;
+                let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes.as_slice())
+                    .map_err(|e| VerifyError::Keys(format!("verifying key {}: {e}", r.circuit)))?;
+                let key = ShapeKey {
+                    pvk: ark_groth16::prepare_verifying_key(&vk),
+                    vk_sha256: r.vk_sha256.clone(),
+                    tables: Default::default(),
+                };
+                Some((key, r.insecure))
+            }
+            None => None,
+        };
         Ok(VerifierKeys {
             keys,
             insecure: manifest.insecure,
             setup: manifest.setup,
+            round,
         })
     }
 

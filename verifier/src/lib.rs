@@ -22,6 +22,7 @@ mod batch;
 pub mod halo2;
 pub mod keys;
 mod nullifiers;
+pub mod round;
 pub mod snarkjs;
 pub mod solidity;
 mod verdict;

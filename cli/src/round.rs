@@ -1,0 +1,270 @@
+//! `dossier round`: appraisal rounds and their quotas, proven to the regulator in zero
+//! knowledge. The HR office declares a unit's appraisals of a year (`declare`), proves the
+//! round keeps its quota against the latest checkpoint (`prove`, from its openings file: the
+//! grades never leave its machine), and anyone checks the proof (`verify`) and lists the
+//! rounds (`list`).
+
+use crate::error::CliError;
+use crate::{present, Out, RoundCmd};
+use dossier_core::credential::Credential;
+use dossier_core::round::{Quota, Round, RoundProof};
+use dossier_core::schema::SchemaSet;
+use dossier_store::home::Home;
+use dossier_store::registry;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Runs a `dossier round` command.
+pub fn round(
+    home: &Home,
+    params: &Path,
+    out: &Out,
+    schemas: &SchemaSet,
+    cmd: RoundCmd,
+) -> Result<i32, CliError> {
+    match cmd {
+        RoundCmd::Declare {
+            issuer,
+            unit,
+            year,
+            first,
+            count,
+        } => {
+            let round = Round {
+                issuer,
+                unit,
+                year,
+                first,
+                count,
+            };
+            let entry = declare(home, &round)?;
+            out.emit(
+                format!(
+                    "round declared (ledger entry {entry}): {} appraisals of unit `{}` for {}, ids {}..{}",
+                    round.count,
+                    round.unit,
+                    round.year,
+                    round.first,
+                    u64::from(round.first) + u64::from(round.count)
+                ),
+                json!({"entry": entry, "round": round}),
+            );
+            Ok(0)
+        }
+        RoundCmd::Prove {
+            issuer,
+            unit,
+            year,
+            openings,
+            quota,
+            disclose,
+            out: path,
+        } => {
+            let store = home.store()?;
+            let round = store.round(&issuer, &unit, year)?.round;
+            let credentials = round_openings(&openings, &round, schemas)?;
+            let trust = key_trust(home, None)?;
+            let started = std::time::Instant::now();
+            let (proof, _) = prove(
+                &Proving {
+                    store: &store,
+                    params,
+                    trust: &trust,
+                    schemas,
+                },
+                out,
+                &round,
+                &credentials,
+                Quota { percent: quota },
+                disclose,
+            )?;
+            let secs = started.elapsed().as_secs_f64();
+            present::write_json(&path, &proof)?;
+            out.emit(
+                format!(
+                    "round of `{}` {} proven within its quota ({}% excellent at most) in {} windows, {:.1} s; written to {}",
+                    round.unit,
+                    round.year,
+                    quota,
+                    proof.windows.len(),
+                    secs,
+                    path.display()
+                ),
+                json!({"proof": path, "windows": proof.windows.len(), "seconds": secs}),
+            );
+            Ok(0)
+        }
+        RoundCmd::Verify { proof, log_key } => {
+            let proof: RoundProof = present::read_json(&proof)?;
+            let trust = key_trust(home, log_key.as_deref())?;
+            let started = std::time::Instant::now();
+            let verdict = verify(params, &trust, schemas, &proof)?;
+            let secs = started.elapsed().as_secs_f64();
+            let mut text = format!(
+                "VALID: the round of unit `{}` for {} ({} appraisals of {}) keeps its quota: at most {}% excellent (at most {}), proven against checkpoint {} ({} windows, verified in {:.1} ms)",
+                verdict.round.unit,
+                verdict.round.year,
+                verdict.round.count,
+                verdict.round.issuer,
+                verdict.quota.percent,
+                verdict.bound,
+                verdict.checkpoint_size,
+                verdict.windows,
+                secs * 1e3
+            );
+            if let Some(d) = verdict.distribution {
+                text.push_str(&format!(
+                    "\ndistribution: incompetent {}, basically competent {}, competent {}, excellent {}",
+                    d[0], d[1], d[2], d[3]
+                ));
+            }
+            if verdict.insecure_setup {
+                text.push_str(
+                    "\nWARNING: the round circuit's keys come from the INSECURE development setup",
+                );
+            }
+            let mut machine =
+                serde_json::to_value(&verdict).map_err(|e| CliError::Input(e.to_string()))?;
+            machine["valid"] = json!(true);
+            machine["seconds"] = json!(secs);
+            out.emit(text, machine);
+            Ok(0)
+        }
+        RoundCmd::List => {
+            let rounds = home.reader()?.rounds()?;
+            let lines: Vec<String> = rounds
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {}: {} appraisals (ids {}..{}), {}",
+                        r.round.issuer,
+                        r.round.unit,
+                        r.round.year,
+                        r.round.count,
+                        r.round.first,
+                        u64::from(r.round.first) + u64::from(r.round.count),
+                        r.proof
+                            .as_ref()
+                            .map_or("not proven yet".to_string(), |p| format!(
+                                "proven within {}%",
+                                p.quota.percent
+                            ))
+                    )
+                })
+                .collect();
+            out.emit(
+                if lines.is_empty() {
+                    "no rounds".to_string()
+                } else {
+                    lines.join("\n")
+                },
+                json!({"rounds": rounds}),
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// The ledger's key as the only trust (no witness policy asked for).
+fn key_trust(home: &Home, given: Option<&str>) -> Result<dossier_verifier::Trust, CliError> {
+    Ok(dossier_verifier::Trust::key_only(&crate::log_key(
+        home, given,
+    )?))
+}
+
+/// Declares a round with the HR office's key; returns the ledger entry's index.
+pub fn declare(home: &Home, round: &Round) -> Result<u64, CliError> {
+    let key = home.issuer_key(&round.issuer, None)?;
+    Ok(home
+        .store()?
+        .declare_round(&key, round, dossier_core::clock::now())?)
+}
+
+/// What proving a round needs besides the round: the HR office's store, the keys, the trust
+/// its proof is checked under (as the regulator will) and the schemas.
+pub struct Proving<'a> {
+    /// The HR office's store (its ledger and latest checkpoint).
+    pub store: &'a dossier_store::Store,
+    /// The params folder.
+    pub params: &'a Path,
+    /// The ledger key and witness policy.
+    pub trust: &'a dossier_verifier::Trust,
+    /// The schemas.
+    pub schemas: &'a SchemaSet,
+}
+
+/// Proves a declared round against the latest checkpoint from the HR office's credentials,
+/// checks the proof as the regulator will, and keeps it in the store.
+pub fn prove(
+    p: &Proving<'_>,
+    out: &Out,
+    round: &Round,
+    credentials: &BTreeMap<u32, Credential>,
+    quota: Quota,
+    disclose: bool,
+) -> Result<(RoundProof, dossier_verifier::round::RoundVerdict), CliError> {
+    let checkpoint = p.store.latest_checkpoint()?.ok_or_else(|| {
+        CliError::Input("no checkpoint yet: publish one (`dossier checkpoint`)".into())
+    })?;
+    let body = p.trust.open(checkpoint.as_bytes())?;
+    let root = body
+        .registry(&round.issuer_id()?)
+        .ok_or_else(|| {
+            CliError::Input("the checkpoint has no registry of the round's issuer".into())
+        })?
+        .root;
+    // The registry as of the checkpoint, replayed from the ledger's own entries.
+    let roll = p.store.roll(&round.issuer, body.size)?;
+    let empty = registry::empty_hashes();
+    let node = |level: u8, index: u32| roll.node(level, index).unwrap_or(empty[level as usize]);
+    let prover = dossier_prover::round::RoundProver::load(p.params)?;
+    let windows = round.windows().count() as u64;
+    let bar = crate::progress_bar(out, "proving the round's windows", windows);
+    let proof = prover.prove(
+        &dossier_prover::round::RoundInputs {
+            round,
+            quota,
+            disclose,
+            checkpoint: &checkpoint,
+            root,
+            schema_id: p.schemas.get("appraisal")?.id(),
+            node: &node,
+            openings: credentials,
+        },
+        &mut rand::rngs::OsRng,
+        |i, _| bar.set_position(i as u64),
+    )?;
+    bar.finish_and_clear();
+    let verdict = verify(p.params, p.trust, p.schemas, &proof)?;
+    p.store.record_round_proof(&proof)?;
+    Ok((proof, verdict))
+}
+
+/// The round's credentials from an openings file (other credentials in it are skipped).
+fn round_openings(
+    path: &Path,
+    round: &Round,
+    schemas: &SchemaSet,
+) -> Result<BTreeMap<u32, Credential>, CliError> {
+    let mut out = BTreeMap::new();
+    for o in crate::holder::read_openings(path)? {
+        if o.issuer == round.issuer && round.contains(o.credential_id) {
+            out.insert(o.credential_id, o.credential(schemas)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Verifies a round proof under a trust policy.
+pub fn verify(
+    params: &Path,
+    trust: &dossier_verifier::Trust,
+    schemas: &SchemaSet,
+    proof: &RoundProof,
+) -> Result<dossier_verifier::round::RoundVerdict, CliError> {
+    let keys = dossier_verifier::VerifierKeys::load(params)?;
+    Ok(dossier_verifier::round::verify_round(
+        proof, &keys, trust, schemas,
+    )?)
+}

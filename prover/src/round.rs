@@ -1,0 +1,191 @@
+//! Appraisal rounds proven to the regulator: keys for the window circuit (one circuit, one
+//! setup, every round size) and [`RoundProver::prove`], which proves each window of a round in
+//! turn and writes the [`RoundProof`] the regulator checks (`dossier_verifier::round`).
+
+use crate::{io, Groth16, ProverError, R1cs, DEV_SEED};
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::ProvingKey;
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_snark::SNARK;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use dossier_circuits::round::{window_witnesses, RoundCircuit, RoundWitness};
+use dossier_core::credential::Credential;
+use dossier_core::round::{Quota, Round, RoundProof, WindowProof, ROUND_PROOF_FORMAT};
+use dossier_params::{read_pinned, sha256_hex, Manifest, RoundKeys};
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The window circuit's name in the manifest.
+pub const ROUND_CIRCUIT: &str = "round-w64";
+
+/// The window circuit's constraint system.
+pub fn round_r1cs() -> Result<R1cs, ProverError> {
+    R1cs::synthesize(RoundCircuit {
+        witness: RoundWitness::blank(),
+    })
+}
+
+/// Makes the window circuit's keys with the deterministic development setup (INSECURE: anyone
+/// can forge round proofs for them) into a folder that already has a manifest, and records them
+/// in it.
+pub fn setup_dev_round(dir: &Path) -> Result<RoundKeys, ProverError> {
+    let mut manifest = Manifest::load(dir)?;
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(DEV_SEED);
+    let (pk, _) = Groth16::circuit_specific_setup(
+        RoundCircuit {
+            witness: RoundWitness::blank(),
+        },
+        &mut rng,
+    )
+    .map_err(|e| ProverError::Proving(e.to_string()))?;
+    let keys = install_round_keys(dir, &pk, &round_r1cs()?, crate::DEV_SETUP, true)?;
+    manifest.round = Some(keys.clone());
+    manifest.save(dir)?;
+    Ok(keys)
+}
+
+/// Writes the window circuit's proving key, verifying key and matrices into `dir` and returns
+/// their manifest record (the caller saves it).
+pub fn install_round_keys(
+    dir: &Path,
+    pk: &ProvingKey<Bn254>,
+    r1cs: &R1cs,
+    setup: &str,
+    insecure: bool,
+) -> Result<RoundKeys, ProverError> {
+    let mut pk_bytes = Vec::new();
+    pk.serialize_uncompressed(&mut pk_bytes)
+        .map_err(|e| ProverError::Keys(e.to_string()))?;
+    let mut vk_bytes = Vec::new();
+    pk.vk
+        .serialize_compressed(&mut vk_bytes)
+        .map_err(|e| ProverError::Keys(e.to_string()))?;
+    let r1cs_bytes = r1cs.to_bytes();
+    let name = ROUND_CIRCUIT;
+    let (pk_file, vk_file, r1cs_file) = (
+        format!("{name}.pk"),
+        format!("{name}.vk"),
+        format!("{name}.r1cs"),
+    );
+    for (file, bytes) in [
+        (&pk_file, &pk_bytes),
+        (&vk_file, &vk_bytes),
+        (&r1cs_file, &r1cs_bytes),
+    ] {
+        std::fs::write(dir.join(file), bytes).map_err(io(dir))?;
+    }
+    Ok(RoundKeys {
+        circuit: name.into(),
+        constraints: r1cs.num_constraints(),
+        pk_sha256: sha256_hex(&pk_bytes),
+        vk_sha256: sha256_hex(&vk_bytes),
+        r1cs_sha256: sha256_hex(&r1cs_bytes),
+        pk_file,
+        vk_file,
+        r1cs_file,
+        setup: setup.into(),
+        insecure,
+    })
+}
+
+/// The window circuit's proving key and matrices, loaded once.
+pub struct RoundProver {
+    pk: ProvingKey<Bn254>,
+    r1cs: R1cs,
+}
+
+/// What a round proof is made from, besides the keys.
+pub struct RoundInputs<'a> {
+    /// The declared round.
+    pub round: &'a Round,
+    /// The rule to prove.
+    pub quota: Quota,
+    /// Whether to disclose the grade distribution (refused below the minimum group size).
+    pub disclose: bool,
+    /// The signed checkpoint anchoring the registry root.
+    pub checkpoint: &'a str,
+    /// The issuer's registry root in that checkpoint.
+    pub root: Fr,
+    /// The `appraisal` schema's id.
+    pub schema_id: Fr,
+    /// The registry's nodes at the checkpoint (`level`, `index`), empty ones included.
+    pub node: &'a dyn Fn(u8, u32) -> Fr,
+    /// The round's credentials, by id.
+    pub openings: &'a BTreeMap<u32, Credential>,
+}
+
+impl RoundProver {
+    /// Loads the keys pinned by the folder's manifest.
+    pub fn load(dir: &Path) -> Result<RoundProver, ProverError> {
+        let manifest = Manifest::load(dir)?;
+        let keys = manifest.round.ok_or_else(|| {
+            ProverError::Keys(
+                "no keys for the appraisal round circuit (run `dossier setup --round`)".into(),
+            )
+        })?;
+        let bytes = read_pinned(dir, &keys.pk_file, &keys.pk_sha256)?;
+        // Pinned by hash: trusted, so loaded without re-validating every point.
+        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
+            .map_err(|e| ProverError::Keys(e.to_string()))?;
+        let r1cs = R1cs::from_bytes(&read_pinned(dir, &keys.r1cs_file, &keys.r1cs_sha256)?)?;
+        Ok(RoundProver { pk, r1cs })
+    }
+
+    /// Proves every window of a round; `progress` is told each window as it starts (index,
+    /// total). Refuses, before proving anything, a round that cannot be proven.
+    pub fn prove<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        inputs: &RoundInputs<'_>,
+        rng: &mut R,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<RoundProof, ProverError> {
+        if inputs.disclose && inputs.round.count < dossier_core::round::MIN_DISCLOSURE {
+            return Err(ProverError::Request(dossier_core::CoreError::Value {
+                field: "disclose".into(),
+                reason: format!(
+                    "a distribution is disclosed only for rounds of at least {} appraisals",
+                    dossier_core::round::MIN_DISCLOSURE
+                ),
+            }));
+        }
+        let witnesses = window_witnesses(
+            inputs.round,
+            inputs.quota,
+            inputs.disclose,
+            inputs.root,
+            inputs.schema_id,
+            inputs.node,
+            inputs.openings,
+            rng,
+        )?;
+        let distribution = witnesses
+            .last()
+            .filter(|w| w.public.disclose)
+            .map(|w| w.public.counts);
+        let n = witnesses.len();
+        let mut windows = Vec::with_capacity(n);
+        for (i, witness) in witnesses.into_iter().enumerate() {
+            progress(i, n);
+            let (window, acc_out) = (witness.public.window, witness.public.acc_out);
+            let proof = self.r1cs.prove(&self.pk, RoundCircuit { witness }, rng)?;
+            let mut bytes = Vec::new();
+            proof
+                .serialize_compressed(&mut bytes)
+                .map_err(|e| ProverError::Proving(e.to_string()))?;
+            windows.push(WindowProof {
+                window,
+                acc_out,
+                proof: STANDARD.encode(bytes),
+            });
+        }
+        Ok(RoundProof {
+            format: ROUND_PROOF_FORMAT.into(),
+            round: inputs.round.clone(),
+            checkpoint: inputs.checkpoint.to_string(),
+            quota: inputs.quota,
+            distribution,
+            windows,
+        })
+    }
+}
