@@ -365,7 +365,7 @@ fn subtree(mut level: Vec<FpVar<Fr>>) -> Result<FpVar<Fr>, SynthesisError> {
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|pair| poseidon::hash(pair))
+            .map(poseidon::hash)
             .collect::<Result<_, _>>()?;
     }
     level.pop().ok_or(SynthesisError::Unsatisfiable)

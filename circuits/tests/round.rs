@@ -198,7 +198,8 @@ fn every_public_input_is_bound() {
     let ws = u.witnesses(20, false).expect("ok");
     let w = &ws[1];
     let one = Fr::one();
-    let tampers: Vec<(&str, Box<dyn Fn(&mut RoundWitness)>)> = vec![
+    type Tamper = Box<dyn Fn(&mut RoundWitness)>;
+    let tampers: Vec<(&str, Tamper)> = vec![
         ("root", Box::new(move |w| w.public.root += one)),
         ("issuer", Box::new(move |w| w.public.issuer_id += one)),
         ("schema", Box::new(move |w| w.public.schema_id += one)),
