@@ -283,9 +283,15 @@ fn the_demo_runs_end_to_end() {
         "ceremony: the national audit office contributes to every shape (fresh randomness, proof of knowledge)",
         "ceremony: anyone re-checks phase 1 and every transcript against its circuit",
         "verifier: each pinned key's ceremony is on the ledger (inclusion proof in checkpoint 2)",
+        // The unit's appraisal round, proven within its quota; forged rounds refused.
+        "appraisal round: the HR office declares it on the ledger (unit, year, ids)",
+        "regulator: verifies the round (learns unit, year, size and that the rule holds)",
+        "a round over a 10% quota cannot be proven; the proof relabelled 10% is refused",
+        "an excellent issued outside the round: a second round of the unit's year is refused, the audit lists it",
     ] {
         assert!(steps.contains(&step), "{step}");
     }
+    assert_eq!(v["appraisals_outside_rounds"][0]["count"], 1);
 }
 
 #[test]
