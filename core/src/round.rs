@@ -105,15 +105,15 @@ impl Round {
         })
     }
 
-    /// The round's id on the ledger: `Poseidon(issuer id, unit hash, year, first, count)`.
+    /// The round's id on the ledger ([`round_id`]).
     pub fn id(&self) -> Result<Fr, CoreError> {
-        poseidon::hash(&[
+        round_id(
             self.issuer_id()?,
             self.unit_hash()?,
-            Fr::from(self.year),
-            Fr::from(self.first),
-            Fr::from(self.count),
-        ])
+            self.year,
+            self.first,
+            self.count,
+        )
     }
 
     /// Whether a credential id lies in the round.
@@ -133,6 +133,23 @@ impl Round {
         let last = (u64::from(self.first) + u64::from(self.count.max(1)) - 1) >> WINDOW_HEIGHT;
         (self.first >> WINDOW_HEIGHT)..=(last as u32)
     }
+}
+
+/// A round's id from its ledger fields: `Poseidon(issuer id, unit hash, year, first, count)`.
+pub fn round_id(
+    issuer_id: Fr,
+    unit: Fr,
+    year: u32,
+    first: u32,
+    count: u32,
+) -> Result<Fr, CoreError> {
+    poseidon::hash(&[
+        issuer_id,
+        unit,
+        Fr::from(year),
+        Fr::from(first),
+        Fr::from(count),
+    ])
 }
 
 /// The rule proven of a round: at most `percent` per cent of it graded "excellent", rounded

@@ -17,7 +17,7 @@ use crate::{Store, StoreError};
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::keys::KeyPair;
 use dossier_core::round::{Round, RoundProof, MAX_ROUND};
-use dossier_core::{field, poseidon, Fr};
+use dossier_core::{field, Fr};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -271,14 +271,8 @@ impl RoundReplay {
                 if !registered(issuer_id) {
                     return Err(transition("a round declared by an unregistered issuer"));
                 }
-                let id = poseidon::hash(&[
-                    *issuer_id,
-                    *unit,
-                    Fr::from(*year),
-                    Fr::from(*first),
-                    Fr::from(*count),
-                ])
-                .map_err(|e| transition(&e.to_string()))?;
+                let id = dossier_core::round::round_id(*issuer_id, *unit, *year, *first, *count)
+                    .map_err(|e| transition(&e.to_string()))?;
                 if id != *round_id {
                     return Err(transition("a round's id is not the hash of its fields"));
                 }
