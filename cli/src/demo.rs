@@ -389,7 +389,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         println!("done in {:.2} s: {total} credentials, {} ledger entries, {} checkpoints; audit passed.", total_secs, report.entries, report.checkpoints);
         println!("holder 0's promotion made their old witness stale (root changed); holder 1's revoked degree is an empty leaf.");
         for o in &report.appraisals_outside_rounds {
-            println!("audit finding: {} appraisal(s) of issuer {} outside every appraisal round (ids {:?})", o.count, o.issuer_id, o.ids);
+            println!("audit finding: {} appraisal(s) of issuer {} outside every appraisal round (ids {:?})", o.count, field::to_hex(&o.issuer_id), o.ids);
         }
         println!("inspect: dossier --home {} ledger info", dir.display());
     }

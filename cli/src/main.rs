@@ -749,20 +749,27 @@ struct RevokeArgs {
     key: Option<PathBuf>,
 }
 
+/// Which round: an HR office's round of one unit and year.
+#[derive(clap::Args)]
+struct RoundOf {
+    /// The HR office.
+    #[arg(long)]
+    issuer: String,
+    /// The unit's code (the appraisals' `unit` field).
+    #[arg(long)]
+    unit: String,
+    /// The appraisal year.
+    #[arg(long)]
+    year: u32,
+}
+
 #[derive(Subcommand)]
 enum RoundCmd {
     /// Declare a round (HR office): a unit's appraisals of one year, already issued as the ids
     /// FIRST .. FIRST+COUNT.
     Declare {
-        /// The HR office.
-        #[arg(long)]
-        issuer: String,
-        /// The unit's code (the appraisals' `unit` field).
-        #[arg(long)]
-        unit: String,
-        /// The appraisal year.
-        #[arg(long)]
-        year: u32,
+        #[command(flatten)]
+        which: RoundOf,
         /// The first credential id of the round.
         #[arg(long)]
         first: u32,
@@ -773,15 +780,8 @@ enum RoundCmd {
     /// Prove a declared round keeps its quota (HR office), against the latest checkpoint, from
     /// the openings `dossier issue --out` wrote; the proof is checked and kept for regulators.
     Prove {
-        /// The HR office.
-        #[arg(long)]
-        issuer: String,
-        /// The unit.
-        #[arg(long)]
-        unit: String,
-        /// The year.
-        #[arg(long)]
-        year: u32,
+        #[command(flatten)]
+        which: RoundOf,
         /// The openings file of the round's appraisals.
         #[arg(long)]
         openings: PathBuf,

@@ -5,9 +5,9 @@
 //! rounds (`list`).
 
 use crate::error::CliError;
-use crate::{present, Out, RoundCmd};
+use crate::{present, Out, RoundCmd, RoundOf};
 use dossier_core::credential::Credential;
-use dossier_core::round::{Quota, Round, RoundProof};
+use dossier_core::round::{ids, Quota, Round, RoundProof};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
 use dossier_store::registry;
@@ -25,9 +25,7 @@ pub fn round(
 ) -> Result<i32, CliError> {
     match cmd {
         RoundCmd::Declare {
-            issuer,
-            unit,
-            year,
+            which: RoundOf { issuer, unit, year },
             first,
             count,
         } => {
@@ -41,28 +39,25 @@ pub fn round(
             let entry = declare(home, &round)?;
             out.emit(
                 format!(
-                    "round declared (ledger entry {entry}): {} appraisals of unit `{}` for {}, ids {}..{}",
+                    "round declared (ledger entry {entry}): {} appraisals of unit `{}` for {}, ids {:?}",
                     round.count,
                     round.unit,
                     round.year,
-                    round.first,
-                    u64::from(round.first) + u64::from(round.count)
+                    ids(round.first, round.count)
                 ),
                 json!({"entry": entry, "round": round}),
             );
             Ok(0)
         }
         RoundCmd::Prove {
-            issuer,
-            unit,
-            year,
+            which: RoundOf { issuer, unit, year },
             openings,
             quota,
             disclose,
             out: path,
         } => {
             let store = home.store()?;
-            let round = store.round(&issuer, &unit, year)?.round;
+            let round = store.round(&issuer, &unit, year)?;
             let credentials = round_openings(&openings, &round, schemas)?;
             let trust = key_trust(home, None)?;
             let started = std::time::Instant::now();
@@ -137,13 +132,12 @@ pub fn round(
                 .iter()
                 .map(|r| {
                     format!(
-                        "{} {} {}: {} appraisals (ids {}..{}), {}",
+                        "{} {} {}: {} appraisals (ids {:?}), {}",
                         r.round.issuer,
                         r.round.unit,
                         r.round.year,
                         r.round.count,
-                        r.round.first,
-                        u64::from(r.round.first) + u64::from(r.round.count),
+                        ids(r.round.first, r.round.count),
                         r.proof
                             .as_ref()
                             .map_or("not proven yet".to_string(), |p| format!(

@@ -82,7 +82,7 @@ impl Round {
         if self.count == 0 || self.count > MAX_ROUND {
             return Err(bad("count", &format!("must be 1 to {MAX_ROUND}")));
         }
-        if u64::from(self.first) + u64::from(self.count) > 1 << 32 {
+        if ids(self.first, self.count).end > 1 << 32 {
             return Err(bad("first", "the round runs past the last credential id"));
         }
         if self.unit.is_empty() || self.unit.len() > MAX_UNIT {
@@ -118,14 +118,12 @@ impl Round {
 
     /// Whether a credential id lies in the round.
     pub fn contains(&self, credential_id: u32) -> bool {
-        credential_id >= self.first
-            && u64::from(credential_id) < u64::from(self.first) + u64::from(self.count)
+        ids(self.first, self.count).contains(&u64::from(credential_id))
     }
 
     /// Whether two rounds share a credential id.
     pub fn overlaps(&self, other: &Round) -> bool {
-        let end = |r: &Round| u64::from(r.first) + u64::from(r.count);
-        u64::from(self.first) < end(other) && u64::from(other.first) < end(self)
+        ranges_overlap(&ids(self.first, self.count), &ids(other.first, other.count))
     }
 
     /// The windows covering the round, in order (window `w` holds ids `64w .. 64w + 64`).
@@ -133,6 +131,16 @@ impl Round {
         let last = (u64::from(self.first) + u64::from(self.count.max(1)) - 1) >> WINDOW_HEIGHT;
         (self.first >> WINDOW_HEIGHT)..=(last as u32)
     }
+}
+
+/// The credential ids `first .. first + count` of a round, in 64 bits (the end may be 2^32).
+pub fn ids(first: u32, count: u32) -> std::ops::Range<u64> {
+    u64::from(first)..u64::from(first) + u64::from(count)
+}
+
+/// Whether two ranges of ids share one.
+pub fn ranges_overlap(a: &std::ops::Range<u64>, b: &std::ops::Range<u64>) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 /// A round's id from its ledger fields: `Poseidon(issuer id, unit hash, year, first, count)`.

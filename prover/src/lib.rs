@@ -255,6 +255,50 @@ pub fn setup_dev(
     install_keys(dir, &keys, DEV_SETUP, true, None)
 }
 
+/// The files one circuit's keys were written to, and their SHA-256 hashes (hex).
+pub(crate) struct KeyFiles {
+    pub pk_file: String,
+    pub pk_sha256: String,
+    pub vk_file: String,
+    pub vk_sha256: String,
+    pub r1cs_file: String,
+    pub r1cs_sha256: String,
+}
+
+/// Writes one circuit's proving key (uncompressed), verifying key (compressed) and matrices
+/// into `dir` as `<name>.pk`, `<name>.vk` and `<name>.r1cs`.
+pub(crate) fn write_key_files(
+    dir: &Path,
+    name: &str,
+    pk: &ProvingKey<Bn254>,
+    r1cs: &R1cs,
+) -> Result<KeyFiles, ProverError> {
+    let mut pk_bytes = Vec::new();
+    pk.serialize_uncompressed(&mut pk_bytes)
+        .map_err(|e| ProverError::Keys(e.to_string()))?;
+    let mut vk_bytes = Vec::new();
+    pk.vk
+        .serialize_compressed(&mut vk_bytes)
+        .map_err(|e| ProverError::Keys(e.to_string()))?;
+    let r1cs_bytes = r1cs.to_bytes();
+    let files = KeyFiles {
+        pk_file: format!("{name}.pk"),
+        pk_sha256: sha256_hex(&pk_bytes),
+        vk_file: format!("{name}.vk"),
+        vk_sha256: sha256_hex(&vk_bytes),
+        r1cs_file: format!("{name}.r1cs"),
+        r1cs_sha256: sha256_hex(&r1cs_bytes),
+    };
+    for (file, bytes) in [
+        (&files.pk_file, &pk_bytes),
+        (&files.vk_file, &vk_bytes),
+        (&files.r1cs_file, &r1cs_bytes),
+    ] {
+        std::fs::write(dir.join(file), bytes).map_err(io(dir))?;
+    }
+    Ok(files)
+}
+
 /// Writes each shape's proving key, verifying key and matrices into `dir` and a manifest that
 /// pins them, describes the setup and (for a ceremony) records it.
 pub fn install_keys(
@@ -267,38 +311,19 @@ pub fn install_keys(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut entries = BTreeMap::new();
     for (shape, pk, r1cs) in keys {
-        let mut pk_bytes = Vec::new();
-        pk.serialize_uncompressed(&mut pk_bytes)
-            .map_err(|e| ProverError::Keys(e.to_string()))?;
-        let mut vk_bytes = Vec::new();
-        pk.vk
-            .serialize_compressed(&mut vk_bytes)
-            .map_err(|e| ProverError::Keys(e.to_string()))?;
         let name = shape.name();
-        let r1cs_bytes = r1cs.to_bytes();
-        let (pk_file, vk_file, r1cs_file) = (
-            format!("{name}.pk"),
-            format!("{name}.vk"),
-            format!("{name}.r1cs"),
-        );
-        for (file, bytes) in [
-            (&pk_file, &pk_bytes),
-            (&vk_file, &vk_bytes),
-            (&r1cs_file, &r1cs_bytes),
-        ] {
-            std::fs::write(dir.join(file), bytes).map_err(io(dir))?;
-        }
+        let f = write_key_files(dir, &name, pk, r1cs)?;
         entries.insert(
             name,
             ManifestEntry {
                 shape: *shape,
                 constraints: r1cs.num_constraints as usize,
-                pk_file,
-                pk_sha256: sha256_hex(&pk_bytes),
-                vk_file,
-                vk_sha256: sha256_hex(&vk_bytes),
-                r1cs_file: Some(r1cs_file),
-                r1cs_sha256: Some(sha256_hex(&r1cs_bytes)),
+                pk_file: f.pk_file,
+                pk_sha256: f.pk_sha256,
+                vk_file: f.vk_file,
+                vk_sha256: f.vk_sha256,
+                r1cs_file: Some(f.r1cs_file),
+                r1cs_sha256: Some(f.r1cs_sha256),
             },
         );
     }

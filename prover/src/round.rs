@@ -2,7 +2,7 @@
 //! setup, every round size) and [`RoundProver::prove`], which proves each window of a round in
 //! turn and writes the [`RoundProof`] the regulator checks (`dossier_verifier::round`).
 
-use crate::{io, Groth16, ProverError, R1cs, DEV_SEED};
+use crate::{write_key_files, Groth16, ProverError, R1cs, DEV_SEED};
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::ProvingKey;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -11,7 +11,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_circuits::round::{window_witnesses, RoundCircuit, RoundWitness};
 use dossier_core::credential::Credential;
 use dossier_core::round::{Quota, Round, RoundProof, WindowProof, ROUND_PROOF_FORMAT};
-use dossier_params::{read_pinned, sha256_hex, Manifest, RoundKeys};
+use dossier_params::{read_pinned, Manifest, RoundKeys};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,36 +54,16 @@ pub fn install_round_keys(
     setup: &str,
     insecure: bool,
 ) -> Result<RoundKeys, ProverError> {
-    let mut pk_bytes = Vec::new();
-    pk.serialize_uncompressed(&mut pk_bytes)
-        .map_err(|e| ProverError::Keys(e.to_string()))?;
-    let mut vk_bytes = Vec::new();
-    pk.vk
-        .serialize_compressed(&mut vk_bytes)
-        .map_err(|e| ProverError::Keys(e.to_string()))?;
-    let r1cs_bytes = r1cs.to_bytes();
-    let name = ROUND_CIRCUIT;
-    let (pk_file, vk_file, r1cs_file) = (
-        format!("{name}.pk"),
-        format!("{name}.vk"),
-        format!("{name}.r1cs"),
-    );
-    for (file, bytes) in [
-        (&pk_file, &pk_bytes),
-        (&vk_file, &vk_bytes),
-        (&r1cs_file, &r1cs_bytes),
-    ] {
-        std::fs::write(dir.join(file), bytes).map_err(io(dir))?;
-    }
+    let f = write_key_files(dir, ROUND_CIRCUIT, pk, r1cs)?;
     Ok(RoundKeys {
-        circuit: name.into(),
+        circuit: ROUND_CIRCUIT.into(),
         constraints: r1cs.num_constraints(),
-        pk_sha256: sha256_hex(&pk_bytes),
-        vk_sha256: sha256_hex(&vk_bytes),
-        r1cs_sha256: sha256_hex(&r1cs_bytes),
-        pk_file,
-        vk_file,
-        r1cs_file,
+        pk_file: f.pk_file,
+        pk_sha256: f.pk_sha256,
+        vk_file: f.vk_file,
+        vk_sha256: f.vk_sha256,
+        r1cs_file: f.r1cs_file,
+        r1cs_sha256: f.r1cs_sha256,
         setup: setup.into(),
         insecure,
     })

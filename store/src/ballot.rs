@@ -12,7 +12,7 @@
 //! Tables: `ballots` ballot id -> JSON [`BallotRecord`]; `ballot_ratings` (ballot id, sequence)
 //! -> JSON rating; `ballot_nullifiers` (ballot id, appraisee index, nullifier) -> sequence.
 
-use crate::db::append_entries;
+use crate::db::{append_entry, record_from_json, record_json};
 use crate::registry::{self, MembershipPath, MemoryTree};
 use crate::{Store, StoreError};
 use ark_ff::Zero;
@@ -128,10 +128,6 @@ fn refused(reason: impl Into<String>) -> StoreError {
     }
 }
 
-fn stored_json(r: &Stored) -> Result<String, StoreError> {
-    serde_json::to_string(r).map_err(|e| refused(format!("encoding a ballot: {e}")))
-}
-
 /// How many ratings a ballot's archive holds: one past its last sequence number.
 fn count_ratings(
     t: &impl ReadableTable<([u8; 32], u32), &'static str>,
@@ -150,18 +146,12 @@ fn record_in(
     key: [u8; 32],
 ) -> Result<BallotRecord, StoreError> {
     let v = ballots.get(key)?.ok_or(StoreError::UnknownBallot)?;
-    let stored: Stored = parse("ballot", v.value())?;
+    let stored: Stored = record_from_json("ballot", v.value())?;
     Ok(BallotRecord {
         ballot: stored.ballot,
         opened_entry: stored.opened_entry,
         ratings: count_ratings(ratings, key)?,
         closed: stored.closed,
-    })
-}
-
-fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|_| StoreError::Ledger {
-        reason: format!("a stored {what} is corrupt"),
     })
 }
 
@@ -203,14 +193,16 @@ impl Store {
             },
             key,
         );
-        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
+        let index = append_entry(&txn, &entry)?;
         let stored = Stored {
             ballot: ballot.clone(),
             opened_entry: index,
             closed: None,
         };
-        txn.open_table(BALLOTS)?
-            .insert(field::to_be_bytes(&id), stored_json(&stored)?.as_str())?;
+        txn.open_table(BALLOTS)?.insert(
+            field::to_be_bytes(&id),
+            record_json("ballot", &stored)?.as_str(),
+        )?;
         txn.commit()?;
         Ok(index)
     }
@@ -247,8 +239,7 @@ impl Store {
             }
             n.insert((key, appraisee, nullifier), seq)?;
         }
-        let json = serde_json::to_string(rating)
-            .map_err(|e| refused(format!("encoding a rating: {e}")))?;
+        let json = record_json("rating", rating)?;
         ratings.insert((key, seq), json.as_str())?;
         drop(ratings);
         txn.commit()?;
@@ -285,7 +276,7 @@ impl Store {
         let hash = ratings_hash(&ratings)?;
         let body = EntryBody::ballot_tallied(info.issuer_id, id, hash, tally.counts.clone())?;
         let entry = Entry::sign(time, body, key);
-        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
+        let index = append_entry(&txn, &entry)?;
         let closed = Closed {
             tally,
             entry: index,
@@ -297,7 +288,7 @@ impl Store {
             closed: Some(closed.clone()),
         };
         txn.open_table(BALLOTS)?
-            .insert(bkey, stored_json(&stored)?.as_str())?;
+            .insert(bkey, record_json("ballot", &stored)?.as_str())?;
         txn.commit()?;
         Ok(closed)
     }
@@ -336,7 +327,7 @@ fn ratings_range(
 ) -> Result<Vec<Rating>, StoreError> {
     let mut out = Vec::new();
     for row in t.range((key, start)..=(key, end))? {
-        out.push(parse("rating", row?.1.value())?);
+        out.push(record_from_json("rating", row?.1.value())?);
     }
     Ok(out)
 }

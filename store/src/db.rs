@@ -312,6 +312,28 @@ pub(crate) fn append_entries(
     Ok(n)
 }
 
+/// Appends one signed entry and returns its index in the ledger.
+pub(crate) fn append_entry(txn: &redb::WriteTransaction, entry: &Entry) -> Result<u64, StoreError> {
+    Ok(append_entries(txn, &[entry.to_bytes()])? - 1)
+}
+
+/// A record as its table keeps it: JSON.
+pub(crate) fn record_json<T: serde::Serialize>(what: &str, r: &T) -> Result<String, StoreError> {
+    serde_json::to_string(r).map_err(|_| StoreError::Ledger {
+        reason: format!("a {what} could not be written"),
+    })
+}
+
+/// A record read back from its table: one that does not parse is a corrupt store.
+pub(crate) fn record_from_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    s: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|_| StoreError::Ledger {
+        reason: format!("a stored {what} is corrupt"),
+    })
+}
+
 /// The whole store: registries and ledger. `Store` (the default, over a writable [`Database`])
 /// writes; [`StoreReader`] (over a [`ReadOnlyDatabase`]) only reads, and never modifies the
 /// file — redb updates its header whenever a writable handle is opened, so commands that may
@@ -458,6 +480,7 @@ impl Store {
             crate::ballot::RATINGS.name(),
             crate::ballot::NULLIFIERS.name(),
             crate::round::ROUNDS.name(),
+            crate::round::ROUND_PROOFS.name(),
         ];
         if required.iter().all(|t| names.iter().any(|n| n == t)) {
             return Ok(());
@@ -477,6 +500,7 @@ impl Store {
         txn.open_table(crate::ballot::RATINGS)?;
         txn.open_table(crate::ballot::NULLIFIERS)?;
         txn.open_table(crate::round::ROUNDS)?;
+        txn.open_table(crate::round::ROUND_PROOFS)?;
         txn.commit()?;
         Ok(())
     }

@@ -10,20 +10,23 @@
 //! appraisal of an office that lies outside all of its rounds (from the office's first round
 //! on): an appraisal hidden outside the declared range is visible there.
 //!
-//! Table: `rounds` round id -> JSON [`RoundRecord`].
+//! Tables: `rounds` round id -> JSON of the round and its entry; `round_proofs` round id ->
+//! JSON [`RoundProof`] (apart, so that declaring and finding rounds never reads proofs).
 
-use crate::db::append_entries;
+use crate::db::{append_entry, record_from_json, record_json};
 use crate::{Store, StoreError};
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::keys::KeyPair;
-use dossier_core::round::{Round, RoundProof, MAX_ROUND};
+use dossier_core::round::{ids, ranges_overlap, Round, RoundProof, MAX_ROUND};
 use dossier_core::{field, Fr};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `rounds`: round id -> JSON [`RoundRecord`].
+/// `rounds`: round id -> JSON of the round and its `RoundDeclared` entry.
 pub const ROUNDS: TableDefinition<[u8; 32], &str> = TableDefinition::new("rounds");
+/// `round_proofs`: round id -> JSON [`RoundProof`], the latest verified one.
+pub const ROUND_PROOFS: TableDefinition<[u8; 32], &str> = TableDefinition::new("round_proofs");
 
 /// A declared round and its latest proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,20 +41,30 @@ pub struct RoundRecord {
     pub proof: Option<RoundProof>,
 }
 
+/// What the `rounds` table keeps of a round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Declared {
+    round: Round,
+    declared_entry: u64,
+}
+
 fn refused(reason: impl Into<String>) -> StoreError {
     StoreError::RoundRefused {
         reason: reason.into(),
     }
 }
 
-fn parse(s: &str) -> Result<RoundRecord, StoreError> {
-    serde_json::from_str(s).map_err(|_| StoreError::Ledger {
-        reason: "a stored round is corrupt".into(),
-    })
-}
-
-fn to_json(r: &RoundRecord) -> Result<String, StoreError> {
-    serde_json::to_string(r).map_err(|e| refused(format!("encoding a round: {e}")))
+/// Every declared round of a table, with its id.
+fn declared(
+    t: &impl ReadableTable<[u8; 32], &'static str>,
+) -> Result<Vec<([u8; 32], Declared)>, StoreError> {
+    let mut out = Vec::new();
+    for row in t.iter()? {
+        let (k, v) = row?;
+        out.push((k.value(), record_from_json("round", v.value())?));
+    }
+    Ok(out)
 }
 
 impl Store {
@@ -72,14 +85,12 @@ impl Store {
         }
         let id = round.id()?;
         let (txn, info) = self.write_as(key)?;
-        if u64::from(round.first) + u64::from(round.count) > info.next_id {
+        if ids(round.first, round.count).end > info.next_id {
             return Err(refused("the round names credential ids not issued yet"));
         }
         {
             let t = txn.open_table(ROUNDS)?;
-            for row in t.iter()? {
-                let (_, v) = row?;
-                let other = parse(v.value())?.round;
+            for (_, Declared { round: other, .. }) in declared(&t)? {
                 if other.issuer != round.issuer {
                     continue;
                 }
@@ -103,14 +114,15 @@ impl Store {
             },
             key,
         );
-        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
-        let record = RoundRecord {
+        let index = append_entry(&txn, &entry)?;
+        let record = Declared {
             round: round.clone(),
             declared_entry: index,
-            proof: None,
         };
-        txn.open_table(ROUNDS)?
-            .insert(field::to_be_bytes(&id), to_json(&record)?.as_str())?;
+        txn.open_table(ROUNDS)?.insert(
+            field::to_be_bytes(&id),
+            record_json("round", &record)?.as_str(),
+        )?;
         txn.commit()?;
         Ok(index)
     }
@@ -118,47 +130,64 @@ impl Store {
     /// Keeps a round's proof, which the caller has verified
     /// (`dossier_verifier::round::verify_round`): its round must be a declared one, exactly.
     pub fn record_round_proof(&self, proof: &RoundProof) -> Result<(), StoreError> {
-        let id = proof.round.id()?;
+        let key = field::to_be_bytes(&proof.round.id()?);
         let txn = self.raw().begin_write()?;
         {
-            let mut t = txn.open_table(ROUNDS)?;
-            let mut record = match t.get(field::to_be_bytes(&id))? {
-                Some(v) => parse(v.value())?,
+            let t = txn.open_table(ROUNDS)?;
+            let record: Declared = match t.get(key)? {
+                Some(v) => record_from_json("round", v.value())?,
                 None => return Err(StoreError::UnknownRound),
             };
             if record.round != proof.round {
                 return Err(StoreError::UnknownRound);
             }
-            record.proof = Some(proof.clone());
-            t.insert(field::to_be_bytes(&id), to_json(&record)?.as_str())?;
         }
+        txn.open_table(ROUND_PROOFS)?
+            .insert(key, record_json("round proof", proof)?.as_str())?;
         txn.commit()?;
         Ok(())
     }
 }
 
 impl<D: ReadableDatabase> Store<D> {
-    /// Every declared round, in declaration order.
+    /// Every declared round with its latest proof, in declaration order.
     pub fn rounds(&self) -> Result<Vec<RoundRecord>, StoreError> {
         let txn = self.raw().begin_read()?;
-        let t = match txn.open_table(ROUNDS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
+        let (rounds, proofs) = match (txn.open_table(ROUNDS), txn.open_table(ROUND_PROOFS)) {
+            (Ok(r), Ok(p)) => (r, p),
+            // A store made before rounds existed, opened read-only.
+            (Err(redb::TableError::TableDoesNotExist(_)), _)
+            | (_, Err(redb::TableError::TableDoesNotExist(_))) => return Ok(Vec::new()),
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
         };
         let mut out = Vec::new();
-        for row in t.iter()? {
-            out.push(parse(row?.1.value())?);
+        for (key, d) in declared(&rounds)? {
+            let proof = match proofs.get(key)? {
+                Some(v) => Some(record_from_json("round proof", v.value())?),
+                None => None,
+            };
+            out.push(RoundRecord {
+                round: d.round,
+                declared_entry: d.declared_entry,
+                proof,
+            });
         }
         out.sort_by_key(|r| r.declared_entry);
         Ok(out)
     }
 
-    /// The round of an office for a unit and year.
-    pub fn round(&self, issuer: &str, unit: &str, year: u32) -> Result<RoundRecord, StoreError> {
-        self.rounds()?
+    /// The round of an office for a unit and year (its proof not read).
+    pub fn round(&self, issuer: &str, unit: &str, year: u32) -> Result<Round, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = match txn.open_table(ROUNDS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownRound),
+            Err(e) => return Err(e.into()),
+        };
+        declared(&t)?
             .into_iter()
-            .find(|r| r.round.issuer == issuer && r.round.unit == unit && r.round.year == year)
+            .map(|(_, d)| d.round)
+            .find(|r| r.issuer == issuer && r.unit == unit && r.year == year)
             .ok_or(StoreError::UnknownRound)
     }
 }
@@ -168,12 +197,15 @@ impl<D: ReadableDatabase> Store<D> {
 pub struct RoundEvent {
     /// The `RoundDeclared` entry.
     pub entry: u64,
-    /// The round's id (hex).
-    pub round_id: String,
-    /// The HR office's issuer id (hex).
-    pub issuer_id: String,
-    /// The unit's hash (hex).
-    pub unit: String,
+    /// The round's id.
+    #[serde(with = "field::serde_hex")]
+    pub round_id: Fr,
+    /// The HR office's issuer id.
+    #[serde(with = "field::serde_hex")]
+    pub issuer_id: Fr,
+    /// The unit's hash.
+    #[serde(with = "field::serde_hex")]
+    pub unit: Fr,
     /// The year.
     pub year: u32,
     /// The first id.
@@ -185,8 +217,9 @@ pub struct RoundEvent {
 /// Live appraisals of an office outside every one of its rounds.
 #[derive(Clone, Debug, Serialize)]
 pub struct OutsideRounds {
-    /// The HR office's issuer id (hex).
-    pub issuer_id: String,
+    /// The HR office's issuer id.
+    #[serde(with = "field::serde_hex")]
+    pub issuer_id: Fr,
     /// How many.
     pub count: usize,
     /// Their credential ids (the first 100).
@@ -198,9 +231,13 @@ pub struct OutsideRounds {
 /// unit and year; and, at the end, the live appraisals outside every round.
 pub(crate) struct RoundReplay {
     appraisal: Fr,
+    /// Per office, one past the highest id issued.
     issued: BTreeMap<Fr, u64>,
+    /// Per office, its live appraisals.
     appraisals: BTreeMap<Fr, BTreeSet<u32>>,
-    rounds: BTreeMap<Fr, Vec<RoundEvent>>,
+    /// Per office, its rounds' places in `events`.
+    rounds: BTreeMap<Fr, Vec<usize>>,
+    /// What the report lists, in log order.
     pub events: Vec<RoundEvent>,
 }
 
@@ -279,31 +316,29 @@ impl RoundReplay {
                 if *count == 0 || *count > MAX_ROUND {
                     return Err(transition("a round's size is out of bounds"));
                 }
-                let end = u64::from(*first) + u64::from(*count);
-                if end > self.issued.get(issuer_id).copied().unwrap_or(0) {
+                let span = ids(*first, *count);
+                if span.end > self.issued.get(issuer_id).copied().unwrap_or(0) {
                     return Err(transition("a round names credential ids not issued yet"));
                 }
-                let event = RoundEvent {
-                    entry: index,
-                    round_id: field::to_hex(round_id),
-                    issuer_id: field::to_hex(issuer_id),
-                    unit: field::to_hex(unit),
-                    year: *year,
-                    first: *first,
-                    count: *count,
-                };
                 let office = self.rounds.entry(*issuer_id).or_default();
-                for other in office.iter() {
-                    if other.unit == event.unit && other.year == *year {
+                for other in office.iter().map(|i| &self.events[*i]) {
+                    if other.unit == *unit && other.year == *year {
                         return Err(transition("a second round of one unit and year"));
                     }
-                    let other_end = u64::from(other.first) + u64::from(other.count);
-                    if u64::from(*first) < other_end && u64::from(other.first) < end {
+                    if ranges_overlap(&span, &ids(other.first, other.count)) {
                         return Err(transition("two rounds of one office overlap"));
                     }
                 }
-                office.push(event.clone());
-                self.events.push(event);
+                office.push(self.events.len());
+                self.events.push(RoundEvent {
+                    entry: index,
+                    round_id: *round_id,
+                    issuer_id: *issuer_id,
+                    unit: *unit,
+                    year: *year,
+                    first: *first,
+                    count: *count,
+                });
             }
             _ => {}
         }
@@ -315,30 +350,179 @@ impl RoundReplay {
     /// office declared any round are earlier records, not subject to a quota).
     pub fn outside(&self) -> Vec<OutsideRounds> {
         let mut out = Vec::new();
-        for (issuer, rounds) in &self.rounds {
-            let Some(start) = rounds.iter().map(|r| r.first).min() else {
+        for (issuer, places) in &self.rounds {
+            // The office's rounds by first id (they do not overlap): an id is inside one iff
+            // the last round starting at or before it still covers it.
+            let mut spans: Vec<std::ops::Range<u64>> = places
+                .iter()
+                .map(|i| ids(self.events[*i].first, self.events[*i].count))
+                .collect();
+            spans.sort_by_key(|r| r.start);
+            let (Some(start), Some(appraisals)) = (spans.first(), self.appraisals.get(issuer))
+            else {
                 continue;
             };
-            let Some(ids) = self.appraisals.get(issuer) else {
-                continue;
+            let inside = |id: u64| {
+                let after = spans.partition_point(|r| r.start <= id);
+                after > 0 && spans[after - 1].contains(&id)
             };
-            let outside: Vec<u32> = ids
-                .range(start..)
+            let outside: Vec<u32> = appraisals
+                .range(start.start as u32..)
                 .copied()
-                .filter(|id| {
-                    !rounds.iter().any(|r| {
-                        *id >= r.first && u64::from(*id) < u64::from(r.first) + u64::from(r.count)
-                    })
-                })
+                .filter(|id| !inside(u64::from(*id)))
                 .collect();
             if !outside.is_empty() {
                 out.push(OutsideRounds {
-                    issuer_id: field::to_hex(issuer),
+                    issuer_id: *issuer,
                     count: outside.len(),
                     ids: outside.into_iter().take(100).collect(),
                 });
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Office {
+        replay: RoundReplay,
+        key: KeyPair,
+        id: Fr,
+        next: u64,
+    }
+
+    impl Office {
+        fn new() -> Office {
+            let key = KeyPair::generate("hr.example", &mut rand::rngs::OsRng).expect("key");
+            Office {
+                replay: RoundReplay::default(),
+                key,
+                id: dossier_core::issuer_id("hr.example").expect("id"),
+                next: 0,
+            }
+        }
+
+        fn apply(&mut self, body: EntryBody) -> Result<(), crate::audit::Discrepancy> {
+            let entry = Entry::sign(1, body, &self.key);
+            self.next += 1;
+            let id = self.id;
+            self.replay.apply(self.next, &entry, |i| *i == id)
+        }
+
+        /// Issues `n` credentials of a schema.
+        fn issue(&mut self, n: u32, schema_id: Fr) {
+            let first = self.replay.issued.get(&self.id).copied().unwrap_or(0) as u32;
+            for credential_id in first..first + n {
+                self.apply(EntryBody::Issue {
+                    issuer_id: self.id,
+                    schema_id,
+                    credential_id,
+                    commitment: Fr::from(1u64),
+                    commitment_halo2: Default::default(),
+                    approvals: Vec::new(),
+                })
+                .expect("issue");
+            }
+        }
+
+        fn declare(&mut self, unit: u64, year: u32, first: u32, count: u32) -> Result<(), String> {
+            let unit = Fr::from(unit);
+            let round_id =
+                dossier_core::round::round_id(self.id, unit, year, first, count).expect("id");
+            self.declare_as(self.id, round_id, unit, year, first, count)
+        }
+
+        fn declare_as(
+            &mut self,
+            issuer_id: Fr,
+            round_id: Fr,
+            unit: Fr,
+            year: u32,
+            first: u32,
+            count: u32,
+        ) -> Result<(), String> {
+            self.apply(EntryBody::RoundDeclared {
+                issuer_id,
+                round_id,
+                unit,
+                year,
+                first,
+                count,
+            })
+            .map_err(|d| format!("{d:?}"))
+        }
+    }
+
+    #[test]
+    fn the_audit_refuses_rounds_the_store_would_refuse() {
+        let mut o = Office::new();
+        let appraisal = o.replay.appraisal;
+        o.issue(100, appraisal);
+        o.declare(1, 2025, 10, 20).expect("a round");
+        for (what, result) in [
+            ("overlap at the start", o.declare(2, 2025, 29, 5)),
+            ("overlap at the end", o.declare(2, 2025, 5, 6)),
+            ("the same unit and year", o.declare(1, 2025, 50, 5)),
+            ("ids not issued yet", o.declare(2, 2025, 90, 11)),
+            ("an empty round", o.declare(2, 2025, 50, 0)),
+            ("a round too large", o.declare(2, 2025, 0, MAX_ROUND + 1)),
+        ] {
+            assert!(result.is_err(), "{what}");
+        }
+        // The id must be the hash of the fields, and the issuer registered.
+        let id = dossier_core::round::round_id(o.id, Fr::from(2u64), 2025, 50, 5).expect("id");
+        assert!(o.declare_as(o.id, id, Fr::from(2u64), 2025, 50, 6).is_err());
+        let stranger = dossier_core::issuer_id("hr.other").expect("id");
+        let id = dossier_core::round::round_id(stranger, Fr::from(2u64), 2025, 50, 5).expect("id");
+        assert!(o
+            .declare_as(stranger, id, Fr::from(2u64), 2025, 50, 5)
+            .is_err());
+        // Adjacent rounds, and the same unit in another year, are fine.
+        o.declare(2, 2025, 30, 5).expect("adjacent after");
+        o.declare(3, 2025, 5, 5).expect("adjacent before");
+        o.declare(1, 2024, 60, 5).expect("another year");
+        assert_eq!(o.replay.events.len(), 4);
+    }
+
+    #[test]
+    fn appraisals_outside_every_round_are_listed_from_the_first_round_on() {
+        let mut o = Office::new();
+        let appraisal = o.replay.appraisal;
+        o.issue(5, appraisal); // 0..5: before any round, earlier records
+        o.issue(3, Fr::from(77u64)); // 5..8: not appraisals
+        o.issue(40, appraisal); // 8..48
+        o.declare(1, 2025, 20, 10).expect("round 20..30");
+        o.declare(2, 2025, 8, 5).expect("round 8..13");
+        o.declare(3, 2025, 40, 8).expect("round 40..48");
+        let outside = o.replay.outside();
+        assert_eq!(outside.len(), 1);
+        let expected: Vec<u32> = (13..20).chain(30..40).collect();
+        assert_eq!(outside[0].ids, expected);
+        assert_eq!(outside[0].count, expected.len());
+        // A revoked appraisal, and one replaced by another schema, are no longer listed.
+        o.apply(EntryBody::Revoke {
+            issuer_id: o.id,
+            credential_id: 13,
+        })
+        .expect("revoke");
+        o.apply(EntryBody::Update {
+            issuer_id: o.id,
+            schema_id: Fr::from(77u64),
+            credential_id: 14,
+            commitment: Fr::from(2u64),
+            commitment_halo2: Default::default(),
+        })
+        .expect("update");
+        assert_eq!(
+            o.replay.outside()[0].ids,
+            (15..20).chain(30..40).collect::<Vec<u32>>()
+        );
+        // An office without rounds is not listed.
+        let mut other = Office::new();
+        other.issue(3, appraisal);
+        assert!(other.replay.outside().is_empty());
     }
 }

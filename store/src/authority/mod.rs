@@ -18,7 +18,10 @@
 
 pub(crate) mod replay;
 
-use crate::db::{append_entries, apply_both, IssuerInfo, ISSUERS, META};
+use crate::db::{
+    append_entries, append_entry, apply_both, record_from_json, record_json, IssuerInfo, ISSUERS,
+    META,
+};
 use crate::{Store, StoreError};
 use dossier_core::credential::{CredentialOpening, EncodedClaim};
 use dossier_core::entry::{approval_statement, CommitteeApproval, Entry, EntryBody};
@@ -288,7 +291,7 @@ impl Store {
             },
             key,
         );
-        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
+        let index = append_entry(&txn, &entry)?;
         txn.open_table(ACCREDITATIONS)?.insert(k, index)?;
         txn.commit()?;
         Ok(index)
@@ -359,7 +362,7 @@ impl Store {
         };
         let body = EntryBody::committee(info.issuer_id, schema_id, threshold, members)?;
         let entry = Entry::sign(time, body, key);
-        let index = append_entries(&txn, &[entry.to_bytes()])? - 1;
+        let index = append_entry(&txn, &entry)?;
         txn.open_table(COMMITTEES)?.insert(
             pair(&info.issuer_id, &schema_id),
             committee.to_bytes().as_slice(),
@@ -552,17 +555,13 @@ impl Store {
 }
 
 fn put_proposal(txn: &redb::WriteTransaction, p: &Proposal) -> Result<(), StoreError> {
-    let json = serde_json::to_string(p).map_err(|_| StoreError::Ledger {
-        reason: "a proposal could not be written".into(),
-    })?;
+    let json = record_json("proposal", p)?;
     txn.open_table(PROPOSALS)?.insert(p.id, json.as_str())?;
     Ok(())
 }
 
 fn parse_proposal(json: &str) -> Result<Proposal, StoreError> {
-    serde_json::from_str(json).map_err(|_| StoreError::Ledger {
-        reason: "a stored proposal is corrupt".into(),
-    })
+    record_from_json("proposal", json)
 }
 
 fn get_proposal(txn: &redb::WriteTransaction, id: u64) -> Result<Proposal, StoreError> {
