@@ -50,11 +50,18 @@ fn round(c: &mut Criterion) {
         first: 0,
         count: 200,
     };
-    store.declare_round(&hr, &round, 3).expect("declare");
+    let declared_entry = store.declare_round(&hr, &round, 3).expect("declare");
     let note = store.checkpoint(&log, 4).expect("checkpoint");
     let body =
         dossier_core::checkpoint::open(note.as_bytes(), &log.verifier_key()).expect("signed");
     let roll = store.roll("hr.bench", body.size).expect("roll");
+    let declared = dossier_store::round::DeclaredRound {
+        round: round.clone(),
+        declared_entry,
+    };
+    let declaration = store
+        .round_declaration(&declared, body.size)
+        .expect("included");
     let empty = registry::empty_hashes();
     let node = |l: u8, i: u32| roll.node(l, i).unwrap_or(empty[l as usize]);
     let root = body
@@ -66,6 +73,7 @@ fn round(c: &mut Criterion) {
     let schema_id = schemas.get("appraisal").expect("schema").id();
     let inputs = RoundInputs {
         round: &round,
+        declaration: &declaration,
         quota: Quota { percent: 20 },
         disclose: false,
         checkpoint: &note,

@@ -460,10 +460,14 @@ fn appraisal_round(
         first,
         count: n as u32,
     };
-    steps.time(
+    let declared_entry = steps.time(
         "appraisal round: the HR office declares it on the ledger (unit, year, ids)",
         || Ok(o.store.declare_round(o.hr, &round, crate::now())?),
     )?;
+    let declared = dossier_store::round::DeclaredRound {
+        round: round.clone(),
+        declared_entry,
+    };
     let before = o.store.latest_checkpoint()?.unwrap_or_default();
     let before = checkpoint::open(before.as_bytes(), &o.log_key.verifier_key())?.size;
     steps.time("publish checkpoint 3; the witnesses cosign it", || {
@@ -480,7 +484,7 @@ fn appraisal_round(
     let windows = round.windows().count();
     let (proof, _) = steps.time(
         &format!("appraisal round: the HR office proves in zero knowledge that at most 20% are excellent ({windows} window proofs)"),
-        || crate::round::prove(&proving, &quiet, &round, &credentials, Quota { percent: 20 }, n >= 10),
+        || crate::round::prove(&proving, &quiet, &declared, &credentials, Quota { percent: 20 }, n >= 10),
     )?;
     let verdict = steps.time(
         "regulator: verifies the round (learns unit, year, size and that the rule holds)",
@@ -501,7 +505,7 @@ fn appraisal_round(
             let over = crate::round::prove(
                 &proving,
                 &quiet,
-                &round,
+                &declared,
                 &credentials,
                 Quota { percent: 10 },
                 false,

@@ -11,6 +11,7 @@ use dossier_core::round::{ids, Quota, Round, RoundProof};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
 use dossier_store::registry;
+use dossier_store::round::DeclaredRound;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,8 +58,9 @@ pub fn round(
             out: path,
         } => {
             let store = home.store()?;
-            let round = store.round(&issuer, &unit, year)?;
-            let credentials = round_openings(&openings, &round, schemas)?;
+            let declared = store.round(&issuer, &unit, year)?;
+            let round = &declared.round;
+            let credentials = round_openings(&openings, round, schemas)?;
             let trust = key_trust(home, None)?;
             let started = std::time::Instant::now();
             let (proof, _) = prove(
@@ -69,7 +71,7 @@ pub fn round(
                     schemas,
                 },
                 out,
-                &round,
+                &declared,
                 &credentials,
                 Quota { percent: quota },
                 disclose,
@@ -193,7 +195,7 @@ pub struct Proving<'a> {
 pub fn prove(
     p: &Proving<'_>,
     out: &Out,
-    round: &Round,
+    declared: &DeclaredRound,
     credentials: &BTreeMap<u32, Credential>,
     quota: Quota,
     disclose: bool,
@@ -202,6 +204,8 @@ pub fn prove(
         CliError::Input("no checkpoint yet: publish one (`dossier checkpoint`)".into())
     })?;
     let body = p.trust.open(checkpoint.as_bytes())?;
+    let round = &declared.round;
+    let declaration = p.store.round_declaration(declared, body.size)?;
     let root = body
         .registry(&round.issuer_id()?)
         .ok_or_else(|| {
@@ -218,6 +222,7 @@ pub fn prove(
     let proof = prover.prove(
         &dossier_prover::round::RoundInputs {
             round,
+            declaration: &declaration,
             quota,
             disclose,
             checkpoint: &checkpoint,

@@ -274,8 +274,69 @@ pub struct WindowProof {
     pub proof: String,
 }
 
-/// What the HR office hands the regulator: the round, the checkpoint whose registry root the
-/// proofs open, the rule proven, the optional distribution and one proof per window.
+/// The most hashes in an inclusion proof (a tree of fewer than 2^64 entries).
+pub const MAX_INCLUSION: usize = 64;
+/// The longest base64 form of a `RoundDeclared` entry accepted (the entry has a fixed size,
+/// 182 bytes).
+pub const MAX_DECLARATION: usize = 512;
+
+/// The round's `RoundDeclared` entry with its RFC 6962 inclusion proof in the anchoring
+/// checkpoint's log: what lets a regulator check that the round proven is the round the HR
+/// office declared, and not one of its own making.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declaration {
+    /// The entry's index in the ledger.
+    pub index: u64,
+    /// The entry, base64.
+    pub entry: String,
+    /// Its inclusion proof in the checkpoint's tree, hex hashes.
+    pub inclusion: Vec<String>,
+}
+
+impl Declaration {
+    /// Makes one from the entry's bytes and its inclusion proof.
+    pub fn new(index: u64, entry: &[u8], inclusion: &[[u8; 32]]) -> Declaration {
+        use base64::Engine;
+        Declaration {
+            index,
+            entry: base64::engine::general_purpose::STANDARD.encode(entry),
+            inclusion: inclusion.iter().map(hex::encode).collect(),
+        }
+    }
+
+    /// The entry's bytes and the proof's hashes, each bounded before it is decoded.
+    pub fn decode(&self) -> Result<(Vec<u8>, Vec<[u8; 32]>), CoreError> {
+        use base64::Engine;
+        let bad = |reason: &str| CoreError::Malformed {
+            what: "declaration".into(),
+            reason: reason.into(),
+        };
+        if self.entry.len() > MAX_DECLARATION || self.inclusion.len() > MAX_INCLUSION {
+            return Err(bad(
+                "larger than a declaration and its inclusion proof can be",
+            ));
+        }
+        let entry = base64::engine::general_purpose::STANDARD
+            .decode(&self.entry)
+            .map_err(|_| bad("the entry is not base64"))?;
+        let hashes = self
+            .inclusion
+            .iter()
+            .map(|h| {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(h, &mut out)
+                    .map_err(|_| bad("a hash is not 32 bytes of hex"))?;
+                Ok(out)
+            })
+            .collect::<Result<_, CoreError>>()?;
+        Ok((entry, hashes))
+    }
+}
+
+/// What the HR office hands the regulator: the round, its declaration on the ledger, the
+/// checkpoint whose registry root the proofs open (and whose log holds the declaration), the
+/// rule proven, the optional distribution and one proof per window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoundProof {
@@ -283,6 +344,8 @@ pub struct RoundProof {
     pub format: String,
     /// The round, as declared on the ledger.
     pub round: Round,
+    /// Its declaration, included in the checkpoint's log.
+    pub declaration: Declaration,
     /// The signed checkpoint anchoring the registry root.
     pub checkpoint: String,
     /// The quota proven.
@@ -422,6 +485,27 @@ mod tests {
     }
 
     #[test]
+    fn a_declaration_is_bounded_before_it_is_decoded() {
+        let d = Declaration::new(3, &[1, 2, 3], &[[7; 32], [9; 32]]);
+        assert_eq!(
+            d.decode().expect("decodes"),
+            (vec![1, 2, 3], vec![[7; 32], [9; 32]])
+        );
+        let mut t = d.clone();
+        t.entry = "A".repeat(MAX_DECLARATION + 1);
+        assert!(t.decode().is_err());
+        let mut t = d.clone();
+        t.inclusion = vec![hex::encode([0u8; 32]); MAX_INCLUSION + 1];
+        assert!(t.decode().is_err());
+        let mut t = d.clone();
+        t.inclusion[0].pop();
+        assert!(t.decode().is_err(), "a short hash");
+        let mut t = d;
+        t.entry = "!".into();
+        assert!(t.decode().is_err(), "not base64");
+    }
+
+    #[test]
     fn quota_rounds_down() {
         let q = |percent| Quota { percent };
         assert_eq!(q(20).bound(12), 2);
@@ -443,6 +527,7 @@ mod tests {
         let mut p = RoundProof {
             format: ROUND_PROOF_FORMAT.into(),
             round: round(60, 10),
+            declaration: Declaration::new(0, &[], &[]),
             checkpoint: String::new(),
             quota: Quota { percent: 20 },
             distribution: None,

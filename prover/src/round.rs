@@ -10,7 +10,7 @@ use ark_snark::SNARK;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_circuits::round::{window_witnesses, RoundCircuit, RoundWitness};
 use dossier_core::credential::Credential;
-use dossier_core::round::{Quota, Round, RoundProof, WindowProof, ROUND_PROOF_FORMAT};
+use dossier_core::round::{Declaration, Quota, Round, RoundProof, WindowProof, ROUND_PROOF_FORMAT};
 use dossier_params::{read_pinned, Manifest, RoundKeys};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -79,6 +79,8 @@ pub struct RoundProver {
 pub struct RoundInputs<'a> {
     /// The declared round.
     pub round: &'a Round,
+    /// Its declaration, included in the checkpoint's log.
+    pub declaration: &'a Declaration,
     /// The rule to prove.
     pub quota: Quota,
     /// Whether to disclose the grade distribution (refused below the minimum group size).
@@ -162,6 +164,7 @@ impl RoundProver {
         Ok(RoundProof {
             format: ROUND_PROOF_FORMAT.into(),
             round: inputs.round.clone(),
+            declaration: inputs.declaration.clone(),
             checkpoint: inputs.checkpoint.to_string(),
             quota: inputs.quota,
             distribution,

@@ -109,9 +109,24 @@ impl World {
             .registry(&self.round.issuer_id().expect("id"))
             .expect("registry")
             .root;
+        // The declaration of the round in the store (whatever round is being proven), included
+        // in the latest checkpoint (an older one may predate it: the prover does not check).
+        let declared = self
+            .store
+            .round("hr.example", "tax-audit", 2025)
+            .expect("declared");
+        let latest = self.store.latest_checkpoint().expect("read").expect("note");
+        let latest =
+            dossier_core::checkpoint::open(latest.as_bytes(), &self.log_key.verifier_key())
+                .expect("signed");
+        let declaration = self
+            .store
+            .round_declaration(&declared, latest.size)
+            .expect("included");
         RoundProver::load(&self.params).expect("pk").prove(
             &RoundInputs {
                 round: &self.round,
+                declaration: &declaration,
                 quota: Quota { percent },
                 disclose,
                 checkpoint: note,
@@ -204,6 +219,23 @@ fn a_round_proves_and_verifies_and_every_tampering_is_refused() {
     let mut t = proof.clone();
     t.checkpoint = w.old_note.clone();
     invalid(&t, "an older checkpoint (another root)");
+}
+
+#[test]
+fn a_proof_of_a_round_never_declared_is_refused() {
+    // Regression: the verifier took the proof's round as given, so an HR office could prove a
+    // round of its own making (here the declared one less its last excellent appraisal) and
+    // have it accepted as if declared on the ledger.
+    let mut w = world();
+    let note = w.store.latest_checkpoint().expect("read").expect("note");
+    w.round.count = 63; // ids 5..68: the excellent at 68 left out
+    let proof = w
+        .prove(&note, 10, false)
+        .expect("the prover proves the round it is given");
+    assert!(matches!(
+        w.verify(&proof),
+        Err(VerifyError::RoundNotDeclared(_))
+    ));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::db::{append_entry, record_from_json, record_json};
 use crate::{Store, StoreError};
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::keys::KeyPair;
-use dossier_core::round::{ids, ranges_overlap, Round, RoundProof, MAX_ROUND};
+use dossier_core::round::{ids, ranges_overlap, Declaration, Round, RoundProof, MAX_ROUND};
 use dossier_core::{field, Fr};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -41,12 +41,14 @@ pub struct RoundRecord {
     pub proof: Option<RoundProof>,
 }
 
-/// What the `rounds` table keeps of a round.
+/// A declared round: what the `rounds` table keeps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Declared {
-    round: Round,
-    declared_entry: u64,
+pub struct DeclaredRound {
+    /// The round.
+    pub round: Round,
+    /// Its `RoundDeclared` entry.
+    pub declared_entry: u64,
 }
 
 fn refused(reason: impl Into<String>) -> StoreError {
@@ -58,7 +60,7 @@ fn refused(reason: impl Into<String>) -> StoreError {
 /// Every declared round of a table, with its id.
 fn declared(
     t: &impl ReadableTable<[u8; 32], &'static str>,
-) -> Result<Vec<([u8; 32], Declared)>, StoreError> {
+) -> Result<Vec<([u8; 32], DeclaredRound)>, StoreError> {
     let mut out = Vec::new();
     for row in t.iter()? {
         let (k, v) = row?;
@@ -90,7 +92,7 @@ impl Store {
         }
         {
             let t = txn.open_table(ROUNDS)?;
-            for (_, Declared { round: other, .. }) in declared(&t)? {
+            for (_, DeclaredRound { round: other, .. }) in declared(&t)? {
                 if other.issuer != round.issuer {
                     continue;
                 }
@@ -115,7 +117,7 @@ impl Store {
             key,
         );
         let index = append_entry(&txn, &entry)?;
-        let record = Declared {
+        let record = DeclaredRound {
             round: round.clone(),
             declared_entry: index,
         };
@@ -134,7 +136,7 @@ impl Store {
         let txn = self.raw().begin_write()?;
         {
             let t = txn.open_table(ROUNDS)?;
-            let record: Declared = match t.get(key)? {
+            let record: DeclaredRound = match t.get(key)? {
                 Some(v) => record_from_json("round", v.value())?,
                 None => return Err(StoreError::UnknownRound),
             };
@@ -177,7 +179,7 @@ impl<D: ReadableDatabase> Store<D> {
     }
 
     /// The round of an office for a unit and year (its proof not read).
-    pub fn round(&self, issuer: &str, unit: &str, year: u32) -> Result<Round, StoreError> {
+    pub fn round(&self, issuer: &str, unit: &str, year: u32) -> Result<DeclaredRound, StoreError> {
         let txn = self.raw().begin_read()?;
         let t = match txn.open_table(ROUNDS) {
             Ok(t) => t,
@@ -186,9 +188,33 @@ impl<D: ReadableDatabase> Store<D> {
         };
         declared(&t)?
             .into_iter()
-            .map(|(_, d)| d.round)
-            .find(|r| r.issuer == issuer && r.unit == unit && r.year == year)
+            .map(|(_, d)| d)
+            .find(|d| d.round.issuer == issuer && d.round.unit == unit && d.round.year == year)
             .ok_or(StoreError::UnknownRound)
+    }
+
+    /// A round's declaration with its inclusion proof in the checkpoint of `size` entries
+    /// (which must hold it).
+    pub fn round_declaration(
+        &self,
+        declared: &DeclaredRound,
+        size: u64,
+    ) -> Result<Declaration, StoreError> {
+        let index = declared.declared_entry;
+        if index >= size {
+            return Err(refused(
+                "the checkpoint predates the round's declaration: publish a checkpoint first",
+            ));
+        }
+        let entry = self
+            .entries(index, index + 1)?
+            .pop()
+            .ok_or(StoreError::UnknownRound)?;
+        Ok(Declaration::new(
+            index,
+            &entry,
+            &self.inclusion_proof(index, size)?,
+        ))
     }
 }
 

@@ -96,6 +96,9 @@ pub enum VerifyError {
     /// The proof does not verify.
     #[error("the proof does not verify")]
     InvalidProof,
+    /// An appraisal round proof is not of a round declared in its checkpoint's ledger.
+    #[error("the round is not the one declared on the ledger: {0}")]
+    RoundNotDeclared(&'static str),
     /// The scope's nullifier was used before.
     #[error("this holder already presented a proof in this scope")]
     Replayed,

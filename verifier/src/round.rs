@@ -1,11 +1,15 @@
 //! Appraisal round proofs, checked as the regulator checks them: the checkpoint opens under
-//! the verifier's trust and anchors the HR office's registry root; the windows are exactly the
+//! the verifier's trust and anchors the HR office's registry root; the round is the one the
+//! office declared (its `RoundDeclared` entry is in the checkpoint's log); the windows are exactly the
 //! round's, in order, chained from the known starting accumulator; the rule's bound is
 //! computed here (never read from the proof); a distribution is accepted only for a round of
 //! at least the minimum group size; and every window's Groth16 proof verifies against the
 //! pinned key of the window circuit.
 
 use crate::{decode_proof, verify_proof, Trust, VerifierKeys, VerifyError};
+use dossier_core::checkpoint::CheckpointBody;
+use dossier_core::entry::{Entry, EntryBody};
+use dossier_core::log_proof;
 use dossier_core::round::{Quota, Round, RoundProof, GRADES};
 use dossier_core::schema::SchemaSet;
 use serde::Serialize;
@@ -30,7 +34,8 @@ pub struct RoundVerdict {
     pub insecure_setup: bool,
 }
 
-/// Verifies a round proof.
+/// Verifies a round proof: the checkpoint under `trust`, every window's proof against the
+/// round's public inputs, then the round's declaration in the checkpoint's log.
 pub fn verify_round(
     proof: &RoundProof,
     keys: &VerifierKeys,
@@ -58,6 +63,7 @@ pub fn verify_round(
         let p = decode_proof(&window.proof)?;
         verify_proof(key, &p, &public.to_inputs())?;
     }
+    check_declared(proof, &checkpoint)?;
     Ok(RoundVerdict {
         round: proof.round.clone(),
         quota: proof.quota,
@@ -67,6 +73,52 @@ pub fn verify_round(
         windows: proof.windows.len(),
         insecure_setup: *insecure,
     })
+}
+
+/// The proof's round is the one declared: the declaration is a `RoundDeclared` entry of these
+/// exact fields, included in the checkpoint's log.
+fn check_declared(proof: &RoundProof, checkpoint: &CheckpointBody) -> Result<(), VerifyError> {
+    let d = &proof.declaration;
+    let (bytes, inclusion) = d.decode().map_err(malformed)?;
+    if d.index >= checkpoint.size {
+        return Err(VerifyError::RoundNotDeclared(
+            "the declaration is not in the checkpoint's log",
+        ));
+    }
+    log_proof::verify_inclusion(
+        &inclusion,
+        checkpoint.size,
+        checkpoint.root_hash,
+        d.index,
+        log_proof::leaf_hash(&bytes),
+    )
+    .map_err(|_| {
+        VerifyError::RoundNotDeclared("the declaration's inclusion proof does not verify")
+    })?;
+    let entry = Entry::from_bytes(&bytes).map_err(malformed)?;
+    let r = &proof.round;
+    let declared = match entry.body {
+        EntryBody::RoundDeclared {
+            issuer_id,
+            round_id,
+            unit,
+            year,
+            first,
+            count,
+        } => {
+            issuer_id == r.issuer_id().map_err(malformed)?
+                && round_id == r.id().map_err(malformed)?
+                && unit == r.unit_hash().map_err(malformed)?
+                && (year, first, count) == (r.year, r.first, r.count)
+        }
+        _ => false,
+    };
+    if !declared {
+        return Err(VerifyError::RoundNotDeclared(
+            "the declared entry is not this round's declaration",
+        ));
+    }
+    Ok(())
 }
 
 fn malformed(e: dossier_core::CoreError) -> VerifyError {
