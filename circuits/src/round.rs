@@ -138,6 +138,12 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
     round.check()?;
     quota.check()?;
     let (issuer_id, unit) = (round.issuer_id()?, round.unit_hash()?);
+    let expect = Expected {
+        schema_id,
+        issuer_id,
+        year: Fr::from(round.year),
+        unit,
+    };
     let windows: Vec<u32> = round.windows().collect();
     let mut counts = [0u32; GRADES];
     let mut blind = Fr::zero();
@@ -156,29 +162,9 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
                 });
                 continue;
             }
-            let c = openings.get(&id).ok_or(RoundError::NoOpening { id })?;
-            if c.credential_id != id || c.commitment() != leaf {
-                return Err(RoundError::NotTheLeaf { id });
-            }
-            let grade = grade_of(&c.slots[GRADE_SLOT]);
-            if c.schema_id != schema_id
-                || c.issuer_id != issuer_id
-                || c.slots[YEAR_SLOT] != Fr::from(round.year)
-                || c.slots[UNIT_SLOT] != unit
-                || grade.is_none()
-            {
-                return Err(RoundError::NotOfTheRound { id });
-            }
-            if let Some(g) = grade {
-                counts[g] += 1;
-            }
-            leaves.push(LeafWitness {
-                leaf,
-                holder: c.holder,
-                validity: c.validity(),
-                salt: c.salt,
-                slots: c.slots,
-            });
+            let (opened, grade) = open_leaf(id, leaf, &expect, openings)?;
+            counts[grade] += 1;
+            leaves.push(opened);
         }
         let last = i + 1 == windows.len();
         let bound = quota.bound(round.count);
@@ -223,6 +209,43 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
         acc = acc_out;
     }
     Ok(out)
+}
+
+/// What every credential of a round must be: an appraisal of its issuer, year and unit.
+struct Expected {
+    schema_id: Fr,
+    issuer_id: Fr,
+    year: Fr,
+    unit: Fr,
+}
+
+/// A leaf inside the round, opened: its credential must be the registry's leaf and an
+/// appraisal of the round. Returns the leaf's witness and its grade.
+fn open_leaf(
+    id: u32,
+    leaf: Fr,
+    expect: &Expected,
+    openings: &std::collections::BTreeMap<u32, dossier_core::credential::Credential>,
+) -> Result<(LeafWitness, usize), RoundError> {
+    let c = openings.get(&id).ok_or(RoundError::NoOpening { id })?;
+    if c.credential_id != id || c.commitment() != leaf {
+        return Err(RoundError::NotTheLeaf { id });
+    }
+    let of_round = c.schema_id == expect.schema_id
+        && c.issuer_id == expect.issuer_id
+        && c.slots[YEAR_SLOT] == expect.year
+        && c.slots[UNIT_SLOT] == expect.unit;
+    let grade = grade_of(&c.slots[GRADE_SLOT])
+        .filter(|_| of_round)
+        .ok_or(RoundError::NotOfTheRound { id })?;
+    let opened = LeafWitness {
+        leaf,
+        holder: c.holder,
+        validity: c.validity(),
+        salt: c.salt,
+        slots: c.slots,
+    };
+    Ok((opened, grade))
 }
 
 /// A grade slot's index, if it is one of the four grades.

@@ -408,6 +408,24 @@ struct Office<'a> {
     schemas: &'a SchemaSet,
 }
 
+impl Office<'_> {
+    /// Issues an appraisal through the committee: proposed, approved by three members, issued.
+    fn approved(
+        &self,
+        claim: &EncodedClaim,
+    ) -> Result<dossier_core::credential::CredentialOpening, CliError> {
+        let p = self
+            .store
+            .propose(self.hr, claim, crate::today(), crate::now())?;
+        for m in &self.members[..3] {
+            self.store.approve(p.id, m)?;
+        }
+        Ok(self
+            .store
+            .finalize_with(self.hr, p.id, self.schemas, crate::now(), |_, _| Ok(()))?)
+    }
+}
+
 /// The unit audited for its quota.
 const ROUND_UNIT: &str = "tax-bureau/collection";
 
@@ -442,11 +460,7 @@ fn appraisal_round(
             let mut out = std::collections::BTreeMap::new();
             for (i, h) in holders[..n].iter().enumerate() {
                 let grade = if i % 7 == 3 { "excellent" } else { ["basically_competent", "competent", "competent"][i % 3] };
-                let p = o.store.propose(o.hr, &appraisal(h, grade, 70 + i % 30)?, crate::today(), crate::now())?;
-                for m in &o.members[..3] {
-                    o.store.approve(p.id, m)?;
-                }
-                let c = o.store.finalize_with(o.hr, p.id, o.schemas, crate::now(), |_, _| Ok(()))?.credential(o.schemas)?;
+                let c = o.approved(&appraisal(h, grade, 70 + i % 30)?)?.credential(o.schemas)?;
                 out.insert(c.credential_id, c);
             }
             Ok(out)
@@ -532,11 +546,7 @@ fn appraisal_round(
     steps.time(
         "an excellent issued outside the round: a second round of the unit's year is refused, the audit lists it",
         || {
-            let p = o.store.propose(o.hr, &appraisal(&holders[0], "excellent", 99)?, crate::today(), crate::now())?;
-            for m in &o.members[..3] {
-                o.store.approve(p.id, m)?;
-            }
-            let hidden = o.store.finalize_with(o.hr, p.id, o.schemas, crate::now(), |_, _| Ok(()))?;
+            let hidden = o.approved(&appraisal(&holders[0], "excellent", 99)?)?;
             let again = Round { first: hidden.credential_id, count: 1, ..round.clone() };
             if !matches!(o.store.declare_round(o.hr, &again, crate::now()), Err(dossier_store::StoreError::RoundRefused { .. })) {
                 return Err(CliError::Input("demo: a second round of one unit and year was declared".into()));
