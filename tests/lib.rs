@@ -110,7 +110,7 @@ pub fn ok_json(home: &Path, args: &[&str]) -> serde_json::Value {
 /// A valid appraisal claim for a holder.
 pub fn appraisal(holder: &str, year: u64) -> serde_json::Value {
     serde_json::json!({"schema": "appraisal", "holder": holder,
-        "fields": {"year": year, "grade": "competent", "score": 80, "unit": "tax-audit"}})
+        "fields": {"year": year, "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 96}})
 }
 
 /// Writes JSON Lines.

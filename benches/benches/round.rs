@@ -10,7 +10,7 @@ use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, Criterion};
 use dossier_circuits::round::{window_witnesses, RoundCircuit};
 use dossier_core::credential::{Claim, Credential, EncodedClaim};
-use dossier_core::round::{Quota, Round};
+use dossier_core::round::{Quota, Round, Rules, Training};
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, Fr};
 use dossier_prover::round::{setup_dev_round, RoundInputs, RoundProver};
@@ -24,7 +24,7 @@ fn claims(n: usize, schemas: &SchemaSet) -> Vec<EncodedClaim> {
             let c: Claim = serde_json::from_value(serde_json::json!({
                 "schema": "appraisal",
                 "holder": field::to_hex(&Fr::from(1000 + i as u64)),
-                "fields": {"year": 2025, "grade": if i % 7 == 3 { "excellent" } else { "competent" }, "score": 80, "unit": "unit-3"}
+                "fields": {"year": 2025, "grade": if i % 7 == 3 { "excellent" } else { "competent" }, "score": 80, "unit": "unit-3", "training_hours": 96}
             }))
             .expect("claim");
             c.encode(schemas).expect("valid")
@@ -71,10 +71,18 @@ fn round(c: &mut Criterion) {
     let openings: BTreeMap<u32, Credential> =
         issued.into_iter().map(|c| (c.credential_id, c)).collect();
     let schema_id = schemas.get("appraisal").expect("schema").id();
+    // The quota and a training rule, as the demo proves them.
+    let rules = Rules {
+        quota: Quota { percent: 20 },
+        training: Some(Training {
+            hours: 90,
+            percent: 75,
+        }),
+    };
     let inputs = RoundInputs {
         round: &round,
         declaration: &declaration,
-        quota: Quota { percent: 20 },
+        rules,
         disclose: false,
         checkpoint: &note,
         root,
@@ -108,7 +116,7 @@ fn round(c: &mut Criterion) {
         b.iter(|| {
             let ws = window_witnesses(
                 &round,
-                Quota { percent: 20 },
+                rules,
                 false,
                 root,
                 schema_id,

@@ -1,8 +1,9 @@
 //! One window of an appraisal round: "these 64 leaves hash to a subtree whose path leads to the
 //! issuer's registry root; every leaf whose id lies in the round opens to an `appraisal`
-//! credential of this issuer, unit and year; the grade counts before this window, committed in
-//! `acc_in`, plus this window's, are committed in `acc_out`; and, in the round's last window,
-//! `excellent <= bound`, with the counts disclosed only if asked". The round, the rule and the
+//! credential of this issuer, unit and year; the tally before this window (grade counts and
+//! appraisals with at least `hours` of training), committed in `acc_in`, plus this window's, is
+//! committed in `acc_out`; and, in the round's last window, `excellent <= bound` and
+//! `trained >= floor`, with the tally disclosed only if asked". The round, the rules and the
 //! chain of windows are in `dossier_core::round`, which also fixes the public inputs' order.
 
 use crate::gadgets::{bits, merkle, poseidon};
@@ -17,7 +18,8 @@ use ark_r1cs_std::GR1CSVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use dossier_core::credential::SLOTS;
 use dossier_core::round::{
-    WindowPublic, GRADES, GRADE_SLOT, UNIT_SLOT, WINDOW, WINDOW_HEIGHT, YEAR_SLOT,
+    Rules, Tally, WindowPublic, GRADES, GRADE_SLOT, TRAINING_BITS, TRAINING_SLOT, UNIT_SLOT,
+    WINDOW, WINDOW_HEIGHT, YEAR_SLOT,
 };
 use dossier_core::REGISTRY_DEPTH;
 
@@ -48,8 +50,8 @@ pub struct RoundWitness {
     pub leaves: Vec<LeafWitness>,
     /// The subtree root's siblings up to the registry root, lowest first ([`PATH`]).
     pub siblings: Vec<Fr>,
-    /// The counts before this window (opening `acc_in`).
-    pub counts_in: [u32; GRADES],
+    /// The tally before this window (opening `acc_in`).
+    pub tally_in: Tally,
     /// `acc_in`'s blinding.
     pub blind_in: Fr,
     /// `acc_out`'s blinding.
@@ -75,10 +77,14 @@ impl RoundWitness {
                 bound: 0,
                 disclose: false,
                 counts: [0; GRADES],
+                hours: 0,
+                floor: 0,
+                disclose_trained: false,
+                trained: 0,
             },
             leaves: vec![LeafWitness::default(); WINDOW as usize],
             siblings: vec![Fr::zero(); PATH],
-            counts_in: [0; GRADES],
+            tally_in: Tally::default(),
             blind_in: Fr::zero(),
             blind_out: Fr::zero(),
         }
@@ -104,7 +110,8 @@ pub enum RoundError {
         /// The credential id.
         id: u32,
     },
-    /// A credential of the round is not an appraisal of the round's issuer, unit and year.
+    /// A credential of the round is not an appraisal of the round's issuer, unit and year (or
+    /// records training hours past the circuit's range).
     #[error("credential {id} of the round: not an appraisal of the round's issuer, unit and year")]
     NotOfTheRound {
         /// The credential id.
@@ -116,17 +123,25 @@ pub enum RoundError {
         /// The quota.
         percent: u8,
     },
+    /// Fewer of the round met the training hours than its training rule asks: no proof exists.
+    #[error("the round misses its training rule: fewer than {percent}% completed {hours} hours")]
+    UnderTraining {
+        /// The share asked.
+        percent: u8,
+        /// The hours asked.
+        hours: u32,
+    },
 }
 
 /// The witnesses of every window of a round, in window order: the leaves and siblings come
 /// from `node(level, index)` (the registry at the checkpoint, empty nodes included), the
 /// credentials of the round from `openings` (by id). Refuses, before any proving, a round
 /// that cannot be proven: an opening missing or not the leaf, a credential of another
-/// schema, issuer, unit or year, or a quota broken.
+/// schema, issuer, unit or year, a quota or a training rule broken.
 #[allow(clippy::too_many_arguments)]
 pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
     round: &dossier_core::round::Round,
-    quota: dossier_core::round::Quota,
+    rules: Rules,
     disclose: bool,
     root: Fr,
     schema_id: Fr,
@@ -136,7 +151,8 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
 ) -> Result<Vec<RoundWitness>, RoundError> {
     use ark_ff::UniformRand;
     round.check()?;
-    quota.check()?;
+    rules.check()?;
+    let training = rules.training_or_none();
     let (issuer_id, unit) = (round.issuer_id()?, round.unit_hash()?);
     let expect = Expected {
         schema_id,
@@ -145,12 +161,12 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
         unit,
     };
     let windows: Vec<u32> = round.windows().collect();
-    let mut counts = [0u32; GRADES];
+    let mut tally = Tally::default();
     let mut blind = Fr::zero();
     let mut acc = dossier_core::round::accumulator_start();
     let mut out = Vec::with_capacity(windows.len());
     for (i, &window) in windows.iter().enumerate() {
-        let counts_in = counts;
+        let tally_in = tally;
         let mut leaves = Vec::with_capacity(WINDOW as usize);
         for s in 0..WINDOW {
             let id = window * WINDOW + s;
@@ -162,22 +178,31 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
                 });
                 continue;
             }
-            let (opened, grade) = open_leaf(id, leaf, &expect, openings)?;
-            counts[grade] += 1;
+            let (opened, grade, hours) = open_leaf(id, leaf, &expect, openings)?;
+            tally.grades[grade] += 1;
+            tally.trained += u32::from(hours >= training.hours);
             leaves.push(opened);
         }
         let last = i + 1 == windows.len();
-        let bound = quota.bound(round.count);
-        if last && counts[dossier_core::round::EXCELLENT] > bound {
+        let bound = rules.quota.bound(round.count);
+        let floor = training.floor(round.count);
+        if last && tally.grades[dossier_core::round::EXCELLENT] > bound {
             return Err(RoundError::OverQuota {
-                percent: quota.percent,
+                percent: rules.quota.percent,
             });
         }
+        if last && tally.trained < floor {
+            return Err(RoundError::UnderTraining {
+                percent: training.percent,
+                hours: training.hours,
+            });
+        }
+        let disclose_trained = last && disclose && rules.training.is_some();
         let siblings = (WINDOW_HEIGHT..REGISTRY_DEPTH)
             .map(|level| node(level as u8, (window >> (level - WINDOW_HEIGHT)) ^ 1))
             .collect();
         let blind_out = Fr::rand(rng);
-        let acc_out = dossier_core::round::accumulator(counts, blind_out);
+        let acc_out = dossier_core::round::accumulator(tally, blind_out);
         out.push(RoundWitness {
             public: WindowPublic {
                 root,
@@ -194,14 +219,18 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
                 bound,
                 disclose: last && disclose,
                 counts: if last && disclose {
-                    counts
+                    tally.grades
                 } else {
                     [0; GRADES]
                 },
+                hours: training.hours,
+                floor,
+                disclose_trained,
+                trained: if disclose_trained { tally.trained } else { 0 },
             },
             leaves,
             siblings,
-            counts_in,
+            tally_in,
             blind_in: blind,
             blind_out,
         });
@@ -220,13 +249,13 @@ struct Expected {
 }
 
 /// A leaf inside the round, opened: its credential must be the registry's leaf and an
-/// appraisal of the round. Returns the leaf's witness and its grade.
+/// appraisal of the round. Returns the leaf's witness, its grade and its training hours.
 fn open_leaf(
     id: u32,
     leaf: Fr,
     expect: &Expected,
     openings: &std::collections::BTreeMap<u32, dossier_core::credential::Credential>,
-) -> Result<(LeafWitness, usize), RoundError> {
+) -> Result<(LeafWitness, usize, u32), RoundError> {
     let c = openings.get(&id).ok_or(RoundError::NoOpening { id })?;
     if c.credential_id != id || c.commitment() != leaf {
         return Err(RoundError::NotTheLeaf { id });
@@ -238,6 +267,7 @@ fn open_leaf(
     let grade = grade_of(&c.slots[GRADE_SLOT])
         .filter(|_| of_round)
         .ok_or(RoundError::NotOfTheRound { id })?;
+    let hours = hours_of(&c.slots[TRAINING_SLOT]).ok_or(RoundError::NotOfTheRound { id })?;
     let opened = LeafWitness {
         leaf,
         holder: c.holder,
@@ -245,12 +275,20 @@ fn open_leaf(
         salt: c.salt,
         slots: c.slots,
     };
-    Ok((opened, grade))
+    Ok((opened, grade, hours))
 }
 
 /// A grade slot's index, if it is one of the four grades.
 fn grade_of(slot: &Fr) -> Option<usize> {
     (0..GRADES).find(|g| *slot == Fr::from(*g as u64))
+}
+
+/// A training-hours slot's value, if the circuit can compare it (below `2^TRAINING_BITS`).
+fn hours_of(slot: &Fr) -> Option<u32> {
+    use ark_ff::PrimeField;
+    let value = slot.into_bigint();
+    let [low, rest @ ..] = value.0;
+    (rest.iter().all(|l| *l == 0) && low < 1 << TRAINING_BITS).then_some(low as u32)
 }
 
 /// The window circuit.
@@ -276,6 +314,10 @@ struct Public {
     bound: FpVar<Fr>,
     disclose: FpVar<Fr>,
     counts: Vec<FpVar<Fr>>,
+    hours: FpVar<Fr>,
+    floor: FpVar<Fr>,
+    disclose_trained: FpVar<Fr>,
+    trained: FpVar<Fr>,
 }
 
 fn input(cs: &ConstraintSystemRef<Fr>, v: Fr) -> Result<FpVar<Fr>, SynthesisError> {
@@ -311,6 +353,10 @@ impl Public {
             bound: next()?,
             disclose: next()?,
             counts: (0..GRADES).map(|_| next()).collect::<Result<_, _>>()?,
+            hours: next()?,
+            floor: next()?,
+            disclose_trained: next()?,
+            trained: next()?,
         })
     }
 }
@@ -331,14 +377,21 @@ pub fn in_range(
     Ok(ge * lt)
 }
 
-/// One leaf: its in-round flag, its opening and its grade, one-hot (all zero outside the
-/// round). Returns the leaf variable and the grade bits.
+/// What one leaf adds to the tally: its grade, one-hot, and whether it met the training
+/// hours (all zero outside the round).
+struct Counted {
+    grade_bits: Vec<FpVar<Fr>>,
+    trained: FpVar<Fr>,
+}
+
+/// One leaf: its in-round flag, its opening, its grade and its training. Returns the leaf
+/// variable and what it adds to the tally.
 fn leaf(
     cs: &ConstraintSystemRef<Fr>,
     p: &Public,
     id: &FpVar<Fr>,
     w: &LeafWitness,
-) -> Result<(FpVar<Fr>, Vec<FpVar<Fr>>), SynthesisError> {
+) -> Result<(FpVar<Fr>, Counted), SynthesisError> {
     let inside = in_range(id, &p.first, &p.count)?;
     let leaf = witness(cs, w.leaf)?;
     let holder = witness(cs, w.holder)?;
@@ -380,7 +433,24 @@ fn leaf(
         .enumerate()
         .fold(FpVar::zero(), |a, (g, b)| a + b * Fr::from(g as u64));
     inside.mul_equals(&slots[GRADE_SLOT], &weighted)?;
-    Ok((leaf, grade_bits))
+    let trained = &inside * met_hours(&(&inside * &slots[TRAINING_SLOT]), &p.hours)?;
+    Ok((
+        leaf,
+        Counted {
+            grade_bits,
+            trained,
+        },
+    ))
+}
+
+/// Whether `hours >= required`, both below `2^TRAINING_BITS` (`hours` is range-checked here,
+/// `required` once per window): `hours - required + 2^14` lies in `[1, 2^15)` and has bit 14
+/// set iff `hours >= required`.
+pub fn met_hours(hours: &FpVar<Fr>, required: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    bits::enforce_range(hours, TRAINING_BITS)?;
+    let offset = Fr::from(1u64 << TRAINING_BITS);
+    let diff = bits::to_bits(&(hours - required + offset), TRAINING_BITS + 1)?;
+    Ok(FpVar::from(diff[TRAINING_BITS].clone()))
 }
 
 /// The window's subtree root from its leaves.
@@ -401,31 +471,38 @@ impl ConstraintSynthesizer<Fr> for RoundCircuit {
             return Err(SynthesisError::Unsatisfiable);
         }
         let p = Public::alloc(&cs, &w.public)?;
-        for flag in [&p.last, &p.disclose] {
+        for flag in [&p.last, &p.disclose, &p.disclose_trained] {
             enforce_boolean(flag)?;
         }
-        // Ranges that make the in-round comparison exact.
+        // Ranges that make the in-round and training comparisons exact.
         bits::enforce_range(&p.first, 32)?;
         bits::enforce_range(&p.count, 13)?;
+        bits::enforce_range(&p.hours, TRAINING_BITS)?;
         let window_bits = bits::to_bits(&p.window, PATH)?;
 
-        // The leaves, their openings and the grade counts.
+        // The leaves, their openings and the tally: grade counts, then the trained count.
         let base = &p.window * Fr::from(u64::from(WINDOW));
         let mut leaves = Vec::with_capacity(WINDOW as usize);
-        let mut counts: Vec<FpVar<Fr>> = w
-            .counts_in
+        let tally_in = w.tally_in;
+        let mut counts: Vec<FpVar<Fr>> = tally_in
+            .grades
             .iter()
+            .chain([&tally_in.trained])
             .map(|c| witness(&cs, Fr::from(*c)))
             .collect::<Result<_, _>>()?;
         let counts_in = counts.clone();
         for (s, lw) in w.leaves.iter().enumerate() {
             let id = &base + Fr::from(s as u64);
-            let (leaf, grade_bits) = leaf(&cs, &p, &id, lw)?;
-            for (c, b) in counts.iter_mut().zip(&grade_bits) {
+            let (leaf, counted) = leaf(&cs, &p, &id, lw)?;
+            for (c, b) in counts
+                .iter_mut()
+                .zip(counted.grade_bits.iter().chain([&counted.trained]))
+            {
                 *c += b;
             }
             leaves.push(leaf);
         }
+        let trained = &counts[GRADES];
 
         // The window's subtree and its path to the registry root.
         let siblings = w
@@ -435,7 +512,7 @@ impl ConstraintSynthesizer<Fr> for RoundCircuit {
             .collect::<Result<Vec<_>, _>>()?;
         merkle::root(&subtree(leaves)?, &window_bits, &siblings)?.enforce_equal(&p.root)?;
 
-        // The counts in and out, committed.
+        // The tallies in and out, committed.
         let commit = |counts: &[FpVar<Fr>], blind: Fr| -> Result<FpVar<Fr>, SynthesisError> {
             let mut inputs = counts.to_vec();
             inputs.push(witness(&cs, blind)?);
@@ -444,15 +521,24 @@ impl ConstraintSynthesizer<Fr> for RoundCircuit {
         commit(&counts_in, w.blind_in)?.enforce_equal(&p.acc_in)?;
         commit(&counts, w.blind_out)?.enforce_equal(&p.acc_out)?;
 
-        // The last window: excellent <= bound, i.e. last * (bound - excellent) < 2^32.
+        // The last window: excellent <= bound and trained >= floor, i.e. last * (bound -
+        // excellent) < 2^32 and last * (trained - floor) < 2^32.
         let excellent = &counts[dossier_core::round::EXCELLENT];
         bits::enforce_range(&(&p.last * (&p.bound - excellent)), 32)?;
+        bits::enforce_range(&(&p.last * (trained - &p.floor)), 32)?;
         // Disclosure: only in the last window; disclosed counts are the counts, else zeros.
-        p.disclose
-            .mul_equals(&(FpVar::one() - &p.last), &FpVar::zero())?;
-        for (shown, c) in p.counts.iter().zip(&counts) {
-            p.disclose.mul_equals(&(shown - c), &FpVar::zero())?;
-            (FpVar::one() - &p.disclose).mul_equals(shown, &FpVar::zero())?;
+        for flag in [&p.disclose, &p.disclose_trained] {
+            flag.mul_equals(&(FpVar::one() - &p.last), &FpVar::zero())?;
+        }
+        for (flag, shown, counted) in p
+            .counts
+            .iter()
+            .zip(&counts)
+            .map(|(shown, c)| (&p.disclose, shown, c))
+            .chain([(&p.disclose_trained, &p.trained, trained)])
+        {
+            flag.mul_equals(&(shown - counted), &FpVar::zero())?;
+            (FpVar::one() - flag).mul_equals(shown, &FpVar::zero())?;
         }
         Ok(())
     }
@@ -469,6 +555,29 @@ mod tests {
         let r = in_range(&v(id), &v(first), &v(count)).expect("synthesis");
         assert!(cs.is_satisfied().expect("checks"));
         r.value().expect("value") == Fr::from(1u64)
+    }
+
+    fn met(hours: u64, required: u64) -> Option<bool> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let v = |x: u64| FpVar::new_witness(cs.clone(), || Ok(Fr::from(x))).expect("alloc");
+        let m = met_hours(&v(hours), &v(required)).expect("synthesis");
+        cs.is_satisfied()
+            .expect("checks")
+            .then(|| m.value().expect("value") == Fr::from(1u64))
+    }
+
+    #[test]
+    fn met_hours_at_its_boundaries() {
+        let top = (1u64 << TRAINING_BITS) - 1;
+        assert_eq!(met(90, 90), Some(true));
+        assert_eq!(met(89, 90), Some(false));
+        assert_eq!(met(91, 90), Some(true));
+        assert_eq!(met(0, 0), Some(true));
+        assert_eq!(met(0, 1), Some(false));
+        assert_eq!(met(top, top), Some(true));
+        assert_eq!(met(top, 0), Some(true));
+        assert_eq!(met(0, top), Some(false));
+        assert_eq!(met(top + 1, 0), None, "hours one past the range");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The appraisal round's window circuit: a true round is satisfiable window by window, and each
-//! false statement (a broken quota, a tampered input, a credential of another unit or year, a
-//! revoked one, a forged disclosure, out-of-range values) is not. Constraint satisfaction only:
+//! false statement (a broken quota or training rule, a tampered input, a credential of another
+//! unit or year, a revoked one, a forged disclosure, out-of-range values) is not. Constraint satisfaction only:
 //! real proofs are made and checked in `prover/tests/round.rs`.
 
 mod common;
@@ -11,7 +11,7 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use dossier_circuits::round::{window_witnesses, RoundCircuit, RoundError, RoundWitness};
 use dossier_core::credential::Credential;
 use dossier_core::holder::HolderSecret;
-use dossier_core::round::{Quota, Round, GRADE_SLOT};
+use dossier_core::round::{Quota, Round, Rules, Training, GRADE_SLOT, TRAINING_SLOT};
 use dossier_core::schema::SchemaSet;
 use dossier_store::registry::{self, MemoryTree};
 use rand::SeedableRng;
@@ -33,7 +33,7 @@ struct Unit {
 
 impl Unit {
     /// A registry with other credentials at 0..60, the round's appraisals at 60..130 (one in
-    /// ten excellent), and more after it.
+    /// ten excellent; training hours 0, 30, 60, 90 or 120 by id % 5), and more after it.
     fn new() -> Unit {
         let schemas = SchemaSet::builtin();
         let secret = HolderSecret::parse("195948557").expect("secret");
@@ -89,6 +89,20 @@ impl Unit {
     }
 
     fn witnesses(&self, percent: u8, disclose: bool) -> Result<Vec<RoundWitness>, RoundError> {
+        self.witnesses_with(
+            Rules {
+                quota: Quota { percent },
+                training: None,
+            },
+            disclose,
+        )
+    }
+
+    fn witnesses_with(
+        &self,
+        rules: Rules,
+        disclose: bool,
+    ) -> Result<Vec<RoundWitness>, RoundError> {
         let empty = registry::empty_hashes();
         let node = |level: u8, index: u32| {
             self.tree
@@ -98,7 +112,7 @@ impl Unit {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
         window_witnesses(
             &self.round,
-            Quota { percent },
+            rules,
             disclose,
             self.root(),
             self.schema_id(),
@@ -127,7 +141,7 @@ fn appraisal(
         secret,
         id,
         "appraisal",
-        serde_json::json!({"year": year, "grade": grade, "score": 80, "unit": unit}),
+        serde_json::json!({"year": year, "grade": grade, "score": 80, "unit": unit, "training_hours": id % 5 * 30}),
     )
 }
 
@@ -158,7 +172,7 @@ fn a_true_round_is_satisfiable_window_by_window_and_its_size_is_pinned() {
     .expect("synthesis");
     assert_eq!(
         cs.num_constraints(),
-        59_462,
+        61_693,
         "pinned: the window circuit's size"
     );
     assert_eq!(
@@ -335,4 +349,137 @@ fn disclosure_is_the_counts_only_in_the_last_window() {
     let mut t = ws[0].clone();
     t.public.disclose = true;
     assert!(!satisfied(&t), "disclosure outside the last window");
+}
+
+fn training(hours: u32, percent: u8) -> Rules {
+    Rules {
+        quota: Quota { percent: 20 },
+        training: Some(Training { hours, percent }),
+    }
+}
+
+/// Of ids 60..130, how many recorded at least `hours` (id % 5 * 30 hours each).
+fn trained(hours: u32) -> u32 {
+    (60..130u32).filter(|id| id % 5 * 30 >= hours).count() as u32
+}
+
+#[test]
+fn a_training_rule_holds_exactly_up_to_its_floor() {
+    let u = Unit::new();
+    // 90 hours: ids with id % 5 in {3, 4}, 28 of 70 = 40%.
+    assert_eq!(trained(90), 28);
+    let ws = u
+        .witnesses_with(training(90, 40), true)
+        .expect("40% met 90 hours");
+    assert!(ws.iter().all(satisfied));
+    let last = ws.last().expect("last");
+    assert_eq!((last.public.floor, last.public.trained), (28, 28));
+    assert!(last.public.disclose_trained);
+    // 41% of 70 rounds up to 29: one more than met.
+    assert!(matches!(
+        u.witnesses_with(training(90, 41), false),
+        Err(RoundError::UnderTraining {
+            percent: 41,
+            hours: 90
+        })
+    ));
+    // At the boundary: 91 hours is met only by 120 (14 of 70), 0 hours by all, the most
+    // hours by none.
+    assert_eq!(
+        u.witnesses_with(training(91, 20), true)
+            .expect("20%")
+            .last()
+            .expect("last")
+            .public
+            .trained,
+        14
+    );
+    assert_eq!(
+        u.witnesses_with(training(0, 100), true)
+            .expect("all")
+            .last()
+            .expect("last")
+            .public
+            .trained,
+        70
+    );
+    let max = dossier_core::round::MAX_TRAINING_HOURS;
+    assert!(u.witnesses_with(training(max, 0), false).is_ok());
+    assert!(matches!(
+        u.witnesses_with(training(max, 1), false),
+        Err(RoundError::UnderTraining { .. })
+    ));
+    // Forced: the last window with a floor one above the count.
+    let mut ws = u.witnesses_with(training(90, 40), false).expect("ok");
+    let last = ws.last_mut().expect("last");
+    last.public.floor = 29;
+    assert!(!satisfied(last));
+    // A lower requirement than the one the tally was made with moves the count: unsatisfiable.
+    let mut t = ws[1].clone();
+    t.public.hours = 60;
+    assert!(!satisfied(&t));
+}
+
+#[test]
+fn training_hours_out_of_range_cannot_be_counted() {
+    let u = Unit::new();
+    let ws = u.witnesses_with(training(90, 0), false).expect("ok");
+    let slot = 75 - 64;
+    // An appraisal's hours at 2^14 (past the comparison's range), 2^64 and p-1: unsatisfiable,
+    // whatever the commitment (the witness's slot no longer opens the leaf either way, so the
+    // subtree is rebuilt to isolate the range check).
+    for hours in [
+        Fr::from(1u64 << 14),
+        Fr::from(u64::MAX) + Fr::one(),
+        -Fr::one(),
+    ] {
+        let mut t = ws[1].clone();
+        t.leaves[slot].slots[TRAINING_SLOT] = hours;
+        assert!(!satisfied(&t));
+    }
+    // The required hours past the range (which would let `hours - required` wrap).
+    for hours in [1u32 << 14, u32::MAX] {
+        let mut t = ws[1].clone();
+        t.public.hours = hours;
+        assert!(!satisfied(&t));
+    }
+    // An honest issuer cannot record them either: the schema stops at a leap year's hours.
+    let schemas = SchemaSet::builtin();
+    let claim = serde_json::json!({"schema": "appraisal", "holder": dossier_core::field::to_hex(&Fr::from(7u64)),
+        "fields": {"year": 2025, "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 8785}});
+    let claim: dossier_core::credential::Claim = serde_json::from_value(claim).expect("claim");
+    assert!(claim.encode(&schemas).is_err());
+}
+
+#[test]
+fn the_training_inputs_are_bound_and_disclosed_only_when_asked() {
+    let u = Unit::new();
+    let ws = u.witnesses_with(training(90, 40), true).expect("ok");
+    let last = ws.last().expect("last");
+    let one = Fr::one();
+    type Tamper = Box<dyn Fn(&mut RoundWitness)>;
+    let tampers: Vec<(&str, Tamper)> = vec![
+        ("hours", Box::new(|w| w.public.hours += 1)),
+        ("floor", Box::new(|w| w.public.floor += 1)),
+        ("trained", Box::new(|w| w.public.trained -= 1)),
+        (
+            "disclose_trained",
+            Box::new(|w| w.public.disclose_trained = false),
+        ),
+        ("acc_out", Box::new(move |w| w.public.acc_out += one)),
+    ];
+    for (name, tamper) in tampers {
+        let mut t = last.clone();
+        tamper(&mut t);
+        assert!(!satisfied(&t), "{name} changed, still satisfied");
+    }
+    let mut t = ws[0].clone();
+    t.public.disclose_trained = true;
+    assert!(!satisfied(&t), "disclosure outside the last window");
+    let quiet = u.witnesses_with(training(90, 40), false).expect("ok");
+    let last = quiet.last().expect("last");
+    assert!(!last.public.disclose_trained && last.public.trained == 0);
+    let mut t = last.clone();
+    t.public.trained = 28;
+    assert!(!satisfied(&t), "a count shown without disclosure");
 }

@@ -96,7 +96,7 @@ fn committee(
     let c = claim(
         "appraisal",
         holder,
-        json!({"year": 2026, "grade": "competent", "score": 84, "unit": "tax-audit"}),
+        json!({"year": 2026, "grade": "competent", "score": 84, "unit": "tax-audit", "training_hours": 96}),
         schemas,
     )?;
     if store
@@ -208,7 +208,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
                 "hire_date": format!("{hired}-09-01"), "status": "active", "sanction_until": "1970-01-01"}), &schemas)?);
             for year in 2023..=2025 {
                 let grade = if star { "competent" } else { grades[rng.gen_range(0..grades.len())] };
-                hr_claims.push(claim("appraisal", h, json!({"year": year, "grade": grade, "score": rng.gen_range(60..100), "unit": "tax-audit"}), &schemas)?);
+                hr_claims.push(claim("appraisal", h, json!({"year": year, "grade": grade, "score": rng.gen_range(60..100), "unit": "tax-audit", "training_hours": 96}), &schemas)?);
             }
             let (degree, field) = if star { ("master", "law") } else { (degrees[rng.gen_range(0..degrees.len())], fields[rng.gen_range(0..fields.len())]) };
             law_claims.push(claim("qualification", h, json!({"degree_level": degree,
@@ -430,7 +430,9 @@ impl Office<'_> {
 const ROUND_UNIT: &str = "tax-bureau/collection";
 
 /// The unit's appraisals of 2026 through the committee, declared as a round, proven within a
-/// 20% quota of "excellent" to the regulator; a round over a 10% quota cannot be proven, a
+/// 20% quota of "excellent" and a training rule (75% completed 90 hours) to the regulator,
+/// with the distribution and the trained count disclosed; a round over a 10% quota cannot be
+/// proven, a
 /// proof relabelled 10% is refused, and an "excellent" hidden outside the round is listed by
 /// the audit (and cannot be declared as a second round of the unit and year).
 fn appraisal_round(
@@ -438,7 +440,7 @@ fn appraisal_round(
     o: &Office<'_>,
     holders: &[(String, String)],
 ) -> Result<(), CliError> {
-    use dossier_core::round::{Quota, Round};
+    use dossier_core::round::{Quota, Round, Rules, Training};
     if dossier_params::Manifest::load(o.params)?.round.is_none() {
         steps.time(
             "round circuit keys: INSECURE development setup (the round circuit is not part of the ceremony yet)",
@@ -446,21 +448,29 @@ fn appraisal_round(
         )?;
     }
     let n = holders.len().min(200);
-    let appraisal = |holder: &(String, String), grade: &str, score: usize| {
+    let appraisal = |holder: &(String, String), grade: &str, score: usize, hours: usize| {
         claim(
             "appraisal",
             holder,
-            json!({"year": 2026, "grade": grade, "score": score, "unit": ROUND_UNIT}),
+            json!({"year": 2026, "grade": grade, "score": score, "unit": ROUND_UNIT, "training_hours": hours}),
             o.schemas,
         )
     };
+    // Four in five completed 90 hours of training or more.
+    let hours = |i: usize| {
+        if i.is_multiple_of(5) {
+            60 + i % 25
+        } else {
+            90 + i % 40
+        }
+    };
     let credentials = steps.time(
-        &format!("appraisal round: the committee approves the unit's {n} appraisals of 2026 (3 of 5 each; 1 in 7 excellent)"),
+        &format!("appraisal round: the committee approves the unit's {n} appraisals of 2026 (3 of 5 each; 1 in 7 excellent, 4 in 5 with 90 training hours)"),
         || {
             let mut out = std::collections::BTreeMap::new();
             for (i, h) in holders[..n].iter().enumerate() {
                 let grade = if i % 7 == 3 { "excellent" } else { ["basically_competent", "competent", "competent"][i % 3] };
-                let c = o.approved(&appraisal(h, grade, 70 + i % 30)?)?.credential(o.schemas)?;
+                let c = o.approved(&appraisal(h, grade, 70 + i % 30, hours(i))?)?.credential(o.schemas)?;
                 out.insert(c.credential_id, c);
             }
             Ok(out)
@@ -496,9 +506,16 @@ fn appraisal_round(
         schemas: o.schemas,
     };
     let windows = round.windows().count();
+    let rules = Rules {
+        quota: Quota { percent: 20 },
+        training: Some(Training {
+            hours: 90,
+            percent: 75,
+        }),
+    };
     let (proof, _) = steps.time(
-        &format!("appraisal round: the HR office proves in zero knowledge that at most 20% are excellent ({windows} window proofs)"),
-        || crate::round::prove(&proving, &quiet, &declared, &credentials, Quota { percent: 20 }, n >= 10),
+        &format!("appraisal round: the HR office proves in zero knowledge that at most 20% are excellent and at least 75% completed 90 training hours ({windows} window proofs)"),
+        || crate::round::prove(&proving, &quiet, &declared, &credentials, rules, n >= 10),
     )?;
     let verdict = steps.time(
         "regulator: verifies the round (learns unit, year, size and that the rule holds)",
@@ -508,45 +525,63 @@ fn appraisal_round(
         let shown = verdict.distribution.map_or(String::new(), |d| {
             format!("; distribution disclosed (group of {n} >= 10): {d:?}")
         });
+        let trained = verdict.trained.map_or(String::new(), |t| {
+            format!("; {t} of {n} completed 90 training hours")
+        });
         println!(
-            "              round {} {}: {} appraisals, excellent <= {} (20%){shown}",
-            verdict.round.unit, verdict.round.year, verdict.round.count, verdict.bound
+            "              round {} {}: {} appraisals, excellent <= {} (20%), trained >= {} (75%){shown}{trained}",
+            verdict.round.unit,
+            verdict.round.year,
+            verdict.round.count,
+            verdict.bound,
+            verdict.training_floor.unwrap_or_default()
         );
     }
     steps.time(
-        "a round over a 10% quota cannot be proven; the proof relabelled 10% is refused",
+        "a round over a 10% quota or under 90% trained cannot be proven; the proof relabelled 10% or 90% is refused",
         || {
-            let over = crate::round::prove(
-                &proving,
-                &quiet,
-                &declared,
-                &credentials,
-                Quota { percent: 10 },
-                false,
-            );
-            if !matches!(
-                over,
-                Err(CliError::Prove(dossier_prover::ProverError::Round(_)))
-            ) {
-                return Err(CliError::Input(
-                    "demo: a round over its quota was proven".into(),
-                ));
+            let over = Rules {
+                quota: Quota { percent: 10 },
+                training: None,
+            };
+            let under = Rules {
+                training: Some(Training {
+                    hours: 90,
+                    percent: 90,
+                }),
+                ..rules
+            };
+            for false_rules in [over, under] {
+                let proven =
+                    crate::round::prove(&proving, &quiet, &declared, &credentials, false_rules, false);
+                if !matches!(
+                    proven,
+                    Err(CliError::Prove(dossier_prover::ProverError::Round(_)))
+                ) {
+                    return Err(CliError::Input(
+                        "demo: a round breaking its rules was proven".into(),
+                    ));
+                }
+                let mut relabelled = proof.clone();
+                relabelled.quota = false_rules.quota;
+                relabelled.training = false_rules.training;
+                (relabelled.distribution, relabelled.trained) = (None, None);
+                match crate::round::verify(o.params, o.trust, o.schemas, &relabelled) {
+                    Err(CliError::Verify(dossier_verifier::VerifyError::InvalidProof)) => {}
+                    _ => {
+                        return Err(CliError::Input(
+                            "demo: a relabelled round proof was accepted".into(),
+                        ))
+                    }
+                }
             }
-            let mut relabelled = proof.clone();
-            relabelled.quota = Quota { percent: 10 };
-            relabelled.distribution = None;
-            match crate::round::verify(o.params, o.trust, o.schemas, &relabelled) {
-                Err(CliError::Verify(dossier_verifier::VerifyError::InvalidProof)) => Ok(()),
-                _ => Err(CliError::Input(
-                    "demo: a relabelled round proof was accepted".into(),
-                )),
-            }
+            Ok(())
         },
     )?;
     steps.time(
         "an excellent issued outside the round: a second round of the unit's year is refused, the audit lists it",
         || {
-            let hidden = o.approved(&appraisal(&holders[0], "excellent", 99)?)?;
+            let hidden = o.approved(&appraisal(&holders[0], "excellent", 99, 120)?)?;
             let again = Round { first: hidden.credential_id, count: 1, ..round.clone() };
             if !matches!(o.store.declare_round(o.hr, &again, crate::now()), Err(dossier_store::StoreError::RoundRefused { .. })) {
                 return Err(CliError::Input("demo: a second round of one unit and year was declared".into()));

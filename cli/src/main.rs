@@ -788,7 +788,16 @@ enum RoundCmd {
         /// The most "excellent" grades allowed, in per cent of the round (rounded down).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
         quota: u8,
-        /// Also disclose the grade distribution (refused for rounds under 10 appraisals).
+        /// Also prove that at least `--training-share` per cent of the round completed this
+        /// many hours of training in the year (0 to 8784).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8784))]
+        training_hours: Option<u32>,
+        /// The share of the round that must have completed `--training-hours`, in per cent
+        /// (rounded up).
+        #[arg(long, requires = "training_hours", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        training_share: u8,
+        /// Also disclose the grade distribution, and how many met the training hours (refused
+        /// for rounds under 10 appraisals).
         #[arg(long)]
         disclose: bool,
         /// Where to write the proof.

@@ -7,7 +7,7 @@
 use crate::error::CliError;
 use crate::{present, Out, RoundCmd, RoundOf};
 use dossier_core::credential::Credential;
-use dossier_core::round::{ids, Quota, Round, RoundProof};
+use dossier_core::round::{ids, Quota, Round, RoundProof, Rules, Training};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
 use dossier_store::registry;
@@ -54,9 +54,18 @@ pub fn round(
             which: RoundOf { issuer, unit, year },
             openings,
             quota,
+            training_hours,
+            training_share,
             disclose,
             out: path,
         } => {
+            let rules = Rules {
+                quota: Quota { percent: quota },
+                training: training_hours.map(|hours| Training {
+                    hours,
+                    percent: training_share,
+                }),
+            };
             let store = home.store()?;
             let declared = store.round(&issuer, &unit, year)?;
             let round = &declared.round;
@@ -73,17 +82,21 @@ pub fn round(
                 out,
                 &declared,
                 &credentials,
-                Quota { percent: quota },
+                rules,
                 disclose,
             )?;
             let secs = started.elapsed().as_secs_f64();
             present::write_json(&path, &proof)?;
             out.emit(
                 format!(
-                    "round of `{}` {} proven within its quota ({}% excellent at most) in {} windows, {:.1} s; written to {}",
+                    "round of `{}` {} proven within its quota ({}% excellent at most){} in {} windows, {:.1} s; written to {}",
                     round.unit,
                     round.year,
                     quota,
+                    rules.training.map_or(String::new(), |t| format!(
+                        " and its training rule ({}% with {} hours at least)",
+                        t.percent, t.hours
+                    )),
                     proof.windows.len(),
                     secs,
                     path.display()
@@ -110,10 +123,24 @@ pub fn round(
                 verdict.windows,
                 secs * 1e3
             );
+            if let (Some(t), Some(floor)) = (verdict.training, verdict.training_floor) {
+                text.push_str(&format!(
+                    "\ntraining: at least {}% ({floor} of {}) completed {} hours or more",
+                    t.percent, verdict.round.count, t.hours
+                ));
+            }
             if let Some(d) = verdict.distribution {
                 text.push_str(&format!(
                     "\ndistribution: incompetent {}, basically competent {}, competent {}, excellent {}",
                     d[0], d[1], d[2], d[3]
+                ));
+            }
+            if let (Some(trained), Some(t)) = (verdict.trained, verdict.training) {
+                text.push_str(&format!(
+                    "\ntrained: {trained} of {} completed {} hours or more ({:.1}%)",
+                    verdict.round.count,
+                    t.hours,
+                    100.0 * f64::from(trained) / f64::from(verdict.round.count)
                 ));
             }
             if verdict.insecure_setup {
@@ -197,7 +224,7 @@ pub fn prove(
     out: &Out,
     declared: &DeclaredRound,
     credentials: &BTreeMap<u32, Credential>,
-    quota: Quota,
+    rules: Rules,
     disclose: bool,
 ) -> Result<(RoundProof, dossier_verifier::round::RoundVerdict), CliError> {
     let checkpoint = p.store.latest_checkpoint()?.ok_or_else(|| {
@@ -223,7 +250,7 @@ pub fn prove(
         &dossier_prover::round::RoundInputs {
             round,
             declaration: &declaration,
-            quota,
+            rules,
             disclose,
             checkpoint: &checkpoint,
             root,

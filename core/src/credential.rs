@@ -382,7 +382,7 @@ mod lenient_input_tests {
         // Regressions: duplicate keys were collapsed, a score of 1000 was issued, an all-zero
         // holder commitment was accepted, and uints as strings took `05`.
         let ok = format!(
-            r#"{{"schema": "appraisal", "holder": "{H}", "fields": {{"year": 2024, "grade": "competent", "score": 88, "unit": "tax-audit"}}}}"#
+            r#"{{"schema": "appraisal", "holder": "{H}", "fields": {{"year": 2024, "grade": "competent", "score": 88, "unit": "tax-audit", "training_hours": 96}}}}"#
         );
         claim(&ok).expect("the honest claim");
         let as_string = ok.replace("2024", "\"2024\"");
@@ -391,7 +391,7 @@ mod lenient_input_tests {
             (
                 ok.replace(
                     r#""score": 88"#,
-                    r#""score": 88, "unit": "tax-audit", "score": 12"#,
+                    r#""score": 88, "unit": "tax-audit", "training_hours": 96, "score": 12"#,
                 ),
                 "duplicate field",
             ),
@@ -430,7 +430,7 @@ mod tests {
         serde_json::from_value(json!({
             "schema": "appraisal",
             "holder": field::to_hex(&Fr::from(42u64)),
-            "fields": {"year": 2024, "grade": "excellent", "score": 93, "unit": "tax-audit"}
+            "fields": {"year": 2024, "grade": "excellent", "score": 93, "unit": "tax-audit", "training_hours": 96}
         }))
         .expect("claim")
     }

@@ -172,7 +172,7 @@ mod tests {
             issued_at: "2025-01-10".into(),
             expires_at: Some("2030-01-01".into()),
             fields: serde_json::from_value(
-                json!({"year": 2024, "grade": "excellent", "score": 93, "unit": "tax-audit"}),
+                json!({"year": 2024, "grade": "excellent", "score": 93, "unit": "tax-audit", "training_hours": 96}),
             )
             .expect("map"),
             salt: Fr::from(14u64),

@@ -15,9 +15,15 @@
 //! verifier ([`Quota::bound`]). So one circuit with one setup serves rounds of any size up to
 //! [`MAX_ROUND`], and the regulator learns the unit, the year, the size and that the rule holds.
 //!
-//! On request the last window also discloses the four grade counts (a unit's distribution), but
-//! only for rounds of at least [`MIN_DISCLOSURE`] appraisals: below that, a histogram would
-//! single out people, and every verifier refuses it.
+//! The same windows answer a second aggregate question: the share of the unit that met its
+//! training hours. Each appraisal records the hours of training completed in the year
+//! (`training_hours`); the circuit counts the appraisals with at least [`Training::hours`] of
+//! them alongside the grades, and the last window proves that at least [`Training::percent`]
+//! per cent of the round did ([`Training::floor`], rounded up).
+//!
+//! On request the last window also discloses the four grade counts (a unit's distribution) and
+//! the number that met the training hours, but only for rounds of at least [`MIN_DISCLOSURE`]
+//! appraisals: below that, a histogram would single out people, and every verifier refuses it.
 //!
 //! Hiding an appraisal outside the declared range: every `appraisal` credential an issuer issues
 //! or updates must lie inside one of its declared rounds, which the store refuses otherwise at
@@ -52,8 +58,16 @@ pub const YEAR_SLOT: usize = 0;
 pub const GRADE_SLOT: usize = 1;
 /// The unit's slot.
 pub const UNIT_SLOT: usize = 3;
+/// The training hours' slot.
+pub const TRAINING_SLOT: usize = 4;
+/// The most training hours an appraisal records (the hours of a leap year; the schema's `max`).
+pub const MAX_TRAINING_HOURS: u32 = 8784;
+/// The bits the circuit compares training hours in (`MAX_TRAINING_HOURS < 2^14`).
+pub const TRAINING_BITS: usize = 14;
+const _: () = assert!(MAX_TRAINING_HOURS < 1 << TRAINING_BITS);
+
 /// The public inputs of one window's proof ([`WindowPublic::to_inputs`]).
-pub const PUBLIC_INPUTS: usize = 17;
+pub const PUBLIC_INPUTS: usize = 21;
 
 /// A declared round: the HR office's appraisals of one unit and year, credential ids
 /// `first .. first + count`.
@@ -187,21 +201,99 @@ impl Quota {
     }
 }
 
-/// The hiding commitment to the grade counts carried between windows:
-/// `Poseidon(c0, c1, c2, c3, blind)`.
-pub fn accumulator(counts: [u32; GRADES], blind: Fr) -> Fr {
-    let [a, b, c, d] = counts.map(Fr::from);
-    match poseidon::hash(&[a, b, c, d, blind]) {
+/// The training rule proven of a round: at least `percent` per cent of it recorded at least
+/// `hours` hours of training in the year, rounded up (90% of 12 appraisals needs 11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Training {
+    /// The hours each appraisee should have completed, 0 to [`MAX_TRAINING_HOURS`].
+    pub hours: u32,
+    /// The share of the round that must have, 0 to 100.
+    pub percent: u8,
+}
+
+impl Training {
+    /// What a round proof without a training rule proves: nothing (every appraisal meets zero
+    /// hours, and none is required to).
+    pub const NONE: Training = Training {
+        hours: 0,
+        percent: 0,
+    };
+
+    /// Refuses hours past a leap year's or a share above 100%.
+    pub fn check(&self) -> Result<(), CoreError> {
+        let bad = |field: &str, reason: String| CoreError::Value {
+            field: field.into(),
+            reason,
+        };
+        if self.hours > MAX_TRAINING_HOURS {
+            return Err(bad(
+                "training.hours",
+                format!("at most {MAX_TRAINING_HOURS}"),
+            ));
+        }
+        if self.percent > 100 {
+            return Err(bad("training.percent", "a percentage from 0 to 100".into()));
+        }
+        Ok(())
+    }
+
+    /// The fewest appraisals of a round of `count` that must meet the hours:
+    /// `ceil(count * percent / 100)`.
+    pub fn floor(&self, count: u32) -> u32 {
+        (u64::from(count) * u64::from(self.percent)).div_ceil(100) as u32
+    }
+}
+
+/// The rules one round proof proves: the quota, and a training rule if one is asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// The "excellent" quota.
+    pub quota: Quota,
+    /// The training rule, if any.
+    pub training: Option<Training>,
+}
+
+impl Rules {
+    /// Refuses a malformed quota or training rule.
+    pub fn check(&self) -> Result<(), CoreError> {
+        self.quota.check()?;
+        self.training.map_or(Ok(()), |t| t.check())
+    }
+
+    /// The training rule the circuit proves ([`Training::NONE`] if none is asked).
+    pub fn training_or_none(&self) -> Training {
+        self.training.unwrap_or(Training::NONE)
+    }
+}
+
+/// What the windows count: the grades (lowest first) and the appraisals that met the training
+/// hours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Appraisals per grade.
+    pub grades: [u32; GRADES],
+    /// Appraisals with at least the rule's training hours.
+    pub trained: u32,
+}
+
+/// The hiding commitment to the tally carried between windows:
+/// `Poseidon(c0, c1, c2, c3, trained, blind)`.
+pub fn accumulator(tally: Tally, blind: Fr) -> Fr {
+    let [a, b, c, d] = tally.grades.map(Fr::from);
+    match poseidon::hash(&[a, b, c, d, Fr::from(tally.trained), blind]) {
         Ok(h) => h,
-        // Unreachable: five inputs is a supported arity.
+        // Unreachable: six inputs is a supported arity.
         Err(e) => panic!("accumulator: {e}"),
     }
 }
 
-/// The first window's input: no grade counted yet, no blinding (so every verifier knows it).
+/// The first window's input: nothing counted yet, no blinding (so every verifier knows it).
 pub fn accumulator_start() -> Fr {
-    accumulator([0; GRADES], Fr::zero())
+    accumulator(Tally::default(), Fr::zero())
 }
+
+const _: () = assert!(MAX_TRAINING_HOURS < 1 << TRAINING_BITS);
 
 /// The public inputs of one window's proof, in the one order the circuit and every verifier
 /// use ([`WindowPublic::to_inputs`]).
@@ -235,11 +327,20 @@ pub struct WindowPublic {
     pub disclose: bool,
     /// The disclosed counts (zeros unless disclosed).
     pub counts: [u32; GRADES],
+    /// The training hours counted as met ([`Training::hours`]).
+    pub hours: u32,
+    /// The fewest appraisals that must meet them (checked in the last window).
+    pub floor: u32,
+    /// Whether the last window discloses how many met them.
+    pub disclose_trained: bool,
+    /// How many met them (zero unless disclosed).
+    pub trained: u32,
 }
 
 impl WindowPublic {
     /// The public inputs, in order: root, issuer id, schema id, unit, year, first, count,
-    /// window, accumulator in, accumulator out, last, bound, disclose, counts (4).
+    /// window, accumulator in, accumulator out, last, bound, disclose, counts (4), hours,
+    /// floor, disclose trained, trained.
     pub fn to_inputs(&self) -> Vec<Fr> {
         let mut v = vec![
             self.root,
@@ -257,6 +358,12 @@ impl WindowPublic {
             Fr::from(u64::from(self.disclose)),
         ];
         v.extend(self.counts.map(Fr::from));
+        v.extend([
+            Fr::from(self.hours),
+            Fr::from(self.floor),
+            Fr::from(u64::from(self.disclose_trained)),
+            Fr::from(self.trained),
+        ]);
         v
     }
 }
@@ -354,6 +461,13 @@ pub struct RoundProof {
     /// [`MIN_DISCLOSURE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distribution: Option<[u32; GRADES]>,
+    /// The training rule proven, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<Training>,
+    /// How many appraisals met the training rule's hours, disclosed (with the distribution)
+    /// only for rounds of at least [`MIN_DISCLOSURE`] with a training rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained: Option<u32>,
     /// One proof per window, in window order.
     pub windows: Vec<WindowProof>,
 }
@@ -362,7 +476,7 @@ impl RoundProof {
     /// The public inputs of each window, rebuilt from the round, the rule and the chain of
     /// accumulators; refuses a proof whose form cannot be right whatever its proofs say
     /// (another format, windows missing, repeated, swapped or extra, a disclosure of a small
-    /// round, a quota above 100%).
+    /// round, a quota above 100%, a training share disclosed without a training rule).
     pub fn window_inputs(&self, root: Fr, schema_id: Fr) -> Result<Vec<WindowPublic>, CoreError> {
         let bad = |field: &str, reason: &str| CoreError::Malformed {
             what: field.into(),
@@ -372,13 +486,24 @@ impl RoundProof {
             return Err(bad("format", "not a dossier-round-proof/v1"));
         }
         self.round.check()?;
-        self.quota.check()?;
-        if self.distribution.is_some() && self.round.count < MIN_DISCLOSURE {
-            return Err(bad(
-                "distribution",
-                &format!("disclosed for a round of fewer than {MIN_DISCLOSURE} appraisals"),
-            ));
+        let rules = self.rules();
+        rules.check()?;
+        let small = self.round.count < MIN_DISCLOSURE;
+        for (field, disclosed) in [
+            ("distribution", self.distribution.is_some()),
+            ("trained", self.trained.is_some()),
+        ] {
+            if disclosed && small {
+                return Err(bad(
+                    field,
+                    &format!("disclosed for a round of fewer than {MIN_DISCLOSURE} appraisals"),
+                ));
+            }
         }
+        if self.trained.is_some() && self.training.is_none() {
+            return Err(bad("trained", "disclosed without a training rule"));
+        }
+        let training = rules.training_or_none();
         let windows: Vec<u32> = self.round.windows().collect();
         if self.windows.len() != windows.len()
             || self
@@ -416,11 +541,23 @@ impl RoundProof {
                         (true, Some(d)) => d,
                         _ => [0; GRADES],
                     },
+                    hours: training.hours,
+                    floor: training.floor(self.round.count),
+                    disclose_trained: last && self.trained.is_some(),
+                    trained: self.trained.filter(|_| last).unwrap_or(0),
                 };
                 acc_in = p.acc_out;
                 public
             })
             .collect())
+    }
+
+    /// The rules the proof claims.
+    pub fn rules(&self) -> Rules {
+        Rules {
+            quota: self.quota,
+            training: self.training,
+        }
     }
 }
 
@@ -445,6 +582,9 @@ mod tests {
         assert_eq!(a.slot_of("year"), Some(YEAR_SLOT));
         assert_eq!(a.slot_of("grade"), Some(GRADE_SLOT));
         assert_eq!(a.slot_of("unit"), Some(UNIT_SLOT));
+        assert_eq!(a.slot_of("training_hours"), Some(TRAINING_SLOT));
+        let hours = &a.fields[TRAINING_SLOT];
+        assert_eq!(hours.max, Some(u64::from(MAX_TRAINING_HOURS)));
         assert_eq!(crate::ballot::GRADES[EXCELLENT], "excellent");
     }
 
@@ -518,6 +658,21 @@ mod tests {
     }
 
     #[test]
+    fn the_training_floor_rounds_up() {
+        let t = |percent| Training { hours: 90, percent };
+        assert_eq!(t(90).floor(12), 11);
+        assert_eq!(t(90).floor(10), 9);
+        assert_eq!(t(0).floor(200), 0);
+        assert_eq!(t(100).floor(MAX_ROUND), MAX_ROUND);
+        assert_eq!(t(1).floor(1), 1);
+        assert!(t(100).check().is_ok() && t(101).check().is_err());
+        let hours = |hours| Training { hours, percent: 50 };
+        assert!(hours(MAX_TRAINING_HOURS).check().is_ok());
+        assert!(hours(MAX_TRAINING_HOURS + 1).check().is_err());
+        assert_eq!(Training::NONE.floor(MAX_ROUND), 0);
+    }
+
+    #[test]
     fn a_proof_must_list_the_rounds_windows_in_order() {
         let w = |window| WindowProof {
             window,
@@ -531,6 +686,8 @@ mod tests {
             checkpoint: String::new(),
             quota: Quota { percent: 20 },
             distribution: None,
+            training: None,
+            trained: None,
             windows: vec![w(0), w(1)],
         };
         let inputs = p.window_inputs(Fr::from(1u64), Fr::from(2u64)).expect("ok");
@@ -551,7 +708,27 @@ mod tests {
         p.windows = vec![w(0), w(1)];
         p.distribution = Some([1, 2, 3, 4]);
         assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_ok());
+        p.trained = Some(5);
+        assert!(
+            p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_err(),
+            "a training share disclosed without a rule"
+        );
+        p.training = Some(Training {
+            hours: 90,
+            percent: 50,
+        });
+        let inputs = p.window_inputs(Fr::from(1u64), Fr::from(2u64)).expect("ok");
+        assert_eq!((inputs[1].hours, inputs[1].floor), (90, 5));
+        assert!(inputs[1].disclose_trained && !inputs[0].disclose_trained);
+        assert_eq!((inputs[0].trained, inputs[1].trained), (0, 5));
         p.round.count = MIN_DISCLOSURE - 1;
         assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_err());
+        p.distribution = None;
+        assert!(
+            p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_err(),
+            "a training share disclosed for a small round"
+        );
+        p.trained = None;
+        assert!(p.window_inputs(Fr::from(1u64), Fr::from(2u64)).is_ok());
     }
 }

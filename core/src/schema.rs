@@ -378,7 +378,7 @@ mod tests {
     fn encoding_refuses_missing_and_extra_fields() {
         let set = SchemaSet::builtin();
         let s = set.get("appraisal").expect("appraisal");
-        let ok = json!({"year": 2024, "grade": "competent", "score": 88, "unit": "tax-audit"});
+        let ok = json!({"year": 2024, "grade": "competent", "score": 88, "unit": "tax-audit", "training_hours": 96});
         let slots = s.encode(ok.as_object().expect("object")).expect("valid");
         assert_eq!(slots[0], Fr::from(2024u64));
         assert_eq!(slots[6], Fr::from(0u64));
@@ -387,7 +387,7 @@ mod tests {
             s.encode(missing.as_object().expect("o")),
             Err(CoreError::MissingField { .. })
         ));
-        let extra = json!({"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit", "name": "x"});
+        let extra = json!({"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96, "name": "x"});
         assert!(matches!(
             s.encode(extra.as_object().expect("o")),
             Err(CoreError::UnknownField { .. })

@@ -10,7 +10,7 @@ use ark_snark::SNARK;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_circuits::round::{window_witnesses, RoundCircuit, RoundWitness};
 use dossier_core::credential::Credential;
-use dossier_core::round::{Declaration, Quota, Round, RoundProof, WindowProof, ROUND_PROOF_FORMAT};
+use dossier_core::round::{Declaration, Round, RoundProof, Rules, WindowProof, ROUND_PROOF_FORMAT};
 use dossier_params::{read_pinned, Manifest, RoundKeys};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -81,9 +81,10 @@ pub struct RoundInputs<'a> {
     pub round: &'a Round,
     /// Its declaration, included in the checkpoint's log.
     pub declaration: &'a Declaration,
-    /// The rule to prove.
-    pub quota: Quota,
-    /// Whether to disclose the grade distribution (refused below the minimum group size).
+    /// The rules to prove: the quota, and a training rule if asked.
+    pub rules: Rules,
+    /// Whether to disclose the grade distribution, and the number that met the training
+    /// rule's hours if there is one (refused below the minimum group size).
     pub disclose: bool,
     /// The signed checkpoint anchoring the registry root.
     pub checkpoint: &'a str,
@@ -133,7 +134,7 @@ impl RoundProver {
         }
         let witnesses = window_witnesses(
             inputs.round,
-            inputs.quota,
+            inputs.rules,
             inputs.disclose,
             inputs.root,
             inputs.schema_id,
@@ -141,10 +142,9 @@ impl RoundProver {
             inputs.openings,
             rng,
         )?;
-        let distribution = witnesses
-            .last()
-            .filter(|w| w.public.disclose)
-            .map(|w| w.public.counts);
+        let last = witnesses.last().map(|w| &w.public);
+        let distribution = last.filter(|p| p.disclose).map(|p| p.counts);
+        let trained = last.filter(|p| p.disclose_trained).map(|p| p.trained);
         let n = witnesses.len();
         let mut windows = Vec::with_capacity(n);
         for (i, witness) in witnesses.into_iter().enumerate() {
@@ -166,8 +166,10 @@ impl RoundProver {
             round: inputs.round.clone(),
             declaration: inputs.declaration.clone(),
             checkpoint: inputs.checkpoint.to_string(),
-            quota: inputs.quota,
+            quota: inputs.rules.quota,
             distribution,
+            training: inputs.rules.training,
+            trained,
             windows,
         })
     }

@@ -1,12 +1,13 @@
 //! Appraisal rounds with real Groth16 proofs (INSECURE development keys, generated here): a
 //! round declared in a real store proves and verifies against its signed checkpoint, and every
 //! tampering is refused — windows swapped, repeated or dropped, an accumulator, the quota, the
-//! distribution, the round's fields, the proof bytes, the checkpoint (another key, an older one).
+//! distribution, the training rule and count, the round's fields, the proof bytes, the
+//! checkpoint (another key, an older one).
 //! Then the store's refusals of declarations and the audit's list of appraisals outside rounds.
 
 use dossier_core::credential::{Claim, Credential, EncodedClaim};
 use dossier_core::keys::KeyPair;
-use dossier_core::round::{Quota, Round, RoundProof};
+use dossier_core::round::{Quota, Round, RoundProof, Rules, Training};
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, Fr};
 use dossier_prover::round::{setup_dev_round, RoundInputs, RoundProver};
@@ -20,7 +21,7 @@ fn claim(i: usize, grade: &str, unit: &str, schemas: &SchemaSet) -> EncodedClaim
     let c: Claim = serde_json::from_value(serde_json::json!({
         "schema": "appraisal",
         "holder": field::to_hex(&Fr::from(1000 + i as u64)),
-        "fields": {"year": 2025, "grade": grade, "score": 80, "unit": unit}
+        "fields": {"year": 2025, "grade": grade, "score": 80, "unit": unit, "training_hours": 60 + i % 3 * 30}
     }))
     .expect("claim");
     c.encode(schemas).expect("valid")
@@ -38,7 +39,27 @@ struct World {
     credentials: BTreeMap<u32, Credential>,
 }
 
-/// 5 other credentials, then 70 appraisals of `tax-audit` 2025 (7 excellent): ids 5..75.
+/// The quota alone.
+fn quota(percent: u8) -> Rules {
+    Rules {
+        quota: Quota { percent },
+        training: None,
+    }
+}
+
+/// The quota and a training rule.
+fn trained(percent: u8, hours: u32, share: u8) -> Rules {
+    Rules {
+        quota: Quota { percent },
+        training: Some(Training {
+            hours,
+            percent: share,
+        }),
+    }
+}
+
+/// 5 other credentials, then 70 appraisals of `tax-audit` 2025 (7 excellent; training hours
+/// 60, 90, 120 in turn, so 46 with 90 or more): ids 5..75.
 fn world() -> World {
     let dir = tempfile::tempdir().expect("tmp");
     let params = dir.path().join("params");
@@ -97,7 +118,7 @@ impl World {
     fn prove(
         &self,
         note: &str,
-        percent: u8,
+        rules: Rules,
         disclose: bool,
     ) -> Result<RoundProof, dossier_prover::ProverError> {
         let body = dossier_core::checkpoint::open(note.as_bytes(), &self.log_key.verifier_key())
@@ -127,7 +148,7 @@ impl World {
             &RoundInputs {
                 round: &self.round,
                 declaration: &declaration,
-                quota: Quota { percent },
+                rules,
                 disclose,
                 checkpoint: note,
                 root,
@@ -155,7 +176,9 @@ impl World {
 fn a_round_proves_and_verifies_and_every_tampering_is_refused() {
     let w = world();
     let note = w.store.latest_checkpoint().expect("read").expect("note");
-    let proof = w.prove(&note, 10, true).expect("7 of 70 is within 10%");
+    let proof = w
+        .prove(&note, trained(10, 90, 60), true)
+        .expect("7 of 70 is within 10%, 46 of 70 trained is 60% or more");
     assert_eq!(
         proof.windows.iter().map(|p| p.window).collect::<Vec<_>>(),
         vec![0, 1]
@@ -163,6 +186,10 @@ fn a_round_proves_and_verifies_and_every_tampering_is_refused() {
     let verdict = w.verify(&proof).expect("valid");
     assert_eq!(verdict.bound, 7);
     assert_eq!(verdict.distribution, Some([0, 0, 63, 7]));
+    assert_eq!(
+        (verdict.training_floor, verdict.trained),
+        (Some(42), Some(46))
+    );
     assert!(verdict.insecure_setup);
 
     let invalid = |p: &RoundProof, what: &str| match w.verify(p) {
@@ -194,6 +221,34 @@ fn a_round_proves_and_verifies_and_every_tampering_is_refused() {
     let mut t = proof.clone();
     t.distribution = None;
     invalid(&t, "the disclosed proof read as not disclosing");
+    let mut t = proof.clone();
+    t.trained = Some(47);
+    invalid(&t, "a forged trained count");
+    let mut t = proof.clone();
+    t.trained = None;
+    invalid(&t, "the trained count withheld");
+    for training in [
+        Some(Training {
+            hours: 90,
+            percent: 70,
+        }),
+        Some(Training {
+            hours: 91,
+            percent: 60,
+        }),
+        Some(Training {
+            hours: 60,
+            percent: 60,
+        }),
+        None,
+    ] {
+        let mut t = proof.clone();
+        t.training = training;
+        if training.is_none() {
+            t.trained = None;
+        }
+        invalid(&t, "another training rule than proven");
+    }
     for change in [
         |r: &mut Round| r.count = 69,
         |r: &mut Round| r.first = 6,
@@ -230,7 +285,7 @@ fn a_proof_of_a_round_never_declared_is_refused() {
     let note = w.store.latest_checkpoint().expect("read").expect("note");
     w.round.count = 63; // ids 5..68: the excellent at 68 left out
     let proof = w
-        .prove(&note, 10, false)
+        .prove(&note, quota(10), false)
         .expect("the prover proves the round it is given");
     assert!(matches!(
         w.verify(&proof),
@@ -243,14 +298,21 @@ fn rounds_that_cannot_be_proven_are_refused_before_proving() {
     let w = world();
     let note = w.store.latest_checkpoint().expect("read").expect("note");
     assert!(matches!(
-        w.prove(&note, 9, false),
+        w.prove(&note, quota(9), false),
         Err(dossier_prover::ProverError::Round(
             dossier_circuits::round::RoundError::OverQuota { .. }
         ))
     ));
+    // 46 of 70 with 90 hours is 65.7%: 66% needs 47.
+    assert!(matches!(
+        w.prove(&note, trained(20, 90, 66), false),
+        Err(dossier_prover::ProverError::Round(
+            dossier_circuits::round::RoundError::UnderTraining { .. }
+        ))
+    ));
     // The checkpoint before the round's issuance: its leaves are empty.
     assert!(matches!(
-        w.prove(&w.old_note, 20, false),
+        w.prove(&w.old_note, quota(20), false),
         Err(dossier_prover::ProverError::Round(
             dossier_circuits::round::RoundError::NotTheLeaf { .. }
         ))

@@ -16,7 +16,7 @@ use std::time::Duration;
 fn claim(schema: &str, holder: u64) -> EncodedClaim {
     let fields = match schema {
         "appraisal" => {
-            serde_json::json!({"year": 2025, "grade": "excellent", "score": 93, "unit": "tax-audit"})
+            serde_json::json!({"year": 2025, "grade": "excellent", "score": 93, "unit": "tax-audit", "training_hours": 96})
         }
         _ => serde_json::json!({"degree_level": "master", "field": "law",
                                  "institution": "univ", "award_year": 2020}),

@@ -20,7 +20,7 @@ fn claims(n: usize) -> Vec<EncodedClaim> {
             let claim: Claim = serde_json::from_value(serde_json::json!({
                 "schema": "appraisal",
                 "holder": field::to_hex(&Fr::from(1000 + i as u64)),
-                "fields": {"year": 2023, "grade": "competent", "score": 80, "unit": "tax-audit"}
+                "fields": {"year": 2023, "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 96}
             }))
             .expect("claim");
             claim.encode(&schemas).expect("valid")

@@ -60,15 +60,15 @@ fn each_bad_input_is_refused_and_changes_nothing() {
     let cases: Vec<(String, &str)> = vec![
         (file("malformed.json", "{\"schema\": \"appraisal\", "), "malformed.json"),
         (file("unknown.json", &json!({"schema": "payroll", "holder": holder(1), "fields": {}}).to_string()), "unknown schema `payroll`"),
-        (file("negative.json", &claim(json!({"year": 2024, "grade": "competent", "score": -1, "unit": "tax-audit"}))), "field `score`: must not be negative"),
-        (file("big.json", &claim(json!({"year": "18446744073709551616", "grade": "competent", "score": 1, "unit": "tax-audit"}))), "field `year`: does not fit in 64 bits"),
-        (file("grade.json", &claim(json!({"year": 2024, "grade": "outstanding", "score": 1, "unit": "tax-audit"}))), "field `grade`: not a member"),
+        (file("negative.json", &claim(json!({"year": 2024, "grade": "competent", "score": -1, "unit": "tax-audit", "training_hours": 96}))), "field `score`: must not be negative"),
+        (file("big.json", &claim(json!({"year": "18446744073709551616", "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}))), "field `year`: does not fit in 64 bits"),
+        (file("grade.json", &claim(json!({"year": 2024, "grade": "outstanding", "score": 1, "unit": "tax-audit", "training_hours": 96}))), "field `grade`: not a member"),
         (file("missing.json", &claim(json!({"year": 2024, "grade": "competent"}))), "field `score` is required"),
-        (file("extra.json", &claim(json!({"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit", "name": "Zhang San"}))), "field `name` is not declared"),
+        (file("extra.json", &claim(json!({"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96, "name": "Zhang San"}))), "field `name` is not declared"),
         (file("holder.json", &json!({"schema": "appraisal", "holder": "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
-            "fields": {"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit"}}).to_string()), "holder: not a canonical field element"),
+            "fields": {"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}}).to_string()), "holder: not a canonical field element"),
         (file("date.json", &json!({"schema": "appraisal", "holder": holder(1), "expires_at": "2025-02-30",
-            "fields": {"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit"}}).to_string()), "field `expires_at`: not a valid date"),
+            "fields": {"year": 2024, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}}).to_string()), "field `expires_at`: not a valid date"),
     ];
     for (path, message) in &cases {
         refused(
@@ -83,7 +83,7 @@ fn each_bad_input_is_refused_and_changes_nothing() {
         &batch,
         &[
             appraisal(&holder(3), 2024),
-            json!({"schema": "appraisal", "holder": holder(4), "fields": {"year": -5, "grade": "competent", "score": 1, "unit": "tax-audit"}}),
+            json!({"schema": "appraisal", "holder": holder(4), "fields": {"year": -5, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}}),
         ],
     );
     refused(

@@ -516,7 +516,7 @@ fn promotion_story_over_http() {
     let h = &f.bob.commitment;
     let mut claims: Vec<Value> = [2023, 2024, 2025]
         .iter()
-        .map(|y| json!({"schema": "appraisal", "holder": h, "fields": {"year": y, "grade": "competent", "score": 81, "unit": "tax-audit"}}))
+        .map(|y| json!({"schema": "appraisal", "holder": h, "fields": {"year": y, "grade": "competent", "score": 81, "unit": "tax-audit", "training_hours": 96}}))
         .collect();
     claims.push(
         json!({"schema": "employment", "holder": h, "fields": {"department": MARK_DEPARTMENT,
@@ -778,7 +778,7 @@ fn malformed_and_oversized_requests_are_refused_and_change_nothing() {
         (
             "value out of range",
             json!({"claims": [{"schema": "appraisal", "holder": f.alice.commitment,
-            "fields": {"year": -1, "grade": "competent", "score": 1, "unit": "tax-audit"}}]})
+            "fields": {"year": -1, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}}]})
             .to_string(),
             400,
             "invalid_value",
@@ -786,7 +786,7 @@ fn malformed_and_oversized_requests_are_refused_and_change_nothing() {
         (
             "non-canonical holder",
             json!({"claims": [{"schema": "appraisal", "holder": non_canonical,
-            "fields": {"year": 2020, "grade": "competent", "score": 1, "unit": "tax-audit"}}]})
+            "fields": {"year": 2020, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}}]})
             .to_string(),
             400,
             "invalid_value",
@@ -819,7 +819,7 @@ fn malformed_and_oversized_requests_are_refused_and_change_nothing() {
     }
     // A value error names the field, never the value.
     let (_, e, _) = f.raw("POST", issue, Some(&f.univ), json!({"claims": [{"schema": "appraisal",
-        "holder": f.alice.commitment, "fields": {"year": 2020, "grade": "SECRET-GRADE-MARKER", "score": 1, "unit": "tax-audit"}}]}).to_string());
+        "holder": f.alice.commitment, "fields": {"year": 2020, "grade": "SECRET-GRADE-MARKER", "score": 1, "unit": "tax-audit", "training_hours": 96}}]}).to_string());
     assert_eq!(e["error"]["field"], "grade", "{e}");
     assert!(!e.to_string().contains("SECRET-GRADE-MARKER"));
     // Presentations with non-canonical inputs or off-curve proofs: 400, nothing recorded.
@@ -1370,7 +1370,7 @@ fn lenient_http_input_is_refused_with_one_error_shape() {
         Some(&f.univ),
         Some(
             json!({"claim": {"schema": "appraisal", "holder": f.alice.commitment,
-            "fields": {"year": 2025, "grade": "competent", "score": 80, "unit": "tax-audit"}}}),
+            "fields": {"year": 2025, "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 96}}}),
         ),
     );
     assert_eq!(s, 400, "{e}");
@@ -1386,21 +1386,21 @@ fn lenient_http_input_is_refused_with_one_error_shape() {
     for (body, field) in [
         (
             format!(
-                r#"{{"claims": [{{"schema": "appraisal", "holder": "{}", "fields": {{"year": 2025, "grade": "competent", "score": 1000, "unit": "tax-audit"}}}}]}}"#,
+                r#"{{"claims": [{{"schema": "appraisal", "holder": "{}", "fields": {{"year": 2025, "grade": "competent", "score": 1000, "unit": "tax-audit", "training_hours": 96}}}}]}}"#,
                 f.alice.commitment
             ),
             "score",
         ),
         (
             format!(
-                r#"{{"claims": [{{"schema": "appraisal", "holder": "{}", "fields": {{"year": 2025, "grade": "excellent", "grade": "incompetent", "score": 1, "unit": "tax-audit"}}}}]}}"#,
+                r#"{{"claims": [{{"schema": "appraisal", "holder": "{}", "fields": {{"year": 2025, "grade": "excellent", "grade": "incompetent", "score": 1, "unit": "tax-audit", "training_hours": 96}}}}]}}"#,
                 f.alice.commitment
             ),
             "duplicate field",
         ),
         (
             format!(
-                r#"{{"claims": [{{"schema": "appraisal", "holder": "{zero}", "fields": {{"year": 2025, "grade": "competent", "score": 1, "unit": "tax-audit"}}}}]}}"#
+                r#"{{"claims": [{{"schema": "appraisal", "holder": "{zero}", "fields": {{"year": 2025, "grade": "competent", "score": 1, "unit": "tax-audit", "training_hours": 96}}}}]}}"#
             ),
             "holder",
         ),

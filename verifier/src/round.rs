@@ -1,16 +1,16 @@
 //! Appraisal round proofs, checked as the regulator checks them: the checkpoint opens under
 //! the verifier's trust and anchors the HR office's registry root; the round is the one the
 //! office declared (its `RoundDeclared` entry is in the checkpoint's log); the windows are exactly the
-//! round's, in order, chained from the known starting accumulator; the rule's bound is
-//! computed here (never read from the proof); a distribution is accepted only for a round of
-//! at least the minimum group size; and every window's Groth16 proof verifies against the
-//! pinned key of the window circuit.
+//! round's, in order, chained from the known starting accumulator; the quota's bound and the
+//! training rule's floor are computed here (never read from the proof); a distribution or a
+//! training count is accepted only for a round of at least the minimum group size; and every
+//! window's Groth16 proof verifies against the pinned key of the window circuit.
 
 use crate::{decode_proof, verify_proof, Trust, VerifierKeys, VerifyError};
 use dossier_core::checkpoint::CheckpointBody;
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::log_proof;
-use dossier_core::round::{Quota, Round, RoundProof, GRADES};
+use dossier_core::round::{Quota, Round, RoundProof, Training, GRADES};
 use dossier_core::schema::SchemaSet;
 use serde::Serialize;
 
@@ -26,6 +26,15 @@ pub struct RoundVerdict {
     /// The grade counts, lowest first, if disclosed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution: Option<[u32; GRADES]>,
+    /// The training rule that holds, if one was proven.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<Training>,
+    /// The fewest appraisals the training rule asks to have met its hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training_floor: Option<u32>,
+    /// How many met them, if disclosed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trained: Option<u32>,
     /// The anchoring checkpoint's size.
     pub checkpoint_size: u64,
     /// The windows proven.
@@ -69,6 +78,9 @@ pub fn verify_round(
         quota: proof.quota,
         bound: proof.quota.bound(proof.round.count),
         distribution: proof.distribution,
+        training: proof.training,
+        training_floor: proof.training.map(|t| t.floor(proof.round.count)),
+        trained: proof.trained,
         checkpoint_size: checkpoint.size,
         windows: proof.windows.len(),
         insecure_setup: *insecure,
