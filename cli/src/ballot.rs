@@ -8,6 +8,7 @@
 //! /v1/ballots/{name}/ratings` does); at the closing time the HR office publishes the tally on
 //! the ledger (`close`); anyone re-verifies the archive against the ledger (`verify`).
 
+use crate::client::{fetch_entries, fetch_json};
 use crate::error::CliError;
 use crate::wallet::Wallet;
 use crate::{present, wallet_path, BallotCmd, Out};
@@ -354,57 +355,6 @@ pub enum Public<'a> {
     Export(&'a Path),
     /// A dossier service's `GET /v1/ledger/entries`, page by page.
     Service(&'a str),
-}
-
-/// The most entries a rater downloads for a roll (a page of 1,000 at a time).
-const MAX_ROLL_ENTRIES: u64 = 100_000_000;
-
-fn fetch_json(url: &str) -> Result<serde_json::Value, CliError> {
-    let response = ureq::get(url)
-        .timeout(std::time::Duration::from_secs(60))
-        .call()
-        .map_err(|e| CliError::Input(format!("GET {url}: {e}")))?;
-    response
-        .into_json()
-        .map_err(|e| CliError::Input(format!("GET {url}: not JSON ({e})")))
-}
-
-/// The ledger's first `size` entries from a service: every colleague downloads the same pages,
-/// so the download names no credential. The entries' contents are checked where they matter:
-/// a path replayed from altered entries does not lead to the roll's root, and proving refuses.
-fn fetch_entries(url: &str, size: u64) -> Result<Vec<Vec<u8>>, CliError> {
-    use base64::Engine;
-    if size > MAX_ROLL_ENTRIES {
-        return Err(CliError::Input(
-            "the roll is larger than a rater downloads".into(),
-        ));
-    }
-    let bar = indicatif::ProgressBar::new(size).with_message("ledger entries");
-    let mut out = Vec::new();
-    while (out.len() as u64) < size {
-        let start = out.len() as u64;
-        let page = fetch_json(&format!(
-            "{url}/v1/ledger/entries?start={start}&limit={}",
-            (size - start).min(1000)
-        ))?;
-        let entries = page["entries"].as_array().cloned().unwrap_or_default();
-        if entries.is_empty() {
-            return Err(CliError::Input(
-                "the service's ledger is shorter than the ballot's roll".into(),
-            ));
-        }
-        for e in entries.iter().take((size - start) as usize) {
-            let data = e["data"].as_str().unwrap_or_default();
-            out.push(
-                base64::engine::general_purpose::STANDARD
-                    .decode(data)
-                    .map_err(|_| CliError::Input("a ledger entry is not base64".into()))?,
-            );
-        }
-        bar.set_position(out.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(out)
 }
 
 /// A ballot's archive from a service, page by page (`GET /v1/ballots/{name}/ratings`).

@@ -1,11 +1,14 @@
 //! `dossier ceremony`: the Groth16 setup ceremony among departments, on files a coordinator
 //! passes from one contributor to the next.
 //!
-//! A ceremony folder holds `phase1.ptau` (powers of tau), `ceremony.json` (which shapes, and
-//! where phase 1 came from) and one `<shape>.zkey` transcript per shape (snarkjs's file: a
-//! department may contribute with `snarkjs zkey contribute` instead, and `snarkjs zkey verify`
-//! re-checks it against `dossier ceremony r1cs`'s constraint system). `init` makes the
-//! transcripts from the shapes' constraint systems and a verified phase 1; each department runs
+//! A ceremony sets up every circuit dossier proves with Groth16: each statement shape of the
+//! query circuit and the appraisal round's window circuit (`round-w64`), the
+//! [`CeremonyCircuit`]s. A ceremony folder holds `phase1.ptau` (powers of tau), `ceremony.json`
+//! (which circuits, and where phase 1 came from) and one `<circuit>.zkey` transcript per circuit
+//! (snarkjs's file: a department may contribute with `snarkjs zkey contribute` instead, and
+//! `snarkjs zkey verify` re-checks it against `dossier ceremony r1cs`'s constraint system).
+//! `init` makes the transcripts from the circuits' constraint systems and a verified phase 1;
+//! each department runs
 //! `contribute` on its own machine (fresh OS randomness; the hashes it prints are what it
 //! publishes); `beacon` closes it with a public random value; `verify` lets anyone re-check the
 //! whole of it; `finalize` verifies again and installs the keys into `--params`, with the phase 1
@@ -19,6 +22,7 @@ use dossier_ceremony::{zkey, Circuit};
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::query::{Shape, SHAPES};
 use dossier_params::{sha256_hex, CeremonyRecord, ContributionRecord, Manifest, ShapeCeremony};
+use dossier_prover::round::ROUND_CIRCUIT;
 use dossier_prover::R1cs;
 use dossier_store::home::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -37,7 +41,7 @@ const STATE_FILE: &str = "ceremony.json";
 struct State {
     /// Where phase 1 came from.
     phase1: String,
-    /// The shapes, by name.
+    /// The circuits, by name (`shapes`: the name the first ceremonies, of shapes only, gave).
     shapes: Vec<String>,
 }
 
@@ -49,41 +53,77 @@ pub enum Phase1Source {
     SingleParty(String),
 }
 
-fn shape_named(name: &str) -> Result<Shape, CliError> {
-    SHAPES
-        .iter()
-        .find(|s| s.name() == name)
-        .copied()
-        .ok_or_else(|| {
-            CliError::Input(format!(
-                "unknown shape `{name}` (shipped: {})",
-                SHAPES
-                    .iter()
-                    .map(Shape::name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
+/// A circuit a ceremony sets up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CeremonyCircuit {
+    /// A statement shape of the query circuit.
+    Shape(Shape),
+    /// The appraisal round's window circuit ([`ROUND_CIRCUIT`]).
+    Round,
 }
 
-/// Shapes named on the command line (all shipped shapes when none is).
-pub fn shapes_named(names: &[String]) -> Result<Vec<Shape>, CliError> {
-    if names.is_empty() {
-        return Ok(SHAPES.to_vec());
+impl CeremonyCircuit {
+    /// Every circuit dossier ships: the shapes, then the round circuit.
+    pub fn all() -> Vec<CeremonyCircuit> {
+        SHAPES
+            .iter()
+            .map(|s| CeremonyCircuit::Shape(*s))
+            .chain([CeremonyCircuit::Round])
+            .collect()
     }
-    names.iter().map(|n| shape_named(n)).collect()
+
+    /// Its name: the shape's, or [`ROUND_CIRCUIT`] (also its transcript's and keys' file stem).
+    pub fn name(&self) -> String {
+        match self {
+            CeremonyCircuit::Shape(s) => s.name(),
+            CeremonyCircuit::Round => ROUND_CIRCUIT.into(),
+        }
+    }
+
+    /// The circuit of a name.
+    pub fn named(name: &str) -> Result<CeremonyCircuit, CliError> {
+        let all = CeremonyCircuit::all();
+        all.iter()
+            .find(|c| c.name() == name)
+            .copied()
+            .ok_or_else(|| {
+                CliError::Input(format!(
+                    "unknown circuit `{name}` (shipped: {})",
+                    all.iter()
+                        .map(CeremonyCircuit::name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+
+    /// Synthesises its constraint system.
+    fn r1cs(&self) -> Result<R1cs, CliError> {
+        Ok(match self {
+            CeremonyCircuit::Shape(s) => R1cs::of(*s)?,
+            CeremonyCircuit::Round => dossier_prover::round::round_r1cs()?,
+        })
+    }
 }
 
-/// A shape's constraint system.
-pub struct ShapeCircuit {
+/// Circuits named on the command line (every shipped circuit when none is).
+pub fn circuits_named(names: &[String]) -> Result<Vec<CeremonyCircuit>, CliError> {
+    if names.is_empty() {
+        return Ok(CeremonyCircuit::all());
+    }
+    names.iter().map(|n| CeremonyCircuit::named(n)).collect()
+}
+
+/// A circuit's constraint system.
+pub struct Synthesised {
     r1cs: R1cs,
 }
 
-impl ShapeCircuit {
-    /// Synthesises a shape.
-    pub fn of(shape: Shape) -> Result<ShapeCircuit, CliError> {
-        Ok(ShapeCircuit {
-            r1cs: R1cs::of(shape)?,
+impl Synthesised {
+    /// Synthesises a circuit.
+    pub fn of(circuit: CeremonyCircuit) -> Result<Synthesised, CliError> {
+        Ok(Synthesised {
+            r1cs: circuit.r1cs()?,
         })
     }
 
@@ -183,17 +223,17 @@ pub struct Ceremony {
     dir: PathBuf,
     state: State,
     phase1: Option<Phase1>,
-    circuits: BTreeMap<String, ShapeCircuit>,
-    transcripts: Vec<(Shape, Transcript)>,
+    circuits: BTreeMap<String, Synthesised>,
+    transcripts: Vec<(CeremonyCircuit, Transcript)>,
 }
 
-/// A shape's transcript file name (snarkjs's `.zkey`).
-fn transcript_file(shape: &Shape) -> String {
+/// A circuit's transcript file name (snarkjs's `.zkey`).
+fn transcript_file(shape: &CeremonyCircuit) -> String {
     format!("{}.zkey", shape.name())
 }
 
 impl Ceremony {
-    fn transcript_path(dir: &Path, shape: &Shape) -> PathBuf {
+    fn transcript_path(dir: &Path, shape: &CeremonyCircuit) -> PathBuf {
         dir.join(transcript_file(shape))
     }
 
@@ -205,7 +245,7 @@ impl Ceremony {
             .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
         let mut transcripts = Vec::new();
         for name in &state.shapes {
-            let shape = shape_named(name)?;
+            let shape = CeremonyCircuit::named(name)?;
             let bytes = read(&Self::transcript_path(dir, &shape))?;
             transcripts.push((shape, Transcript::from_bytes(&bytes)?));
         }
@@ -236,18 +276,18 @@ impl Ceremony {
         &self.state.phase1
     }
 
-    fn synthesise(&mut self, shape: Shape) -> Result<(), CliError> {
+    fn synthesise(&mut self, shape: CeremonyCircuit) -> Result<(), CliError> {
         if let std::collections::btree_map::Entry::Vacant(e) = self.circuits.entry(shape.name()) {
-            e.insert(ShapeCircuit::of(shape)?);
+            e.insert(Synthesised::of(shape)?);
         }
         Ok(())
     }
 
-    /// Makes a ceremony folder: phase 1 and one initial transcript per shape.
+    /// Makes a ceremony folder: phase 1 and one initial transcript per circuit.
     pub fn init(
         dir: &Path,
         out: &Out,
-        shapes: &[Shape],
+        shapes: &[CeremonyCircuit],
         source: Phase1Source,
     ) -> Result<Ceremony, CliError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -259,7 +299,7 @@ impl Ceremony {
         }
         let mut circuits = BTreeMap::new();
         for s in shapes {
-            circuits.insert(s.name(), ShapeCircuit::of(*s)?);
+            circuits.insert(s.name(), Synthesised::of(*s)?);
         }
         let needed = circuits
             .values()
@@ -275,7 +315,7 @@ impl Ceremony {
         };
         let state = State {
             phase1: description,
-            shapes: shapes.iter().map(Shape::name).collect(),
+            shapes: shapes.iter().map(CeremonyCircuit::name).collect(),
         };
         let text =
             serde_json::to_string_pretty(&state).map_err(|e| CliError::Input(e.to_string()))?;
@@ -292,7 +332,7 @@ impl Ceremony {
     }
 
     /// The transcripts' current hashes.
-    pub fn heads(&self) -> Vec<(Shape, Hash)> {
+    pub fn heads(&self) -> Vec<(CeremonyCircuit, Hash)> {
         self.transcripts
             .iter()
             .map(|(s, t)| (*s, t.hash()))
@@ -304,7 +344,7 @@ impl Ceremony {
         &mut self,
         out: &Out,
         name: &str,
-    ) -> Result<Vec<(Shape, Hash, f64)>, CliError> {
+    ) -> Result<Vec<(CeremonyCircuit, Hash, f64)>, CliError> {
         let mut done = Vec::new();
         for (shape, t) in &mut self.transcripts {
             let b = bar(out, format!("{name}: contribute to {}", shape.name()));
@@ -325,7 +365,7 @@ impl Ceremony {
         name: &str,
         value: &[u8],
         iterations_log: u8,
-    ) -> Result<Vec<(Shape, Hash)>, CliError> {
+    ) -> Result<Vec<(CeremonyCircuit, Hash)>, CliError> {
         let mut done = Vec::new();
         for (shape, t) in &mut self.transcripts {
             let b = bar(out, format!("beacon on {}", shape.name()));
@@ -339,12 +379,12 @@ impl Ceremony {
     }
 
     /// Re-checks phase 1 and every transcript against its circuit.
-    pub fn verify(&mut self, out: &Out) -> Result<Vec<(Shape, Report)>, CliError> {
+    pub fn verify(&mut self, out: &Out) -> Result<Vec<(CeremonyCircuit, Report)>, CliError> {
         let phase1 = match self.phase1.take() {
             Some(p) => p,
             None => Phase1::read(&self.dir.join(PHASE1_FILE))?,
         };
-        let shapes: Vec<Shape> = self.transcripts.iter().map(|(s, _)| *s).collect();
+        let shapes: Vec<CeremonyCircuit> = self.transcripts.iter().map(|(s, _)| *s).collect();
         for shape in &shapes {
             self.synthesise(*shape)?;
         }
@@ -362,15 +402,16 @@ impl Ceremony {
     }
 
     /// Installs verified transcripts' keys into `params`, with phase 1 and the transcripts
-    /// beside them and the ceremony in the manifest. Refuses a transcript no department
-    /// contributed to.
+    /// beside them and the ceremony in the manifest (the shapes' keys, and the round circuit's
+    /// when the ceremony covers it). Refuses a transcript no department contributed to.
     pub fn install(
         mut self,
         params: &Path,
-        reports: &[(Shape, Report)],
+        reports: &[(CeremonyCircuit, Report)],
     ) -> Result<Manifest, CliError> {
         std::fs::create_dir_all(params).map_err(io(params))?;
         let mut keys = Vec::new();
+        let mut round = None;
         let mut shapes = BTreeMap::new();
         let mut names: Vec<String> = Vec::new();
         for ((shape, t), (_, report)) in std::mem::take(&mut self.transcripts)
@@ -405,9 +446,12 @@ impl Ceremony {
             );
             let r1cs = match self.circuits.remove(&shape.name()) {
                 Some(c) => c.r1cs,
-                None => R1cs::of(shape)?,
+                None => shape.r1cs()?,
             };
-            keys.push((shape, t.key, r1cs));
+            match shape {
+                CeremonyCircuit::Shape(s) => keys.push((s, t.key, r1cs)),
+                CeremonyCircuit::Round => round = Some((t.key, r1cs)),
+            }
         }
         let phase1_bytes = match self.phase1.take() {
             Some(p) => p.bytes,
@@ -425,17 +469,19 @@ impl Ceremony {
             names.join(", "),
             self.state.phase1
         );
-        Ok(dossier_prover::install_keys(
-            params,
-            &keys,
-            &setup,
-            false,
-            Some(record),
-        )?)
+        let mut manifest =
+            dossier_prover::install_keys(params, &keys, &setup, false, Some(record))?;
+        if let Some((pk, r1cs)) = round {
+            manifest.round = Some(dossier_prover::round::install_round_keys(
+                params, &pk, &r1cs, &setup, false,
+            )?);
+            manifest.save(params)?;
+        }
+        Ok(manifest)
     }
 }
 
-type Initial = (String, Phase1, Vec<(Shape, Transcript)>);
+type Initial = (String, Phase1, Vec<(CeremonyCircuit, Transcript)>);
 
 /// Phase 1's powers checked, with a bar.
 fn verify_powers<'a>(out: &Out, phase1: &'a Phase1) -> Result<Verified<'a>, CliError> {
@@ -453,7 +499,7 @@ fn verify_transcript(
     out: &Out,
     powers: Verified<'_>,
     circuit: &Circuit<'_>,
-    shape: Shape,
+    shape: CeremonyCircuit,
     t: &Transcript,
 ) -> Result<Report, CliError> {
     let b = bar(out, format!("verify {}", shape.name()));
@@ -466,9 +512,9 @@ fn verify_transcript(
 fn init_transcripts(
     out: &Out,
     phase1: &Phase1,
-    shapes: &[Shape],
-    circuits: &BTreeMap<String, ShapeCircuit>,
-) -> Result<Vec<(Shape, Transcript)>, CliError> {
+    shapes: &[CeremonyCircuit],
+    circuits: &BTreeMap<String, Synthesised>,
+) -> Result<Vec<(CeremonyCircuit, Transcript)>, CliError> {
     let verified = verify_powers(out, phase1)?;
     let mut transcripts = Vec::new();
     for shape in shapes {
@@ -491,8 +537,8 @@ fn init_single_party(
     out: &Out,
     name: &str,
     power: u32,
-    shapes: &[Shape],
-    circuits: &BTreeMap<String, ShapeCircuit>,
+    shapes: &[CeremonyCircuit],
+    circuits: &BTreeMap<String, Synthesised>,
 ) -> Result<Initial, CliError> {
     let spinner = bar(out, format!("phase 1: fresh powers of tau 2^{power}"));
     let dealer = Dealer::new(power, name, &mut rand::rngs::OsRng)?;
@@ -529,8 +575,8 @@ fn init_from_file(
     dir: &Path,
     out: &Out,
     path: &Path,
-    shapes: &[Shape],
-    circuits: &BTreeMap<String, ShapeCircuit>,
+    shapes: &[CeremonyCircuit],
+    circuits: &BTreeMap<String, Synthesised>,
 ) -> Result<Initial, CliError> {
     let phase1 = Phase1::read(path)?;
     let transcripts = init_transcripts(out, &phase1, shapes, circuits)?;
@@ -552,9 +598,25 @@ fn init_from_file(
     Ok((description, phase1, transcripts))
 }
 
-/// Re-checks a params folder's ceremony: its phase 1 file and every shape's transcript
+/// The circuits of a params folder whose keys a ceremony made, with their verifying keys'
+/// pinned hashes: every shape, and the round circuit unless its keys are the development
+/// setup's (a ceremony of the shapes alone leaves those in place, and says so).
+fn ceremony_keys(manifest: &Manifest) -> Vec<(CeremonyCircuit, &str)> {
+    let shapes = manifest
+        .shapes
+        .values()
+        .map(|e| (CeremonyCircuit::Shape(e.shape), e.vk_sha256.as_str()));
+    let round = manifest
+        .round
+        .iter()
+        .filter(|k| !k.insecure)
+        .map(|k| (CeremonyCircuit::Round, k.vk_sha256.as_str()));
+    shapes.chain(round).collect()
+}
+
+/// Re-checks a params folder's ceremony: its phase 1 file and every circuit's transcript
 /// against the circuit, and that the installed verifying keys are the transcripts' keys.
-pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, CliError> {
+pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(CeremonyCircuit, Report)>, CliError> {
     let manifest = Manifest::load(params)?;
     let Some(record) = &manifest.ceremony else {
         return Err(CliError::Input(format!(
@@ -570,9 +632,9 @@ pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, C
     };
     let verified = verify_powers(out, &phase1)?;
     let mut reports = Vec::new();
-    for (name, entry) in &manifest.shapes {
-        let shape = entry.shape;
-        let sc = record.shapes.get(name).ok_or_else(|| {
+    for (shape, vk_sha256) in ceremony_keys(&manifest) {
+        let name = shape.name();
+        let sc = record.shapes.get(&name).ok_or_else(|| {
             CliError::Input(format!(
                 "the manifest's ceremony has no transcript for {name}"
             ))
@@ -580,12 +642,12 @@ pub fn verify_params(out: &Out, params: &Path) -> Result<Vec<(Shape, Report)>, C
         let bytes =
             dossier_params::read_pinned(params, &sc.transcript_file, &sc.transcript_sha256)?;
         let t = Transcript::from_bytes(&bytes)?;
-        let c = ShapeCircuit::of(shape)?;
+        let c = Synthesised::of(shape)?;
         let report = verify_transcript(out, verified, &c.circuit(), shape, &t)?;
         let mut vk = Vec::new();
         ark_serialize::CanonicalSerialize::serialize_compressed(&t.key.vk, &mut vk)
             .map_err(|e| CliError::Input(e.to_string()))?;
-        if sha256_hex(&vk) != entry.vk_sha256 || hex(&report.transcript) != sc.transcript_hash {
+        if sha256_hex(&vk) != vk_sha256 || hex(&report.transcript) != sc.transcript_hash {
             return Err(CliError::Input(format!(
                 "{name}: the installed verifying key is not the ceremony's"
             )));
@@ -603,7 +665,7 @@ fn unhex<const N: usize>(what: &str, h: &str) -> Result<[u8; N], CliError> {
     Ok(out)
 }
 
-/// The ledger entries that record a params folder's ceremony, one per shape, with the
+/// The ledger entries that record a params folder's ceremony, one per circuit, with the
 /// verifying-key hash each is found by.
 fn ceremony_records(params: &Path) -> Result<Vec<(String, [u8; 32], EntryBody)>, CliError> {
     let manifest = Manifest::load(params)?;
@@ -615,8 +677,9 @@ fn ceremony_records(params: &Path) -> Result<Vec<(String, [u8; 32], EntryBody)>,
         ))
     })?;
     let mut bodies = Vec::new();
-    for (name, entry) in &manifest.shapes {
-        let sc = record.shapes.get(name).ok_or_else(|| {
+    for (circuit, vk_sha256) in ceremony_keys(&manifest) {
+        let name = circuit.name();
+        let sc = record.shapes.get(&name).ok_or_else(|| {
             CliError::Input(format!(
                 "the manifest's ceremony has no transcript for {name}"
             ))
@@ -626,12 +689,12 @@ fn ceremony_records(params: &Path) -> Result<Vec<(String, [u8; 32], EntryBody)>,
             .iter()
             .map(|c| unhex::<64>("contribution hash", &c.hash))
             .collect::<Result<Vec<_>, _>>()?;
-        let vk_sha256 = unhex("vk_sha256", &entry.vk_sha256)?;
+        let vk_sha256 = unhex("vk_sha256", vk_sha256)?;
         bodies.push((
             name.clone(),
             vk_sha256,
             EntryBody::ceremony(
-                name,
+                &name,
                 vk_sha256,
                 unhex::<64>("transcript hash", &sc.transcript_hash)?,
                 contributions,
@@ -701,7 +764,7 @@ pub fn check_on_ledger<D: dossier_store::ReadableDatabase>(
     Ok(found)
 }
 
-fn report_json(shape: &Shape, r: &Report) -> serde_json::Value {
+fn report_json(shape: &CeremonyCircuit, r: &Report) -> serde_json::Value {
     json!({
         "shape": shape.name(),
         "circuit_hash": hex(&r.circuit),
@@ -710,7 +773,7 @@ fn report_json(shape: &Shape, r: &Report) -> serde_json::Value {
     })
 }
 
-fn report_text(shape: &Shape, r: &Report) -> String {
+fn report_text(shape: &CeremonyCircuit, r: &Report) -> String {
     let mut s = format!(
         "{}: circuit {}\n  transcript {}\n",
         shape.name(),
@@ -755,7 +818,7 @@ pub fn run(
                     ))
                 }
             };
-            let heads = Ceremony::init(&dir, out, &shapes_named(&shapes)?, source)?.heads();
+            let heads = Ceremony::init(&dir, out, &circuits_named(&shapes)?, source)?.heads();
             out.emit(
                 heads
                     .iter()
@@ -803,7 +866,7 @@ pub fn run(
             Ok(0)
         }
         C::Verify { dir, on_ledger } => {
-            let (reports, phase1): (Vec<(Shape, Report)>, String) = match dir {
+            let (reports, phase1): (Vec<(CeremonyCircuit, Report)>, String) = match dir {
                 Some(dir) => {
                     let mut c = Ceremony::open(&dir)?;
                     (c.verify(out)?, c.phase1().to_string())
@@ -858,8 +921,8 @@ pub fn run(
 }
 
 fn r1cs_cmd(out: &Out, shape: &str, path: &Path) -> Result<i32, CliError> {
-    let shape = shape_named(shape)?;
-    let c = ShapeCircuit::of(shape)?;
+    let shape = CeremonyCircuit::named(shape)?;
+    let c = Synthesised::of(shape)?;
     let circuit = c.circuit();
     write_atomic(path, &zkey::circom_r1cs(&circuit), 0o644, false)?;
     out.emit(

@@ -269,7 +269,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         let note = store.latest_checkpoint()?.unwrap_or_default();
         ceremony(&mut steps, out, params, &dir.join("ceremony"), &note)?;
         steps.time(
-            "ledger: the ceremony on the ledger (per shape: verifying-key, transcript and contribution hashes, signed by the ledger)",
+            "ledger: the ceremony on the ledger (per circuit: verifying-key, transcript and contribution hashes, signed by the ledger)",
             || crate::ceremony::record_on_ledger(&store, &log_key, params),
         )?;
     }
@@ -359,7 +359,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         &issued_hr,
         &schemas,
     )?;
-    appraisal_round(
+    let round = appraisal_round(
         &mut steps,
         &Office {
             store: &store,
@@ -383,7 +383,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
             "{}",
             json!({"store": dir, "people": people, "credentials": total, "ledger_entries": report.entries,
             "checkpoints": report.checkpoints, "steps": steps.rows.iter().map(|(w, s)| json!({"step": w, "seconds": s})).collect::<Vec<_>>(),
-            "audit": "passed", "appraisals_outside_rounds": report.appraisals_outside_rounds})
+            "audit": "passed", "appraisals_outside_rounds": report.appraisals_outside_rounds, "round": round})
         );
     } else {
         println!("done in {:.2} s: {total} credentials, {} ledger entries, {} checkpoints; audit passed.", total_secs, report.entries, report.checkpoints);
@@ -439,11 +439,11 @@ fn appraisal_round(
     steps: &mut Steps,
     o: &Office<'_>,
     holders: &[(String, String)],
-) -> Result<(), CliError> {
+) -> Result<dossier_verifier::round::RoundVerdict, CliError> {
     use dossier_core::round::{Quota, Round, Rules, Training};
     if dossier_params::Manifest::load(o.params)?.round.is_none() {
         steps.time(
-            "round circuit keys: INSECURE development setup (the round circuit is not part of the ceremony yet)",
+            "round circuit keys: INSECURE development setup (these params come from a ceremony without the round circuit)",
             || Ok(dossier_prover::round::setup_dev_round(o.params)?),
         )?;
     }
@@ -500,7 +500,6 @@ fn appraisal_round(
     })?;
     let quiet = Out { json: true };
     let proving = crate::round::Proving {
-        store: o.store,
         params: o.params,
         trust: o.trust,
         schemas: o.schemas,
@@ -515,7 +514,7 @@ fn appraisal_round(
     };
     let (proof, _) = steps.time(
         &format!("appraisal round: the HR office proves in zero knowledge that at most 20% are excellent and at least 75% completed 90 training hours ({windows} window proofs)"),
-        || crate::round::prove(&proving, &quiet, &declared, &credentials, rules, n >= 10),
+        || crate::round::prove(&proving, o.store, &quiet, &declared, &credentials, rules, n >= 10),
     )?;
     let verdict = steps.time(
         "regulator: verifies the round (learns unit, year, size and that the rule holds)",
@@ -553,7 +552,7 @@ fn appraisal_round(
             };
             for false_rules in [over, under] {
                 let proven =
-                    crate::round::prove(&proving, &quiet, &declared, &credentials, false_rules, false);
+                    crate::round::prove(&proving, o.store, &quiet, &declared, &credentials, false_rules, false);
                 if !matches!(
                     proven,
                     Err(CliError::Prove(dossier_prover::ProverError::Round(_)))
@@ -593,7 +592,7 @@ fn appraisal_round(
             Ok(())
         },
     )?;
-    Ok(())
+    Ok(verdict)
 }
 
 /// The unit's anonymous peer rating: the HR office opens a ballot on checkpoint 2 (its roll),
@@ -820,7 +819,8 @@ const DEPARTMENTS: [&str; 3] = [
     "national audit office",
 ];
 
-/// A three-department Groth16 ceremony for every shipped shape, its keys installed into
+/// A three-department Groth16 ceremony for every shipped circuit (the shapes and the appraisal
+/// round's window circuit), its keys installed into
 /// `params`: a coordinator's phase 1 (single party: demonstrations only), one contribution per
 /// department, the ledger's latest checkpoint as the public beacon, and a full re-check.
 fn ceremony(
@@ -832,9 +832,9 @@ fn ceremony(
 ) -> Result<(), CliError> {
     use crate::ceremony::{Ceremony, Phase1Source};
     let quiet = crate::Out { json: true };
-    let shapes = dossier_core::query::SHAPES;
+    let shapes = crate::ceremony::CeremonyCircuit::all();
     let mut c = steps.time(
-        "ceremony: a coordinator's powers of tau 2^16 (single party, demonstration) and each shape's initial key",
+        "ceremony: a coordinator's powers of tau 2^17 (single party, demonstration) and the initial key of each circuit (3 shapes, the appraisal round's)",
         || {
             Ceremony::init(
                 dir,
@@ -846,7 +846,7 @@ fn ceremony(
     )?;
     for department in DEPARTMENTS {
         let done = steps.time(
-            &format!("ceremony: the {department} contributes to every shape (fresh randomness, proof of knowledge)"),
+            &format!("ceremony: the {department} contributes to every circuit (fresh randomness, proof of knowledge)"),
             || c.contribute(&quiet, department),
         )?;
         if !out.json {

@@ -7,6 +7,7 @@ mod authority;
 mod ballot;
 mod batch;
 mod ceremony;
+mod client;
 mod cosigner;
 mod demo;
 mod error;
@@ -803,6 +804,11 @@ enum RoundCmd {
         /// Where to write the proof.
         #[arg(long)]
         out: PathBuf,
+        /// Prove against a dossier service's ledger (`http://host:port`: its declared round,
+        /// latest checkpoint and public entries) instead of this home's, and submit the proof
+        /// with the HR office's token from $DOSSIER_TOKEN (if set).
+        #[arg(long)]
+        service: Option<String>,
     },
     /// Check a round's proof (regulator): the checkpoint, the round's windows and every proof.
     Verify {

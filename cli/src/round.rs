@@ -4,11 +4,13 @@
 //! grades never leave its machine), and anyone checks the proof (`verify`) and lists the
 //! rounds (`list`).
 
+use crate::client::{fetch_entries, fetch_json};
 use crate::error::CliError;
 use crate::{present, Out, RoundCmd, RoundOf};
 use dossier_core::credential::Credential;
-use dossier_core::round::{ids, Quota, Round, RoundProof, Rules, Training};
+use dossier_core::round::{ids, Declaration, Quota, Round, RoundProof, Rules, Training};
 use dossier_core::schema::SchemaSet;
+use dossier_store::ballot::Roll;
 use dossier_store::home::Home;
 use dossier_store::registry;
 use dossier_store::round::DeclaredRound;
@@ -58,6 +60,7 @@ pub fn round(
             training_share,
             disclose,
             out: path,
+            service,
         } => {
             let rules = Rules {
                 quota: Quota { percent: quota },
@@ -66,30 +69,59 @@ pub fn round(
                     percent: training_share,
                 }),
             };
-            let store = home.store()?;
-            let declared = store.round(&issuer, &unit, year)?;
-            let round = &declared.round;
-            let credentials = round_openings(&openings, round, schemas)?;
-            let trust = key_trust(home, None)?;
+            let which = RoundOf { issuer, unit, year };
             let started = std::time::Instant::now();
-            let (proof, _) = prove(
-                &Proving {
-                    store: &store,
-                    params,
-                    trust: &trust,
-                    schemas,
-                },
-                out,
-                &declared,
-                &credentials,
-                rules,
-                disclose,
-            )?;
+            let (proof, submitted) = match &service {
+                Some(url) => {
+                    let (declared, anchor, key) = remote_anchor(url, &which)?;
+                    let credentials = round_openings(&openings, &declared.round, schemas)?;
+                    let trust = dossier_verifier::Trust::key_only(&key);
+                    let proving = Proving {
+                        params,
+                        trust: &trust,
+                        schemas,
+                    };
+                    let (proof, _) = prove_anchored(
+                        &proving,
+                        out,
+                        &declared.round,
+                        &anchor,
+                        &credentials,
+                        rules,
+                        disclose,
+                    )?;
+                    present::write_json(&path, &proof)?;
+                    let submitted = submit(url, &proof)?;
+                    (proof, submitted)
+                }
+                None => {
+                    let store = home.store()?;
+                    let declared = store.round(&which.issuer, &which.unit, which.year)?;
+                    let credentials = round_openings(&openings, &declared.round, schemas)?;
+                    let trust = key_trust(home, None)?;
+                    let proving = Proving {
+                        params,
+                        trust: &trust,
+                        schemas,
+                    };
+                    let (proof, _) = prove(
+                        &proving,
+                        &store,
+                        out,
+                        &declared,
+                        &credentials,
+                        rules,
+                        disclose,
+                    )?;
+                    present::write_json(&path, &proof)?;
+                    (proof, None)
+                }
+            };
+            let round = &proof.round;
             let secs = started.elapsed().as_secs_f64();
-            present::write_json(&path, &proof)?;
             out.emit(
                 format!(
-                    "round of `{}` {} proven within its quota ({}% excellent at most){} in {} windows, {:.1} s; written to {}",
+                    "round of `{}` {} proven within its quota ({}% excellent at most){} in {} windows, {:.1} s; written to {}{}",
                     round.unit,
                     round.year,
                     quota,
@@ -99,9 +131,10 @@ pub fn round(
                     )),
                     proof.windows.len(),
                     secs,
-                    path.display()
+                    path.display(),
+                    submitted.as_ref().map_or(String::new(), |at| format!("; submitted to {at}")),
                 ),
-                json!({"proof": path, "windows": proof.windows.len(), "seconds": secs}),
+                json!({"proof": path, "windows": proof.windows.len(), "seconds": secs, "submitted": submitted}),
             );
             Ok(0)
         }
@@ -204,11 +237,9 @@ pub fn declare(home: &Home, round: &Round) -> Result<u64, CliError> {
         .declare_round(&key, round, dossier_core::clock::now())?)
 }
 
-/// What proving a round needs besides the round: the HR office's store, the keys, the trust
-/// its proof is checked under (as the regulator will) and the schemas.
+/// What proving a round needs besides the round and its anchor: the keys, the trust its proof
+/// is checked under (as the regulator will) and the schemas.
 pub struct Proving<'a> {
-    /// The HR office's store (its ledger and latest checkpoint).
-    pub store: &'a dossier_store::Store,
     /// The params folder.
     pub params: &'a Path,
     /// The ledger key and witness policy.
@@ -217,42 +248,186 @@ pub struct Proving<'a> {
     pub schemas: &'a SchemaSet,
 }
 
+/// What a round is proven against: a signed checkpoint, the HR office's registry replayed to
+/// it, and the round's declaration with its inclusion proof in the checkpoint's log.
+pub struct Anchor {
+    /// The signed checkpoint.
+    pub checkpoint: String,
+    /// The registry at the checkpoint.
+    pub roll: Roll,
+    /// The round's declaration in the checkpoint's log.
+    pub declaration: Declaration,
+}
+
 /// Proves a declared round against the latest checkpoint from the HR office's credentials,
 /// checks the proof as the regulator will, and keeps it in the store.
 pub fn prove(
     p: &Proving<'_>,
+    store: &dossier_store::Store,
     out: &Out,
     declared: &DeclaredRound,
     credentials: &BTreeMap<u32, Credential>,
     rules: Rules,
     disclose: bool,
 ) -> Result<(RoundProof, dossier_verifier::round::RoundVerdict), CliError> {
-    let checkpoint = p.store.latest_checkpoint()?.ok_or_else(|| {
+    let checkpoint = store.latest_checkpoint()?.ok_or_else(|| {
         CliError::Input("no checkpoint yet: publish one (`dossier checkpoint`)".into())
     })?;
     let body = p.trust.open(checkpoint.as_bytes())?;
-    let round = &declared.round;
-    let declaration = p.store.round_declaration(declared, body.size)?;
+    let anchor = Anchor {
+        declaration: store.round_declaration(declared, body.size)?,
+        // The registry as of the checkpoint, replayed from the ledger's own entries.
+        roll: store.roll(&declared.round.issuer, body.size)?,
+        checkpoint,
+    };
+    let (proof, verdict) = prove_anchored(
+        p,
+        out,
+        &declared.round,
+        &anchor,
+        credentials,
+        rules,
+        disclose,
+    )?;
+    store.record_round_proof(&proof)?;
+    Ok((proof, verdict))
+}
+
+/// The anchor of a round from a dossier service's public API: its declared round, its latest
+/// checkpoint, the ledger's entries up to it (every registry replayed from them, so no
+/// credential's path is asked for) and the declaration's inclusion proof. Returns the ledger's
+/// key with it.
+fn remote_anchor(url: &str, which: &RoundOf) -> Result<(DeclaredRound, Anchor, String), CliError> {
+    use base64::Engine;
+    let bad = |what: &str| CliError::Input(format!("the service's answer: {what}"));
+    let listed = fetch_json(&format!("{url}/v1/rounds"))?;
+    let declared = listed["rounds"]
+        .as_array()
+        .ok_or_else(|| bad("not a list of rounds"))?
+        .iter()
+        .filter_map(|r| {
+            Some(DeclaredRound {
+                round: serde_json::from_value(r["round"].clone()).ok()?,
+                declared_entry: r["declared_entry"].as_u64()?,
+            })
+        })
+        .find(|d| {
+            d.round.issuer == which.issuer
+                && d.round.unit == which.unit
+                && d.round.year == which.year
+        })
+        .ok_or(dossier_store::StoreError::UnknownRound)?;
+    let key = fetch_json(&format!("{url}/v1/ledger"))?["log_key"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| bad("no ledger key"))?;
+    let checkpoint = fetch_json(&format!("{url}/v1/checkpoints/latest"))?["note"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| bad("no checkpoint"))?;
+    let size = dossier_core::checkpoint::open(checkpoint.as_bytes(), &key)?.size;
+    let index = declared.declared_entry;
+    if index >= size {
+        return Err(CliError::Input(
+            "the service's latest checkpoint predates the round's declaration: publish a checkpoint first".into(),
+        ));
+    }
+    let entries = fetch_entries(url, size)?;
+    let roll = Roll::replay(&declared.round.issuer, entries.iter().map(Vec::as_slice))?;
+    let inclusion = fetch_json(&format!(
+        "{url}/v1/ledger/inclusion?index={index}&size={size}"
+    ))?;
+    let hashes = inclusion["proof"]
+        .as_array()
+        .ok_or_else(|| bad("no inclusion proof"))?
+        .iter()
+        .take(dossier_core::round::MAX_INCLUSION + 1)
+        .map(|h| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().unwrap_or_default())
+                .map_err(|_| bad("an inclusion hash is not base64"))?;
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| bad("an inclusion hash is not 32 bytes"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let entry = entries
+        .get(index as usize)
+        .ok_or_else(|| bad("the ledger lacks the declaration"))?;
+    let anchor = Anchor {
+        checkpoint,
+        roll,
+        declaration: Declaration::new(index, entry, &hashes),
+    };
+    Ok((declared, anchor, key))
+}
+
+/// The environment variable an HR office's service token is read from (never an argument:
+/// a process's arguments are visible to every user of the machine).
+pub const TOKEN_VAR: &str = "DOSSIER_TOKEN";
+
+/// Submits a round proof to a service with the HR office's token from [`TOKEN_VAR`]; the
+/// service checks it as a regulator does and keeps it. Without a token nothing is sent.
+/// Returns where it went.
+fn submit(url: &str, proof: &RoundProof) -> Result<Option<String>, CliError> {
+    let Ok(token) = std::env::var(TOKEN_VAR) else {
+        return Ok(None);
+    };
+    let target = format!(
+        "{url}/v1/issuers/{}/rounds/{}/proofs",
+        proof.round.issuer,
+        dossier_core::field::to_hex(&proof.round.id()?)
+    );
+    let answer = ureq::post(&target)
+        .timeout(std::time::Duration::from_secs(120))
+        .set("Authorization", &format!("Bearer {token}"))
+        .send_json(proof);
+    match answer {
+        Ok(_) => Ok(Some(target)),
+        Err(ureq::Error::Status(code, r)) => {
+            let body: serde_json::Value = r.into_json().unwrap_or_default();
+            Err(CliError::Input(format!(
+                "POST {target}: {code} {}",
+                body["error"]["message"].as_str().unwrap_or("refused")
+            )))
+        }
+        Err(e) => Err(CliError::Input(format!("POST {target}: {e}"))),
+    }
+}
+
+/// Proves a round against an anchor and checks the proof as the regulator will.
+fn prove_anchored(
+    p: &Proving<'_>,
+    out: &Out,
+    round: &Round,
+    anchor: &Anchor,
+    credentials: &BTreeMap<u32, Credential>,
+    rules: Rules,
+    disclose: bool,
+) -> Result<(RoundProof, dossier_verifier::round::RoundVerdict), CliError> {
+    let body = p.trust.open(anchor.checkpoint.as_bytes())?;
     let root = body
         .registry(&round.issuer_id()?)
         .ok_or_else(|| {
             CliError::Input("the checkpoint has no registry of the round's issuer".into())
         })?
         .root;
-    // The registry as of the checkpoint, replayed from the ledger's own entries.
-    let roll = p.store.roll(&round.issuer, body.size)?;
     let empty = registry::empty_hashes();
-    let node = |level: u8, index: u32| roll.node(level, index).unwrap_or(empty[level as usize]);
+    let node = |level: u8, index: u32| {
+        anchor
+            .roll
+            .node(level, index)
+            .unwrap_or(empty[level as usize])
+    };
     let prover = dossier_prover::round::RoundProver::load(p.params)?;
     let windows = round.windows().count() as u64;
     let bar = crate::progress_bar(out, "proving the round's windows", windows);
     let proof = prover.prove(
         &dossier_prover::round::RoundInputs {
             round,
-            declaration: &declaration,
+            declaration: &anchor.declaration,
             rules,
             disclose,
-            checkpoint: &checkpoint,
+            checkpoint: &anchor.checkpoint,
             root,
             schema_id: p.schemas.get("appraisal")?.id(),
             node: &node,
@@ -263,7 +438,6 @@ pub fn prove(
     )?;
     bar.finish_and_clear();
     let verdict = verify(p.params, p.trust, p.schemas, &proof)?;
-    p.store.record_round_proof(&proof)?;
     Ok((proof, verdict))
 }
 

@@ -292,6 +292,15 @@ impl ServiceError {
                     "the proposal lacks approvals".into(),
                     None,
                 ),
+                StoreError::UnknownRound => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_round",
+                    "no such declared round".into(),
+                    None,
+                ),
+                StoreError::RoundRefused { reason } => {
+                    (StatusCode::CONFLICT, "round_refused", reason.clone(), None)
+                }
                 StoreError::UnknownBallot => (
                     StatusCode::NOT_FOUND,
                     "unknown_ballot",

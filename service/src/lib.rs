@@ -2,7 +2,9 @@
 //! checkpoints; holders fetch their credentials and witnesses and may ask the service to prove;
 //! verifiers make presentation requests and check presentations; regulators and the public read
 //! the ledger, its proofs and (regulators) the archive of verifications; HR offices open ballots
-//! of anonymous peer rating, which colleagues answer without a token and anyone re-verifies.
+//! of anonymous peer rating, which colleagues answer without a token and anyone re-verifies;
+//! and they declare appraisal rounds and submit their quota proofs, which anyone lists and
+//! re-verifies.
 //!
 //! It runs on the embedded default — the same home folder and database file as the CLI, keys
 //! from `params/` — and needs no other server. JSON under `/v1`, described by the OpenAPI 3.1
@@ -26,6 +28,7 @@ pub mod jobs;
 pub mod limits;
 pub mod metrics;
 mod public;
+mod rounds;
 pub mod tables;
 mod verifiers;
 pub mod web;
@@ -297,6 +300,7 @@ locally.",
         committees::propose, committees::proposals, committees::approve,
         ballots::open, ballots::close, ballots::list, ballots::get, ballots::archive,
         ballots::rate,
+        rounds::declare, rounds::submit, rounds::list, rounds::get,
         holders::credentials, holders::witness, holders::prove, holders::job,
         verifiers::create_request, verifiers::submit,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
@@ -453,6 +457,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/issuers/{issuer}/ballots/{name}/close",
             post(ballots::close),
         )
+        .route("/v1/issuers/{issuer}/rounds", post(rounds::declare))
+        .route(
+            "/v1/issuers/{issuer}/rounds/{id}/proofs",
+            post(rounds::submit),
+        )
+        .route("/v1/rounds", get(rounds::list))
+        .route("/v1/rounds/{id}", get(rounds::get))
         .route("/v1/ballots", get(ballots::list))
         .route("/v1/ballots/{name}", get(ballots::get))
         .route(

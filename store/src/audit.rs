@@ -272,9 +272,12 @@ pub fn audit(export: &LedgerExport, trusted_key: Option<&str>) -> Result<AuditRe
             !issuers.is_empty(),
         )?;
         let issuers = &replay.issuers;
-        replay
-            .ballots
-            .apply(index as u64, &entry, |id| issuers.contains_key(id))?;
+        replay.ballots.apply(
+            index as u64,
+            &entry,
+            |id| issuers.contains_key(id),
+            |size| checkpoints.contains_key(&size),
+        )?;
         replay
             .rounds
             .apply(index as u64, &entry, |id| issuers.contains_key(id))?;

@@ -505,7 +505,7 @@ pub struct BallotEvent {
 }
 
 /// The audit's replay of ballots: each opened once, by a registered issuer, on a roll that is
-/// a past checkpoint; tallied once, by the issuer that opened it, no earlier than its closing
+/// a past, published checkpoint; tallied once, by the issuer that opened it, no earlier than its closing
 /// time.
 #[derive(Default)]
 pub(crate) struct BallotReplay {
@@ -516,12 +516,14 @@ pub(crate) struct BallotReplay {
 }
 
 impl BallotReplay {
-    /// Applies one entry (`registered` says whether an issuer is registered so far).
+    /// Applies one entry (`registered` says whether an issuer is registered so far,
+    /// `checkpointed` whether a signed checkpoint of a size was published).
     pub fn apply(
         &mut self,
         index: u64,
         entry: &Entry,
         registered: impl Fn(&Fr) -> bool,
+        checkpointed: impl Fn(u64) -> bool,
     ) -> Result<(), crate::audit::Discrepancy> {
         use crate::audit::{fail, DiscrepancyKind};
         let at = format!("entry {index}");
@@ -541,7 +543,7 @@ impl BallotReplay {
                 if self.open.contains_key(ballot_id) {
                     return Err(transition("a ballot opened twice"));
                 }
-                if *roll == 0 || *roll > index {
+                if *roll == 0 || *roll > index || !checkpointed(*roll) {
                     return Err(transition("a ballot's roll is not a past checkpoint"));
                 }
                 if closes <= opens {
@@ -588,5 +590,54 @@ impl BallotReplay {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_core::keys::KeyPair;
+
+    fn opened(roll: u64) -> Entry {
+        let key = KeyPair::generate("hr.example", &mut rand::thread_rng()).expect("key");
+        Entry::sign(
+            100,
+            EntryBody::BallotOpened {
+                issuer_id: Fr::from(7u64),
+                ballot_id: Fr::from(roll + 1),
+                definition: [1; 32],
+                roll,
+                opens: 100,
+                closes: 200,
+            },
+            &key,
+        )
+    }
+
+    #[test]
+    fn a_ballots_roll_must_be_a_published_checkpoint() {
+        // Regression: the audit checked only that the roll's size was below the entry's index,
+        // so a ballot could name a "roll" no checkpoint ever committed to (one the HR office
+        // picked to include or leave out whom it liked).
+        let checkpoints = [3u64, 6];
+        let published = |size: u64| checkpoints.contains(&size);
+        let mut replay = BallotReplay::default();
+        assert!(replay.apply(8, &opened(6), |_| true, published).is_ok());
+        assert!(
+            replay.apply(9, &opened(5), |_| true, published).is_err(),
+            "a size below the entry but never checkpointed"
+        );
+        assert!(
+            replay.apply(9, &opened(9), |_| true, |_| true).is_ok(),
+            "the size just before"
+        );
+        assert!(
+            replay.apply(9, &opened(10), |_| true, |_| true).is_err(),
+            "not past"
+        );
+        assert!(
+            replay.apply(9, &opened(0), |_| true, |_| true).is_err(),
+            "empty"
+        );
     }
 }

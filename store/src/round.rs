@@ -178,6 +178,34 @@ impl<D: ReadableDatabase> Store<D> {
         Ok(out)
     }
 
+    /// A declared round by its id, with its latest proof.
+    pub fn round_by_id(&self, id: &Fr) -> Result<RoundRecord, StoreError> {
+        let key = field::to_be_bytes(id);
+        let txn = self.raw().begin_read()?;
+        let rounds = match txn.open_table(ROUNDS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownRound),
+            Err(e) => return Err(e.into()),
+        };
+        let d: DeclaredRound = match rounds.get(key)? {
+            Some(v) => record_from_json("round", v.value())?,
+            None => return Err(StoreError::UnknownRound),
+        };
+        let proof = match txn.open_table(ROUND_PROOFS) {
+            Ok(t) => match t.get(key)? {
+                Some(v) => Some(record_from_json("round proof", v.value())?),
+                None => None,
+            },
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(RoundRecord {
+            round: d.round,
+            declared_entry: d.declared_entry,
+            proof,
+        })
+    }
+
     /// The round of an office for a unit and year (its proof not read).
     pub fn round(&self, issuer: &str, unit: &str, year: u32) -> Result<DeclaredRound, StoreError> {
         let txn = self.raw().begin_read()?;

@@ -61,6 +61,8 @@ call() {
 }
 call POST "$issuer_tok" /v1/issuers '{"name":"st.university"}'
 call POST "$issuer_tok" /v1/issuers/st.university/credentials "{\"claims\":[{\"schema\":\"qualification\",\"holder\":\"$holder\",\"fields\":{\"degree_level\":\"master\",\"field\":\"law\",\"institution\":\"Schemathesis University\",\"award_year\":2015}}]}"
+call POST "$issuer_tok" /v1/issuers/st.university/credentials "{\"claims\":[{\"schema\":\"appraisal\",\"holder\":\"$holder\",\"fields\":{\"year\":2025,\"grade\":\"competent\",\"score\":80,\"unit\":\"st-unit\",\"training_hours\":90}}]}"
+call POST "$issuer_tok" /v1/issuers/st.university/rounds '{"unit":"st-unit","year":2025,"first":1,"count":1}'
 call POST "$issuer_tok" /v1/checkpoints
 call POST "$verifier_tok" /v1/requests '{"query":{"credentials":[{"schema":"qualification","issuers":["st.university"],"where":{"degree_level":{"$gte":"master"}}}]},"scope":"st"}'
 

@@ -279,19 +279,27 @@ fn the_demo_runs_end_to_end() {
         "the witnesses cosign checkpoint 2 (consistent with 1)",
         "a forked checkpoint 2 (another history, the ledger's key) is refused by both witnesses",
         // Three departments' ceremony made the keys, and the ledger anchors it.
-        "ceremony: the tax bureau contributes to every shape (fresh randomness, proof of knowledge)",
-        "ceremony: the national audit office contributes to every shape (fresh randomness, proof of knowledge)",
+        "ceremony: the tax bureau contributes to every circuit (fresh randomness, proof of knowledge)",
+        "ceremony: the national audit office contributes to every circuit (fresh randomness, proof of knowledge)",
         "ceremony: anyone re-checks phase 1 and every transcript against its circuit",
         "verifier: each pinned key's ceremony is on the ledger (inclusion proof in checkpoint 2)",
         // The unit's appraisal round, proven within its quota; forged rounds refused.
         "appraisal round: the HR office declares it on the ledger (unit, year, ids)",
         "regulator: verifies the round (learns unit, year, size and that the rule holds)",
-        "a round over a 10% quota cannot be proven; the proof relabelled 10% is refused",
+        "a round over a 10% quota or under 90% trained cannot be proven; the proof relabelled 10% or 90% is refused",
         "an excellent issued outside the round: a second round of the unit's year is refused, the audit lists it",
     ] {
         assert!(steps.contains(&step), "{step}");
     }
     assert_eq!(v["appraisals_outside_rounds"][0]["count"], 1);
+    // The round's keys come from the same ceremony; its training share is proven and shown.
+    let round = &v["round"];
+    assert_eq!(round["insecure_setup"], false, "{round}");
+    assert_eq!(round["round"]["count"], 50);
+    assert_eq!(round["training"]["percent"], 75);
+    assert_eq!(round["training_floor"], 38);
+    assert_eq!(round["trained"], 40, "4 in 5 of 50");
+    assert!(!steps.iter().any(|s| s.contains("INSECURE")), "{steps:?}");
 }
 
 #[test]
