@@ -8,7 +8,7 @@
 //! /v1/ballots/{name}/ratings` does); at the closing time the HR office publishes the tally on
 //! the ledger (`close`); anyone re-verifies the archive against the ledger (`verify`).
 
-use crate::client::{fetch_entries, fetch_json};
+use crate::client::{each_entry, fetch_json};
 use crate::error::CliError;
 use crate::wallet::Wallet;
 use crate::{present, wallet_path, BallotCmd, Out};
@@ -21,7 +21,7 @@ use dossier_core::presentation::{Backend, PresentationRequest};
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
 use dossier_prover::{Provers, Statement};
-use dossier_store::ballot::Roll;
+use dossier_store::ballot::{Roll, RollReplay};
 use dossier_store::home::Home;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -245,36 +245,38 @@ pub fn rate(
     let request = ballot.request(appraisee, choice)?;
     // The roll is checked under the ledger's key (this home's, the export's or the service's)
     // before its registry is replayed from the entries below it.
-    let (entries, key) = match ledger {
+    let roll = match ledger {
         Some(Public::Export(path)) => {
             let export = dossier_store::export::LedgerExport::from_json(
                 &std::fs::read_to_string(path).map_err(crate::error::io(path))?,
             )?;
-            (Some(export.entries), export.log_key)
+            let cp = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &export.log_key)?;
+            let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
+            let entries = export.entries.get(..size).ok_or_else(|| {
+                CliError::Input("the ledger export is shorter than the ballot's roll".into())
+            })?;
+            (
+                Roll::replay(&ballot.issuer, entries.iter().map(Vec::as_slice))?,
+                cp,
+            )
         }
         Some(Public::Service(url)) => {
             let key = fetch_json(&format!("{url}/v1/ledger"))?["log_key"]
                 .as_str()
                 .map(str::to_string)
                 .ok_or_else(|| CliError::Input("the service names no ledger key".into()))?;
-            let size = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &key)?.size;
-            (Some(fetch_entries(url, size)?), key)
+            let cp = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &key)?;
+            let mut replay = RollReplay::new(&ballot.issuer)?;
+            each_entry(url, cp.size, |_, bytes| Ok(replay.add(bytes)?))?;
+            (replay.finish()?, cp)
         }
-        None => (None, crate::log_key(home, None)?),
-    };
-    let cp = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &key)?;
-    let roll = match entries {
-        Some(entries) => {
-            let size = usize::try_from(cp.size).unwrap_or(usize::MAX);
-            if entries.len() < size {
-                return Err(CliError::Input(
-                    "the ledger export is shorter than the ballot's roll".into(),
-                ));
-            }
-            Roll::replay(&ballot.issuer, entries[..size].iter().map(Vec::as_slice))?
+        None => {
+            let key = crate::log_key(home, None)?;
+            let cp = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &key)?;
+            (home.reader()?.roll(&ballot.issuer, cp.size)?, cp)
         }
-        None => home.reader()?.roll(&ballot.issuer, cp.size)?,
     };
+    let (roll, cp) = roll;
     let wallet = Wallet::open(wallet)?;
     let shape = request.query.shape()?;
     let query = request.query.encode(schemas, shape)?;

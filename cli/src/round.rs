@@ -4,13 +4,13 @@
 //! grades never leave its machine), and anyone checks the proof (`verify`) and lists the
 //! rounds (`list`).
 
-use crate::client::{fetch_entries, fetch_json};
+use crate::client::{each_entry, fetch_json};
 use crate::error::CliError;
 use crate::{present, Out, RoundCmd, RoundOf};
 use dossier_core::credential::Credential;
 use dossier_core::round::{ids, Declaration, Quota, Round, RoundProof, Rules, Training};
 use dossier_core::schema::SchemaSet;
-use dossier_store::ballot::Roll;
+use dossier_store::ballot::{Roll, RollReplay};
 use dossier_store::home::Home;
 use dossier_store::registry;
 use dossier_store::round::DeclaredRound;
@@ -332,8 +332,15 @@ fn remote_anchor(url: &str, which: &RoundOf) -> Result<(DeclaredRound, Anchor, S
             "the service's latest checkpoint predates the round's declaration: publish a checkpoint first".into(),
         ));
     }
-    let entries = fetch_entries(url, size)?;
-    let roll = Roll::replay(&declared.round.issuer, entries.iter().map(Vec::as_slice))?;
+    let mut replay = RollReplay::new(&declared.round.issuer)?;
+    let mut entry = None;
+    each_entry(url, size, |i, bytes| {
+        if i == index {
+            entry = Some(bytes.to_vec());
+        }
+        Ok(replay.add(bytes)?)
+    })?;
+    let roll = replay.finish()?;
     let inclusion = fetch_json(&format!(
         "{url}/v1/ledger/inclusion?index={index}&size={size}"
     ))?;
@@ -350,13 +357,11 @@ fn remote_anchor(url: &str, which: &RoundOf) -> Result<(DeclaredRound, Anchor, S
                 .map_err(|_| bad("an inclusion hash is not 32 bytes"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let entry = entries
-        .get(index as usize)
-        .ok_or_else(|| bad("the ledger lacks the declaration"))?;
+    let entry = entry.ok_or_else(|| bad("the ledger lacks the declaration"))?;
     let anchor = Anchor {
         checkpoint,
         roll,
-        declaration: Declaration::new(index, entry, &hashes),
+        declaration: Declaration::new(index, &entry, &hashes),
     };
     Ok((declared, anchor, key))
 }

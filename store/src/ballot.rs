@@ -423,44 +423,11 @@ impl Roll {
         issuer: &str,
         entries: impl Iterator<Item = &'a [u8]>,
     ) -> Result<Roll, StoreError> {
-        let id = dossier_core::issuer_id(issuer)?;
-        let mut leaves: Vec<(u32, Fr)> = Vec::new();
-        let mut twins: Vec<(u32, Fp)> = Vec::new();
+        let mut replay = RollReplay::new(issuer)?;
         for bytes in entries {
-            let entry = Entry::from_bytes(bytes)?;
-            match entry.body {
-                EntryBody::Issue {
-                    issuer_id,
-                    credential_id,
-                    commitment,
-                    commitment_halo2,
-                    ..
-                }
-                | EntryBody::Update {
-                    issuer_id,
-                    credential_id,
-                    commitment,
-                    commitment_halo2,
-                    ..
-                } if issuer_id == id => {
-                    leaves.push((credential_id, commitment));
-                    twins.push((credential_id, commitment_halo2));
-                }
-                EntryBody::Revoke {
-                    issuer_id,
-                    credential_id,
-                } if issuer_id == id => {
-                    leaves.push((credential_id, Fr::zero()));
-                    twins.push((credential_id, Fp::zero()));
-                }
-                _ => {}
-            }
+            replay.add(bytes)?;
         }
-        let mut roll = Roll::default();
-        // One batch per tree: a repeated id takes its last value, as in log order.
-        registry::apply(&mut roll.tree, &leaves)?;
-        registry::apply(&mut roll.twin, &twins)?;
-        Ok(roll)
+        replay.finish()
     }
 
     /// A node of the replayed registry tree (`None` when empty).
@@ -473,6 +440,63 @@ impl Roll {
         let mut p = registry::path(&self.tree, credential_id)?;
         p.halo2 = Some(registry::path_halo2(&self.twin, credential_id)?);
         Ok(p)
+    }
+}
+
+/// A [`Roll`] replayed one entry at a time, as entries arrive (a page at a time from a
+/// service): only the issuer's leaves are kept, never the entries.
+pub struct RollReplay {
+    id: Fr,
+    leaves: Vec<(u32, Fr)>,
+    twins: Vec<(u32, Fp)>,
+}
+
+impl RollReplay {
+    /// Starts replaying `issuer`'s registry.
+    pub fn new(issuer: &str) -> Result<RollReplay, StoreError> {
+        Ok(RollReplay {
+            id: dossier_core::issuer_id(issuer)?,
+            leaves: Vec::new(),
+            twins: Vec::new(),
+        })
+    }
+
+    /// Applies the next entry of the log (entries of other issuers and kinds are skipped).
+    pub fn add(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        let entry = Entry::from_bytes(bytes)?;
+        let (credential_id, leaf, twin) = match entry.body {
+            EntryBody::Issue {
+                issuer_id,
+                credential_id,
+                commitment,
+                commitment_halo2,
+                ..
+            }
+            | EntryBody::Update {
+                issuer_id,
+                credential_id,
+                commitment,
+                commitment_halo2,
+                ..
+            } if issuer_id == self.id => (credential_id, commitment, commitment_halo2),
+            EntryBody::Revoke {
+                issuer_id,
+                credential_id,
+            } if issuer_id == self.id => (credential_id, Fr::zero(), Fp::zero()),
+            _ => return Ok(()),
+        };
+        self.leaves.push((credential_id, leaf));
+        self.twins.push((credential_id, twin));
+        Ok(())
+    }
+
+    /// The registry after every entry added.
+    pub fn finish(self) -> Result<Roll, StoreError> {
+        let mut roll = Roll::default();
+        // One batch per tree: a repeated id takes its last value, as in log order.
+        registry::apply(&mut roll.tree, &self.leaves)?;
+        registry::apply(&mut roll.twin, &self.twins)?;
+        Ok(roll)
     }
 }
 
