@@ -329,7 +329,13 @@ pub fn witness(home: &Home, out: &Out, issuer: String, id: u32) -> Result<i32, C
     Ok(0)
 }
 
-pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliError> {
+pub fn audit_cmd(
+    home: &Home,
+    params: &Path,
+    schemas: &dossier_core::schema::SchemaSet,
+    out: &Out,
+    args: AuditArgs,
+) -> Result<i32, CliError> {
     let trusted = match &args.log_key {
         Some(k) if k.starts_with('@') => {
             let p = Path::new(&k[1..]);
@@ -372,6 +378,19 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
             .map(|()| report),
         (result, _) => result,
     };
+    // The round proofs the store keeps (an export carries none), re-verified under the
+    // audit's trust.
+    let rounds = match (&result, &args.ledger) {
+        (Ok(_), None) => {
+            let trust =
+                dossier_verifier::Trust::key_only(&crate::log_key(home, trusted.as_deref())?);
+            crate::round::audit_proofs(&home.reader()?, params, &trust, schemas)?
+        }
+        _ => Vec::new(),
+    };
+    let invalid = rounds
+        .iter()
+        .any(|r| matches!(r.proof, crate::round::ProofFinding::Invalid { .. }));
     let secs = started.elapsed().as_secs_f64();
     let trust_note = if trusted.is_some() {
         "pinned key"
@@ -408,12 +427,24 @@ pub fn audit_cmd(home: &Home, out: &Out, args: AuditArgs) -> Result<i32, CliErro
                             (Some(t), Some(n)) => format!("tallied at entry {t}: {n} rating(s)"),
                             _ => "not tallied yet".to_string(),
                         }
+                    ))).chain(rounds.iter().map(|r| format!(
+                        "  round {} {} of {} declared at entry {} ({} appraisals): {}",
+                        r.round.unit, r.round.year, r.round.issuer, r.declared_entry, r.round.count,
+                        match &r.proof {
+                            crate::round::ProofFinding::Valid { bound, training_floor } => format!(
+                                "proof valid (excellent <= {bound}{})",
+                                training_floor.map_or(String::new(), |f| format!(", trained >= {f}"))
+                            ),
+                            crate::round::ProofFinding::Missing => "no proof yet".into(),
+                            crate::round::ProofFinding::Invalid { reason } => format!("PROOF INVALID: {reason}"),
+                            crate::round::ProofFinding::Unchecked => "proof not checked (no round key in --params)".into(),
+                        }
                     ))).collect::<Vec<_>>().join("\n")
                 ),
-                json!({"ok": true, "report": report, "seconds": secs, "trusted_key": trusted.is_some(),
+                json!({"ok": !invalid, "report": report, "round_proofs": rounds, "seconds": secs, "trusted_key": trusted.is_some(),
                     "witnessed": policy.as_ref().map(|p| p.threshold)}),
             );
-            Ok(0)
+            Ok(if invalid { 1 } else { 0 })
         }
         Err(d) => {
             if out.json {

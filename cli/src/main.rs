@@ -1063,7 +1063,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Checkpoint { out: path } => ledger::checkpoint(&home, &out, path),
         Command::Holder(cmd) => holder::holder(&home, &out, &schemas, cmd),
         Command::Witness { issuer, id } => ledger::witness(&home, &out, issuer, id),
-        Command::Audit(args) => ledger::audit_cmd(&home, &out, args),
+        Command::Audit(args) => ledger::audit_cmd(&home, params, &schemas, &out, args),
         Command::Setup { insecure_dev_setup } => setup_cmd(params, &out, insecure_dev_setup),
         Command::Ceremony(cmd) => ceremony::run(&home, &out, params, cmd),
         Command::Request(args) => exchange::request(&home, &out, &schemas, args),

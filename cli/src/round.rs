@@ -473,3 +473,75 @@ pub fn verify(
         proof, &keys, trust, schemas,
     )?)
 }
+
+/// What the audit finds of a round's kept proof, re-verified under the audit's trust.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ProofFinding {
+    /// The proof verifies: the round keeps the rules it claims.
+    Valid {
+        /// The quota's bound it proves.
+        bound: u32,
+        /// The training floor it proves, if any.
+        training_floor: Option<u32>,
+    },
+    /// No proof was kept for the round.
+    Missing,
+    /// The kept proof does not verify (the store was altered, or it was made under another
+    /// ledger key than the audit trusts).
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// Not checked: the params folder has no verifying key of the round circuit.
+    Unchecked,
+}
+
+/// A declared round and what the audit finds of its proof.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RoundAudit {
+    /// The round.
+    pub round: Round,
+    /// Its `RoundDeclared` entry.
+    pub declared_entry: u64,
+    /// Its proof.
+    pub proof: ProofFinding,
+}
+
+/// Re-verifies every round proof the store keeps, under `trust` (the audit's `dossier audit`).
+pub fn audit_proofs<D: dossier_store::ReadableDatabase>(
+    store: &dossier_store::Store<D>,
+    params: &Path,
+    trust: &dossier_verifier::Trust,
+    schemas: &SchemaSet,
+) -> Result<Vec<RoundAudit>, CliError> {
+    let keys = dossier_verifier::VerifierKeys::load(params)
+        .ok()
+        .filter(|k| k.round.is_some());
+    store
+        .rounds()?
+        .into_iter()
+        .map(|r| {
+            let proof = match (&r.proof, &keys) {
+                (None, _) => ProofFinding::Missing,
+                (Some(_), None) => ProofFinding::Unchecked,
+                (Some(p), Some(keys)) => {
+                    match dossier_verifier::round::verify_round(p, keys, trust, schemas) {
+                        Ok(v) => ProofFinding::Valid {
+                            bound: v.bound,
+                            training_floor: v.training_floor,
+                        },
+                        Err(e) => ProofFinding::Invalid {
+                            reason: e.to_string(),
+                        },
+                    }
+                }
+            };
+            Ok(RoundAudit {
+                round: r.round,
+                declared_entry: r.declared_entry,
+                proof,
+            })
+        })
+        .collect()
+}

@@ -5,7 +5,8 @@
 //! fetches the proof, and the regulator re-verifies it offline. Refused, changing nothing: no
 //! token, another issuer's token, ids not issued, a second round of the unit and year, a
 //! malformed or unknown round id, a proof of another round, a proof relabelled with a stricter
-//! quota or training rule, a proof with a forged trained count.
+//! quota or training rule, a proof with a forged trained count. Then `dossier audit`
+//! re-verifies the kept proof, and finds one altered in the store.
 
 use dossier_tests::{dossier, ledger_with_issuer, ok, ok_json, write_lines, Server};
 use serde_json::{json, Value};
@@ -305,4 +306,33 @@ fn a_round_is_declared_proven_submitted_and_reverified_over_http() {
     }
     let (_, after) = server.call("GET", &format!("/v1/rounds/{id}"), None, None);
     assert_eq!(after["proof"], proof, "the kept proof did not move");
+    drop(server);
+
+    // The audit re-verifies the kept proof; one altered in the store is a finding (exit 1).
+    let audit = ok_json(&home, &["--params", s(&params), "audit"]);
+    assert_eq!(
+        audit["round_proofs"][0]["proof"]["status"], "valid",
+        "{audit}"
+    );
+    assert_eq!(audit["round_proofs"][0]["proof"]["training_floor"], 8);
+    let no_keys = dir.path().join("no-params");
+    let audit = ok_json(&home, &["--params", s(&no_keys), "audit"]);
+    assert_eq!(audit["round_proofs"][0]["proof"]["status"], "unchecked");
+    {
+        let store = dossier_store::Store::open(&home.join("dossier.redb"), Duration::from_secs(5))
+            .expect("open");
+        let altered: dossier_core::round::RoundProof =
+            serde_json::from_value(stricter).expect("a round proof");
+        store.record_round_proof(&altered).expect("kept unchecked");
+    }
+    let out = dossier(&home)
+        .args(["--params", s(&params), "--json", "audit"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let audit: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        audit["round_proofs"][0]["proof"]["status"], "invalid",
+        "{audit}"
+    );
 }
