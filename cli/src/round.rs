@@ -71,51 +71,50 @@ pub fn round(
             };
             let which = RoundOf { issuer, unit, year };
             let started = std::time::Instant::now();
-            let (proof, submitted) = match &service {
+            // The anchor: the service's public ledger, or this home's.
+            let (declared, anchor, trust, store) = match &service {
                 Some(url) => {
                     let (declared, anchor, key) = remote_anchor(url, &which)?;
-                    let credentials = round_openings(&openings, &declared.round, schemas)?;
-                    let trust = dossier_verifier::Trust::key_only(&key);
-                    let proving = Proving {
-                        params,
-                        trust: &trust,
-                        schemas,
-                    };
-                    let (proof, _) = prove_anchored(
-                        &proving,
-                        out,
-                        &declared.round,
-                        &anchor,
-                        &credentials,
-                        rules,
-                        disclose,
-                    )?;
-                    present::write_json(&path, &proof)?;
-                    let submitted = submit(url, &proof)?;
-                    (proof, submitted)
+                    (
+                        declared,
+                        anchor,
+                        dossier_verifier::Trust::key_only(&key),
+                        None,
+                    )
                 }
                 None => {
+                    // The ledger's key first: reading it opens the store, which a writer holds.
+                    let trust = key_trust(home, None)?;
                     let store = home.store()?;
                     let declared = store.round(&which.issuer, &which.unit, which.year)?;
-                    let credentials = round_openings(&openings, &declared.round, schemas)?;
-                    let trust = key_trust(home, None)?;
-                    let proving = Proving {
-                        params,
-                        trust: &trust,
-                        schemas,
-                    };
-                    let (proof, _) = prove(
-                        &proving,
-                        &store,
-                        out,
-                        &declared,
-                        &credentials,
-                        rules,
-                        disclose,
-                    )?;
-                    present::write_json(&path, &proof)?;
-                    (proof, None)
+                    let anchor = local_anchor(&store, &trust, &declared)?;
+                    (declared, anchor, trust, Some(store))
                 }
+            };
+            let credentials = round_openings(&openings, &declared.round, schemas)?;
+            let proving = Proving {
+                params,
+                trust: &trust,
+                schemas,
+            };
+            let (proof, _) = prove_anchored(
+                &proving,
+                out,
+                &declared.round,
+                &anchor,
+                &credentials,
+                rules,
+                disclose,
+            )?;
+            present::write_json(&path, &proof)?;
+            // Kept where it was anchored: submitted to the service, or in this home's store.
+            let submitted = match (&service, &store) {
+                (Some(url), _) => submit(url, &proof)?,
+                (None, Some(store)) => {
+                    store.record_round_proof(&proof)?;
+                    None
+                }
+                (None, None) => None,
             };
             let round = &proof.round;
             let secs = started.elapsed().as_secs_f64();
@@ -270,16 +269,7 @@ pub fn prove(
     rules: Rules,
     disclose: bool,
 ) -> Result<(RoundProof, dossier_verifier::round::RoundVerdict), CliError> {
-    let checkpoint = store.latest_checkpoint()?.ok_or_else(|| {
-        CliError::Input("no checkpoint yet: publish one (`dossier checkpoint`)".into())
-    })?;
-    let body = p.trust.open(checkpoint.as_bytes())?;
-    let anchor = Anchor {
-        declaration: store.round_declaration(declared, body.size)?,
-        // The registry as of the checkpoint, replayed from the ledger's own entries.
-        roll: store.roll(&declared.round.issuer, body.size)?,
-        checkpoint,
-    };
+    let anchor = local_anchor(store, p.trust, declared)?;
     let (proof, verdict) = prove_anchored(
         p,
         out,
@@ -291,6 +281,24 @@ pub fn prove(
     )?;
     store.record_round_proof(&proof)?;
     Ok((proof, verdict))
+}
+
+/// The anchor of a round in the HR office's own store: its latest checkpoint, the registry
+/// replayed from the ledger's entries up to it, and the declaration's inclusion proof.
+fn local_anchor(
+    store: &dossier_store::Store,
+    trust: &dossier_verifier::Trust,
+    declared: &DeclaredRound,
+) -> Result<Anchor, CliError> {
+    let checkpoint = store.latest_checkpoint()?.ok_or_else(|| {
+        CliError::Input("no checkpoint yet: publish one (`dossier checkpoint`)".into())
+    })?;
+    let body = trust.open(checkpoint.as_bytes())?;
+    Ok(Anchor {
+        declaration: store.round_declaration(declared, body.size)?,
+        roll: store.roll(&declared.round.issuer, body.size)?,
+        checkpoint,
+    })
 }
 
 /// The anchor of a round from a dossier service's public API: its declared round, its latest

@@ -1,4 +1,5 @@
-//! Appraisal rounds over HTTP, each step: the HR office declares a round with its token, proves
+//! Appraisal rounds from the command line (declare, prove, verify, list, audit) and over HTTP,
+//! each step: the HR office declares a round with its token, proves
 //! it from its own openings against the service's public ledger (`dossier round prove
 //! --service`, the token in $DOSSIER_TOKEN: the grades never reach the service) and the
 //! service checks the proof as a regulator does and keeps it; anyone lists the rounds and
@@ -61,6 +62,122 @@ fn checkpoint(server: &Server, token: &str) {
     }
 }
 
+/// 12 appraisals of unit-3 for 2025: 2 excellent (20% of 12 allows 2), training hours 60, 90,
+/// 120 in turn (8 of 12 with 90 or more); returns the openings file.
+fn issue_unit(home: &Path, dir: &Path) -> std::path::PathBuf {
+    let claims: Vec<Value> = (0..12u64)
+        .map(|i| {
+            json!({"schema": "appraisal", "holder": dossier_tests::holder(i + 1),
+                "fields": {"year": 2025, "grade": if i % 6 == 1 { "excellent" } else { "competent" },
+                    "score": 80, "unit": "unit-3", "training_hours": 60 + i % 3 * 30}})
+        })
+        .collect();
+    let batch = dir.join("unit-3.jsonl");
+    write_lines(&batch, &claims);
+    let openings = dir.join("unit-3.openings.jsonl");
+    ok(
+        home,
+        &[
+            "issue",
+            "--issuer",
+            HR,
+            "--batch",
+            s(&batch),
+            "--out",
+            s(&openings),
+        ],
+    );
+    openings
+}
+
+#[test]
+fn a_round_is_declared_proven_verified_listed_and_audited_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    let params = dir.path().join("params");
+    ok(
+        &home,
+        &["--params", s(&params), "setup", "--insecure-dev-setup"],
+    );
+    ledger_with_issuer(&home);
+    let openings = issue_unit(&home, dir.path());
+    let which = ["--issuer", HR, "--unit", "unit-3", "--year", "2025"];
+    let declare = |count: &str| {
+        let mut args = vec!["round", "declare"];
+        args.extend(which);
+        args.extend(["--first", "0", "--count", count]);
+        dossier(&home).args(&args).output().expect("runs")
+    };
+    assert!(!declare("13").status.success(), "ids not issued yet");
+    assert!(declare("12").status.success());
+    let again = declare("12");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("round refused"));
+    ok(&home, &["checkpoint"]);
+    let prove = |quota: &str, out: &Path| {
+        let mut args = vec!["--params", s(&params), "--json", "round", "prove"];
+        args.extend(which);
+        args.extend([
+            "--openings",
+            s(&openings),
+            "--quota",
+            quota,
+            "--training-hours",
+            "90",
+            "--training-share",
+            "60",
+            "--disclose",
+            "--out",
+            s(out),
+        ]);
+        dossier(&home).args(&args).output().expect("runs")
+    };
+    let proof = dir.path().join("round.json");
+    let made = prove("20", &proof);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        !prove("10", &dir.path().join("over.json")).status.success(),
+        "2 of 12 is over 10%"
+    );
+    let verdict = ok_json(
+        &home,
+        &["--params", s(&params), "round", "verify", s(&proof)],
+    );
+    assert_eq!(verdict["valid"], true);
+    assert_eq!(
+        (verdict["bound"].clone(), verdict["trained"].clone()),
+        (json!(2), json!(8))
+    );
+    assert_eq!(verdict["distribution"], json!([0, 0, 10, 2]));
+    let listed = ok_json(&home, &["round", "list"]);
+    assert_eq!(listed["rounds"][0]["proof"]["quota"]["percent"], 20);
+    let audit = ok_json(&home, &["--params", s(&params), "audit"]);
+    assert_eq!(
+        audit["round_proofs"][0]["proof"]["status"], "valid",
+        "{audit}"
+    );
+    // The proof relabelled: refused, exit 1.
+    let mut relabelled: Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).expect("read")).expect("json");
+    relabelled["quota"]["percent"] = json!(10);
+    let forged = dir.path().join("forged.json");
+    std::fs::write(&forged, relabelled.to_string()).expect("write");
+    let out = dossier(&home)
+        .args(["--params", s(&params), "round", "verify", s(&forged)])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn a_round_is_declared_proven_submitted_and_reverified_over_http() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -72,30 +189,7 @@ fn a_round_is_declared_proven_submitted_and_reverified_over_http() {
     );
     let log_key = ledger_with_issuer(&home);
     ok(&home, &["issuer", "init", "univ.example"]);
-    // 12 appraisals of unit-3 for 2025: 2 excellent (20% of 12 allows 2), training hours 60,
-    // 90, 120 in turn (8 of 12 with 90 or more).
-    let claims: Vec<Value> = (0..12u64)
-        .map(|i| {
-            json!({"schema": "appraisal", "holder": dossier_tests::holder(i + 1),
-                "fields": {"year": 2025, "grade": if i % 6 == 1 { "excellent" } else { "competent" },
-                    "score": 80, "unit": "unit-3", "training_hours": 60 + i % 3 * 30}})
-        })
-        .collect();
-    let batch = dir.path().join("unit-3.jsonl");
-    write_lines(&batch, &claims);
-    let openings = dir.path().join("unit-3.openings.jsonl");
-    ok(
-        &home,
-        &[
-            "issue",
-            "--issuer",
-            HR,
-            "--batch",
-            s(&batch),
-            "--out",
-            s(&openings),
-        ],
-    );
+    let openings = issue_unit(&home, dir.path());
     let tokens = dir.path().join("tokens.json");
     let hr = token(&home, &tokens, "hr", HR);
     let univ = token(&home, &tokens, "univ", "univ.example");
