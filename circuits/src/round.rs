@@ -161,6 +161,8 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
         unit,
     };
     let windows: Vec<u32> = round.windows().collect();
+    let bound = rules.quota.bound(round.count);
+    let floor = training.floor(round.count);
     let mut tally = Tally::default();
     let mut blind = Fr::zero();
     let mut acc = dossier_core::round::accumulator_start();
@@ -184,8 +186,6 @@ pub fn window_witnesses<R: rand::RngCore + rand::CryptoRng>(
             leaves.push(opened);
         }
         let last = i + 1 == windows.len();
-        let bound = rules.quota.bound(round.count);
-        let floor = training.floor(round.count);
         if last && tally.grades[dossier_core::round::EXCELLENT] > bound {
             return Err(RoundError::OverQuota {
                 percent: rules.quota.percent,

@@ -8,7 +8,7 @@
 //! /v1/ballots/{name}/ratings` does); at the closing time the HR office publishes the tally on
 //! the ledger (`close`); anyone re-verifies the archive against the ledger (`verify`).
 
-use crate::client::{each_entry, fetch_json};
+use crate::client::{each_entry, fetch_json, ledger_key};
 use crate::error::CliError;
 use crate::wallet::Wallet;
 use crate::{present, wallet_path, BallotCmd, Out};
@@ -261,10 +261,7 @@ pub fn rate(
             )
         }
         Some(Public::Service(url)) => {
-            let key = fetch_json(&format!("{url}/v1/ledger"))?["log_key"]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| CliError::Input("the service names no ledger key".into()))?;
+            let key = ledger_key(url)?;
             let cp = dossier_core::checkpoint::open(ballot.roll.as_bytes(), &key)?;
             let mut replay = RollReplay::new(&ballot.issuer)?;
             each_entry(url, cp.size, |_, bytes| Ok(replay.add(bytes)?))?;

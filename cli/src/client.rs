@@ -21,6 +21,14 @@ pub fn fetch_json(url: &str) -> Result<serde_json::Value, CliError> {
         .map_err(|e| CliError::Input(format!("GET {url}: not JSON, or too large ({e})")))
 }
 
+/// The ledger's verifier key as a service names it (`GET /v1/ledger`).
+pub fn ledger_key(url: &str) -> Result<String, CliError> {
+    fetch_json(&format!("{url}/v1/ledger"))?["log_key"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| CliError::Input("the service names no ledger key".into()))
+}
+
 /// Streams the ledger's first `size` entries from a service to `each(index, entry)`, a page
 /// at a time (only one page is held): every colleague (or office) downloads the same pages,
 /// so the download names no credential. The entries' contents are checked where they matter:

@@ -429,16 +429,7 @@ pub fn audit_cmd(
                         }
                     ))).chain(rounds.iter().map(|r| format!(
                         "  round {} {} of {} declared at entry {} ({} appraisals): {}",
-                        r.round.unit, r.round.year, r.round.issuer, r.declared_entry, r.round.count,
-                        match &r.proof {
-                            crate::round::ProofFinding::Valid { bound, training_floor } => format!(
-                                "proof valid (excellent <= {bound}{})",
-                                training_floor.map_or(String::new(), |f| format!(", trained >= {f}"))
-                            ),
-                            crate::round::ProofFinding::Missing => "no proof yet".into(),
-                            crate::round::ProofFinding::Invalid { reason } => format!("PROOF INVALID: {reason}"),
-                            crate::round::ProofFinding::Unchecked => "proof not checked (no round key in --params)".into(),
-                        }
+                        r.round.unit, r.round.year, r.round.issuer, r.declared_entry, r.round.count, r.proof
                     ))).collect::<Vec<_>>().join("\n")
                 ),
                 json!({"ok": !invalid, "report": report, "round_proofs": rounds, "seconds": secs, "trusted_key": trusted.is_some(),

@@ -4,7 +4,7 @@
 //! grades never leave its machine), and anyone checks the proof (`verify`) and lists the
 //! rounds (`list`).
 
-use crate::client::{each_entry, fetch_json};
+use crate::client::{each_entry, fetch_json, ledger_key};
 use crate::error::CliError;
 use crate::{present, Out, RoundCmd, RoundOf};
 use dossier_core::credential::Credential;
@@ -72,15 +72,11 @@ pub fn round(
             let which = RoundOf { issuer, unit, year };
             let started = std::time::Instant::now();
             // The anchor: the service's public ledger, or this home's.
-            let (declared, anchor, trust, store) = match &service {
+            let (declared, anchor, trust, keeper) = match &service {
                 Some(url) => {
                     let (declared, anchor, key) = remote_anchor(url, &which)?;
-                    (
-                        declared,
-                        anchor,
-                        dossier_verifier::Trust::key_only(&key),
-                        None,
-                    )
+                    let trust = dossier_verifier::Trust::key_only(&key);
+                    (declared, anchor, trust, Keeper::Service(url))
                 }
                 None => {
                     // The ledger's key first: reading it opens the store, which a writer holds.
@@ -88,7 +84,7 @@ pub fn round(
                     let store = home.store()?;
                     let declared = store.round(&which.issuer, &which.unit, which.year)?;
                     let anchor = local_anchor(&store, &trust, &declared)?;
-                    (declared, anchor, trust, Some(store))
+                    (declared, anchor, trust, Keeper::Home(store))
                 }
             };
             let credentials = round_openings(&openings, &declared.round, schemas)?;
@@ -107,14 +103,12 @@ pub fn round(
                 disclose,
             )?;
             present::write_json(&path, &proof)?;
-            // Kept where it was anchored: submitted to the service, or in this home's store.
-            let submitted = match (&service, &store) {
-                (Some(url), _) => submit(url, &proof)?,
-                (None, Some(store)) => {
+            let submitted = match keeper {
+                Keeper::Service(url) => submit(url, &proof)?,
+                Keeper::Home(store) => {
                     store.record_round_proof(&proof)?;
                     None
                 }
-                (None, None) => None,
             };
             let round = &proof.round;
             let secs = started.elapsed().as_secs_f64();
@@ -247,6 +241,14 @@ pub struct Proving<'a> {
     pub schemas: &'a SchemaSet,
 }
 
+/// Where a round's proof is kept: where it was anchored.
+enum Keeper<'a> {
+    /// This home's store.
+    Home(dossier_store::Store),
+    /// The service whose ledger it was proven against (submitted with the office's token).
+    Service(&'a str),
+}
+
 /// What a round is proven against: a signed checkpoint, the HR office's registry replayed to
 /// it, and the round's declaration with its inclusion proof in the checkpoint's log.
 pub struct Anchor {
@@ -325,10 +327,7 @@ fn remote_anchor(url: &str, which: &RoundOf) -> Result<(DeclaredRound, Anchor, S
                 && d.round.year == which.year
         })
         .ok_or(dossier_store::StoreError::UnknownRound)?;
-    let key = fetch_json(&format!("{url}/v1/ledger"))?["log_key"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| bad("no ledger key"))?;
+    let key = ledger_key(url)?;
     let checkpoint = fetch_json(&format!("{url}/v1/checkpoints/latest"))?["note"]
         .as_str()
         .map(str::to_string)
@@ -503,6 +502,26 @@ pub enum ProofFinding {
     },
     /// Not checked: the params folder has no verifying key of the round circuit.
     Unchecked,
+}
+
+impl std::fmt::Display for ProofFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProofFinding::Valid {
+                bound,
+                training_floor,
+            } => {
+                write!(f, "proof valid (excellent <= {bound}")?;
+                if let Some(floor) = training_floor {
+                    write!(f, ", trained >= {floor}")?;
+                }
+                write!(f, ")")
+            }
+            ProofFinding::Missing => write!(f, "no proof yet"),
+            ProofFinding::Invalid { reason } => write!(f, "PROOF INVALID: {reason}"),
+            ProofFinding::Unchecked => write!(f, "proof not checked (no round key in --params)"),
+        }
+    }
 }
 
 /// A declared round and what the audit finds of its proof.

@@ -130,6 +130,19 @@ impl Round {
         )
     }
 
+    /// The round's `RoundDeclared` ledger entry body: what the HR office signs when it
+    /// declares the round, and what a verifier expects the proof's declaration to be.
+    pub fn declared_entry(&self) -> Result<crate::entry::EntryBody, CoreError> {
+        Ok(crate::entry::EntryBody::RoundDeclared {
+            issuer_id: self.issuer_id()?,
+            round_id: self.id()?,
+            unit: self.unit_hash()?,
+            year: self.year,
+            first: self.first,
+            count: self.count,
+        })
+    }
+
     /// Whether a credential id lies in the round.
     pub fn contains(&self, credential_id: u32) -> bool {
         ids(self.first, self.count).contains(&u64::from(credential_id))
@@ -535,7 +548,7 @@ impl RoundProof {
                     acc_in,
                     acc_out: p.acc_out,
                     last,
-                    bound: self.quota.bound(self.round.count),
+                    bound: self.bound(),
                     disclose: last && self.distribution.is_some(),
                     counts: match (last, self.distribution) {
                         (true, Some(d)) => d,
@@ -550,6 +563,16 @@ impl RoundProof {
                 public
             })
             .collect())
+    }
+
+    /// The most "excellent" grades the proof's quota allows its round.
+    pub fn bound(&self) -> u32 {
+        self.quota.bound(self.round.count)
+    }
+
+    /// The fewest appraisals its training rule asks to have met the hours, if it has one.
+    pub fn training_floor(&self) -> Option<u32> {
+        self.training.map(|t| t.floor(self.round.count))
     }
 
     /// The rules the proof claims.

@@ -56,12 +56,11 @@ pub struct Proven {
 
 impl Proven {
     fn of(proof: &RoundProof) -> Proven {
-        let count = proof.round.count;
         Proven {
             quota: proof.quota,
-            bound: proof.quota.bound(count),
+            bound: proof.bound(),
             training: proof.training,
-            training_floor: proof.training.map(|t| t.floor(count)),
+            training_floor: proof.training_floor(),
             distribution: proof.distribution,
             trained: proof.trained,
             windows: proof.windows.len(),
@@ -142,7 +141,6 @@ pub async fn declare(
             first: body.first,
             count: body.count,
         };
-        round.check()?;
         let key = state.home.issuer_key(&issuer, None)?;
         state.store.declare_round(&key, &round, now())?;
         let record = state.store.round_by_id(&round.id()?)?;

@@ -104,18 +104,7 @@ impl Store {
                 }
             }
         }
-        let entry = Entry::sign(
-            time,
-            EntryBody::RoundDeclared {
-                issuer_id: info.issuer_id,
-                round_id: id,
-                unit: round.unit_hash()?,
-                year: round.year,
-                first: round.first,
-                count: round.count,
-            },
-            key,
-        );
+        let entry = Entry::sign(time, round.declared_entry()?, key);
         let index = append_entry(&txn, &entry)?;
         let record = DeclaredRound {
             round: round.clone(),

@@ -8,7 +8,7 @@
 
 use crate::{decode_proof, verify_proof, Trust, VerifierKeys, VerifyError};
 use dossier_core::checkpoint::CheckpointBody;
-use dossier_core::entry::{Entry, EntryBody};
+use dossier_core::entry::Entry;
 use dossier_core::log_proof;
 use dossier_core::round::{Quota, Round, RoundProof, Training, GRADES};
 use dossier_core::schema::SchemaSet;
@@ -76,10 +76,10 @@ pub fn verify_round(
     Ok(RoundVerdict {
         round: proof.round.clone(),
         quota: proof.quota,
-        bound: proof.quota.bound(proof.round.count),
+        bound: proof.bound(),
         distribution: proof.distribution,
         training: proof.training,
-        training_floor: proof.training.map(|t| t.floor(proof.round.count)),
+        training_floor: proof.training_floor(),
         trained: proof.trained,
         checkpoint_size: checkpoint.size,
         windows: proof.windows.len(),
@@ -108,24 +108,7 @@ fn check_declared(proof: &RoundProof, checkpoint: &CheckpointBody) -> Result<(),
         VerifyError::RoundNotDeclared("the declaration's inclusion proof does not verify")
     })?;
     let entry = Entry::from_bytes(&bytes).map_err(malformed)?;
-    let r = &proof.round;
-    let declared = match entry.body {
-        EntryBody::RoundDeclared {
-            issuer_id,
-            round_id,
-            unit,
-            year,
-            first,
-            count,
-        } => {
-            issuer_id == r.issuer_id().map_err(malformed)?
-                && round_id == r.id().map_err(malformed)?
-                && unit == r.unit_hash().map_err(malformed)?
-                && (year, first, count) == (r.year, r.first, r.count)
-        }
-        _ => false,
-    };
-    if !declared {
+    if entry.body != proof.round.declared_entry().map_err(malformed)? {
         return Err(VerifyError::RoundNotDeclared(
             "the declared entry is not this round's declaration",
         ));
