@@ -791,7 +791,7 @@ enum RoundCmd {
         quota: u8,
         /// Also prove that at least `--training-share` per cent of the round completed this
         /// many hours of training in the year (0 to 8784).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8784))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=i64::from(dossier_core::round::MAX_TRAINING_HOURS)))]
         training_hours: Option<u32>,
         /// The share of the round that must have completed `--training-hours`, in per cent
         /// (rounded up).
