@@ -49,6 +49,9 @@ pub enum CliError {
     /// The params folder could not be used.
     #[error(transparent)]
     Params(#[from] dossier_params::ParamsError),
+    /// A rule file was refused, or the store refused an adoption or an action.
+    #[error(transparent)]
+    Workflow(#[from] dossier_workflow::WorkflowError),
 }
 
 impl CliError {
@@ -75,6 +78,7 @@ impl CliError {
             CliError::Ceremony(_) => EXIT_BAD_INPUT,
             CliError::Params(dossier_params::ParamsError::Io { .. }) => EXIT_STORE,
             CliError::Params(_) => EXIT_BAD_INPUT,
+            CliError::Workflow(_) => EXIT_BAD_INPUT,
         }
     }
 
@@ -101,6 +105,7 @@ impl CliError {
             ) => "ceremony_refused",
             CliError::Ceremony(_) => "bad_ceremony_file",
             CliError::Params(_) => "params",
+            CliError::Workflow(_) => "rule_refused",
         }
     }
 }

@@ -355,13 +355,14 @@ pub fn audit_cmd(
         .map(|p| crate::witness_policy(Some(p)))
         .transpose()?;
     let started = std::time::Instant::now();
-    let (result, notes) = match &args.ledger {
+    let (result, notes, exported) = match &args.ledger {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(io(p))?;
             let export = LedgerExport::from_json(&text)?;
             (
                 audit::audit(&export, trusted.as_deref()),
                 export.checkpoints,
+                Some(export.entries),
             )
         }
         None => {
@@ -369,6 +370,7 @@ pub fn audit_cmd(
             (
                 audit::audit_store(&store, trusted.as_deref())?,
                 store.checkpoints()?,
+                None,
             )
         }
     };
@@ -388,9 +390,35 @@ pub fn audit_cmd(
         }
         _ => Vec::new(),
     };
+    let rule_log = match (&result, exported) {
+        (Ok(_), None) => Some(store_rule_log(home, schemas)?),
+        (Ok(_), Some(entries)) => match &args.rules {
+            Some(dir) => Some(export_rule_log(&entries, dir, schemas)?),
+            None => None,
+        },
+        (Err(_), _) => None,
+    };
     let invalid = rounds
         .iter()
-        .any(|r| matches!(r.proof, crate::round::ProofFinding::Invalid { .. }));
+        .any(|r| matches!(r.proof, crate::round::ProofFinding::Invalid { .. }))
+        || rule_log.as_ref().is_some_and(|l| !l.findings.is_empty());
+    let rule_lines = match &rule_log {
+        None => {
+            vec!["  rule log: not audited (pass --rules with the adopted rule files)".to_string()]
+        }
+        Some(l) => std::iter::once(format!(
+            "  rule log: {} rule(s) adopted, {} action(s), {} finding(s)",
+            l.adoptions.len(),
+            l.actions,
+            l.findings.len()
+        ))
+        .chain(
+            l.findings
+                .iter()
+                .map(|f| format!("    entry {}: {:?}: {}", f.entry, f.kind, f.message)),
+        )
+        .collect(),
+    };
     let secs = started.elapsed().as_secs_f64();
     let trust_note = if trusted.is_some() {
         "pinned key"
@@ -430,9 +458,9 @@ pub fn audit_cmd(
                     ))).chain(rounds.iter().map(|r| format!(
                         "  round {} {} of {} declared at entry {} ({} appraisals): {}",
                         r.round.unit, r.round.year, r.round.issuer, r.declared_entry, r.round.count, r.proof
-                    ))).collect::<Vec<_>>().join("\n")
+                    ))).chain(rule_lines).collect::<Vec<_>>().join("\n")
                 ),
-                json!({"ok": !invalid, "report": report, "round_proofs": rounds, "seconds": secs, "trusted_key": trusted.is_some(),
+                json!({"ok": !invalid, "report": report, "round_proofs": rounds, "rule_log": rule_log, "seconds": secs, "trusted_key": trusted.is_some(),
                     "witnessed": policy.as_ref().map(|p| p.threshold)}),
             );
             Ok(if invalid { 1 } else { 0 })
@@ -444,6 +472,51 @@ pub fn audit_cmd(
             Err(CliError::Audit(d))
         }
     }
+}
+
+/// The rule log of this home's ledger, with the rule texts its store keeps.
+fn store_rule_log(
+    home: &Home,
+    schemas: &dossier_core::schema::SchemaSet,
+) -> Result<dossier_workflow::log::RuleLog, CliError> {
+    let store = home.reader()?;
+    let entries = crate::rules::ledger_entries(&store)?;
+    let texts: std::collections::HashMap<[u8; 32], String> =
+        store.rule_texts()?.into_iter().collect();
+    Ok(dossier_workflow::log::audit(
+        &entries,
+        |h| texts.get(h).cloned(),
+        schemas,
+    ))
+}
+
+/// The rule log of an export, with the rule files of a folder (each known by its hash).
+fn export_rule_log(
+    entries: &[Vec<u8>],
+    dir: &Path,
+    schemas: &dossier_core::schema::SchemaSet,
+) -> Result<dossier_workflow::log::RuleLog, CliError> {
+    let decoded = entries
+        .iter()
+        .map(|b| dossier_core::entry::Entry::from_bytes(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut texts = std::collections::HashMap::new();
+    for f in std::fs::read_dir(dir).map_err(io(dir))? {
+        let path = f.map_err(io(dir))?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let meta = std::fs::metadata(&path).map_err(io(&path))?;
+            if meta.len() > dossier_store::rules::MAX_RULE_TEXT as u64 {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            texts.insert(dossier_store::rules::rule_hash(&text), text);
+        }
+    }
+    Ok(dossier_workflow::log::audit(
+        &decoded,
+        |h| texts.get(h).cloned(),
+        schemas,
+    ))
 }
 
 /// The first hex digits of an id, for reports people read (JSON carries the whole id).

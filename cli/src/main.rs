@@ -18,6 +18,7 @@ mod keys;
 mod ledger;
 mod present;
 mod round;
+mod rules;
 mod serve;
 mod wallet;
 
@@ -86,6 +87,10 @@ enum Command {
     /// regulator, in zero knowledge, that the round keeps its quota of "excellent" grades.
     #[command(subcommand)]
     Round(RoundCmd),
+    /// Rules that run themselves: adopt a rule file on the ledger, run the issuer's engine for
+    /// a day (each due case acted on once, each action a ledger entry), list the rules in force.
+    #[command(subcommand)]
+    Rules(RulesCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -962,6 +967,63 @@ struct AuditArgs {
     /// A witness policy file: every checkpoint must also carry its k cosignatures.
     #[arg(long)]
     witness_policy: Option<PathBuf>,
+    /// With --ledger: a folder of the adopted rule files (`*.toml`), so that the rule log is
+    /// audited too (this home's store keeps its own).
+    #[arg(long, requires = "ledger")]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum RulesCmd {
+    /// Check rule files against the schemas (nothing is written).
+    Check {
+        /// The rule files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Adopt a rule file for an issuer: its SHA-256 goes on the ledger, in force from --from
+    /// (a later adoption of the same name replaces it from its own day).
+    Adopt {
+        /// The issuer (its key signs the adoption).
+        #[arg(long)]
+        issuer: String,
+        /// The first day in force, YYYY-MM-DD (default today).
+        #[arg(long)]
+        from: Option<String>,
+        /// The rule file.
+        file: PathBuf,
+    },
+    /// The rules adopted and which version of each is in force on a day.
+    List {
+        /// Only this issuer's.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// The day, YYYY-MM-DD (default today).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Print an adopted rule's text by its SHA-256 (hash it to check it is the one adopted).
+    Show {
+        /// The rule's SHA-256 (hex).
+        hash: String,
+    },
+    /// Run an issuer's rules for a day over its credentials' openings: every case due by then
+    /// is acted on once (a `RuleFired` entry citing the rule and the credential id); run it
+    /// again, or after a crash, and nothing is taken twice.
+    Run {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The openings of its credentials (`dossier issue --out`; any versions).
+        #[arg(long)]
+        openings: PathBuf,
+        /// The day to evaluate, YYYY-MM-DD (default today).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Show what is due without recording anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Prints either text or JSON.
@@ -1057,6 +1119,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Committee(cmd) => authority::committee(&home, &out, &schemas, cmd),
         Command::Ballot(cmd) => ballot::ballot(&home, params, &out, &schemas, cmd),
         Command::Round(cmd) => round::round(&home, params, &out, &schemas, cmd),
+        Command::Rules(cmd) => rules::rules(&home, &out, &schemas, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),

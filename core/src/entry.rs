@@ -24,6 +24,9 @@
 //! kind 14 BallotTallied     issuer_id:F | ballot_id:F | ratings:[u8; 32] | appraisees:u16
 //!                           | choices:u16 | appraisees * choices * count:u32
 //! kind 15 RoundDeclared     issuer_id:F | round_id:F | unit:F | year:u32 | first:u32 | count:u32
+//! kind 16 RuleAdopted       issuer_id:F | rule:[u8; 32] | from:u32 | name_len:u16 | name:utf8
+//! kind 17 RuleFired         issuer_id:F | rule:[u8; 32] | credential_id:u32 | occasion:u64
+//!                           | day:u32
 //! subject = 0 (the ledger) | 1 issuer_id:F | 2 (the accreditation authority)
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
@@ -70,6 +73,14 @@
 //! ids `first .. first + count`, which must already be issued. Every appraisal the issuer issues
 //! or updates must lie in one of its rounds (the audit lists those that do not), and the round's
 //! quota is then proven in zero knowledge against a checkpoint's registry root.
+//!
+//! **Rules** (the workflow engine, `dossier-workflow`). An issuer adopts a rule file
+//! (`RuleAdopted`, signed by the issuer): its SHA-256, its name and the day (days since
+//! 1970-01-01) it is in force from; a later adoption of the same name replaces it from its own
+//! day. Each action the engine takes is a `RuleFired` entry: the rule's hash, the credential
+//! that made it due, the occasion (the due day of a date rule, the ledger index of an event
+//! rule's entry) and the day the engine acted. Rule files hold no personal data, and an action
+//! names a credential id, never a value.
 //!
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
@@ -362,6 +373,30 @@ pub enum EntryBody {
         /// How many appraisals.
         count: u32,
     },
+    /// An issuer adopts a rule: from `from` on, its engine acts by it.
+    RuleAdopted {
+        /// The issuer whose engine runs the rule.
+        issuer_id: Fr,
+        /// SHA-256 of the rule file.
+        rule: [u8; 32],
+        /// The first day it is in force (days since 1970-01-01).
+        from: u32,
+        /// The rule's name: a later adoption of the same name replaces it.
+        name: String,
+    },
+    /// An action the engine took by a rule.
+    RuleFired {
+        /// The issuer whose engine acted.
+        issuer_id: Fr,
+        /// SHA-256 of the rule file it acted by.
+        rule: [u8; 32],
+        /// The credential that made it due.
+        credential_id: u32,
+        /// The due day of a date rule, or the ledger index of an event rule's entry.
+        occasion: u64,
+        /// The day the engine acted (days since 1970-01-01).
+        day: u32,
+    },
 }
 
 impl EntryBody {
@@ -382,6 +417,8 @@ impl EntryBody {
             EntryBody::BallotOpened { .. } => 13,
             EntryBody::BallotTallied { .. } => 14,
             EntryBody::RoundDeclared { .. } => 15,
+            EntryBody::RuleAdopted { .. } => 16,
+            EntryBody::RuleFired { .. } => 17,
         }
     }
 
@@ -403,10 +440,12 @@ impl EntryBody {
             EntryBody::BallotOpened { .. } => "ballot_opened",
             EntryBody::BallotTallied { .. } => "ballot_tallied",
             EntryBody::RoundDeclared { .. } => "round_declared",
+            EntryBody::RuleAdopted { .. } => "rule_adopted",
+            EntryBody::RuleFired { .. } => "rule_fired",
         }
     }
 
-    /// The issuer an entry of kinds 1-4 and 12-15 belongs to (and whose key signs it).
+    /// The issuer an entry of kinds 1-4 and 12-17 belongs to (and whose key signs it).
     pub fn issuer_id(&self) -> Option<Fr> {
         match self {
             EntryBody::IssuerRegistered { issuer_id, .. }
@@ -416,7 +455,9 @@ impl EntryBody {
             | EntryBody::CommitteeSet { issuer_id, .. }
             | EntryBody::BallotOpened { issuer_id, .. }
             | EntryBody::BallotTallied { issuer_id, .. }
-            | EntryBody::RoundDeclared { issuer_id, .. } => Some(*issuer_id),
+            | EntryBody::RoundDeclared { issuer_id, .. }
+            | EntryBody::RuleAdopted { issuer_id, .. }
+            | EntryBody::RuleFired { issuer_id, .. } => Some(*issuer_id),
             EntryBody::RegistryRoots { .. }
             | EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
@@ -645,6 +686,31 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             for n in [year, first, count] {
                 out.extend_from_slice(&n.to_be_bytes());
             }
+        }
+        EntryBody::RuleAdopted {
+            issuer_id,
+            rule,
+            from,
+            name,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(rule);
+            out.extend_from_slice(&from.to_be_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        EntryBody::RuleFired {
+            issuer_id,
+            rule,
+            credential_id,
+            occasion,
+            day,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(rule);
+            out.extend_from_slice(&credential_id.to_be_bytes());
+            out.extend_from_slice(&occasion.to_be_bytes());
+            out.extend_from_slice(&day.to_be_bytes());
         }
     }
     out
@@ -1011,6 +1077,19 @@ impl Entry {
                 first: u32::from_be_bytes(r.array()?),
                 count: u32::from_be_bytes(r.array()?),
             },
+            16 => EntryBody::RuleAdopted {
+                issuer_id: r.field("issuer id")?,
+                rule: r.array()?,
+                from: u32::from_be_bytes(r.array()?),
+                name: r.name(MAX_NAME)?,
+            },
+            17 => EntryBody::RuleFired {
+                issuer_id: r.field("issuer id")?,
+                rule: r.array()?,
+                credential_id: u32::from_be_bytes(r.array()?),
+                occasion: u64::from_be_bytes(r.array()?),
+                day: u32::from_be_bytes(r.array()?),
+            },
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -1141,6 +1220,30 @@ mod tests {
                     count,
                 }
             ),
+            (arb_field(), any::<[u8; 32]>(), any::<u32>(), "[a-z-]{1,40}").prop_map(
+                |(issuer_id, rule, from, name)| EntryBody::RuleAdopted {
+                    issuer_id,
+                    rule,
+                    from,
+                    name,
+                }
+            ),
+            (
+                arb_field(),
+                any::<[u8; 32]>(),
+                any::<u32>(),
+                any::<u64>(),
+                any::<u32>()
+            )
+                .prop_map(|(issuer_id, rule, credential_id, occasion, day)| {
+                    EntryBody::RuleFired {
+                        issuer_id,
+                        rule,
+                        credential_id,
+                        occasion,
+                        day,
+                    }
+                }),
             (arb_field(), arb_field()).prop_map(|(issuer_id, schema_id)| EntryBody::Accredited {
                 issuer_id,
                 schema_id

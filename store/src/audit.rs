@@ -467,7 +467,9 @@ impl<'c> Replay<'c> {
             | EntryBody::CommitteeSet { .. }
             | EntryBody::BallotOpened { .. }
             | EntryBody::BallotTallied { .. }
-            | EntryBody::RoundDeclared { .. } => {}
+            | EntryBody::RoundDeclared { .. }
+            | EntryBody::RuleAdopted { .. }
+            | EntryBody::RuleFired { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())

@@ -481,6 +481,9 @@ impl Store {
             crate::ballot::NULLIFIERS.name(),
             crate::round::ROUNDS.name(),
             crate::round::ROUND_PROOFS.name(),
+            crate::rules::RULE_TEXTS.name(),
+            crate::rules::RULE_ADOPTIONS.name(),
+            crate::rules::RULE_FIRINGS.name(),
         ];
         if required.iter().all(|t| names.iter().any(|n| n == t)) {
             return Ok(());
@@ -501,6 +504,9 @@ impl Store {
         txn.open_table(crate::ballot::NULLIFIERS)?;
         txn.open_table(crate::round::ROUNDS)?;
         txn.open_table(crate::round::ROUND_PROOFS)?;
+        txn.open_table(crate::rules::RULE_TEXTS)?;
+        txn.open_table(crate::rules::RULE_ADOPTIONS)?;
+        txn.open_table(crate::rules::RULE_FIRINGS)?;
         txn.commit()?;
         Ok(())
     }

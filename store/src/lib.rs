@@ -9,6 +9,7 @@
 //! - [`export`]: the ledger as a regulator receives it;
 //! - [`ballot`]: ballots of anonymous peer rating, their archives of ratings and rolls;
 //! - [`round`]: appraisal rounds declared on the ledger, and their proofs of quota;
+//! - [`rules`]: rule files adopted on the ledger, and the engine's actions, each taken once;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod ledger;
 pub mod registry;
 pub mod round;
+pub mod rules;
 
 pub use db::{IssuerInfo, Store, StoreReader};
 pub use error::StoreError;

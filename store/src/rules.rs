@@ -1,0 +1,318 @@
+//! Rules in the store: an issuer adopts a rule file (a `RuleAdopted` entry carries its SHA-256;
+//! the text is kept here, for anyone to fetch and hash), and its engine's actions are
+//! `RuleFired` entries, each taken once.
+//!
+//! **Once.** An action is keyed by (issuer, rule hash, credential id, occasion). The key and its
+//! entry are written in the same transaction, and a key already present is skipped: an engine
+//! killed mid-run and run again, or two replicas' engines racing, write each action once.
+//!
+//! This crate knows nothing of rule files beyond their hash and name: parsing, the conditions
+//! and the audit of the rule log are `dossier-workflow`'s.
+//!
+//! Tables: `rule_texts` SHA-256 -> the file's text; `rule_adoptions` entry index -> JSON
+//! [`Adoption`]; `rule_firings` (issuer id, rule hash, credential id, occasion) -> the index
+//! of its `RuleFired` entry.
+
+use crate::db::{append_entry, record_from_json, record_json};
+use crate::{Store, StoreError};
+use dossier_core::entry::{Entry, EntryBody, MAX_NAME};
+use dossier_core::field;
+use dossier_core::keys::KeyPair;
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// `rule_texts`: a rule file's SHA-256 -> its text.
+pub const RULE_TEXTS: TableDefinition<[u8; 32], &str> = TableDefinition::new("rule_texts");
+/// `rule_adoptions`: the `RuleAdopted` entry's index -> JSON [`Adoption`].
+pub const RULE_ADOPTIONS: TableDefinition<u64, &str> = TableDefinition::new("rule_adoptions");
+/// `rule_firings`: (issuer id, rule hash, credential id, occasion) -> its `RuleFired` entry.
+pub const RULE_FIRINGS: TableDefinition<([u8; 32], [u8; 32], u32, u64), u64> =
+    TableDefinition::new("rule_firings");
+
+/// The largest rule file accepted, in bytes.
+pub const MAX_RULE_TEXT: usize = 64 * 1024;
+
+/// A rule an issuer adopted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adoption {
+    /// The issuer's name.
+    pub issuer: String,
+    /// The rule's name.
+    pub name: String,
+    /// SHA-256 of its file (hex).
+    pub rule: String,
+    /// The first day it is in force (days since 1970-01-01).
+    pub from: u32,
+    /// Its `RuleAdopted` entry.
+    pub entry: u64,
+}
+
+/// An action the engine takes: the rule it acts by, the credential and the occasion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FiringKey {
+    /// SHA-256 of the rule file.
+    pub rule: [u8; 32],
+    /// The credential that made it due.
+    pub credential_id: u32,
+    /// The due day (date rules) or the event's ledger index (event rules).
+    pub occasion: u64,
+}
+
+/// SHA-256 of a rule file: its identity on the ledger.
+pub fn rule_hash(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+fn refused(reason: impl Into<String>) -> StoreError {
+    StoreError::Refused {
+        reason: reason.into(),
+    }
+}
+
+impl Store {
+    /// Adopts a rule for the key's issuer from day `from`: keeps its text and writes the
+    /// `RuleAdopted` entry, returning its index. The caller has parsed the text (the store
+    /// only bounds it); the same file adopted twice by one issuer is refused.
+    pub fn adopt_rule(
+        &self,
+        key: &KeyPair,
+        name: &str,
+        text: &str,
+        from: u32,
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        if text.len() > MAX_RULE_TEXT {
+            return Err(refused("the rule file is larger than 64 KiB"));
+        }
+        if name.is_empty() || name.len() > MAX_NAME {
+            return Err(refused("a rule's name has 1 to 100 bytes"));
+        }
+        let hash = rule_hash(text);
+        let (txn, info) = self.write_as(key)?;
+        {
+            let t = txn.open_table(RULE_ADOPTIONS)?;
+            for row in t.iter()? {
+                let a: Adoption = record_from_json("rule adoption", row?.1.value())?;
+                if a.issuer == info.name && a.rule == hex::encode(hash) {
+                    return Err(refused("this issuer has adopted this rule file already"));
+                }
+            }
+        }
+        let entry = Entry::sign(
+            time,
+            EntryBody::RuleAdopted {
+                issuer_id: info.issuer_id,
+                rule: hash,
+                from,
+                name: name.to_string(),
+            },
+            key,
+        );
+        let index = append_entry(&txn, &entry)?;
+        txn.open_table(RULE_TEXTS)?.insert(hash, text)?;
+        let adoption = Adoption {
+            issuer: info.name.clone(),
+            name: name.to_string(),
+            rule: hex::encode(hash),
+            from,
+            entry: index,
+        };
+        txn.open_table(RULE_ADOPTIONS)?
+            .insert(index, record_json("rule adoption", &adoption)?.as_str())?;
+        txn.commit()?;
+        Ok(index)
+    }
+
+    /// Records the engine's actions for the key's issuer, on `day`, in one transaction: each
+    /// action not taken before gets its `RuleFired` entry; those taken before are skipped.
+    /// Returns the index of each new entry, in the order given (`None` for a skipped one).
+    /// Every action must cite a rule the issuer adopted.
+    pub fn fire_rules(
+        &self,
+        key: &KeyPair,
+        actions: &[FiringKey],
+        day: u32,
+        time: u64,
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        let (txn, info) = self.write_as(key)?;
+        let issuer = field::to_be_bytes(&info.issuer_id);
+        let adopted: Vec<[u8; 32]> = {
+            let t = txn.open_table(RULE_ADOPTIONS)?;
+            let mut out = Vec::new();
+            for row in t.iter()? {
+                let a: Adoption = record_from_json("rule adoption", row?.1.value())?;
+                if a.issuer == info.name {
+                    out.push(parse_hash(&a.rule)?);
+                }
+            }
+            out
+        };
+        let mut written = Vec::with_capacity(actions.len());
+        for a in actions {
+            if !adopted.contains(&a.rule) {
+                return Err(refused("an action cites a rule the issuer has not adopted"));
+            }
+            let k = (issuer, a.rule, a.credential_id, a.occasion);
+            if txn.open_table(RULE_FIRINGS)?.get(k)?.is_some() {
+                written.push(None);
+                continue;
+            }
+            let entry = Entry::sign(
+                time,
+                EntryBody::RuleFired {
+                    issuer_id: info.issuer_id,
+                    rule: a.rule,
+                    credential_id: a.credential_id,
+                    occasion: a.occasion,
+                    day,
+                },
+                key,
+            );
+            let index = append_entry(&txn, &entry)?;
+            txn.open_table(RULE_FIRINGS)?.insert(k, index)?;
+            written.push(Some(index));
+        }
+        txn.commit()?;
+        Ok(written)
+    }
+}
+
+fn parse_hash(hex_text: &str) -> Result<[u8; 32], StoreError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_text, &mut out).map_err(|_| StoreError::Ledger {
+        reason: "a stored rule adoption is corrupt".into(),
+    })?;
+    Ok(out)
+}
+
+impl<D: ReadableDatabase> Store<D> {
+    /// A rule file's text, by its SHA-256.
+    pub fn rule_text(&self, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_TEXTS)?;
+        Ok(t.get(hash)?.map(|v| v.value().to_string()))
+    }
+
+    /// Every rule file the store keeps, with its SHA-256.
+    pub fn rule_texts(&self) -> Result<Vec<([u8; 32], String)>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_TEXTS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Every adoption, in log order (of every issuer, or of one).
+    pub fn adoptions(&self, issuer: Option<&str>) -> Result<Vec<Adoption>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_ADOPTIONS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let a: Adoption = record_from_json("rule adoption", row?.1.value())?;
+            if issuer.is_none_or(|i| i == a.issuer) {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The actions an issuer's engine has taken, with their entries.
+    pub fn firings(&self, issuer: &str) -> Result<Vec<(FiringKey, u64)>, StoreError> {
+        let info = self.issuer(issuer)?;
+        let id = field::to_be_bytes(&info.issuer_id);
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_FIRINGS)?;
+        let mut out = Vec::new();
+        for row in t.range((id, [0u8; 32], 0, 0)..=(id, [0xff; 32], u32::MAX, u64::MAX))? {
+            let (k, v) = row?;
+            let (_, rule, credential_id, occasion) = k.value();
+            out.push((
+                FiringKey {
+                    rule,
+                    credential_id,
+                    occasion,
+                },
+                v.value(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_core::keys::KeyPair;
+
+    fn store() -> (tempfile::TempDir, Store, KeyPair) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            Store::open(&dir.path().join("db"), std::time::Duration::from_secs(1)).expect("open");
+        store
+            .init_ledger(&KeyPair::generate("ledger.example", &mut rand::rngs::OsRng).expect("key"))
+            .expect("ledger");
+        let hr = KeyPair::generate("hr.example", &mut rand::rngs::OsRng).expect("key");
+        store.register_issuer(&hr, 1).expect("register");
+        (dir, store, hr)
+    }
+
+    #[test]
+    fn an_action_is_written_once() {
+        let (_d, store, hr) = store();
+        let text = "name = \"r\"\n";
+        let at = store.adopt_rule(&hr, "r", text, 0, 2).expect("adopt");
+        assert_eq!(
+            store.rule_text(&rule_hash(text)).expect("text").as_deref(),
+            Some(text)
+        );
+        let a = FiringKey {
+            rule: rule_hash(text),
+            credential_id: 7,
+            occasion: 20_000,
+        };
+        let first = store.fire_rules(&hr, &[a, a], 20_001, 3).expect("fire");
+        assert_eq!(
+            first,
+            vec![Some(at + 1), None],
+            "a repeat in one run is skipped"
+        );
+        let again = store.fire_rules(&hr, &[a], 20_002, 4).expect("again");
+        assert_eq!(again, vec![None], "a repeat in a later run is skipped");
+        assert_eq!(
+            store.firings("hr.example").expect("firings"),
+            vec![(a, at + 1)]
+        );
+        assert_eq!(store.ledger_size().expect("size"), at + 2);
+    }
+
+    #[test]
+    fn unadopted_rules_and_repeated_adoptions_are_refused() {
+        let (_d, store, hr) = store();
+        let a = FiringKey {
+            rule: rule_hash("edited"),
+            credential_id: 1,
+            occasion: 1,
+        };
+        let size = store.ledger_size().expect("size");
+        assert!(matches!(
+            store.fire_rules(&hr, &[a], 1, 1),
+            Err(StoreError::Refused { .. })
+        ));
+        assert_eq!(store.ledger_size().expect("size"), size, "nothing written");
+        store.adopt_rule(&hr, "r", "x", 0, 1).expect("adopt");
+        assert!(store.adopt_rule(&hr, "r", "x", 5, 1).is_err());
+        assert!(store
+            .adopt_rule(&hr, "r", &"x".repeat(MAX_RULE_TEXT + 1), 5, 1)
+            .is_err());
+        let other = KeyPair::generate("hr.example", &mut rand::rngs::OsRng).expect("key");
+        assert!(
+            store.adopt_rule(&other, "r", "y", 0, 1).is_err(),
+            "only the issuer's key adopts its rules"
+        );
+    }
+}

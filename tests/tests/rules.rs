@@ -1,0 +1,237 @@
+//! Rules that run themselves, from the command line: the HR office checks and adopts the
+//! shipped rules, runs its engine day by day (`rules run --as-of`), and every due case is acted
+//! on once, even when the engine is killed with SIGKILL mid-run and run again; a regulator's
+//! audit replays the rule log (from the store, and from an export with the rule files) and
+//! finds nothing wrong. Refused, changing nothing: a rule file with a broken condition, the
+//! same file adopted twice, an unknown issuer.
+
+use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, write_lines};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const HR: &str = "hr.example";
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+fn rule_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../rules")
+        .join(format!("{name}.toml"))
+}
+
+fn employment(i: u64, status: &str, hire: &str) -> Value {
+    json!({"schema": "employment", "holder": holder(i),
+        "fields": {"department": "finance", "position": "auditor", "rank_level": "clerk_1",
+            "rank_since": hire, "hire_date": hire, "status": status,
+            "sanction_until": "1970-01-01"}})
+}
+
+fn ledger_size(home: &Path) -> u64 {
+    ok_json(home, &["ledger", "info"])["entries"]
+        .as_u64()
+        .expect("size")
+}
+
+/// 60 recruits on probation (hired 2024-03-15), 60 servants hired 1985-09-01 and 3 sanctions.
+fn issue(home: &Path, dir: &Path) -> PathBuf {
+    let mut claims: Vec<Value> = (0..60)
+        .map(|i| employment(i, "probation", "2024-03-15"))
+        .chain((60..120).map(|i| employment(i, "active", "1985-09-01")))
+        .collect();
+    for i in 0..3 {
+        claims.push(json!({"schema": "sanction", "holder": holder(200 + i),
+            "fields": {"kind": "warning", "from": "2025-01-01", "until": "2025-06-30"}}));
+    }
+    let batch = dir.join("staff.jsonl");
+    write_lines(&batch, &claims);
+    let openings = dir.join("staff.openings.jsonl");
+    ok(
+        home,
+        &[
+            "issue",
+            "--issuer",
+            HR,
+            "--batch",
+            s(&batch),
+            "--out",
+            s(&openings),
+        ],
+    );
+    openings
+}
+
+fn run(home: &Path, openings: &Path, as_of: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "rules",
+        "run",
+        "--issuer",
+        HR,
+        "--openings",
+        s(openings),
+        "--as-of",
+        as_of,
+    ];
+    args.extend(extra);
+    ok_json(home, &args)
+}
+
+fn cases(v: &Value) -> Vec<Value> {
+    v["evaluation"]["cases"].as_array().expect("cases").clone()
+}
+
+#[test]
+fn rules_are_adopted_run_once_per_case_and_audited() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    let openings = issue(&home, dir.path());
+    let names = ["probation-review", "retirement", "sanction-notice"];
+
+    // Every shipped rule checks; a broken one is refused and adopts nothing.
+    let shipped: Vec<PathBuf> = std::fs::read_dir(rule_file("x").parent().expect("dir"))
+        .expect("rules folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    let mut args = vec!["rules", "check"];
+    args.extend(shipped.iter().map(|p| s(p)));
+    assert_eq!(
+        ok_json(&home, &args)["rules"].as_array().map(Vec::len),
+        Some(shipped.len())
+    );
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(rule_file("retirement"))
+            .expect("read")
+            .replace("fields.hire_date", "fields.birthday"),
+    )
+    .expect("write");
+    let before = ledger_size(&home);
+    let out = dossier(&home)
+        .args(["rules", "adopt", "--issuer", HR, s(&broken)])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("birthday"));
+    assert_eq!(ledger_size(&home), before, "nothing written");
+
+    for name in names {
+        let adopted = ok_json(
+            &home,
+            &[
+                "rules",
+                "adopt",
+                "--issuer",
+                HR,
+                "--from",
+                "2020-01-01",
+                s(&rule_file(name)),
+            ],
+        );
+        assert_eq!(adopted["rule"]["name"], name);
+    }
+    let again = dossier(&home)
+        .args([
+            "rules",
+            "adopt",
+            "--issuer",
+            HR,
+            s(&rule_file("retirement")),
+        ])
+        .output()
+        .expect("runs");
+    assert!(!again.status.success(), "the same file adopted twice");
+    let unknown = dossier(&home)
+        .args([
+            "rules",
+            "adopt",
+            "--issuer",
+            "nobody.example",
+            s(&rule_file("retirement")),
+        ])
+        .output()
+        .expect("runs");
+    assert!(!unknown.status.success());
+    let listed = ok_json(&home, &["rules", "list", "--as-of", "2025-01-01"]);
+    assert_eq!(listed["rules"].as_array().map(Vec::len), Some(3));
+    assert!(listed["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .all(|r| r["state"] == "in force"));
+    let hash = listed["rules"][0]["rule"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    let shown = ok(&home, &["rules", "show", &hash]);
+    assert_eq!(dossier_store::rules::rule_hash(&shown), {
+        let mut h = [0u8; 32];
+        hex::decode_to_slice(&hash, &mut h).expect("hex");
+        h
+    });
+
+    // The day before probation ends: nothing is due (the sanctions were issued today, after
+    // this simulated day).
+    let before = ledger_size(&home);
+    assert!(cases(&run(&home, &openings, "2025-03-14", &[])).is_empty());
+    // The day: 60 reviews due; a dry run records nothing.
+    let dry = run(&home, &openings, "2025-03-15", &["--dry-run"]);
+    assert_eq!(cases(&dry).len(), 60);
+    assert!(cases(&dry)
+        .iter()
+        .all(|c| c["rule"] == "probation-review" && c["due"] == "2025-03-15"));
+    assert_eq!(ledger_size(&home), before);
+
+    // Today: 60 reviews, 60 retirements (due 2025-09-01) and 3 sanction notices. The engine
+    // is killed mid-run, three times, then runs to the end: each case is recorded once.
+    for delay_ms in [5u64, 40, 120] {
+        let mut child = dossier(&home)
+            .args(["rules", "run", "--issuer", HR, "--openings", s(&openings)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        // SIGKILL: no destructor, no flush.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let full = ok_json(
+        &home,
+        &["rules", "run", "--issuer", HR, "--openings", s(&openings)],
+    );
+    assert_eq!(cases(&full).len(), 123, "{full}");
+    let rerun = ok_json(
+        &home,
+        &["rules", "run", "--issuer", HR, "--openings", s(&openings)],
+    );
+    assert_eq!(rerun["recorded"], 0);
+    assert!(cases(&rerun).iter().all(|c| c["taken_before"] == true));
+
+    // The regulator's audit: from the store, and from an export with the rule files.
+    let audit = ok_json(&home, &["audit"]);
+    assert_eq!(audit["ok"], true, "{audit}");
+    assert_eq!(audit["rule_log"]["actions"], 123, "each case once");
+    assert_eq!(audit["rule_log"]["findings"], json!([]));
+    let export = dir.path().join("export.json");
+    ok(&home, &["ledger", "export", "--out", s(&export)]);
+    let rules_dir = rule_file("x").parent().expect("dir").to_path_buf();
+    let audit = ok_json(
+        &home,
+        &["audit", "--ledger", s(&export), "--rules", s(&rules_dir)],
+    );
+    assert_eq!(audit["rule_log"]["actions"], 123);
+    assert_eq!(audit["rule_log"]["findings"], json!([]));
+    // Without the rule files, the rule log is not audited, and the report says so.
+    let audit = ok(&home, &["audit", "--ledger", s(&export)]);
+    assert!(audit.contains("rule log: not audited"), "{audit}");
+}

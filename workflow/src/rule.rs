@@ -1,0 +1,381 @@
+//! A rule file: what makes a case due, the condition under which it is acted on, and the
+//! actions taken. Rules are TOML (written by people who set policy, read by anyone); their
+//! conditions are CEL, the Common Expression Language (non-Turing-complete, side-effect free:
+//! the same inputs give the same answer on every machine, so an action can be replayed).
+//!
+//! ```toml
+//! name = "probation-review"          # a later version of the same name replaces it
+//! version = 1
+//! description = "..."
+//! schema = "employment"              # the credentials the rule looks at
+//! due = "add_years(fields.hire_date, 1)"   # a date rule: when a case falls due; or
+//! # on = "issue"                     # an event rule: each issue (or update) of the schema
+//! condition = 'fields.status == "probation"'
+//!
+//! [[actions]]
+//! kind = "task"                      # or "notice"
+//! to = "hr_office"                   # hr_office, servant, pension_office, payroll
+//! title = "Hold the probation review"
+//! ```
+//!
+//! What a rule sees ([`crate::facts`]): `fields` (the credential's values: dates are CEL
+//! timestamps at midnight UTC, enums their member's name), `credential` (`id`, `issued_at`),
+//! `holder` (per schema name, the same holder's current credentials from this issuer, as field
+//! maps) and `today`. Functions beyond CEL's standard ones: `date("YYYY-MM-DD")`,
+//! `add_days(t, n)`, `add_years(t, n)` (29 February plus a year is 28 February),
+//! `years_between(a, b)` (whole years) and `sum(list)`.
+
+use crate::facts::{self, Facts};
+use crate::WorkflowError;
+use dossier_core::schema::SchemaSet;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The largest rule file accepted, in bytes (the store's bound).
+pub use dossier_store::rules::MAX_RULE_TEXT;
+
+/// The most actions one rule takes.
+pub const MAX_ACTIONS: usize = 8;
+
+/// What the file says, before its expressions are compiled.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    name: String,
+    version: u32,
+    #[serde(default)]
+    description: String,
+    schema: String,
+    #[serde(default)]
+    due: Option<String>,
+    #[serde(default)]
+    on: Option<EventKind>,
+    #[serde(default)]
+    condition: Option<String>,
+    actions: Vec<Action>,
+}
+
+/// The ledger events an event rule follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A credential issued.
+    Issue,
+    /// A credential updated (replaced by a new version).
+    Update,
+    /// Either.
+    IssueOrUpdate,
+}
+
+impl EventKind {
+    /// Whether an entry of the ledger is such an event (`is_issue`: an `Issue`, else an
+    /// `Update`).
+    pub fn matches(self, is_issue: bool) -> bool {
+        match self {
+            EventKind::Issue => is_issue,
+            EventKind::Update => !is_issue,
+            EventKind::IssueOrUpdate => true,
+        }
+    }
+}
+
+/// Whom an action addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The issuer's HR office.
+    HrOffice,
+    /// The civil servant the credential belongs to.
+    Servant,
+    /// The pension office.
+    PensionOffice,
+    /// Payroll.
+    Payroll,
+}
+
+/// What an action is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Work for a person: a review to hold, an approval to give.
+    Task,
+    /// A message: nothing to do but know.
+    Notice,
+}
+
+/// One action of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Task or notice.
+    pub kind: ActionKind,
+    /// Whom it addresses.
+    pub to: Party,
+    /// What it says (public policy text, never a credential's value).
+    pub title: String,
+}
+
+/// When a rule's cases fall due.
+#[derive(Clone, Debug)]
+pub enum Trigger {
+    /// On a date computed from the credential (`due`).
+    Date(Expression),
+    /// On a ledger event of the schema.
+    Event(EventKind),
+}
+
+/// A compiled CEL expression with its source and the variables it reads.
+#[derive(Clone, Debug)]
+pub struct Expression {
+    source: String,
+    program: Arc<cel::Program>,
+    variables: BTreeSet<String>,
+}
+
+impl Expression {
+    fn compile(what: &'static str, source: &str) -> Result<Expression, WorkflowError> {
+        let program = facts::env()
+            .compile(source)
+            .map_err(|e| WorkflowError::Expression {
+                field: what,
+                reason: e.to_string(),
+            })?;
+        let variables = program
+            .references()
+            .variables()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        Ok(Expression {
+            source: source.to_string(),
+            program: Arc::new(program),
+            variables,
+        })
+    }
+
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether it reads any of a credential's values or its holder's other credentials (what
+    /// the ledger does not show).
+    pub fn reads_values(&self) -> bool {
+        self.variables.contains("fields") || self.variables.contains("holder")
+    }
+
+    #[cfg(test)]
+    pub(crate) fn compile_for_test(source: &str) -> Expression {
+        Expression::compile("condition", source).expect("compiles")
+    }
+
+    pub(crate) fn program(&self) -> &cel::Program {
+        &self.program
+    }
+}
+
+/// A rule, parsed and compiled: what the engine runs and the audit replays.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Its name (versions of one rule share it).
+    pub name: String,
+    /// Its version.
+    pub version: u32,
+    /// What it is for.
+    pub description: String,
+    /// The schema of the credentials it looks at.
+    pub schema: String,
+    /// When its cases fall due.
+    pub trigger: Trigger,
+    /// When a due case is acted on (`true` if the file gives none).
+    pub condition: Expression,
+    /// What is done.
+    pub actions: Vec<Action>,
+    /// SHA-256 of the file: its identity on the ledger.
+    pub hash: [u8; 32],
+    text: String,
+}
+
+/// A rule's name: lower case, digits and `-`, 1 to 64 bytes.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Rule {
+    /// Parses a rule file and checks it against the schemas: a known schema, exactly one of
+    /// `due` and `on`, expressions that compile and evaluate on a credential of the schema
+    /// (`due` to a date, `condition` to a boolean), 1 to [`MAX_ACTIONS`] actions.
+    pub fn parse(text: &str, schemas: &SchemaSet) -> Result<Rule, WorkflowError> {
+        if text.len() > MAX_RULE_TEXT {
+            return Err(WorkflowError::Rule {
+                field: "file",
+                reason: "larger than 64 KiB".into(),
+            });
+        }
+        let file: RuleFile = toml::from_str(text).map_err(|e| WorkflowError::Rule {
+            field: "file",
+            reason: e.message().to_string(),
+        })?;
+        if !valid_name(&file.name) {
+            return Err(WorkflowError::Rule {
+                field: "name",
+                reason: "1 to 64 lower-case letters, digits and `-`".into(),
+            });
+        }
+        let schema = schemas.get(&file.schema).map_err(|_| WorkflowError::Rule {
+            field: "schema",
+            reason: "not a known schema".into(),
+        })?;
+        let trigger = match (&file.due, file.on) {
+            (Some(due), None) => Trigger::Date(Expression::compile("due", due)?),
+            (None, Some(on)) => Trigger::Event(on),
+            _ => {
+                return Err(WorkflowError::Rule {
+                    field: "due",
+                    reason:
+                        "a rule has exactly one of `due` (a date rule) and `on` (an event rule)"
+                            .into(),
+                })
+            }
+        };
+        let condition =
+            Expression::compile("condition", file.condition.as_deref().unwrap_or("true"))?;
+        if file.actions.is_empty() || file.actions.len() > MAX_ACTIONS {
+            return Err(WorkflowError::Rule {
+                field: "actions",
+                reason: format!("a rule takes 1 to {MAX_ACTIONS} actions"),
+            });
+        }
+        let rule = Rule {
+            name: file.name,
+            version: file.version,
+            description: file.description,
+            schema: file.schema,
+            trigger,
+            condition,
+            actions: file.actions,
+            hash: dossier_store::rules::rule_hash(text),
+            text: text.to_string(),
+        };
+        rule.dry_run(&Facts::sample(schemas, schema))?;
+        Ok(rule)
+    }
+
+    /// The file as adopted.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Its hash in hex.
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+
+    /// Whether the ledger alone shows when it is due: an event rule whose condition reads no
+    /// credential values. The audit checks that no such case was skipped.
+    pub fn observable(&self) -> bool {
+        matches!(self.trigger, Trigger::Event(_)) && !self.condition.reads_values()
+    }
+
+    /// The day a case of a date rule falls due on `today` (an event rule has none).
+    pub fn due_day(&self, facts: &Facts, today: u32) -> Result<Option<u32>, WorkflowError> {
+        match &self.trigger {
+            Trigger::Event(_) => Ok(None),
+            Trigger::Date(due) => facts.due_day(due, today).map(Some),
+        }
+    }
+
+    /// Whether the condition holds for the credential on `today`.
+    pub fn holds(&self, facts: &Facts, today: u32) -> Result<bool, WorkflowError> {
+        facts.condition(&self.condition, today)
+    }
+
+    /// Evaluates both expressions once on a made-up credential of the schema, so that a rule
+    /// naming a field the schema lacks, or comparing a date with a number, is refused when it
+    /// is written rather than when a case falls due.
+    fn dry_run(&self, sample: &Facts) -> Result<(), WorkflowError> {
+        let today = 20_000;
+        self.due_day(sample, today)?;
+        self.holds(sample, today)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Rule, WorkflowError> {
+        Rule::parse(text, &SchemaSet::builtin())
+    }
+
+    const ACTION: &str = "\n[[actions]]\nkind = \"notice\"\nto = \"servant\"\ntitle = \"t\"\n";
+
+    #[test]
+    fn a_rule_file_is_checked_when_read() {
+        let ok = format!("name = \"r\"\nversion = 1\nschema = \"employment\"\ndue = \"add_years(fields.hire_date, 1)\"\n{ACTION}");
+        let rule = parse(&ok).expect("valid");
+        assert!(!rule.observable());
+        for (bad, field) in [
+            (ok.replace("employment", "nope"), "schema"),
+            (ok.replace("name = \"r\"", "name = \"R r\""), "name"),
+            (ok.replace("due = ", "on = \"issue\"\ndue = "), "due"),
+            (
+                ok.replace("due = \"add_years(fields.hire_date, 1)\"\n", ""),
+                "due",
+            ),
+            (ok.replace("hire_date", "birthday"), "due"),
+            (
+                ok.replace("add_years(fields.hire_date, 1)", "fields.hire_date +"),
+                "due",
+            ),
+            (ok.replace("add_years(fields.hire_date, 1)", "1"), "due"),
+            (format!("{ok}condition = \"1\""), "file"),
+            (
+                ok.replace(
+                    "version = 1\n",
+                    "version = 1\ncondition = \"fields.status + 1 > 0\"\n",
+                ),
+                "condition",
+            ),
+            (
+                ok.replace("version = 1\n", "version = 1\nwhatever = 2\n"),
+                "file",
+            ),
+            (ok.replace(ACTION, ""), "file"),
+            (ok.replace("\"servant\"", "\"mayor\""), "file"),
+            (format!("{ok}{}", ACTION.repeat(MAX_ACTIONS)), "actions"),
+        ] {
+            let e = parse(&bad).expect_err(&bad);
+            let named = match &e {
+                WorkflowError::Rule { field, .. } | WorkflowError::Expression { field, .. } => {
+                    *field
+                }
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(named, field, "{bad}: {e}");
+        }
+        assert!(parse(&" ".repeat(MAX_RULE_TEXT + 1)).is_err());
+    }
+
+    #[test]
+    fn event_rules_reading_no_values_are_observable() {
+        let base =
+            format!("name = \"r\"\nversion = 1\nschema = \"sanction\"\non = \"issue\"\n{ACTION}");
+        assert!(parse(&base).expect("valid").observable());
+        let values = base.replace(
+            "on = \"issue\"\n",
+            "on = \"issue\"\ncondition = 'fields.kind != \"warning\"'\n",
+        );
+        assert!(!parse(&values).expect("valid").observable());
+        let holder = base.replace(
+            "on = \"issue\"\n",
+            "on = \"issue\"\ncondition = 'size(holder.sanction) > 1'\n",
+        );
+        assert!(!parse(&holder).expect("valid").observable());
+    }
+}
