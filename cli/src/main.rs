@@ -21,6 +21,7 @@ mod round;
 mod rules;
 mod serve;
 mod wallet;
+mod webhooks;
 
 use dossier_store::home;
 
@@ -91,6 +92,11 @@ enum Command {
     /// a day (each due case acted on once, each action a ledger entry), list the rules in force.
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// Webhooks: subscribe another system (payroll, the pension office, a notification
+    /// channel) to an issuer's rule actions, list the outbox, deliver it (signed in the
+    /// Standard Webhooks scheme, retried with backoff until acknowledged).
+    #[command(subcommand)]
+    Webhooks(WebhooksCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -974,6 +980,41 @@ struct AuditArgs {
 }
 
 #[derive(Subcommand)]
+enum WebhooksCmd {
+    /// Subscribe a receiver to an issuer's actions addressed to some parties; prints the
+    /// signing secret (`whsec_...`) once.
+    Add {
+        /// The subscription's name (lower case, digits, `-`, `.`).
+        #[arg(long)]
+        name: String,
+        /// The issuer whose actions it receives.
+        #[arg(long)]
+        issuer: String,
+        /// Where messages are POSTed.
+        #[arg(long)]
+        url: String,
+        /// A party whose actions it receives (repeat): hr_office, servant, pension_office,
+        /// payroll.
+        #[arg(long = "party", required = true)]
+        parties: Vec<dossier_workflow::rule::Party>,
+    },
+    /// The subscriptions (without their secrets).
+    List,
+    /// The outbox: every message and where it stands.
+    Outbox,
+    /// Deliver the messages due now; with --until-delivered, keep delivering (waiting out the
+    /// backoff) until none is pending or --timeout passes.
+    Deliver {
+        /// Keep going until nothing is pending.
+        #[arg(long)]
+        until_delivered: bool,
+        /// Give up after this many seconds (with --until-delivered).
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum RulesCmd {
     /// Check rule files against the schemas (nothing is written).
     Check {
@@ -1120,6 +1161,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Ballot(cmd) => ballot::ballot(&home, params, &out, &schemas, cmd),
         Command::Round(cmd) => round::round(&home, params, &out, &schemas, cmd),
         Command::Rules(cmd) => rules::rules(&home, &out, &schemas, cmd),
+        Command::Webhooks(cmd) => webhooks::webhooks(&home, &out, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),

@@ -10,8 +10,8 @@ use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::entry::Entry;
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
-use dossier_store::rules::FiringKey;
-use dossier_workflow::{evaluate, IssuerLedger, Rule};
+use dossier_store::rules::{Firing, FiringKey};
+use dossier_workflow::{evaluate, Case, IssuerLedger, Rule};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -205,6 +205,20 @@ pub fn ledger_entries<D: dossier_store::ReadableDatabase>(
         .collect()
 }
 
+/// What the store records of a case: its key, the parties its actions address (for the
+/// webhook subscriptions) and the announcement's details (the rule's name and version and the
+/// actions' kinds and public titles).
+fn firing(c: &Case) -> Firing {
+    let mut parties: Vec<String> = c.actions.iter().map(|a| a.to.name().to_string()).collect();
+    parties.sort();
+    parties.dedup();
+    Firing {
+        key: c.key(),
+        parties,
+        details: json!({"rule_name": c.rule, "version": c.version, "due": c.due, "actions": c.actions}),
+    }
+}
+
 fn run(
     home: &Home,
     out: &Out,
@@ -232,11 +246,11 @@ fn run(
     );
     let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
     let evaluation = evaluate(&ledger, info.issuer_id, schemas, &openings, as_of, &taken);
-    let new: Vec<FiringKey> = evaluation
+    let new: Vec<Firing> = evaluation
         .cases
         .iter()
         .filter(|c| !c.taken_before)
-        .map(|c| c.key())
+        .map(firing)
         .collect();
     let written = match &key {
         Some(key) if !new.is_empty() => {

@@ -484,6 +484,8 @@ impl Store {
             crate::rules::RULE_TEXTS.name(),
             crate::rules::RULE_ADOPTIONS.name(),
             crate::rules::RULE_FIRINGS.name(),
+            crate::outbox::SUBSCRIPTIONS.name(),
+            crate::outbox::OUTBOX.name(),
         ];
         if required.iter().all(|t| names.iter().any(|n| n == t)) {
             return Ok(());
@@ -507,6 +509,8 @@ impl Store {
         txn.open_table(crate::rules::RULE_TEXTS)?;
         txn.open_table(crate::rules::RULE_ADOPTIONS)?;
         txn.open_table(crate::rules::RULE_FIRINGS)?;
+        txn.open_table(crate::outbox::SUBSCRIPTIONS)?;
+        txn.open_table(crate::outbox::OUTBOX)?;
         txn.commit()?;
         Ok(())
     }

@@ -10,6 +10,7 @@
 //! - [`ballot`]: ballots of anonymous peer rating, their archives of ratings and rolls;
 //! - [`round`]: appraisal rounds declared on the ledger, and their proofs of quota;
 //! - [`rules`]: rule files adopted on the ledger, and the engine's actions, each taken once;
+//! - [`outbox`]: webhook subscriptions and the durable outbox of messages announcing actions;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
@@ -22,6 +23,7 @@ pub mod holder;
 pub mod home;
 pub mod keys;
 pub mod ledger;
+pub mod outbox;
 pub mod registry;
 pub mod round;
 pub mod rules;

@@ -60,6 +60,19 @@ pub struct FiringKey {
     pub occasion: u64,
 }
 
+/// An action to record, with whom it addresses and what its announcement says beside the ids
+/// the store adds (the rule's name and its actions' kinds and public titles; no values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Firing {
+    /// The action's key.
+    pub key: FiringKey,
+    /// The parties its actions address (`hr_office`, `servant`, ...): subscriptions receiving
+    /// any of them are sent a message.
+    pub parties: Vec<String>,
+    /// Added to the message's `data`.
+    pub details: serde_json::Value,
+}
+
 /// SHA-256 of a rule file: its identity on the ledger.
 pub fn rule_hash(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
@@ -126,13 +139,14 @@ impl Store {
     }
 
     /// Records the engine's actions for the key's issuer, on `day`, in one transaction: each
-    /// action not taken before gets its `RuleFired` entry; those taken before are skipped.
+    /// action not taken before gets its `RuleFired` entry and a message in the webhook outbox
+    /// for each subscription receiving one of its parties; those taken before are skipped.
     /// Returns the index of each new entry, in the order given (`None` for a skipped one).
     /// Every action must cite a rule the issuer adopted.
     pub fn fire_rules(
         &self,
         key: &KeyPair,
-        actions: &[FiringKey],
+        actions: &[Firing],
         day: u32,
         time: u64,
     ) -> Result<Vec<Option<u64>>, StoreError> {
@@ -150,7 +164,8 @@ impl Store {
             out
         };
         let mut written = Vec::with_capacity(actions.len());
-        for a in actions {
+        for firing in actions {
+            let a = &firing.key;
             if !adopted.contains(&a.rule) {
                 return Err(refused("an action cites a rule the issuer has not adopted"));
             }
@@ -172,6 +187,31 @@ impl Store {
             );
             let index = append_entry(&txn, &entry)?;
             txn.open_table(RULE_FIRINGS)?.insert(k, index)?;
+            let body = |id: &str| {
+                serde_json::json!({
+                    "type": "rule.fired",
+                    "id": id,
+                    "time": time,
+                    "data": {
+                        "issuer": info.name,
+                        "rule": hex::encode(a.rule),
+                        "credential_id": a.credential_id,
+                        "occasion": a.occasion,
+                        "entry": index,
+                        "day": dossier_core::encoding::days_to_date(day),
+                        "details": firing.details,
+                    }
+                })
+                .to_string()
+            };
+            crate::outbox::enqueue(
+                &txn,
+                &info.name,
+                index,
+                &firing.parties,
+                &body,
+                time.saturating_mul(1000),
+            )?;
             written.push(Some(index));
         }
         txn.commit()?;
@@ -275,13 +315,20 @@ mod tests {
             credential_id: 7,
             occasion: 20_000,
         };
-        let first = store.fire_rules(&hr, &[a, a], 20_001, 3).expect("fire");
+        let f = Firing {
+            key: a,
+            parties: vec!["servant".into()],
+            details: serde_json::json!({}),
+        };
+        let first = store
+            .fire_rules(&hr, &[f.clone(), f.clone()], 20_001, 3)
+            .expect("fire");
         assert_eq!(
             first,
             vec![Some(at + 1), None],
             "a repeat in one run is skipped"
         );
-        let again = store.fire_rules(&hr, &[a], 20_002, 4).expect("again");
+        let again = store.fire_rules(&hr, &[f], 20_002, 4).expect("again");
         assert_eq!(again, vec![None], "a repeat in a later run is skipped");
         assert_eq!(
             store.firings("hr.example").expect("firings"),
@@ -300,7 +347,16 @@ mod tests {
         };
         let size = store.ledger_size().expect("size");
         assert!(matches!(
-            store.fire_rules(&hr, &[a], 1, 1),
+            store.fire_rules(
+                &hr,
+                &[Firing {
+                    key: a,
+                    parties: Vec::new(),
+                    details: serde_json::Value::Null
+                }],
+                1,
+                1
+            ),
             Err(StoreError::Refused { .. })
         ));
         assert_eq!(store.ledger_size().expect("size"), size, "nothing written");

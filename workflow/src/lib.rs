@@ -8,7 +8,8 @@
 //! - [`facts`]: what a rule sees of a credential, and the calendar functions it may call;
 //! - [`book`]: an issuer's adopted rules and credentials as its ledger entries show them;
 //! - [`engine`]: the cases due on a day, deterministic and replayable;
-//! - [`log`]: the regulator's audit of the rule log.
+//! - [`log`]: the regulator's audit of the rule log;
+//! - [`webhook`]: Standard Webhooks signatures and delivery from the store's durable outbox.
 //!
 //! The ledger carries a rule's hash when it is adopted and, for each action, the rule's hash,
 //! the credential id and the occasion: never a value. The store takes each action once.
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod facts;
 pub mod log;
 pub mod rule;
+pub mod webhook;
 
 pub use book::{IssuerLedger, Rulebook};
 pub use engine::{evaluate, Case, Evaluation};
@@ -57,6 +59,12 @@ pub enum WorkflowError {
     TextMissing {
         /// Its hash.
         rule: String,
+    },
+    /// A webhook secret or signature is unusable, or a signature does not verify.
+    #[error("webhook: {reason}")]
+    Webhook {
+        /// Why.
+        reason: String,
     },
     /// A rule's text does not match its adoption (hash or name).
     #[error("rule {rule}: the text given is not the one adopted")]

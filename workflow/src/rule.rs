@@ -68,6 +68,32 @@ pub enum EventKind {
     IssueOrUpdate,
 }
 
+impl std::str::FromStr for Party {
+    type Err = WorkflowError;
+
+    /// A party by its name in rule files (`hr_office`, `servant`, `pension_office`, `payroll`).
+    fn from_str(s: &str) -> Result<Party, WorkflowError> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+            WorkflowError::Rule {
+                field: "to",
+                reason: "one of hr_office, servant, pension_office, payroll".into(),
+            }
+        })
+    }
+}
+
+impl Party {
+    /// Its name in rule files and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Party::HrOffice => "hr_office",
+            Party::Servant => "servant",
+            Party::PensionOffice => "pension_office",
+            Party::Payroll => "payroll",
+        }
+    }
+}
+
 impl EventKind {
     /// Whether an entry of the ledger is such an event (`is_issue`: an `Issue`, else an
     /// `Update`).

@@ -1,0 +1,278 @@
+//! Webhooks end to end: a sanction notice reaches payroll's receiver signed in the Standard
+//! Webhooks scheme (the receiver checks every signature with its secret); while the receiver
+//! is down (connection refused, then 503) nothing is lost: the messages wait in the outbox
+//! with backoff and arrive when it is back; a deliverer killed with SIGKILL mid-delivery and
+//! started again delivers every message, at least once and by the same id, so the receiver
+//! de-duplicates. A subscription to a party the actions do not address receives nothing, and
+//! no message carries a credential's value.
+
+use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, write_lines};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const HR: &str = "hr.example";
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+/// A receiver: answers `status` (after `delay`), and records every request whose signature
+/// verifies as (webhook-id, body); a request that does not verify is a test failure.
+struct Receiver {
+    port: u16,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+    status: Arc<AtomicU32>,
+}
+
+fn receiver(secret: Arc<Mutex<String>>, delay: Duration) -> Receiver {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let status = Arc::new(AtomicU32::new(200));
+    let (seen2, status2) = (seen.clone(), status.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut headers = std::collections::HashMap::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("request line");
+            loop {
+                line.clear();
+                reader.read_line(&mut line).expect("header");
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = l.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+            let len: usize = headers["content-length"].parse().expect("length");
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).expect("body");
+            std::thread::sleep(delay);
+            let code = status2.load(Ordering::SeqCst);
+            if code == 200 {
+                let id = headers["webhook-id"].clone();
+                let ts: u64 = headers["webhook-timestamp"].parse().expect("timestamp");
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("clock")
+                    .as_secs();
+                let secret = secret.lock().expect("secret").clone();
+                dossier_workflow::webhook::verify(
+                    &secret,
+                    &id,
+                    ts,
+                    &headers["webhook-signature"],
+                    &body,
+                    now,
+                )
+                .expect("every delivery is signed with the subscription's secret");
+                seen2
+                    .lock()
+                    .expect("seen")
+                    .push((id, String::from_utf8(body).expect("utf-8")));
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    Receiver { port, seen, status }
+}
+
+fn subscribe(home: &Path, name: &str, url: &str, party: &str) -> String {
+    ok_json(
+        home,
+        &[
+            "webhooks", "add", "--name", name, "--issuer", HR, "--url", url, "--party", party,
+        ],
+    )["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string()
+}
+
+fn outbox(home: &Path) -> Vec<Value> {
+    ok_json(home, &["webhooks", "outbox"])["messages"]
+        .as_array()
+        .expect("messages")
+        .clone()
+}
+
+/// Issues `n` sanctions, adopts the sanction notice and runs the engine: one message per
+/// sanction for each subscription to payroll.
+fn sanctions(home: &Path, dir: &Path, first: u64, n: u64) {
+    let claims: Vec<Value> = (first..first + n)
+        .map(|i| {
+            json!({"schema": "sanction", "holder": holder(i),
+            "fields": {"kind": "demerit", "from": "2025-01-01", "until": "2025-12-31"}})
+        })
+        .collect();
+    let batch = dir.join(format!("sanctions-{first}.jsonl"));
+    write_lines(&batch, &claims);
+    let openings = dir.join("openings.jsonl");
+    ok(
+        home,
+        &[
+            "issue",
+            "--issuer",
+            HR,
+            "--batch",
+            s(&batch),
+            "--out",
+            s(&openings),
+        ],
+    );
+    ok(
+        home,
+        &["rules", "run", "--issuer", HR, "--openings", s(&openings)],
+    );
+}
+
+#[test]
+fn webhooks_are_signed_survive_an_outage_and_a_killed_deliverer() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/sanction-notice.toml");
+    ok(
+        &home,
+        &[
+            "rules",
+            "adopt",
+            "--issuer",
+            HR,
+            "--from",
+            "2020-01-01",
+            s(&rule),
+        ],
+    );
+
+    // Payroll's receiver is down: nobody listens on its port.
+    let secret = Arc::new(Mutex::new(String::new()));
+    let slot = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let down_port = slot.local_addr().expect("addr").port();
+    drop(slot);
+    let url = format!("http://127.0.0.1:{down_port}/hooks");
+    *secret.lock().expect("secret") = subscribe(&home, "payroll", &url, "payroll");
+    subscribe(&home, "pensions", &url, "pension_office");
+    sanctions(&home, dir.path(), 0, 3);
+    let messages = outbox(&home);
+    assert_eq!(
+        messages.len(),
+        3,
+        "one per sanction, none for the pension office: {messages:?}"
+    );
+    for m in &messages {
+        assert_eq!(m["subscription"], "payroll");
+        let body: Value = serde_json::from_str(m["body"].as_str().expect("body")).expect("json");
+        assert_eq!(body["type"], "rule.fired");
+        assert_eq!(body["id"], m["id"]);
+        assert!(
+            !m["body"].as_str().expect("body").contains("demerit"),
+            "no value in a message"
+        );
+    }
+    let out = dossier(&home)
+        .args(["--json", "webhooks", "deliver"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "still pending");
+    let after = outbox(&home);
+    assert!(
+        after
+            .iter()
+            .all(|m| m["delivery"] == "pending" && m["attempts"] == 1),
+        "{after:?}"
+    );
+    assert!(after.iter().all(|m| m["last_error"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("not reached"))));
+
+    // It comes back answering 503, then 200: the messages wait out the backoff and arrive.
+    let r = receiver(secret.clone(), Duration::ZERO);
+    let url = format!("http://127.0.0.1:{}/hooks", r.port);
+    *secret.lock().expect("secret") = subscribe(&home, "payroll", &url, "payroll");
+    r.status.store(503, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = dossier(&home)
+        .args(["--json", "webhooks", "deliver"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(outbox(&home)
+        .iter()
+        .all(|m| m["last_error"] == "answered 503"));
+    r.status.store(200, Ordering::SeqCst);
+    let done = ok_json(
+        &home,
+        &[
+            "webhooks",
+            "deliver",
+            "--until-delivered",
+            "--timeout",
+            "30",
+        ],
+    );
+    assert_eq!(done["pending"], 0);
+    let ids: std::collections::BTreeSet<String> = r
+        .seen
+        .lock()
+        .expect("seen")
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(outbox(&home).iter().all(|m| m["delivery"] == "delivered"));
+
+    // A slow receiver, and the deliverer killed mid-delivery, twice: started again, it
+    // delivers every message; a message seen twice has the same id.
+    let slow = receiver(secret.clone(), Duration::from_millis(150));
+    let url = format!("http://127.0.0.1:{}/hooks", slow.port);
+    *secret.lock().expect("secret") = subscribe(&home, "payroll", &url, "payroll");
+    sanctions(&home, dir.path(), 100, 20);
+    for delay in [200u64, 700] {
+        let mut child = dossier(&home)
+            .args(["webhooks", "deliver", "--until-delivered"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+    let started = Instant::now();
+    let done = ok_json(
+        &home,
+        &[
+            "webhooks",
+            "deliver",
+            "--until-delivered",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert_eq!(done["pending"], 0, "{done}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let seen = slow.seen.lock().expect("seen").clone();
+    let ids: std::collections::BTreeSet<&String> = seen.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 20, "every message of the second batch arrived");
+    assert!(
+        seen.len() <= 20 + 2,
+        "at most one repeat per kill: {}",
+        seen.len()
+    );
+    for (id, body) in &seen {
+        let v: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(&v["id"], id, "a repeat carries the same id");
+    }
+}
