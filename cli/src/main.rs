@@ -20,6 +20,7 @@ mod present;
 mod round;
 mod rules;
 mod serve;
+mod tasks;
 mod wallet;
 mod webhooks;
 
@@ -97,6 +98,10 @@ enum Command {
     /// Standard Webhooks scheme, retried with backoff until acknowledged).
     #[command(subcommand)]
     Webhooks(WebhooksCmd),
+    /// Tasks rule actions created for people: list them per party, approve one (taking the
+    /// credential actions its rule names) or decline it.
+    #[command(subcommand)]
+    Tasks(TasksCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -980,6 +985,51 @@ struct AuditArgs {
 }
 
 #[derive(Subcommand)]
+enum TasksCmd {
+    /// Open tasks (all with --all), of an issuer and a party.
+    List {
+        /// Only this issuer's.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// Only this party's: hr_office, servant, pension_office, payroll.
+        #[arg(long)]
+        party: Option<dossier_workflow::rule::Party>,
+        /// Closed tasks too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Approve a task: the credential actions its rule names are taken (the case's credential
+    /// updated, a credential issued to its holder) and the new openings written to --out.
+    Approve {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The task, `<entry>.<action>`.
+        task: String,
+        /// The openings of the issuer's credentials (the case's current version among them).
+        #[arg(long)]
+        openings: PathBuf,
+        /// Append the new credentials' openings here (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The day of the approval, YYYY-MM-DD (default today).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Decline a task: nothing is done.
+    Decline {
+        /// The issuer.
+        #[arg(long)]
+        issuer: String,
+        /// The task, `<entry>.<action>`.
+        task: String,
+        /// The day, YYYY-MM-DD (default today).
+        #[arg(long)]
+        on: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum WebhooksCmd {
     /// Subscribe a receiver to an issuer's actions addressed to some parties; prints the
     /// signing secret (`whsec_...`) once.
@@ -1162,6 +1212,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Round(cmd) => round::round(&home, params, &out, &schemas, cmd),
         Command::Rules(cmd) => rules::rules(&home, &out, &schemas, cmd),
         Command::Webhooks(cmd) => webhooks::webhooks(&home, &out, cmd),
+        Command::Tasks(cmd) => tasks::tasks(&home, &out, &schemas, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),

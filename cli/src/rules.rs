@@ -11,6 +11,7 @@ use dossier_core::entry::Entry;
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
 use dossier_store::rules::{Firing, FiringKey};
+use dossier_workflow::rule::ActionKind;
 use dossier_workflow::{evaluate, Case, IssuerLedger, Rule};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -216,7 +217,32 @@ fn firing(c: &Case) -> Firing {
         key: c.key(),
         parties,
         details: json!({"rule_name": c.rule, "version": c.version, "due": c.due, "actions": c.actions}),
+        tasks: c
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.kind == ActionKind::Task)
+            .map(|(i, a)| (i as u8, a.to.name().to_string(), a.title.clone()))
+            .collect(),
     }
+}
+
+/// An issuer's side of the store's ledger, with the adoptions whose rule could not be read.
+pub fn issuer_ledger<D: dossier_store::ReadableDatabase>(
+    store: &dossier_store::Store<D>,
+    issuer_id: dossier_core::Fr,
+    schemas: &SchemaSet,
+) -> Result<(IssuerLedger, Vec<serde_json::Value>), CliError> {
+    let entries = ledger_entries(store)?;
+    let mut unreadable = Vec::new();
+    let ledger = IssuerLedger::replay(
+        issuer_id,
+        entries.iter().enumerate().map(|(i, e)| (i as u64, e)),
+        |h| store.rule_text(h).ok().flatten(),
+        schemas,
+        |entry, e| unreadable.push(json!({"entry": entry, "reason": e.to_string()})),
+    );
+    Ok((ledger, unreadable))
 }
 
 fn run(
@@ -235,15 +261,7 @@ fn run(
         .transpose()?;
     let store = home.store()?;
     let info = store.issuer(issuer)?;
-    let entries = ledger_entries(&store)?;
-    let mut unreadable = Vec::new();
-    let ledger = IssuerLedger::replay(
-        info.issuer_id,
-        entries.iter().enumerate().map(|(i, e)| (i as u64, e)),
-        |h| store.rule_text(h).ok().flatten(),
-        schemas,
-        |entry, e| unreadable.push(json!({"entry": entry, "reason": e.to_string()})),
-    );
+    let (ledger, unreadable) = issuer_ledger(&store, info.issuer_id, schemas)?;
     let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
     let evaluation = evaluate(&ledger, info.issuer_id, schemas, &openings, as_of, &taken);
     let new: Vec<Firing> = evaluation

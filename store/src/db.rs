@@ -484,6 +484,7 @@ impl Store {
             crate::rules::RULE_TEXTS.name(),
             crate::rules::RULE_ADOPTIONS.name(),
             crate::rules::RULE_FIRINGS.name(),
+            crate::rules::RULE_TASKS.name(),
             crate::outbox::SUBSCRIPTIONS.name(),
             crate::outbox::OUTBOX.name(),
         ];
@@ -509,6 +510,7 @@ impl Store {
         txn.open_table(crate::rules::RULE_TEXTS)?;
         txn.open_table(crate::rules::RULE_ADOPTIONS)?;
         txn.open_table(crate::rules::RULE_FIRINGS)?;
+        txn.open_table(crate::rules::RULE_TASKS)?;
         txn.open_table(crate::outbox::SUBSCRIPTIONS)?;
         txn.open_table(crate::outbox::OUTBOX)?;
         txn.commit()?;

@@ -11,7 +11,8 @@
 //!
 //! Tables: `rule_texts` SHA-256 -> the file's text; `rule_adoptions` entry index -> JSON
 //! [`Adoption`]; `rule_firings` (issuer id, rule hash, credential id, occasion) -> the index
-//! of its `RuleFired` entry.
+//! of its `RuleFired` entry; `rule_tasks` (entry, action) -> JSON [`Task`], the work for
+//! people the actions created.
 
 use crate::db::{append_entry, record_from_json, record_json};
 use crate::{Store, StoreError};
@@ -60,6 +61,67 @@ pub struct FiringKey {
     pub occasion: u64,
 }
 
+/// `rule_tasks`: (the `RuleFired` entry, the action's index in its rule) -> JSON [`Task`].
+pub const RULE_TASKS: TableDefinition<(u64, u8), &str> = TableDefinition::new("rule_tasks");
+
+/// Where a task stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting for its party.
+    Open,
+    /// Approved: the rule's credential actions were taken.
+    Approved,
+    /// Declined: nothing was done.
+    Declined,
+}
+
+/// Work for a person that a rule's action created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// The issuer.
+    pub issuer: String,
+    /// The `RuleFired` entry that created it.
+    pub entry: u64,
+    /// The action's index in its rule.
+    pub action: u8,
+    /// The rule's SHA-256 (hex).
+    pub rule: String,
+    /// The credential the case is about.
+    pub credential_id: u32,
+    /// Whose task it is (`hr_office`, ...).
+    pub party: String,
+    /// What to do (the rule's public text).
+    pub title: String,
+    /// Where it stands.
+    pub state: TaskState,
+    /// The credential its approval issued, once issued (an approval interrupted after it is
+    /// not issued twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<u32>,
+    /// The day it was closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_on: Option<String>,
+}
+
+impl Task {
+    /// Its id: `<entry>.<action>`.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.entry, self.action)
+    }
+}
+
+/// Writes a task in the caller's transaction (an approval records it with the credential
+/// actions it took, in their transaction).
+pub fn put_task(txn: &redb::WriteTransaction, task: &Task) -> Result<(), StoreError> {
+    txn.open_table(RULE_TASKS)?.insert(
+        (task.entry, task.action),
+        record_json("task", task)?.as_str(),
+    )?;
+    Ok(())
+}
+
 /// An action to record, with whom it addresses and what its announcement says beside the ids
 /// the store adds (the rule's name and its actions' kinds and public titles; no values).
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +133,9 @@ pub struct Firing {
     pub parties: Vec<String>,
     /// Added to the message's `data`.
     pub details: serde_json::Value,
+    /// The rule's task actions: (index in the rule, party, title); each becomes an open
+    /// [`Task`].
+    pub tasks: Vec<(u8, String, String)>,
 }
 
 /// SHA-256 of a rule file: its identity on the ledger.
@@ -212,10 +277,56 @@ impl Store {
                 &body,
                 time.saturating_mul(1000),
             )?;
+            for (action, party, title) in &firing.tasks {
+                put_task(
+                    &txn,
+                    &Task {
+                        issuer: info.name.clone(),
+                        entry: index,
+                        action: *action,
+                        rule: hex::encode(a.rule),
+                        credential_id: a.credential_id,
+                        party: party.clone(),
+                        title: title.clone(),
+                        state: TaskState::Open,
+                        issued: None,
+                        closed_on: None,
+                    },
+                )?;
+            }
             written.push(Some(index));
         }
         txn.commit()?;
         Ok(written)
+    }
+}
+
+impl Store {
+    /// Closes an open task without approval (declined), or marks one approved whose approval
+    /// takes no credential action.
+    pub fn close_task(
+        &self,
+        key: &KeyPair,
+        id: (u64, u8),
+        state: TaskState,
+        day: u32,
+    ) -> Result<Task, StoreError> {
+        let (txn, info) = self.write_as(key)?;
+        let mut task: Task = match txn.open_table(RULE_TASKS)?.get(id)? {
+            Some(v) => record_from_json("task", v.value())?,
+            None => return Err(refused("no such task")),
+        };
+        if task.issuer != info.name {
+            return Err(refused("the task is another issuer's"));
+        }
+        if task.state != TaskState::Open {
+            return Err(refused("the task is closed"));
+        }
+        task.state = state;
+        task.closed_on = Some(dossier_core::encoding::days_to_date(day));
+        put_task(&txn, &task)?;
+        txn.commit()?;
+        Ok(task)
     }
 }
 
@@ -256,6 +367,37 @@ impl<D: ReadableDatabase> Store<D> {
             let a: Adoption = record_from_json("rule adoption", row?.1.value())?;
             if issuer.is_none_or(|i| i == a.issuer) {
                 out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A task by its id.
+    pub fn task(&self, id: (u64, u8)) -> Result<Option<Task>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_TASKS)?;
+        t.get(id)?
+            .map(|v| record_from_json("task", v.value()))
+            .transpose()
+    }
+
+    /// Tasks, oldest first: of one issuer or all, of one party or all, open only or all.
+    pub fn tasks(
+        &self,
+        issuer: Option<&str>,
+        party: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<Task>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_TASKS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let task: Task = record_from_json("task", row?.1.value())?;
+            if issuer.is_none_or(|i| i == task.issuer)
+                && party.is_none_or(|p| p == task.party)
+                && (!open_only || task.state == TaskState::Open)
+            {
+                out.push(task);
             }
         }
         Ok(out)
@@ -319,6 +461,7 @@ mod tests {
             key: a,
             parties: vec!["servant".into()],
             details: serde_json::json!({}),
+            tasks: vec![(0, "hr_office".into(), "review".into())],
         };
         let first = store
             .fire_rules(&hr, &[f.clone(), f.clone()], 20_001, 3)
@@ -352,7 +495,8 @@ mod tests {
                 &[Firing {
                     key: a,
                     parties: Vec::new(),
-                    details: serde_json::Value::Null
+                    details: serde_json::Value::Null,
+                    tasks: Vec::new(),
                 }],
                 1,
                 1

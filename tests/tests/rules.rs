@@ -235,3 +235,162 @@ fn rules_are_adopted_run_once_per_case_and_audited() {
     let audit = ok(&home, &["audit", "--ledger", s(&export)]);
     assert!(audit.contains("rule log: not audited"), "{audit}");
 }
+
+/// Tasks: a probation review approved confirms the servant (the employment credential is
+/// updated to active); a retirement approved retires the servant and issues the retirement
+/// credential to the same holder; a declined task does nothing; a closed task cannot be closed
+/// again, and a task cannot be approved without the case's current opening.
+#[test]
+fn tasks_are_approved_with_their_credential_actions_or_declined() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    let claims = vec![
+        employment(1, "probation", "2024-03-15"),
+        employment(2, "probation", "2024-03-15"),
+        employment(3, "active", "1985-09-01"),
+    ];
+    let batch = dir.path().join("staff.jsonl");
+    write_lines(&batch, &claims);
+    let openings = dir.path().join("staff.openings.jsonl");
+    ok(
+        &home,
+        &[
+            "issue",
+            "--issuer",
+            HR,
+            "--batch",
+            s(&batch),
+            "--out",
+            s(&openings),
+        ],
+    );
+    for name in ["probation-review", "retirement"] {
+        ok(
+            &home,
+            &[
+                "rules",
+                "adopt",
+                "--issuer",
+                HR,
+                "--from",
+                "2020-01-01",
+                s(&rule_file(name)),
+            ],
+        );
+    }
+    run(&home, &openings, "2025-09-01", &[]);
+    let tasks = ok_json(
+        &home,
+        &["tasks", "list", "--issuer", HR, "--party", "hr_office"],
+    );
+    let tasks = tasks["tasks"].as_array().expect("tasks").clone();
+    assert_eq!(tasks.len(), 3, "two reviews and a retirement: {tasks:?}");
+    let id_of = |credential: u64| -> String {
+        tasks
+            .iter()
+            .find(|t| t["task"]["credential_id"] == credential)
+            .and_then(|t| t["id"].as_str())
+            .expect("task")
+            .to_string()
+    };
+    let servant_tasks = ok_json(&home, &["tasks", "list", "--party", "servant"]);
+    assert_eq!(servant_tasks["tasks"], json!([]), "notices are not tasks");
+
+    // Approve the first review: credential 0 becomes active.
+    let new = dir.path().join("new.openings.jsonl");
+    let approved = ok_json(
+        &home,
+        &[
+            "tasks",
+            "approve",
+            "--issuer",
+            HR,
+            &id_of(0),
+            "--openings",
+            s(&openings),
+            "--out",
+            s(&new),
+            "--on",
+            "2025-09-02",
+        ],
+    );
+    assert_eq!(approved["task"]["state"], "approved");
+    let text = std::fs::read_to_string(&new).expect("openings");
+    let updated: Value = serde_json::from_str(text.lines().next().expect("one")).expect("json");
+    assert_eq!(updated["credential_id"], 0);
+    assert_eq!(updated["fields"]["status"], "active");
+    assert_eq!(
+        updated["fields"]["hire_date"], "2024-03-15",
+        "the other values are kept"
+    );
+    // Approving it again is refused, changing nothing.
+    let size = ledger_size(&home);
+    let again = dossier(&home)
+        .args([
+            "tasks",
+            "approve",
+            "--issuer",
+            HR,
+            &id_of(0),
+            "--openings",
+            s(&openings),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(ledger_size(&home), size);
+
+    // Decline the second review: nothing done.
+    ok(&home, &["tasks", "decline", "--issuer", HR, &id_of(1)]);
+    assert_eq!(ledger_size(&home), size);
+
+    // Approve the retirement: the servant is retired and the retirement credential issued.
+    let approved = ok_json(
+        &home,
+        &[
+            "tasks",
+            "approve",
+            "--issuer",
+            HR,
+            &id_of(2),
+            "--openings",
+            s(&openings),
+            "--out",
+            s(&new),
+            "--on",
+            "2025-09-05",
+        ],
+    );
+    assert_eq!(
+        approved["credentials"].as_array().map(Vec::len),
+        Some(2),
+        "{approved}"
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&new)
+        .expect("openings")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let retirement = lines
+        .iter()
+        .find(|o| o["schema"] == "retirement")
+        .expect("retirement");
+    assert_eq!(retirement["fields"]["years_of_service"], 40);
+    assert_eq!(retirement["fields"]["retired_on"], "2025-09-05");
+    assert_eq!(
+        retirement["holder"], claims[2]["holder"],
+        "issued to the same holder"
+    );
+    let employment = lines
+        .iter()
+        .rfind(|o| o["credential_id"] == 2)
+        .expect("updated");
+    assert_eq!(employment["fields"]["status"], "retired");
+    assert_eq!(
+        ok_json(&home, &["tasks", "list"])["tasks"],
+        json!([]),
+        "no open task left"
+    );
+    assert_eq!(ok_json(&home, &["audit"])["ok"], true);
+}

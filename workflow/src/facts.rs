@@ -10,7 +10,7 @@ use crate::WorkflowError;
 use cel::objects::Key;
 use cel::{Context, Env, ExecutionError, Value};
 use chrono::{DateTime, FixedOffset, Months, TimeZone, Utc};
-use dossier_core::encoding::{date_to_days, FieldType};
+use dossier_core::encoding::{date_to_days, days_to_date, FieldType};
 use dossier_core::schema::{Schema, SchemaSet};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -155,6 +155,7 @@ pub struct Facts {
     credential_id: u32,
     issued_at: u32,
     fields: Value,
+    json: serde_json::Map<String, serde_json::Value>,
     holder: HashMap<String, Vec<Value>>,
 }
 
@@ -171,6 +172,7 @@ impl Facts {
             credential_id,
             issued_at,
             fields: field_map(schema, fields)?,
+            json: fields.clone(),
             holder: HashMap::new(),
         })
     }
@@ -182,6 +184,7 @@ impl Facts {
             credential_id,
             issued_at,
             fields: Value::Map(HashMap::<Key, Value>::new().into()),
+            json: serde_json::Map::new(),
             holder: HashMap::new(),
         }
     }
@@ -199,28 +202,82 @@ impl Facts {
     }
 
     fn of_sample(schema: &Schema) -> Facts {
-        let fields = schema
+        let json: serde_json::Map<String, serde_json::Value> = schema
             .fields
             .iter()
             .map(|f| {
                 let v = match &f.ty {
-                    FieldType::Uint => Value::Int(0),
-                    FieldType::Date => Value::Timestamp(timestamp(0)),
+                    FieldType::Uint => serde_json::Value::from(f.min.unwrap_or(0)),
+                    FieldType::Date => serde_json::Value::from("1970-01-01"),
                     FieldType::Enum { members } => {
-                        Value::String(Arc::new(members.first().cloned().unwrap_or_default()))
+                        serde_json::Value::from(members.first().cloned().unwrap_or_default())
                     }
-                    FieldType::Bool => Value::Bool(false),
-                    FieldType::String => Value::String(Arc::new(String::new())),
+                    FieldType::Bool => serde_json::Value::from(false),
+                    FieldType::String => serde_json::Value::from(""),
                 };
-                (Key::String(Arc::new(f.name.clone())), v)
+                (f.name.clone(), v)
             })
-            .collect::<HashMap<Key, Value>>();
+            .collect();
+        let fields = field_map(schema, &json)
+            .unwrap_or_else(|_| Value::Map(HashMap::<Key, Value>::new().into()));
         Facts {
             credential_id: 0,
             issued_at: 0,
-            fields: Value::Map(fields.into()),
+            fields,
+            json,
             holder: HashMap::new(),
         }
+    }
+
+    /// The credential's values as issued (JSON), for an update to change some of them.
+    pub(crate) fn values_as_json(
+        &self,
+        schema: &Schema,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, WorkflowError> {
+        if schema
+            .fields
+            .iter()
+            .all(|f| self.json.contains_key(&f.name))
+        {
+            Ok(self.json.clone())
+        } else {
+            Err(WorkflowError::Value {
+                field: "fields".into(),
+            })
+        }
+    }
+
+    /// An approval's expression for `field` of `schema`, as the JSON value a claim carries.
+    pub(crate) fn value_of(
+        &self,
+        e: &Expression,
+        today: u32,
+        schema: &Schema,
+        field: &str,
+    ) -> Result<serde_json::Value, WorkflowError> {
+        let ty = schema
+            .fields
+            .iter()
+            .find(|f| f.name == field)
+            .map(|f| &f.ty)
+            .ok_or(WorkflowError::Value {
+                field: field.to_string(),
+            })?;
+        let wrong = || WorkflowError::Expression {
+            field: "approval",
+            reason: format!("`{field}` must be a {}", ty.name()),
+        };
+        let v = self.evaluate(e, today, "approval")?;
+        Ok(match (ty, v) {
+            (FieldType::Uint, Value::Int(n)) => u64::try_from(n).map_err(|_| wrong())?.into(),
+            (FieldType::Uint, Value::UInt(n)) => n.into(),
+            (FieldType::Date, Value::Timestamp(t)) => {
+                days_to_date(day_of(&t).ok_or_else(wrong)?).into()
+            }
+            (FieldType::Enum { .. } | FieldType::String, Value::String(s)) => s.as_str().into(),
+            (FieldType::Bool, Value::Bool(b)) => b.into(),
+            _ => return Err(wrong()),
+        })
     }
 
     /// Adds the holder's current credentials of a schema (their field maps).
@@ -325,7 +382,6 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dossier_core::encoding::days_to_date;
 
     fn day(s: &str) -> u32 {
         date_to_days(s).expect("date")

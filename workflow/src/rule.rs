@@ -29,7 +29,7 @@ use crate::facts::{self, Facts};
 use crate::WorkflowError;
 use dossier_core::schema::SchemaSet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The largest rule file accepted, in bytes (the store's bound).
@@ -140,6 +140,36 @@ pub struct Action {
     pub to: Party,
     /// What it says (public policy text, never a credential's value).
     pub title: String,
+    /// What approving the task does to credentials (tasks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// The credential actions a task's approval takes: new values for the case's credential
+/// (`update`: field -> CEL expression; fields not named keep their values) and a credential of
+/// another schema for the same holder (`issue`, with every field's expression in `fields`).
+/// Expressions see what the condition sees, with `today` the day of the approval.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// New values of the case's credential.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub update: BTreeMap<String, String>,
+    /// The schema of a credential to issue to the case's holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+    /// The issued credential's values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What an approval computed: the case credential's new values and a credential to issue.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Approved {
+    /// The case credential's values after the update (`None`: no update).
+    pub update: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The schema and values of a credential to issue to the holder.
+    pub issue: Option<(String, serde_json::Map<String, serde_json::Value>)>,
 }
 
 /// When a rule's cases fall due.
@@ -287,8 +317,110 @@ impl Rule {
             hash: dossier_store::rules::rule_hash(text),
             text: text.to_string(),
         };
-        rule.dry_run(&Facts::sample(schemas, schema))?;
+        rule.check_approvals(schemas)?;
+        let sample = Facts::sample(schemas, schema);
+        rule.dry_run(&sample)?;
+        for i in 0..rule.actions.len() {
+            rule.approve(i, &sample, 20_000, schemas)?;
+        }
         Ok(rule)
+    }
+
+    /// Approvals only on tasks; `issue` with its `fields` and only then; schemas and fields
+    /// that exist.
+    fn check_approvals(&self, schemas: &SchemaSet) -> Result<(), WorkflowError> {
+        let bad = |reason: &str| WorkflowError::Rule {
+            field: "approval",
+            reason: reason.into(),
+        };
+        for a in &self.actions {
+            let Some(ap) = &a.approval else { continue };
+            if a.kind != ActionKind::Task {
+                return Err(bad("only a task is approved"));
+            }
+            if ap.update.is_empty() && ap.issue.is_none() {
+                return Err(bad(
+                    "an approval updates the credential, issues one, or both",
+                ));
+            }
+            if ap.issue.is_some() == ap.fields.is_empty() {
+                return Err(bad(
+                    "`fields` gives the values of the credential `issue` names",
+                ));
+            }
+            let target = schemas
+                .get(&self.schema)
+                .map_err(|_| bad("unknown schema"))?;
+            if ap.update.keys().any(|f| target.slot_of(f).is_none()) {
+                return Err(bad("`update` names a field its schema lacks"));
+            }
+            if let Some(issue) = &ap.issue {
+                let other = schemas
+                    .get(issue)
+                    .map_err(|_| bad("`issue` names an unknown schema"))?;
+                if other.fields.len() != ap.fields.len()
+                    || ap.fields.keys().any(|f| other.slot_of(f).is_none())
+                {
+                    return Err(bad(
+                        "`fields` gives every field of the issued schema, and no other",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What approving action `index` does, for the case's credential `facts` on `today`: the
+    /// values computed and checked against their schemas (a value that does not fit is an
+    /// error naming its field). An action without an approval computes nothing.
+    pub fn approve(
+        &self,
+        index: usize,
+        facts: &Facts,
+        today: u32,
+        schemas: &SchemaSet,
+    ) -> Result<Approved, WorkflowError> {
+        let Some(ap) = self.actions.get(index).and_then(|a| a.approval.as_ref()) else {
+            return Ok(Approved::default());
+        };
+        let mut out = Approved::default();
+        if !ap.update.is_empty() {
+            let schema = schemas
+                .get(&self.schema)
+                .map_err(|_| WorkflowError::Value {
+                    field: "schema".into(),
+                })?;
+            let mut values = facts.values_as_json(schema)?;
+            for (field, source) in &ap.update {
+                let e = Expression::compile("approval", source)?;
+                values.insert(field.clone(), facts.value_of(&e, today, schema, field)?);
+            }
+            schema
+                .encode(&values)
+                .map_err(|_| WorkflowError::Expression {
+                    field: "approval",
+                    reason: "the updated values do not fit the schema".into(),
+                })?;
+            out.update = Some(values);
+        }
+        if let Some(issue) = &ap.issue {
+            let schema = schemas.get(issue).map_err(|_| WorkflowError::Value {
+                field: "issue".into(),
+            })?;
+            let mut values = serde_json::Map::new();
+            for (field, source) in &ap.fields {
+                let e = Expression::compile("approval", source)?;
+                values.insert(field.clone(), facts.value_of(&e, today, schema, field)?);
+            }
+            schema
+                .encode(&values)
+                .map_err(|_| WorkflowError::Expression {
+                    field: "approval",
+                    reason: "the issued values do not fit the schema".into(),
+                })?;
+            out.issue = Some((issue.clone(), values));
+        }
+        Ok(out)
     }
 
     /// The file as adopted.
@@ -386,6 +518,48 @@ mod tests {
             assert_eq!(named, field, "{bad}: {e}");
         }
         assert!(parse(&" ".repeat(MAX_RULE_TEXT + 1)).is_err());
+    }
+
+    #[test]
+    fn approvals_are_checked_when_read() {
+        let task = "\n[[actions]]\nkind = \"task\"\nto = \"hr_office\"\ntitle = \"t\"\n";
+        let base = format!("name = \"r\"\nversion = 1\nschema = \"employment\"\ndue = \"add_years(fields.hire_date, 1)\"\n{task}");
+        let with = |approval: &str| format!("{base}approval = {approval}\n");
+        parse(&with(r#"{ update = { status = '"active"' } }"#)).expect("an update");
+        parse(&with(r#"{ issue = "retirement", fields = { years_of_service = "1", retired_on = "today" } }"#))
+            .expect("an issue");
+        for bad in [
+            r#"{ }"#,
+            r#"{ update = { birthday = "today" } }"#,
+            r#"{ update = { status = "1" } }"#,
+            r#"{ update = { status = '"on_leave"' } }"#,
+            r#"{ update = { hire_date = "1" } }"#,
+            r#"{ issue = "retirement" }"#,
+            r#"{ issue = "retirement", fields = { years_of_service = "1" } }"#,
+            r#"{ issue = "retirement", fields = { years_of_service = "-1", retired_on = "today" } }"#,
+            r#"{ issue = "pension", fields = { years_of_service = "1", retired_on = "today" } }"#,
+            r#"{ fields = { years_of_service = "1", retired_on = "today" } }"#,
+        ] {
+            let e = parse(&with(bad)).expect_err(bad);
+            assert!(
+                matches!(
+                    &e,
+                    WorkflowError::Rule {
+                        field: "approval",
+                        ..
+                    } | WorkflowError::Expression {
+                        field: "approval",
+                        ..
+                    }
+                ),
+                "{bad}: {e}"
+            );
+        }
+        let notice = base.replace("\"task\"", "\"notice\"");
+        assert!(parse(&format!(
+            "{notice}approval = {{ update = {{ status = '\"active\"' }} }}\n"
+        ))
+        .is_err());
     }
 
     #[test]

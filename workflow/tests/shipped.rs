@@ -260,3 +260,46 @@ fn the_sanction_notice_is_observable() {
         assert!(!rule(name).observable(), "{name} reads values");
     }
 }
+
+#[test]
+fn approving_a_probation_review_confirms_the_servant() {
+    let r = rule("probation-review");
+    let e = employment("probation", "2024-03-15", "2024-03-15", "1970-01-01");
+    let f = facts(&e, &[]);
+    let schemas = SchemaSet::builtin();
+    let approved = r
+        .approve(0, &f, day("2025-03-20"), &schemas)
+        .expect("approve");
+    let mut expected = e.clone();
+    expected.insert("status".into(), json!("active"));
+    assert_eq!(approved.update, Some(expected), "only the status changes");
+    assert_eq!(approved.issue, None);
+    assert_eq!(
+        r.approve(1, &f, day("2025-03-20"), &schemas)
+            .expect("notice"),
+        Default::default()
+    );
+}
+
+#[test]
+fn approving_a_retirement_retires_the_servant_and_issues_the_retirement_credential() {
+    let r = rule("retirement");
+    let f = facts(
+        &employment("active", "1985-09-01", "2010-01-01", "1970-01-01"),
+        &[],
+    );
+    let schemas = SchemaSet::builtin();
+    let approved = r
+        .approve(0, &f, day("2025-09-01"), &schemas)
+        .expect("approve");
+    assert_eq!(approved.update.expect("update")["status"], "retired");
+    let (schema, values) = approved.issue.expect("issue");
+    assert_eq!(schema, "retirement");
+    assert_eq!(values["years_of_service"], 40);
+    assert_eq!(values["retired_on"], "2025-09-01");
+    // Approved the day before the fortieth anniversary, the service counts 39 years.
+    let early = r
+        .approve(0, &f, day("2025-08-31"), &schemas)
+        .expect("approve");
+    assert_eq!(early.issue.expect("issue").1["years_of_service"], 39);
+}
