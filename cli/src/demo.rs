@@ -5,8 +5,9 @@
 //! replaces a status credential and a fraudulent degree is revoked; a second checkpoint follows;
 //! two departments' witnesses cosign each checkpoint (and refuse a forked one), and the
 //! verifier believes a checkpoint only with both cosignatures; the unit's colleagues rate two
-//! appraisees anonymously and the tally goes on the ledger; a regulator audits the ledger
-//! and checks the two checkpoints' consistency.
+//! appraisees anonymously and the tally goes on the ledger; a career runs under the shipped
+//! rules from recruitment to retirement in simulated time ([`crate::career`]); a regulator
+//! audits the ledger and checks the two checkpoints' consistency.
 
 use crate::error::CliError;
 use crate::Out;
@@ -373,6 +374,13 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
         },
         &holders,
     )?;
+    if !out.json {
+        println!("  a career under the rules, 1986-2026 (simulated days, on a ledger of its own):");
+    }
+    let career = steps.time(
+        "a career under the rules: recruitment to retirement, each automated step recorded, the rule log audited",
+        || crate::career::run(&dir.join("career"), &schemas, out.json),
+    )?;
     let report = steps.time(
         "regulator: audit (replay every entry, every root, every checkpoint)",
         || audit::audit_store(&store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit),
@@ -383,7 +391,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
             "{}",
             json!({"store": dir, "people": people, "credentials": total, "ledger_entries": report.entries,
             "checkpoints": report.checkpoints, "steps": steps.rows.iter().map(|(w, s)| json!({"step": w, "seconds": s})).collect::<Vec<_>>(),
-            "audit": "passed", "appraisals_outside_rounds": report.appraisals_outside_rounds, "round": round})
+            "audit": "passed", "appraisals_outside_rounds": report.appraisals_outside_rounds, "round": round, "career": career})
         );
     } else {
         println!("done in {:.2} s: {total} credentials, {} ledger entries, {} checkpoints; audit passed.", total_secs, report.entries, report.checkpoints);

@@ -6,6 +6,7 @@
 mod authority;
 mod ballot;
 mod batch;
+mod career;
 mod ceremony;
 mod client;
 mod cosigner;

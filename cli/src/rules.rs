@@ -12,7 +12,7 @@ use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
 use dossier_store::rules::{Firing, FiringKey};
 use dossier_workflow::rule::ActionKind;
-use dossier_workflow::{evaluate, Case, IssuerLedger, Rule};
+use dossier_workflow::{evaluate, Case, Evaluation, IssuerLedger, Rule};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -227,6 +227,48 @@ fn firing(c: &Case) -> Firing {
     }
 }
 
+/// What one run of an issuer's engine found and recorded.
+pub struct Engine {
+    /// The cases due and the failures.
+    pub evaluation: Evaluation,
+    /// The `RuleFired` entries written (`None` for a case taken meanwhile).
+    pub written: Vec<Option<u64>>,
+    /// Adoptions whose rule could not be read.
+    pub unreadable: Vec<serde_json::Value>,
+}
+
+/// Runs an issuer's engine on `as_of` over `openings`, recording the new cases with the key
+/// (none: a dry run) at ledger time `time`.
+pub fn engine(
+    store: &dossier_store::Store,
+    key: Option<&dossier_core::keys::KeyPair>,
+    issuer: &str,
+    schemas: &SchemaSet,
+    openings: &[dossier_core::credential::CredentialOpening],
+    as_of: u32,
+    time: u64,
+) -> Result<Engine, CliError> {
+    let info = store.issuer(issuer)?;
+    let (ledger, unreadable) = issuer_ledger(store, info.issuer_id, schemas)?;
+    let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
+    let evaluation = evaluate(&ledger, info.issuer_id, schemas, openings, as_of, &taken);
+    let new: Vec<Firing> = evaluation
+        .cases
+        .iter()
+        .filter(|c| !c.taken_before)
+        .map(firing)
+        .collect();
+    let written = match key {
+        Some(key) if !new.is_empty() => store.fire_rules(key, &new, as_of, time)?,
+        _ => Vec::new(),
+    };
+    Ok(Engine {
+        evaluation,
+        written,
+        unreadable,
+    })
+}
+
 /// An issuer's side of the store's ledger, with the adoptions whose rule could not be read.
 pub fn issuer_ledger<D: dossier_store::ReadableDatabase>(
     store: &dossier_store::Store<D>,
@@ -260,22 +302,24 @@ fn run(
         .then(|| home.issuer_key(issuer, None))
         .transpose()?;
     let store = home.store()?;
-    let info = store.issuer(issuer)?;
-    let (ledger, unreadable) = issuer_ledger(&store, info.issuer_id, schemas)?;
-    let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
-    let evaluation = evaluate(&ledger, info.issuer_id, schemas, &openings, as_of, &taken);
-    let new: Vec<Firing> = evaluation
+    let Engine {
+        evaluation,
+        written,
+        unreadable,
+    } = engine(
+        &store,
+        key.as_ref(),
+        issuer,
+        schemas,
+        &openings,
+        as_of,
+        dossier_core::clock::now(),
+    )?;
+    let new: Vec<&Case> = evaluation
         .cases
         .iter()
         .filter(|c| !c.taken_before)
-        .map(firing)
         .collect();
-    let written = match &key {
-        Some(key) if !new.is_empty() => {
-            store.fire_rules(key, &new, as_of, dossier_core::clock::now())?
-        }
-        _ => Vec::new(),
-    };
     let recorded = written.iter().flatten().count();
     let mut lines = vec![format!(
         "rules of `{issuer}` on {}: {} rule(s) in force, {} current credential(s), {} case(s) due, {} new{}",

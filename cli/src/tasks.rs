@@ -128,6 +128,48 @@ fn approve(
     let key = home.issuer_key(issuer, None)?;
     let openings = crate::holder::read_openings(openings)?;
     let store = home.store()?;
+    let (task, written) = approve_task(
+        &store,
+        &key,
+        schemas,
+        id,
+        &openings,
+        day,
+        dossier_core::clock::now(),
+    )?;
+    Sink::open(&sink)?.write(&written)?;
+    out.emit(
+        format!(
+            "task {} approved on {}: {}",
+            task.id(),
+            days_to_date(day),
+            if written.is_empty() {
+                "no credential action".to_string()
+            } else {
+                written
+                    .iter()
+                    .map(|o| format!("credential {} ({}) {}", o.credential_id, o.schema, if o.credential_id == task.credential_id { "updated" } else { "issued" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+        json!({"task": task, "credentials": written.iter().map(|o| json!({"credential_id": o.credential_id, "schema": o.schema})).collect::<Vec<_>>()}),
+    );
+    Ok(0)
+}
+
+/// Approves an open task of the key's issuer on `day`: takes the credential actions its rule
+/// names (ledger time `time`) and returns the task and the new credentials' openings.
+pub fn approve_task(
+    store: &dossier_store::Store,
+    key: &dossier_core::keys::KeyPair,
+    schemas: &SchemaSet,
+    id: (u64, u8),
+    openings: &[CredentialOpening],
+    day: u32,
+    now: u64,
+) -> Result<(Task, Vec<CredentialOpening>), CliError> {
+    let issuer = key.name();
     let mut task: Task = store
         .task(id)?
         .ok_or_else(|| CliError::Input("no such task".into()))?;
@@ -137,7 +179,7 @@ fn approve(
         ));
     }
     let info = store.issuer(issuer)?;
-    let (ledger, _) = issuer_ledger(&store, info.issuer_id, schemas)?;
+    let (ledger, _) = issuer_ledger(store, info.issuer_id, schemas)?;
     let current = ledger.current.get(&task.credential_id).copied();
     let opening = openings
         .iter()
@@ -165,14 +207,13 @@ fn approve(
     let facts = Facts::new(schema, opening.credential_id, issued_at, &opening.fields)?
         .with_schemas(schemas);
     let approved = rule.approve(usize::from(task.action), &facts, day, schemas)?;
-    let now = dossier_core::clock::now();
     let mut written: Vec<CredentialOpening> = Vec::new();
     if let (Some((other, fields)), None) = (&approved.issue, task.issued) {
         let claim = claim_for(opening, other, fields.clone(), None).encode(schemas)?;
         let last_step = approved.update.is_none();
         let mut after = task.clone();
         let credentials =
-            store.issue_with(&key, std::slice::from_ref(&claim), day, now, |txn, made| {
+            store.issue_with(key, std::slice::from_ref(&claim), day, now, |txn, made| {
                 after.issued = made.first().map(|c| c.credential_id);
                 if last_step {
                     after.state = TaskState::Approved;
@@ -194,32 +235,14 @@ fn approve(
         after.state = TaskState::Approved;
         after.closed_on = Some(days_to_date(day));
         let credential =
-            store.update_with(&key, task.credential_id, &claim, day, now, |txn, _| {
+            store.update_with(key, task.credential_id, &claim, day, now, |txn, _| {
                 put_task(txn, &after)
             })?;
         task = after;
         written.push(CredentialOpening::new(&claim, issuer, &credential));
     }
     if task.state == TaskState::Open {
-        task = store.close_task(&key, id, TaskState::Approved, day)?;
+        task = store.close_task(key, id, TaskState::Approved, day)?;
     }
-    Sink::open(&sink)?.write(&written)?;
-    out.emit(
-        format!(
-            "task {} approved on {}: {}",
-            task.id(),
-            days_to_date(day),
-            if written.is_empty() {
-                "no credential action".to_string()
-            } else {
-                written
-                    .iter()
-                    .map(|o| format!("credential {} ({}) {}", o.credential_id, o.schema, if o.credential_id == task.credential_id { "updated" } else { "issued" }))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        ),
-        json!({"task": task, "credentials": written.iter().map(|o| json!({"credential_id": o.credential_id, "schema": o.schema})).collect::<Vec<_>>()}),
-    );
-    Ok(0)
+    Ok((task, written))
 }

@@ -300,6 +300,38 @@ fn the_demo_runs_end_to_end() {
     assert_eq!(round["training_floor"], 38);
     assert_eq!(round["trained"], 40, "4 in 5 of 50");
     assert!(!steps.iter().any(|s| s.contains("INSECURE")), "{steps:?}");
+    // A career under the rules: every automated step recorded once, every task closed, the
+    // rule log audited clean, the messages for payroll and the pension office kept.
+    let career = &v["career"];
+    assert_eq!(career["findings"], 0, "{career}");
+    assert_eq!(career["rules"], 6);
+    assert_eq!(career["actions"], 7, "{career}");
+    assert_eq!(career["tasks"], 4);
+    assert_eq!(career["open_tasks"], 0);
+    assert_eq!(career["outbox"], 2);
+    let events: Vec<&str> = career["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    for (at, what) in [
+        ("1987-08-31", "rules run: nothing due"),
+        ("1987-09-01", "rules run: `probation-review` acts"),
+        ("1992-10-01", "rules run: nothing due (three years in rank, but the sanction bars promotion)"),
+        ("1993-01-01", "rules run: `sanction-expiry` acts"),
+        ("2026-09-01", "rules run: `retirement` acts"),
+        ("2026-09-05", "retirement credential"),
+    ] {
+        assert!(
+            career["timeline"]
+                .as_array()
+                .expect("timeline")
+                .iter()
+                .any(|e| e["day"] == at && e["event"].as_str().is_some_and(|t| t.contains(what))),
+            "{at} {what}: {events:?}"
+        );
+    }
 }
 
 #[test]
