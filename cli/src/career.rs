@@ -8,8 +8,6 @@
 //! messages wait in the durable outbox. The regulator's audit replays ledger and rule log.
 
 use crate::error::CliError;
-use crate::rules::{engine, ledger_entries, Engine};
-use crate::tasks::approve_task;
 use dossier_core::credential::{Claim, CredentialOpening};
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::holder::HolderSecret;
@@ -20,6 +18,7 @@ use dossier_store::home::Home;
 use dossier_store::outbox::Subscription;
 use dossier_store::rules::TaskState;
 use dossier_store::{audit, Store};
+use dossier_workflow::office::{self, ledger_entries, Run};
 use dossier_workflow::{webhook, Rule};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -120,11 +119,11 @@ impl Career<'_> {
 
     /// Runs the engine on `on` and shows every case it acted on.
     fn rules(&mut self, on: u32, expect_none: Option<&str>) -> Result<usize, CliError> {
-        let Engine {
+        let Run {
             evaluation,
             written,
             ..
-        } = engine(
+        } = office::run(
             &self.store,
             Some(&self.hr),
             OFFICE,
@@ -182,7 +181,7 @@ impl Career<'_> {
             .into_iter()
             .find(|t| t.rule == hash && t.credential_id == id)
             .ok_or_else(|| CliError::Input(format!("demo: no open `{rule}` task")))?;
-        let (task, made) = approve_task(
+        let (task, made) = office::approve_task(
             &self.store,
             &self.hr,
             self.schemas,
@@ -190,6 +189,7 @@ impl Career<'_> {
             &self.openings,
             on,
             time_of(on),
+            &|_, _| Ok(()),
         )?;
         let what = if made.is_empty() {
             "no credential action (the decision is the HR office's)".to_string()

@@ -62,13 +62,15 @@ impl CliError {
             CliError::Verify(e) if e.is_unusable() => EXIT_BAD_INPUT,
             CliError::Verify(_) => EXIT_FAILED_CHECK,
             CliError::Input(_) | CliError::Core(_) => EXIT_BAD_INPUT,
-            CliError::Store(e) => match e {
-                StoreError::Db(_)
-                | StoreError::Locked { .. }
-                | StoreError::Ledger { .. }
-                | StoreError::Io { .. } => EXIT_STORE,
-                _ => EXIT_BAD_INPUT,
-            },
+            CliError::Store(e) | CliError::Workflow(dossier_workflow::WorkflowError::Store(e)) => {
+                match e {
+                    StoreError::Db(_)
+                    | StoreError::Locked { .. }
+                    | StoreError::Ledger { .. }
+                    | StoreError::Io { .. } => EXIT_STORE,
+                    _ => EXIT_BAD_INPUT,
+                }
+            }
             CliError::Io { .. } => EXIT_STORE,
             CliError::Prove(_) => EXIT_BAD_INPUT,
             CliError::Ceremony(

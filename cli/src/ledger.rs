@@ -480,7 +480,7 @@ fn store_rule_log(
     schemas: &dossier_core::schema::SchemaSet,
 ) -> Result<dossier_workflow::log::RuleLog, CliError> {
     let store = home.reader()?;
-    let entries = crate::rules::ledger_entries(&store)?;
+    let entries = dossier_workflow::office::ledger_entries(&store)?;
     let texts: std::collections::HashMap<[u8; 32], String> =
         store.rule_texts()?.into_iter().collect();
     Ok(dossier_workflow::log::audit(

@@ -7,14 +7,11 @@
 use crate::error::{io, CliError};
 use crate::{Out, RulesCmd};
 use dossier_core::encoding::{date_to_days, days_to_date};
-use dossier_core::entry::Entry;
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
-use dossier_store::rules::{Firing, FiringKey};
-use dossier_workflow::rule::ActionKind;
-use dossier_workflow::{evaluate, Case, Evaluation, IssuerLedger, Rule};
+use dossier_workflow::office::{self, Run};
+use dossier_workflow::{Case, Rule};
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Runs a `dossier rules` command.
@@ -195,98 +192,6 @@ fn show(home: &Home, hash: &str) -> Result<i32, CliError> {
     Ok(0)
 }
 
-/// Decodes every entry of the store's ledger, in log order.
-pub fn ledger_entries<D: dossier_store::ReadableDatabase>(
-    store: &dossier_store::Store<D>,
-) -> Result<Vec<Entry>, CliError> {
-    store
-        .entries(0, u64::MAX)?
-        .iter()
-        .map(|b| Entry::from_bytes(b).map_err(CliError::from))
-        .collect()
-}
-
-/// What the store records of a case: its key, the parties its actions address (for the
-/// webhook subscriptions) and the announcement's details (the rule's name and version and the
-/// actions' kinds and public titles).
-fn firing(c: &Case) -> Firing {
-    let mut parties: Vec<String> = c.actions.iter().map(|a| a.to.name().to_string()).collect();
-    parties.sort();
-    parties.dedup();
-    Firing {
-        key: c.key(),
-        parties,
-        details: json!({"rule_name": c.rule, "version": c.version, "due": c.due, "actions": c.actions}),
-        tasks: c
-            .actions
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.kind == ActionKind::Task)
-            .map(|(i, a)| (i as u8, a.to.name().to_string(), a.title.clone()))
-            .collect(),
-    }
-}
-
-/// What one run of an issuer's engine found and recorded.
-pub struct Engine {
-    /// The cases due and the failures.
-    pub evaluation: Evaluation,
-    /// The `RuleFired` entries written (`None` for a case taken meanwhile).
-    pub written: Vec<Option<u64>>,
-    /// Adoptions whose rule could not be read.
-    pub unreadable: Vec<serde_json::Value>,
-}
-
-/// Runs an issuer's engine on `as_of` over `openings`, recording the new cases with the key
-/// (none: a dry run) at ledger time `time`.
-pub fn engine(
-    store: &dossier_store::Store,
-    key: Option<&dossier_core::keys::KeyPair>,
-    issuer: &str,
-    schemas: &SchemaSet,
-    openings: &[dossier_core::credential::CredentialOpening],
-    as_of: u32,
-    time: u64,
-) -> Result<Engine, CliError> {
-    let info = store.issuer(issuer)?;
-    let (ledger, unreadable) = issuer_ledger(store, info.issuer_id, schemas)?;
-    let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
-    let evaluation = evaluate(&ledger, info.issuer_id, schemas, openings, as_of, &taken);
-    let new: Vec<Firing> = evaluation
-        .cases
-        .iter()
-        .filter(|c| !c.taken_before)
-        .map(firing)
-        .collect();
-    let written = match key {
-        Some(key) if !new.is_empty() => store.fire_rules(key, &new, as_of, time)?,
-        _ => Vec::new(),
-    };
-    Ok(Engine {
-        evaluation,
-        written,
-        unreadable,
-    })
-}
-
-/// An issuer's side of the store's ledger, with the adoptions whose rule could not be read.
-pub fn issuer_ledger<D: dossier_store::ReadableDatabase>(
-    store: &dossier_store::Store<D>,
-    issuer_id: dossier_core::Fr,
-    schemas: &SchemaSet,
-) -> Result<(IssuerLedger, Vec<serde_json::Value>), CliError> {
-    let entries = ledger_entries(store)?;
-    let mut unreadable = Vec::new();
-    let ledger = IssuerLedger::replay(
-        issuer_id,
-        entries.iter().enumerate().map(|(i, e)| (i as u64, e)),
-        |h| store.rule_text(h).ok().flatten(),
-        schemas,
-        |entry, e| unreadable.push(json!({"entry": entry, "reason": e.to_string()})),
-    );
-    Ok((ledger, unreadable))
-}
-
 fn run(
     home: &Home,
     out: &Out,
@@ -302,11 +207,11 @@ fn run(
         .then(|| home.issuer_key(issuer, None))
         .transpose()?;
     let store = home.store()?;
-    let Engine {
+    let Run {
         evaluation,
         written,
         unreadable,
-    } = engine(
+    } = office::run(
         &store,
         key.as_ref(),
         issuer,
@@ -357,7 +262,7 @@ fn run(
     for u in &unreadable {
         lines.push(format!(
             "  rule adopted at entry {} left out: {}",
-            u["entry"], u["reason"]
+            u.entry, u.reason
         ));
     }
     out.emit(

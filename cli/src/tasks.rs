@@ -3,16 +3,12 @@
 //! actions the rule names, in the same transaction as the task's record — or declined.
 
 use crate::error::CliError;
-use crate::rules::issuer_ledger;
 use crate::{Out, Sink, TasksCmd};
-use dossier_core::credential::{Claim, CredentialOpening};
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::schema::SchemaSet;
-use dossier_core::{field, pasta};
 use dossier_store::home::Home;
-use dossier_store::rules::{put_task, Task, TaskState};
-use dossier_workflow::facts::Facts;
-use dossier_workflow::Rule;
+use dossier_store::rules::TaskState;
+use dossier_workflow::office;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -97,22 +93,6 @@ fn task_id(text: &str) -> Result<(u64, u8), CliError> {
     Ok((e.parse().map_err(|_| bad())?, a.parse().map_err(|_| bad())?))
 }
 
-/// The claim of a credential for a holder, with the values an approval computed.
-fn claim_for(
-    opening: &CredentialOpening,
-    schema: &str,
-    fields: serde_json::Map<String, serde_json::Value>,
-    expires_at: Option<String>,
-) -> Claim {
-    Claim {
-        schema: schema.to_string(),
-        holder: field::to_hex(&opening.holder),
-        holder_halo2: opening.holder_halo2.as_ref().map(pasta::to_hex),
-        expires_at,
-        fields,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn approve(
     home: &Home,
@@ -128,7 +108,7 @@ fn approve(
     let key = home.issuer_key(issuer, None)?;
     let openings = crate::holder::read_openings(openings)?;
     let store = home.store()?;
-    let (task, written) = approve_task(
+    let (task, written) = office::approve_task(
         &store,
         &key,
         schemas,
@@ -136,6 +116,7 @@ fn approve(
         &openings,
         day,
         dossier_core::clock::now(),
+        &|_, _| Ok(()),
     )?;
     Sink::open(&sink)?.write(&written)?;
     out.emit(
@@ -156,93 +137,4 @@ fn approve(
         json!({"task": task, "credentials": written.iter().map(|o| json!({"credential_id": o.credential_id, "schema": o.schema})).collect::<Vec<_>>()}),
     );
     Ok(0)
-}
-
-/// Approves an open task of the key's issuer on `day`: takes the credential actions its rule
-/// names (ledger time `time`) and returns the task and the new credentials' openings.
-pub fn approve_task(
-    store: &dossier_store::Store,
-    key: &dossier_core::keys::KeyPair,
-    schemas: &SchemaSet,
-    id: (u64, u8),
-    openings: &[CredentialOpening],
-    day: u32,
-    now: u64,
-) -> Result<(Task, Vec<CredentialOpening>), CliError> {
-    let issuer = key.name();
-    let mut task: Task = store
-        .task(id)?
-        .ok_or_else(|| CliError::Input("no such task".into()))?;
-    if task.issuer != issuer || task.state != TaskState::Open {
-        return Err(CliError::Input(
-            "the task is another issuer's, or closed".into(),
-        ));
-    }
-    let info = store.issuer(issuer)?;
-    let (ledger, _) = issuer_ledger(store, info.issuer_id, schemas)?;
-    let current = ledger.current.get(&task.credential_id).copied();
-    let opening = openings
-        .iter()
-        .find(|o| {
-            o.issuer_id == info.issuer_id
-                && Some(o.commitment) == current
-                && o.credential(schemas).is_ok()
-        })
-        .ok_or_else(|| {
-            CliError::Input(format!(
-                "the openings file has no current version of credential {}",
-                task.credential_id
-            ))
-        })?;
-    let mut hash = [0u8; 32];
-    hex::decode_to_slice(&task.rule, &mut hash)
-        .map_err(|_| CliError::Input("corrupt task".into()))?;
-    let text = store
-        .rule_text(&hash)?
-        .ok_or_else(|| CliError::Input("the task's rule text is not kept here".into()))?;
-    let rule = Rule::parse(&text, schemas)?;
-    let schema = schemas.get(&opening.schema)?;
-    let issued_at =
-        date_to_days(&opening.issued_at).map_err(|e| CliError::Input(format!("issued_at: {e}")))?;
-    let facts = Facts::new(schema, opening.credential_id, issued_at, &opening.fields)?
-        .with_schemas(schemas);
-    let approved = rule.approve(usize::from(task.action), &facts, day, schemas)?;
-    let mut written: Vec<CredentialOpening> = Vec::new();
-    if let (Some((other, fields)), None) = (&approved.issue, task.issued) {
-        let claim = claim_for(opening, other, fields.clone(), None).encode(schemas)?;
-        let last_step = approved.update.is_none();
-        let mut after = task.clone();
-        let credentials =
-            store.issue_with(key, std::slice::from_ref(&claim), day, now, |txn, made| {
-                after.issued = made.first().map(|c| c.credential_id);
-                if last_step {
-                    after.state = TaskState::Approved;
-                    after.closed_on = Some(days_to_date(day));
-                }
-                put_task(txn, &after)
-            })?;
-        task = after;
-        written.extend(
-            credentials
-                .iter()
-                .map(|c| CredentialOpening::new(&claim, issuer, c)),
-        );
-    }
-    if let Some(fields) = approved.update {
-        let claim = claim_for(opening, &opening.schema, fields, opening.expires_at.clone())
-            .encode(schemas)?;
-        let mut after = task.clone();
-        after.state = TaskState::Approved;
-        after.closed_on = Some(days_to_date(day));
-        let credential =
-            store.update_with(key, task.credential_id, &claim, day, now, |txn, _| {
-                put_task(txn, &after)
-            })?;
-        task = after;
-        written.push(CredentialOpening::new(&claim, issuer, &credential));
-    }
-    if task.state == TaskState::Open {
-        task = store.close_task(key, id, TaskState::Approved, day)?;
-    }
-    Ok((task, written))
 }

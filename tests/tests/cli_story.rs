@@ -318,7 +318,10 @@ fn the_demo_runs_end_to_end() {
     for (at, what) in [
         ("1987-08-31", "rules run: nothing due"),
         ("1987-09-01", "rules run: `probation-review` acts"),
-        ("1992-10-01", "rules run: nothing due (three years in rank, but the sanction bars promotion)"),
+        (
+            "1992-10-01",
+            "rules run: nothing due (three years in rank, but the sanction bars promotion)",
+        ),
         ("1993-01-01", "rules run: `sanction-expiry` acts"),
         ("2026-09-01", "rules run: `retirement` acts"),
         ("2026-09-05", "retirement credential"),

@@ -8,6 +8,7 @@
 //! - [`facts`]: what a rule sees of a credential, and the calendar functions it may call;
 //! - [`book`]: an issuer's adopted rules and credentials as its ledger entries show them;
 //! - [`engine`]: the cases due on a day, deterministic and replayable;
+//! - [`office`]: the HR office's side over its store: run the engine, approve tasks;
 //! - [`log`]: the regulator's audit of the rule log;
 //! - [`webhook`]: Standard Webhooks signatures and delivery from the store's durable outbox.
 //!
@@ -18,6 +19,7 @@ pub mod book;
 pub mod engine;
 pub mod facts;
 pub mod log;
+pub mod office;
 pub mod rule;
 pub mod webhook;
 
@@ -60,6 +62,18 @@ pub enum WorkflowError {
         /// Its hash.
         rule: String,
     },
+    /// A task cannot be approved or declined as asked.
+    #[error("task: {reason}")]
+    Task {
+        /// Why.
+        reason: String,
+    },
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] dossier_store::StoreError),
+    /// A value could not be encoded or checked.
+    #[error(transparent)]
+    Core(#[from] dossier_core::CoreError),
     /// A webhook secret or signature is unusable, or a signature does not verify.
     #[error("webhook: {reason}")]
     Webhook {
