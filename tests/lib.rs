@@ -423,3 +423,86 @@ pub fn snarkjs_dir() -> Option<PathBuf> {
     eprintln!("snarkjs not installed: run `npm ci` in fixtures/snarkjs to check against it");
     None
 }
+
+/// A webhook receiver on the loopback: answers `status` (after `delay`), and records every
+/// request whose Standard Webhooks signature verifies under `secret` as (webhook-id, body); a
+/// request that does not verify panics its thread, and the test's count of what arrived fails.
+pub struct Receiver {
+    /// The port it listens on.
+    pub port: u16,
+    /// What arrived, verified: (webhook-id, body).
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// The status it answers (200 records; anything else refuses).
+    pub status: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+/// Starts a [`Receiver`].
+pub fn receiver(
+    secret: std::sync::Arc<std::sync::Mutex<String>>,
+    delay: std::time::Duration,
+) -> Receiver {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let status = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(200));
+    let (seen2, status2) = (seen.clone(), status.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut headers = std::collections::HashMap::new();
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).is_err() {
+                    break;
+                }
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = l.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            std::thread::sleep(delay);
+            let code = status2.load(Ordering::SeqCst);
+            if code == 200 {
+                let id = headers["webhook-id"].clone();
+                let ts: u64 = headers["webhook-timestamp"].parse().expect("timestamp");
+                let secret = secret.lock().expect("secret").clone();
+                dossier_workflow::webhook::verify(
+                    &secret,
+                    &id,
+                    ts,
+                    &headers["webhook-signature"],
+                    &body,
+                    dossier_core::clock::now(),
+                )
+                .expect("every delivery is signed with the subscription's secret");
+                seen2
+                    .lock()
+                    .expect("seen")
+                    .push((id, String::from_utf8(body).expect("utf-8")));
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    Receiver { port, seen, status }
+}

@@ -349,6 +349,10 @@ struct ServeCli {
     /// cosignatures of its witnesses.
     #[arg(long)]
     witness_policy: Option<PathBuf>,
+    /// Run the issuers' adopted rules by themselves every this many seconds, and soon after
+    /// each issuance or update (0: only when an issuer asks, POST /v1/issuers/{issuer}/rules/run).
+    #[arg(long, default_value_t = 3600)]
+    rules_every: u64,
 }
 
 #[derive(Subcommand)]
@@ -1243,6 +1247,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     exit_on_stdin_close: a.exit_on_stdin_close,
                     snarkjs: a.snarkjs.clone(),
                     witnesses: witness_policy(a.witness_policy.as_deref())?,
+                    rules_every: a.rules_every,
                 },
             )
         }

@@ -79,6 +79,9 @@ pub struct ServeArgs {
     pub snarkjs: Option<PathBuf>,
     /// The witness policy verifications apply.
     pub witnesses: dossier_core::cosignature::WitnessPolicy,
+    /// Run the issuers' rules every this many seconds and after each issuance (0: only on
+    /// request).
+    pub rules_every: u64,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -107,6 +110,8 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
         verifier_tables: true,
         snarkjs_js: args.snarkjs.clone(),
         witnesses: args.witnesses.clone(),
+        rules_every: (args.rules_every > 0)
+            .then(|| std::time::Duration::from_secs(args.rules_every)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

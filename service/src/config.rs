@@ -216,4 +216,7 @@ pub struct Config {
     /// The witnesses whose cosignatures a checkpoint needs before the service's verifications
     /// believe it (`WitnessPolicy::none()`: the ledger's signature alone).
     pub witnesses: dossier_core::cosignature::WitnessPolicy,
+    /// How often the issuers' rules run by themselves (and soon after each issuance); `None`:
+    /// only when an issuer asks (`POST /v1/issuers/{issuer}/rules/run`).
+    pub rules_every: Option<Duration>,
 }

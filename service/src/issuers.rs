@@ -177,6 +177,7 @@ pub async fn issue(
             credentials.len() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
+        state.poke_rules();
         Ok((
             StatusCode::CREATED,
             Json(IssuedList {
@@ -240,6 +241,7 @@ pub async fn update(
                     &[CredentialOpening::new(&claim, &issuer, c)],
                 )
             })?;
+        state.poke_rules();
         Ok(Json(Issued {
             credential_id: c.credential_id,
             commitment: field::to_hex(&c.commitment()),

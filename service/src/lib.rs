@@ -32,6 +32,7 @@ mod rounds;
 pub mod tables;
 mod verifiers;
 pub mod web;
+mod workflow;
 
 pub use config::{Config, Limits, Role, Tokens};
 pub use error::ServiceError;
@@ -86,11 +87,18 @@ pub struct AppState {
     pub snarkjs_js: Option<PathBuf>,
     /// The provers of both backends (Groth16 keys loaded on first use).
     pub provers: Provers,
+    /// Set when an issuance may have made a rule's case due (the rules worker looks soon).
+    pub rules_due: AtomicBool,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
 }
 
 impl AppState {
+    /// The rules worker's next look is due now (set after an issuance).
+    pub fn poke_rules(&self) {
+        self.rules_due.store(true, Ordering::SeqCst);
+    }
+
     /// The proving queue's sender, unless shutdown began.
     pub fn prove_queue(&self) -> Option<tokio::sync::mpsc::Sender<jobs::ProveTask>> {
         self.prove_queue
@@ -198,6 +206,7 @@ impl Service {
             ),
             snarkjs_js: config.snarkjs_js.clone(),
             provers: Provers::new(&config.params),
+            rules_due: AtomicBool::new(false),
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
         });
@@ -219,6 +228,10 @@ impl Service {
         for _ in 0..cores {
             let (s, rx) = (state.clone(), verify_rx.clone());
             workers.push(std::thread::spawn(move || jobs::verify_worker(s, rx)));
+        }
+        {
+            let (s, every) = (state.clone(), config.rules_every);
+            workers.push(std::thread::spawn(move || workflow::worker(s, every)));
         }
         Ok(Service { state, workers })
     }
@@ -301,6 +314,8 @@ locally.",
         ballots::open, ballots::close, ballots::list, ballots::get, ballots::archive,
         ballots::rate,
         rounds::declare, rounds::submit, rounds::list, rounds::get,
+        workflow::list, workflow::text, workflow::adopt, workflow::run, workflow::tasks,
+        workflow::approve, workflow::decline,
         holders::credentials, holders::witness, holders::prove, holders::job,
         verifiers::create_request, verifiers::submit,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
@@ -462,6 +477,21 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/issuers/{issuer}/rounds/{id}/proofs",
             post(rounds::submit),
         )
+        .route("/v1/issuers/{issuer}/rules", post(workflow::adopt))
+        .route("/v1/issuers/{issuer}/rules/run", post(workflow::run))
+        .route("/v1/issuers/{issuer}/tasks", get(workflow::tasks))
+        .route(
+            "/v1/issuers/{issuer}/tasks/{id}/approve",
+            post(workflow::approve),
+        )
+        .route(
+            "/v1/issuers/{issuer}/tasks/{id}/decline",
+            post(workflow::decline),
+        )
+        .route("/v1/rules", get(workflow::list))
+        .route("/v1/rules/{hash}", get(workflow::text))
+        .route("/hr", get(web::hr_page))
+        .route("/web/hr.js", get(web::hr_script))
         .route("/v1/rounds", get(rounds::list))
         .route("/v1/rounds/{id}", get(rounds::get))
         .route("/v1/ballots", get(ballots::list))

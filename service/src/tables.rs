@@ -134,6 +134,25 @@ pub fn forget_opening(txn: &WriteTransaction, registry: u32, id: u32) -> Result<
     Ok(())
 }
 
+/// Every live credential opening an issuer's registry holds (the current versions of the
+/// credentials the service issued or updated), by credential id.
+pub fn issuer_openings<D: ReadableDatabase>(
+    store: &Store<D>,
+    registry: u32,
+) -> Result<Vec<CredentialOpening>, ServiceError> {
+    let txn = store.raw().begin_read().map_err(db_err)?;
+    let openings = txn.open_table(OPENINGS).map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in openings
+        .range((registry, 0u32)..=(registry, u32::MAX))
+        .map_err(db_err)?
+    {
+        let (_, v) = row.map_err(db_err)?;
+        out.push(from_json(v.value())?);
+    }
+    Ok(out)
+}
+
 /// Every live credential opening of one holder.
 pub fn openings_of<D: ReadableDatabase>(
     store: &Store<D>,

@@ -3,7 +3,8 @@
 //! signature, the witness cosignatures a witness policy asks for, and the key and proof
 //! hashes), and `/ledger`, a read-only view of checkpoints and
 //! entries for regulators that checks signatures and consistency proofs in the browser too.
-//! English and Chinese.
+//! English and Chinese. `/hr` lists an HR office's tasks (its token typed into the page) and
+//! approves or declines them.
 //!
 //! The pages and their script are part of this binary. snarkjs is not: it is GPL-3.0, so the
 //! operator points `dossier serve --snarkjs` at its browser build (`snarkjs.min.js`, from npm) and
@@ -32,6 +33,8 @@ const VERIFY_HTML: &str = include_str!("../web/verify.html");
 const LEDGER_HTML: &str = include_str!("../web/ledger.html");
 const DOSSIER_JS: &str = include_str!("../web/dossier.js");
 const DOSSIER_CSS: &str = include_str!("../web/dossier.css");
+const HR_HTML: &str = include_str!("../web/hr.html");
+const HR_JS: &str = include_str!("../web/hr.js");
 
 /// Pages may load scripts from this service only, and connect back to it only.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
@@ -58,6 +61,16 @@ pub async fn verify_page() -> Response {
 /// The ledger page.
 pub async fn ledger_page() -> Response {
     page(LEDGER_HTML)
+}
+
+/// The HR office's task page (its token, typed in, authorises its calls).
+pub async fn hr_page() -> Response {
+    page(HR_HTML)
+}
+
+/// The task page's script.
+pub async fn hr_script() -> Response {
+    asset("text/javascript; charset=utf-8", HR_JS)
 }
 
 fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {

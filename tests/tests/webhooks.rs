@@ -6,12 +6,11 @@
 //! de-duplicates. A subscription to a party the actions do not address receives nothing, and
 //! no message carries a credential's value.
 
-use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, write_lines};
+use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, receiver, write_lines};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,74 +18,6 @@ const HR: &str = "hr.example";
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
-}
-
-/// A receiver: answers `status` (after `delay`), and records every request whose signature
-/// verifies as (webhook-id, body); a request that does not verify is a test failure.
-struct Receiver {
-    port: u16,
-    seen: Arc<Mutex<Vec<(String, String)>>>,
-    status: Arc<AtomicU32>,
-}
-
-fn receiver(secret: Arc<Mutex<String>>, delay: Duration) -> Receiver {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let status = Arc::new(AtomicU32::new(200));
-    let (seen2, status2) = (seen.clone(), status.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut headers = std::collections::HashMap::new();
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("request line");
-            loop {
-                line.clear();
-                reader.read_line(&mut line).expect("header");
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = l.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-            }
-            let len: usize = headers["content-length"].parse().expect("length");
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).expect("body");
-            std::thread::sleep(delay);
-            let code = status2.load(Ordering::SeqCst);
-            if code == 200 {
-                let id = headers["webhook-id"].clone();
-                let ts: u64 = headers["webhook-timestamp"].parse().expect("timestamp");
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .expect("clock")
-                    .as_secs();
-                let secret = secret.lock().expect("secret").clone();
-                dossier_workflow::webhook::verify(
-                    &secret,
-                    &id,
-                    ts,
-                    &headers["webhook-signature"],
-                    &body,
-                    now,
-                )
-                .expect("every delivery is signed with the subscription's secret");
-                seen2
-                    .lock()
-                    .expect("seen")
-                    .push((id, String::from_utf8(body).expect("utf-8")));
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
-        }
-    });
-    Receiver { port, seen, status }
 }
 
 fn subscribe(home: &Path, name: &str, url: &str, party: &str) -> String {
