@@ -398,10 +398,40 @@ pub fn audit_cmd(
         },
         (Err(_), _) => None,
     };
+    // The campaigns the store keeps (an export carries no archive), re-verified.
+    let campaigns = match (&result, &args.ledger) {
+        (Ok(_), None) => {
+            let trust =
+                dossier_verifier::Trust::key_only(&crate::log_key(home, trusted.as_deref())?);
+            let store = home.reader()?;
+            let entries = dossier_workflow::office::ledger_entries(&store)?;
+            crate::campaign::audit_campaigns(&store, &entries, params, &trust, schemas)?
+        }
+        _ => Vec::new(),
+    };
     let invalid = rounds
         .iter()
         .any(|r| matches!(r.proof, crate::round::ProofFinding::Invalid { .. }))
-        || rule_log.as_ref().is_some_and(|l| !l.findings.is_empty());
+        || rule_log.as_ref().is_some_and(|l| !l.findings.is_empty())
+        || campaigns.iter().any(|c| !c.findings.is_empty());
+    let campaign_lines: Vec<String> = campaigns
+        .iter()
+        .map(|c| {
+            format!(
+                "  campaign `{}` of {}: {} application(s), {} shortlisted, re-verified: {}",
+                c.name,
+                c.issuer,
+                c.applications,
+                c.shortlisted,
+                if c.findings.is_empty() {
+                    "the shortlist is exactly the applications that meet the requirement"
+                        .to_string()
+                } else {
+                    c.findings.join("; ")
+                }
+            )
+        })
+        .collect();
     let rule_lines = match &rule_log {
         None => {
             vec!["  rule log: not audited (pass --rules with the adopted rule files)".to_string()]
@@ -458,9 +488,9 @@ pub fn audit_cmd(
                     ))).chain(rounds.iter().map(|r| format!(
                         "  round {} {} of {} declared at entry {} ({} appraisals): {}",
                         r.round.unit, r.round.year, r.round.issuer, r.declared_entry, r.round.count, r.proof
-                    ))).chain(rule_lines).collect::<Vec<_>>().join("\n")
+                    ))).chain(rule_lines).chain(campaign_lines).collect::<Vec<_>>().join("\n")
                 ),
-                json!({"ok": !invalid, "report": report, "round_proofs": rounds, "rule_log": rule_log, "seconds": secs, "trusted_key": trusted.is_some(),
+                json!({"ok": !invalid, "report": report, "round_proofs": rounds, "rule_log": rule_log, "campaigns": campaigns, "seconds": secs, "trusted_key": trusted.is_some(),
                     "witnessed": policy.as_ref().map(|p| p.threshold)}),
             );
             Ok(if invalid { 1 } else { 0 })

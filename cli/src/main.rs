@@ -6,6 +6,7 @@
 mod authority;
 mod ballot;
 mod batch;
+mod campaign;
 mod career;
 mod ceremony;
 mod client;
@@ -103,6 +104,11 @@ enum Command {
     /// credential actions its rule names) or decline it.
     #[command(subcommand)]
     Tasks(TasksCmd),
+    /// Recruitment screening: open a campaign with its requirement (a presentation request)
+    /// and closing date, verify each application on arrival (shortlisted by nullifier, once per
+    /// candidate, or refused), list the shortlist; `dossier audit` re-verifies the archive.
+    #[command(subcommand)]
+    Campaign(CampaignCmd),
     /// Issue one credential (--claim) or a batch (--batch, JSON Lines or CSV).
     Issue(IssueArgs),
     /// Replace a live credential by a new version under the same id.
@@ -990,6 +996,41 @@ struct AuditArgs {
 }
 
 #[derive(Subcommand)]
+enum CampaignCmd {
+    /// Open a campaign: its requirement is a presentation request (`dossier request`, with
+    /// the campaign's own scope), taken until the end of --closes.
+    Open {
+        /// The recruiting office (an issuer here: its key signs the campaign's entries).
+        #[arg(long)]
+        issuer: String,
+        /// The campaign's name.
+        #[arg(long)]
+        name: String,
+        /// The presentation request candidates answer.
+        #[arg(long)]
+        request: PathBuf,
+        /// The last day applications are taken, YYYY-MM-DD.
+        #[arg(long)]
+        closes: String,
+    },
+    /// Receive an application: verified now, archived, shortlisted or refused on the ledger
+    /// (exit 1 when refused).
+    Apply {
+        /// The campaign.
+        #[arg(long)]
+        name: String,
+        /// The candidate's presentation.
+        presentation: PathBuf,
+    },
+    /// The shortlist, by nullifier.
+    Shortlist {
+        /// The campaign.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum TasksCmd {
     /// Open tasks (all with --all), of an issuer and a party.
     List {
@@ -1218,6 +1259,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Rules(cmd) => rules::rules(&home, &out, &schemas, cmd),
         Command::Webhooks(cmd) => webhooks::webhooks(&home, &out, cmd),
         Command::Tasks(cmd) => tasks::tasks(&home, &out, &schemas, cmd),
+        Command::Campaign(cmd) => campaign::campaign(&home, params, &out, &schemas, cmd),
         Command::Issue(args) => issuer::issue(&home, &out, &schemas, args),
         Command::Update(args) => issuer::update(&home, &schemas, args),
         Command::Revoke(args) => issuer::revoke(&home, &out, args),

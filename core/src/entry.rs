@@ -27,6 +27,9 @@
 //! kind 16 RuleAdopted       issuer_id:F | rule:[u8; 32] | from:u32 | name_len:u16 | name:utf8
 //! kind 17 RuleFired         issuer_id:F | rule:[u8; 32] | credential_id:u32 | occasion:u64
 //!                           | day:u32
+//! kind 18 CampaignOpened    issuer_id:F | campaign:[u8; 32] | closes:u64 | name_len:u16 | name:utf8
+//! kind 19 Applied           issuer_id:F | campaign:[u8; 32] | presentation:[u8; 32]
+//!                           | nullifier:[u8; 32] | shortlisted:u8
 //! subject = 0 (the ledger) | 1 issuer_id:F | 2 (the accreditation authority)
 //! ```
 //! Integers are big-endian; `F` is a BN254 scalar and `P` a Pallas base field element (the
@@ -81,6 +84,15 @@
 //! that made it due, the occasion (the due day of a date rule, the ledger index of an event
 //! rule's entry) and the day the engine acted. Rule files hold no personal data, and an action
 //! names a credential id, never a value.
+//!
+//! **Recruitment campaigns** (the seed's automatic review of application materials). A
+//! recruiting office opens a campaign (`CampaignOpened`): the SHA-256 of its presentation
+//! request (the requirement, challenge and scope) and its closing time. Every application
+//! received before it closes is verified on arrival and recorded (`Applied`): the SHA-256 of
+//! the presentation as archived, the candidate's nullifier for the campaign's scope (zero for
+//! one that does not verify, whose claimed nullifier is not trusted) and whether it was
+//! shortlisted. A regulator re-verifies the archive against these entries: exactly the
+//! candidates who met the requirement were shortlisted, each once, none named.
 //!
 //! The log leaf is the whole entry (RFC 6962 leaf hash `SHA-256(0x00 || entry)`).
 
@@ -397,6 +409,30 @@ pub enum EntryBody {
         /// The day the engine acted (days since 1970-01-01).
         day: u32,
     },
+    /// A recruiting office opens a campaign.
+    CampaignOpened {
+        /// The recruiting office.
+        issuer_id: Fr,
+        /// SHA-256 of the campaign's presentation request (its id).
+        campaign: [u8; 32],
+        /// Applications are taken until this time (unix seconds, excluded).
+        closes: u64,
+        /// The campaign's name.
+        name: String,
+    },
+    /// An application received and verified.
+    Applied {
+        /// The recruiting office.
+        issuer_id: Fr,
+        /// The campaign.
+        campaign: [u8; 32],
+        /// SHA-256 of the presentation, as archived.
+        presentation: [u8; 32],
+        /// The candidate's nullifier in the campaign's scope; zero when it did not verify.
+        nullifier: [u8; 32],
+        /// Whether it verified and was shortlisted.
+        shortlisted: bool,
+    },
 }
 
 impl EntryBody {
@@ -419,6 +455,8 @@ impl EntryBody {
             EntryBody::RoundDeclared { .. } => 15,
             EntryBody::RuleAdopted { .. } => 16,
             EntryBody::RuleFired { .. } => 17,
+            EntryBody::CampaignOpened { .. } => 18,
+            EntryBody::Applied { .. } => 19,
         }
     }
 
@@ -442,10 +480,12 @@ impl EntryBody {
             EntryBody::RoundDeclared { .. } => "round_declared",
             EntryBody::RuleAdopted { .. } => "rule_adopted",
             EntryBody::RuleFired { .. } => "rule_fired",
+            EntryBody::CampaignOpened { .. } => "campaign_opened",
+            EntryBody::Applied { .. } => "applied",
         }
     }
 
-    /// The issuer an entry of kinds 1-4 and 12-17 belongs to (and whose key signs it).
+    /// The issuer an entry of kinds 1-4 and 12-19 belongs to (and whose key signs it).
     pub fn issuer_id(&self) -> Option<Fr> {
         match self {
             EntryBody::IssuerRegistered { issuer_id, .. }
@@ -457,7 +497,9 @@ impl EntryBody {
             | EntryBody::BallotTallied { issuer_id, .. }
             | EntryBody::RoundDeclared { issuer_id, .. }
             | EntryBody::RuleAdopted { issuer_id, .. }
-            | EntryBody::RuleFired { issuer_id, .. } => Some(*issuer_id),
+            | EntryBody::RuleFired { issuer_id, .. }
+            | EntryBody::CampaignOpened { issuer_id, .. }
+            | EntryBody::Applied { issuer_id, .. } => Some(*issuer_id),
             EntryBody::RegistryRoots { .. }
             | EntryBody::Ceremony { .. }
             | EntryBody::KeyRotated { .. }
@@ -711,6 +753,31 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             out.extend_from_slice(&credential_id.to_be_bytes());
             out.extend_from_slice(&occasion.to_be_bytes());
             out.extend_from_slice(&day.to_be_bytes());
+        }
+        EntryBody::CampaignOpened {
+            issuer_id,
+            campaign,
+            closes,
+            name,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(campaign);
+            out.extend_from_slice(&closes.to_be_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+        EntryBody::Applied {
+            issuer_id,
+            campaign,
+            presentation,
+            nullifier,
+            shortlisted,
+        } => {
+            out.extend_from_slice(&field::to_be_bytes(issuer_id));
+            out.extend_from_slice(campaign);
+            out.extend_from_slice(presentation);
+            out.extend_from_slice(nullifier);
+            out.push(u8::from(*shortlisted));
         }
     }
     out
@@ -1090,6 +1157,23 @@ impl Entry {
                 occasion: u64::from_be_bytes(r.array()?),
                 day: u32::from_be_bytes(r.array()?),
             },
+            18 => EntryBody::CampaignOpened {
+                issuer_id: r.field("issuer id")?,
+                campaign: r.array()?,
+                closes: u64::from_be_bytes(r.array()?),
+                name: r.name(MAX_NAME)?,
+            },
+            19 => EntryBody::Applied {
+                issuer_id: r.field("issuer id")?,
+                campaign: r.array()?,
+                presentation: r.array()?,
+                nullifier: r.array()?,
+                shortlisted: match r.byte()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(malformed("shortlisted is 0 or 1")),
+                },
+            },
             _ => return Err(malformed("unknown kind")),
         };
         let signature = r.array::<64>()?;
@@ -1220,6 +1304,38 @@ mod tests {
                     count,
                 }
             ),
+            (
+                arb_field(),
+                any::<[u8; 32]>(),
+                any::<u64>(),
+                "[a-z0-9-]{1,40}"
+            )
+                .prop_map(|(issuer_id, campaign, closes, name)| {
+                    EntryBody::CampaignOpened {
+                        issuer_id,
+                        campaign,
+                        closes,
+                        name,
+                    }
+                }),
+            (
+                arb_field(),
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>(),
+                any::<bool>()
+            )
+                .prop_map(
+                    |(issuer_id, campaign, presentation, nullifier, shortlisted)| {
+                        EntryBody::Applied {
+                            issuer_id,
+                            campaign,
+                            presentation,
+                            nullifier,
+                            shortlisted,
+                        }
+                    }
+                ),
             (arb_field(), any::<[u8; 32]>(), any::<u32>(), "[a-z-]{1,40}").prop_map(
                 |(issuer_id, rule, from, name)| EntryBody::RuleAdopted {
                     issuer_id,

@@ -469,7 +469,9 @@ impl<'c> Replay<'c> {
             | EntryBody::BallotTallied { .. }
             | EntryBody::RoundDeclared { .. }
             | EntryBody::RuleAdopted { .. }
-            | EntryBody::RuleFired { .. } => {}
+            | EntryBody::RuleFired { .. }
+            | EntryBody::CampaignOpened { .. }
+            | EntryBody::Applied { .. } => {}
         }
         self.last_roots_entry = None;
         Ok(())

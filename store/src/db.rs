@@ -487,6 +487,9 @@ impl Store {
             crate::rules::RULE_TASKS.name(),
             crate::outbox::SUBSCRIPTIONS.name(),
             crate::outbox::OUTBOX.name(),
+            crate::campaign::CAMPAIGNS.name(),
+            crate::campaign::APPLICATIONS.name(),
+            crate::campaign::CAMPAIGN_NULLIFIERS.name(),
         ];
         if required.iter().all(|t| names.iter().any(|n| n == t)) {
             return Ok(());
@@ -513,6 +516,9 @@ impl Store {
         txn.open_table(crate::rules::RULE_TASKS)?;
         txn.open_table(crate::outbox::SUBSCRIPTIONS)?;
         txn.open_table(crate::outbox::OUTBOX)?;
+        txn.open_table(crate::campaign::CAMPAIGNS)?;
+        txn.open_table(crate::campaign::APPLICATIONS)?;
+        txn.open_table(crate::campaign::CAMPAIGN_NULLIFIERS)?;
         txn.commit()?;
         Ok(())
     }

@@ -11,11 +11,13 @@
 //! - [`round`]: appraisal rounds declared on the ledger, and their proofs of quota;
 //! - [`rules`]: rule files adopted on the ledger, and the engine's actions, each taken once;
 //! - [`outbox`]: webhook subscriptions and the durable outbox of messages announcing actions;
+//! - [`campaign`]: recruitment campaigns, their archived applications and shortlists;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
 pub mod authority;
 pub mod ballot;
+pub mod campaign;
 pub mod db;
 mod error;
 pub mod export;
