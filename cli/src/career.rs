@@ -2,7 +2,7 @@
 //! (2026) in simulated time, on a ledger of its own whose entries carry the simulated days.
 //! The HR office adopts the shipped rules and runs its engine on the days that matter, the day
 //! before as well as the day; each automated step is shown and recorded: the probation review
-//! and its approval, three appraisals and promotion eligibility, a sanction (its notice, the
+//! and its approval, the appraisal cycle opening, three appraisals and promotion eligibility, a sanction (its notice, the
 //! promotion it bars, its expiry), a training shortfall, retirement with its approval and the
 //! retirement credential. Every task is closed by the end. Payroll and the pension office are subscribed to the actions: their
 //! messages wait in the durable outbox. The regulator's audit replays ledger and rule log.
@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// The shipped rules, as the binary carries them.
-const RULES: [&str; 6] = [
+const RULES: [&str; 7] = [
+    include_str!("../../rules/appraisal-cycle.toml"),
     include_str!("../../rules/probation-review.toml"),
     include_str!("../../rules/promotion-eligibility.toml"),
     include_str!("../../rules/sanction-expiry.toml"),
@@ -96,6 +97,16 @@ impl Career<'_> {
             format!("{what} (credential {} issued)", c.credential_id),
         );
         Ok(c.credential_id)
+    }
+
+    /// The year's appraisal, issued on 15 December.
+    fn appraise(&mut self, year: u32, grade: &str) -> Result<u32, CliError> {
+        self.issue(
+            day(&format!("{year}-12-15")),
+            "appraisal",
+            appraisal(year, grade),
+            &format!("appraisal {year}: {grade}"),
+        )
     }
 
     /// The current values of a credential, with some changed: a new version under its id.
@@ -277,22 +288,18 @@ fn story(c: &mut Career<'_>) -> Result<(), CliError> {
         employment("probation", "clerk_2", "1986-09-01", "1970-01-01"),
         "recruitment: on probation",
     )?;
-    c.issue(
-        day("1986-12-15"),
-        "appraisal",
-        appraisal(1986, "competent"),
-        "appraisal 1986: competent",
-    )?;
+    c.appraise(1986, "competent")?;
     c.rules(day("1987-08-31"), Some("the day before probation ends"))?;
     c.rules(day("1987-09-01"), None)?;
     c.approve(day("1987-09-10"), "probation-review", id)?;
+    c.rules(
+        day("1987-11-30"),
+        Some("the day before the appraisal cycle"),
+    )?;
+    c.rules(day("1987-12-01"), None)?;
+    c.approve(day("1987-12-15"), "appraisal-cycle", id)?;
     for (year, grade) in [(1987, "excellent"), (1988, "competent")] {
-        c.issue(
-            day(&format!("{year}-12-15")),
-            "appraisal",
-            appraisal(year, grade),
-            &format!("appraisal {year}: {grade}"),
-        )?;
+        c.appraise(year, grade)?;
     }
     c.rules(
         day("1989-08-31"),
@@ -307,12 +314,7 @@ fn story(c: &mut Career<'_>) -> Result<(), CliError> {
         "promotion to clerk_1",
     )?;
     for (year, grade) in [(1989, "competent"), (1990, "competent")] {
-        c.issue(
-            day(&format!("{year}-12-15")),
-            "appraisal",
-            appraisal(year, grade),
-            &format!("appraisal {year}: {grade}"),
-        )?;
+        c.appraise(year, grade)?;
     }
     c.issue(
         day("1991-03-10"),
@@ -327,12 +329,7 @@ fn story(c: &mut Career<'_>) -> Result<(), CliError> {
         "the sanction enters the employment credential",
     )?;
     c.rules(day("1991-03-10"), None)?;
-    c.issue(
-        day("1991-12-15"),
-        "appraisal",
-        appraisal(1991, "competent"),
-        "appraisal 1991: competent",
-    )?;
+    c.appraise(1991, "competent")?;
     c.rules(
         day("1992-10-01"),
         Some("three years in rank, but the sanction bars promotion"),

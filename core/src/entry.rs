@@ -552,8 +552,7 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
         } => {
             out.extend_from_slice(&field::to_be_bytes(issuer_id));
             out.extend_from_slice(public_key);
-            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            out.extend_from_slice(name.as_bytes());
+            put_name(&mut out, name);
         }
         EntryBody::Issue {
             issuer_id,
@@ -650,8 +649,7 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
         }
         EntryBody::AccreditorNamed { public_key, name } => {
             out.extend_from_slice(public_key);
-            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            out.extend_from_slice(name.as_bytes());
+            put_name(&mut out, name);
         }
         EntryBody::Accredited {
             issuer_id,
@@ -738,8 +736,7 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             out.extend_from_slice(&field::to_be_bytes(issuer_id));
             out.extend_from_slice(rule);
             out.extend_from_slice(&from.to_be_bytes());
-            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            out.extend_from_slice(name.as_bytes());
+            put_name(&mut out, name);
         }
         EntryBody::RuleFired {
             issuer_id,
@@ -763,8 +760,7 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
             out.extend_from_slice(&field::to_be_bytes(issuer_id));
             out.extend_from_slice(campaign);
             out.extend_from_slice(&closes.to_be_bytes());
-            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            out.extend_from_slice(name.as_bytes());
+            put_name(&mut out, name);
         }
         EntryBody::Applied {
             issuer_id,
@@ -781,6 +777,12 @@ fn unsigned_bytes(time: u64, body: &EntryBody) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A name as entries carry it: `name_len:u16 | name:utf8` (bounded by its kind when made).
+fn put_name(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    out.extend_from_slice(name.as_bytes());
 }
 
 fn check_tally(counts: &[Vec<u32>]) -> Result<(), CoreError> {

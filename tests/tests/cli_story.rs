@@ -304,9 +304,9 @@ fn the_demo_runs_end_to_end() {
     // rule log audited clean, the messages for payroll and the pension office kept.
     let career = &v["career"];
     assert_eq!(career["findings"], 0, "{career}");
-    assert_eq!(career["rules"], 6);
-    assert_eq!(career["actions"], 7, "{career}");
-    assert_eq!(career["tasks"], 4);
+    assert_eq!(career["rules"], 7);
+    assert_eq!(career["actions"], 9, "{career}");
+    assert_eq!(career["tasks"], 5);
     assert_eq!(career["open_tasks"], 0);
     assert_eq!(career["outbox"], 2);
     let events: Vec<&str> = career["timeline"]
@@ -318,6 +318,7 @@ fn the_demo_runs_end_to_end() {
     for (at, what) in [
         ("1987-08-31", "rules run: nothing due"),
         ("1987-09-01", "rules run: `probation-review` acts"),
+        ("1987-12-01", "rules run: `appraisal-cycle` acts"),
         (
             "1992-10-01",
             "rules run: nothing due (three years in rank, but the sanction bars promotion)",

@@ -108,15 +108,29 @@ pub fn evaluate(
     };
     let (by_commitment, current) = sort_openings(ledger, issuer_id, schemas, openings, &mut out);
     let holders = holders_of(&current, schemas);
+    // Each credential's facts are built once, for every date rule that looks at its schema.
+    let dated: BTreeSet<&str> = ledger
+        .book
+        .adoptions()
+        .iter()
+        .filter(|a| matches!(a.rule.trigger, Trigger::Date(_)))
+        .map(|a| a.rule.schema.as_str())
+        .collect();
+    let facts: Vec<Option<Result<Facts, String>>> = current
+        .iter()
+        .map(|c| {
+            dated.contains(c.opening.schema.as_str()).then(|| {
+                facts_of(c.opening, holders.get(&c.holder), schemas).map_err(|e| e.to_string())
+            })
+        })
+        .collect();
     for adopted in ledger.book.adoptions() {
         if ledger.book.governs(adopted, as_of) {
             out.rules
                 .push((adopted.rule.name.clone(), adopted.rule.version));
         }
         match &adopted.rule.trigger {
-            Trigger::Date(_) => date_cases(
-                ledger, adopted, &current, &holders, schemas, as_of, &mut out,
-            ),
+            Trigger::Date(_) => date_cases(ledger, adopted, &current, &facts, as_of, &mut out),
             Trigger::Event(_) => {
                 event_cases(ledger, adopted, &by_commitment, schemas, as_of, &mut out)
             }
@@ -147,10 +161,24 @@ fn sort_openings<'a>(
     openings: &'a [CredentialOpening],
     out: &mut Evaluation,
 ) -> (HashMap<Fr, &'a CredentialOpening>, Vec<Current<'a>>) {
+    use rayon::prelude::*;
+    // Only an opening of a commitment the ledger wrote can matter; each of those must open it
+    // (its values re-encoded and hashed: the engine acts on committed values only). The checks
+    // are the run's main cost, so they run on all cores.
+    let written: std::collections::HashSet<Fr> =
+        ledger.events.iter().map(|e| e.commitment).collect();
+    let mine: Vec<&CredentialOpening> = openings
+        .iter()
+        .filter(|o| o.issuer_id == issuer_id)
+        .collect();
+    let sound: Vec<bool> = mine
+        .par_iter()
+        .map(|o| written.contains(&o.commitment) && o.credential(schemas).is_ok())
+        .collect();
     let mut by_commitment = HashMap::new();
     let mut current = Vec::new();
-    for o in openings.iter().filter(|o| o.issuer_id == issuer_id) {
-        if o.credential(schemas).is_err() {
+    for (o, sound) in mine.into_iter().zip(sound) {
+        if !sound {
             out.stale_openings += 1;
             continue;
         }
@@ -235,30 +263,35 @@ fn date_cases(
     ledger: &IssuerLedger,
     adopted: &Adopted,
     current: &[Current<'_>],
-    holders: &HashMap<Fr, HashMap<String, Vec<cel::Value>>>,
-    schemas: &SchemaSet,
+    facts: &[Option<Result<Facts, String>>],
     as_of: u32,
     out: &mut Evaluation,
 ) {
     let rule = &adopted.rule;
-    for c in current.iter().filter(|c| c.opening.schema == rule.schema) {
+    for (c, facts) in current.iter().zip(facts) {
+        let Some(facts) = facts.as_ref().filter(|_| c.opening.schema == rule.schema) else {
+            continue;
+        };
         let id = c.opening.credential_id;
-        let decided = facts_of(c.opening, holders.get(&c.holder), schemas).and_then(|facts| {
-            let Some(due) = rule.due_day(&facts, as_of)? else {
-                return Ok(None);
+        let decided = facts.as_ref().map_err(String::clone).and_then(|facts| {
+            let decide = || -> Result<Option<u32>, WorkflowError> {
+                let Some(due) = rule.due_day(facts, as_of)? else {
+                    return Ok(None);
+                };
+                if due > as_of || !ledger.book.governs(adopted, due) {
+                    return Ok(None);
+                }
+                Ok(rule.holds(facts, as_of)?.then_some(due))
             };
-            if due > as_of || !ledger.book.governs(adopted, due) {
-                return Ok(None);
-            }
-            Ok(rule.holds(&facts, as_of)?.then_some(due))
+            decide().map_err(|e| e.to_string())
         });
         match decided {
             Ok(Some(due)) => out.cases.push(case(adopted, id, u64::from(due), due)),
             Ok(None) => {}
-            Err(e) => out.failures.push(Failure {
+            Err(reason) => out.failures.push(Failure {
                 rule: rule.name.clone(),
                 credential_id: id,
-                reason: e.to_string(),
+                reason,
             }),
         }
     }

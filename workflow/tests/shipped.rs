@@ -251,6 +251,7 @@ fn the_sanction_notice_is_observable() {
         "the audit can check that no sanction went unnotified"
     );
     for name in [
+        "appraisal-cycle",
         "probation-review",
         "promotion-eligibility",
         "sanction-expiry",
@@ -302,4 +303,27 @@ fn approving_a_retirement_retires_the_servant_and_issues_the_retirement_credenti
         .approve(0, &f, day("2025-08-31"), &schemas)
         .expect("approve");
     assert_eq!(early.issue.expect("issue").1["years_of_service"], 39);
+}
+
+#[test]
+fn the_appraisal_cycle_opens_on_the_first_of_december() {
+    let r = rule("appraisal-cycle");
+    let e = employment("active", "2015-01-05", "2021-06-01", "1970-01-01");
+    let none = facts(&e, &[appraisal(2024, "competent")]);
+    assert!(!acts(&r, &none, "2025-11-30"), "the day before");
+    assert!(
+        acts(&r, &none, "2025-12-01"),
+        "the day: no appraisal of 2025 yet"
+    );
+    assert!(acts(&r, &none, "2025-12-02"), "the day after");
+    let done = facts(&e, &[appraisal(2025, "excellent")]);
+    assert!(!acts(&r, &done, "2025-12-01"), "appraised already");
+    let probation = facts(
+        &employment("probation", "2025-03-01", "2025-03-01", "1970-01-01"),
+        &[],
+    );
+    assert!(
+        !acts(&r, &probation, "2025-12-01"),
+        "a recruit on probation has the probation review"
+    );
 }
