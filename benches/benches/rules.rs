@@ -15,18 +15,9 @@ use dossier_core::schema::SchemaSet;
 use dossier_core::{field, Fr};
 use dossier_workflow::facts::Facts;
 use dossier_workflow::office::{self, issuer_ledger};
+use dossier_workflow::rule::SHIPPED;
 use dossier_workflow::{evaluate, Rule};
 use std::collections::BTreeSet;
-
-const RULES: [&str; 7] = [
-    include_str!("../../rules/appraisal-cycle.toml"),
-    include_str!("../../rules/probation-review.toml"),
-    include_str!("../../rules/promotion-eligibility.toml"),
-    include_str!("../../rules/sanction-expiry.toml"),
-    include_str!("../../rules/sanction-notice.toml"),
-    include_str!("../../rules/training-shortfall.toml"),
-    include_str!("../../rules/retirement.toml"),
-];
 
 const FLOOR: &str = "name = \"floor\"\nversion = 1\nschema = \"employment\"\ndue = \"today\"\ncondition = \"true\"\n[[actions]]\nkind = \"notice\"\nto = \"servant\"\ntitle = \"t\"\n";
 
@@ -74,7 +65,7 @@ fn rules(c: &mut Criterion) {
         .zip(&made)
         .map(|(claim, c)| CredentialOpening::new(claim, "hr.bench", c))
         .collect();
-    for text in RULES {
+    for text in SHIPPED {
         let rule = Rule::parse(text, &schemas).expect("rule");
         store
             .adopt_rule(&hr, &rule.name, text, 0, 3)
@@ -121,7 +112,7 @@ fn rules(c: &mut Criterion) {
         b.iter(|| {
             let mut held = 0usize;
             for f in &facts {
-                for _ in 0..RULES.len() {
+                for _ in 0..SHIPPED.len() {
                     if floor.due_day(f, as_of).expect("due").is_some()
                         && floor.holds(f, as_of).expect("holds")
                     {

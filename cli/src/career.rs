@@ -19,20 +19,10 @@ use dossier_store::outbox::Subscription;
 use dossier_store::rules::TaskState;
 use dossier_store::{audit, Store};
 use dossier_workflow::office::{self, ledger_entries, Run};
+use dossier_workflow::rule::SHIPPED;
 use dossier_workflow::{webhook, Rule};
 use serde_json::{json, Value};
 use std::path::Path;
-
-/// The shipped rules, as the binary carries them.
-const RULES: [&str; 7] = [
-    include_str!("../../rules/appraisal-cycle.toml"),
-    include_str!("../../rules/probation-review.toml"),
-    include_str!("../../rules/promotion-eligibility.toml"),
-    include_str!("../../rules/sanction-expiry.toml"),
-    include_str!("../../rules/sanction-notice.toml"),
-    include_str!("../../rules/training-shortfall.toml"),
-    include_str!("../../rules/retirement.toml"),
-];
 
 /// The HR office of the story.
 const OFFICE: &str = "hr.customs";
@@ -180,7 +170,7 @@ impl Career<'_> {
 
     /// Approves the open task of a rule's case on credential `id`.
     fn approve(&mut self, on: u32, rule: &str, id: u32) -> Result<(), CliError> {
-        let hash = RULES
+        let hash = SHIPPED
             .iter()
             .filter_map(|t| Rule::parse(t, self.schemas).ok())
             .find(|r| r.name == rule)
@@ -241,7 +231,7 @@ pub fn run(dir: &Path, schemas: &SchemaSet, quiet: bool) -> Result<Value, CliErr
     let hr = KeyPair::generate(OFFICE, &mut rand::rngs::OsRng)?;
     let start = day("1986-01-02");
     store.register_issuer(&hr, time_of(start))?;
-    for text in RULES {
+    for text in SHIPPED {
         let rule = Rule::parse(text, schemas)?;
         store.adopt_rule(&hr, &rule.name, text, day("1986-01-01"), time_of(start))?;
     }

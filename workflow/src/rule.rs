@@ -38,6 +38,17 @@ pub use dossier_store::rules::MAX_RULE_TEXT;
 /// The most actions one rule takes.
 pub const MAX_ACTIONS: usize = 8;
 
+/// The shipped rules (`rules/*.toml`), as every binary carries them: the demo adopts them all.
+pub const SHIPPED: [&str; 7] = [
+    include_str!("../../rules/appraisal-cycle.toml"),
+    include_str!("../../rules/probation-review.toml"),
+    include_str!("../../rules/promotion-eligibility.toml"),
+    include_str!("../../rules/sanction-expiry.toml"),
+    include_str!("../../rules/sanction-notice.toml"),
+    include_str!("../../rules/training-shortfall.toml"),
+    include_str!("../../rules/retirement.toml"),
+];
+
 /// What the file says, before its expressions are compiled.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -518,6 +529,24 @@ mod tests {
             assert_eq!(named, field, "{bad}: {e}");
         }
         assert!(parse(&" ".repeat(MAX_RULE_TEXT + 1)).is_err());
+    }
+
+    #[test]
+    fn the_shipped_rules_parse_and_are_every_file_of_the_folder() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules");
+        let files = std::fs::read_dir(dir)
+            .expect("rules folder")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+            })
+            .count();
+        assert_eq!(files, SHIPPED.len(), "a rule file is missing from SHIPPED");
+        let names: BTreeSet<String> = SHIPPED
+            .iter()
+            .map(|t| parse(t).expect("shipped rules parse").name)
+            .collect();
+        assert_eq!(names.len(), SHIPPED.len(), "one file per rule");
     }
 
     #[test]
