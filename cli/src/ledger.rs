@@ -390,24 +390,33 @@ pub fn audit_cmd(
         }
         _ => Vec::new(),
     };
-    let rule_log = match (&result, exported) {
-        (Ok(_), None) => Some(store_rule_log(home, schemas)?),
-        (Ok(_), Some(entries)) => match &args.rules {
-            Some(dir) => Some(export_rule_log(&entries, dir, schemas)?),
-            None => None,
-        },
-        (Err(_), _) => None,
-    };
-    // The campaigns the store keeps (an export carries no archive), re-verified.
-    let campaigns = match (&result, &args.ledger) {
+    // The rule log (with the rule texts: the store's, or a folder beside an export) and the
+    // campaigns the store keeps (an export carries no archive), over the ledger decoded once.
+    let (rule_log, campaigns) = match (&result, exported) {
+        (Err(_), _) => (None, Vec::new()),
+        (Ok(_), Some(entries)) => (
+            args.rules
+                .as_deref()
+                .map(|dir| export_rule_log(&entries, dir, schemas))
+                .transpose()?,
+            Vec::new(),
+        ),
         (Ok(_), None) => {
             let trust =
                 dossier_verifier::Trust::key_only(&crate::log_key(home, trusted.as_deref())?);
             let store = home.reader()?;
             let entries = dossier_workflow::office::ledger_entries(&store)?;
-            crate::campaign::audit_campaigns(&store, &entries, params, &trust, schemas)?
+            let texts: std::collections::HashMap<[u8; 32], String> =
+                store.rule_texts()?.into_iter().collect();
+            (
+                Some(dossier_workflow::log::audit(
+                    &entries,
+                    |h| texts.get(h).cloned(),
+                    schemas,
+                )),
+                crate::campaign::audit_campaigns(&store, &entries, params, &trust, schemas)?,
+            )
         }
-        _ => Vec::new(),
     };
     let invalid = rounds
         .iter()
@@ -502,22 +511,6 @@ pub fn audit_cmd(
             Err(CliError::Audit(d))
         }
     }
-}
-
-/// The rule log of this home's ledger, with the rule texts its store keeps.
-fn store_rule_log(
-    home: &Home,
-    schemas: &dossier_core::schema::SchemaSet,
-) -> Result<dossier_workflow::log::RuleLog, CliError> {
-    let store = home.reader()?;
-    let entries = dossier_workflow::office::ledger_entries(&store)?;
-    let texts: std::collections::HashMap<[u8; 32], String> =
-        store.rule_texts()?.into_iter().collect();
-    Ok(dossier_workflow::log::audit(
-        &entries,
-        |h| texts.get(h).cloned(),
-        schemas,
-    ))
 }
 
 /// The rule log of an export, with the rule files of a folder (each known by its hash).

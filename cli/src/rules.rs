@@ -9,6 +9,7 @@ use crate::{Out, RulesCmd};
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
+use dossier_store::rules::{parse_rule_hash, AdoptionState};
 use dossier_workflow::office::{self, Run};
 use dossier_workflow::{Case, Rule};
 use serde_json::json;
@@ -129,18 +130,10 @@ fn list(
     let adoptions = store.adoptions(issuer)?;
     let mut rows = Vec::new();
     for a in &adoptions {
-        let newer = adoptions.iter().any(|b| {
-            b.issuer == a.issuer
-                && b.name == a.name
-                && b.from <= day
-                && (b.from, b.entry) > (a.from, a.entry)
-        });
-        let state = if a.from > day {
-            "not yet in force"
-        } else if newer {
-            "replaced"
-        } else {
-            "in force"
+        let state = match a.state(&adoptions, day) {
+            AdoptionState::NotYetInForce => "not yet in force",
+            AdoptionState::Replaced => "replaced",
+            AdoptionState::InForce => "in force",
         };
         let version = store
             .rule_text(&hash_of(&a.rule)?)?
@@ -177,10 +170,7 @@ fn list(
 }
 
 fn hash_of(hex_text: &str) -> Result<[u8; 32], CliError> {
-    let mut h = [0u8; 32];
-    hex::decode_to_slice(hex_text, &mut h)
-        .map_err(|_| CliError::Input("a rule hash is 64 hex digits".into()))?;
-    Ok(h)
+    parse_rule_hash(hex_text).ok_or_else(|| CliError::Input("a rule hash is 64 hex digits".into()))
 }
 
 fn show(home: &Home, hash: &str) -> Result<i32, CliError> {

@@ -7,7 +7,7 @@ use crate::{Out, Sink, TasksCmd};
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
-use dossier_store::rules::TaskState;
+use dossier_store::rules::{Task, TaskState};
 use dossier_workflow::office;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -87,10 +87,9 @@ fn day_of(on: Option<String>) -> Result<u32, CliError> {
 
 /// A task id, `<entry>.<action>`.
 fn task_id(text: &str) -> Result<(u64, u8), CliError> {
-    let bad =
-        || CliError::Input("a task id is <entry>.<action>, as `dossier tasks list` shows".into());
-    let (e, a) = text.split_once('.').ok_or_else(bad)?;
-    Ok((e.parse().map_err(|_| bad())?, a.parse().map_err(|_| bad())?))
+    Task::parse_id(text).ok_or_else(|| {
+        CliError::Input("a task id is <entry>.<action>, as `dossier tasks list` shows".into())
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use dossier_core::encoding::{date_to_days, days_to_date};
-use dossier_store::rules::{Task, TaskState};
+use dossier_store::rules::{parse_rule_hash, AdoptionState, Task, TaskState};
 use dossier_workflow::office::{self, Run};
 use dossier_workflow::{webhook, Rule, WorkflowError};
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,8 @@ pub struct RuleView {
     /// Its `RuleAdopted` entry.
     pub entry: u64,
     /// On the day asked: `in_force`, `replaced` or `not_yet_in_force`.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: AdoptionState,
 }
 
 /// The rules adopted.
@@ -102,28 +103,13 @@ pub async fn list(
         let adoptions = state.store.adoptions(None)?;
         let rules = adoptions
             .iter()
-            .map(|a| {
-                let newer = adoptions.iter().any(|b| {
-                    b.issuer == a.issuer
-                        && b.name == a.name
-                        && b.from <= day
-                        && (b.from, b.entry) > (a.from, a.entry)
-                });
-                RuleView {
-                    issuer: a.issuer.clone(),
-                    name: a.name.clone(),
-                    rule: a.rule.clone(),
-                    from: days_to_date(a.from),
-                    entry: a.entry,
-                    state: if a.from > day {
-                        "not_yet_in_force"
-                    } else if newer {
-                        "replaced"
-                    } else {
-                        "in_force"
-                    }
-                    .into(),
-                }
+            .map(|a| RuleView {
+                issuer: a.issuer.clone(),
+                name: a.name.clone(),
+                rule: a.rule.clone(),
+                from: days_to_date(a.from),
+                entry: a.entry,
+                state: a.state(&adoptions, day),
             })
             .collect();
         Ok(Json(RuleList {
@@ -153,14 +139,13 @@ pub async fn text(
     State(state): State<Arc<AppState>>,
     PathArgs(hash): PathArgs<String>,
 ) -> Result<Json<RuleText>, ServiceError> {
-    let mut h = [0u8; 32];
-    if hash.len() != 64 || hex::decode_to_slice(&hash, &mut h).is_err() {
-        return Err(ServiceError::bad(
+    let h = parse_rule_hash(&hash).ok_or_else(|| {
+        ServiceError::bad(
             "bad_input",
             "hash",
             "a rule's id is its SHA-256: 64 hex digits",
-        ));
-    }
+        )
+    })?;
     blocking(move || {
         let text = state.store.rule_text(&h)?.ok_or_else(|| {
             ServiceError::NotFound("no rule of that hash was adopted here".into())
@@ -205,11 +190,10 @@ pub async fn adopt(
                 from: days_to_date(from),
                 entry,
                 state: if from > today() {
-                    "not_yet_in_force"
+                    AdoptionState::NotYetInForce
                 } else {
-                    "in_force"
-                }
-                .into(),
+                    AdoptionState::InForce
+                },
             }),
         ))
     })
@@ -364,9 +348,8 @@ pub struct Closed {
 }
 
 fn task_id(id: &str) -> Result<(u64, u8), ServiceError> {
-    let bad = || ServiceError::bad("bad_input", "id", "a task id is <entry>.<action>");
-    let (e, a) = id.split_once('.').ok_or_else(bad)?;
-    Ok((e.parse().map_err(|_| bad())?, a.parse().map_err(|_| bad())?))
+    Task::parse_id(id)
+        .ok_or_else(|| ServiceError::bad("bad_input", "id", "a task id is <entry>.<action>"))
 }
 
 /// A task of this issuer, or 404 (another issuer's task is not shown to exist).

@@ -50,6 +50,46 @@ pub struct Adoption {
     pub entry: u64,
 }
 
+/// Where an adoption stands on a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdoptionState {
+    /// Its first day has not come.
+    NotYetInForce,
+    /// The version of its rule in force.
+    InForce,
+    /// A later version of the same rule is in force.
+    Replaced,
+}
+
+impl Adoption {
+    /// Where this adoption stands on `day`, among `all` adoptions: replaced when another of the
+    /// same issuer and name is in force by then with a later first day (of two on the same day,
+    /// the later adopted).
+    pub fn state(&self, all: &[Adoption], day: u32) -> AdoptionState {
+        if self.from > day {
+            return AdoptionState::NotYetInForce;
+        }
+        let newer = all.iter().any(|b| {
+            b.issuer == self.issuer
+                && b.name == self.name
+                && b.from <= day
+                && (b.from, b.entry) > (self.from, self.entry)
+        });
+        if newer {
+            AdoptionState::Replaced
+        } else {
+            AdoptionState::InForce
+        }
+    }
+}
+
+/// A rule file's SHA-256 from its 64 hex digits.
+pub fn parse_rule_hash(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    (text.len() == 64 && hex::decode_to_slice(text, &mut out).is_ok()).then_some(out)
+}
+
 /// An action the engine takes: the rule it acts by, the credential and the occasion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FiringKey {
@@ -109,6 +149,12 @@ impl Task {
     /// Its id: `<entry>.<action>`.
     pub fn id(&self) -> String {
         format!("{}.{}", self.entry, self.action)
+    }
+
+    /// A task id `<entry>.<action>` as (entry, action).
+    pub fn parse_id(text: &str) -> Option<(u64, u8)> {
+        let (e, a) = text.split_once('.')?;
+        Some((e.parse().ok()?, a.parse().ok()?))
     }
 }
 
@@ -331,11 +377,9 @@ impl Store {
 }
 
 fn parse_hash(hex_text: &str) -> Result<[u8; 32], StoreError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(hex_text, &mut out).map_err(|_| StoreError::Ledger {
+    parse_rule_hash(hex_text).ok_or_else(|| StoreError::Ledger {
         reason: "a stored rule adoption is corrupt".into(),
-    })?;
-    Ok(out)
+    })
 }
 
 impl<D: ReadableDatabase> Store<D> {
@@ -478,6 +522,30 @@ mod tests {
             vec![(a, at + 1)]
         );
         assert_eq!(store.ledger_size().expect("size"), at + 2);
+    }
+
+    #[test]
+    fn adoption_states_and_task_ids() {
+        let a = |name: &str, from, entry| Adoption {
+            issuer: "hr".into(),
+            name: name.into(),
+            rule: String::new(),
+            from,
+            entry,
+        };
+        let all = [a("r", 10, 1), a("r", 20, 2), a("s", 30, 3)];
+        assert_eq!(all[0].state(&all, 9), AdoptionState::NotYetInForce);
+        assert_eq!(all[0].state(&all, 19), AdoptionState::InForce);
+        assert_eq!(all[0].state(&all, 20), AdoptionState::Replaced);
+        assert_eq!(all[1].state(&all, 20), AdoptionState::InForce);
+        assert_eq!(all[2].state(&all, 29), AdoptionState::NotYetInForce);
+        assert_eq!(Task::parse_id("12.3"), Some((12, 3)));
+        for bad in ["12", "12.", ".3", "12.256", "x.1", "-1.0"] {
+            assert_eq!(Task::parse_id(bad), None, "{bad}");
+        }
+        assert!(parse_rule_hash(&"ab".repeat(32)).is_some());
+        assert!(parse_rule_hash(&"ab".repeat(31)).is_none());
+        assert!(parse_rule_hash(&"zz".repeat(32)).is_none());
     }
 
     #[test]

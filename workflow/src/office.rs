@@ -187,8 +187,8 @@ pub fn approve_task(
                 task.credential_id
             ))
         })?;
-    let mut hash = [0u8; 32];
-    hex::decode_to_slice(&task.rule, &mut hash).map_err(|_| refused("a corrupt task"))?;
+    let hash = dossier_store::rules::parse_rule_hash(&task.rule)
+        .ok_or_else(|| refused("a corrupt task"))?;
     let text = store
         .rule_text(&hash)?
         .ok_or_else(|| refused("the task's rule text is not kept here"))?;
