@@ -182,7 +182,7 @@ impl Career<'_> {
             .into_iter()
             .find(|t| t.rule == hash && t.credential_id == id)
             .ok_or_else(|| CliError::Input(format!("demo: no open `{rule}` task")))?;
-        let (task, made) = office::approve_task(
+        let approval = office::approve_task(
             &self.store,
             &self.hr,
             self.schemas,
@@ -192,6 +192,7 @@ impl Career<'_> {
             time_of(on),
             &|_, _| Ok(()),
         )?;
+        let (task, made) = (approval.task, approval.credentials);
         let what = if made.is_empty() {
             "no credential action (the decision is the HR office's)".to_string()
         } else {

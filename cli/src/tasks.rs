@@ -4,6 +4,7 @@
 
 use crate::error::CliError;
 use crate::{Out, Sink, TasksCmd};
+use dossier_core::credential::CredentialOpening;
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::schema::SchemaSet;
 use dossier_store::home::Home;
@@ -107,7 +108,7 @@ fn approve(
     let key = home.issuer_key(issuer, None)?;
     let openings = crate::holder::read_openings(openings)?;
     let store = home.store()?;
-    let (task, written) = office::approve_task(
+    let approval = office::approve_task(
         &store,
         &key,
         schemas,
@@ -117,23 +118,50 @@ fn approve(
         dossier_core::clock::now(),
         &|_, _| Ok(()),
     )?;
-    Sink::open(&sink)?.write(&written)?;
-    out.emit(
-        format!(
+    Sink::open(&sink)?.write(&approval.credentials)?;
+    let task = &approval.task;
+    let text = match &approval.proposal {
+        Some(p) => format!(
+            "task {}: credential {} ({}) proposed to its committee as proposal {}; approve the task again once its members have approved it (`dossier committee approve --proposal {}`)",
+            task.id(),
+            p.opening.credential_id,
+            p.opening.schema,
+            p.id,
+            p.id
+        ),
+        None => format!(
             "task {} approved on {}: {}",
             task.id(),
             days_to_date(day),
-            if written.is_empty() {
-                "no credential action".to_string()
-            } else {
-                written
-                    .iter()
-                    .map(|o| format!("credential {} ({}) {}", o.credential_id, o.schema, if o.credential_id == task.credential_id { "updated" } else { "issued" }))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
+            written_text(task, &approval.credentials)
         ),
-        json!({"task": task, "credentials": written.iter().map(|o| json!({"credential_id": o.credential_id, "schema": o.schema})).collect::<Vec<_>>()}),
+    };
+    out.emit(
+        text,
+        json!({
+            "task": task,
+            "credentials": approval.credentials.iter().map(|o| json!({"credential_id": o.credential_id, "schema": o.schema})).collect::<Vec<_>>(),
+            "proposal": approval.proposal.as_ref().map(|p| p.id),
+        }),
     );
     Ok(0)
+}
+
+/// What an approval wrote, for people.
+fn written_text(task: &Task, written: &[CredentialOpening]) -> String {
+    if written.is_empty() {
+        return "no credential action".to_string();
+    }
+    written
+        .iter()
+        .map(|o| {
+            let how = if o.credential_id == task.credential_id {
+                "updated"
+            } else {
+                "issued"
+            };
+            format!("credential {} ({}) {how}", o.credential_id, o.schema)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

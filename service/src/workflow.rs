@@ -339,12 +339,17 @@ pub struct CloseBody {
 /// What closing a task did.
 #[derive(Serialize, ToSchema)]
 pub struct Closed {
-    /// The task, closed.
+    /// The task: closed, or still open while the credential it issues waits for its
+    /// committee (`proposal`).
     #[schema(value_type = Object)]
     pub task: Task,
     /// The credentials its approval issued or updated (ids; the openings are kept for their
     /// holders).
     pub credentials: Vec<u32>,
+    /// The proposal this approval opened for the committee of the schema to issue: approve the
+    /// task again once its members have approved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<u64>,
 }
 
 fn task_id(id: &str) -> Result<(u64, u8), ServiceError> {
@@ -361,17 +366,20 @@ fn own_task(state: &AppState, issuer: &str, id: (u64, u8)) -> Result<Task, Servi
 }
 
 /// Approves a task: the credential actions its rule names are taken (the case's credential
-/// updated, a credential issued to its holder) and their openings kept for the holders.
+/// updated, a credential issued to its holder) and their openings kept for the holders. A
+/// credential of a schema under a committee is proposed to it first (the answer names the
+/// proposal, the task stays open); approving the task again once the members have approved
+/// issues it and takes the rest.
 #[utoipa::path(post, path = "/v1/issuers/{issuer}/tasks/{id}/approve", tag = "issuers",
     params(("issuer" = String, Path, description = "The issuer's name"),
            ("id" = String, Path, description = "The task, <entry>.<action>")),
     request_body = CloseBody, security(("bearer" = [])),
-    responses((status = 200, description = "Approved", body = Closed),
+    responses((status = 200, description = "Approved, or its credential proposed to the schema's committee", body = Closed),
               (status = 400, description = "A malformed id or day", body = crate::error::ErrorBody),
               (status = 401, description = "No token", body = crate::error::ErrorBody),
               (status = 403, description = "Not this issuer's token", body = crate::error::ErrorBody),
               (status = 404, description = "Unknown issuer or task", body = crate::error::ErrorBody),
-              (status = 409, description = "The task is closed, or the service keeps no opening of the case's current credential", body = crate::error::ErrorBody)))]
+              (status = 409, description = "The task is closed, the service keeps no opening of the case's current credential, or its proposal lacks approvals", body = crate::error::ErrorBody)))]
 pub async fn approve(
     State(state): State<Arc<AppState>>,
     _caller: IssuerToken,
@@ -386,7 +394,7 @@ pub async fn approve(
         let key = state.home.issuer_key(&issuer, None)?;
         let openings = tables::issuer_openings(&state.store, info.registry)?;
         let registry = info.registry;
-        let (task, made) = office::approve_task(
+        let approval = office::approve_task(
             &state.store,
             &key,
             &state.schemas,
@@ -397,8 +405,13 @@ pub async fn approve(
             &|txn, kept| tables::keep_openings(txn, registry, kept),
         )?;
         Ok(Json(Closed {
-            task,
-            credentials: made.iter().map(|o| o.credential_id).collect(),
+            task: approval.task,
+            credentials: approval
+                .credentials
+                .iter()
+                .map(|o| o.credential_id)
+                .collect(),
+            proposal: approval.proposal.map(|p| p.id),
         }))
     })
     .await
@@ -436,6 +449,7 @@ pub async fn decline(
         Ok(Json(Closed {
             task,
             credentials: Vec::new(),
+            proposal: None,
         }))
     })
     .await

@@ -140,9 +140,24 @@ pub struct Task {
     /// not issued twice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued: Option<u32>,
+    /// The proposal its approval opened, when the credential to issue is of a schema under a
+    /// committee: the credential is issued once the committee has approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<Proposed>,
     /// The day it was closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_on: Option<String>,
+}
+
+/// A task's credential waiting for its committee: the proposal and the credential id it
+/// reserved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposed {
+    /// The proposal's id.
+    pub proposal: u64,
+    /// The credential id it reserved.
+    pub credential_id: u32,
 }
 
 impl Task {
@@ -336,6 +351,7 @@ impl Store {
                         title: title.clone(),
                         state: TaskState::Open,
                         issued: None,
+                        proposed: None,
                         closed_on: None,
                     },
                 )?;
@@ -348,6 +364,25 @@ impl Store {
 }
 
 impl Store {
+    /// Records how far an open task of the key's issuer has come (the credential its
+    /// approval issued, or closed), when no credential action's transaction records it.
+    pub fn save_task(&self, key: &KeyPair, task: &Task) -> Result<(), StoreError> {
+        let (txn, info) = self.write_as(key)?;
+        let stored: Task = match txn.open_table(RULE_TASKS)?.get((task.entry, task.action))? {
+            Some(v) => record_from_json("task", v.value())?,
+            None => return Err(refused("no such task")),
+        };
+        if stored.issuer != info.name || task.issuer != info.name {
+            return Err(refused("the task is another issuer's"));
+        }
+        if stored.state != TaskState::Open {
+            return Err(refused("the task is closed"));
+        }
+        put_task(&txn, task)?;
+        txn.commit()?;
+        Ok(())
+    }
+
     /// Closes an open task without approval (declined), or marks one approved whose approval
     /// takes no credential action.
     pub fn close_task(

@@ -394,3 +394,174 @@ fn tasks_are_approved_with_their_credential_actions_or_declined() {
     );
     assert_eq!(ok_json(&home, &["audit"])["ok"], true);
 }
+
+/// A retirement credential under a committee (two of three members): approving the task
+/// proposes it, the task staying open; approving again below the threshold is refused, changing
+/// nothing; once two members approved, approving the task issues it with their approvals and
+/// retires the servant. A second case's proposal finalized through `dossier committee finalize`
+/// is found, not issued twice.
+#[test]
+fn a_credential_under_a_committee_is_proposed_then_issued_once_approved() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    let claims = vec![
+        employment(1, "active", "1985-09-01"),
+        employment(2, "active", "1985-09-01"),
+    ];
+    let batch = dir.path().join("staff.jsonl");
+    write_lines(&batch, &claims);
+    let openings = dir.path().join("staff.openings.jsonl");
+    let issue_args = ["issue", "--issuer", HR, "--batch", s(&batch)];
+    ok(&home, &[&issue_args[..], &["--out", s(&openings)]].concat());
+    for m in ["p0", "p1", "p2"] {
+        ok(&home, &["committee", "member", m]);
+    }
+    ok(
+        &home,
+        &[
+            "committee",
+            "set",
+            "--issuer",
+            HR,
+            "--schema",
+            "retirement",
+            "--threshold",
+            "2",
+            "--member",
+            "p0",
+            "--member",
+            "p1",
+            "--member",
+            "p2",
+        ],
+    );
+    ok(
+        &home,
+        &[
+            "rules",
+            "adopt",
+            "--issuer",
+            HR,
+            "--from",
+            "2020-01-01",
+            s(&rule_file("retirement")),
+        ],
+    );
+    run(&home, &openings, "2025-09-01", &[]);
+    let tasks = ok_json(&home, &["tasks", "list", "--issuer", HR]);
+    let tasks = tasks["tasks"].as_array().expect("tasks").clone();
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let id_of = |credential: u64| -> String {
+        tasks
+            .iter()
+            .find(|t| t["task"]["credential_id"] == credential)
+            .and_then(|t| t["id"].as_str())
+            .expect("task")
+            .to_string()
+    };
+    let new = dir.path().join("new.openings.jsonl");
+    let approve = |task: &str| -> std::process::Output {
+        dossier(&home)
+            .args([
+                "--json",
+                "tasks",
+                "approve",
+                "--issuer",
+                HR,
+                task,
+                "--openings",
+                s(&openings),
+                "--out",
+                s(&new),
+                "--on",
+                "2025-09-05",
+            ])
+            .output()
+            .expect("runs")
+    };
+    let json_of = |out: &std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+
+    // The first approval proposes; nothing reaches the ledger.
+    let size = ledger_size(&home);
+    let proposed = json_of(&approve(&id_of(0)));
+    assert_eq!(proposed["task"]["state"], "open", "{proposed}");
+    assert_eq!(proposed["credentials"], json!([]));
+    let proposal = proposed["proposal"].as_u64().expect("a proposal");
+    assert_eq!(
+        proposed["task"]["proposed"]["proposal"], proposal,
+        "the task records it"
+    );
+    assert_eq!(ledger_size(&home), size);
+    let listed = ok_json(&home, &["committee", "proposals", "--issuer", HR]);
+    assert_eq!(listed[0]["schema"], "retirement", "{listed}");
+    assert_eq!(listed[0]["fields"]["years_of_service"], 40);
+
+    // Below the threshold: refused, nothing written, the task still open.
+    let p = proposal.to_string();
+    ok(
+        &home,
+        &["committee", "approve", "--proposal", &p, "--member", "p0"],
+    );
+    let early = approve(&id_of(0));
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("1 of the 2 approvals"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    assert_eq!(ledger_size(&home), size);
+
+    // Approved by a second member: the task issues it and retires the servant.
+    ok(
+        &home,
+        &["committee", "approve", "--proposal", &p, "--member", "p2"],
+    );
+    let done = json_of(&approve(&id_of(0)));
+    assert_eq!(done["task"]["state"], "approved", "{done}");
+    let made = done["credentials"].as_array().expect("credentials");
+    assert_eq!(made.len(), 2, "{done}");
+    assert_eq!(made[0]["schema"], "retirement");
+    assert_eq!(made[1]["credential_id"], 0);
+    assert_eq!(ledger_size(&home), size + 2, "an issue and an update");
+    let again = approve(&id_of(0));
+    assert!(
+        !again.status.success(),
+        "a closed task is not approved twice"
+    );
+    assert_eq!(ledger_size(&home), size + 2);
+
+    // The second case: proposed, approved, finalized by the committee's own command; the task
+    // then finds it issued and only updates the servant.
+    let second = json_of(&approve(&id_of(1)));
+    let p = second["proposal"].as_u64().expect("proposal").to_string();
+    for m in ["p1", "p2"] {
+        ok(
+            &home,
+            &["committee", "approve", "--proposal", &p, "--member", m],
+        );
+    }
+    ok(
+        &home,
+        &["committee", "finalize", "--issuer", HR, "--proposal", &p],
+    );
+    let size = ledger_size(&home);
+    let done = json_of(&approve(&id_of(1)));
+    assert_eq!(done["task"]["state"], "approved", "{done}");
+    assert_eq!(
+        done["task"]["issued"],
+        second["task"]["proposed"]["credential_id"]
+    );
+    let made = done["credentials"].as_array().expect("credentials");
+    assert_eq!(made.len(), 1, "only the update: {done}");
+    assert_eq!(made[0]["credential_id"], 1);
+    assert_eq!(ledger_size(&home), size + 1);
+    assert_eq!(ok_json(&home, &["audit"])["ok"], true);
+}

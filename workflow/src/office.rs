@@ -8,13 +8,14 @@ use crate::engine::{evaluate, Case, Evaluation};
 use crate::facts::Facts;
 use crate::rule::{ActionKind, Rule};
 use crate::WorkflowError;
-use dossier_core::credential::{Claim, CredentialOpening};
+use dossier_core::credential::{Claim, CredentialOpening, EncodedClaim};
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::entry::Entry;
 use dossier_core::keys::KeyPair;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, pasta, Fr};
-use dossier_store::rules::{put_task, Firing, FiringKey, Task, TaskState};
+use dossier_store::authority::Proposal;
+use dossier_store::rules::{put_task, Firing, FiringKey, Proposed, Task, TaskState};
 use dossier_store::{ReadableDatabase, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -151,10 +152,27 @@ fn refused(reason: impl Into<String>) -> WorkflowError {
 pub type Keep<'a> =
     &'a dyn Fn(&redb::WriteTransaction, &[CredentialOpening]) -> Result<(), StoreError>;
 
+/// What approving a task did.
+#[derive(Debug)]
+pub struct Approval {
+    /// The task as it now stands: approved, or still open while its credential waits for the
+    /// committee's approvals.
+    pub task: Task,
+    /// The credentials written (their openings): issued, then updated.
+    pub credentials: Vec<CredentialOpening>,
+    /// The proposal this approval opened for the committee of the schema to issue, if any.
+    pub proposal: Option<Proposal>,
+}
+
 /// Approves an open task of the key's issuer on `day`: takes the credential actions its rule
 /// names (ledger time `time`; `keep` runs in each of their transactions) and returns the task
 /// and the new credentials' openings. An approval interrupted after issuing its credential and
 /// before updating the case's does not issue it again.
+///
+/// A credential to issue of a schema under a committee is proposed to it instead (the task
+/// stays open and records the proposal): once the members have approved the proposal,
+/// approving the task again issues it (or finds it issued by `dossier committee finalize`) and
+/// takes the remaining actions.
 #[allow(clippy::too_many_arguments)]
 pub fn approve_task(
     store: &Store,
@@ -165,7 +183,7 @@ pub fn approve_task(
     day: u32,
     time: u64,
     keep: Keep<'_>,
-) -> Result<(Task, Vec<CredentialOpening>), WorkflowError> {
+) -> Result<Approval, WorkflowError> {
     let issuer = key.name();
     let mut task: Task = store.task(id)?.ok_or_else(|| refused("no such task"))?;
     if task.issuer != issuer || task.state != TaskState::Open {
@@ -173,11 +191,73 @@ pub fn approve_task(
     }
     let info = store.issuer(issuer)?;
     let (ledger, _) = issuer_ledger(store, info.issuer_id, schemas)?;
+    let opening = current_opening(&ledger, info.issuer_id, openings, schemas, &task)?;
+    let approved = approved_actions(store, &task, opening, day, schemas)?;
+    let mut written: Vec<CredentialOpening> = Vec::new();
+    if let (Some((other, fields)), None) = (&approved.issue, task.issued) {
+        let claim = claim_for(opening, other, fields.clone(), None).encode(schemas)?;
+        let step = IssueStep {
+            store,
+            key,
+            claim: &claim,
+            last: approved.update.is_none(),
+            day,
+            time,
+            keep,
+        };
+        let issued = match task.proposed {
+            Some(proposed) if ledger.current.contains_key(&proposed.credential_id) => {
+                step.found(&task, proposed.credential_id)?
+            }
+            Some(proposed) => step.finalize(&task, proposed.proposal, schemas)?,
+            None if store.committee(&info, &claim.schema_id)?.is_some() => {
+                let (task, proposal) = step.propose(&task)?;
+                return Ok(Approval {
+                    task,
+                    credentials: Vec::new(),
+                    proposal: Some(proposal),
+                });
+            }
+            None => step.issue(&task)?,
+        };
+        task = issued.0;
+        written.extend(issued.1);
+    }
+    if let Some(fields) = approved.update {
+        let claim = claim_for(opening, &opening.schema, fields, opening.expires_at.clone())
+            .encode(schemas)?;
+        let after = approved_on(&task, day);
+        let credential =
+            store.update_with(key, task.credential_id, &claim, day, time, |txn, c| {
+                put_task(txn, &after)?;
+                keep(txn, &[CredentialOpening::new(&claim, issuer, c)])
+            })?;
+        task = after;
+        written.push(CredentialOpening::new(&claim, issuer, &credential));
+    }
+    if task.state == TaskState::Open {
+        task = store.close_task(key, id, TaskState::Approved, day)?;
+    }
+    Ok(Approval {
+        task,
+        credentials: written,
+        proposal: None,
+    })
+}
+
+/// The opening given of the case's credential as the ledger holds it now.
+fn current_opening<'a>(
+    ledger: &IssuerLedger,
+    issuer_id: Fr,
+    openings: &'a [CredentialOpening],
+    schemas: &SchemaSet,
+    task: &Task,
+) -> Result<&'a CredentialOpening, WorkflowError> {
     let current = ledger.current.get(&task.credential_id).copied();
-    let opening = openings
+    openings
         .iter()
         .find(|o| {
-            o.issuer_id == info.issuer_id
+            o.issuer_id == issuer_id
                 && Some(o.commitment) == current
                 && o.credential(schemas).is_ok()
         })
@@ -186,7 +266,17 @@ pub fn approve_task(
                 "no opening of credential {}'s current version was given",
                 task.credential_id
             ))
-        })?;
+        })
+}
+
+/// The credential actions the task's rule takes on approval, computed from the case's opening.
+fn approved_actions(
+    store: &Store,
+    task: &Task,
+    opening: &CredentialOpening,
+    day: u32,
+    schemas: &SchemaSet,
+) -> Result<crate::rule::Approved, WorkflowError> {
     let hash = dossier_store::rules::parse_rule_hash(&task.rule)
         .ok_or_else(|| refused("a corrupt task"))?;
     let text = store
@@ -199,49 +289,105 @@ pub fn approve_task(
     })?;
     let facts = Facts::new(schema, opening.credential_id, issued_at, &opening.fields)?
         .with_schemas(schemas);
-    let approved = rule.approve(usize::from(task.action), &facts, day, schemas)?;
-    let mut written: Vec<CredentialOpening> = Vec::new();
-    if let (Some((other, fields)), None) = (&approved.issue, task.issued) {
-        let claim = claim_for(opening, other, fields.clone(), None).encode(schemas)?;
-        let last_step = approved.update.is_none();
+    rule.approve(usize::from(task.action), &facts, day, schemas)
+}
+
+/// The task approved on `day`.
+fn approved_on(task: &Task, day: u32) -> Task {
+    let mut after = task.clone();
+    after.state = TaskState::Approved;
+    after.closed_on = Some(days_to_date(day));
+    after
+}
+
+/// The step of an approval that issues the rule's new credential (directly, or through the
+/// schema's committee).
+struct IssueStep<'a> {
+    store: &'a Store,
+    key: &'a KeyPair,
+    claim: &'a EncodedClaim,
+    /// Whether it is the approval's last action (then the task is closed with it).
+    last: bool,
+    day: u32,
+    time: u64,
+    keep: Keep<'a>,
+}
+
+impl IssueStep<'_> {
+    /// The task once credential `id` is issued.
+    fn after(&self, task: &Task, id: u32) -> Task {
+        let mut after = if self.last {
+            approved_on(task, self.day)
+        } else {
+            task.clone()
+        };
+        after.issued = Some(id);
+        after
+    }
+
+    fn opening(&self, c: &dossier_core::credential::Credential) -> CredentialOpening {
+        CredentialOpening::new(self.claim, self.key.name(), c)
+    }
+
+    /// Issues it now, recording the task in the same transaction.
+    fn issue(&self, task: &Task) -> Result<(Task, Vec<CredentialOpening>), WorkflowError> {
         let mut after = task.clone();
-        let credentials =
-            store.issue_with(key, std::slice::from_ref(&claim), day, time, |txn, made| {
-                after.issued = made.first().map(|c| c.credential_id);
-                if last_step {
-                    after.state = TaskState::Approved;
-                    after.closed_on = Some(days_to_date(day));
+        let credentials = self.store.issue_with(
+            self.key,
+            std::slice::from_ref(self.claim),
+            self.day,
+            self.time,
+            |txn, made| {
+                if let Some(c) = made.first() {
+                    after = self.after(task, c.credential_id);
                 }
                 put_task(txn, &after)?;
-                let kept: Vec<CredentialOpening> = made
-                    .iter()
-                    .map(|c| CredentialOpening::new(&claim, issuer, c))
-                    .collect();
-                keep(txn, &kept)
-            })?;
-        task = after;
-        written.extend(
-            credentials
-                .iter()
-                .map(|c| CredentialOpening::new(&claim, issuer, c)),
-        );
+                let kept: Vec<CredentialOpening> = made.iter().map(|c| self.opening(c)).collect();
+                (self.keep)(txn, &kept)
+            },
+        )?;
+        Ok((after, credentials.iter().map(|c| self.opening(c)).collect()))
     }
-    if let Some(fields) = approved.update {
-        let claim = claim_for(opening, &opening.schema, fields, opening.expires_at.clone())
-            .encode(schemas)?;
+
+    /// Proposes it to the schema's committee, recording the proposal on the task in the same
+    /// transaction.
+    fn propose(&self, task: &Task) -> Result<(Task, Proposal), WorkflowError> {
         let mut after = task.clone();
-        after.state = TaskState::Approved;
-        after.closed_on = Some(days_to_date(day));
-        let credential =
-            store.update_with(key, task.credential_id, &claim, day, time, |txn, c| {
-                put_task(txn, &after)?;
-                keep(txn, &[CredentialOpening::new(&claim, issuer, c)])
-            })?;
-        task = after;
-        written.push(CredentialOpening::new(&claim, issuer, &credential));
+        let proposal =
+            self.store
+                .propose_with(self.key, self.claim, self.day, self.time, |txn, p| {
+                    after.proposed = Some(Proposed {
+                        proposal: p.id,
+                        credential_id: p.opening.credential_id,
+                    });
+                    put_task(txn, &after)
+                })?;
+        Ok((after, proposal))
     }
-    if task.state == TaskState::Open {
-        task = store.close_task(key, id, TaskState::Approved, day)?;
+
+    /// Issues the proposal the committee approved (refused below its threshold).
+    fn finalize(
+        &self,
+        task: &Task,
+        proposal: u64,
+        schemas: &SchemaSet,
+    ) -> Result<(Task, Vec<CredentialOpening>), WorkflowError> {
+        let mut after = task.clone();
+        let opening =
+            self.store
+                .finalize_with(self.key, proposal, schemas, self.time, |txn, o| {
+                    after = self.after(task, o.credential_id);
+                    put_task(txn, &after)?;
+                    (self.keep)(txn, std::slice::from_ref(o))
+                })?;
+        Ok((after, vec![opening]))
     }
-    Ok((task, written))
+
+    /// The proposal was issued already (`dossier committee finalize`, whose caller has its
+    /// opening): the task records it.
+    fn found(&self, task: &Task, id: u32) -> Result<(Task, Vec<CredentialOpening>), WorkflowError> {
+        let after = self.after(task, id);
+        self.store.save_task(self.key, &after)?;
+        Ok((after, Vec::new()))
+    }
 }

@@ -381,6 +381,19 @@ impl Store {
         issued_at: u32,
         time: u64,
     ) -> Result<Proposal, StoreError> {
+        self.propose_with(key, claim, issued_at, time, |_, _| Ok(()))
+    }
+
+    /// [`Store::propose`], with `keep` run in its transaction (a rule's task records the
+    /// proposal it opened).
+    pub fn propose_with(
+        &self,
+        key: &KeyPair,
+        claim: &EncodedClaim,
+        issued_at: u32,
+        time: u64,
+        keep: impl FnOnce(&redb::WriteTransaction, &Proposal) -> Result<(), StoreError>,
+    ) -> Result<Proposal, StoreError> {
         let (txn, mut info) = self.write_as(key)?;
         if check_may_issue(&txn, &info, &claim.schema_id, &claim.schema, true)?.is_none() {
             return Err(refused(format!(
@@ -423,6 +436,7 @@ impl Store {
         info.next_id += 1;
         txn.open_table(ISSUERS)?
             .insert(info.registry, info.to_bytes().as_slice())?;
+        keep(&txn, &proposal)?;
         txn.commit()?;
         Ok(proposal)
     }
