@@ -72,6 +72,7 @@ pub fn campaign(
             let key = home.issuer_key(&issuer, None)?;
             let store = home.store()?;
             let c = store.campaign(&name)?;
+            application(&c, &text)?;
             let now = dossier_core::clock::now();
             let verdict = screen(&c, &text, params, &trust, schemas, now);
             let app = store.apply(&key, &campaign_id(&c.request), &text, verdict, now)?;
@@ -119,6 +120,33 @@ fn read_bounded(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(io(path))
 }
 
+/// Reads an application: a presentation answering the campaign's request (anything else is
+/// turned away, nothing archived).
+fn application(
+    c: &Campaign,
+    presentation: &str,
+) -> Result<(PresentationRequest, Presentation), CliError> {
+    let request: PresentationRequest = serde_json::from_str(&c.request)
+        .map_err(|_| CliError::Input("the campaign's request is unreadable".into()))?;
+    let p: Presentation = serde_json::from_str(presentation)
+        .map_err(|e| CliError::Input(format!("not a presentation: {e}")))?;
+    if !dossier_verifier::campaign::answers(&request, &p) {
+        return Err(CliError::Input(
+            "the presentation answers another request than the campaign's".into(),
+        ));
+    }
+    Ok((request, p))
+}
+
+/// The verifying keys a presentation's backend needs (halo2's come from the circuit).
+fn keys_for(p: &Presentation, params: &Path) -> Result<dossier_verifier::VerifierKeys, String> {
+    if p.backend == Backend::Halo2 {
+        Ok(dossier_verifier::VerifierKeys::none())
+    } else {
+        dossier_verifier::VerifierKeys::load(params).map_err(|e| e.to_string())
+    }
+}
+
 /// Verifies an application against its campaign's request at time `now`: the candidate's
 /// nullifier in the campaign's scope, or why it was refused (the verifier's words).
 fn screen(
@@ -129,22 +157,10 @@ fn screen(
     schemas: &SchemaSet,
     now: u64,
 ) -> Result<[u8; 32], String> {
-    let request: PresentationRequest = serde_json::from_str(&c.request)
-        .map_err(|_| "the campaign's request is unreadable".to_string())?;
-    let p: Presentation =
-        serde_json::from_str(presentation).map_err(|_| "not a presentation".to_string())?;
-    let keys = if p.backend == Backend::Halo2 {
-        dossier_verifier::halo2::prepare(p.shape).map_err(|e| e.to_string())?;
-        dossier_verifier::VerifierKeys::none()
-    } else {
-        dossier_verifier::VerifierKeys::load(params).map_err(|e| e.to_string())?
-    };
-    let checked = dossier_verifier::verify(&request, &p, &keys, trust, schemas, now)
-        .map_err(|e| e.to_string())?;
-    let hexed = checked.nullifier.trim_start_matches("0x");
-    let mut n = [0u8; 32];
-    hex::decode_to_slice(hexed, &mut n).map_err(|_| "a malformed nullifier".to_string())?;
-    Ok(n)
+    let (request, p) = application(c, presentation).map_err(|e| e.to_string())?;
+    let keys = keys_for(&p, params)?;
+    dossier_verifier::campaign::screen(&request, &p, &keys, trust, schemas, now)
+        .map_err(|e| e.to_string())
 }
 
 /// What the audit found of one campaign.

@@ -18,6 +18,7 @@
 //! lets a running proof finish and fails the proofs still queued.
 
 mod ballots;
+mod campaigns;
 mod committees;
 pub mod config;
 pub mod error;
@@ -316,6 +317,8 @@ locally.",
         rounds::declare, rounds::submit, rounds::list, rounds::get,
         workflow::list, workflow::text, workflow::adopt, workflow::run, workflow::tasks,
         workflow::approve, workflow::decline,
+        campaigns::open, campaigns::list, campaigns::get, campaigns::apply, campaigns::shortlist,
+        campaigns::archive,
         holders::credentials, holders::witness, holders::prove, holders::job,
         verifiers::create_request, verifiers::submit,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
@@ -488,6 +491,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/issuers/{issuer}/tasks/{id}/decline",
             post(workflow::decline),
         )
+        .route("/v1/issuers/{issuer}/campaigns", post(campaigns::open))
+        .route("/v1/campaigns", get(campaigns::list))
+        .route("/v1/campaigns/{name}", get(campaigns::get))
+        .route(
+            "/v1/campaigns/{name}/applications",
+            get(campaigns::archive).post(campaigns::apply),
+        )
+        .route("/v1/campaigns/{name}/shortlist", get(campaigns::shortlist))
         .route("/v1/rules", get(workflow::list))
         .route("/v1/rules/{hash}", get(workflow::text))
         .route("/hr", get(web::hr_page))

@@ -247,6 +247,59 @@ impl<D: ReadableDatabase> Store<D> {
             .ok_or_else(|| refused("no campaign of that name"))
     }
 
+    /// How many applications a campaign archived, and how many it shortlisted (without
+    /// reading them).
+    pub fn campaign_counts(&self, campaign: &[u8; 32]) -> Result<(u64, u64), StoreError> {
+        let txn = self.raw().begin_read()?;
+        let apps = txn.open_table(APPLICATIONS)?;
+        let total = match apps
+            .range((*campaign, 0)..=(*campaign, u64::MAX))?
+            .next_back()
+        {
+            Some(row) => row?.0.value().1 + 1,
+            None => 0,
+        };
+        let nullifiers = txn.open_table(CAMPAIGN_NULLIFIERS)?;
+        let mut short = 0u64;
+        for row in nullifiers.range((*campaign, [0u8; 32])..=(*campaign, [0xffu8; 32]))? {
+            row?;
+            short += 1;
+        }
+        Ok((total, short))
+    }
+
+    /// A campaign's shortlist: each shortlisted nullifier (hex) with its `Applied` entry, in
+    /// nullifier order.
+    pub fn shortlist(&self, campaign: &[u8; 32]) -> Result<Vec<(String, u64)>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(CAMPAIGN_NULLIFIERS)?;
+        let mut out = Vec::new();
+        for row in t.range((*campaign, [0u8; 32])..=(*campaign, [0xffu8; 32]))? {
+            let (k, v) = row?;
+            out.push((hex::encode(k.value().1), v.value()));
+        }
+        Ok(out)
+    }
+
+    /// At most `limit` of a campaign's archived applications from sequence number `start`.
+    pub fn applications_page(
+        &self,
+        campaign: &[u8; 32],
+        start: u64,
+        limit: u64,
+    ) -> Result<Vec<Application>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(APPLICATIONS)?;
+        let mut out = Vec::new();
+        for row in t
+            .range((*campaign, start)..=(*campaign, u64::MAX))?
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        {
+            out.push(record_from_json("application", row?.1.value())?);
+        }
+        Ok(out)
+    }
+
     /// A campaign's archived applications, in the order received.
     pub fn applications(&self, campaign: &[u8; 32]) -> Result<Vec<Application>, StoreError> {
         let txn = self.raw().begin_read()?;

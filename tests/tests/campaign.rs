@@ -5,8 +5,14 @@
 //! written. The regulator's audit re-verifies the archive against the ledger: the shortlist is
 //! exactly the applications that meet the requirement; an archive edited afterwards (a refused
 //! application swapped for a valid one) is found.
+//!
+//! Over HTTP, the same story: the office opens the campaign with its token, candidates fetch
+//! the request and apply with no token; a presentation of another request, a malformed body, a
+//! second application of a shortlisted candidate and an unknown campaign are turned away with
+//! nothing written; anyone reads the shortlist, a regulator's token the archive, and the audit
+//! of the service's store finds it exact.
 
-use dossier_tests::{dossier, issue_to_wallet, ok, ok_json, prove_one, prove_to, Proven};
+use dossier_tests::{dossier, issue_to_wallet, ok, ok_json, prove_one, prove_to, Proven, Server};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -174,4 +180,185 @@ fn swap_archived_presentation(db: &Path, presentation: &str) {
         }
     }
     txn.commit().expect("commit");
+}
+
+/// Two candidates' presentations and a tampered copy of the first, all answering one request.
+struct Applications {
+    proven: Proven,
+    second: std::path::PathBuf,
+    tampered: std::path::PathBuf,
+}
+
+fn applications(dir: &Path) -> Applications {
+    let proven = prove_one(
+        dir,
+        "univ.law-school",
+        qualification("master"),
+        QUERY,
+        "recruitment:2026:customs-inspectors",
+    );
+    let home = &proven.home;
+    let wallet = dir.join("w2.json");
+    let mut claim = qualification("doctorate");
+    let h = ok_json(home, &["holder", "init", "--wallet", s(&wallet)]);
+    claim["holder"] = h["holder"].clone();
+    claim["holder_halo2"] = h["holder_halo2"].clone();
+    issue_to_wallet(home, "univ.law-school", &claim, &wallet);
+    ok(home, &["checkpoint"]);
+    let second = dir.join("p2.json");
+    prove_to(home, &proven.params, &proven.request, &wallet, &second);
+    let mut bad: Value =
+        serde_json::from_str(&std::fs::read_to_string(&proven.presentation).expect("read"))
+            .expect("json");
+    let n = bad["public_inputs"].as_array().expect("inputs").len();
+    bad["public_inputs"][n - 2] = json!(format!("0x{:064x}", 2016));
+    let tampered = dir.join("tampered.json");
+    std::fs::write(&tampered, bad.to_string()).expect("write");
+    Applications {
+        proven,
+        second,
+        tampered,
+    }
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
+}
+
+fn token(home: &Path, tokens: &Path, name: &str, role: &[&str]) -> String {
+    let mut args = vec!["token", "add", "--name", name, "--tokens", s(tokens)];
+    args.extend_from_slice(role);
+    ok_json(home, &args)["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+#[test]
+fn a_campaign_over_http_takes_anonymous_applications_and_shortlists_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Applications {
+        proven,
+        second,
+        tampered,
+    } = applications(dir.path());
+    let home = &proven.home;
+    ok(home, &["issuer", "init", "hr.customs"]);
+    let tokens = dir.path().join("tokens.json");
+    let hr = token(
+        home,
+        &tokens,
+        "hr",
+        &["--role", "issuer", "--issuer", "hr.customs"],
+    );
+    let regulator = token(home, &tokens, "audit-office", &["--role", "regulator"]);
+    let server = Server::start(home, &proven.params, &tokens, &[]);
+    let size = || server.call("GET", "/v1/ledger", None, None).1["size"].clone();
+
+    // Opened with the office's token; refused without one, with a bad day or a name in use.
+    let request = read_json(&proven.request);
+    let closes = dossier_core::encoding::days_to_date(dossier_core::clock::today() + 30);
+    let body = json!({"name": "inspectors-2026", "request": request, "closes": closes});
+    let path = "/v1/issuers/hr.customs/campaigns";
+    assert_eq!(server.call("POST", path, None, Some(&body)).0, 401);
+    let mut bad_day = body.clone();
+    bad_day["closes"] = json!("2026-02-30");
+    let (status, v) = server.call("POST", path, Some(&hr), Some(&bad_day));
+    assert_eq!(
+        (status, v["error"]["field"].clone()),
+        (400, json!("closes")),
+        "{v}"
+    );
+    let (status, opened) = server.call("POST", path, Some(&hr), Some(&body));
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!(opened["open"], true);
+    assert_eq!(opened["request"], request, "the request as published");
+    let before = size();
+    assert!(before.is_u64(), "{before}");
+    assert_eq!(
+        server.call("POST", path, Some(&hr), Some(&body)).0,
+        400,
+        "a name in use"
+    );
+    assert_eq!(size(), before, "nothing written");
+    let (status, got) = server.call("GET", "/v1/campaigns/inspectors-2026", None, None);
+    assert_eq!((status, got["request"].clone()), (200, request.clone()));
+    assert_eq!(
+        server.call("GET", "/v1/campaigns/nobody", None, None).0,
+        404
+    );
+
+    // Applications, with no token.
+    let apply_path = "/v1/campaigns/inspectors-2026/applications";
+    let apply = |p: &Value| server.call("POST", apply_path, None, Some(p));
+    let first = read_json(&proven.presentation);
+    let (status, r) = apply(&first);
+    assert_eq!(
+        (status, r["shortlisted"].clone()),
+        (201, json!(true)),
+        "{r}"
+    );
+    let (status, r) = apply(&read_json(&tampered));
+    assert_eq!(
+        (status, r["shortlisted"].clone()),
+        (201, json!(false)),
+        "{r}"
+    );
+    assert!(r["refused"].as_str().is_some_and(|w| !w.is_empty()), "{r}");
+    let (status, r) = apply(&read_json(&second));
+    assert_eq!(status, 201, "{r}");
+
+    // Turned away, nothing written.
+    let before = size();
+    let (status, r) = apply(&first);
+    assert_eq!(
+        (status, r["error"]["code"].clone()),
+        (409, json!("application_refused"))
+    );
+    let mut elsewhere = first.clone();
+    elsewhere["request"]["scope"] = json!("recruitment:2026:elsewhere");
+    let (status, r) = apply(&elsewhere);
+    assert_eq!(
+        (status, r["error"]["field"].clone()),
+        (400, json!("request")),
+        "{r}"
+    );
+    let (status, _, _) = server.call_raw("POST", apply_path, None, Some("{\"format\":".into()));
+    assert_eq!(status, 400);
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/v1/campaigns/nobody/applications",
+                None,
+                Some(&first)
+            )
+            .0,
+        404
+    );
+    assert_eq!(size(), before, "nothing written");
+
+    // Anyone reads the shortlist; the archive needs a regulator's token.
+    let (_, list) = server.call("GET", "/v1/campaigns/inspectors-2026/shortlist", None, None);
+    assert_eq!(list["applications"], 3, "{list}");
+    assert_eq!(list["shortlisted"].as_array().map(Vec::len), Some(2));
+    assert_eq!(server.call("GET", apply_path, None, None).0, 401);
+    assert_eq!(server.call("GET", apply_path, Some(&hr), None).0, 403);
+    let (status, page) = server.call(
+        "GET",
+        &format!("{apply_path}?limit=2"),
+        Some(&regulator),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(page["applications"].as_array().map(Vec::len), Some(2));
+    let (_, all) = server.call("GET", "/v1/campaigns", None, None);
+    assert_eq!(all[0]["shortlisted"], 2, "{all}");
+    drop(server);
+
+    let p = proven.params.to_str().expect("p");
+    let audit = ok_json(home, &["--params", p, "audit"]);
+    assert_eq!(audit["ok"], true, "{audit}");
+    assert_eq!(audit["campaigns"][0]["applications"], 3);
+    assert_eq!(audit["campaigns"][0]["findings"], json!([]));
 }

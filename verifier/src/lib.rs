@@ -18,6 +18,7 @@
 
 pub mod ballot;
 mod batch;
+pub mod campaign;
 #[cfg(feature = "halo2")]
 pub mod halo2;
 pub mod keys;
