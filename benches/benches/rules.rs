@@ -97,7 +97,17 @@ fn rules(c: &mut Criterion) {
     });
     g.bench_function(format!("office_run_dry_{n}_servants"), |b| {
         b.iter(|| {
-            office::run(&store, None, "hr.bench", &schemas, &openings, as_of, 4).expect("run")
+            office::run(
+                &store,
+                None,
+                "hr.bench",
+                &schemas,
+                &openings,
+                as_of,
+                4,
+                &|| unreachable!("a dry run opens no ballot"),
+            )
+            .expect("run")
         })
     });
     g.bench_function(format!("openings_checked_{n}_servants"), |b| {

@@ -2,7 +2,8 @@
 //! (2026) in simulated time, on a ledger of its own whose entries carry the simulated days.
 //! The HR office adopts the shipped rules and runs its engine on the days that matter, the day
 //! before as well as the day; each automated step is shown and recorded: the probation review
-//! and its approval, the appraisal cycle opening, three appraisals and promotion eligibility, a sanction (its notice, the
+//! and its approval, the appraisal cycle opening (the unit's colleagues' ballot opened by the
+//! rule, then tallied), three appraisals and promotion eligibility, a sanction (its notice, the
 //! promotion it bars, its expiry), a training shortfall, retirement with its approval and the
 //! retirement credential. Every task is closed by the end. Payroll and the pension office are subscribed to the actions: their
 //! messages wait in the durable outbox. The regulator's audit replays ledger and rule log.
@@ -41,6 +42,10 @@ fn time_of(day: u32) -> u64 {
 struct Career<'a> {
     store: Store,
     hr: KeyPair,
+    /// The ledger's key (the rules' ballots publish their roll with it).
+    log: KeyPair,
+    /// The ballots the rules opened, by name.
+    ballots: Vec<String>,
     schemas: &'a SchemaSet,
     holder: (String, String),
     openings: Vec<CredentialOpening>,
@@ -123,6 +128,7 @@ impl Career<'_> {
         let Run {
             evaluation,
             written,
+            ballots,
             ..
         } = office::run(
             &self.store,
@@ -132,6 +138,7 @@ impl Career<'_> {
             &self.openings,
             on,
             time_of(on),
+            &|| self.store.checkpoint(&self.log, time_of(on)),
         )?;
         if !evaluation.failures.is_empty() {
             return Err(CliError::Input(format!(
@@ -165,7 +172,38 @@ impl Career<'_> {
                 format!("rules run: `{}` acts (entry {entry}): {actions}", c.rule),
             );
         }
+        for b in ballots.opened {
+            self.say(
+                on,
+                format!(
+                    "rules run: ballot `{}` opened (entry {}, its roll the checkpoint of size {}): colleagues of unit {} rate {} servant(s) for two weeks",
+                    b.name,
+                    b.entry,
+                    ballots.roll_size.unwrap_or(0),
+                    b.unit,
+                    b.appraisees
+                ),
+            );
+            self.ballots.push(b.name);
+        }
         Ok(new.len())
+    }
+
+    /// Closes the ballots the rules opened, past their closing time: the tallies go on the
+    /// ledger.
+    fn close_ballots(&mut self, on: u32) -> Result<(), CliError> {
+        for name in std::mem::take(&mut self.ballots) {
+            let closed = self.store.close_ballot(&self.hr, &name, time_of(on))?;
+            let ratings = closed.tally.ratings;
+            self.say(
+                on,
+                format!(
+                    "HR office closes ballot `{name}`: {ratings} rating(s) tallied (entry {})",
+                    closed.entry
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Approves the open task of a rule's case on credential `id`.
@@ -248,6 +286,8 @@ pub fn run(dir: &Path, schemas: &SchemaSet, quiet: bool) -> Result<Value, CliErr
     let mut c = Career {
         store,
         hr,
+        log: log_key,
+        ballots: Vec::new(),
         schemas,
         holder: (
             field::to_hex(&secret.commitment()),
@@ -258,7 +298,7 @@ pub fn run(dir: &Path, schemas: &SchemaSet, quiet: bool) -> Result<Value, CliErr
         quiet,
     };
     story(&mut c)?;
-    finish(c, &log_key, schemas)
+    finish(c, schemas)
 }
 
 fn employment(status: &str, rank: &str, since: &str, sanction_until: &str) -> Value {
@@ -288,6 +328,7 @@ fn story(c: &mut Career<'_>) -> Result<(), CliError> {
         Some("the day before the appraisal cycle"),
     )?;
     c.rules(day("1987-12-01"), None)?;
+    c.close_ballots(day("1987-12-15"))?;
     c.approve(day("1987-12-15"), "appraisal-cycle", id)?;
     for (year, grade) in [(1987, "excellent"), (1988, "competent")] {
         c.appraise(year, grade)?;
@@ -352,10 +393,10 @@ fn story(c: &mut Career<'_>) -> Result<(), CliError> {
 }
 
 /// The regulator's view: a checkpoint, the audit of the ledger and of the rule log.
-fn finish(c: Career<'_>, log_key: &KeyPair, schemas: &SchemaSet) -> Result<Value, CliError> {
-    c.store.checkpoint(log_key, dossier_core::clock::now())?;
+fn finish(c: Career<'_>, schemas: &SchemaSet) -> Result<Value, CliError> {
+    c.store.checkpoint(&c.log, dossier_core::clock::now())?;
     let report =
-        audit::audit_store(&c.store, Some(&log_key.verifier_key()))?.map_err(CliError::Audit)?;
+        audit::audit_store(&c.store, Some(&c.log.verifier_key()))?.map_err(CliError::Audit)?;
     let entries = ledger_entries(&c.store)?;
     let texts: std::collections::HashMap<[u8; 32], String> =
         c.store.rule_texts()?.into_iter().collect();

@@ -103,7 +103,7 @@ fn add_witness(home: &Home, out: &Out, url: &str, key: &str) -> Result<i32, CliE
 }
 
 /// What one witness answered.
-struct Outcome {
+pub(crate) struct Outcome {
     witness: String,
     result: Result<(), String>,
 }
@@ -112,7 +112,11 @@ struct Outcome {
 /// on 409 the witness names the size it holds, and the request is sent again with a
 /// consistency proof from there) and stores each valid cosignature with the checkpoint. A
 /// witness that is down or refuses does not stop the others: its outcome says why.
-fn cosign(home: &Home, store: &dossier_store::Store, note: &str) -> Result<Vec<Outcome>, CliError> {
+pub(crate) fn cosign(
+    home: &Home,
+    store: &dossier_store::Store,
+    note: &str,
+) -> Result<Vec<Outcome>, CliError> {
     let (_, log_key) = store
         .ledger_identity()?
         .ok_or_else(|| CliError::Input("the ledger has no key yet".into()))?;

@@ -197,10 +197,29 @@ fn run(
         .then(|| home.issuer_key(issuer, None))
         .transpose()?;
     let store = home.store()?;
+    let log = match &key {
+        Some(_) => Some(home.ledger_key(&store, None)?),
+        None => None,
+    };
+    let publish = || -> Result<String, dossier_store::StoreError> {
+        let log = log.as_ref().ok_or(dossier_store::StoreError::Refused {
+            reason: "a dry run publishes nothing".into(),
+        })?;
+        let note = store.checkpoint(log, dossier_core::clock::now())?;
+        // A witness that is down does not hold the ballots back (`dossier ledger cosign`
+        // retries); the roll carries the cosignatures collected.
+        crate::ledger::cosign(home, &store, &note).map_err(|e| {
+            dossier_store::StoreError::Refused {
+                reason: format!("the roll's cosignatures: {e}"),
+            }
+        })?;
+        Ok(store.latest_checkpoint()?.unwrap_or(note))
+    };
     let Run {
         evaluation,
         written,
         unreadable,
+        ballots,
     } = office::run(
         &store,
         key.as_ref(),
@@ -209,6 +228,7 @@ fn run(
         &openings,
         as_of,
         dossier_core::clock::now(),
+        &publish,
     )?;
     let new: Vec<&Case> = evaluation
         .cases
@@ -243,6 +263,18 @@ fn run(
                 .join("; ")
         ));
     }
+    for b in &ballots.opened {
+        lines.push(format!(
+            "  ballot `{}` opened (entry {}): colleagues of unit `{}` rate {} servant(s) by `{}`",
+            b.name, b.entry, b.unit, b.appraisees, b.rule
+        ));
+    }
+    if ballots.waiting > 0 {
+        lines.push(format!(
+            "  {} case(s) wait for their ballot: no opening of their current credential was given",
+            ballots.waiting
+        ));
+    }
     for f in &evaluation.failures {
         lines.push(format!(
             "  undecided: `{}` on credential {}: {}",
@@ -259,7 +291,7 @@ fn run(
         lines.join("\n"),
         json!({"issuer": issuer, "dry_run": dry_run, "evaluation": evaluation,
                "recorded": recorded, "entries": written.iter().flatten().collect::<Vec<_>>(),
-               "unreadable_rules": unreadable}),
+               "unreadable_rules": unreadable, "ballots": ballots}),
     );
     Ok(if evaluation.failures.is_empty() && unreadable.is_empty() {
         0

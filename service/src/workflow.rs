@@ -233,6 +233,7 @@ pub fn run_issuer(
         &openings,
         as_of,
         now(),
+        &|| state.store.checkpoint(&state.log_key, now()),
     )?)
 }
 

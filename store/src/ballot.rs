@@ -165,6 +165,18 @@ impl Store {
         ballot: &Ballot,
         time: u64,
     ) -> Result<u64, StoreError> {
+        self.open_ballot_with(key, ballot, time, |_, _| Ok(()))
+    }
+
+    /// [`Store::open_ballot`], with `keep` run in its transaction with the entry's index (a
+    /// rule's ballot records which of its cases it rates).
+    pub fn open_ballot_with(
+        &self,
+        key: &KeyPair,
+        ballot: &Ballot,
+        time: u64,
+        keep: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
         ballot.check()?;
         if key.name() != ballot.issuer {
             return Err(refused(
@@ -203,6 +215,7 @@ impl Store {
             field::to_be_bytes(&id),
             record_json("ballot", &stored)?.as_str(),
         )?;
+        keep(&txn, index)?;
         txn.commit()?;
         Ok(index)
     }

@@ -485,6 +485,7 @@ impl Store {
             crate::rules::RULE_ADOPTIONS.name(),
             crate::rules::RULE_FIRINGS.name(),
             crate::rules::RULE_TASKS.name(),
+            crate::rules::RULE_BALLOTS.name(),
             crate::outbox::SUBSCRIPTIONS.name(),
             crate::outbox::OUTBOX.name(),
             crate::campaign::CAMPAIGNS.name(),
@@ -514,6 +515,7 @@ impl Store {
         txn.open_table(crate::rules::RULE_ADOPTIONS)?;
         txn.open_table(crate::rules::RULE_FIRINGS)?;
         txn.open_table(crate::rules::RULE_TASKS)?;
+        txn.open_table(crate::rules::RULE_BALLOTS)?;
         txn.open_table(crate::outbox::SUBSCRIPTIONS)?;
         txn.open_table(crate::outbox::OUTBOX)?;
         txn.open_table(crate::campaign::CAMPAIGNS)?;

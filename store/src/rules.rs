@@ -12,7 +12,8 @@
 //! Tables: `rule_texts` SHA-256 -> the file's text; `rule_adoptions` entry index -> JSON
 //! [`Adoption`]; `rule_firings` (issuer id, rule hash, credential id, occasion) -> the index
 //! of its `RuleFired` entry; `rule_tasks` (entry, action) -> JSON [`Task`], the work for
-//! people the actions created.
+//! people the actions created; `rule_ballots` (entry, action) -> the name of the ballot that
+//! rates the case (written with the ballot, so a case is rated in one ballot).
 
 use crate::db::{append_entry, record_from_json, record_json};
 use crate::{Store, StoreError};
@@ -103,6 +104,10 @@ pub struct FiringKey {
 
 /// `rule_tasks`: (the `RuleFired` entry, the action's index in its rule) -> JSON [`Task`].
 pub const RULE_TASKS: TableDefinition<(u64, u8), &str> = TableDefinition::new("rule_tasks");
+
+/// `rule_ballots`: (the `RuleFired` entry, the action's index in its rule) -> the name of the
+/// ballot opened for it.
+pub const RULE_BALLOTS: TableDefinition<(u64, u8), &str> = TableDefinition::new("rule_ballots");
 
 /// Where a task stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -417,7 +422,46 @@ fn parse_hash(hex_text: &str) -> Result<[u8; 32], StoreError> {
     })
 }
 
+impl Store {
+    /// Opens a ballot for the ballot actions of rule cases (each a `RuleFired` entry and the
+    /// action's index), recording in the same transaction that it rates them: refused, with
+    /// nothing written, if any of them is rated in a ballot already. Returns the
+    /// `BallotOpened` entry's index.
+    pub fn open_rule_ballot(
+        &self,
+        key: &KeyPair,
+        ballot: &dossier_core::ballot::Ballot,
+        cases: &[(u64, u8)],
+        time: u64,
+    ) -> Result<u64, StoreError> {
+        self.open_ballot_with(key, ballot, time, |txn, _| {
+            let mut t = txn.open_table(RULE_BALLOTS)?;
+            for case in cases {
+                if t.get(*case)?.is_some() {
+                    return Err(refused("a case is rated in another ballot already"));
+                }
+                t.insert(*case, ballot.name.as_str())?;
+            }
+            Ok(())
+        })
+    }
+}
+
 impl<D: ReadableDatabase> Store<D> {
+    /// The ballot each rule case's ballot action opened, by (`RuleFired` entry, action).
+    pub fn rule_ballots(
+        &self,
+    ) -> Result<std::collections::BTreeMap<(u64, u8), String>, StoreError> {
+        let txn = self.raw().begin_read()?;
+        let t = txn.open_table(RULE_BALLOTS)?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.insert(k.value(), v.value().to_string());
+        }
+        Ok(out)
+    }
+
     /// A rule file's text, by its SHA-256.
     pub fn rule_text(&self, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
         let txn = self.raw().begin_read()?;

@@ -565,3 +565,130 @@ fn a_credential_under_a_committee_is_proposed_then_issued_once_approved() {
     assert_eq!(ledger_size(&home), size + 1);
     assert_eq!(ok_json(&home, &["audit"])["ok"], true);
 }
+
+fn in_unit(i: u64, status: &str, unit: &str) -> Value {
+    let mut e = employment(i, status, "2010-09-01");
+    e["fields"]["department"] = json!(unit);
+    e
+}
+
+/// The appraisal cycle's ballot action: on 1 December the engine opens one ballot per unit for
+/// the servants due (their colleagues rate them anonymously), its roll a checkpoint published
+/// for it. A run that saw only one unit's openings opens that unit's ballot; a later run with
+/// every opening opens the other unit's and not the first again; a third opens nothing. Every
+/// case is rated in exactly one ballot, and the audit replays ballots and rule log.
+#[test]
+fn the_appraisal_cycle_opens_one_ballot_per_unit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    let claims = vec![
+        in_unit(1, "active", "finance"),
+        in_unit(2, "active", "finance"),
+        in_unit(3, "active", "finance"),
+        in_unit(4, "active", "customs/port"),
+        in_unit(5, "active", "customs/port"),
+        in_unit(6, "probation", "finance"),
+    ];
+    let batch = dir.path().join("staff.jsonl");
+    write_lines(&batch, &claims);
+    let openings = dir.path().join("staff.openings.jsonl");
+    ok(
+        &home,
+        &[
+            "issue",
+            "--issuer",
+            HR,
+            "--batch",
+            s(&batch),
+            "--out",
+            s(&openings),
+        ],
+    );
+    let text = std::fs::read_to_string(&openings).expect("openings");
+    let finance_only = dir.path().join("finance.openings.jsonl");
+    std::fs::write(
+        &finance_only,
+        text.lines()
+            .filter(|l| l.contains("\"finance\""))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .expect("write");
+    ok(
+        &home,
+        &[
+            "rules",
+            "adopt",
+            "--issuer",
+            HR,
+            "--from",
+            "2020-01-01",
+            s(&rule_file("appraisal-cycle")),
+        ],
+    );
+    let opened = |v: &Value| v["ballots"]["opened"].as_array().expect("opened").clone();
+
+    let before = run(&home, &openings, "2026-11-30", &[]);
+    assert!(
+        opened(&before).is_empty() && cases(&before).is_empty(),
+        "{before}"
+    );
+    let dry = run(&home, &openings, "2026-12-01", &["--dry-run"]);
+    assert_eq!(cases(&dry).len(), 5);
+    assert!(opened(&dry).is_empty(), "a dry run opens nothing");
+
+    let first = run(&home, &finance_only, "2026-12-01", &[]);
+    let first = opened(&first);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["name"], "appraisal-cycle.2026-12-01.finance");
+    assert_eq!(first[0]["unit"], "finance");
+    assert_eq!(first[0]["appraisees"], 3, "the probationer is not due");
+
+    let second = run(&home, &openings, "2026-12-01", &[]);
+    let second = opened(&second);
+    assert_eq!(second.len(), 1, "only the other unit: {second:?}");
+    assert_eq!(second[0]["unit"], "customs/port");
+    let name = second[0]["name"].as_str().expect("name");
+    assert!(
+        name.starts_with("appraisal-cycle.2026-12-01.u"),
+        "a unit with `/` is named by its hash: {name}"
+    );
+    let size = ledger_size(&home);
+    let third = run(&home, &openings, "2026-12-01", &[]);
+    assert!(
+        opened(&third).is_empty() && third["recorded"] == 0,
+        "{third}"
+    );
+    assert_eq!(ledger_size(&home), size, "nothing written");
+
+    // Every case in exactly one ballot, labelled by its credential id.
+    let mut rated: Vec<String> = Vec::new();
+    for b in [&first[0], &second[0]] {
+        let shown = ok_json(
+            &home,
+            &["ballot", "show", b["name"].as_str().expect("name")],
+        );
+        assert_eq!(shown["status"], "open", "{shown}");
+        assert_eq!(shown["ballot"]["ballot"]["unit"], b["unit"]);
+        for a in shown["ballot"]["ballot"]["appraisees"]
+            .as_array()
+            .expect("appraisees")
+        {
+            rated.push(a.as_str().expect("label").to_string());
+        }
+    }
+    rated.sort();
+    assert_eq!(
+        rated,
+        [
+            "servant-0",
+            "servant-1",
+            "servant-2",
+            "servant-3",
+            "servant-4"
+        ]
+    );
+    let audit = ok_json(&home, &["audit"]);
+    assert_eq!(audit["ok"], true, "{audit}");
+}

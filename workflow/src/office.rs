@@ -6,19 +6,21 @@
 use crate::book::IssuerLedger;
 use crate::engine::{evaluate, Case, Evaluation};
 use crate::facts::Facts;
-use crate::rule::{ActionKind, Rule};
+use crate::rule::{ActionKind, BallotAction, Rule};
 use crate::WorkflowError;
+use dossier_core::ballot::BallotDraft;
 use dossier_core::credential::{Claim, CredentialOpening, EncodedClaim};
 use dossier_core::encoding::{date_to_days, days_to_date};
 use dossier_core::entry::Entry;
 use dossier_core::keys::KeyPair;
+use dossier_core::presentation::Backend;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, pasta, Fr};
 use dossier_store::authority::Proposal;
 use dossier_store::rules::{put_task, Firing, FiringKey, Proposed, Task, TaskState};
 use dossier_store::{ReadableDatabase, Store, StoreError};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Decodes every entry of a store's ledger, in log order.
 pub fn ledger_entries<D: ReadableDatabase>(store: &Store<D>) -> Result<Vec<Entry>, WorkflowError> {
@@ -91,10 +93,18 @@ pub struct Run {
     pub written: Vec<Option<u64>>,
     /// Adoptions whose rule could not be read.
     pub unreadable: Vec<Unreadable>,
+    /// The ballots its cases' ballot actions opened ([`open_ballots`]; none on a dry run).
+    pub ballots: RuleBallots,
 }
 
+/// How a run publishes the checkpoint that is its ballots' roll (called only when a ballot is
+/// to be opened).
+pub type PublishRoll<'a> = &'a dyn Fn() -> Result<String, StoreError>;
+
 /// Runs an issuer's engine on `as_of` over `openings`, recording the new cases with the key
-/// (none: a dry run) at ledger time `time`.
+/// (none: a dry run) at ledger time `time`, then opening the ballots its cases' ballot
+/// actions wait for.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     store: &Store,
     key: Option<&KeyPair>,
@@ -103,6 +113,7 @@ pub fn run(
     openings: &[CredentialOpening],
     as_of: u32,
     time: u64,
+    publish: PublishRoll<'_>,
 ) -> Result<Run, WorkflowError> {
     let info = store.issuer(issuer)?;
     let (ledger, unreadable) = issuer_ledger(store, info.issuer_id, schemas)?;
@@ -118,10 +129,15 @@ pub fn run(
         Some(key) if !new.is_empty() => store.fire_rules(key, &new, as_of, time)?,
         _ => Vec::new(),
     };
+    let ballots = match key {
+        Some(key) => open_ballots(store, key, schemas, openings, as_of, time, publish)?,
+        None => RuleBallots::default(),
+    };
     Ok(Run {
         evaluation,
         written,
         unreadable,
+        ballots,
     })
 }
 
@@ -389,5 +405,275 @@ impl IssueStep<'_> {
         let after = self.after(task, id);
         self.store.save_task(self.key, &after)?;
         Ok((after, Vec::new()))
+    }
+}
+
+/// A ballot a rule's cases opened.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenedBallot {
+    /// Its name: `<rule>.<day>.<unit>[.<n>]`.
+    pub name: String,
+    /// The rule's name.
+    pub rule: String,
+    /// The unit whose members rate.
+    pub unit: String,
+    /// How many cases it rates.
+    pub appraisees: usize,
+    /// Its `BallotOpened` entry.
+    pub entry: u64,
+}
+
+/// What opening an issuer's pending rule ballots did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RuleBallots {
+    /// The ballots opened, one per rule, action and unit (more past
+    /// [`dossier_core::entry::MAX_APPRAISEES`] cases).
+    pub opened: Vec<OpenedBallot>,
+    /// Cases whose ballot waits: no opening of their credential's current version was given
+    /// (a later run with it opens their ballot).
+    pub waiting: usize,
+    /// The checkpoint published as the ballots' roll, if any was opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roll_size: Option<u64>,
+}
+
+/// One case of a ballot action waiting for its ballot.
+struct BallotCase<'a> {
+    /// Its `RuleFired` entry and the action's index.
+    case: (u64, u8),
+    credential_id: u32,
+    rule: &'a Rule,
+    ballot: &'a BallotAction,
+}
+
+/// The cases of one rule, action and unit waiting for their ballot.
+struct UnitCases<'a> {
+    action: &'a BallotAction,
+    cases: Vec<(u64, u8)>,
+    labels: Vec<String>,
+}
+
+/// The cases whose ballot action has no ballot yet, in entry order.
+fn ballot_cases<'a>(
+    ledger: &'a IssuerLedger,
+    firings: &[(FiringKey, u64)],
+    rated: &std::collections::BTreeMap<(u64, u8), String>,
+) -> Vec<BallotCase<'a>> {
+    let mut out = Vec::new();
+    for (key, entry) in firings {
+        let Some(adopted) = ledger.book.by_hash(&key.rule) else {
+            continue;
+        };
+        for (i, ballot) in adopted.rule.ballot_actions() {
+            let case = (*entry, i as u8);
+            if !rated.contains_key(&case) {
+                out.push(BallotCase {
+                    case,
+                    credential_id: key.credential_id,
+                    rule: &adopted.rule,
+                    ballot,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|c| c.case);
+    out
+}
+
+/// A ballot's name from its rule, day and unit: `A-Z a-z 0-9 . _ : -`, at most 64 bytes (a
+/// unit of other characters, or longer than 20, is named by the start of its SHA-256).
+fn ballot_name(rule: &str, day: u32, unit: &str, n: usize) -> String {
+    use sha2::Digest;
+    let plain = unit.len() <= 20
+        && unit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    let unit = if plain {
+        unit.to_string()
+    } else {
+        format!(
+            "u{}",
+            &hex::encode(sha2::Sha256::digest(unit.as_bytes()))[..8]
+        )
+    };
+    let rule = &rule[..rule.len().min(24)];
+    let base = format!("{rule}.{}.{unit}", days_to_date(day));
+    if n <= 1 {
+        base
+    } else {
+        format!("{base}.{n}")
+    }
+}
+
+/// Opens the ballots of an issuer's rule cases whose ballot action has none yet: one per rule,
+/// action and unit (the case credential's unit field, read from its current opening), its
+/// appraisees `servant-<credential id>`, open from `time` for the action's days, its roll a
+/// checkpoint `publish` signs now, only when a ballot is to be opened (so every colleague's
+/// current credential is on it; the CLI also gathers the witnesses' cosignatures). Each
+/// ballot and the cases it rates are written in one transaction: a case is rated in one
+/// ballot, even if a run is killed and run again.
+pub fn open_ballots(
+    store: &Store,
+    key: &KeyPair,
+    schemas: &SchemaSet,
+    openings: &[CredentialOpening],
+    day: u32,
+    time: u64,
+    publish: PublishRoll<'_>,
+) -> Result<RuleBallots, WorkflowError> {
+    let issuer = key.name();
+    let info = store.issuer(issuer)?;
+    let (ledger, _) = issuer_ledger(store, info.issuer_id, schemas)?;
+    let firings = store.firings(issuer)?;
+    let rated = store.rule_ballots()?;
+    let pending = ballot_cases(&ledger, &firings, &rated);
+    let mut out = RuleBallots::default();
+    let current = current_openings(&ledger, info.issuer_id, openings);
+    // One ballot (or more, past the most appraisees a ballot takes) per rule, action and unit.
+    let mut groups: std::collections::BTreeMap<(&str, u8, String), UnitCases<'_>> =
+        std::collections::BTreeMap::new();
+    for c in &pending {
+        let Some(unit) = case_unit(&current, schemas, c) else {
+            out.waiting += 1;
+            continue;
+        };
+        let g = groups
+            .entry((c.rule.name.as_str(), c.case.1, unit))
+            .or_insert_with(|| UnitCases {
+                action: c.ballot,
+                cases: Vec::new(),
+                labels: Vec::new(),
+            });
+        g.cases.push(c.case);
+        g.labels.push(format!("servant-{}", c.credential_id));
+    }
+    if groups.is_empty() {
+        return Ok(out);
+    }
+    let roll = publish()?;
+    if let Some((_, log_key)) = store.ledger_identity()? {
+        out.roll_size = Some(dossier_core::checkpoint::open(roll.as_bytes(), &log_key)?.size);
+    }
+    for ((rule, _, unit), g) in groups {
+        let action = g.action;
+        for (cases, labels) in g
+            .cases
+            .chunks(dossier_core::entry::MAX_APPRAISEES)
+            .zip(g.labels.chunks(dossier_core::entry::MAX_APPRAISEES))
+        {
+            let name = free_ballot_name(store, rule, day, &unit)?;
+            let ballot = BallotDraft {
+                name: name.clone(),
+                issuer: issuer.to_string(),
+                unit: unit.clone(),
+                appraisees: labels.to_vec(),
+                choices: action.choices,
+                opens: time,
+                closes: time + u64::from(action.days) * 86_400,
+                backend: Backend::Groth16,
+            }
+            .with_roll(roll.clone());
+            let entry = store.open_rule_ballot(key, &ballot, cases, time)?;
+            out.opened.push(OpenedBallot {
+                name,
+                rule: rule.to_string(),
+                unit: unit.clone(),
+                appraisees: labels.len(),
+                entry,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The first ballot name of the rule, day and unit not in use.
+fn free_ballot_name(
+    store: &Store,
+    rule: &str,
+    day: u32,
+    unit: &str,
+) -> Result<String, WorkflowError> {
+    for n in 1.. {
+        let name = ballot_name(rule, day, unit, n);
+        match store.ballot(&name) {
+            Err(StoreError::UnknownBallot) => return Ok(name),
+            Err(e) => return Err(e.into()),
+            Ok(_) => continue,
+        }
+    }
+    Err(refused("no free ballot name"))
+}
+
+/// The unit a case's credential names now (its current opening's unit field), if the opening
+/// was given: `current` holds the openings of current versions by credential id.
+fn case_unit(
+    current: &HashMap<u32, &CredentialOpening>,
+    schemas: &SchemaSet,
+    c: &BallotCase<'_>,
+) -> Option<String> {
+    let opening = current.get(&c.credential_id)?;
+    opening.credential(schemas).ok()?;
+    opening
+        .fields
+        .get(&c.ballot.unit)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+/// The given openings of the issuer's credentials' current versions, by credential id.
+fn current_openings<'a>(
+    ledger: &IssuerLedger,
+    issuer_id: Fr,
+    openings: &'a [CredentialOpening],
+) -> HashMap<u32, &'a CredentialOpening> {
+    openings
+        .iter()
+        .filter(|o| {
+            o.issuer_id == issuer_id && ledger.current.get(&o.credential_id) == Some(&o.commitment)
+        })
+        .map(|o| (o.credential_id, o))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    }
+
+    #[test]
+    fn ballot_names_are_valid_and_distinct() {
+        let day = date_to_days("2026-12-01").expect("day");
+        assert_eq!(
+            ballot_name("appraisal-cycle", day, "finance", 1),
+            "appraisal-cycle.2026-12-01.finance"
+        );
+        assert_eq!(
+            ballot_name("appraisal-cycle", day, "finance", 2),
+            "appraisal-cycle.2026-12-01.finance.2"
+        );
+        // A unit of other characters, or too long, is named by its hash: distinct units stay
+        // distinct.
+        let a = ballot_name("appraisal-cycle", day, "customs/port-authority", 1);
+        let b = ballot_name("appraisal-cycle", day, "customs/airport", 1);
+        assert!(
+            a.starts_with("appraisal-cycle.2026-12-01.u") && a != b,
+            "{a} {b}"
+        );
+        let long_unit = "u".repeat(21);
+        assert_ne!(
+            ballot_name("r", day, &long_unit, 1),
+            format!("r.2026-12-01.{long_unit}")
+        );
+        let longest = ballot_name(&"r".repeat(64), day, &"x".repeat(20), 99_999);
+        for name in [a, b, longest] {
+            assert!(valid(&name), "{name}");
+        }
     }
 }

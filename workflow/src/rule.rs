@@ -13,10 +13,16 @@
 //! condition = 'fields.status == "probation"'
 //!
 //! [[actions]]
-//! kind = "task"                      # or "notice"
+//! kind = "task"                      # or "notice", or "ballot" (below)
 //! to = "hr_office"                   # hr_office, servant, pension_office, payroll
 //! title = "Hold the probation review"
 //! ```
+//!
+//! A `ballot` action has colleagues rate the case anonymously (the appraisal's peer rating):
+//! the engine opens one ballot per unit for the cases of a run (`ballot = { unit = "department",
+//! choices = { kind = "grades" }, days = 14 }`: the string field naming the case's unit, what
+//! raters choose from, how many days it stays open), its appraisees labelled
+//! `servant-<credential id>`, its roll a checkpoint published for it.
 //!
 //! What a rule sees ([`crate::facts`]): `fields` (the credential's values: dates are CEL
 //! timestamps at midnight UTC, enums their member's name), `credential` (`id`, `issued_at`),
@@ -27,6 +33,8 @@
 
 use crate::facts::{self, Facts};
 use crate::WorkflowError;
+use dossier_core::ballot::Choices;
+use dossier_core::encoding::FieldType;
 use dossier_core::schema::SchemaSet;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -139,6 +147,24 @@ pub enum ActionKind {
     Task,
     /// A message: nothing to do but know.
     Notice,
+    /// Colleagues of the case's unit rate it anonymously: a ballot opened per unit.
+    Ballot,
+}
+
+/// The longest a rule's ballot stays open, in days.
+pub const MAX_BALLOT_DAYS: u16 = 90;
+
+/// How a ballot action's ballots are opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BallotAction {
+    /// The string field of the rule's schema that names the case's unit: colleagues whose
+    /// employment credential names the same unit rate.
+    pub unit: String,
+    /// What raters choose from (`{ kind = "grades" }` or `{ kind = "score", min, max }`).
+    pub choices: Choices,
+    /// How many days it stays open (1 to [`MAX_BALLOT_DAYS`]).
+    pub days: u16,
 }
 
 /// One action of a rule.
@@ -154,6 +180,9 @@ pub struct Action {
     /// What approving the task does to credentials (tasks only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// How its ballots are opened (ballots only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballot: Option<BallotAction>,
 }
 
 /// The credential actions a task's approval takes: new values for the case's credential
@@ -329,6 +358,7 @@ impl Rule {
             text: text.to_string(),
         };
         rule.check_approvals(schemas)?;
+        rule.check_ballots(schemas)?;
         let sample = Facts::sample(schemas, schema);
         rule.dry_run(&sample)?;
         for i in 0..rule.actions.len() {
@@ -379,6 +409,64 @@ impl Rule {
             }
         }
         Ok(())
+    }
+
+    /// A ballot action has its `ballot` (and only it), addresses the HR office (which opens
+    /// and tallies), names a string field of the schema as the unit, two to
+    /// [`dossier_core::entry::MAX_CHOICES`] choices and 1 to [`MAX_BALLOT_DAYS`] days.
+    fn check_ballots(&self, schemas: &SchemaSet) -> Result<(), WorkflowError> {
+        let bad = |reason: &str| WorkflowError::Rule {
+            field: "ballot",
+            reason: reason.into(),
+        };
+        let schema = schemas
+            .get(&self.schema)
+            .map_err(|_| bad("unknown schema"))?;
+        for a in &self.actions {
+            match (a.kind, &a.ballot) {
+                (ActionKind::Ballot, Some(b)) => {
+                    if a.to != Party::HrOffice {
+                        return Err(bad(
+                            "a ballot is opened by the HR office: `to = \"hr_office\"`",
+                        ));
+                    }
+                    let unit = schema.fields.iter().find(|f| f.name == b.unit);
+                    if !unit.is_some_and(|f| f.ty == FieldType::String) {
+                        return Err(bad("`unit` names a string field of the rule's schema"));
+                    }
+                    let count = b.choices.count();
+                    let ordered = match b.choices {
+                        Choices::Grades => true,
+                        Choices::Score { min, max } => min < max,
+                    };
+                    if !ordered || !(2..=dossier_core::entry::MAX_CHOICES).contains(&count) {
+                        return Err(bad(&format!(
+                            "2 to {} choices",
+                            dossier_core::entry::MAX_CHOICES
+                        )));
+                    }
+                    if b.days == 0 || b.days > MAX_BALLOT_DAYS {
+                        return Err(bad(&format!("`days` is 1 to {MAX_BALLOT_DAYS}")));
+                    }
+                }
+                (ActionKind::Ballot, None) => {
+                    return Err(bad(
+                        "a ballot action says how: `ballot = { unit, choices, days }`",
+                    ))
+                }
+                (_, Some(_)) => return Err(bad("only a ballot action has `ballot`")),
+                (_, None) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The indices of its ballot actions.
+    pub fn ballot_actions(&self) -> impl Iterator<Item = (usize, &BallotAction)> {
+        self.actions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.ballot.as_ref().map(|b| (i, b)))
     }
 
     /// What approving action `index` does, for the case's credential `facts` on `today`: the
@@ -547,6 +635,134 @@ mod tests {
             .map(|t| parse(t).expect("shipped rules parse").name)
             .collect();
         assert_eq!(names.len(), SHIPPED.len(), "one file per rule");
+    }
+
+    #[test]
+    fn ballot_actions_are_checked_when_read() {
+        let head = "name = \"r\"\nversion = 1\nschema = \"employment\"\ndue = \"add_years(fields.hire_date, 1)\"\n";
+        let action = |kind: &str, to: &str, ballot: &str| {
+            format!(
+                "{head}\n[[actions]]\nkind = \"{kind}\"\nto = \"{to}\"\ntitle = \"t\"\n{ballot}"
+            )
+        };
+        let good =
+            "ballot = { unit = \"department\", choices = { kind = \"grades\" }, days = 14 }\n";
+        let rule = parse(&action("ballot", "hr_office", good)).expect("valid");
+        let found: Vec<usize> = rule.ballot_actions().map(|(i, _)| i).collect();
+        assert_eq!(found, vec![0]);
+        assert!(rule.actions.iter().all(|a| a.kind == ActionKind::Ballot));
+        // Boundaries: 1 and 90 days, a score of two choices and of 101.
+        for ok in [
+            good.replace("14", "1"),
+            good.replace("14", &MAX_BALLOT_DAYS.to_string()),
+            good.replace(
+                "{ kind = \"grades\" }",
+                "{ kind = \"score\", min = 0, max = 1 }",
+            ),
+            good.replace(
+                "{ kind = \"grades\" }",
+                "{ kind = \"score\", min = 0, max = 100 }",
+            ),
+        ] {
+            parse(&action("ballot", "hr_office", &ok)).expect(&ok);
+        }
+        for (bad, field) in [
+            (action("ballot", "hr_office", ""), "ballot"),
+            (action("task", "hr_office", good), "ballot"),
+            (action("notice", "hr_office", good), "ballot"),
+            (action("ballot", "servant", good), "ballot"),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace("department", "hire_date"),
+                ),
+                "ballot",
+            ),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace("department", "rank_level"),
+                ),
+                "ballot",
+            ),
+            (
+                action("ballot", "hr_office", &good.replace("department", "unit")),
+                "ballot",
+            ),
+            (
+                action("ballot", "hr_office", &good.replace("14", "0")),
+                "ballot",
+            ),
+            (
+                action("ballot", "hr_office", &good.replace("14", "91")),
+                "ballot",
+            ),
+            (
+                action("ballot", "hr_office", &good.replace("14", "65536")),
+                "file",
+            ),
+            (
+                action("ballot", "hr_office", &good.replace("14", "-1")),
+                "file",
+            ),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace(
+                        "{ kind = \"grades\" }",
+                        "{ kind = \"score\", min = 5, max = 5 }",
+                    ),
+                ),
+                "ballot",
+            ),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace(
+                        "{ kind = \"grades\" }",
+                        "{ kind = \"score\", min = 9, max = 1 }",
+                    ),
+                ),
+                "ballot",
+            ),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace(
+                        "{ kind = \"grades\" }",
+                        "{ kind = \"score\", min = 0, max = 101 }",
+                    ),
+                ),
+                "ballot",
+            ),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace("{ kind = \"grades\" }", "{ kind = \"stars\" }"),
+                ),
+                "file",
+            ),
+            (
+                action(
+                    "ballot",
+                    "hr_office",
+                    &good.replace("days = 14", "days = 14, extra = 1"),
+                ),
+                "file",
+            ),
+        ] {
+            let e = parse(&bad).expect_err(&bad);
+            let WorkflowError::Rule { field: named, .. } = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(*named, field, "{bad}: {e}");
+        }
     }
 
     #[test]
