@@ -340,6 +340,44 @@ pub fn audit_cmd(
     out: &Out,
     args: AuditArgs,
 ) -> Result<i32, CliError> {
+    match audit_report(home, params, schemas, &args)? {
+        Audited::Passed { code, text, json } => {
+            out.emit(text, json);
+            Ok(code)
+        }
+        Audited::Failed(d) => {
+            if out.json {
+                println!("{}", json!({"ok": false, "discrepancy": d}));
+            }
+            Err(CliError::Audit(d))
+        }
+    }
+}
+
+/// What an audit found: the ledger replayed (exit code 0, or 1 when a round proof, the rule
+/// log or a campaign has findings) with its report, or the first discrepancy.
+pub enum Audited {
+    /// Replayed.
+    Passed {
+        /// 0, or 1 with findings.
+        code: i32,
+        /// For people.
+        text: String,
+        /// For machines.
+        json: serde_json::Value,
+    },
+    /// The ledger's first discrepancy.
+    Failed(dossier_store::audit::Discrepancy),
+}
+
+/// The full audit of a home's store (or of `--ledger`): ledger, registries, keys, committees,
+/// ballots, round proofs, rule log and campaigns.
+pub fn audit_report(
+    home: &Home,
+    params: &Path,
+    schemas: &dossier_core::schema::SchemaSet,
+    args: &AuditArgs,
+) -> Result<Audited, CliError> {
     let trusted = match &args.log_key {
         Some(k) if k.starts_with('@') => {
             let p = Path::new(&k[1..]);
@@ -469,9 +507,9 @@ pub fn audit_cmd(
         "the ledger's own key (pin one with --log-key)"
     };
     match result {
-        Ok(report) => {
-            out.emit(
-                format!(
+        Ok(report) => Ok(Audited::Passed {
+            code: if invalid { 1 } else { 0 },
+            text: format!(
                     "audit passed: {} entries, {} checkpoints, {} registries replayed in {:.2} s (trusting {trust_note})\n  log root: {}\n{}",
                     report.entries, report.checkpoints, report.registries.len(), secs, report.log_root,
                     report.registries.iter().map(|r| format!("  {:<24} root {}  live {}", r.issuer, r.root, r.live)).chain(report.keys.iter().map(|k| format!(
@@ -503,17 +541,10 @@ pub fn audit_cmd(
                         r.round.unit, r.round.year, r.round.issuer, r.declared_entry, r.round.count, r.proof
                     ))).chain(rule_lines).chain(campaign_lines).collect::<Vec<_>>().join("\n")
                 ),
-                json!({"ok": !invalid, "report": report, "round_proofs": rounds, "rule_log": rule_log, "campaigns": campaigns, "seconds": secs, "trusted_key": trusted.is_some(),
-                    "witnessed": policy.as_ref().map(|p| p.threshold)}),
-            );
-            Ok(if invalid { 1 } else { 0 })
-        }
-        Err(d) => {
-            if out.json {
-                println!("{}", json!({"ok": false, "discrepancy": d}));
-            }
-            Err(CliError::Audit(d))
-        }
+            json: json!({"ok": !invalid, "report": report, "round_proofs": rounds, "rule_log": rule_log, "campaigns": campaigns, "seconds": secs, "trusted_key": trusted.is_some(),
+                "witnessed": policy.as_ref().map(|p| p.threshold)}),
+        }),
+        Err(d) => Ok(Audited::Failed(d)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! 1 a check failed (audit discrepancy), 2 unusable input, 3 store or file-system failure.
 
 mod authority;
+mod backup;
 mod ballot;
 mod batch;
 mod campaign;
@@ -135,6 +136,10 @@ enum Command {
     },
     /// Replay a ledger and check every signature, registry root and checkpoint.
     Audit(AuditArgs),
+    /// Backups of the store: create one, verify one (the full audit on a restored copy), restore
+    /// one.
+    #[command(subcommand)]
+    Backup(BackupCmd),
     /// Generate Groth16 keys for every shipped shape into --params with the INSECURE development
     /// setup (its secrets derive from a public seed: anyone can forge proofs). Refused without
     /// --insecure-dev-setup; real keys come from `dossier ceremony`.
@@ -359,6 +364,16 @@ struct ServeCli {
     /// each issuance or update (0: only when an issuer asks, POST /v1/issuers/{issuer}/rules/run).
     #[arg(long, default_value_t = 3600)]
     rules_every: u64,
+    /// Take a backup of the store into this folder every --backup-every seconds (the first at
+    /// start-up), keeping the newest --backup-keep; copy the folder off the machine.
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
+    /// Seconds between backups (with --backup-dir).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    backup_every: u64,
+    /// How many backups to keep (with --backup-dir).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    backup_keep: u64,
 }
 
 #[derive(Subcommand)]
@@ -996,6 +1011,38 @@ struct AuditArgs {
 }
 
 #[derive(Subcommand)]
+enum BackupCmd {
+    /// Write a consistent snapshot of this home's store (no service may hold it: a running
+    /// service takes its own with `dossier serve --backup-dir`).
+    Create {
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a scratch folder and run the full audit there, trusting this
+    /// home's ledger key; check that this home's ledger extends the backup's.
+    Verify {
+        /// The backup file.
+        file: PathBuf,
+        /// The ledger verifier key to trust (text, or @file); default: this home's.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// A witness policy file: every checkpoint must carry its k cosignatures.
+        #[arg(long)]
+        witness_policy: Option<PathBuf>,
+    },
+    /// Put a backup in place of this home's store (an existing store is set aside, with
+    /// --force).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Set the existing store aside and restore in its place.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum CampaignCmd {
     /// Open a campaign: its requirement is a presentation request (`dossier request`, with
     /// the campaign's own scope), taken until the end of --closes.
@@ -1267,6 +1314,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Holder(cmd) => holder::holder(&home, &out, &schemas, cmd),
         Command::Witness { issuer, id } => ledger::witness(&home, &out, issuer, id),
         Command::Audit(args) => ledger::audit_cmd(&home, params, &schemas, &out, args),
+        Command::Backup(cmd) => backup::backup(&home, params, &out, &schemas, cmd),
         Command::Setup { insecure_dev_setup } => setup_cmd(params, &out, insecure_dev_setup),
         Command::Ceremony(cmd) => ceremony::run(&home, &out, params, cmd),
         Command::Request(args) => exchange::request(&home, &out, &schemas, args),
@@ -1290,6 +1338,13 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     snarkjs: a.snarkjs.clone(),
                     witnesses: witness_policy(a.witness_policy.as_deref())?,
                     rules_every: a.rules_every,
+                    backups: a.backup_dir.clone().map(|dir| {
+                        dossier_service::backups::BackupPolicy {
+                            dir,
+                            every: std::time::Duration::from_secs(a.backup_every),
+                            keep: usize::try_from(a.backup_keep).unwrap_or(24),
+                        }
+                    }),
                 },
             )
         }

@@ -82,6 +82,8 @@ pub struct ServeArgs {
     /// Run the issuers' rules every this many seconds and after each issuance (0: only on
     /// request).
     pub rules_every: u64,
+    /// Scheduled backups.
+    pub backups: Option<dossier_service::backups::BackupPolicy>,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -112,6 +114,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
         witnesses: args.witnesses.clone(),
         rules_every: (args.rules_every > 0)
             .then(|| std::time::Duration::from_secs(args.rules_every)),
+        backups: args.backups.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

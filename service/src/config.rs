@@ -219,4 +219,6 @@ pub struct Config {
     /// How often the issuers' rules run by themselves (and soon after each issuance); `None`:
     /// only when an issuer asks (`POST /v1/issuers/{issuer}/rules/run`).
     pub rules_every: Option<Duration>,
+    /// Scheduled backups of the store, if any.
+    pub backups: Option<crate::backups::BackupPolicy>,
 }

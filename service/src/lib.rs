@@ -17,6 +17,7 @@
 //! failed. Shutdown (SIGINT/SIGTERM) stops accepting connections, finishes requests in flight,
 //! lets a running proof finish and fails the proofs still queued.
 
+pub mod backups;
 mod ballots;
 mod campaigns;
 mod committees;
@@ -233,6 +234,10 @@ impl Service {
         {
             let (s, every) = (state.clone(), config.rules_every);
             workers.push(std::thread::spawn(move || workflow::worker(s, every)));
+        }
+        if let Some(policy) = config.backups.clone() {
+            let s = state.clone();
+            workers.push(std::thread::spawn(move || backups::worker(s, policy)));
         }
         Ok(Service { state, workers })
     }

@@ -29,6 +29,10 @@ pub struct Metrics {
     pub proving_micros: AtomicU64,
     /// Verification batches run, and presentations in them.
     pub verify_batches: AtomicU64,
+    /// Backups taken.
+    pub backups: AtomicU64,
+    /// Backups that failed.
+    pub backup_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -97,6 +101,16 @@ impl Metrics {
                 "dossier_verify_batches_total",
                 "Verification batches run.",
                 load(&self.verify_batches),
+            ),
+            (
+                "dossier_backups_total",
+                "Backups taken.",
+                load(&self.backups),
+            ),
+            (
+                "dossier_backup_failures_total",
+                "Backups that failed.",
+                load(&self.backup_failures),
             ),
         ];
         for (name, help, v) in counters {

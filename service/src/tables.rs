@@ -323,3 +323,17 @@ pub fn archive_page(
     }
     Ok(out)
 }
+
+/// The service's tables, for a backup of the store to copy beside the store's own.
+pub fn backup_tables() -> Vec<dossier_store::backup::TableCopy> {
+    use dossier_store::table_copy;
+    vec![
+        table_copy!(OPENINGS),
+        table_copy!(HOLDER_INDEX),
+        table_copy!(REQUESTS),
+        table_copy!(NULLIFIERS),
+        table_copy!(SCOPES),
+        table_copy!(ARCHIVE),
+        table_copy!(JOBS),
+    ]
+}

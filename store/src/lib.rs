@@ -12,10 +12,12 @@
 //! - [`rules`]: rule files adopted on the ledger, and the engine's actions, each taken once;
 //! - [`outbox`]: webhook subscriptions and the durable outbox of messages announcing actions;
 //! - [`campaign`]: recruitment campaigns, their archived applications and shortlists;
+//! - [`backup`]: online, consistent snapshots of the store into a new private file;
 //! - [`audit`]: replay and check a ledger, reporting the first discrepancy.
 
 pub mod audit;
 pub mod authority;
+pub mod backup;
 pub mod ballot;
 pub mod campaign;
 pub mod db;

@@ -319,8 +319,14 @@ fn the_demo_runs_end_to_end() {
         ("1987-08-31", "rules run: nothing due"),
         ("1987-09-01", "rules run: `probation-review` acts"),
         ("1987-12-01", "rules run: `appraisal-cycle` acts"),
-        ("1987-12-01", "rules run: ballot `appraisal-cycle.1987-12-01.u"),
-        ("1987-12-15", "HR office closes ballot `appraisal-cycle.1987-12-01.u"),
+        (
+            "1987-12-01",
+            "rules run: ballot `appraisal-cycle.1987-12-01.u",
+        ),
+        (
+            "1987-12-15",
+            "HR office closes ballot `appraisal-cycle.1987-12-01.u",
+        ),
         (
             "1992-10-01",
             "rules run: nothing due (three years in rank, but the sanction bars promotion)",
