@@ -281,6 +281,7 @@ pub fn run(dir: &Path, schemas: &SchemaSet, quiet: bool) -> Result<Value, CliErr
         url: "http://127.0.0.1:9/dossier".into(),
         secret: webhook::new_secret(),
         parties: vec!["payroll".into(), "pension_office".into()],
+        values: false,
     })?;
     let secret = HolderSecret::random(&mut rand::rngs::OsRng);
     let mut c = Career {

@@ -1140,6 +1140,10 @@ enum WebhooksCmd {
         /// payroll.
         #[arg(long = "party", required = true)]
         parties: Vec<dossier_workflow::rule::Party>,
+        /// Its messages carry the case credential's values (schema and fields): only for a
+        /// receiver entitled to them, over https (or on this machine's loopback).
+        #[arg(long)]
+        with_values: bool,
     },
     /// The subscriptions (without their secrets).
     List,

@@ -18,7 +18,13 @@ pub fn webhooks(home: &Home, out: &Out, cmd: WebhooksCmd) -> Result<i32, CliErro
             issuer,
             url,
             parties,
+            with_values,
         } => {
+            if with_values && !private_channel(&url) {
+                return Err(CliError::Input(
+                    "--with-values sends personal data: the URL must be https:// (or http:// on 127.0.0.1, ::1 or localhost)".into(),
+                ));
+            }
             let parties: Vec<String> = parties.iter().map(|p| p.name().to_string()).collect();
             let secret = webhook::new_secret();
             home.store()?.subscribe(&Subscription {
@@ -27,10 +33,12 @@ pub fn webhooks(home: &Home, out: &Out, cmd: WebhooksCmd) -> Result<i32, CliErro
                 url: url.clone(),
                 secret: secret.clone(),
                 parties: parties.clone(),
+                values: with_values,
             })?;
             out.emit(
-                format!("subscription `{name}` to `{issuer}` ({}) at {url}\n  signing secret (shown once): {secret}", parties.join(", ")),
-                json!({"name": name, "issuer": issuer, "url": url, "parties": parties, "secret": secret}),
+                format!("subscription `{name}` to `{issuer}` ({}) at {url}{}\n  signing secret (shown once): {secret}", parties.join(", "),
+                    if with_values { ", with the cases' values" } else { "" }),
+                json!({"name": name, "issuer": issuer, "url": url, "parties": parties, "values": with_values, "secret": secret}),
             );
             Ok(0)
         }
@@ -41,7 +49,7 @@ pub fn webhooks(home: &Home, out: &Out, cmd: WebhooksCmd) -> Result<i32, CliErro
                     .map(|s| format!("{:<20} {:<20} {}  ({})", s.name, s.issuer, s.url, s.parties.join(", ")))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                json!({"subscriptions": subs.iter().map(|s| json!({"name": s.name, "issuer": s.issuer, "url": s.url, "parties": s.parties})).collect::<Vec<_>>()}),
+                json!({"subscriptions": subs.iter().map(|s| json!({"name": s.name, "issuer": s.issuer, "url": s.url, "parties": s.parties, "values": s.values})).collect::<Vec<_>>()}),
             );
             Ok(0)
         }
@@ -107,5 +115,56 @@ fn deliver(
             return Ok(if pending == 0 { 0 } else { 1 });
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether a URL keeps what it carries private on the way: https, or the loopback.
+fn private_channel(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let name = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or("").to_string()
+    };
+    matches!(name.as_str(), "127.0.0.1" | "[::1]" | "localhost")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::private_channel;
+
+    #[test]
+    fn values_travel_over_https_or_the_loopback_only() {
+        for ok in [
+            "https://payroll.example/hooks",
+            "HTTPS://payroll.example",
+            "http://127.0.0.1:8080/hooks",
+            "http://localhost/x",
+            "http://[::1]:9000/",
+        ] {
+            assert!(private_channel(ok), "{ok}");
+        }
+        for bad in [
+            "http://payroll.example/hooks",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost.evil.example/",
+            "http://user@evil.example/",
+            "http://evil.example/?127.0.0.1",
+            "ftp://127.0.0.1/",
+            "127.0.0.1",
+        ] {
+            assert!(!private_channel(bad), "{bad}");
+        }
     }
 }

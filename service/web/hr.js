@@ -44,7 +44,11 @@
       const done = await call("POST", `/v1/issuers/${issuer}/tasks/${encodeURIComponent(id)}/${action}`, {});
       const what = done.credentials.length ? ` (credentials ${done.credentials.join(", ")})` : "";
       await load();
-      status(`Task ${id} ${done.task.state}${what}.`, "done");
+      if (done.proposal !== undefined) {
+        status(`Task ${id}: its credential is proposed to the committee (proposal ${done.proposal}); approve the task again once the members have approved it.`, "done");
+      } else {
+        status(`Task ${id} ${done.task.state}${what}.`, "done");
+      }
       document.body.dataset.closed = String(Number(document.body.dataset.closed || "0") + 1);
     } catch (e) {
       status(`Task ${id}: ${e.message}`, "error");
@@ -65,7 +69,7 @@
         cell(row, id);
         cell(row, task.party);
         cell(row, String(task.credential_id));
-        cell(row, task.title);
+        cell(row, task.proposed ? `${task.title} (awaiting the committee: proposal ${task.proposed.proposal})` : task.title);
         const actions = cell(row, "");
         actions.appendChild(button("Approve", "approve", id));
         actions.appendChild(button("Decline", "decline", id));

@@ -42,6 +42,11 @@ pub struct Subscription {
     pub secret: String,
     /// The parties whose actions it receives (`hr_office`, `servant`, ...).
     pub parties: Vec<String>,
+    /// Whether its messages carry the case credential's values (`data.values`: its schema and
+    /// fields). Off by default: a message names ids and kinds only. Set it only for a
+    /// subscriber entitled to the data (payroll for a status change, say), over HTTPS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub values: bool,
 }
 
 /// Where a message stands.
@@ -97,7 +102,7 @@ pub(crate) fn enqueue(
     issuer: &str,
     entry: u64,
     parties: &[String],
-    body: &dyn Fn(&str) -> String,
+    body: &dyn Fn(&str, &Subscription) -> String,
     now_ms: u64,
 ) -> Result<(), StoreError> {
     let subscriptions: Vec<Subscription> = {
@@ -117,7 +122,7 @@ pub(crate) fn enqueue(
         let id = format!("msg_{entry}_{}", s.name);
         let message = Message {
             seq,
-            body: body(&id),
+            body: body(&id, &s),
             id,
             subscription: s.name,
             attempts: 0,

@@ -202,6 +202,9 @@ pub struct Firing {
     /// The rule's task actions: (index in the rule, party, title); each becomes an open
     /// [`Task`].
     pub tasks: Vec<(u8, String, String)>,
+    /// The case credential's values (schema and fields), for the messages of subscriptions
+    /// entitled to them only.
+    pub values: Option<serde_json::Value>,
 }
 
 /// SHA-256 of a rule file: its identity on the ledger.
@@ -318,22 +321,21 @@ impl Store {
             );
             let index = append_entry(&txn, &entry)?;
             txn.open_table(RULE_FIRINGS)?.insert(k, index)?;
-            let body = |id: &str| {
-                serde_json::json!({
-                    "type": "rule.fired",
-                    "id": id,
-                    "time": time,
-                    "data": {
-                        "issuer": info.name,
-                        "rule": hex::encode(a.rule),
-                        "credential_id": a.credential_id,
-                        "occasion": a.occasion,
-                        "entry": index,
-                        "day": dossier_core::encoding::days_to_date(day),
-                        "details": firing.details,
-                    }
-                })
-                .to_string()
+            let body = |id: &str, to: &crate::outbox::Subscription| {
+                let mut data = serde_json::json!({
+                    "issuer": info.name,
+                    "rule": hex::encode(a.rule),
+                    "credential_id": a.credential_id,
+                    "occasion": a.occasion,
+                    "entry": index,
+                    "day": dossier_core::encoding::days_to_date(day),
+                    "details": firing.details,
+                });
+                if let (true, Some(values)) = (to.values, &firing.values) {
+                    data["values"] = values.clone();
+                }
+                serde_json::json!({"type": "rule.fired", "id": id, "time": time, "data": data})
+                    .to_string()
             };
             crate::outbox::enqueue(
                 &txn,
@@ -585,6 +587,7 @@ mod tests {
             parties: vec!["servant".into()],
             details: serde_json::json!({}),
             tasks: vec![(0, "hr_office".into(), "review".into())],
+            values: None,
         };
         let first = store
             .fire_rules(&hr, &[f.clone(), f.clone()], 20_001, 3)
@@ -644,6 +647,7 @@ mod tests {
                     parties: Vec::new(),
                     details: serde_json::Value::Null,
                     tasks: Vec::new(),
+                    values: None,
                 }],
                 1,
                 1

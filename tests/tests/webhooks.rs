@@ -207,3 +207,61 @@ fn webhooks_are_signed_survive_an_outage_and_a_killed_deliverer() {
         assert_eq!(&v["id"], id, "a repeat carries the same id");
     }
 }
+
+/// A subscription configured for a receiver entitled to the data (`--with-values`) gets the
+/// case credential's values in its messages; another to the same party gets ids and kinds
+/// only. Values are refused for a URL that is neither https nor the loopback.
+#[test]
+fn only_an_entitled_subscription_receives_the_values() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/sanction-notice.toml");
+    ok(
+        &home,
+        &[
+            "rules",
+            "adopt",
+            "--issuer",
+            HR,
+            "--from",
+            "2020-01-01",
+            s(&rule),
+        ],
+    );
+    let add = |name: &str, url: &str, values: bool| {
+        let mut args = vec![
+            "webhooks", "add", "--name", name, "--issuer", HR, "--url", url, "--party", "payroll",
+        ];
+        if values {
+            args.push("--with-values");
+        }
+        dossier(&home).args(&args).output().expect("runs")
+    };
+    let refused = add("payroll-data", "http://payroll.example/hooks", true);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(ok_json(&home, &["webhooks", "list"])["subscriptions"]
+        .as_array()
+        .expect("list")
+        .is_empty());
+    assert!(add("payroll-data", "https://payroll.example/hooks", true)
+        .status
+        .success());
+    assert!(add("payroll", "http://127.0.0.1:9/hooks", false)
+        .status
+        .success());
+    sanctions(&home, dir.path(), 0, 1);
+    let messages = outbox(&home);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    for m in &messages {
+        let text = m["body"].as_str().expect("body");
+        let body: Value = serde_json::from_str(text).expect("json");
+        if m["subscription"] == "payroll-data" {
+            assert_eq!(body["data"]["values"]["schema"], "sanction", "{body}");
+            assert_eq!(body["data"]["values"]["fields"]["kind"], "demerit");
+        } else {
+            assert!(body["data"].get("values").is_none(), "{body}");
+            assert!(!text.contains("demerit"), "no value: {text}");
+        }
+    }
+}

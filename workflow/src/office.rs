@@ -65,8 +65,9 @@ pub fn issuer_ledger<D: ReadableDatabase>(
 
 /// What the store records of a case: its key, the parties its actions address (for the
 /// webhook subscriptions), the announcement's details (the rule's name and version and the
-/// actions' kinds and public titles) and its tasks.
-fn firing(c: &Case) -> Firing {
+/// actions' kinds and public titles), its tasks, and the case credential's values (its current
+/// opening's schema and fields) for the subscriptions entitled to them.
+fn firing(c: &Case, opening: Option<&CredentialOpening>) -> Firing {
     let mut parties: Vec<String> = c.actions.iter().map(|a| a.to.name().to_string()).collect();
     parties.sort();
     parties.dedup();
@@ -81,6 +82,7 @@ fn firing(c: &Case) -> Firing {
             .filter(|(_, a)| a.kind == ActionKind::Task)
             .map(|(i, a)| (i as u8, a.to.name().to_string(), a.title.clone()))
             .collect(),
+        values: opening.map(|o| serde_json::json!({"schema": o.schema, "fields": o.fields})),
     }
 }
 
@@ -119,11 +121,12 @@ pub fn run(
     let (ledger, unreadable) = issuer_ledger(store, info.issuer_id, schemas)?;
     let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
     let evaluation = evaluate(&ledger, info.issuer_id, schemas, openings, as_of, &taken);
+    let current = current_openings(&ledger, info.issuer_id, openings);
     let new: Vec<Firing> = evaluation
         .cases
         .iter()
         .filter(|c| !c.taken_before)
-        .map(firing)
+        .map(|c| firing(c, current.get(&c.credential_id).copied()))
         .collect();
     let written = match key {
         Some(key) if !new.is_empty() => store.fire_rules(key, &new, as_of, time)?,
