@@ -40,7 +40,8 @@ pub fn request(
         &today,
         args.max_age,
     )?
-    .with_backend(args.backend);
+    .with_backend(args.backend)
+    .with_grounds(args.purpose, args.legal_basis)?;
     let text =
         serde_json::to_string_pretty(&request).map_err(|e| CliError::Input(e.to_string()))?;
     home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
@@ -67,13 +68,20 @@ pub fn prove(
 ) -> Result<i32, CliError> {
     let request: dossier_core::presentation::PresentationRequest =
         present::read_json(&args.request)?;
+    request.check_stated()?;
     let wallet = wallet_path(home, &args.wallet);
     let (p, secs) = present::prove(home, params, &wallet, &request, schemas)?;
     let text = serde_json::to_string_pretty(&p).map_err(|e| CliError::Input(e.to_string()))?;
     home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
+    let grounds = format!(
+        "asked for scope `{}`: purpose: {}; legal basis: {}",
+        request.scope,
+        request.purpose.as_deref().unwrap_or("not stated"),
+        request.legal_basis.as_deref().unwrap_or("not stated")
+    );
     out.emit(
             format!(
-                "presentation written to {} (shape {}, {}, proved in {:.0} ms)",
+                "presentation written to {} (shape {}, {}, proved in {:.0} ms)\n  {grounds}",
                 args.out.display(),
                 p.shape.name(),
                 p.backend,

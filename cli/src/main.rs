@@ -374,6 +374,10 @@ struct ServeCli {
     /// How many backups to keep (with --backup-dir).
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     backup_keep: u64,
+    /// Refuse presentation requests (made here, verified here, or a campaign's) that do not
+    /// state their purpose and legal basis.
+    #[arg(long)]
+    require_grounds: bool,
 }
 
 #[derive(Subcommand)]
@@ -493,6 +497,13 @@ struct RequestArgs {
     /// (no trusted setup; larger proofs). A scope belongs to one backend.
     #[arg(long, default_value = "groth16", value_parser = parse_backend)]
     backend: Backend,
+    /// Why you ask, shown to the holder before they consent (e.g. "screening for the 2026
+    /// customs inspectors' competition"); kept with the request in an archive.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// What allows you to ask (e.g. the article of the civil-service law).
+    #[arg(long)]
+    legal_basis: Option<String>,
     /// Where to write the request.
     #[arg(long)]
     out: PathBuf,
@@ -1349,6 +1360,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                             keep: usize::try_from(a.backup_keep).unwrap_or(24),
                         }
                     }),
+                    require_grounds: a.require_grounds,
                 },
             )
         }

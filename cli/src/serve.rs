@@ -84,6 +84,8 @@ pub struct ServeArgs {
     pub rules_every: u64,
     /// Scheduled backups.
     pub backups: Option<dossier_service::backups::BackupPolicy>,
+    /// Refuse requests that do not state their purpose and legal basis.
+    pub require_grounds: bool,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -115,6 +117,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
         rules_every: (args.rules_every > 0)
             .then(|| std::time::Duration::from_secs(args.rules_every)),
         backups: args.backups.clone(),
+        require_grounds: args.require_grounds,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

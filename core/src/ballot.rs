@@ -277,6 +277,8 @@ impl Ballot {
             today: self.day.clone(),
             max_checkpoint_age_seconds: 0,
             backend: self.backend,
+            purpose: None,
+            legal_basis: None,
         };
         request.scope_field()?;
         Ok(request)

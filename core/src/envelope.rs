@@ -220,6 +220,8 @@ mod tests {
                 today: "2026-01-01".into(),
                 max_checkpoint_age_seconds: 1,
                 backend: crate::presentation::Backend::Groth16,
+                purpose: None,
+                legal_basis: None,
             },
             public_inputs: vec!["0x01".into()],
             proof: "AA==".into(),

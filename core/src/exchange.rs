@@ -170,10 +170,18 @@ pub fn request_to_definition(r: &PresentationRequest) -> Value {
     if let Some(sum) = &r.query.sum {
         format["sum"] = json!(sum);
     }
+    // The stated grounds travel in our format object (read back exactly); the definition's
+    // own `purpose` shows the purpose to a standard wallet.
+    if let Some(p) = &r.purpose {
+        format["purpose"] = json!(p);
+    }
+    if let Some(l) = &r.legal_basis {
+        format["legal_basis"] = json!(l);
+    }
     json!({
         "id": format!("urn:dossier:request:{challenge}"),
         "name": "dossier presentation request",
-        "purpose": format!("A zero-knowledge proof for {}", r.scope),
+        "purpose": r.purpose.clone().unwrap_or_else(|| format!("A zero-knowledge proof for {}", r.scope)),
         "format": {FORMAT: format},
         "input_descriptors": r.query.credentials.iter().enumerate()
             .map(|(i, c)| descriptor(i, c)).collect::<Vec<_>>(),
@@ -280,9 +288,12 @@ pub fn request_from_definition(d: &Value) -> Result<PresentationRequest, CoreErr
             ))
         })?,
         backend: crate::presentation::Backend::Groth16,
+        purpose: f["purpose"].as_str().map(str::to_string),
+        legal_basis: f["legal_basis"].as_str().map(str::to_string),
     };
     r.scope_field()?;
     r.today_days()?;
+    r.check_stated()?;
     let halo2 = f["proof_type"]
         .as_array()
         .is_some_and(|t| t.iter().any(|x| x == "DossierHalo2Proof"));
@@ -324,6 +335,24 @@ mod tests {
         let text = serde_json::to_string(&d).expect("json");
         let back: Value = serde_json::from_str(&text).expect("parse");
         assert_eq!(request_from_definition(&back).expect("back"), r);
+    }
+
+    #[test]
+    fn stated_grounds_round_trip_and_show_as_the_purpose() {
+        let r = request()
+            .with_grounds(
+                Some("screening for the 2026 competition".into()),
+                Some("Civil Service Law, article 23".into()),
+            )
+            .expect("grounds");
+        let d = request_to_definition(&r);
+        assert_eq!(d["purpose"], "screening for the 2026 competition");
+        assert_eq!(request_from_definition(&d).expect("back"), r);
+        // Malformed grounds in a definition are refused, naming the field.
+        let mut bad = d.clone();
+        bad["format"][FORMAT]["legal_basis"] = json!("");
+        let e = request_from_definition(&bad).expect_err("empty");
+        assert!(e.to_string().contains("legal_basis"), "{e}");
     }
 
     #[test]

@@ -33,7 +33,17 @@ pub struct PresentationRequest {
     /// verifiers refuse a second backend in a scope (`NullifierStore`, the service).
     #[serde(default, skip_serializing_if = "Backend::is_groth16")]
     pub backend: Backend,
+    /// Why the verifier asks, in words the holder is shown before consenting (e.g. "screening
+    /// for the 2026 customs inspectors' competition"); kept with the request in the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// What allows the verifier to ask (e.g. the article of the civil-service law).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
 }
+
+/// The longest purpose or legal basis a request states, in bytes.
+pub const MAX_STATED: usize = 500;
 
 /// A proof system. Written `groth16` / `halo2` in requests, presentations and on the command
 /// line.
@@ -118,6 +128,42 @@ impl PresentationRequest {
         })
     }
 
+    /// Refuses a purpose or legal basis that is empty, longer than [`MAX_STATED`] bytes or
+    /// holds control characters (the field is named, its text not echoed).
+    pub fn check_stated(&self) -> Result<(), CoreError> {
+        for (field, text) in [
+            ("purpose", &self.purpose),
+            ("legal_basis", &self.legal_basis),
+        ] {
+            if let Some(t) = text {
+                if t.trim().is_empty() || t.len() > MAX_STATED || t.chars().any(char::is_control) {
+                    return Err(CoreError::Value {
+                        field: field.into(),
+                        reason: format!("must be 1 to {MAX_STATED} bytes of printable text"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether it states both why it asks and what allows it to.
+    pub fn states_grounds(&self) -> bool {
+        self.purpose.is_some() && self.legal_basis.is_some()
+    }
+
+    /// The same request stating its purpose and legal basis.
+    pub fn with_grounds(
+        mut self,
+        purpose: Option<String>,
+        legal_basis: Option<String>,
+    ) -> Result<PresentationRequest, CoreError> {
+        self.purpose = purpose;
+        self.legal_basis = legal_basis;
+        self.check_stated()?;
+        Ok(self)
+    }
+
     /// The same request for another backend.
     pub fn with_backend(mut self, backend: Backend) -> PresentationRequest {
         self.backend = backend;
@@ -138,6 +184,8 @@ impl PresentationRequest {
             today: today.to_string(),
             max_checkpoint_age_seconds,
             backend: Backend::Groth16,
+            purpose: None,
+            legal_basis: None,
         };
         r.scope_field()?;
         r.today_days()?;
@@ -194,6 +242,34 @@ mod tests {
             assert!(e.to_string().contains("scope"), "{e}");
         }
         PresentationRequest::new(q, &"x".repeat(256), "2026-01-01", 60).expect("256 bytes");
+    }
+
+    #[test]
+    fn stated_grounds_are_printable_text_of_1_to_500_bytes() {
+        let q =
+            Query::from_json(r#"{"credentials": [{"schema": "qualification", "issuers": ["u"]}]}"#)
+                .expect("query");
+        let r = PresentationRequest::new(q, "s", "2026-01-01", 60).expect("request");
+        assert!(!r.states_grounds());
+        let edge = "é".repeat(250); // 500 bytes
+        let both = r
+            .clone()
+            .with_grounds(Some(edge.clone()), Some(edge))
+            .expect("500 bytes");
+        assert!(both.states_grounds());
+        for (purpose, basis, field) in [
+            (Some(String::new()), None, "purpose"),
+            (Some("  ".into()), None, "purpose"),
+            (Some("x".repeat(501)), None, "purpose"),
+            (None, Some("a\u{7}b".into()), "legal_basis"),
+            (None, Some("line\nbreak".into()), "legal_basis"),
+        ] {
+            let e = r.clone().with_grounds(purpose, basis).expect_err(field);
+            assert!(e.to_string().contains(field), "{e}");
+        }
+        // Absent grounds are not written, so a request without them reads as before.
+        let text = serde_json::to_string(&r).expect("json");
+        assert!(!text.contains("purpose") && !text.contains("legal_basis"));
     }
 
     #[test]

@@ -51,6 +51,8 @@ fn verifying_key_and_proof_match_their_golden_files() {
         today: "2026-06-30".into(),
         max_checkpoint_age_seconds: 60,
         backend: dossier_core::presentation::Backend::Groth16,
+        purpose: None,
+        legal_basis: None,
     };
     let encoded = request.query.encode(&schemas, shape).expect("encode");
     let w = StatementWitness::build(

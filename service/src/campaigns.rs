@@ -108,6 +108,7 @@ pub async fn open(
         .map_err(|_| ServiceError::bad("bad_input", "closes", "a closing day is YYYY-MM-DD"))?;
     // Applications are taken to the end of the closing day (UTC), as `dossier campaign open`.
     let closes = (u64::from(last) + 1) * 86_400;
+    state.check_grounds(&body.request)?;
     let text = serde_json::to_string(&body.request)
         .map_err(|_| ServiceError::Internal("a request did not serialize".into()))?;
     blocking(move || {

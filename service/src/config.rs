@@ -221,4 +221,7 @@ pub struct Config {
     pub rules_every: Option<Duration>,
     /// Scheduled backups of the store, if any.
     pub backups: Option<crate::backups::BackupPolicy>,
+    /// Refuse presentation requests that do not state their purpose and legal basis (those the
+    /// service makes, verifies against and opens campaigns with).
+    pub require_grounds: bool,
 }

@@ -91,11 +91,39 @@ pub struct AppState {
     pub provers: Provers,
     /// Set when an issuance may have made a rule's case due (the rules worker looks soon).
     pub rules_due: AtomicBool,
+    /// Whether requests must state their purpose and legal basis.
+    pub require_grounds: bool,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
 }
 
 impl AppState {
+    /// Refuses a request with a malformed purpose or legal basis, or, under the service's
+    /// policy (`--require-grounds`), one that does not state both.
+    pub fn check_grounds(
+        &self,
+        r: &dossier_core::presentation::PresentationRequest,
+    ) -> Result<(), ServiceError> {
+        r.check_stated()?;
+        if self.require_grounds {
+            let missing = if r.purpose.is_none() {
+                Some("purpose")
+            } else if r.legal_basis.is_none() {
+                Some("legal_basis")
+            } else {
+                None
+            };
+            if let Some(field) = missing {
+                return Err(ServiceError::bad(
+                    "grounds_required",
+                    field,
+                    "this service takes only requests that state their purpose and legal basis",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The rules worker's next look is due now (set after an issuance).
     pub fn poke_rules(&self) {
         self.rules_due.store(true, Ordering::SeqCst);
@@ -209,6 +237,7 @@ impl Service {
             snarkjs_js: config.snarkjs_js.clone(),
             provers: Provers::new(&config.params),
             rules_due: AtomicBool::new(false),
+            require_grounds: config.require_grounds,
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
         });

@@ -475,6 +475,7 @@ pub async fn verify(
     _caller: Caller,
     Body(body): Body<VerifyBody>,
 ) -> Answer<Value> {
+    state.check_grounds(&body.request)?;
     let checked = check(&state, body.request, body.presentation).await?;
     Ok(Json(json!({ "verdict": checked.verdict })))
 }

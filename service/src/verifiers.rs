@@ -61,6 +61,13 @@ pub struct NewRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "halo2")]
     pub backend: Option<Backend>,
+    /// Why you ask, shown to the holder (1 to 500 bytes); required with the legal basis by a
+    /// service started with `--require-grounds`.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// What allows you to ask, e.g. the article of the civil-service law (1 to 500 bytes).
+    #[serde(default)]
+    pub legal_basis: Option<String>,
 }
 
 /// A request made.
@@ -111,7 +118,9 @@ pub async fn create_request(
         ));
     }
     let request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?
-        .with_backend(body.backend.unwrap_or_default());
+        .with_backend(body.backend.unwrap_or_default())
+        .with_grounds(body.purpose, body.legal_basis)?;
+    state.check_grounds(&request)?;
     if request.backend == Backend::Groth16 && !state.keys.keys.contains_key(&shape.name()) {
         return Err(ServiceError::bad(
             "backend_unavailable",

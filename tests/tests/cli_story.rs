@@ -303,7 +303,11 @@ fn the_demo_runs_end_to_end() {
     // A career under the rules: every automated step recorded once, every task closed, the
     // rule log audited clean, the messages for payroll and the pension office kept.
     // A backup of the demo's store, taken with the store open, audits clean on its own.
-    assert_eq!(v["backup"]["entries"], v["ledger_entries"], "{}", v["backup"]);
+    assert_eq!(
+        v["backup"]["entries"], v["ledger_entries"],
+        "{}",
+        v["backup"]
+    );
     assert!(v["backup"]["tables"].as_u64().is_some_and(|t| t >= 25));
     let career = &v["career"];
     assert_eq!(career["findings"], 0, "{career}");

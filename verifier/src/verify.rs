@@ -142,6 +142,14 @@ pub(crate) fn check_request(
     if r.max_checkpoint_age_seconds != request.max_checkpoint_age_seconds {
         return Err(VerifyError::RequestMismatch("freshness policy"));
     }
+    // The grounds the holder was shown (not in the proof: the archive keeps them with the
+    // request) must be the verifier's own.
+    if r.purpose != request.purpose {
+        return Err(VerifyError::RequestMismatch("purpose"));
+    }
+    if r.legal_basis != request.legal_basis {
+        return Err(VerifyError::RequestMismatch("legal basis"));
+    }
     request
         .query
         .encode(schemas, p.shape)
