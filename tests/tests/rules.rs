@@ -205,11 +205,39 @@ fn rules_are_adopted_run_once_per_case_and_audited() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    let full = ok_json(
-        &home,
-        &["rules", "run", "--issuer", HR, "--openings", s(&openings)],
-    );
-    assert_eq!(cases(&full).len(), 123, "{full}");
+    // Two engines at once over the same store (a second replica's worker, say): both finish,
+    // and between them and the killed runs each case is recorded once.
+    let engines: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            dossier(&home)
+                .args([
+                    "--json",
+                    "rules",
+                    "run",
+                    "--issuer",
+                    HR,
+                    "--openings",
+                    s(&openings),
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut recorded = 0;
+    for e in engines {
+        let out = e.wait_with_output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(cases(&v).len(), 123, "{v}");
+        recorded += v["recorded"].as_u64().expect("recorded");
+    }
+    assert!(recorded <= 123);
     let rerun = ok_json(
         &home,
         &["rules", "run", "--issuer", HR, "--openings", s(&openings)],
