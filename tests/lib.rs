@@ -119,6 +119,53 @@ pub fn write_lines(path: &Path, values: &[serde_json::Value]) {
     std::fs::write(path, text).expect("write");
 }
 
+/// Issues the claims of a JSON Lines batch written to `dir/<name>.jsonl` as `issuer`; returns
+/// the file its openings were written to.
+pub fn issue_lines(
+    home: &Path,
+    dir: &Path,
+    issuer: &str,
+    name: &str,
+    claims: &[serde_json::Value],
+) -> PathBuf {
+    let batch = dir.join(format!("{name}.jsonl"));
+    write_lines(&batch, claims);
+    let openings = dir.join(format!("{name}.openings.jsonl"));
+    let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+    ok(
+        home,
+        &[
+            "issue",
+            "--issuer",
+            issuer,
+            "--batch",
+            &s(&batch),
+            "--out",
+            &s(&openings),
+        ],
+    );
+    openings
+}
+
+/// Adopts a shipped rule (`rules/<name>.toml`) for `issuer`, in force from 2020-01-01.
+pub fn adopt_shipped(home: &Path, issuer: &str, name: &str) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../rules")
+        .join(format!("{name}.toml"));
+    ok(
+        home,
+        &[
+            "rules",
+            "adopt",
+            "--issuer",
+            issuer,
+            "--from",
+            "2020-01-01",
+            file.to_str().expect("utf-8"),
+        ],
+    );
+}
+
 /// SHA-256 of a file, hex.
 pub fn digest(path: &Path) -> String {
     use sha2::Digest;

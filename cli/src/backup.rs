@@ -79,6 +79,20 @@ impl Scratch {
     }
 }
 
+impl Scratch {
+    /// The copy's ledger size and root: refused when it does not open as a dossier store.
+    fn ledger(&self, file: &Path) -> Result<(u64, [u8; 32]), CliError> {
+        let copy = self.home.reader().map_err(|e| {
+            CliError::Input(format!(
+                "{}: not a readable dossier store ({e})",
+                file.display()
+            ))
+        })?;
+        let entries = copy.ledger_size()?;
+        Ok((entries, copy.tree_hash(entries)?))
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.home.dir);
@@ -139,16 +153,7 @@ fn verify(
     witness_policy: Option<PathBuf>,
 ) -> Result<i32, CliError> {
     let scratch = Scratch::of(file)?;
-    let (entries, root) = {
-        let copy = scratch.home.reader().map_err(|e| {
-            CliError::Input(format!(
-                "{}: not a readable dossier store ({e})",
-                file.display()
-            ))
-        })?;
-        let entries = copy.ledger_size()?;
-        (entries, copy.tree_hash(entries)?)
-    };
+    let (entries, root) = scratch.ledger(file)?;
     let (live, home_key) = live_against(home, entries, &root)?;
     // Trust the home's own ledger key when it has one: a backup that brought its own key
     // would otherwise vouch for itself.
@@ -198,17 +203,7 @@ fn verify(
 fn restore(home: &Home, out: &Out, file: &Path, force: bool) -> Result<i32, CliError> {
     let target = home.db_path();
     // The backup must open as a store before anything is moved.
-    let (entries, root) = {
-        let scratch = Scratch::of(file)?;
-        let copy = scratch.home.reader().map_err(|e| {
-            CliError::Input(format!(
-                "{}: not a readable dossier store ({e})",
-                file.display()
-            ))
-        })?;
-        let entries = copy.ledger_size()?;
-        (entries, copy.tree_hash(entries)?)
-    };
+    let (entries, root) = Scratch::of(file)?.ledger(file)?;
     let set_aside = if target.exists() {
         if !force {
             return Err(CliError::Input(format!(

@@ -6,7 +6,7 @@
 //! HTTP, pruned to the newest few, each one verifying, and every acknowledged issuance in the
 //! live store.
 
-use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, Server};
+use dossier_tests::{dossier, holder, issue_lines, ledger_with_issuer, ok, ok_json, Server};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -26,24 +26,8 @@ fn employment(i: u64) -> Value {
 }
 
 fn issue(home: &Path, dir: &Path, from: u64, n: u64) {
-    let batch = dir.join(format!("batch-{from}.jsonl"));
-    dossier_tests::write_lines(
-        &batch,
-        &(from..from + n).map(employment).collect::<Vec<_>>(),
-    );
-    let openings = dir.join(format!("batch-{from}.openings.jsonl"));
-    ok(
-        home,
-        &[
-            "issue",
-            "--issuer",
-            HR,
-            "--batch",
-            s(&batch),
-            "--out",
-            s(&openings),
-        ],
-    );
+    let claims: Vec<Value> = (from..from + n).map(employment).collect();
+    issue_lines(home, dir, HR, &format!("batch-{from}"), &claims);
 }
 
 fn entries(home: &Path) -> u64 {

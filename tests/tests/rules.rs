@@ -5,7 +5,9 @@
 //! finds nothing wrong. Refused, changing nothing: a rule file with a broken condition, the
 //! same file adopted twice, an unknown issuer.
 
-use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, write_lines};
+use dossier_tests::{
+    adopt_shipped, dossier, holder, issue_lines, ledger_with_issuer, ok, ok_json, write_lines,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -437,11 +439,7 @@ fn a_credential_under_a_committee_is_proposed_then_issued_once_approved() {
         employment(1, "active", "1985-09-01"),
         employment(2, "active", "1985-09-01"),
     ];
-    let batch = dir.path().join("staff.jsonl");
-    write_lines(&batch, &claims);
-    let openings = dir.path().join("staff.openings.jsonl");
-    let issue_args = ["issue", "--issuer", HR, "--batch", s(&batch)];
-    ok(&home, &[&issue_args[..], &["--out", s(&openings)]].concat());
+    let openings = issue_lines(&home, dir.path(), HR, "staff", &claims);
     for m in ["p0", "p1", "p2"] {
         ok(&home, &["committee", "member", m]);
     }
@@ -464,18 +462,7 @@ fn a_credential_under_a_committee_is_proposed_then_issued_once_approved() {
             "p2",
         ],
     );
-    ok(
-        &home,
-        &[
-            "rules",
-            "adopt",
-            "--issuer",
-            HR,
-            "--from",
-            "2020-01-01",
-            s(&rule_file("retirement")),
-        ],
-    );
+    adopt_shipped(&home, HR, "retirement");
     run(&home, &openings, "2025-09-01", &[]);
     let tasks = ok_json(&home, &["tasks", "list", "--issuer", HR]);
     let tasks = tasks["tasks"].as_array().expect("tasks").clone();
@@ -618,21 +605,7 @@ fn the_appraisal_cycle_opens_one_ballot_per_unit() {
         in_unit(5, "active", "customs/port"),
         in_unit(6, "probation", "finance"),
     ];
-    let batch = dir.path().join("staff.jsonl");
-    write_lines(&batch, &claims);
-    let openings = dir.path().join("staff.openings.jsonl");
-    ok(
-        &home,
-        &[
-            "issue",
-            "--issuer",
-            HR,
-            "--batch",
-            s(&batch),
-            "--out",
-            s(&openings),
-        ],
-    );
+    let openings = issue_lines(&home, dir.path(), HR, "staff", &claims);
     let text = std::fs::read_to_string(&openings).expect("openings");
     let finance_only = dir.path().join("finance.openings.jsonl");
     std::fs::write(
@@ -643,18 +616,7 @@ fn the_appraisal_cycle_opens_one_ballot_per_unit() {
             .collect::<String>(),
     )
     .expect("write");
-    ok(
-        &home,
-        &[
-            "rules",
-            "adopt",
-            "--issuer",
-            HR,
-            "--from",
-            "2020-01-01",
-            s(&rule_file("appraisal-cycle")),
-        ],
-    );
+    adopt_shipped(&home, HR, "appraisal-cycle");
     let opened = |v: &Value| v["ballots"]["opened"].as_array().expect("opened").clone();
 
     let before = run(&home, &openings, "2026-11-30", &[]);

@@ -6,7 +6,9 @@
 //! de-duplicates. A subscription to a party the actions do not address receives nothing, and
 //! no message carries a credential's value.
 
-use dossier_tests::{dossier, holder, ledger_with_issuer, ok, ok_json, receiver, write_lines};
+use dossier_tests::{
+    adopt_shipped, dossier, holder, ledger_with_issuer, ok, ok_json, receiver, write_lines,
+};
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::Path;
@@ -74,19 +76,7 @@ fn webhooks_are_signed_survive_an_outage_and_a_killed_deliverer() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path().join("home");
     ledger_with_issuer(&home);
-    let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/sanction-notice.toml");
-    ok(
-        &home,
-        &[
-            "rules",
-            "adopt",
-            "--issuer",
-            HR,
-            "--from",
-            "2020-01-01",
-            s(&rule),
-        ],
-    );
+    adopt_shipped(&home, HR, "sanction-notice");
 
     // Payroll's receiver is down: nobody listens on its port.
     let secret = Arc::new(Mutex::new(String::new()));
@@ -216,19 +206,7 @@ fn only_an_entitled_subscription_receives_the_values() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path().join("home");
     ledger_with_issuer(&home);
-    let rule = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/sanction-notice.toml");
-    ok(
-        &home,
-        &[
-            "rules",
-            "adopt",
-            "--issuer",
-            HR,
-            "--from",
-            "2020-01-01",
-            s(&rule),
-        ],
-    );
+    adopt_shipped(&home, HR, "sanction-notice");
     let add = |name: &str, url: &str, values: bool| {
         let mut args = vec![
             "webhooks", "add", "--name", name, "--issuer", HR, "--url", url, "--party", "payroll",
