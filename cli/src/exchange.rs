@@ -70,7 +70,8 @@ pub fn prove(
         present::read_json(&args.request)?;
     request.check_stated()?;
     let wallet = wallet_path(home, &args.wallet);
-    let (p, secs) = present::prove(home, params, &wallet, &request, schemas)?;
+    let (p, timings) = present::prove(home, params, &wallet, &request, schemas)?;
+    let secs = timings.prove_ms / 1e3;
     let text = serde_json::to_string_pretty(&p).map_err(|e| CliError::Input(e.to_string()))?;
     home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
     let grounds = format!(
@@ -87,7 +88,8 @@ pub fn prove(
                 p.backend,
                 secs * 1e3
             ),
-            json!({"presentation": args.out, "shape": p.shape.name(), "backend": p.backend, "seconds": secs}),
+            json!({"presentation": args.out, "shape": p.shape.name(), "backend": p.backend, "seconds": secs,
+                   "timings": timings}),
         );
     Ok(0)
 }

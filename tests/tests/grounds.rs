@@ -102,6 +102,28 @@ fn a_request_states_its_grounds_and_a_service_may_require_them() {
         .expect("runs");
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains(PURPOSE) && text.contains(BASIS), "{text}");
+    // With --json, where the time went: wallet, selection, keys, proof.
+    let timed = ok_json(
+        &home,
+        &[
+            "--params",
+            s(&params),
+            "prove",
+            "--request",
+            s(&r),
+            "--wallet",
+            s(&wallet),
+            "--out",
+            s(&dir.path().join("p3.json")),
+        ],
+    );
+    for phase in ["wallet_ms", "select_ms", "keys_ms", "prove_ms"] {
+        assert!(
+            timed["timings"][phase].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{timed}"
+        );
+    }
+    assert!(timed["timings"]["prove_ms"].as_f64() > Some(0.0));
     let verify = |request: &Path, presentation: &Path| {
         dossier(&home)
             .args([
