@@ -81,12 +81,10 @@ impl CampaignView {
 
 /// A campaign by name, or 404.
 fn campaign(state: &AppState, name: &str) -> Result<Campaign, ServiceError> {
-    state
-        .store
-        .campaigns()?
-        .into_iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| ServiceError::NotFound("no campaign of that name".into()))
+    state.store.campaign(name).map_err(|e| match e {
+        StoreError::Refused { .. } => ServiceError::NotFound("no campaign of that name".into()),
+        e => e.into(),
+    })
 }
 
 /// Opens a recruitment campaign of the issuer.

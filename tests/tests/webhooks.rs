@@ -7,7 +7,8 @@
 //! no message carries a credential's value.
 
 use dossier_tests::{
-    adopt_shipped, dossier, holder, ledger_with_issuer, ok, ok_json, receiver, write_lines,
+    adopt_shipped, dossier, holder, issue_lines, ledger_with_issuer, ok, ok_json, receiver,
+    write_lines,
 };
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -242,4 +243,52 @@ fn only_an_entitled_subscription_receives_the_values() {
             assert!(!text.contains("demerit"), "no value: {text}");
         }
     }
+}
+
+/// Regression: a message's values come from an opening that opens the commitment on the
+/// ledger. An openings file that also lists a doctored copy of the case's opening (same
+/// commitment, another value), after the true one, must not put the doctored value in the
+/// message.
+#[test]
+fn the_values_sent_are_the_committed_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    ledger_with_issuer(&home);
+    adopt_shipped(&home, HR, "sanction-notice");
+    let add = dossier(&home)
+        .args([
+            "webhooks",
+            "add",
+            "--name",
+            "payroll-data",
+            "--issuer",
+            HR,
+            "--url",
+            "https://payroll.example/data",
+            "--party",
+            "payroll",
+            "--with-values",
+        ])
+        .output()
+        .expect("runs");
+    assert!(add.status.success());
+    let claim = json!({"schema": "sanction", "holder": holder(0),
+        "fields": {"kind": "demerit", "from": "2025-01-01", "until": "2025-12-31"}});
+    let openings = issue_lines(&home, dir.path(), HR, "sanction", &[claim]);
+    let true_line = std::fs::read_to_string(&openings).expect("openings");
+    let mut doctored: Value = serde_json::from_str(true_line.trim()).expect("json");
+    doctored["fields"]["kind"] = json!("warning");
+    std::fs::write(&openings, format!("{true_line}{doctored}\n")).expect("write");
+    ok(
+        &home,
+        &["rules", "run", "--issuer", HR, "--openings", s(&openings)],
+    );
+    let messages = outbox(&home);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let body: Value =
+        serde_json::from_str(messages[0]["body"].as_str().expect("body")).expect("json");
+    assert_eq!(
+        body["data"]["values"]["fields"]["kind"], "demerit",
+        "{body}"
+    );
 }

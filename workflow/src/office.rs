@@ -95,7 +95,7 @@ pub struct Run {
     pub written: Vec<Option<u64>>,
     /// Adoptions whose rule could not be read.
     pub unreadable: Vec<Unreadable>,
-    /// The ballots its cases' ballot actions opened ([`open_ballots`]; none on a dry run).
+    /// The ballots its cases' ballot actions opened (none on a dry run).
     pub ballots: RuleBallots,
 }
 
@@ -121,19 +121,23 @@ pub fn run(
     let (ledger, unreadable) = issuer_ledger(store, info.issuer_id, schemas)?;
     let taken: BTreeSet<FiringKey> = store.firings(issuer)?.into_iter().map(|(k, _)| k).collect();
     let evaluation = evaluate(&ledger, info.issuer_id, schemas, openings, as_of, &taken);
-    let current = current_openings(&ledger, info.issuer_id, openings);
+    let current = CurrentOpenings::new(&ledger, info.issuer_id, openings);
     let new: Vec<Firing> = evaluation
         .cases
         .iter()
         .filter(|c| !c.taken_before)
-        .map(|c| firing(c, current.get(&c.credential_id).copied()))
+        // A dry run records nothing, so it reads no values for messages.
+        .map(|c| firing(c, key.and_then(|_| current.get(c.credential_id, schemas))))
         .collect();
     let written = match key {
         Some(key) if !new.is_empty() => store.fire_rules(key, &new, as_of, time)?,
         _ => Vec::new(),
     };
     let ballots = match key {
-        Some(key) => open_ballots(store, key, schemas, openings, as_of, time, publish)?,
+        Some(key) => {
+            let at = RunAt { day: as_of, time };
+            open_ballots(store, key, &ledger, &current, schemas, at, publish)?
+        }
         None => RuleBallots::default(),
     };
     Ok(Run {
@@ -210,7 +214,14 @@ pub fn approve_task(
     }
     let info = store.issuer(issuer)?;
     let (ledger, _) = issuer_ledger(store, info.issuer_id, schemas)?;
-    let opening = current_opening(&ledger, info.issuer_id, openings, schemas, &task)?;
+    let opening = CurrentOpenings::new(&ledger, info.issuer_id, openings)
+        .get(task.credential_id, schemas)
+        .ok_or_else(|| {
+            refused(format!(
+                "no opening of credential {}'s current version was given",
+                task.credential_id
+            ))
+        })?;
     let approved = approved_actions(store, &task, opening, day, schemas)?;
     let mut written: Vec<CredentialOpening> = Vec::new();
     if let (Some((other, fields)), None) = (&approved.issue, task.issued) {
@@ -262,30 +273,6 @@ pub fn approve_task(
         credentials: written,
         proposal: None,
     })
-}
-
-/// The opening given of the case's credential as the ledger holds it now.
-fn current_opening<'a>(
-    ledger: &IssuerLedger,
-    issuer_id: Fr,
-    openings: &'a [CredentialOpening],
-    schemas: &SchemaSet,
-    task: &Task,
-) -> Result<&'a CredentialOpening, WorkflowError> {
-    let current = ledger.current.get(&task.credential_id).copied();
-    openings
-        .iter()
-        .find(|o| {
-            o.issuer_id == issuer_id
-                && Some(o.commitment) == current
-                && o.credential(schemas).is_ok()
-        })
-        .ok_or_else(|| {
-            refused(format!(
-                "no opening of credential {}'s current version was given",
-                task.credential_id
-            ))
-        })
 }
 
 /// The credential actions the task's rule takes on approval, computed from the case's opening.
@@ -508,35 +495,40 @@ fn ballot_name(rule: &str, day: u32, unit: &str, n: usize) -> String {
     }
 }
 
-/// Opens the ballots of an issuer's rule cases whose ballot action has none yet: one per rule,
-/// action and unit (the case credential's unit field, read from its current opening), its
-/// appraisees `servant-<credential id>`, open from `time` for the action's days, its roll a
-/// checkpoint `publish` signs now, only when a ballot is to be opened (so every colleague's
-/// current credential is on it; the CLI also gathers the witnesses' cosignatures). Each
-/// ballot and the cases it rates are written in one transaction: a case is rated in one
-/// ballot, even if a run is killed and run again.
-pub fn open_ballots(
-    store: &Store,
-    key: &KeyPair,
-    schemas: &SchemaSet,
-    openings: &[CredentialOpening],
+/// When a run acts: its day and its ledger time.
+#[derive(Clone, Copy)]
+struct RunAt {
     day: u32,
     time: u64,
+}
+
+/// Opens the ballots of an issuer's rule cases whose ballot action has none yet: one per rule,
+/// action and unit (the case credential's unit field, read from its current opening), its
+/// appraisees `servant-<credential id>`, open from the run's time for the action's days, its
+/// roll a checkpoint `publish` signs now, only when a ballot is to be opened (so every
+/// colleague's current credential is on it; the CLI also gathers the witnesses'
+/// cosignatures). Each ballot and the cases it rates are written in one transaction: a case
+/// is rated in one ballot, even if a run is killed and run again. `ledger` is the run's own
+/// replay (its cases' `RuleFired` entries change no credential).
+fn open_ballots(
+    store: &Store,
+    key: &KeyPair,
+    ledger: &IssuerLedger,
+    current: &CurrentOpenings<'_>,
+    schemas: &SchemaSet,
+    at: RunAt,
     publish: PublishRoll<'_>,
 ) -> Result<RuleBallots, WorkflowError> {
     let issuer = key.name();
-    let info = store.issuer(issuer)?;
-    let (ledger, _) = issuer_ledger(store, info.issuer_id, schemas)?;
     let firings = store.firings(issuer)?;
     let rated = store.rule_ballots()?;
-    let pending = ballot_cases(&ledger, &firings, &rated);
+    let pending = ballot_cases(ledger, &firings, &rated);
     let mut out = RuleBallots::default();
-    let current = current_openings(&ledger, info.issuer_id, openings);
     // One ballot (or more, past the most appraisees a ballot takes) per rule, action and unit.
     let mut groups: std::collections::BTreeMap<(&str, u8, String), UnitCases<'_>> =
         std::collections::BTreeMap::new();
     for c in &pending {
-        let Some(unit) = case_unit(&current, schemas, c) else {
+        let Some(unit) = case_unit(current, schemas, c) else {
             out.waiting += 1;
             continue;
         };
@@ -564,19 +556,19 @@ pub fn open_ballots(
             .chunks(dossier_core::entry::MAX_APPRAISEES)
             .zip(g.labels.chunks(dossier_core::entry::MAX_APPRAISEES))
         {
-            let name = free_ballot_name(store, rule, day, &unit)?;
+            let name = free_ballot_name(store, rule, at.day, &unit)?;
             let ballot = BallotDraft {
                 name: name.clone(),
                 issuer: issuer.to_string(),
                 unit: unit.clone(),
                 appraisees: labels.to_vec(),
                 choices: action.choices,
-                opens: time,
-                closes: time + u64::from(action.days) * 86_400,
+                opens: at.time,
+                closes: at.time + u64::from(action.days) * 86_400,
                 backend: Backend::Groth16,
             }
             .with_roll(roll.clone());
-            let entry = store.open_rule_ballot(key, &ballot, cases, time)?;
+            let entry = store.open_rule_ballot(key, &ballot, cases, at.time)?;
             out.opened.push(OpenedBallot {
                 name,
                 rule: rule.to_string(),
@@ -608,34 +600,49 @@ fn free_ballot_name(
 }
 
 /// The unit a case's credential names now (its current opening's unit field), if the opening
-/// was given: `current` holds the openings of current versions by credential id.
+/// was given.
 fn case_unit(
-    current: &HashMap<u32, &CredentialOpening>,
+    current: &CurrentOpenings<'_>,
     schemas: &SchemaSet,
     c: &BallotCase<'_>,
 ) -> Option<String> {
-    let opening = current.get(&c.credential_id)?;
-    opening.credential(schemas).ok()?;
-    opening
+    current
+        .get(c.credential_id, schemas)?
         .fields
         .get(&c.ballot.unit)
         .and_then(|v| v.as_str())
         .map(str::to_string)
 }
 
-/// The given openings of the issuer's credentials' current versions, by credential id.
-fn current_openings<'a>(
-    ledger: &IssuerLedger,
-    issuer_id: Fr,
-    openings: &'a [CredentialOpening],
-) -> HashMap<u32, &'a CredentialOpening> {
-    openings
-        .iter()
-        .filter(|o| {
-            o.issuer_id == issuer_id && ledger.current.get(&o.credential_id) == Some(&o.commitment)
-        })
-        .map(|o| (o.credential_id, o))
-        .collect()
+/// The given openings that claim to be the issuer's credentials' current versions, by
+/// credential id. [`CurrentOpenings::get`] says which one opens its commitment, checked when
+/// asked, so a run checks only the credentials it acts on.
+struct CurrentOpenings<'a> {
+    by_id: HashMap<u32, Vec<&'a CredentialOpening>>,
+}
+
+impl<'a> CurrentOpenings<'a> {
+    fn new(ledger: &IssuerLedger, issuer_id: Fr, openings: &'a [CredentialOpening]) -> Self {
+        let mut by_id: HashMap<u32, Vec<&'a CredentialOpening>> = HashMap::new();
+        for o in openings {
+            if o.issuer_id == issuer_id
+                && ledger.current.get(&o.credential_id) == Some(&o.commitment)
+            {
+                by_id.entry(o.credential_id).or_default().push(o);
+            }
+        }
+        CurrentOpenings { by_id }
+    }
+
+    /// The first given opening of credential `id`'s current version that opens its
+    /// commitment (its values re-encoded and hashed).
+    fn get(&self, id: u32, schemas: &SchemaSet) -> Option<&'a CredentialOpening> {
+        self.by_id
+            .get(&id)?
+            .iter()
+            .copied()
+            .find(|o| o.credential(schemas).is_ok())
+    }
 }
 
 #[cfg(test)]
