@@ -52,6 +52,23 @@ impl KeyPair {
         })
     }
 
+    /// The key of a 32-byte Ed25519 seed (a key imported from elsewhere, or a test vector's).
+    pub fn from_seed(name: &str, mut seed: [u8; 32]) -> Result<KeyPair, CoreError> {
+        if !valid_key_name(name) {
+            return Err(CoreError::Key {
+                reason: format!("`{name}` is not a valid key name (no spaces or '+')"),
+            });
+        }
+        let key = SigningKey::from_bytes(&seed);
+        seed.zeroize();
+        let id = key_id(name, &key.verifying_key());
+        Ok(KeyPair {
+            name: name.to_string(),
+            key,
+            id,
+        })
+    }
+
     /// Parses the private key format.
     pub fn parse(text: &str) -> Result<KeyPair, CoreError> {
         let bad = |reason: &str| CoreError::Key {
@@ -75,17 +92,11 @@ impl KeyPair {
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&raw[1..]);
         raw.zeroize();
-        let key = SigningKey::from_bytes(&seed);
-        seed.zeroize();
-        let id = key_id(name, &key.verifying_key());
-        if format!("{id:08x}") != id_hex {
+        let pair = KeyPair::from_seed(name, seed)?;
+        if format!("{:08x}", pair.id) != id_hex {
             return Err(bad("key id does not match the key"));
         }
-        Ok(KeyPair {
-            name: name.to_string(),
-            key,
-            id,
-        })
+        Ok(pair)
     }
 
     /// The private key format, for a key file only.

@@ -19,6 +19,7 @@ mod error;
 pub mod exchange;
 pub mod field;
 pub mod holder;
+pub mod integrity;
 pub mod keys;
 pub mod log_proof;
 pub mod pasta;
