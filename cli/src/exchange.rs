@@ -108,6 +108,16 @@ pub fn export(
             out: dir,
         } => export_snarkjs(params, out, &presentation, &dir),
         ExportCmd::Pex { request, out: path } => export_pex(out, &request, path),
+        ExportCmd::Vc {
+            openings,
+            out: dir,
+            context_url,
+        } => export_vc(home, out, &openings, &dir, &context_url),
+        ExportCmd::Vp {
+            presentation,
+            out: path,
+            context_url,
+        } => export_vp(out, &presentation, path, &context_url),
         ExportCmd::Solidity {
             out: dir,
             presentation,
@@ -149,7 +159,7 @@ fn export_snarkjs(
     presentation: &Path,
     dir: &Path,
 ) -> Result<i32, CliError> {
-    let p: dossier_core::presentation::Presentation = present::read_json(presentation)?;
+    let p = present::read_presentation(presentation)?;
     let keys = dossier_verifier::VerifierKeys::load(params)?;
     let key = keys
         .for_presentation(&p)
@@ -186,6 +196,65 @@ fn export_pex(out: &Out, request: &Path, path: Option<PathBuf>) -> Result<i32, C
             home::write_atomic(&p, text.as_bytes(), 0o644, true)?;
             out.emit(
                 format!("wrote the presentation definition to {}", p.display()),
+                json!({"out": p}),
+            );
+        }
+        None => println!("{text}"),
+    }
+    Ok(0)
+}
+
+/// Each opening as a Verifiable Credential signed by its issuer's key in this home.
+fn export_vc(
+    home: &Home,
+    out: &Out,
+    openings: &Path,
+    dir: &Path,
+    context_url: &str,
+) -> Result<i32, CliError> {
+    let context = dossier_core::envelope::ContextUrl::parse(context_url)?;
+    let openings = crate::holder::read_openings(openings)?;
+    home::create_private_dir(dir)?;
+    let mut keys = std::collections::BTreeMap::new();
+    let mut written = Vec::new();
+    for o in &openings {
+        if !keys.contains_key(&o.issuer) {
+            keys.insert(o.issuer.clone(), home.issuer_key(&o.issuer, None)?);
+        }
+        let key = &keys[&o.issuer];
+        let vc = dossier_core::envelope::credential_to_vc(o, &context, key)?;
+        let path = dir.join(format!("{}.{}.vc.json", o.issuer, o.credential_id));
+        let text = serde_json::to_string_pretty(&vc).map_err(|e| CliError::Input(e.to_string()))?;
+        home::write_atomic(&path, text.as_bytes(), 0o600, true)?;
+        written.push(path);
+    }
+    out.emit(
+        format!(
+            "wrote {} verifiable credentials to {} (the holder's private copies)",
+            written.len(),
+            dir.display()
+        ),
+        json!({"credentials": written}),
+    );
+    Ok(0)
+}
+
+/// A presentation as a Verifiable Presentation.
+fn export_vp(
+    out: &Out,
+    presentation: &Path,
+    path: Option<PathBuf>,
+    context_url: &str,
+) -> Result<i32, CliError> {
+    let context = dossier_core::envelope::ContextUrl::parse(context_url)?;
+    let p = present::read_presentation(presentation)?;
+    let vp = dossier_core::envelope::presentation_to_vp(&p, &context)?;
+    let text = serde_json::to_string_pretty(&vp).map_err(|e| CliError::Input(e.to_string()))?;
+    match path {
+        Some(p) => {
+            home::write_atomic(&p, text.as_bytes(), 0o644, true)?;
+            out.emit(
+                format!("wrote the verifiable presentation to {}", p.display()),
                 json!({"out": p}),
             );
         }
@@ -309,7 +378,7 @@ fn export_solidity(
         written.push(name);
     }
     if let Some(path) = presentation {
-        let p: dossier_core::presentation::Presentation = present::read_json(path)?;
+        let p = present::read_presentation(path)?;
         keys.for_presentation(&p)?;
         let cp = checkpoint::open(p.checkpoint.as_bytes(), &log_key(home, log_key_arg)?)?;
         let call = solidity::call_data(&p, &cp, schemas)?;
@@ -334,8 +403,7 @@ pub fn verify_cmd(
 ) -> Result<i32, CliError> {
     let request: dossier_core::presentation::PresentationRequest =
         present::read_json(&args.request)?;
-    let presentation: dossier_core::presentation::Presentation =
-        present::read_json(&args.presentation)?;
+    let presentation = present::read_presentation(&args.presentation)?;
     let trust = dossier_verifier::Trust::witnessed(
         &log_key(home, args.log_key.as_deref())?,
         crate::witness_policy(args.witness_policy.as_deref())?,

@@ -98,9 +98,17 @@ fn import(
     Ok(0)
 }
 
-/// An openings file as `dossier issue --out` writes it: a JSON array or JSON Lines.
+/// An openings file as `dossier issue --out` writes it (a JSON array or JSON Lines), or
+/// Verifiable Credentials from `dossier export vc` (one, or an array), each checked against its
+/// issuer's signature.
 pub fn read_openings(f: &std::path::Path) -> Result<Vec<CredentialOpening>, CliError> {
     let text = std::fs::read_to_string(f).map_err(io(f))?;
+    if let Some(vcs) = verifiable_credentials(&text) {
+        return vcs
+            .iter()
+            .map(|vc| Ok(dossier_core::envelope::credential_from_vc(vc)?.opening))
+            .collect();
+    }
     if text.trim_start().starts_with('[') {
         serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", f.display())))
     } else {
@@ -111,5 +119,18 @@ pub fn read_openings(f: &std::path::Path) -> Result<Vec<CredentialOpening>, CliE
                     .map_err(|e| CliError::Input(format!("{}: {e}", f.display())))
             })
             .collect()
+    }
+}
+
+/// The Verifiable Credentials in a file, if it holds them (JSON-LD documents have `@context`).
+fn verifiable_credentials(text: &str) -> Option<Vec<serde_json::Value>> {
+    match serde_json::from_str::<serde_json::Value>(text).ok()? {
+        serde_json::Value::Array(items)
+            if items.iter().all(|v| v.get("@context").is_some()) && !items.is_empty() =>
+        {
+            Some(items)
+        }
+        v if v.get("@context").is_some() => Some(vec![v]),
+        _ => None,
     }
 }

@@ -378,6 +378,10 @@ struct ServeCli {
     /// state their purpose and legal basis.
     #[arg(long)]
     require_grounds: bool,
+    /// Where this deployment publishes dossier's JSON-LD context (served here at
+    /// /contexts/v1); the credentials the service exports name it.
+    #[arg(long, env = "DOSSIER_CONTEXT_URL", default_value = dossier_core::envelope::DEFAULT_CONTEXT_URL)]
+    context_url: String,
 }
 
 #[derive(Subcommand)]
@@ -434,6 +438,34 @@ enum ExportCmd {
         /// Where to write the definition (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Credentials as W3C Verifiable Credentials 2.0, each signed by its issuer's key in this
+    /// home with a Data Integrity proof (eddsa-jcs-2022): one `<issuer>.<id>.vc.json` per
+    /// credential. They hold the opening (salt included): the holder's private copy.
+    Vc {
+        /// Openings (from `dossier issue --out`, JSON or JSON Lines).
+        #[arg(long)]
+        openings: PathBuf,
+        /// The folder to write the credentials into (created 0700; files 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where this deployment publishes dossier's JSON-LD context (`dossier serve` serves
+        /// it at /contexts/v1).
+        #[arg(long, env = "DOSSIER_CONTEXT_URL", default_value = dossier_core::envelope::DEFAULT_CONTEXT_URL)]
+        context_url: String,
+    },
+    /// A presentation as a W3C Verifiable Presentation (its Data Integrity proof carries the
+    /// presentation; `dossier verify` reads either form).
+    Vp {
+        /// The presentation.
+        #[arg(long)]
+        presentation: PathBuf,
+        /// Where to write the presentation (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where this deployment publishes dossier's JSON-LD context.
+        #[arg(long, env = "DOSSIER_CONTEXT_URL", default_value = dossier_core::envelope::DEFAULT_CONTEXT_URL)]
+        context_url: String,
     },
     /// Solidity: a Groth16 verifier per shape (from the keys in --params) and the anchor
     /// contract; with --presentation, also its call data (calldata.json).
@@ -994,7 +1026,9 @@ enum HolderCmd {
         #[arg(long)]
         wallet: Option<PathBuf>,
     },
-    /// Import credential openings (JSON or JSON Lines) issued to this holder.
+    /// Import credentials issued to this holder: openings (JSON or JSON Lines) or Verifiable
+    /// Credentials from `dossier export vc` (a file of one, or an array), whose issuer's
+    /// signature is checked.
     Import {
         /// Files of openings.
         files: Vec<PathBuf>,
@@ -1361,6 +1395,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                         }
                     }),
                     require_grounds: a.require_grounds,
+                    context_url: dossier_core::envelope::ContextUrl::parse(&a.context_url)?,
                 },
             )
         }

@@ -15,6 +15,17 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CliEr
     serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
 }
 
+/// A presentation file: dossier's format, or a Verifiable Presentation that carries one.
+pub fn read_presentation(
+    path: &Path,
+) -> Result<dossier_core::presentation::Presentation, CliError> {
+    let v: serde_json::Value = read_json(path)?;
+    if v.get("@context").is_some() {
+        return Ok(dossier_core::envelope::presentation_from_vp(&v)?);
+    }
+    serde_json::from_value(v).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
 /// Writes a value as pretty JSON, atomically, readable by all (public material only: requests,
 /// presentations, ballots, ratings, archives).
 pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<(), CliError> {

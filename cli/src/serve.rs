@@ -86,6 +86,8 @@ pub struct ServeArgs {
     pub backups: Option<dossier_service::backups::BackupPolicy>,
     /// Refuse requests that do not state their purpose and legal basis.
     pub require_grounds: bool,
+    /// Where dossier's JSON-LD context is published.
+    pub context_url: dossier_core::envelope::ContextUrl,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -118,6 +120,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
             .then(|| std::time::Duration::from_secs(args.rules_every)),
         backups: args.backups.clone(),
         require_grounds: args.require_grounds,
+        context_url: args.context_url,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

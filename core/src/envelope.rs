@@ -299,6 +299,27 @@ pub fn presentation_to_vp(p: &Presentation, context: &ContextUrl) -> Result<Valu
     }))
 }
 
+/// Reads a presentation in either form, dossier's or a Verifiable Presentation carrying one
+/// (for `#[serde(deserialize_with)]` on bodies and files that accept both).
+pub fn deserialize_presentation<'de, D>(d: D) -> Result<Presentation, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    use serde::Deserialize as _;
+    let v = Value::deserialize(d)?;
+    if v.get("@context").is_some() {
+        presentation_from_vp(&v).map_err(D::Error::custom)
+    } else {
+        serde_json::from_value(v).map_err(D::Error::custom)
+    }
+}
+
+/// A presentation received in either form ([`deserialize_presentation`]).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Received(#[serde(deserialize_with = "deserialize_presentation")] pub Presentation);
+
 /// The largest presentation envelope's `proofValue` read (a presentation is a few kilobytes;
 /// a halo2 one about 10 KB).
 pub const MAX_PROOF_VALUE: usize = 256 * 1024;

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use dossier_core::encoding::date_to_days;
-use dossier_core::presentation::{Backend, Presentation, PresentationRequest};
+use dossier_core::presentation::{Backend, PresentationRequest};
 use dossier_store::campaign::{campaign_id, Application, Campaign, MAX_DOCUMENT};
 use dossier_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -186,7 +186,7 @@ pub struct Receipt {
 pub async fn apply(
     State(state): State<Arc<AppState>>,
     PathArgs(name): PathArgs<String>,
-    Body(presentation): Body<Presentation>,
+    Body(dossier_core::envelope::Received(presentation)): Body<dossier_core::envelope::Received>,
 ) -> Result<(StatusCode, Json<Receipt>), ServiceError> {
     blocking(move || {
         let c = campaign(&state, &name)?;

@@ -224,4 +224,7 @@ pub struct Config {
     /// Refuse presentation requests that do not state their purpose and legal basis (those the
     /// service makes, verifies against and opens campaigns with).
     pub require_grounds: bool,
+    /// Where dossier's JSON-LD context is published (the service serves it at
+    /// `/contexts/v1`); the credentials it exports name it.
+    pub context_url: dossier_core::envelope::ContextUrl,
 }

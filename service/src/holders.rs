@@ -58,6 +58,52 @@ pub struct WitnessView {
     pub checkpoint_size: Option<u64>,
 }
 
+/// One of the caller's credentials as a W3C Verifiable Credential, signed by its issuer with a
+/// Data Integrity proof (eddsa-jcs-2022). It holds the opening: the holder's private copy.
+#[utoipa::path(get, path = "/v1/holder/credentials/{issuer}/{id}/vc", tag = "holders",
+    params(("issuer" = String, Path, description = "The issuer's name"),
+           ("id" = u32, Path, description = "The credential's id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The verifiable credential", content_type = "application/vc+ld+json", body = Object),
+              (status = 401, description = "No token", body = crate::error::ErrorBody),
+              (status = 403, description = "Not a holder's token", body = crate::error::ErrorBody),
+              (status = 404, description = "Not one of the caller's credentials", body = crate::error::ErrorBody)))]
+pub async fn credential_vc(
+    State(state): State<Arc<AppState>>,
+    caller: HolderToken,
+    PathArgs((issuer, id)): PathArgs<(String, u32)>,
+) -> Result<axum::response::Response, ServiceError> {
+    use axum::response::IntoResponse as _;
+    let opening = own_opening(&state, &caller.holder, &issuer, id)?;
+    let key = state.home.issuer_key(&issuer, None)?;
+    let vc = dossier_core::envelope::credential_to_vc(&opening, &state.context_url, &key)?;
+    let mut r = Json(vc).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/vc+ld+json"),
+    );
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
+
+/// The caller's live credential of that issuer and id.
+fn own_opening(
+    state: &AppState,
+    holder: &dossier_core::Fr,
+    issuer: &str,
+    id: u32,
+) -> Result<dossier_core::credential::CredentialOpening, ServiceError> {
+    tables::openings_of(&state.store, holder)?
+        .into_iter()
+        .find(|o| o.issuer == issuer && o.credential_id == id)
+        .ok_or_else(|| {
+            ServiceError::NotFound("you hold no live credential with that issuer and id".into())
+        })
+}
+
 /// The membership witness of one of the caller's credentials.
 #[utoipa::path(get, path = "/v1/holder/credentials/{issuer}/{id}/witness", tag = "holders",
     params(("issuer" = String, Path, description = "The issuer's name"),
@@ -72,13 +118,7 @@ pub async fn witness(
     caller: HolderToken,
     PathArgs((issuer, id)): PathArgs<(String, u32)>,
 ) -> Result<Json<WitnessView>, ServiceError> {
-    let holder = caller.holder;
-    let opening = tables::openings_of(&state.store, &holder)?
-        .into_iter()
-        .find(|o| o.issuer == issuer && o.credential_id == id)
-        .ok_or_else(|| {
-            ServiceError::NotFound("you hold no live credential with that issuer and id".into())
-        })?;
+    let opening = own_opening(&state, &caller.holder, &issuer, id)?;
     let path = state.store.witness(&issuer, id)?;
     let (anchored, checkpoint_size) = match state.store.latest_checkpoint()? {
         Some(note) => {

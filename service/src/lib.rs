@@ -93,6 +93,8 @@ pub struct AppState {
     pub rules_due: AtomicBool,
     /// Whether requests must state their purpose and legal basis.
     pub require_grounds: bool,
+    /// Where dossier's JSON-LD context is published.
+    pub context_url: dossier_core::envelope::ContextUrl,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
 }
@@ -238,6 +240,7 @@ impl Service {
             provers: Provers::new(&config.params),
             rules_due: AtomicBool::new(false),
             require_grounds: config.require_grounds,
+            context_url: config.context_url.clone(),
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
         });
@@ -353,7 +356,8 @@ locally.",
         workflow::approve, workflow::decline,
         campaigns::open, campaigns::list, campaigns::get, campaigns::apply, campaigns::shortlist,
         campaigns::archive,
-        holders::credentials, holders::witness, holders::prove, holders::job,
+        holders::credentials, holders::witness, holders::credential_vc, holders::prove, holders::job,
+        web::context,
         verifiers::create_request, verifiers::submit,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
     ),
@@ -475,6 +479,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ledger", get(web::ledger_page))
         .route("/web/dossier.js", get(web::script))
         .route("/web/dossier.css", get(web::stylesheet))
+        .route("/contexts/v1", get(web::context))
         .route("/web/snarkjs.min.js", get(web::snarkjs))
         .route("/v1/snarkjs", post(web::to_snarkjs))
         .route("/v1/schemas", get(public::schemas))
@@ -549,6 +554,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/holder/credentials/{issuer}/{id}/witness",
             get(holders::witness),
+        )
+        .route(
+            "/v1/holder/credentials/{issuer}/{id}/vc",
+            get(holders::credential_vc),
         )
         .route("/v1/holder/proofs", post(holders::prove))
         .route("/v1/jobs/{id}", get(holders::job))

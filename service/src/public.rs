@@ -431,8 +431,9 @@ pub struct VerifyBody {
     /// The verifier's own presentation request.
     #[schema(value_type = Object)]
     pub request: PresentationRequest,
-    /// The holder's presentation.
+    /// The holder's presentation (dossier's format, or a W3C Verifiable Presentation carrying one).
     #[schema(value_type = Object)]
+    #[serde(deserialize_with = "dossier_core::envelope::deserialize_presentation")]
     pub presentation: Presentation,
 }
 

@@ -186,8 +186,9 @@ fn check_issuers_known(state: &AppState, query: &Query) -> Result<(), ServiceErr
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Submission {
-    /// The holder's presentation.
+    /// The holder's presentation (dossier's format, or a W3C Verifiable Presentation carrying one).
     #[schema(value_type = Object)]
+    #[serde(deserialize_with = "dossier_core::envelope::deserialize_presentation")]
     pub presentation: Presentation,
     /// Archive this verification for regulators (no personal data is kept).
     #[serde(default)]

@@ -89,6 +89,22 @@ pub async fn script() -> Response {
     asset("text/javascript; charset=utf-8", DOSSIER_JS)
 }
 
+/// dossier's JSON-LD context, the document every exported credential and presentation names
+/// (at the URL the deployment configures with `--context-url`).
+#[utoipa::path(get, path = "/contexts/v1", tag = "public",
+    responses((status = 200, description = "The JSON-LD context", content_type = "application/ld+json", body = Object)))]
+pub async fn context() -> Response {
+    let mut r = asset(
+        "application/ld+json",
+        dossier_core::envelope::CONTEXT_DOCUMENT,
+    );
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    r
+}
+
 /// The pages' stylesheet.
 pub async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", DOSSIER_CSS)
@@ -116,8 +132,9 @@ pub async fn snarkjs(State(state): State<Arc<AppState>>) -> Result<Response, Ser
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnarkjsBody {
-    /// The presentation.
+    /// The presentation (dossier's format, or a W3C Verifiable Presentation carrying one).
     #[schema(value_type = Object)]
+    #[serde(deserialize_with = "dossier_core::envelope::deserialize_presentation")]
     pub presentation: Presentation,
 }
 
