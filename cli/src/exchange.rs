@@ -107,7 +107,7 @@ pub fn export(
             presentation,
             out: dir,
         } => export_snarkjs(params, out, &presentation, &dir),
-        ExportCmd::Pex { request, out: path } => export_pex(out, &request, path),
+        ExportCmd::Pex { request, out: path } => export_pex(out, schemas, &request, path),
         ExportCmd::Vc {
             openings,
             out: dir,
@@ -145,7 +145,20 @@ pub fn import(
         ImportCmd::Pex {
             definition,
             out: path,
-        } => import_pex(out, schemas, &definition, &path),
+            scope,
+            today,
+            max_age,
+        } => import_pex(
+            out,
+            schemas,
+            &definition,
+            &path,
+            FreshRequest {
+                scope,
+                today,
+                max_age,
+            },
+        ),
         ImportCmd::Snarkjs { vk, proof, public } => {
             import_snarkjs(params, &vk, &proof, &public, out)
         }
@@ -187,9 +200,14 @@ fn export_snarkjs(
 }
 
 /// A request as a DIF presentation definition (to a file, or standard output).
-fn export_pex(out: &Out, request: &Path, path: Option<PathBuf>) -> Result<i32, CliError> {
+fn export_pex(
+    out: &Out,
+    schemas: &SchemaSet,
+    request: &Path,
+    path: Option<PathBuf>,
+) -> Result<i32, CliError> {
     let r: dossier_core::presentation::PresentationRequest = present::read_json(request)?;
-    let d = dossier_core::exchange::request_to_definition(&r);
+    let d = dossier_core::exchange::request_to_exchange(&r, schemas)?;
     let text = serde_json::to_string_pretty(&d).map_err(|e| CliError::Input(e.to_string()))?;
     match path {
         Some(p) => {
@@ -269,10 +287,37 @@ fn import_pex(
     schemas: &SchemaSet,
     definition: &Path,
     path: &Path,
+    fresh: FreshRequest,
 ) -> Result<i32, CliError> {
     let d: serde_json::Value = present::read_json(definition)?;
-    let r = dossier_core::exchange::request_from_definition(&d)
-        .map_err(|e| CliError::Input(format!("{}: {e}", definition.display())))?;
+    let at = |e: dossier_core::CoreError| CliError::Input(format!("{}: {e}", definition.display()));
+    let r = if d.get("dossier_request").is_some() {
+        dossier_core::exchange::request_from_exchange(&d, schemas).map_err(at)?
+    } else {
+        let scope = fresh.scope.ok_or_else(|| {
+            CliError::Input(format!(
+                "{}: a bare presentation definition carries no challenge, scope or day: give --scope to make a new request of it",
+                definition.display()
+            ))
+        })?;
+        let query = dossier_core::exchange::query_from_definition(&d).map_err(at)?;
+        let today = fresh.today.unwrap_or_else(|| days_to_date(today()));
+        let backend = if d["format"]["di_vp"]["cryptosuite"]
+            .as_array()
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|s| s == dossier_core::envelope::cryptosuite(Backend::Halo2))
+            }) {
+            Backend::Halo2
+        } else {
+            Backend::Groth16
+        };
+        dossier_core::presentation::PresentationRequest::new(query, &scope, &today, fresh.max_age)
+            .map_err(at)?
+            .with_backend(backend)
+            .with_grounds(d["purpose"].as_str().map(str::to_string), None)
+            .map_err(at)?
+    };
     // The query must also be one this build can prove.
     r.query
         .shape()
@@ -285,6 +330,13 @@ fn import_pex(
         json!({"out": path}),
     );
     Ok(0)
+}
+
+/// What makes a new request of a bare definition.
+struct FreshRequest {
+    scope: Option<String>,
+    today: Option<String>,
+    max_age: u64,
 }
 
 /// `dossier import snarkjs`: a snarkjs triple checked against the pinned key it claims to be.

@@ -430,7 +430,9 @@ enum ExportCmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// A presentation request as a DIF Presentation Exchange v2 presentation definition.
+    /// A presentation request as a DIF Presentation Exchange v2 presentation definition
+    /// (`presentation_definition`, pure PE v2) with, beside it, the request it stands for
+    /// (`dossier_request`: the challenge, scope and day PE has no words for).
     Pex {
         /// The request (from `dossier request`).
         #[arg(long)]
@@ -485,15 +487,26 @@ enum ExportCmd {
 
 #[derive(Subcommand)]
 enum ImportCmd {
-    /// A DIF Presentation Exchange v2 presentation definition (in dossier's vocabulary, see
-    /// docs/envelopes.md) as a presentation request for `dossier prove`.
+    /// A DIF Presentation Exchange v2 definition as a presentation request for `dossier
+    /// prove`: the exchange document `dossier export pex` writes (its request, once its
+    /// definition is checked to be the one the request makes), or a bare definition another
+    /// tool wrote (read from its standard keywords into a new request, which needs --scope).
     Pex {
-        /// The presentation definition.
+        /// The exchange document or presentation definition.
         #[arg(long)]
         definition: PathBuf,
         /// Where to write the request.
         #[arg(long)]
         out: PathBuf,
+        /// For a bare definition: the scope of the new request.
+        #[arg(long)]
+        scope: Option<String>,
+        /// For a bare definition: the date expiry is judged against (default: today, UTC).
+        #[arg(long)]
+        today: Option<String>,
+        /// For a bare definition: the oldest checkpoint accepted, in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        max_age: u64,
     },
     /// snarkjs's verification_key.json, proof.json and public.json: the key must be one of the
     /// pinned keys in --params (which names the shape); then the Groth16 check, and the public

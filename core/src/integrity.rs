@@ -6,7 +6,7 @@
 //! network, and dossier's own check also asks whose key it is (the caller's `resolve`).
 //!
 //! Known-answer test: the specification's own vector (`fixtures/data-integrity/`), reproduced
-//! byte for byte; `fixtures/jsonld` verifies our proofs with Digital Bazaar's implementation.
+//! byte for byte; `fixtures/w3c` verifies our proofs with Digital Bazaar's implementation.
 
 use crate::keys::KeyPair;
 use crate::CoreError;

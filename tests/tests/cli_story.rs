@@ -367,10 +367,11 @@ fn requests_travel_as_presentation_exchange_definitions_and_back() {
         std::path::Path::new(&r),
     );
     ok(&home, &["export", "pex", "--request", &r, "--out", &d]);
-    let definition: serde_json::Value =
+    let exchange: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&d).expect("read")).expect("json");
     assert_eq!(
-        definition["input_descriptors"][0]["constraints"]["limit_disclosure"],
+        exchange["presentation_definition"]["input_descriptors"][0]["constraints"]
+            ["limit_disclosure"],
         "required"
     );
     ok(&home, &["import", "pex", "--definition", &d, "--out", &r2]);
@@ -378,11 +379,10 @@ fn requests_travel_as_presentation_exchange_definitions_and_back() {
         serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
     };
     assert_eq!(read(&r), read(&r2), "the request comes back unchanged");
-    // A definition asking for something no shipped schema has is unusable input, and writes
+    // A request asking for something no shipped schema has is unusable input, and writes
     // nothing.
-    let mut wrong = definition.clone();
-    wrong["input_descriptors"][0]["constraints"]["fields"][2]["path"] =
-        json!(["$.credentialSubject.salary"]);
+    let mut wrong = exchange.clone();
+    wrong["dossier_request"]["query"]["credentials"][0]["where"]["salary"] = json!({"$gte": 1});
     let bad = path("bad.json");
     std::fs::write(&bad, wrong.to_string()).expect("w");
     let r3 = path("r3.json");

@@ -3,12 +3,14 @@
 //! holder's `GET /v1/holder/credentials/{issuer}/{id}/vc`); the holder's wallet imports them,
 //! checking the signature, and proves from them; a presentation exported as a Verifiable
 //! Presentation (`dossier export vp`) is verified in that form by the CLI and the service.
-//! Independent tools agree (`fixtures/jsonld/check.mjs`): jsonld.js expands every document in
+//! Independent tools agree (`fixtures/w3c/check.mjs`): jsonld.js expands every document in
 //! safe mode with the shipped context, and Digital Bazaar's `vc` library verifies the issuer's
 //! signature. Each tampered document is refused by both, and changes nothing.
 
 use dossier_core::envelope::{self, CONTEXT_DOCUMENT};
-use dossier_tests::{ok, ok_json, prove_one, prove_to, request, run, Proven, Server};
+use dossier_tests::{
+    holder, issue_lines, ok, ok_json, prove_one, prove_to, request, run, Proven, Server,
+};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -34,19 +36,19 @@ fn degree(holder: &Value, level: &str) -> Value {
         "fields": {"degree_level": level, "field": "law", "institution": "Law School", "award_year": 2016}})
 }
 
-/// `fixtures/jsonld` when its npm packages are installed; CI installs them (`.ci/run`) and a
+/// `fixtures/w3c` when its npm packages are installed; CI installs them (`.ci/run`) and a
 /// missing install fails there.
 fn checker() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/jsonld"));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/w3c"));
     if dir.join("node_modules/jsonld").exists() {
         return Some(dir);
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "CI must install fixtures/jsonld (npm ci)"
+        "CI must install fixtures/w3c (npm ci)"
     );
     eprintln!(
-        "SKIPPED the independent JSON-LD and Data Integrity checks: run `npm ci` in fixtures/jsonld"
+        "SKIPPED the independent JSON-LD and Data Integrity checks: run `npm ci` in fixtures/w3c"
     );
     None
 }
@@ -373,4 +375,184 @@ fn the_service_serves_the_context_signs_a_holders_credential_and_verifies_a_vp()
     if let Some(results) = independent(&[&vc_file, &vp_file]) {
         assert!(results.iter().all(|(e, v, _)| *e && *v), "{results:?}");
     }
+}
+
+/// What `pex.mjs` says of a definition and credentials: (valid, problems, selected).
+fn sphereon(definition: &Path, vcs: &[PathBuf]) -> Option<(bool, Value, Vec<bool>)> {
+    let dir = checker()?;
+    let out = std::process::Command::new("node")
+        .arg(dir.join("pex.mjs"))
+        .arg(definition)
+        .args(vcs)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let selected = v["selected"]
+        .as_array()
+        .expect("selected")
+        .iter()
+        .map(|b| b == true)
+        .collect();
+    Some((v["valid"] == true, v["problems"].clone(), selected))
+}
+
+/// Whether the proof's predicates (the circuit's native twin) accept each opening for `request`.
+fn accepted_by_the_proof(
+    request: &Path,
+    openings: &[dossier_core::credential::CredentialOpening],
+) -> Vec<bool> {
+    let r: dossier_core::presentation::PresentationRequest =
+        serde_json::from_value(read(request)).expect("request");
+    let schemas = dossier_core::schema::SchemaSet::builtin();
+    let encoded = r
+        .query
+        .encode(&schemas, r.query.shape().expect("shape"))
+        .expect("encodes");
+    let slot = &encoded.credentials[0];
+    openings
+        .iter()
+        .map(|o| {
+            let c = o.credential(&schemas).expect("credential");
+            o.schema == slot.schema
+                && slot.issuers.contains(&o.issuer)
+                && slot.predicates.iter().all(|p| p.holds(c.slots[p.slot]))
+        })
+        .collect()
+}
+
+#[test]
+fn a_standard_tool_selects_exactly_the_credentials_the_proof_accepts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let home = d.join("home");
+    for issuer in [ISSUER, "univ.other"] {
+        ok(&home, &["issuer", "init", issuer]);
+    }
+    let degree = |i: u64, level: &str, field: &str, year: u64| {
+        json!({"schema": "qualification", "holder": holder(i),
+            "fields": {"degree_level": level, "field": field, "institution": "LS", "award_year": year}})
+    };
+    let ours = issue_lines(
+        &home,
+        d,
+        ISSUER,
+        "ours",
+        &[
+            degree(0, "bachelor", "law", 2016),
+            degree(1, "master", "law", 2016),
+            degree(2, "doctorate", "economics", 2012),
+            degree(3, "master", "medicine", 2016),
+            degree(4, "associate", "law", 2016),
+            degree(5, "master", "law", 2021),
+            degree(6, "master", "economics", 2010),
+        ],
+    );
+    let theirs = issue_lines(
+        &home,
+        d,
+        "univ.other",
+        "theirs",
+        &[degree(7, "doctorate", "law", 2016)],
+    );
+    let mut openings = Vec::new();
+    let mut vcs = Vec::new();
+    for file in [&ours, &theirs] {
+        let text = std::fs::read_to_string(file).expect("openings");
+        openings.extend(text.lines().map(|l| {
+            serde_json::from_str::<dossier_core::credential::CredentialOpening>(l).expect("opening")
+        }));
+        let out = d.join(format!("vcs-{}", vcs.len()));
+        let exported = ok_json(
+            &home,
+            &["export", "vc", "--openings", s(file), "--out", s(&out)],
+        );
+        vcs.extend(
+            exported["credentials"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .map(|f| PathBuf::from(f.as_str().expect("path"))),
+        );
+    }
+    let query = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]},
+                  "award_year": {"$between": [2010, 2020]}}, "reveal": []}]}"#;
+    let r = d.join("r.json");
+    request(&home, query, "recruitment:2026:pex", &r);
+    let exchange = d.join("exchange.json");
+    ok(
+        &home,
+        &["export", "pex", "--request", s(&r), "--out", s(&exchange)],
+    );
+    let doc = read(&exchange);
+    let definition = d.join("definition.json");
+    write(&definition, &doc["presentation_definition"]);
+    let accepted = accepted_by_the_proof(&r, &openings);
+    assert_eq!(
+        accepted,
+        [false, true, true, false, false, false, true, false],
+        "bachelor and associate below master, medicine, 2021 out of range, another issuer"
+    );
+    if let Some((valid, problems, selected)) = sphereon(&definition, &vcs) {
+        assert!(valid, "PE v2 validation: {problems}");
+        assert_eq!(
+            selected, accepted,
+            "the standard tool picks what the proof accepts"
+        );
+    }
+    // The exchange document comes back as the same request; a bare definition needs a scope
+    // and makes a new request that accepts the same credentials.
+    let back = d.join("back.json");
+    ok(
+        &home,
+        &[
+            "import",
+            "pex",
+            "--definition",
+            s(&exchange),
+            "--out",
+            s(&back),
+        ],
+    );
+    assert_eq!(read(&back), read(&r));
+    let fresh = d.join("fresh.json");
+    let o = run(
+        &home,
+        &[
+            "import",
+            "pex",
+            "--definition",
+            s(&definition),
+            "--out",
+            s(&fresh),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--scope"));
+    assert!(!fresh.exists(), "nothing written");
+    ok(
+        &home,
+        &[
+            "import",
+            "pex",
+            "--definition",
+            s(&definition),
+            "--scope",
+            "recruitment:2026:other",
+            "--out",
+            s(&fresh),
+        ],
+    );
+    assert_eq!(read(&fresh)["scope"], "recruitment:2026:other");
+    assert_ne!(
+        read(&fresh)["challenge"],
+        read(&r)["challenge"],
+        "a new challenge"
+    );
+    assert_eq!(accepted_by_the_proof(&fresh, &openings), accepted);
 }
