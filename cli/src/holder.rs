@@ -1,4 +1,4 @@
-//! `dossier holder init|show|import`: a civil servant's wallet from the command line — its
+//! `dossier holder init|show|import|rotate`: a civil servant's wallet from the command line — its
 //! secret (created once, 0600), its credentials, and importing openings issuers hand over.
 
 use crate::error::{io, CliError};
@@ -22,7 +22,135 @@ pub fn holder(
         HolderCmd::Init { wallet } => init(home, out, &wallet),
         HolderCmd::Show { wallet } => show(home, out, &wallet),
         HolderCmd::Import { files, wallet } => import(home, out, schemas, &files, &wallet),
+        HolderCmd::Rotate {
+            issuer,
+            openings,
+            from,
+            to,
+            to_halo2,
+            out: path,
+        } => {
+            let rotation = Rotation {
+                from: field::parse("--from", &from)?,
+                to: field::parse("--to", &to)?,
+                to_halo2: to_halo2
+                    .map(|h| pasta::parse("--to-halo2", &h))
+                    .transpose()?,
+            };
+            rotate(home, out, schemas, &issuer, &openings, rotation, path)
+        }
     }
+}
+
+/// A holder's move from one commitment to another.
+struct Rotation {
+    from: dossier_core::Fr,
+    to: dossier_core::Fr,
+    to_halo2: Option<pasta::Fp>,
+}
+
+/// `dossier holder rotate`: the issuer's live credentials of `from`, found in its records at
+/// their current versions, re-bound to `to` in one transaction.
+fn rotate(
+    home: &Home,
+    out: &Out,
+    schemas: &SchemaSet,
+    issuer: &str,
+    records: &[PathBuf],
+    rotation: Rotation,
+    path: PathBuf,
+) -> Result<i32, CliError> {
+    if rotation.from == rotation.to {
+        return Err(CliError::Input(
+            "--from and --to are the same holder".into(),
+        ));
+    }
+    let key = home.issuer_key(issuer, None)?;
+    let (current, skipped) = current_versions(home, issuer, records, &rotation)?;
+    if current.is_empty() {
+        return Err(CliError::Input(format!(
+            "no live credential of `{issuer}` bound to --from is in the records given"
+        )));
+    }
+    let replacements = current
+        .iter()
+        .map(|o| {
+            Ok(dossier_store::Replacement {
+                credential_id: o.credential_id,
+                claim: o.claim_for(schemas, rotation.to, rotation.to_halo2)?,
+                issued_at: dossier_core::encoding::date_to_days(&o.issued_at)
+                    .map_err(|reason| CliError::Input(format!("issued_at: {reason}")))?,
+                replaces: Some(o.commitment),
+            })
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let store = home.store()?;
+    let mut sink = crate::Sink::open(&Some(path.clone()))?;
+    let mut written = Vec::new();
+    store.update_many_with(
+        &key,
+        &replacements,
+        dossier_core::clock::now(),
+        |_, credentials| {
+            let openings: Vec<CredentialOpening> = replacements
+                .iter()
+                .zip(credentials)
+                .map(|(r, c)| CredentialOpening::new(&r.claim, issuer, c))
+                .collect();
+            // Durable for the holder before the old versions are gone.
+            sink.write(&openings)
+                .map_err(|e| dossier_store::StoreError::Refused {
+                    reason: format!("writing the new openings: {e}"),
+                })?;
+            written = openings;
+            Ok(())
+        },
+    )?;
+    let ids: Vec<u32> = written.iter().map(|o| o.credential_id).collect();
+    out.emit(
+        format!(
+            "re-bound {} credentials of `{issuer}` to the new holder ({} skipped); openings appended to {}; publish a checkpoint so that the old versions stop proving",
+            ids.len(),
+            skipped.len(),
+            path.display()
+        ),
+        json!({"issuer": issuer, "rotated": ids, "skipped": skipped, "openings": path}),
+    );
+    Ok(0)
+}
+
+/// The openings in `records` of `issuer`'s credentials bound to `rotation.from` that are the
+/// current versions in its registry; the others are reported (revoked, or changed since).
+fn current_versions(
+    home: &Home,
+    issuer: &str,
+    records: &[PathBuf],
+    rotation: &Rotation,
+) -> Result<(Vec<CredentialOpening>, Vec<serde_json::Value>), CliError> {
+    let reader = home.reader()?;
+    let mut by_id: std::collections::BTreeMap<u32, Vec<CredentialOpening>> = Default::default();
+    for f in records {
+        for o in read_openings(f)? {
+            if o.issuer == issuer && o.holder == rotation.from {
+                by_id.entry(o.credential_id).or_default().push(o);
+            }
+        }
+    }
+    let (mut current, mut skipped) = (Vec::new(), Vec::new());
+    for (id, versions) in by_id {
+        let leaf = reader.witness(issuer, id)?.leaf;
+        match versions.into_iter().find(|o| o.commitment == leaf) {
+            Some(o) => current.push(o),
+            None => skipped.push(
+                json!({"credential_id": id, "reason": if leaf == dossier_core::Fr::from(0u64) {
+                    "revoked"
+                } else {
+                    "its current version is not in the records (updated, or rotated already)"
+                }}),
+            ),
+        }
+    }
+    Ok((current, skipped))
 }
 
 /// Creates a wallet with a fresh secret and prints its holder commitments.

@@ -1039,6 +1039,31 @@ enum HolderCmd {
         #[arg(long)]
         wallet: Option<PathBuf>,
     },
+    /// Re-bind every live credential an issuer gave a holder to the holder's new commitment, in
+    /// one transaction that replaces the old versions (a lost secret): run by the issuer's
+    /// office after its own identity check. Presentations from the old secret fail once a
+    /// checkpoint anchors the new versions.
+    Rotate {
+        /// The issuer (its key in this home signs).
+        #[arg(long)]
+        issuer: String,
+        /// The issuer's records: openings files it wrote (`dossier issue --out`), JSON or JSON
+        /// Lines; repeat for several.
+        #[arg(long, required = true)]
+        openings: Vec<PathBuf>,
+        /// The holder commitment retired.
+        #[arg(long)]
+        from: String,
+        /// The holder's new commitment (`dossier holder init` prints it).
+        #[arg(long)]
+        to: String,
+        /// The holder's new halo2 commitment, for credentials provable with halo2.
+        #[arg(long)]
+        to_halo2: Option<String>,
+        /// Where to append the new openings for the holder (0600; written before the commit).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Import credentials issued to this holder: openings (JSON or JSON Lines) or Verifiable
     /// Credentials from `dossier export vc` (a file of one, or an array), whose issuer's
     /// signature is checked.

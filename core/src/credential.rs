@@ -327,6 +327,27 @@ impl CredentialOpening {
         }
     }
 
+    /// The claim of this credential bound to another holder: what its issuer re-issues when the
+    /// holder, having lost their secret, rotates to a new one (same schema, values and expiry).
+    /// Checks first that the opening opens its commitment.
+    pub fn claim_for(
+        &self,
+        schemas: &SchemaSet,
+        holder: Fr,
+        holder_halo2: Option<Fp>,
+    ) -> Result<EncodedClaim, CoreError> {
+        let c = self.credential(schemas)?;
+        Ok(EncodedClaim {
+            schema: self.schema.clone(),
+            schema_id: c.schema_id,
+            holder,
+            holder_halo2: holder_halo2.unwrap_or(Fp::zero()),
+            expires_at: c.expires_at,
+            slots: c.slots,
+            fields: self.fields.clone(),
+        })
+    }
+
     /// Re-encodes the opening and checks that it opens its commitment.
     pub fn credential(&self, schemas: &SchemaSet) -> Result<Credential, CoreError> {
         let schema = schemas.get(&self.schema)?;

@@ -251,6 +251,101 @@ pub async fn update(
     .await
 }
 
+/// A holder's move to a new commitment (their secret lost).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationBody {
+    /// The holder commitment retired (hex field element).
+    #[serde(with = "field::serde_hex")]
+    #[schema(value_type = String)]
+    pub from: dossier_core::Fr,
+    /// The holder's new commitment.
+    #[serde(with = "field::serde_hex")]
+    #[schema(value_type = String)]
+    pub to: dossier_core::Fr,
+    /// The holder's new halo2 commitment, for credentials provable with halo2.
+    #[serde(default, with = "dossier_core::pasta::serde_hex_opt")]
+    #[schema(value_type = Option<String>)]
+    pub to_halo2: Option<dossier_core::pasta::Fp>,
+}
+
+/// The credentials a rotation re-bound.
+#[derive(Serialize, ToSchema)]
+pub struct Rotated {
+    /// The ids re-bound, each now holding the new holder's version.
+    pub rotated: Vec<u32>,
+}
+
+/// Re-binds every live credential this issuer gave a holder to the holder's new commitment, in
+/// one transaction that replaces the old versions (one `update` entry each): the step an
+/// issuer's office takes, after its own identity check, for a servant who lost their secret.
+/// The holder's new token then fetches them; the old secret stops proving once a checkpoint
+/// anchors the new versions.
+#[utoipa::path(post, path = "/v1/issuers/{issuer}/holders/rotate", tag = "issuers",
+    params(("issuer" = String, Path, description = "The issuer's name")),
+    request_body = RotationBody, security(("bearer" = [])),
+    responses((status = 200, description = "Re-bound", body = Rotated),
+              (status = 400, description = "A malformed commitment, or the same holder twice", body = crate::error::ErrorBody),
+              (status = 401, description = "No token", body = crate::error::ErrorBody),
+              (status = 403, description = "Not this issuer's token", body = crate::error::ErrorBody),
+              (status = 404, description = "The issuer holds no live credential of that holder", body = crate::error::ErrorBody)))]
+pub async fn rotate_holder(
+    State(state): State<Arc<AppState>>,
+    _caller: IssuerToken,
+    PathArgs(issuer): PathArgs<String>,
+    Body(body): Body<RotationBody>,
+) -> Result<Json<Rotated>, ServiceError> {
+    if body.from == body.to {
+        return Err(ServiceError::bad(
+            "bad_input",
+            "to",
+            "the new holder commitment is the old one",
+        ));
+    }
+    blocking(move || {
+        let info = state.store.issuer(&issuer)?;
+        let current: Vec<CredentialOpening> = tables::openings_of(&state.store, &body.from)?
+            .into_iter()
+            .filter(|o| o.issuer == issuer)
+            .collect();
+        if current.is_empty() {
+            return Err(ServiceError::NotFound(
+                "this issuer holds no live credential of that holder".into(),
+            ));
+        }
+        let replacements = current
+            .iter()
+            .map(|o| {
+                Ok(dossier_store::Replacement {
+                    credential_id: o.credential_id,
+                    claim: o.claim_for(&state.schemas, body.to, body.to_halo2)?,
+                    issued_at: date_to_days(&o.issued_at).map_err(|_| {
+                        ServiceError::Internal("a stored opening has a malformed date".into())
+                    })?,
+                    replaces: Some(o.commitment),
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        let key = state.home.issuer_key(&issuer, None)?;
+        let credentials =
+            state
+                .store
+                .update_many_with(&key, &replacements, now(), |txn, credentials| {
+                    let openings: Vec<CredentialOpening> = replacements
+                        .iter()
+                        .zip(credentials)
+                        .map(|(r, c)| CredentialOpening::new(&r.claim, &issuer, c))
+                        .collect();
+                    tables::keep_openings(txn, info.registry, &openings)
+                })?;
+        state.poke_rules();
+        Ok(Json(Rotated {
+            rotated: credentials.iter().map(|c| c.credential_id).collect(),
+        }))
+    })
+    .await
+}
+
 /// Revokes a live credential: its leaf is emptied and the service forgets its opening.
 #[utoipa::path(delete, path = "/v1/issuers/{issuer}/credentials/{id}", tag = "issuers",
     params(("issuer" = String, Path, description = "The issuer's name"),

@@ -347,7 +347,7 @@ locally.",
         public::checkpoints, public::checkpoint_latest, public::checkpoint_at, public::registries,
         public::get_request, public::verify,
         issuers::create_issuer, issuers::issue, issuers::update, issuers::revoke,
-        issuers::publish_checkpoint,
+        issuers::publish_checkpoint, issuers::rotate_holder,
         committees::propose, committees::proposals, committees::approve,
         ballots::open, ballots::close, ballots::list, ballots::get, ballots::archive,
         ballots::rate,
@@ -508,6 +508,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/issuers/{issuer}/credentials/{id}",
             put(issuers::update).merge(delete(issuers::revoke)),
+        )
+        .route(
+            "/v1/issuers/{issuer}/holders/rotate",
+            post(issuers::rotate_holder),
         )
         .route("/v1/issuers/{issuer}/ballots", post(ballots::open))
         .route(

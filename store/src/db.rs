@@ -55,6 +55,21 @@ pub const HASHES: TableDefinition<u64, [u8; 32]> = TableDefinition::new("ledger_
 /// `checkpoints`: tree size -> signed note.
 pub const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
 
+/// A live credential's new version: what [`Store::update_many_with`] writes under its id.
+#[derive(Clone, Debug)]
+pub struct Replacement {
+    /// The credential replaced.
+    pub credential_id: u32,
+    /// Its new content.
+    pub claim: EncodedClaim,
+    /// The new version's issue day (days since 1970-01-01).
+    pub issued_at: u32,
+    /// The commitment it must replace, if the caller holds a version: refused, nothing written,
+    /// when the credential has changed since (a rotation from a stale opening would undo an
+    /// update).
+    pub replaces: Option<Fr>,
+}
+
 /// An issuer as the store knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuerInfo {
@@ -235,17 +250,30 @@ fn replace_live(
     info: &IssuerInfo,
     credential_id: u32,
     leaves: (Fr, Fp),
+    replaces: Option<Fr>,
 ) -> Result<(), StoreError> {
-    let live = {
+    let current = {
         let table = txn.open_table(NODES)?;
-        let found = table.get((info.registry, 0u8, credential_id))?.is_some();
-        found
+        let leaf = table
+            .get((info.registry, 0u8, credential_id))?
+            .map(|v| v.value());
+        leaf
     };
-    if !live {
+    let Some(current) = current else {
         return Err(StoreError::CredentialNotFound {
             issuer: info.name.clone(),
             credential_id,
         });
+    };
+    if let Some(expected) = replaces {
+        if current != dossier_core::field::to_be_bytes(&expected) {
+            return Err(StoreError::Refused {
+                reason: format!(
+                    "credential {credential_id} of `{}` has changed since the version given",
+                    info.name
+                ),
+            });
+        }
     }
     apply_both(txn, info.registry, &[(credential_id, leaves.0, leaves.1)])
 }
@@ -737,37 +765,84 @@ impl Store {
         time: u64,
         keep: impl FnOnce(&redb::WriteTransaction, &Credential) -> Result<(), StoreError>,
     ) -> Result<Credential, StoreError> {
-        let (txn, info) = self.write_as(key)?;
-        crate::authority::check_may_issue(&txn, &info, &claim.schema_id, &claim.schema, false)?;
-        let credential = Credential {
-            schema_id: claim.schema_id,
-            issuer_id: info.issuer_id,
-            holder: claim.holder,
-            holder_halo2: claim.holder_halo2,
+        let update = Replacement {
             credential_id,
+            claim: claim.clone(),
             issued_at,
-            expires_at: claim.expires_at,
-            salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
-            slots: claim.slots,
+            replaces: None,
         };
-        let commitment = credential.commitment();
-        let commitment_halo2 = credential.commitment_halo2();
-        replace_live(&txn, &info, credential_id, (commitment, commitment_halo2))?;
-        let entry = Entry::sign(
-            time,
-            EntryBody::Update {
-                issuer_id: info.issuer_id,
+        let mut done =
+            self.update_many_with(key, std::slice::from_ref(&update), time, |txn, c| {
+                keep(txn, &c[0])
+            })?;
+        done.pop().ok_or_else(|| StoreError::Refused {
+            reason: "an update replaced nothing".into(),
+        })
+    }
+
+    /// Replaces several live credentials of one issuer in one durable transaction, one signed
+    /// `Update` entry each: all of them or none (a holder's rotation re-binds every credential
+    /// an issuer gave them at once). `keep` writes the caller's tables in the same transaction.
+    pub fn update_many_with(
+        &self,
+        key: &KeyPair,
+        updates: &[Replacement],
+        time: u64,
+        keep: impl FnOnce(&redb::WriteTransaction, &[Credential]) -> Result<(), StoreError>,
+    ) -> Result<Vec<Credential>, StoreError> {
+        let mut ids: Vec<u32> = updates.iter().map(|u| u.credential_id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(StoreError::Refused {
+                reason: "a credential is replaced twice in one transaction".into(),
+            });
+        }
+        let (txn, info) = self.write_as(key)?;
+        let mut credentials = Vec::with_capacity(updates.len());
+        let mut entries = Vec::with_capacity(updates.len());
+        for u in updates {
+            let claim = &u.claim;
+            crate::authority::check_may_issue(&txn, &info, &claim.schema_id, &claim.schema, false)?;
+            let credential = Credential {
                 schema_id: claim.schema_id,
-                credential_id,
-                commitment,
-                commitment_halo2,
-            },
-            key,
-        );
-        append_entries(&txn, &[entry.to_bytes()])?;
-        keep(&txn, &credential)?;
+                issuer_id: info.issuer_id,
+                holder: claim.holder,
+                holder_halo2: claim.holder_halo2,
+                credential_id: u.credential_id,
+                issued_at: u.issued_at,
+                expires_at: claim.expires_at,
+                salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
+                slots: claim.slots,
+            };
+            let commitment = credential.commitment();
+            let commitment_halo2 = credential.commitment_halo2();
+            replace_live(
+                &txn,
+                &info,
+                u.credential_id,
+                (commitment, commitment_halo2),
+                u.replaces,
+            )?;
+            entries.push(
+                Entry::sign(
+                    time,
+                    EntryBody::Update {
+                        issuer_id: info.issuer_id,
+                        schema_id: claim.schema_id,
+                        credential_id: u.credential_id,
+                        commitment,
+                        commitment_halo2,
+                    },
+                    key,
+                )
+                .to_bytes(),
+            );
+            credentials.push(credential);
+        }
+        append_entries(&txn, &entries)?;
+        keep(&txn, &credentials)?;
         txn.commit()?;
-        Ok(credential)
+        Ok(credentials)
     }
 
     /// Revokes a live credential: its leaf becomes empty.
@@ -784,7 +859,7 @@ impl Store {
         keep: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let (txn, mut info) = self.write_as(key)?;
-        replace_live(&txn, &info, credential_id, (Fr::zero(), Fp::zero()))?;
+        replace_live(&txn, &info, credential_id, (Fr::zero(), Fp::zero()), None)?;
         let entry = Entry::sign(
             time,
             EntryBody::Revoke {

@@ -32,7 +32,7 @@ pub mod registry;
 pub mod round;
 pub mod rules;
 
-pub use db::{IssuerInfo, Store, StoreReader};
+pub use db::{IssuerInfo, Replacement, Store, StoreReader};
 pub use error::StoreError;
 /// What a store needs of its database to be read (both `Store` and `StoreReader` have it).
 pub use redb::ReadableDatabase;

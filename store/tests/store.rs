@@ -388,3 +388,78 @@ fn a_roll_replayed_from_entries_is_the_registry_at_its_checkpoint() {
         "past the ledger"
     );
 }
+
+#[test]
+fn a_batch_of_replacements_is_all_or_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("d.redb");
+    let (log_key, hr) = (key("test/ledger"), key("hr.example"));
+    let store = open(&db);
+    store.init_ledger(&log_key).expect("init");
+    store.register_issuer(&hr, 1).expect("register");
+    let issued = store.issue(&hr, &claims(4), 20_000, 2).expect("issue");
+    let replacement = |id: u32, replaces: Option<Fr>| dossier_store::Replacement {
+        credential_id: id,
+        claim: claims(5)[4].clone(),
+        issued_at: 20_001,
+        replaces,
+    };
+    let unchanged = |store: &Store| {
+        (
+            store.ledger_size().expect("size"),
+            store.registry_roots().expect("roots"),
+        )
+    };
+    let before = unchanged(&store);
+    let keep_nothing =
+        |_: &redb::WriteTransaction, _: &[dossier_core::credential::Credential]| Ok(());
+    // A stale version (the last one's), a repeated id, a revoked or unknown id, a refusal by the
+    // caller's own tables: each refuses the whole batch.
+    let stale = [
+        replacement(0, Some(issued[0].commitment())),
+        replacement(1, Some(issued[0].commitment())),
+    ];
+    assert!(matches!(
+        store.update_many_with(&hr, &stale, 3, keep_nothing),
+        Err(StoreError::Refused { .. })
+    ));
+    let repeated = [replacement(2, None), replacement(2, None)];
+    assert!(store
+        .update_many_with(&hr, &repeated, 3, keep_nothing)
+        .is_err());
+    let unknown = [replacement(3, None), replacement(99, None)];
+    assert!(matches!(
+        store.update_many_with(&hr, &unknown, 3, keep_nothing),
+        Err(StoreError::CredentialNotFound { .. })
+    ));
+    let refused_by_keep = [replacement(3, None)];
+    assert!(store
+        .update_many_with(&hr, &refused_by_keep, 3, |_, _| Err(StoreError::Refused {
+            reason: "the caller's table".into()
+        }))
+        .is_err());
+    assert_eq!(unchanged(&store), before, "nothing written");
+    // The current versions: both replaced, one entry each.
+    let good = [
+        replacement(0, Some(issued[0].commitment())),
+        replacement(1, Some(issued[1].commitment())),
+    ];
+    let done = store
+        .update_many_with(&hr, &good, 3, keep_nothing)
+        .expect("replaced");
+    assert_eq!(done.len(), 2);
+    assert_eq!(store.ledger_size().expect("size"), before.0 + 2);
+    assert_eq!(
+        store.witness("hr.example", 1).expect("w").leaf,
+        done[1].commitment()
+    );
+    // The old version no longer replaces anything.
+    assert!(store
+        .update_many_with(
+            &hr,
+            &[replacement(0, Some(issued[0].commitment()))],
+            4,
+            keep_nothing
+        )
+        .is_err());
+}
