@@ -22,6 +22,32 @@ pub fn holder(
         HolderCmd::Init { wallet } => init(home, out, &wallet),
         HolderCmd::Show { wallet } => show(home, out, &wallet),
         HolderCmd::Import { files, wallet } => import(home, out, schemas, &files, &wallet),
+        HolderCmd::Backup {
+            wallet,
+            out: path,
+            qr,
+            passphrase_file,
+        } => backup(
+            home,
+            out,
+            &wallet,
+            &path,
+            qr.as_deref(),
+            passphrase_file.as_deref(),
+        ),
+        HolderCmd::Restore {
+            backup,
+            wallet,
+            force,
+            passphrase_file,
+        } => restore(
+            home,
+            out,
+            &backup,
+            &wallet,
+            force,
+            passphrase_file.as_deref(),
+        ),
         HolderCmd::Rotate {
             issuer,
             openings,
@@ -40,6 +66,75 @@ pub fn holder(
             rotate(home, out, schemas, &issuer, &openings, rotation, path)
         }
     }
+}
+
+/// `dossier holder backup`: the sealed wallet (0600), and the sealed secret as a QR code.
+fn backup(
+    home: &Home,
+    out: &Out,
+    wallet: &Option<PathBuf>,
+    path: &std::path::Path,
+    qr: Option<&std::path::Path>,
+    passphrase_file: Option<&std::path::Path>,
+) -> Result<i32, CliError> {
+    use crate::wallet_backup::{qr_svg, seal, Contents};
+    let w = Wallet::open(&wallet_path(home, wallet))?;
+    let passphrase = crate::wallet_backup::passphrase(passphrase_file, true)?;
+    let sealed = seal(w.text(true)?.as_bytes(), Contents::Wallet, &passphrase)?;
+    let text = serde_json::to_string_pretty(&sealed)
+        .map_err(|_| CliError::Input("the backup cannot be written".into()))?;
+    dossier_store::home::write_atomic(path, text.as_bytes(), 0o600, true)?;
+    if let Some(qr) = qr {
+        let secret = seal(w.text(false)?.as_bytes(), Contents::Secret, &passphrase)?;
+        dossier_store::home::write_atomic(qr, qr_svg(&secret)?.as_bytes(), 0o600, true)?;
+    }
+    out.emit(
+        format!(
+            "wallet sealed in {} ({} credentials){}; keep the passphrase apart from it",
+            path.display(),
+            w.credentials.len(),
+            qr.map(|q| format!(", its secret as a QR code in {}", q.display()))
+                .unwrap_or_default()
+        ),
+        json!({"backup": path, "credentials": w.credentials.len(), "qr": qr}),
+    );
+    Ok(0)
+}
+
+/// `dossier holder restore`: a wallet from its sealed backup (or its QR code's text).
+fn restore(
+    home: &Home,
+    out: &Out,
+    backup: &std::path::Path,
+    wallet: &Option<PathBuf>,
+    force: bool,
+    passphrase_file: Option<&std::path::Path>,
+) -> Result<i32, CliError> {
+    let sealed: crate::wallet_backup::Sealed =
+        serde_json::from_str(&std::fs::read_to_string(backup).map_err(io(backup))?)
+            .map_err(|_| CliError::Input(format!("{}: not a wallet backup", backup.display())))?;
+    let path = wallet_path(home, wallet);
+    if path.exists() && !force {
+        return Err(CliError::Input(format!(
+            "{} already exists; restoring over a wallet needs --force (its secret would be lost)",
+            path.display()
+        )));
+    }
+    let passphrase = crate::wallet_backup::passphrase(passphrase_file, false)?;
+    let plain = crate::wallet_backup::open(&sealed, &passphrase)?;
+    let text = std::str::from_utf8(&plain)
+        .map_err(|_| CliError::Input("the backup holds no wallet".into()))?;
+    let w = Wallet::restore(&path, text, force)?;
+    out.emit(
+        format!(
+            "wallet restored to {} (mode 0600): holder {}, {} credentials",
+            path.display(),
+            field::to_hex(&w.holder()),
+            w.credentials.len()
+        ),
+        json!({"wallet": path, "holder": field::to_hex(&w.holder()), "credentials": w.credentials.len()}),
+    );
+    Ok(0)
 }
 
 /// A holder's move from one commitment to another.

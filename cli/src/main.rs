@@ -25,6 +25,7 @@ mod rules;
 mod serve;
 mod tasks;
 mod wallet;
+mod wallet_backup;
 mod webhooks;
 
 use dossier_store::home;
@@ -1063,6 +1064,39 @@ enum HolderCmd {
         /// Where to append the new openings for the holder (0600; written before the commit).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// An encrypted backup of the wallet (Argon2id, XChaCha20-Poly1305; mode 0600), and with
+    /// --qr a QR code (SVG) of the secret alone, sealed the same way, to print and keep. The
+    /// passphrase (12 characters or more) comes from --passphrase-file, DOSSIER_PASSPHRASE or
+    /// the terminal.
+    Backup {
+        /// The wallet file (default: <home>/wallet.json).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+        /// The backup file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write a QR code (SVG) of the secret's backup here.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+        /// A file whose first line is the passphrase.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Restore a wallet from `dossier holder backup`'s file (or the text of its QR code).
+    Restore {
+        /// The backup.
+        #[arg(long)]
+        backup: PathBuf,
+        /// The wallet file to write (default: <home>/wallet.json).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+        /// Replace an existing wallet.
+        #[arg(long)]
+        force: bool,
+        /// A file whose first line is the passphrase.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Import credentials issued to this holder: openings (JSON or JSON Lines) or Verifiable
     /// Credentials from `dossier export vc` (a file of one, or an array), whose issuer's

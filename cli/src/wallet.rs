@@ -60,9 +60,14 @@ impl Wallet {
                 path.display()
             )));
         }
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let file: WalletFile = serde_json::from_str(&text)
-            .map_err(|e| CliError::Input(format!("{}: not a wallet: {e}", path.display())))?;
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io(path))?);
+        Wallet::from_text(path, &text)
+    }
+
+    /// A wallet from a wallet file's text (read, or restored from a backup), to live at `path`.
+    fn from_text(path: &Path, text: &str) -> Result<Wallet, CliError> {
+        let file: WalletFile = serde_json::from_str(text)
+            .map_err(|_| CliError::Input(format!("{}: not a wallet", path.display())))?;
         if file.format != FORMAT {
             return Err(CliError::Input(format!(
                 "{}: unknown wallet format",
@@ -89,16 +94,40 @@ impl Wallet {
 
     /// Writes the wallet back atomically with mode 0600.
     pub fn save(&self) -> Result<(), CliError> {
+        let text = self.text(true)?;
+        Ok(write_atomic(&self.path, text.as_bytes(), 0o600, true)?)
+    }
+
+    /// The wallet file's text, with its credentials or the secret alone.
+    pub fn text(&self, with_credentials: bool) -> Result<zeroize::Zeroizing<String>, CliError> {
         let file = WalletFile {
             format: FORMAT.into(),
             secret: self.secret.expose_hex(),
             holder: field::to_hex(&self.holder()),
             holder_halo2: Some(pasta::to_hex(&self.secret.commitment_halo2())),
-            credentials: self.credentials.clone(),
+            credentials: if with_credentials {
+                self.credentials.clone()
+            } else {
+                Vec::new()
+            },
         };
-        let text = serde_json::to_string_pretty(&file)
-            .map_err(|e| CliError::Input(format!("wallet: {e}")))?;
-        Ok(write_atomic(&self.path, text.as_bytes(), 0o600, true)?)
+        serde_json::to_string_pretty(&file)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| CliError::Input("the wallet cannot be written".into()))
+    }
+
+    /// Writes a wallet restored from its file's text at `path` (0600), refusing to replace an
+    /// existing wallet unless `force`.
+    pub fn restore(path: &Path, text: &str, force: bool) -> Result<Wallet, CliError> {
+        if path.exists() && !force {
+            return Err(CliError::Input(format!(
+                "{} already exists; restoring over a wallet needs --force (its secret would be lost)",
+                path.display()
+            )));
+        }
+        let w = Wallet::from_text(path, text)?;
+        w.save()?;
+        Ok(w)
     }
 
     /// The secret, for building a witness on this machine only.
