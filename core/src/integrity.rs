@@ -93,15 +93,8 @@ pub fn public_from_verification_method(vm: &str) -> Result<VerifyingKey, CoreErr
 
 /// An Ed25519 public key in multibase (`z` + base58btc of 0xed01 || key).
 pub fn public_from_multikey(text: &str) -> Result<VerifyingKey, CoreError> {
-    let b58 = text
-        .strip_prefix('z')
-        .ok_or_else(|| bad("the key is not multibase base58btc"))?;
-    if b58.len() > 64 {
-        return Err(bad("the key is too long"));
-    }
-    let raw = bs58::decode(b58)
-        .into_vec()
-        .map_err(|_| bad("the key is not base58btc"))?;
+    // 34 bytes are at most 47 base58 digits.
+    let raw = base58btc("the key", text, 64)?;
     let key: [u8; 32] = raw
         .strip_prefix(&ED25519_PUB[..])
         .and_then(|k| k.try_into().ok())
@@ -222,17 +215,22 @@ fn bind_context(
     Ok(())
 }
 
-fn signature_of(proof_value: &str) -> Result<[u8; 64], CoreError> {
-    let b58 = proof_value
+/// Multibase base58btc (`z…`), its length bounded before decoding.
+fn base58btc(what: &str, text: &str, max_digits: usize) -> Result<Vec<u8>, CoreError> {
+    let b58 = text
         .strip_prefix('z')
-        .ok_or_else(|| bad("proofValue is not multibase base58btc"))?;
-    // 64 bytes are at most 88 base58 digits: bound the work before decoding.
-    if b58.len() > 88 {
-        return Err(bad("proofValue is too long"));
+        .ok_or_else(|| bad(&format!("{what} is not multibase base58btc")))?;
+    if b58.len() > max_digits {
+        return Err(bad(&format!("{what} is too long")));
     }
-    let raw = bs58::decode(b58)
+    bs58::decode(b58)
         .into_vec()
-        .map_err(|_| bad("proofValue is not base58btc"))?;
+        .map_err(|_| bad(&format!("{what} is not base58btc")))
+}
+
+fn signature_of(proof_value: &str) -> Result<[u8; 64], CoreError> {
+    // 64 bytes are at most 88 base58 digits.
+    let raw = base58btc("proofValue", proof_value, 88)?;
     raw.as_slice()
         .try_into()
         .map_err(|_| bad("proofValue is not a 64-byte signature"))

@@ -84,6 +84,18 @@ fn independent(files: &[&Path]) -> Option<Vec<(bool, bool, String)>> {
     )
 }
 
+/// A home whose holder has proven a master's degree in law for `scope` (see [`Proven`]).
+fn a_masters_degree_proven(d: &Path, scope: &str) -> Proven {
+    prove_one(
+        d,
+        ISSUER,
+        json!({"schema": "qualification", "fields": {"degree_level": "master", "field": "law",
+            "institution": "Law School", "award_year": 2015}}),
+        QUERY,
+        scope,
+    )
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).expect("stat").permissions().mode() & 0o777
 }
@@ -98,14 +110,7 @@ fn credentials_and_presentations_travel_as_w3c_documents_that_standard_tools_che
         request: request_path,
         presentation,
         ..
-    } = prove_one(
-        d,
-        ISSUER,
-        json!({"schema": "qualification", "fields": {"degree_level": "master", "field": "law",
-            "institution": "Law School", "award_year": 2015}}),
-        QUERY,
-        "recruitment:2026:envelopes",
-    );
+    } = a_masters_degree_proven(d, "recruitment:2026:envelopes");
     // A second holder receives a degree only as a signed VC.
     let wallet = d.join("w2.json");
     let holder = ok_json(&home, &["holder", "init", "--wallet", s(&wallet)]);
@@ -284,14 +289,7 @@ fn the_service_serves_the_context_signs_a_holders_credential_and_verifies_a_vp()
         request: request_path,
         presentation,
         ..
-    } = prove_one(
-        d,
-        ISSUER,
-        json!({"schema": "qualification", "fields": {"degree_level": "master", "field": "law",
-            "institution": "Law School", "award_year": 2015}}),
-        QUERY,
-        "recruitment:2026:service-envelopes",
-    );
+    } = a_masters_degree_proven(d, "recruitment:2026:service-envelopes");
     let tokens = d.join("tokens.json");
     let token = |name: &str, role: &[&str]| {
         let mut args = vec!["token", "add", "--name", name, "--tokens", s(&tokens)];
