@@ -169,16 +169,8 @@ fn rotate(
     }
     let replacements = current
         .iter()
-        .map(|o| {
-            Ok(dossier_store::Replacement {
-                credential_id: o.credential_id,
-                claim: o.claim_for(schemas, rotation.to, rotation.to_halo2)?,
-                issued_at: dossier_core::encoding::date_to_days(&o.issued_at)
-                    .map_err(|reason| CliError::Input(format!("issued_at: {reason}")))?,
-                replaces: Some(o.commitment),
-            })
-        })
-        .collect::<Result<Vec<_>, CliError>>()?;
+        .map(|o| dossier_store::Replacement::rebinding(o, schemas, rotation.to, rotation.to_halo2))
+        .collect::<Result<Vec<_>, _>>()?;
     let store = home.store()?;
     let mut sink = crate::Sink::open(&Some(path.clone()))?;
     let mut written = Vec::new();

@@ -316,16 +316,9 @@ pub async fn rotate_holder(
         let replacements = current
             .iter()
             .map(|o| {
-                Ok(dossier_store::Replacement {
-                    credential_id: o.credential_id,
-                    claim: o.claim_for(&state.schemas, body.to, body.to_halo2)?,
-                    issued_at: date_to_days(&o.issued_at).map_err(|_| {
-                        ServiceError::Internal("a stored opening has a malformed date".into())
-                    })?,
-                    replaces: Some(o.commitment),
-                })
+                dossier_store::Replacement::rebinding(o, &state.schemas, body.to, body.to_halo2)
             })
-            .collect::<Result<Vec<_>, ServiceError>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         let key = state.home.issuer_key(&issuer, None)?;
         let credentials =
             state

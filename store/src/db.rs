@@ -70,6 +70,28 @@ pub struct Replacement {
     pub replaces: Option<Fr>,
 }
 
+impl Replacement {
+    /// The current version `opening` re-bound to another holder (a lost secret): same id,
+    /// schema, values, expiry and issue day; it must still replace that very version.
+    pub fn rebinding(
+        opening: &dossier_core::credential::CredentialOpening,
+        schemas: &dossier_core::schema::SchemaSet,
+        holder: Fr,
+        holder_halo2: Option<Fp>,
+    ) -> Result<Replacement, StoreError> {
+        Ok(Replacement {
+            credential_id: opening.credential_id,
+            claim: opening.claim_for(schemas, holder, holder_halo2)?,
+            issued_at: dossier_core::encoding::date_to_days(&opening.issued_at).map_err(|_| {
+                StoreError::Refused {
+                    reason: "an opening's issue date is not a date".into(),
+                }
+            })?,
+            replaces: Some(opening.commitment),
+        })
+    }
+}
+
 /// An issuer as the store knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuerInfo {
