@@ -456,19 +456,34 @@ impl Drop for Server {
     }
 }
 
-/// `fixtures/snarkjs` when its npm packages are installed. CI installs them (`.ci/run`) and a
-/// missing install fails there; elsewhere the caller is told how to install it and skips.
-pub fn snarkjs_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/snarkjs"));
-    if dir.join("node_modules/snarkjs").exists() {
+/// `fixtures/<name>` when its npm packages are installed (`package` is in its `node_modules`).
+/// CI installs them (`.ci/run`) and a missing install fails there; elsewhere the person running
+/// the tests is told what is skipped and how to install it.
+pub fn npm_fixture(name: &str, package: &str, what: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures")).join(name);
+    if dir.join("node_modules").join(package).exists() {
         return Some(dir);
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "CI must install fixtures/snarkjs (npm ci)"
+        "CI must install fixtures/{name} (npm ci)"
     );
-    eprintln!("snarkjs not installed: run `npm ci` in fixtures/snarkjs to check against it");
+    eprintln!("SKIPPED {what}: run `npm ci` in fixtures/{name}");
     None
+}
+
+/// `fixtures/snarkjs` when its npm packages are installed (see [`npm_fixture`]).
+pub fn snarkjs_dir() -> Option<PathBuf> {
+    npm_fixture("snarkjs", "snarkjs", "the checks against snarkjs")
+}
+
+/// `fixtures/w3c` when its npm packages are installed (see [`npm_fixture`]).
+pub fn w3c_dir() -> Option<PathBuf> {
+    npm_fixture(
+        "w3c",
+        "jsonld",
+        "the independent JSON-LD, Data Integrity, PE and OpenID4VP checks",
+    )
 }
 
 /// A webhook receiver on the loopback: answers `status` (after `delay`), and records every

@@ -19,6 +19,7 @@ mod holder;
 mod issuer;
 mod keys;
 mod ledger;
+mod openid4vp;
 mod present;
 mod round;
 mod rules;
@@ -158,6 +159,9 @@ enum Command {
     Request(RequestArgs),
     /// Prove a request from your wallet, locally, and write a presentation.
     Prove(ProveArgs),
+    /// Answer an OpenID4VP 1.0 request (a verifier's link or QR code text) from your wallet.
+    #[command(subcommand)]
+    Openid4vp(Openid4vpCmd),
     /// Check a presentation against your request (exit 0 valid, 1 invalid, 2 unusable input).
     Verify(VerifyArgs),
     /// Export a presentation for other tools.
@@ -383,6 +387,10 @@ struct ServeCli {
     /// /contexts/v1); the credentials the service exports name it.
     #[arg(long, env = "DOSSIER_CONTEXT_URL", default_value = dossier_core::envelope::DEFAULT_CONTEXT_URL)]
     context_url: String,
+    /// The URL wallets reach this service at (`https://dossier.example.gov`), used in OpenID4VP
+    /// request and response URIs; default: http:// and the bound address.
+    #[arg(long, env = "DOSSIER_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -566,6 +574,28 @@ struct ProveArgs {
     /// Where to write the presentation.
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Openid4vpCmd {
+    /// Fetch and check the verifier's signed request, show who asks, why and what is proven,
+    /// then (with consent) prove locally and post the presentation to the verifier.
+    Respond {
+        /// The authorization request: `openid4vp://?client_id=…&request_uri=…` (or `request=…`).
+        url: String,
+        /// The wallet (default: <home>/wallet.json).
+        #[arg(long)]
+        wallet: Option<PathBuf>,
+        /// Consent without being asked (otherwise asked on the terminal).
+        #[arg(long, conflicts_with = "decline")]
+        yes: bool,
+        /// Refuse: the verifier is told `access_denied`.
+        #[arg(long)]
+        decline: bool,
+        /// Where dossier's JSON-LD context is published (named by the presentation).
+        #[arg(long, env = "DOSSIER_CONTEXT_URL", default_value = dossier_core::envelope::DEFAULT_CONTEXT_URL)]
+        context_url: String,
+    },
 }
 
 #[derive(Args)]
@@ -1440,6 +1470,25 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Ceremony(cmd) => ceremony::run(&home, &out, params, cmd),
         Command::Request(args) => exchange::request(&home, &out, &schemas, args),
         Command::Prove(args) => exchange::prove(&home, params, &out, &schemas, args),
+        Command::Openid4vp(Openid4vpCmd::Respond {
+            url,
+            wallet,
+            yes,
+            decline,
+            context_url,
+        }) => openid4vp::respond(
+            &home,
+            params,
+            &out,
+            &schemas,
+            openid4vp::Respond {
+                url: &url,
+                wallet: &wallet_path(&home, &wallet),
+                yes,
+                decline,
+                context: dossier_core::envelope::ContextUrl::parse(&context_url)?,
+            },
+        ),
         Command::Verify(args) => exchange::verify_cmd(&home, params, &out, &schemas, args),
         Command::Export(cmd) => exchange::export(&home, params, &out, &schemas, cmd),
         Command::Import(cmd) => exchange::import(params, &out, &schemas, cmd),
@@ -1468,6 +1517,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
                     }),
                     require_grounds: a.require_grounds,
                     context_url: dossier_core::envelope::ContextUrl::parse(&a.context_url)?,
+                    public_url: a.public_url.as_deref().map(serve::public_url).transpose()?,
                 },
             )
         }

@@ -88,6 +88,26 @@ pub struct ServeArgs {
     pub require_grounds: bool,
     /// Where dossier's JSON-LD context is published.
     pub context_url: dossier_core::envelope::ContextUrl,
+    /// The URL wallets reach the service at.
+    pub public_url: Option<String>,
+}
+
+/// A public URL as the service writes it: `http(s)://host[:port][/path]`, no query or fragment,
+/// no trailing `/`.
+pub fn public_url(text: &str) -> Result<String, CliError> {
+    let bad = || {
+        CliError::Input("--public-url must be an http(s) URL without a query or fragment".into())
+    };
+    let url = url::Url::parse(text).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+    {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -121,6 +141,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
         backups: args.backups.clone(),
         require_grounds: args.require_grounds,
         context_url: args.context_url,
+        public_url: args.public_url,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -279,6 +279,7 @@ impl Ballot {
             backend: self.backend,
             purpose: None,
             legal_basis: None,
+            audience: None,
         };
         request.scope_field()?;
         Ok(request)

@@ -294,7 +294,7 @@ pub fn presentation_to_vp(p: &Presentation, context: &ContextUrl) -> Result<Valu
         "type": ["VerifiablePresentation", "DossierPresentation"],
         "proof": {"type": integrity::PROOF_TYPE, "cryptosuite": cryptosuite(p.backend),
             "proofPurpose": Purpose::Authentication.as_str(), "verificationMethod": vk_method(p),
-            "challenge": field::to_hex(&p.request.challenge), "domain": p.request.scope,
+            "challenge": field::to_hex(&p.request.challenge), "domain": p.request.domain(),
             "proofValue": format!("u{}", URL_SAFE_NO_PAD.encode(embedded))},
     }))
 }
@@ -359,7 +359,7 @@ pub fn presentation_from_vp(vp: &Value) -> Result<Presentation, CoreError> {
         ));
     }
     if str_at(vp, &["proof", "challenge"])? != field::to_hex(&p.request.challenge)
-        || str_at(vp, &["proof", "domain"])? != p.request.scope
+        || str_at(vp, &["proof", "domain"])? != p.request.domain()
     {
         return Err(bad(
             "the envelope's challenge or domain differs from the presentation's",
@@ -528,6 +528,7 @@ mod tests {
                 backend,
                 purpose: Some("recruitment".into()),
                 legal_basis: None,
+                audience: None,
             },
             public_inputs: vec!["0x01".into()],
             proof: "AA==".into(),

@@ -75,9 +75,12 @@ fn member_satisfies(members: &[String], index: usize, op: &str, v: &Value) -> bo
     }
 }
 
-/// An ordered enumeration's conditions as the one `enum` of the members that meet them all.
-fn enum_filter(members: &[String], ops: &BTreeMap<String, Value>) -> Value {
-    let allowed: Vec<&String> = members
+/// The members of an ordered enumeration that meet every one of a field's conditions.
+pub(crate) fn qualifying_members<'a>(
+    members: &'a [String],
+    ops: &BTreeMap<String, Value>,
+) -> Vec<&'a String> {
+    members
         .iter()
         .enumerate()
         .filter(|(i, _)| {
@@ -85,7 +88,12 @@ fn enum_filter(members: &[String], ops: &BTreeMap<String, Value>) -> Value {
                 .all(|(op, v)| member_satisfies(members, *i, op, v))
         })
         .map(|(_, m)| m)
-        .collect();
+        .collect()
+}
+
+/// An ordered enumeration's conditions as the one `enum` of the members that meet them all.
+fn enum_filter(members: &[String], ops: &BTreeMap<String, Value>) -> Value {
+    let allowed = qualifying_members(members, ops);
     if allowed.is_empty() {
         // No member qualifies: a filter nothing satisfies.
         return json!({"type": "string", "not": {}});

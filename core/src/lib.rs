@@ -22,6 +22,7 @@ pub mod holder;
 pub mod integrity;
 pub mod keys;
 pub mod log_proof;
+pub mod openid4vp;
 pub mod pasta;
 pub mod poseidon;
 pub mod presentation;

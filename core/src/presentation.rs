@@ -40,6 +40,11 @@ pub struct PresentationRequest {
     /// What allows the verifier to ask (e.g. the article of the civil-service law).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<String>,
+    /// The verifier's OpenID4VP client identifier, when the request travels by OpenID4VP
+    /// ([`crate::openid4vp`]): a Verifiable Presentation's `domain` names it instead of the
+    /// scope, and every verifier compares it as part of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 /// The longest purpose or legal basis a request states, in bytes.
@@ -129,8 +134,10 @@ impl PresentationRequest {
     }
 
     /// Refuses a purpose or legal basis that is empty, longer than [`MAX_STATED`] bytes or
-    /// holds control characters (the field is named, its text not echoed).
+    /// holds control characters (the field is named, its text not echoed), and an audience
+    /// that [`PresentationRequest::check_audience`] refuses.
     pub fn check_stated(&self) -> Result<(), CoreError> {
+        self.check_audience()?;
         for (field, text) in [
             ("purpose", &self.purpose),
             ("legal_basis", &self.legal_basis),
@@ -164,6 +171,33 @@ impl PresentationRequest {
         Ok(self)
     }
 
+    /// The same request addressed to an OpenID4VP client identifier (1 to 512 bytes of
+    /// printable text).
+    pub fn with_audience(mut self, audience: String) -> Result<PresentationRequest, CoreError> {
+        self.audience = Some(audience);
+        self.check_audience()?;
+        Ok(self)
+    }
+
+    /// Refuses an audience that is empty, longer than 512 bytes or holds control characters.
+    pub fn check_audience(&self) -> Result<(), CoreError> {
+        match &self.audience {
+            Some(a) if a.is_empty() || a.len() > 512 || a.chars().any(char::is_control) => {
+                Err(CoreError::Value {
+                    field: "audience".into(),
+                    reason: "must be 1 to 512 bytes of printable text".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// What a Verifiable Presentation of an answer names as its `domain`: the audience when
+    /// there is one, else the scope.
+    pub fn domain(&self) -> &str {
+        self.audience.as_deref().unwrap_or(&self.scope)
+    }
+
     /// The same request for another backend.
     pub fn with_backend(mut self, backend: Backend) -> PresentationRequest {
         self.backend = backend;
@@ -186,6 +220,7 @@ impl PresentationRequest {
             backend: Backend::Groth16,
             purpose: None,
             legal_basis: None,
+            audience: None,
         };
         r.scope_field()?;
         r.today_days()?;

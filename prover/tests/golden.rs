@@ -53,6 +53,7 @@ fn verifying_key_and_proof_match_their_golden_files() {
         backend: dossier_core::presentation::Backend::Groth16,
         purpose: None,
         legal_basis: None,
+        audience: None,
     };
     let encoded = request.query.encode(&schemas, shape).expect("encode");
     let w = StatementWitness::build(

@@ -227,4 +227,7 @@ pub struct Config {
     /// Where dossier's JSON-LD context is published (the service serves it at
     /// `/contexts/v1`); the credentials it exports name it.
     pub context_url: dossier_core::envelope::ContextUrl,
+    /// The URL wallets reach this service at (OpenID4VP request and response URIs), without a
+    /// trailing `/`; `None`: `http://` and the bound address.
+    pub public_url: Option<String>,
 }

@@ -355,6 +355,51 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for Body<T> {
     }
 }
 
+/// A form body (`application/x-www-form-urlencoded`, as OpenID4VP's `direct_post` and request
+/// URI POSTs send), bounded in size like a JSON body.
+pub struct FormBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for FormBody<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let limit = state.limits.body_bytes;
+        let form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(ServiceError::UnsupportedMediaType);
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ServiceError::TooLarge { limit }
+                } else {
+                    ServiceError::bad("bad_body", "body", "the body could not be read")
+                }
+            })?;
+        if bytes.len() > limit {
+            return Err(ServiceError::TooLarge { limit });
+        }
+        serde_urlencoded::from_bytes(&bytes)
+            .map(FormBody)
+            .map_err(|_| {
+                ServiceError::bad(
+                    "malformed_form",
+                    "body",
+                    "not a form of the expected parameters (each at most once)",
+                )
+            })
+    }
+}
+
 /// Query-string parameters.
 pub struct Params<T>(pub T);
 

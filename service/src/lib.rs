@@ -29,6 +29,7 @@ mod issuers;
 pub mod jobs;
 pub mod limits;
 pub mod metrics;
+mod openid4vp;
 mod public;
 mod rounds;
 pub mod tables;
@@ -95,11 +96,28 @@ pub struct AppState {
     pub require_grounds: bool,
     /// Where dossier's JSON-LD context is published.
     pub context_url: dossier_core::envelope::ContextUrl,
+    /// The key the service signs OpenID4VP request objects with (its client id's `did:key`).
+    pub openid4vp_key: KeyPair,
+    /// The URL wallets reach this service at (set at start-up: configured, or the bound
+    /// address).
+    pub public_url: std::sync::OnceLock<String>,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
 }
 
 impl AppState {
+    /// The URL wallets reach this service at, without a trailing `/`.
+    pub fn public_url(&self) -> Result<&str, ServiceError> {
+        self.public_url.get().map(String::as_str).ok_or_else(|| {
+            ServiceError::Unavailable("the service's public URL is not known yet".into())
+        })
+    }
+
+    /// The service's OpenID4VP client id.
+    pub fn client_id(&self) -> String {
+        dossier_core::openid4vp::client_id(&self.openid4vp_key)
+    }
+
     /// Refuses a request with a malformed purpose or legal basis, or, under the service's
     /// policy (`--require-grounds`), one that does not state both.
     pub fn check_grounds(
@@ -195,6 +213,7 @@ impl Service {
         };
         let store = home.store()?;
         let log_key = home.ledger_key(&store, None)?;
+        let home_openid4vp_key = home.openid4vp_key()?;
         tables::ensure(&store)?;
         let mut keys = match VerifierKeys::load(&config.params) {
             Ok(keys) => keys,
@@ -241,6 +260,12 @@ impl Service {
             rules_due: AtomicBool::new(false),
             require_grounds: config.require_grounds,
             context_url: config.context_url.clone(),
+            openid4vp_key: home_openid4vp_key,
+            public_url: config
+                .public_url
+                .clone()
+                .map(std::sync::OnceLock::from)
+                .unwrap_or_default(),
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
         });
@@ -359,6 +384,8 @@ locally.",
         holders::credentials, holders::witness, holders::credential_vc, holders::prove, holders::job,
         web::context,
         verifiers::create_request, verifiers::submit,
+        openid4vp::request_object, openid4vp::request_object_post, openid4vp::response,
+        openid4vp::answer,
         verifiers::archive, verifiers::reverify, web::to_snarkjs,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, jobs::Job, jobs::JobStatus)),
@@ -369,6 +396,7 @@ locally.",
         (name = "holders", description = "A civil servant, with a token bound to their holder commitment"),
         (name = "verifiers", description = "Recruiters: presentation requests and verdicts"),
         (name = "regulators", description = "Read-only audit of the archive of verifications"),
+        (name = "openid4vp", description = "OpenID4VP 1.0 wallets: signed request objects and direct_post answers (no token)"),
     )
 )]
 pub struct ApiDoc;
@@ -568,6 +596,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/requests", post(verifiers::create_request))
         .route("/v1/requests/{id}", get(public::get_request))
         .route("/v1/requests/{id}/presentations", post(verifiers::submit))
+        .route("/v1/requests/{id}/openid4vp", get(openid4vp::answer))
+        .route(
+            "/openid4vp/requests/{id}",
+            get(openid4vp::request_object).post(openid4vp::request_object_post),
+        )
+        .route("/openid4vp/responses", post(openid4vp::response))
         .route("/v1/archive", get(verifiers::archive))
         .route("/v1/archive/reverify", post(verifiers::reverify))
         .fallback(not_found)
@@ -592,6 +626,8 @@ pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(),
         .local_addr()
         .map_err(|e| ServiceError::Config(e.to_string()))?;
     tracing::info!(%addr, tokens = config.tokens.len(), "dossier service listening");
+    // Wallets are sent to the configured public URL, or to the bound address.
+    let _ = service.state.public_url.set(format!("http://{addr}"));
     ready(addr);
     let app = service.router();
     let state = service.state.clone();

@@ -9,7 +9,9 @@
 //! - `svc_scopes`: scope -> the backend it belongs to (fixed by its first request: the backends'
 //!   nullifiers differ, so one holder could otherwise present twice in a scope);
 //! - `svc_archive`: sequence number -> an archived verification (JSON), with consent only;
-//! - `svc_jobs`: job id -> a proving or checkpoint job's status (JSON; never the holder secret).
+//! - `svc_jobs`: job id -> a proving or checkpoint job's status (JSON; never the holder secret);
+//! - `svc_openid4vp`: request id -> what the wallet's OpenID4VP answer came to (JSON: verified
+//!   with its verdict, refused, or declined; never the presentation unless archived).
 
 use crate::ServiceError;
 use dossier_core::credential::CredentialOpening;
@@ -37,6 +39,8 @@ pub const SCOPES: TableDefinition<&str, &str> = TableDefinition::new("svc_scopes
 pub const ARCHIVE: TableDefinition<u64, &str> = TableDefinition::new("svc_archive");
 /// Jobs by id.
 pub const JOBS: TableDefinition<&str, &str> = TableDefinition::new("svc_jobs");
+/// OpenID4VP answers by request id.
+pub const OPENID4VP: TableDefinition<&str, &str> = TableDefinition::new("svc_openid4vp");
 
 fn db_err(e: impl Into<redb::Error>) -> ServiceError {
     ServiceError::Store(StoreError::Db(e.into()))
@@ -62,6 +66,7 @@ pub fn ensure(store: &Store) -> Result<(), ServiceError> {
     txn.open_table(SCOPES).map_err(db_err)?;
     txn.open_table(ARCHIVE).map_err(db_err)?;
     txn.open_table(JOBS).map_err(db_err)?;
+    txn.open_table(OPENID4VP).map_err(db_err)?;
     txn.commit().map_err(db_err)?;
     Ok(())
 }
@@ -262,47 +267,112 @@ pub fn put_request<T: Serialize>(
     Ok(())
 }
 
+/// A verification to record: its scope and backend, the nullifier (hex), the request it
+/// answered and, with the verifier's consent, the archive record.
+pub struct Verified<'a> {
+    /// The request's scope.
+    pub scope: &'a str,
+    /// The presentation's backend.
+    pub backend: Backend,
+    /// The nullifier, hex.
+    pub nullifier: &'a str,
+    /// The request's id.
+    pub request_id: &'a str,
+    /// The archive record, with consent.
+    pub archive: Option<&'a serde_json::Value>,
+}
+
 /// Records a nullifier for a scope and, with the verifier's consent, archives the verification,
 /// in one transaction. Fails with a conflict if the nullifier was used in the scope before, or if
 /// the scope belongs to another backend.
-pub fn record_verification(
-    store: &Store,
-    scope: &str,
-    backend: Backend,
-    nullifier: &str,
-    request_id: &str,
-    archive: Option<&serde_json::Value>,
-) -> Result<Option<u64>, ServiceError> {
-    // The nullifier's 32 bytes (a BN254 or a Pallas element, by the presentation's backend).
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(nullifier.trim_start_matches("0x"), &mut bytes)
-        .map_err(|_| ServiceError::Internal("a verified nullifier is not 32 hex bytes".into()))?;
+pub fn record_verification(store: &Store, v: &Verified<'_>) -> Result<Option<u64>, ServiceError> {
     let txn = store.raw().begin_write().map_err(db_err)?;
-    bind_scope(&txn, scope, backend)?;
-    let seq = {
-        let mut n = txn.open_table(NULLIFIERS).map_err(db_err)?;
-        let key = (scope, bytes);
-        if n.get(key).map_err(db_err)?.is_some() {
-            return Err(ServiceError::Conflict {
-                code: "replayed",
-                message: "this holder already presented a proof in this scope".into(),
-            });
-        }
-        n.insert(key, request_id).map_err(db_err)?;
-        match archive {
-            Some(record) => {
-                let mut a = txn.open_table(ARCHIVE).map_err(db_err)?;
-                let seq = a.len().map_err(db_err)?;
-                let mut record = record.clone();
-                record["seq"] = serde_json::Value::from(seq);
-                a.insert(seq, to_json(&record)?.as_str()).map_err(db_err)?;
-                Some(seq)
-            }
-            None => None,
-        }
-    };
+    let seq = record_in(&txn, v)?;
     txn.commit().map_err(db_err)?;
     Ok(seq)
+}
+
+/// [`record_verification`] of an OpenID4VP answer, with the answer's outcome in the same
+/// transaction (so a verified answer is never recorded without its nullifier, nor the reverse).
+pub fn record_openid4vp_verification(
+    store: &Store,
+    v: &Verified<'_>,
+    outcome: &serde_json::Value,
+) -> Result<Option<u64>, ServiceError> {
+    let txn = store.raw().begin_write().map_err(db_err)?;
+    refuse_if_verified(&txn, v.request_id)?;
+    let seq = record_in(&txn, v)?;
+    let mut outcome = outcome.clone();
+    if let Some(seq) = seq {
+        outcome["archived_as"] = serde_json::Value::from(seq);
+    }
+    txn.open_table(OPENID4VP)
+        .map_err(db_err)?
+        .insert(v.request_id, to_json(&outcome)?.as_str())
+        .map_err(db_err)?;
+    txn.commit().map_err(db_err)?;
+    Ok(seq)
+}
+
+/// A verified answer closes an OpenID4VP transaction.
+fn refuse_if_verified(txn: &WriteTransaction, request_id: &str) -> Result<(), ServiceError> {
+    let t = txn.open_table(OPENID4VP).map_err(db_err)?;
+    let status = match t.get(request_id).map_err(db_err)? {
+        Some(v) => from_json::<serde_json::Value>(v.value())?["status"].clone(),
+        None => return Ok(()),
+    };
+    if status == "verified" {
+        return Err(ServiceError::Conflict {
+            code: "answered",
+            message: "this request was already answered".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Notes an OpenID4VP answer that was refused or declined: it replaces an earlier such note,
+/// never a verified answer.
+pub fn note_openid4vp(
+    store: &Store,
+    request_id: &str,
+    outcome: &serde_json::Value,
+) -> Result<(), ServiceError> {
+    let txn = store.raw().begin_write().map_err(db_err)?;
+    refuse_if_verified(&txn, request_id)?;
+    txn.open_table(OPENID4VP)
+        .map_err(db_err)?
+        .insert(request_id, to_json(outcome)?.as_str())
+        .map_err(db_err)?;
+    txn.commit().map_err(db_err)?;
+    Ok(())
+}
+
+fn record_in(txn: &WriteTransaction, v: &Verified<'_>) -> Result<Option<u64>, ServiceError> {
+    // The nullifier's 32 bytes (a BN254 or a Pallas element, by the presentation's backend).
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(v.nullifier.trim_start_matches("0x"), &mut bytes)
+        .map_err(|_| ServiceError::Internal("a verified nullifier is not 32 hex bytes".into()))?;
+    bind_scope(txn, v.scope, v.backend)?;
+    let mut n = txn.open_table(NULLIFIERS).map_err(db_err)?;
+    let key = (v.scope, bytes);
+    if n.get(key).map_err(db_err)?.is_some() {
+        return Err(ServiceError::Conflict {
+            code: "replayed",
+            message: "this holder already presented a proof in this scope".into(),
+        });
+    }
+    n.insert(key, v.request_id).map_err(db_err)?;
+    match v.archive {
+        Some(record) => {
+            let mut a = txn.open_table(ARCHIVE).map_err(db_err)?;
+            let seq = a.len().map_err(db_err)?;
+            let mut record = record.clone();
+            record["seq"] = serde_json::Value::from(seq);
+            a.insert(seq, to_json(&record)?.as_str()).map_err(db_err)?;
+            Ok(Some(seq))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A page of the archive.
@@ -335,5 +405,6 @@ pub fn backup_tables() -> Vec<dossier_store::backup::TableCopy> {
         table_copy!(SCOPES),
         table_copy!(ARCHIVE),
         table_copy!(JOBS),
+        table_copy!(OPENID4VP),
     ]
 }

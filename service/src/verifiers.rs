@@ -35,6 +35,10 @@ pub struct StoredRequest {
     pub created: u64,
     /// Presentations are accepted until then, unix seconds.
     pub expires_at: u64,
+    /// Archive the verification of an OpenID4VP answer (the verifier's consent, given when it
+    /// made the request).
+    #[serde(default)]
+    pub archive: bool,
 }
 
 /// What a verifier asks for.
@@ -68,6 +72,13 @@ pub struct NewRequest {
     /// What allows you to ask, e.g. the article of the civil-service law (1 to 500 bytes).
     #[serde(default)]
     pub legal_basis: Option<String>,
+    /// Make the request for an OpenID4VP wallet: addressed to this service's client id, with
+    /// the authorization request's links in the answer (see docs/openid4vp.md).
+    #[serde(default)]
+    pub openid4vp: bool,
+    /// With `openid4vp`: archive the answer's verification for regulators.
+    #[serde(default)]
+    pub archive: bool,
 }
 
 /// A request made.
@@ -80,6 +91,10 @@ pub struct RequestMade {
     pub request: PresentationRequest,
     /// Presentations are accepted until then, unix seconds.
     pub expires_at: u64,
+    /// With `openid4vp`: the authorization request to hand to the wallet, and where the answer
+    /// is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub openid4vp: Option<crate::openid4vp::Links>,
 }
 
 /// Makes a presentation request with a fresh random challenge.
@@ -117,9 +132,19 @@ pub async fn create_request(
             "expires_in_seconds must be 1 to 2592000",
         ));
     }
-    let request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?
+    if body.archive && !body.openid4vp {
+        return Err(ServiceError::bad(
+            "archive_without_openid4vp",
+            "archive",
+            "archive is chosen at submission for requests answered through the verifier; here it needs openid4vp",
+        ));
+    }
+    let mut request = PresentationRequest::new(body.query, &body.scope, &today, max_age)?
         .with_backend(body.backend.unwrap_or_default())
         .with_grounds(body.purpose, body.legal_basis)?;
+    if body.openid4vp {
+        request = request.with_audience(state.client_id())?;
+    }
     state.check_grounds(&request)?;
     if request.backend == Backend::Groth16 && !state.keys.keys.contains_key(&shape.name()) {
         return Err(ServiceError::bad(
@@ -133,6 +158,7 @@ pub async fn create_request(
         verifier,
         created: now(),
         expires_at: now() + ttl,
+        archive: body.archive,
     };
     let id = crate::random_id();
     let (s, i, r) = (state.clone(), id.clone(), stored.clone());
@@ -142,12 +168,17 @@ pub async fn create_request(
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("worker: {e}")))??;
+    let openid4vp = body
+        .openid4vp
+        .then(|| crate::openid4vp::links(&state, &id, &stored))
+        .transpose()?;
     Ok((
         StatusCode::CREATED,
         Json(RequestMade {
             id,
             request,
             expires_at: stored.expires_at,
+            openid4vp,
         }),
     ))
 }
@@ -257,11 +288,13 @@ pub async fn submit(
     let archived_as = tokio::task::spawn_blocking(move || {
         tables::record_verification(
             &s.store,
-            &scope,
-            checked.backend,
-            &checked.nullifier,
-            &id,
-            record.as_ref(),
+            &tables::Verified {
+                scope: &scope,
+                backend: checked.backend,
+                nullifier: &checked.nullifier,
+                request_id: &id,
+                archive: record.as_ref(),
+            },
         )
     })
     .await

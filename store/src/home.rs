@@ -7,6 +7,7 @@
 //! $DOSSIER_HOME/keys/issuers/<n>.key   each issuer's key
 //! $DOSSIER_HOME/keys/accreditor.key    the accreditation authority's key
 //! $DOSSIER_HOME/keys/members/<n>.key   each committee member's key
+//! $DOSSIER_HOME/keys/openid4vp.key      the service's OpenID4VP request-signing key
 //! $DOSSIER_HOME/wallet.json            the default holder wallet
 //! ```
 
@@ -171,6 +172,7 @@ impl Home {
             KeyFile::Ledger => Ok(self.ledger_key_path()),
             KeyFile::Issuer(name) => self.issuer_key_path(name),
             KeyFile::Accreditor => Ok(self.dir.join("keys").join("accreditor.key")),
+            KeyFile::Openid4vp => Ok(self.dir.join("keys").join("openid4vp.key")),
             KeyFile::Member(name) => {
                 if !valid_issuer_name(name) {
                     return Err(refused(format!(
@@ -193,6 +195,16 @@ impl Home {
         let key = KeyPair::generate(name, &mut rand::rngs::OsRng)?;
         write_atomic(&path, key.expose_private().as_bytes(), 0o600, false)?;
         Ok(key)
+    }
+
+    /// The service's OpenID4VP request-signing key, created on first use (0600). Its `did:key`
+    /// is the client id wallets see, so it is kept, never rotated silently.
+    pub fn openid4vp_key(&self) -> Result<KeyPair, StoreError> {
+        let path = self.key_path(KeyFile::Openid4vp)?;
+        if path.exists() {
+            return read_key(&path);
+        }
+        self.new_key(KeyFile::Openid4vp, "openid4vp")
     }
 
     /// Reads a key from the home folder.
@@ -278,6 +290,8 @@ pub enum KeyFile<'a> {
     Accreditor,
     /// A committee member's key, by name.
     Member(&'a str),
+    /// The key the service signs its OpenID4VP request objects with (its verifiers' client id).
+    Openid4vp,
 }
 
 /// Creates the home folder (and missing parents) readable by its owner only; an existing folder

@@ -36,26 +36,9 @@ fn degree(holder: &Value, level: &str) -> Value {
         "fields": {"degree_level": level, "field": "law", "institution": "Law School", "award_year": 2016}})
 }
 
-/// `fixtures/w3c` when its npm packages are installed; CI installs them (`.ci/run`) and a
-/// missing install fails there.
-fn checker() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/w3c"));
-    if dir.join("node_modules/jsonld").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install fixtures/w3c (npm ci)"
-    );
-    eprintln!(
-        "SKIPPED the independent JSON-LD and Data Integrity checks: run `npm ci` in fixtures/w3c"
-    );
-    None
-}
-
 /// What `check.mjs` says of each file: (expanded, verified).
 fn independent(files: &[&Path]) -> Option<Vec<(bool, bool, String)>> {
-    let dir = checker()?;
+    let dir = dossier_tests::w3c_dir()?;
     let context = dir.join("../../core/contexts/dossier-v1.jsonld");
     let out = std::process::Command::new("node")
         .arg(dir.join("check.mjs"))
@@ -377,7 +360,7 @@ fn the_service_serves_the_context_signs_a_holders_credential_and_verifies_a_vp()
 
 /// What `pex.mjs` says of a definition and credentials: (valid, problems, selected).
 fn sphereon(definition: &Path, vcs: &[PathBuf]) -> Option<(bool, Value, Vec<bool>)> {
-    let dir = checker()?;
+    let dir = dossier_tests::w3c_dir()?;
     let out = std::process::Command::new("node")
         .arg(dir.join("pex.mjs"))
         .arg(definition)

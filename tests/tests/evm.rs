@@ -25,16 +25,7 @@ type Evm = MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>;
 const R_HEX: &str = "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
 
 fn solc_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/solc"));
-    if dir.join("node_modules/solc").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install fixtures/solc (npm ci)"
-    );
-    eprintln!("solc-js not installed: run `npm ci` in fixtures/solc to run the EVM tests");
-    None
+    dossier_tests::npm_fixture("solc", "solc", "the EVM tests (solc-js)")
 }
 
 /// A presentation (proven by the CLI) exported as Solidity and call data, compiled by solc-js.
