@@ -1,5 +1,5 @@
 //! Native primitives: our circom Poseidon per width beside the reference crate (light-poseidon)
-//! on the same inputs, the credential commitment, a string hash, and an Ed25519 entry signature.
+//! on the same inputs, our Pasta Poseidon beside halo2_poseidon's, the credential commitment, a string hash, and an Ed25519 entry signature.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
@@ -23,6 +23,25 @@ fn poseidon_widths(c: &mut Criterion) {
             b.iter(|| reference.hash(black_box(&inputs)))
         });
     }
+    g.finish();
+}
+
+/// Pasta Poseidon (P128Pow5T3) of 2 and 12 inputs: ours beside the reference crate on the same
+/// inputs (the twin tree's node and the twin commitment).
+fn pasta_poseidon(c: &mut Criterion) {
+    use dossier_core::pasta::{self, Fp};
+    use halo2_poseidon::{ConstantLength, Hash, P128Pow5T3};
+    let mut g = c.benchmark_group("pasta_poseidon");
+    let m: [Fp; 12] = std::array::from_fn(|i| Fp::from(i as u64 * 7919 + 3));
+    let pair = [m[0], m[1]];
+    g.bench_function("dossier/2", |b| b.iter(|| pasta::hash(black_box(pair))));
+    g.bench_function("halo2_poseidon/2", |b| {
+        b.iter(|| Hash::<Fp, P128Pow5T3, ConstantLength<2>, 3, 2>::init().hash(black_box(pair)))
+    });
+    g.bench_function("dossier/12", |b| b.iter(|| pasta::hash(black_box(m))));
+    g.bench_function("halo2_poseidon/12", |b| {
+        b.iter(|| Hash::<Fp, P128Pow5T3, ConstantLength<12>, 3, 2>::init().hash(black_box(m)))
+    });
     g.finish();
 }
 
@@ -79,6 +98,6 @@ fn credential(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = poseidon_widths, credential
+    targets = poseidon_widths, pasta_poseidon, credential
 }
 criterion_main!(benches);
