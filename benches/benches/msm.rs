@@ -70,7 +70,7 @@ fn back_g2(p: &bn256::G2) -> G2Affine {
     if bool::from(a.is_identity()) {
         return G2Affine::zero();
     }
-    let f2 = |v: &bn256::Fq2| ark_bn254::Fq2::new(back_fq(&v.c0()), back_fq(&v.c1()));
+    let f2 = |v: &bn256::Fq2| ark_bn254::Fq2::new(back_fq(v.c0()), back_fq(v.c1()));
     G2Affine::new_unchecked(f2(&a.x), f2(&a.y))
 }
 
@@ -140,7 +140,10 @@ fn msm(c: &mut Criterion) {
     let pk = &prover.pk;
     let (full, inputs) = assignment();
     let private = &full[inputs..];
-    let small = full.iter().filter(|x| x.into_bigint().num_bits() <= 64).count();
+    let small = full
+        .iter()
+        .filter(|x| x.into_bigint().num_bits() <= 64)
+        .count();
     println!(
         "recruitment: {} variables ({} of at most 64 bits), a_query {}, l_query {}",
         full.len(),
@@ -159,13 +162,21 @@ fn msm(c: &mut Criterion) {
     let private_h = &full_h[inputs..];
 
     // Equal to arkworks before anything is timed.
-    let ark_a = G1Projective::msm(&pk.a_query, &full).expect("msm").into_affine();
+    let ark_a = G1Projective::msm(&pk.a_query, &full)
+        .expect("msm")
+        .into_affine();
     assert_eq!(back_g1(&a_h.msm(&full_h)), ark_a, "a_query");
-    let ark_b1 = G1Projective::msm(&pk.b_g1_query, &full).expect("msm").into_affine();
+    let ark_b1 = G1Projective::msm(&pk.b_g1_query, &full)
+        .expect("msm")
+        .into_affine();
     assert_eq!(back_g1(&b1_h.msm(&full_h)), ark_b1, "b_g1_query");
-    let ark_l = G1Projective::msm(&pk.l_query, private).expect("msm").into_affine();
+    let ark_l = G1Projective::msm(&pk.l_query, private)
+        .expect("msm")
+        .into_affine();
     assert_eq!(back_g1(&l_h.msm(private_h)), ark_l, "l_query");
-    let ark_b2 = G2Projective::msm(&pk.b_g2_query, &full).expect("msm").into_affine();
+    let ark_b2 = G2Projective::msm(&pk.b_g2_query, &full)
+        .expect("msm")
+        .into_affine();
     assert_eq!(back_g2(&b2_h.msm(&full_h)), ark_b2, "b_g2_query");
 
     let mut g = c.benchmark_group("msm_recruitment");

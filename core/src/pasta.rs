@@ -152,7 +152,10 @@ pub fn permute(state: &mut [Fp; 3]) {
     let c = constants();
     let mut s = *state;
     for rc in &c.first {
-        s = mds(&c.mds, [sbox(s[0] + rc[0]), sbox(s[1] + rc[1]), sbox(s[2] + rc[2])]);
+        s = mds(
+            &c.mds,
+            [sbox(s[0] + rc[0]), sbox(s[1] + rc[1]), sbox(s[2] + rc[2])],
+        );
     }
     for r in &c.partial {
         let x0 = sbox(s[0] + r.constant);
@@ -169,7 +172,10 @@ pub fn permute(state: &mut [Fp; 3]) {
         h[1][0] * s[1] + h[1][1] * s[2],
     ];
     for rc in &c.last {
-        s = mds(&c.mds, [sbox(s[0] + rc[0]), sbox(s[1] + rc[1]), sbox(s[2] + rc[2])]);
+        s = mds(
+            &c.mds,
+            [sbox(s[0] + rc[0]), sbox(s[1] + rc[1]), sbox(s[2] + rc[2])],
+        );
     }
     *state = s;
 }
@@ -357,10 +363,9 @@ mod tests {
     /// zcash's permutation and hash vectors (`fixtures/pasta-poseidon/vectors.json`).
     #[test]
     fn the_permutation_and_hash_match_zcash_vectors() {
-        let vectors: serde_json::Value = serde_json::from_str(include_str!(
-            "../../fixtures/pasta-poseidon/vectors.json"
-        ))
-        .expect("json");
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/pasta-poseidon/vectors.json"))
+                .expect("json");
         let list = |k: &str| vectors[k].as_array().expect("list").clone();
         let three = |v: &serde_json::Value| -> [Fp; 3] {
             let e: Vec<Fp> = v
