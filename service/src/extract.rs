@@ -313,6 +313,38 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
     format!("{what} (line {}, column {})", e.line(), e.column())
 }
 
+/// A body of one media type, read whole and bounded by the service's limit (415 for another
+/// media type, 413 beyond the limit).
+async fn bounded_body(
+    req: Request,
+    state: &Arc<AppState>,
+    media_type: &str,
+) -> Result<axum::body::Bytes, ServiceError> {
+    let limit = state.limits.body_bytes;
+    let expected = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(media_type));
+    if !expected {
+        return Err(ServiceError::UnsupportedMediaType);
+    }
+    let bytes = axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ServiceError::TooLarge { limit }
+            } else {
+                ServiceError::bad("bad_body", "body", "the body could not be read")
+            }
+        })?;
+    if bytes.len() > limit {
+        return Err(ServiceError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
 /// A JSON body, bounded in size and nesting.
 pub struct Body<T>(pub T);
 
@@ -320,28 +352,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for Body<T> {
     type Rejection = ServiceError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let limit = state.limits.body_bytes;
-        let json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
-            return Err(ServiceError::UnsupportedMediaType);
-        }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ServiceError::TooLarge { limit }
-                } else {
-                    ServiceError::bad("bad_body", "body", "the body could not be read")
-                }
-            })?;
-        if bytes.len() > limit {
-            return Err(ServiceError::TooLarge { limit });
-        }
+        let bytes = bounded_body(req, state, "application/json").await?;
         if json_depth(&bytes) > state.limits.json_depth {
             return Err(ServiceError::bad(
                 "too_deep",
@@ -363,31 +374,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for FormBody<T> {
     type Rejection = ServiceError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let limit = state.limits.body_bytes;
-        let form = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|t| {
-                t.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form {
-            return Err(ServiceError::UnsupportedMediaType);
-        }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ServiceError::TooLarge { limit }
-                } else {
-                    ServiceError::bad("bad_body", "body", "the body could not be read")
-                }
-            })?;
-        if bytes.len() > limit {
-            return Err(ServiceError::TooLarge { limit });
-        }
+        let bytes = bounded_body(req, state, "application/x-www-form-urlencoded").await?;
         serde_urlencoded::from_bytes(&bytes)
             .map(FormBody)
             .map_err(|_| {
