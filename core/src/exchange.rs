@@ -217,14 +217,7 @@ fn descriptor(i: usize, c: &CredentialQuery, schemas: &SchemaSet) -> Result<Valu
             "filter": {"type": "string", "enum": c.issuers}}),
     ];
     for (name, ops) in &c.predicates {
-        let field = schema
-            .fields
-            .iter()
-            .find(|f| &f.name == name)
-            .ok_or_else(|| CoreError::UnknownField {
-                schema: c.schema.clone(),
-                field: name.clone(),
-            })?;
+        let field = schema.field(name)?;
         let filter = match &field.ty {
             FieldType::Enum { members } => enum_filter(members, ops),
             other => scalar_filter(other, ops),

@@ -119,14 +119,7 @@ fn credential_query(
     // One claim per field, constrained or disclosed (DCQL forbids pointing at a claim twice).
     let mut fields: BTreeMap<&str, Option<Value>> = BTreeMap::new();
     for (name, ops) in &c.predicates {
-        let field = schema
-            .fields
-            .iter()
-            .find(|f| &f.name == name)
-            .ok_or_else(|| CoreError::UnknownField {
-                schema: c.schema.clone(),
-                field: name.clone(),
-            })?;
+        let field = schema.field(name)?;
         fields.insert(name, admissible_values(&field.ty, ops));
     }
     for name in &c.reveal {

@@ -237,6 +237,17 @@ impl Schema {
     pub fn slot_of(&self, field: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == field)
     }
+
+    /// A field by name, or [`CoreError::UnknownField`] naming this schema.
+    pub fn field(&self, name: &str) -> Result<&SchemaField, CoreError> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| CoreError::UnknownField {
+                schema: self.name.clone(),
+                field: name.to_string(),
+            })
+    }
 }
 
 /// The schemas a tool knows, by name.
