@@ -285,17 +285,9 @@ pub async fn response(
     };
     let verdict = serde_json::to_value(&checked.verdict)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let record = stored.archive.then(|| {
-        json!({
-            "request_id": id,
-            "verifier": stored.verifier,
-            "verified_at": now(),
-            "scope": stored.request.scope,
-            "request": stored.request,
-            "presentation": presentation,
-            "proven": checked.verdict.proven,
-        })
-    });
+    let record = stored
+        .archive
+        .then(|| stored.archive_record(&id, &presentation, &checked.verdict.proven));
     let outcome = json!({"status": "verified", "verdict": verdict, "at": now()});
     let (s, i) = (state.clone(), id.clone());
     let recorded = tokio::task::spawn_blocking(move || {

@@ -41,6 +41,27 @@ pub struct StoredRequest {
     pub archive: bool,
 }
 
+impl StoredRequest {
+    /// The archive's record of a verification of this request (what a regulator re-verifies:
+    /// the request, the proof, its public inputs and checkpoint; no opening).
+    pub fn archive_record(
+        &self,
+        id: &str,
+        presentation: &Presentation,
+        proven: &[String],
+    ) -> Value {
+        json!({
+            "request_id": id,
+            "verifier": self.verifier,
+            "verified_at": now(),
+            "scope": self.request.scope,
+            "request": self.request,
+            "presentation": presentation,
+            "proven": proven,
+        })
+    }
+}
+
 /// What a verifier asks for.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -272,17 +293,9 @@ pub async fn submit(
     let checked = check(&state, stored.request.clone(), presentation.clone()).await?;
     let verdict = serde_json::to_value(&checked.verdict)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let record = body.archive.then(|| {
-        json!({
-            "request_id": id,
-            "verifier": verifier,
-            "verified_at": now(),
-            "scope": stored.request.scope,
-            "request": stored.request,
-            "presentation": presentation,
-            "proven": checked.verdict.proven,
-        })
-    });
+    let record = body
+        .archive
+        .then(|| stored.archive_record(&id, &presentation, &checked.verdict.proven));
     let scope = stored.request.scope.clone();
     let s = state.clone();
     let archived_as = tokio::task::spawn_blocking(move || {
