@@ -183,7 +183,7 @@ pub struct CampaignAudit {
 /// campaign closed, and verifies at the time it was received exactly when it was shortlisted,
 /// under its own nullifier; no candidate is shortlisted twice; no application on the ledger is
 /// missing from the archive.
-pub fn audit_campaigns<D: dossier_store::ReadableDatabase>(
+pub fn audit_campaigns<D: dossier_store::Reading>(
     store: &dossier_store::Store<D>,
     entries: &[Entry],
     params: &Path,

@@ -723,7 +723,7 @@ pub fn record_on_ledger(
 /// Checks that the ledger records the ceremony of each of `params`' keys: the entry (which
 /// must say exactly what the manifest says), its signature by the ledger's key, and its
 /// inclusion in `note`, a checkpoint opened under `trust`. Returns each shape's entry index.
-pub fn check_on_ledger<D: dossier_store::ReadableDatabase>(
+pub fn check_on_ledger<D: dossier_store::Reading>(
     store: &dossier_store::Store<D>,
     trust: &dossier_core::checkpoint::Trust,
     note: &str,

@@ -105,7 +105,7 @@ impl RevocationRequest {
 }
 
 /// The key in force of a subject, as the store has it.
-fn key_in_force<D: dossier_store::ReadableDatabase>(
+fn key_in_force<D: dossier_store::Reading>(
     store: &Store<D>,
     subject: &str,
 ) -> Result<[u8; 32], CliError> {
@@ -119,7 +119,7 @@ fn key_in_force<D: dossier_store::ReadableDatabase>(
     }
 }
 
-fn ledger_origin<D: dossier_store::ReadableDatabase>(store: &Store<D>) -> Result<String, CliError> {
+fn ledger_origin<D: dossier_store::Reading>(store: &Store<D>) -> Result<String, CliError> {
     Ok(store
         .ledger_identity()?
         .ok_or_else(|| CliError::Input("the ledger has no key yet".into()))?

@@ -536,7 +536,7 @@ pub struct RoundAudit {
 }
 
 /// Re-verifies every round proof the store keeps, under `trust` (the audit's `dossier audit`).
-pub fn audit_proofs<D: dossier_store::ReadableDatabase>(
+pub fn audit_proofs<D: dossier_store::Reading>(
     store: &dossier_store::Store<D>,
     params: &Path,
     trust: &dossier_verifier::Trust,

@@ -17,34 +17,26 @@ use crate::ServiceError;
 use dossier_core::credential::CredentialOpening;
 use dossier_core::presentation::Backend;
 use dossier_core::{field, Fr};
+use dossier_store::kv::{Readable, Reading, TableDef, WriteTxn};
 use dossier_store::{Store, StoreError};
-use redb::{
-    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
-};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// Openings by (registry, credential id).
-pub const OPENINGS: TableDefinition<(u32, u32), &str> = TableDefinition::new("svc_openings");
+pub const OPENINGS: TableDef<(u32, u32), &str> = TableDef::new("svc_openings");
 /// Which credentials each holder has.
-pub const HOLDER_INDEX: TableDefinition<([u8; 32], u32, u32), ()> =
-    TableDefinition::new("svc_holder_index");
+pub const HOLDER_INDEX: TableDef<([u8; 32], u32, u32), ()> = TableDef::new("svc_holder_index");
 /// Presentation requests by id.
-pub const REQUESTS: TableDefinition<&str, &str> = TableDefinition::new("svc_requests");
+pub const REQUESTS: TableDef<&str, &str> = TableDef::new("svc_requests");
 /// Nullifiers used, by scope.
-pub const NULLIFIERS: TableDefinition<(&str, [u8; 32]), &str> =
-    TableDefinition::new("svc_nullifiers");
+pub const NULLIFIERS: TableDef<(&str, [u8; 32]), &str> = TableDef::new("svc_nullifiers");
 /// The backend of each scope.
-pub const SCOPES: TableDefinition<&str, &str> = TableDefinition::new("svc_scopes");
+pub const SCOPES: TableDef<&str, &str> = TableDef::new("svc_scopes");
 /// Archived verifications.
-pub const ARCHIVE: TableDefinition<u64, &str> = TableDefinition::new("svc_archive");
+pub const ARCHIVE: TableDef<u64, &str> = TableDef::new("svc_archive");
 /// Jobs by id.
-pub const JOBS: TableDefinition<&str, &str> = TableDefinition::new("svc_jobs");
+pub const JOBS: TableDef<&str, &str> = TableDef::new("svc_jobs");
 /// OpenID4VP answers by request id.
-pub const OPENID4VP: TableDefinition<&str, &str> = TableDefinition::new("svc_openid4vp");
-
-fn db_err(e: impl Into<redb::Error>) -> ServiceError {
-    ServiceError::Store(StoreError::Db(e.into()))
-}
+pub const OPENID4VP: TableDef<&str, &str> = TableDef::new("svc_openid4vp");
 
 /// JSON for a table value.
 pub fn to_json<T: Serialize>(v: &T) -> Result<String, ServiceError> {
@@ -58,23 +50,23 @@ pub fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, ServiceError> {
 
 /// Creates the service's tables if absent.
 pub fn ensure(store: &Store) -> Result<(), ServiceError> {
-    let txn = store.raw().begin_write().map_err(db_err)?;
-    txn.open_table(OPENINGS).map_err(db_err)?;
-    txn.open_table(HOLDER_INDEX).map_err(db_err)?;
-    txn.open_table(REQUESTS).map_err(db_err)?;
-    txn.open_table(NULLIFIERS).map_err(db_err)?;
-    txn.open_table(SCOPES).map_err(db_err)?;
-    txn.open_table(ARCHIVE).map_err(db_err)?;
-    txn.open_table(JOBS).map_err(db_err)?;
-    txn.open_table(OPENID4VP).map_err(db_err)?;
-    txn.commit().map_err(db_err)?;
+    let txn = store.raw().begin_write()?;
+    txn.open_table(OPENINGS)?;
+    txn.open_table(HOLDER_INDEX)?;
+    txn.open_table(REQUESTS)?;
+    txn.open_table(NULLIFIERS)?;
+    txn.open_table(SCOPES)?;
+    txn.open_table(ARCHIVE)?;
+    txn.open_table(JOBS)?;
+    txn.open_table(OPENID4VP)?;
+    txn.commit()?;
     Ok(())
 }
 
 /// Refuses, inside an update's transaction, a new version of another schema than the live
 /// credential's (an update replaces a status credential; it never changes what it is).
 pub fn keep_schema(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     registry: u32,
     credential_id: u32,
     schema: &str,
@@ -97,7 +89,7 @@ pub fn keep_schema(
 
 /// Keeps openings inside the store's own write transaction (issue or update).
 pub fn keep_openings(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     registry: u32,
     openings: &[CredentialOpening],
 ) -> Result<(), StoreError> {
@@ -124,7 +116,7 @@ pub fn keep_openings(
 }
 
 /// Forgets a revoked credential's opening inside the store's revoke transaction.
-pub fn forget_opening(txn: &WriteTransaction, registry: u32, id: u32) -> Result<(), StoreError> {
+pub fn forget_opening(txn: &WriteTxn, registry: u32, id: u32) -> Result<(), StoreError> {
     let mut t = txn.open_table(OPENINGS)?;
     let prev = t.remove((registry, id))?.map(|v| v.value().to_string());
     if let Some(prev) = prev {
@@ -141,40 +133,34 @@ pub fn forget_opening(txn: &WriteTransaction, registry: u32, id: u32) -> Result<
 
 /// Every live credential opening an issuer's registry holds (the current versions of the
 /// credentials the service issued or updated), by credential id.
-pub fn issuer_openings<D: ReadableDatabase>(
+pub fn issuer_openings<D: Reading>(
     store: &Store<D>,
     registry: u32,
 ) -> Result<Vec<CredentialOpening>, ServiceError> {
-    let txn = store.raw().begin_read().map_err(db_err)?;
-    let openings = txn.open_table(OPENINGS).map_err(db_err)?;
+    let txn = store.raw().begin_read()?;
+    let openings = txn.open_table(OPENINGS)?;
     let mut out = Vec::new();
-    for row in openings
-        .range((registry, 0u32)..=(registry, u32::MAX))
-        .map_err(db_err)?
-    {
-        let (_, v) = row.map_err(db_err)?;
+    for row in openings.range((registry, 0u32)..=(registry, u32::MAX))? {
+        let (_, v) = row?;
         out.push(from_json(v.value())?);
     }
     Ok(out)
 }
 
 /// Every live credential opening of one holder.
-pub fn openings_of<D: ReadableDatabase>(
+pub fn openings_of<D: Reading>(
     store: &Store<D>,
     holder: &Fr,
 ) -> Result<Vec<CredentialOpening>, ServiceError> {
-    let txn = store.raw().begin_read().map_err(db_err)?;
-    let index = txn.open_table(HOLDER_INDEX).map_err(db_err)?;
-    let openings = txn.open_table(OPENINGS).map_err(db_err)?;
+    let txn = store.raw().begin_read()?;
+    let index = txn.open_table(HOLDER_INDEX)?;
+    let openings = txn.open_table(OPENINGS)?;
     let h = field::to_be_bytes(holder);
     let mut out = Vec::new();
-    for row in index
-        .range((h, 0u32, 0u32)..=(h, u32::MAX, u32::MAX))
-        .map_err(db_err)?
-    {
-        let (k, _) = row.map_err(db_err)?;
+    for row in index.range((h, 0u32, 0u32)..=(h, u32::MAX, u32::MAX))? {
+        let (k, _) = row?;
         let (_, registry, id) = k.value();
-        if let Some(v) = openings.get((registry, id)).map_err(db_err)? {
+        if let Some(v) = openings.get((registry, id))? {
             out.push(from_json(v.value())?);
         }
     }
@@ -184,42 +170,39 @@ pub fn openings_of<D: ReadableDatabase>(
 /// Reads a JSON record by string key.
 pub fn get<T: DeserializeOwned>(
     store: &Store,
-    table: TableDefinition<&str, &str>,
+    table: TableDef<&'static str, &'static str>,
     key: &str,
 ) -> Result<Option<T>, ServiceError> {
-    let txn = store.raw().begin_read().map_err(db_err)?;
-    let t = txn.open_table(table).map_err(db_err)?;
-    let v = t.get(key).map_err(db_err)?;
+    let txn = store.raw().begin_read()?;
+    let t = txn.open_table(table)?;
+    let v = t.get(key)?;
     v.map(|v| from_json(v.value())).transpose()
 }
 
 /// Writes a JSON record by string key, durably.
 pub fn put<T: Serialize>(
     store: &Store,
-    table: TableDefinition<&str, &str>,
+    table: TableDef<&'static str, &'static str>,
     key: &str,
     value: &T,
 ) -> Result<(), ServiceError> {
     let text = to_json(value)?;
-    let txn = store.raw().begin_write().map_err(db_err)?;
-    txn.open_table(table)
-        .map_err(db_err)?
-        .insert(key, text.as_str())
-        .map_err(db_err)?;
-    txn.commit().map_err(db_err)?;
+    let txn = store.raw().begin_write()?;
+    txn.open_table(table)?.insert(key, text.as_str())?;
+    txn.commit()?;
     Ok(())
 }
 
 /// Every record of a table keyed by string.
 pub fn all<T: DeserializeOwned>(
     store: &Store,
-    table: TableDefinition<&str, &str>,
+    table: TableDef<&'static str, &'static str>,
 ) -> Result<Vec<(String, T)>, ServiceError> {
-    let txn = store.raw().begin_read().map_err(db_err)?;
-    let t = txn.open_table(table).map_err(db_err)?;
+    let txn = store.raw().begin_read()?;
+    let t = txn.open_table(table)?;
     let mut out = Vec::new();
-    for row in t.iter().map_err(db_err)? {
-        let (k, v) = row.map_err(db_err)?;
+    for row in t.iter()? {
+        let (k, v) = row?;
         out.push((k.value().to_string(), from_json(v.value())?));
     }
     Ok(out)
@@ -235,14 +218,14 @@ fn scope_conflict(used: &str) -> ServiceError {
 }
 
 /// Binds a scope to a backend, or refuses if the scope belongs to another, in `txn`.
-fn bind_scope(txn: &WriteTransaction, scope: &str, backend: Backend) -> Result<(), ServiceError> {
-    let mut t = txn.open_table(SCOPES).map_err(db_err)?;
-    let used = t.get(scope).map_err(db_err)?.map(|v| v.value().to_string());
+fn bind_scope(txn: &WriteTxn, scope: &str, backend: Backend) -> Result<(), ServiceError> {
+    let mut t = txn.open_table(SCOPES)?;
+    let used = t.get(scope)?.map(|v| v.value().to_string());
     match used {
         Some(used) if used != backend.name() => Err(scope_conflict(&used)),
         Some(_) => Ok(()),
         None => {
-            t.insert(scope, backend.name()).map_err(db_err)?;
+            t.insert(scope, backend.name())?;
             Ok(())
         }
     }
@@ -257,13 +240,11 @@ pub fn put_request<T: Serialize>(
     backend: Backend,
     request: &T,
 ) -> Result<(), ServiceError> {
-    let txn = store.raw().begin_write().map_err(db_err)?;
+    let txn = store.raw().begin_write()?;
     bind_scope(&txn, scope, backend)?;
-    txn.open_table(REQUESTS)
-        .map_err(db_err)?
-        .insert(id, to_json(request)?.as_str())
-        .map_err(db_err)?;
-    txn.commit().map_err(db_err)?;
+    txn.open_table(REQUESTS)?
+        .insert(id, to_json(request)?.as_str())?;
+    txn.commit()?;
     Ok(())
 }
 
@@ -286,9 +267,9 @@ pub struct Verified<'a> {
 /// in one transaction. Fails with a conflict if the nullifier was used in the scope before, or if
 /// the scope belongs to another backend.
 pub fn record_verification(store: &Store, v: &Verified<'_>) -> Result<Option<u64>, ServiceError> {
-    let txn = store.raw().begin_write().map_err(db_err)?;
+    let txn = store.raw().begin_write()?;
     let seq = record_in(&txn, v)?;
-    txn.commit().map_err(db_err)?;
+    txn.commit()?;
     Ok(seq)
 }
 
@@ -299,25 +280,23 @@ pub fn record_openid4vp_verification(
     v: &Verified<'_>,
     outcome: &serde_json::Value,
 ) -> Result<Option<u64>, ServiceError> {
-    let txn = store.raw().begin_write().map_err(db_err)?;
+    let txn = store.raw().begin_write()?;
     refuse_if_verified(&txn, v.request_id)?;
     let seq = record_in(&txn, v)?;
     let mut outcome = outcome.clone();
     if let Some(seq) = seq {
         outcome["archived_as"] = serde_json::Value::from(seq);
     }
-    txn.open_table(OPENID4VP)
-        .map_err(db_err)?
-        .insert(v.request_id, to_json(&outcome)?.as_str())
-        .map_err(db_err)?;
-    txn.commit().map_err(db_err)?;
+    txn.open_table(OPENID4VP)?
+        .insert(v.request_id, to_json(&outcome)?.as_str())?;
+    txn.commit()?;
     Ok(seq)
 }
 
 /// A verified answer closes an OpenID4VP transaction.
-fn refuse_if_verified(txn: &WriteTransaction, request_id: &str) -> Result<(), ServiceError> {
-    let t = txn.open_table(OPENID4VP).map_err(db_err)?;
-    let status = match t.get(request_id).map_err(db_err)? {
+fn refuse_if_verified(txn: &WriteTxn, request_id: &str) -> Result<(), ServiceError> {
+    let t = txn.open_table(OPENID4VP)?;
+    let status = match t.get(request_id)? {
         Some(v) => from_json::<serde_json::Value>(v.value())?["status"].clone(),
         None => return Ok(()),
     };
@@ -337,38 +316,36 @@ pub fn note_openid4vp(
     request_id: &str,
     outcome: &serde_json::Value,
 ) -> Result<(), ServiceError> {
-    let txn = store.raw().begin_write().map_err(db_err)?;
+    let txn = store.raw().begin_write()?;
     refuse_if_verified(&txn, request_id)?;
-    txn.open_table(OPENID4VP)
-        .map_err(db_err)?
-        .insert(request_id, to_json(outcome)?.as_str())
-        .map_err(db_err)?;
-    txn.commit().map_err(db_err)?;
+    txn.open_table(OPENID4VP)?
+        .insert(request_id, to_json(outcome)?.as_str())?;
+    txn.commit()?;
     Ok(())
 }
 
-fn record_in(txn: &WriteTransaction, v: &Verified<'_>) -> Result<Option<u64>, ServiceError> {
+fn record_in(txn: &WriteTxn, v: &Verified<'_>) -> Result<Option<u64>, ServiceError> {
     // The nullifier's 32 bytes (a BN254 or a Pallas element, by the presentation's backend).
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(v.nullifier.trim_start_matches("0x"), &mut bytes)
         .map_err(|_| ServiceError::Internal("a verified nullifier is not 32 hex bytes".into()))?;
     bind_scope(txn, v.scope, v.backend)?;
-    let mut n = txn.open_table(NULLIFIERS).map_err(db_err)?;
+    let mut n = txn.open_table(NULLIFIERS)?;
     let key = (v.scope, bytes);
-    if n.get(key).map_err(db_err)?.is_some() {
+    if n.get(key)?.is_some() {
         return Err(ServiceError::Conflict {
             code: "replayed",
             message: "this holder already presented a proof in this scope".into(),
         });
     }
-    n.insert(key, v.request_id).map_err(db_err)?;
+    n.insert(key, v.request_id)?;
     match v.archive {
         Some(record) => {
-            let mut a = txn.open_table(ARCHIVE).map_err(db_err)?;
-            let seq = a.len().map_err(db_err)?;
+            let mut a = txn.open_table(ARCHIVE)?;
+            let seq = a.len()?;
             let mut record = record.clone();
             record["seq"] = serde_json::Value::from(seq);
-            a.insert(seq, to_json(&record)?.as_str()).map_err(db_err)?;
+            a.insert(seq, to_json(&record)?.as_str())?;
             Ok(Some(seq))
         }
         None => Ok(None),
@@ -381,14 +358,11 @@ pub fn archive_page(
     start: u64,
     limit: u64,
 ) -> Result<Vec<serde_json::Value>, ServiceError> {
-    let txn = store.raw().begin_read().map_err(db_err)?;
-    let t = txn.open_table(ARCHIVE).map_err(db_err)?;
+    let txn = store.raw().begin_read()?;
+    let t = txn.open_table(ARCHIVE)?;
     let mut out = Vec::new();
-    for row in t
-        .range(start..start.saturating_add(limit))
-        .map_err(db_err)?
-    {
-        let (_, v) = row.map_err(db_err)?;
+    for row in t.range(start..start.saturating_add(limit))? {
+        let (_, v) = row?;
         out.push(from_json(v.value())?);
     }
     Ok(out)

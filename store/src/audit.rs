@@ -21,6 +21,7 @@
 //!   registries': a registry changed outside the log shows here.
 
 use crate::export::LedgerExport;
+use crate::kv::Reading;
 use crate::ledger::MemoryLog;
 use crate::registry::{self, MemoryTree};
 use crate::{Store, StoreError};
@@ -31,7 +32,6 @@ use dossier_core::keys::{public_from_bytes, public_from_verifier_key};
 use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, log_proof, Fr};
 use rayon::prelude::*;
-use redb::ReadableDatabase;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -683,7 +683,7 @@ impl<'c> Replay<'c> {
 /// Audits a store: its ledger as [`audit`] does, and then every node of every registry it holds
 /// against the replayed registries. A node written outside the log (even one whose root was
 /// left alone) is reported with its position.
-pub fn audit_store<D: ReadableDatabase>(
+pub fn audit_store<D: Reading>(
     store: &Store<D>,
     trusted_key: Option<&str>,
 ) -> Result<Result<AuditReport, Discrepancy>, StoreError> {

@@ -10,17 +10,14 @@
 //! The copy holds credential openings: it is created readable by its owner only, like the store.
 
 use crate::db::*;
+use crate::kv::{Database, Ordered, ReadTxn, Readable, Reading, TableDef, WriteTxn};
 use crate::{Store, StoreError};
-use redb::{
-    Database, Key, MultimapTableHandle, ReadTransaction, ReadableDatabase, ReadableTableMetadata,
-    TableDefinition, TableHandle, Value, WriteTransaction,
-};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// How one table is copied from a snapshot into a backup.
-pub type Copier = fn(&ReadTransaction, &WriteTransaction) -> Result<u64, StoreError>;
+pub type Copier = fn(&ReadTxn<'_>, &WriteTxn) -> Result<u64, StoreError>;
 
 /// A table a backup copies: its name and its copier.
 #[derive(Clone)]
@@ -32,19 +29,15 @@ pub struct TableCopy {
 }
 
 /// Copies every row of one table (absent from the snapshot: nothing to copy).
-pub fn copy_table<K: Key + 'static, V: Value + 'static>(
-    def: TableDefinition<K, V>,
-    from: &ReadTransaction,
-    to: &WriteTransaction,
+pub fn copy_table<K: Ordered, V: redb::Value + 'static>(
+    def: TableDef<K, V>,
+    from: &ReadTxn<'_>,
+    to: &WriteTxn,
 ) -> Result<u64, StoreError> {
-    let src = match from.open_table(def) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
-        Err(e) => return Err(e.into()),
-    };
+    let src = from.open_table(def)?;
     let mut dst = to.open_table(def)?;
     let mut rows = 0u64;
-    for row in redb::ReadableTable::iter(&src)? {
+    for row in src.iter()? {
         let (k, v) = row?;
         dst.insert(k.value(), v.value())?;
         rows += 1;
@@ -53,7 +46,7 @@ pub fn copy_table<K: Key + 'static, V: Value + 'static>(
 }
 
 /// A table's name.
-pub fn table_name<K: Key + 'static, V: Value + 'static>(def: &TableDefinition<K, V>) -> String {
+pub fn table_name<K: Ordered, V: redb::Value + 'static>(def: &TableDef<K, V>) -> String {
     def.name().to_string()
 }
 
@@ -129,7 +122,7 @@ fn refused(reason: impl Into<String>) -> StoreError {
     }
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// Writes a consistent snapshot of the store to `dest` (which must not exist), copying the
     /// store's tables and `extra` ones. Refused, with nothing written, if the store holds a
     /// table neither names. The file appears at `dest` only once complete and on disk.
@@ -183,21 +176,14 @@ impl<D: ReadableDatabase> Store<D> {
 }
 
 /// Refuses a snapshot holding a table the backup would not copy.
-fn check_covered(snapshot: &ReadTransaction, tables: &[TableCopy]) -> Result<(), StoreError> {
+fn check_covered(snapshot: &ReadTxn<'_>, tables: &[TableCopy]) -> Result<(), StoreError> {
     let known: BTreeSet<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-    for t in snapshot.list_tables()? {
-        if !known.contains(t.name()) {
+    for name in snapshot.table_names()? {
+        if !known.contains(name.as_str()) {
             return Err(refused(format!(
-                "table `{}` is not known to the backup: refusing an incomplete copy",
-                t.name()
+                "table `{name}` is not known to the backup: refusing an incomplete copy"
             )));
         }
-    }
-    if let Some(t) = snapshot.list_multimap_tables()?.next() {
-        return Err(refused(format!(
-            "table `{}` is not known to the backup: refusing an incomplete copy",
-            t.name()
-        )));
     }
     Ok(())
 }
@@ -206,7 +192,7 @@ fn check_covered(snapshot: &ReadTransaction, tables: &[TableCopy]) -> Result<(),
 /// the rows copied.
 fn write_copy(
     path: &Path,
-    snapshot: &ReadTransaction,
+    snapshot: &ReadTxn<'_>,
     tables: &[TableCopy],
 ) -> Result<u64, StoreError> {
     {
@@ -218,7 +204,7 @@ fn write_copy(
             .open(path)
             .map_err(io(path))?;
     }
-    let db = Database::create(path)?;
+    let db = Database::Redb(redb::Database::create(path)?);
     let txn = db.begin_write()?;
     let mut rows = 0u64;
     for t in tables {

@@ -13,6 +13,7 @@
 //! -> JSON rating; `ballot_nullifiers` (ballot id, appraisee index, nullifier) -> sequence.
 
 use crate::db::{append_entry, record_from_json, record_json};
+use crate::kv::{Readable, Reading, TableDef, WriteTxn};
 use crate::registry::{self, MembershipPath, MemoryTree};
 use crate::{Store, StoreError};
 use ark_ff::Zero;
@@ -22,16 +23,14 @@ use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::keys::KeyPair;
 use dossier_core::pasta::Fp;
 use dossier_core::{field, Fr};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 /// `ballots`: ballot id -> JSON [`BallotRecord`].
-pub const BALLOTS: TableDefinition<[u8; 32], &str> = TableDefinition::new("ballots");
+pub const BALLOTS: TableDef<[u8; 32], &str> = TableDef::new("ballots");
 /// `ballot_ratings`: (ballot id, sequence) -> JSON [`Rating`].
-pub const RATINGS: TableDefinition<([u8; 32], u32), &str> = TableDefinition::new("ballot_ratings");
+pub const RATINGS: TableDef<([u8; 32], u32), &str> = TableDef::new("ballot_ratings");
 /// `ballot_nullifiers`: (ballot id, appraisee index, nullifier hex) -> sequence.
-pub const NULLIFIERS: TableDefinition<([u8; 32], u16, &str), u32> =
-    TableDefinition::new("ballot_nullifiers");
+pub const NULLIFIERS: TableDef<([u8; 32], u16, &str), u32> = TableDef::new("ballot_nullifiers");
 
 /// A ballot as the store knows it: what it keeps, and how many ratings its archive holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -130,7 +129,7 @@ fn refused(reason: impl Into<String>) -> StoreError {
 
 /// How many ratings a ballot's archive holds: one past its last sequence number.
 fn count_ratings(
-    t: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    t: &impl Readable<([u8; 32], u32), &'static str>,
     key: [u8; 32],
 ) -> Result<u32, StoreError> {
     Ok(match t.range((key, 0)..=(key, u32::MAX))?.next_back() {
@@ -141,8 +140,8 @@ fn count_ratings(
 
 /// A ballot's record inside a transaction (read or write), or `UnknownBallot`.
 fn record_in(
-    ballots: &impl ReadableTable<[u8; 32], &'static str>,
-    ratings: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    ballots: &impl Readable<[u8; 32], &'static str>,
+    ratings: &impl Readable<([u8; 32], u32), &'static str>,
     key: [u8; 32],
 ) -> Result<BallotRecord, StoreError> {
     let v = ballots.get(key)?.ok_or(StoreError::UnknownBallot)?;
@@ -175,7 +174,7 @@ impl Store {
         key: &KeyPair,
         ballot: &Ballot,
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn, u64) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         ballot.check()?;
         if key.name() != ballot.issuer {
@@ -325,7 +324,7 @@ impl Store {
 }
 
 fn ratings_in(
-    t: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    t: &impl Readable<([u8; 32], u32), &'static str>,
     key: [u8; 32],
 ) -> Result<Vec<Rating>, StoreError> {
     ratings_range(t, key, 0, u32::MAX)
@@ -333,7 +332,7 @@ fn ratings_in(
 
 /// Ratings `start` to `end` (inclusive) of a ballot's archive.
 fn ratings_range(
-    t: &impl ReadableTable<([u8; 32], u32), &'static str>,
+    t: &impl Readable<([u8; 32], u32), &'static str>,
     key: [u8; 32],
     start: u32,
     end: u32,
@@ -345,27 +344,19 @@ fn ratings_range(
     Ok(out)
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// A ballot by name.
     pub fn ballot(&self, name: &str) -> Result<BallotRecord, StoreError> {
         let id = dossier_core::ballot::ballot_id(name)?;
         let txn = self.raw().begin_read()?;
-        let t = match txn.open_table(BALLOTS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownBallot),
-            Err(e) => return Err(e.into()),
-        };
+        let t = txn.open_table(BALLOTS)?;
         record_in(&t, &txn.open_table(RATINGS)?, field::to_be_bytes(&id))
     }
 
     /// Every ballot, by id.
     pub fn ballots(&self) -> Result<Vec<BallotRecord>, StoreError> {
         let txn = self.raw().begin_read()?;
-        let t = match txn.open_table(BALLOTS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
+        let t = txn.open_table(BALLOTS)?;
         let ratings = txn.open_table(RATINGS)?;
         let mut out = Vec::with_capacity(t.len()? as usize);
         for row in t.iter()? {

@@ -16,21 +16,20 @@
 //! entry.
 
 use crate::db::{append_entry, record_from_json, record_json};
+use crate::kv::{Readable, Reading, TableDef};
 use crate::{Store, StoreError};
 use dossier_core::entry::{Entry, EntryBody, MAX_NAME};
 use dossier_core::keys::KeyPair;
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// `campaigns`: campaign id -> JSON [`Campaign`].
-pub const CAMPAIGNS: TableDefinition<[u8; 32], &str> = TableDefinition::new("campaigns");
+pub const CAMPAIGNS: TableDef<[u8; 32], &str> = TableDef::new("campaigns");
 /// `applications`: (campaign id, sequence) -> JSON [`Application`].
-pub const APPLICATIONS: TableDefinition<([u8; 32], u64), &str> =
-    TableDefinition::new("applications");
+pub const APPLICATIONS: TableDef<([u8; 32], u64), &str> = TableDef::new("applications");
 /// `campaign_nullifiers`: (campaign id, nullifier) -> the shortlisting entry.
-pub const CAMPAIGN_NULLIFIERS: TableDefinition<([u8; 32], [u8; 32]), u64> =
-    TableDefinition::new("campaign_nullifiers");
+pub const CAMPAIGN_NULLIFIERS: TableDef<([u8; 32], [u8; 32]), u64> =
+    TableDef::new("campaign_nullifiers");
 
 /// The largest presentation or request kept, in bytes.
 pub const MAX_DOCUMENT: usize = 256 * 1024;
@@ -226,7 +225,7 @@ impl Store {
     }
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// Every campaign, in the order of their ids.
     pub fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         let txn = self.raw().begin_read()?;

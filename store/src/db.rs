@@ -20,6 +20,9 @@
 //! - `accreditations`, `committees`, `proposals`: who may issue what ([`crate::authority`]);
 //! - `ballots`, `ballot_ratings`, `ballot_nullifiers`: anonymous peer rating ([`crate::ballot`]).
 
+use crate::kv::{
+    Database, Postgres, ReadOnlyDatabase, ReadTxn, Readable, Reading, Table, TableDef, WriteTxn,
+};
 use crate::registry::{self, MembershipPath, Node, NodeStore};
 use crate::StoreError;
 use ark_ff::Zero;
@@ -32,28 +35,23 @@ use dossier_core::keys::KeyPair;
 use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, Fr};
 use rayon::prelude::*;
-use redb::{
-    Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
-    TableDefinition,
-};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// `meta`: the ledger's settings.
-pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+pub const META: TableDef<&str, &str> = TableDef::new("meta");
 /// `issuers`: registry number -> issuer record.
-pub const ISSUERS: TableDefinition<u32, &[u8]> = TableDefinition::new("issuers");
+pub const ISSUERS: TableDef<u32, &[u8]> = TableDef::new("issuers");
 /// `registry_nodes`: (registry, level, index) -> node.
-pub const NODES: TableDefinition<(u32, u8, u32), [u8; 32]> = TableDefinition::new("registry_nodes");
+pub const NODES: TableDef<(u32, u8, u32), [u8; 32]> = TableDef::new("registry_nodes");
 /// `registry_nodes_halo2`: (registry, level, index) -> node of the halo2 twin tree.
-pub const NODES_HALO2: TableDefinition<(u32, u8, u32), [u8; 32]> =
-    TableDefinition::new("registry_nodes_halo2");
+pub const NODES_HALO2: TableDef<(u32, u8, u32), [u8; 32]> = TableDef::new("registry_nodes_halo2");
 /// `ledger_entries`: index -> entry bytes.
-pub const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger_entries");
+pub const ENTRIES: TableDef<u64, &[u8]> = TableDef::new("ledger_entries");
 /// `ledger_hashes`: stored hash index -> SHA-256 hash.
-pub const HASHES: TableDefinition<u64, [u8; 32]> = TableDefinition::new("ledger_hashes");
+pub const HASHES: TableDef<u64, [u8; 32]> = TableDef::new("ledger_hashes");
 /// `checkpoints`: tree size -> signed note.
-pub const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
+pub const CHECKPOINTS: TableDef<u64, &str> = TableDef::new("checkpoints");
 
 /// A live credential's new version: what [`Store::update_many_with`] writes under its id.
 #[derive(Clone, Debug)]
@@ -175,12 +173,12 @@ impl<N: Node> NodeStore<N> for TxnNodes<'_, '_> {
 }
 
 /// The registry nodes of one issuer in a read transaction.
-struct ReadNodes<'a, T: ReadableTable<(u32, u8, u32), [u8; 32]>> {
+struct ReadNodes<'a, T: Readable<(u32, u8, u32), [u8; 32]>> {
     table: &'a T,
     registry: u32,
 }
 
-impl<N: Node, T: ReadableTable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadNodes<'_, T> {
+impl<N: Node, T: Readable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadNodes<'_, T> {
     fn get(&self, level: u8, index: u32) -> Result<Option<N>, StoreError> {
         match self.table.get((self.registry, level, index))? {
             Some(v) => Ok(Some(N::from_bytes(&v.value())?)),
@@ -196,9 +194,9 @@ impl<N: Node, T: ReadableTable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadN
 }
 
 /// Reads the ledger's stored hashes for `tlog_tiles`.
-struct HashTable<'a, T: ReadableTable<u64, [u8; 32]>>(&'a T);
+struct HashTable<'a, T: Readable<u64, [u8; 32]>>(&'a T);
 
-impl<T: ReadableTable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T> {
+impl<T: Readable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
         indexes
             .iter()
@@ -212,9 +210,9 @@ impl<T: ReadableTable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T
 
 /// Every registry's root, ordered by issuer id, read from one transaction's tables.
 fn roots_of(
-    issuers: &impl ReadableTable<u32, &'static [u8]>,
-    nodes: &impl ReadableTable<(u32, u8, u32), [u8; 32]>,
-    nodes_halo2: &impl ReadableTable<(u32, u8, u32), [u8; 32]>,
+    issuers: &impl Readable<u32, &'static [u8]>,
+    nodes: &impl Readable<(u32, u8, u32), [u8; 32]>,
+    nodes_halo2: &impl Readable<(u32, u8, u32), [u8; 32]>,
 ) -> Result<Vec<RegistryRoot>, StoreError> {
     let mut roots = Vec::new();
     for row in issuers.iter()? {
@@ -242,7 +240,7 @@ fn roots_of(
 /// Applies leaf updates `(id, commitment, Pasta commitment)` to a registry and its halo2 twin
 /// inside a write transaction (zero leaves empty a position in both).
 pub(crate) fn apply_both(
-    txn: &redb::WriteTransaction,
+    txn: &WriteTxn,
     registry: u32,
     updates: &[(u32, Fr, Fp)],
 ) -> Result<(), StoreError> {
@@ -268,7 +266,7 @@ pub(crate) fn apply_both(
 /// Replaces the leaves of a live credential in a registry and its twin (zero leaves: revoked),
 /// inside a write transaction; refuses a position that holds no live credential.
 fn replace_live(
-    txn: &redb::WriteTransaction,
+    txn: &WriteTxn,
     info: &IssuerInfo,
     credential_id: u32,
     leaves: (Fr, Fp),
@@ -344,10 +342,7 @@ fn revocation(
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
-pub(crate) fn append_entries(
-    txn: &redb::WriteTransaction,
-    entries: &[Vec<u8>],
-) -> Result<u64, StoreError> {
+pub(crate) fn append_entries(txn: &WriteTxn, entries: &[Vec<u8>]) -> Result<u64, StoreError> {
     let mut etable = txn.open_table(ENTRIES)?;
     let mut htable = txn.open_table(HASHES)?;
     let mut n = etable.len()?;
@@ -363,7 +358,7 @@ pub(crate) fn append_entries(
 }
 
 /// Appends one signed entry and returns its index in the ledger.
-pub(crate) fn append_entry(txn: &redb::WriteTransaction, entry: &Entry) -> Result<u64, StoreError> {
+pub(crate) fn append_entry(txn: &WriteTxn, entry: &Entry) -> Result<u64, StoreError> {
     Ok(append_entries(txn, &[entry.to_bytes()])? - 1)
 }
 
@@ -430,18 +425,20 @@ impl StoreReader {
             });
         }
         check_private(path)?;
-        let db = match wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path)) {
+        let db = match wait_for_lock(path, lock_wait, || redb::ReadOnlyDatabase::open(path)) {
             // A writer crashed: a read-only handle cannot repair the file, so open it once for
             // writing, which restores the last committed transaction, and read after that.
             Err(StoreError::Db(redb::Error::RepairAborted)) => {
                 tracing::info!(path = %path.display(), "repairing after an interrupted writer");
-                drop(wait_for_lock(path, lock_wait, || Database::create(path))?);
-                wait_for_lock(path, lock_wait, || ReadOnlyDatabase::open(path))?
+                drop(wait_for_lock(path, lock_wait, || {
+                    redb::Database::create(path)
+                })?);
+                wait_for_lock(path, lock_wait, || redb::ReadOnlyDatabase::open(path))?
             }
             other => other?,
         };
         Ok(Store {
-            db,
+            db: ReadOnlyDatabase::Redb(db),
             path: path.to_path_buf(),
         })
     }
@@ -496,25 +493,34 @@ impl Store {
     pub fn open(path: &Path, lock_wait: Duration) -> Result<Store, StoreError> {
         create_private(path)?;
         check_private(path)?;
-        let db = wait_for_lock(path, lock_wait, || Database::create(path))?;
+        let db = wait_for_lock(path, lock_wait, || redb::Database::create(path))?;
         let store = Store {
-            db,
+            db: Database::Redb(db),
             path: path.to_path_buf(),
         };
         store.ensure_tables()?;
         Ok(store)
     }
 
+    /// Opens the store kept by a PostgreSQL server (`url`: `postgres://user@host:port/db`),
+    /// bringing its schema to this build's version.
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pg = Postgres::connect(url)?;
+        let store = Store {
+            path: PathBuf::from(pg.place()),
+            db: Database::Postgres(pg),
+        };
+        Ok(store)
+    }
+
     fn ensure_tables(&self) -> Result<(), StoreError> {
         // Opening an existing store must not write to it: only a store missing one of its
         // tables (a new file, or one made before a table was added) gets them.
-        let names: Vec<String> = self
-            .db
-            .begin_read()?
-            .list_tables()?
-            .map(|t| t.name().to_string())
-            .collect();
-        use redb::TableHandle;
+        let names: Vec<String> = self.db.begin_read()?.table_names()?;
+        if self.db.engine() == crate::kv::Engine::Postgres {
+            // PostgreSQL's tables are rows of one relation: nothing to create.
+            return Ok(());
+        }
         let required = [
             META.name(),
             ISSUERS.name(),
@@ -601,7 +607,7 @@ impl Store {
     }
 
     pub(crate) fn issuer_in(
-        table: &impl ReadableTable<u32, &'static [u8]>,
+        table: &impl Readable<u32, &'static [u8]>,
         name: &str,
     ) -> Result<Option<IssuerInfo>, StoreError> {
         for row in table.iter()? {
@@ -663,10 +669,7 @@ impl Store {
     }
 
     /// A write transaction on behalf of an issuer whose key matches its registration.
-    pub(crate) fn write_as(
-        &self,
-        key: &KeyPair,
-    ) -> Result<(redb::WriteTransaction, IssuerInfo), StoreError> {
+    pub(crate) fn write_as(&self, key: &KeyPair) -> Result<(WriteTxn, IssuerInfo), StoreError> {
         let txn = self.db.begin_write()?;
         let info = {
             let t = txn.open_table(ISSUERS)?;
@@ -700,7 +703,7 @@ impl Store {
         claims: &[EncodedClaim],
         issued_at: u32,
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction, &[Credential]) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn, &[Credential]) -> Result<(), StoreError>,
     ) -> Result<Vec<Credential>, StoreError> {
         let (txn, mut info) = self.write_as(key)?;
         let mut checked: Vec<Fr> = Vec::new();
@@ -785,7 +788,7 @@ impl Store {
         claim: &EncodedClaim,
         issued_at: u32,
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction, &Credential) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn, &Credential) -> Result<(), StoreError>,
     ) -> Result<Credential, StoreError> {
         let update = Replacement {
             credential_id,
@@ -810,7 +813,7 @@ impl Store {
         key: &KeyPair,
         updates: &[Replacement],
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction, &[Credential]) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn, &[Credential]) -> Result<(), StoreError>,
     ) -> Result<Vec<Credential>, StoreError> {
         let mut ids: Vec<u32> = updates.iter().map(|u| u.credential_id).collect();
         ids.sort_unstable();
@@ -878,7 +881,7 @@ impl Store {
         key: &KeyPair,
         credential_id: u32,
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let (txn, mut info) = self.write_as(key)?;
         replace_live(&txn, &info, credential_id, (Fr::zero(), Fp::zero()), None)?;
@@ -989,7 +992,7 @@ impl Store {
 
     /// Makes the ledger's key in force `new` (checkpoints from the next on are signed by it),
     /// keeping the first key as the genesis an auditor may start from.
-    fn set_ledger_key(txn: &redb::WriteTransaction, new: &KeyPair) -> Result<(), StoreError> {
+    fn set_ledger_key(txn: &WriteTxn, new: &KeyPair) -> Result<(), StoreError> {
         let mut meta = txn.open_table(META)?;
         let current = meta.get("log_key")?.map(|v| v.value().to_string());
         if meta.get("log_key_genesis")?.is_none() {
@@ -1180,7 +1183,7 @@ impl Store {
     }
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -1282,7 +1285,8 @@ impl<D: ReadableDatabase> Store<D> {
     /// The number of entries in the ledger.
     pub fn ledger_size(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(ENTRIES)?.len()?)
+        let size = txn.open_table(ENTRIES)?.len();
+        size
     }
 
     /// Entries `start..end` (clamped to the log), as stored bytes.
@@ -1333,7 +1337,7 @@ impl<D: ReadableDatabase> Store<D> {
         Ok(tlog_tiles::tree_hash(size, &HashTable(&h))?.0)
     }
 
-    fn check_size(&self, size: u64, txn: &redb::ReadTransaction) -> Result<(), StoreError> {
+    fn check_size(&self, size: u64, txn: &ReadTxn<'_>) -> Result<(), StoreError> {
         let n = txn.open_table(ENTRIES)?.len()?;
         if size > n {
             return Err(StoreError::Ledger {

@@ -10,6 +10,14 @@ pub enum StoreError {
     /// The embedded database failed.
     #[error("database: {0}")]
     Db(#[from] redb::Error),
+    /// The PostgreSQL server failed or refused a statement.
+    #[error("database ({during}): {reason}")]
+    Postgres {
+        /// What the store was doing.
+        during: &'static str,
+        /// PostgreSQL's message and code (never a row's values).
+        reason: String,
+    },
     /// Another process kept the database locked for longer than the wait allowed.
     #[error("database {path} is in use by another process (waited {waited_ms} ms)")]
     Locked {

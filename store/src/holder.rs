@@ -3,6 +3,7 @@
 //! satisfying the query's conditions — with the membership paths a proof needs. Shared by the
 //! CLI (which proves locally) and the service (which proves for holders who ask it to).
 
+use crate::kv::Reading;
 use crate::registry::MembershipPath;
 use crate::{Store, StoreError};
 use dossier_core::checkpoint;
@@ -11,14 +12,13 @@ use dossier_core::presentation::Backend;
 use dossier_core::query::EncodedQuery;
 use dossier_core::schema::SchemaSet;
 use dossier_core::Fr;
-use redb::ReadableDatabase;
 
 /// Picks, for each credential the query asks for, a distinct credential among `openings` that is
 /// live in its issuer's registry, anchored by the latest checkpoint and satisfies the query's
 /// conditions — for the `halo2` backend, also one issued with the holder's halo2 commitment;
 /// returns them in the query's order with the checkpoint's signed note. Errors say which of the
 /// query's credentials could not be found and why, never a credential's values.
-pub fn select<D: ReadableDatabase>(
+pub fn select<D: Reading>(
     openings: &[CredentialOpening],
     store: &Store<D>,
     schemas: &SchemaSet,

@@ -14,15 +14,14 @@
 //! number -> JSON [`Message`].
 
 use crate::db::{record_from_json, record_json};
+use crate::kv::{Readable, Reading, TableDef, WriteTxn};
 use crate::{Store, StoreError};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// `webhook_subscriptions`: name -> JSON [`Subscription`].
-pub const SUBSCRIPTIONS: TableDefinition<&str, &str> =
-    TableDefinition::new("webhook_subscriptions");
+pub const SUBSCRIPTIONS: TableDef<&str, &str> = TableDef::new("webhook_subscriptions");
 /// `webhook_outbox`: sequence number -> JSON [`Message`].
-pub const OUTBOX: TableDefinition<u64, &str> = TableDefinition::new("webhook_outbox");
+pub const OUTBOX: TableDef<u64, &str> = TableDef::new("webhook_outbox");
 
 /// The most attempts at one message before it is set aside as failed.
 pub const MAX_ATTEMPTS: u32 = 12;
@@ -98,7 +97,7 @@ fn refused(reason: impl Into<String>) -> StoreError {
 /// Queues a message for every subscription of `issuer` that receives any of `parties`, in the
 /// caller's transaction. `body` is given the subscription's message id.
 pub(crate) fn enqueue(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     issuer: &str,
     entry: u64,
     parties: &[String],
@@ -204,7 +203,7 @@ impl Store {
     }
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// Every subscription.
     pub fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
         let txn = self.raw().begin_read()?;

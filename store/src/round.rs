@@ -14,19 +14,19 @@
 //! JSON [`RoundProof`] (apart, so that declaring and finding rounds never reads proofs).
 
 use crate::db::{append_entry, record_from_json, record_json};
+use crate::kv::{Readable, Reading, TableDef};
 use crate::{Store, StoreError};
 use dossier_core::entry::{Entry, EntryBody};
 use dossier_core::keys::KeyPair;
 use dossier_core::round::{ids, ranges_overlap, Declaration, Round, RoundProof, MAX_ROUND};
 use dossier_core::{field, Fr};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `rounds`: round id -> JSON of the round and its `RoundDeclared` entry.
-pub const ROUNDS: TableDefinition<[u8; 32], &str> = TableDefinition::new("rounds");
+pub const ROUNDS: TableDef<[u8; 32], &str> = TableDef::new("rounds");
 /// `round_proofs`: round id -> JSON [`RoundProof`], the latest verified one.
-pub const ROUND_PROOFS: TableDefinition<[u8; 32], &str> = TableDefinition::new("round_proofs");
+pub const ROUND_PROOFS: TableDef<[u8; 32], &str> = TableDef::new("round_proofs");
 
 /// A declared round and its latest proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ fn refused(reason: impl Into<String>) -> StoreError {
 
 /// Every declared round of a table, with its id.
 fn declared(
-    t: &impl ReadableTable<[u8; 32], &'static str>,
+    t: &impl Readable<[u8; 32], &'static str>,
 ) -> Result<Vec<([u8; 32], DeclaredRound)>, StoreError> {
     let mut out = Vec::new();
     for row in t.iter()? {
@@ -140,17 +140,12 @@ impl Store {
     }
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// Every declared round with its latest proof, in declaration order.
     pub fn rounds(&self) -> Result<Vec<RoundRecord>, StoreError> {
         let txn = self.raw().begin_read()?;
-        let (rounds, proofs) = match (txn.open_table(ROUNDS), txn.open_table(ROUND_PROOFS)) {
-            (Ok(r), Ok(p)) => (r, p),
-            // A store made before rounds existed, opened read-only.
-            (Err(redb::TableError::TableDoesNotExist(_)), _)
-            | (_, Err(redb::TableError::TableDoesNotExist(_))) => return Ok(Vec::new()),
-            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
-        };
+        // A store made before rounds existed, opened read-only, reads as having none.
+        let (rounds, proofs) = (txn.open_table(ROUNDS)?, txn.open_table(ROUND_PROOFS)?);
         let mut out = Vec::new();
         for (key, d) in declared(&rounds)? {
             let proof = match proofs.get(key)? {
@@ -171,22 +166,14 @@ impl<D: ReadableDatabase> Store<D> {
     pub fn round_by_id(&self, id: &Fr) -> Result<RoundRecord, StoreError> {
         let key = field::to_be_bytes(id);
         let txn = self.raw().begin_read()?;
-        let rounds = match txn.open_table(ROUNDS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownRound),
-            Err(e) => return Err(e.into()),
-        };
+        let rounds = txn.open_table(ROUNDS)?;
         let d: DeclaredRound = match rounds.get(key)? {
             Some(v) => record_from_json("round", v.value())?,
             None => return Err(StoreError::UnknownRound),
         };
-        let proof = match txn.open_table(ROUND_PROOFS) {
-            Ok(t) => match t.get(key)? {
-                Some(v) => Some(record_from_json("round proof", v.value())?),
-                None => None,
-            },
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(e.into()),
+        let proof = match txn.open_table(ROUND_PROOFS)?.get(key)? {
+            Some(v) => Some(record_from_json("round proof", v.value())?),
+            None => None,
         };
         Ok(RoundRecord {
             round: d.round,
@@ -198,11 +185,7 @@ impl<D: ReadableDatabase> Store<D> {
     /// The round of an office for a unit and year (its proof not read).
     pub fn round(&self, issuer: &str, unit: &str, year: u32) -> Result<DeclaredRound, StoreError> {
         let txn = self.raw().begin_read()?;
-        let t = match txn.open_table(ROUNDS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Err(StoreError::UnknownRound),
-            Err(e) => return Err(e.into()),
-        };
+        let t = txn.open_table(ROUNDS)?;
         declared(&t)?
             .into_iter()
             .map(|(_, d)| d)

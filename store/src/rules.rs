@@ -16,21 +16,21 @@
 //! rates the case (written with the ballot, so a case is rated in one ballot).
 
 use crate::db::{append_entry, record_from_json, record_json};
+use crate::kv::{Readable, Reading, TableDef, WriteTxn};
 use crate::{Store, StoreError};
 use dossier_core::entry::{Entry, EntryBody, MAX_NAME};
 use dossier_core::field;
 use dossier_core::keys::KeyPair;
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// `rule_texts`: a rule file's SHA-256 -> its text.
-pub const RULE_TEXTS: TableDefinition<[u8; 32], &str> = TableDefinition::new("rule_texts");
+pub const RULE_TEXTS: TableDef<[u8; 32], &str> = TableDef::new("rule_texts");
 /// `rule_adoptions`: the `RuleAdopted` entry's index -> JSON [`Adoption`].
-pub const RULE_ADOPTIONS: TableDefinition<u64, &str> = TableDefinition::new("rule_adoptions");
+pub const RULE_ADOPTIONS: TableDef<u64, &str> = TableDef::new("rule_adoptions");
 /// `rule_firings`: (issuer id, rule hash, credential id, occasion) -> its `RuleFired` entry.
-pub const RULE_FIRINGS: TableDefinition<([u8; 32], [u8; 32], u32, u64), u64> =
-    TableDefinition::new("rule_firings");
+pub const RULE_FIRINGS: TableDef<([u8; 32], [u8; 32], u32, u64), u64> =
+    TableDef::new("rule_firings");
 
 /// The largest rule file accepted, in bytes.
 pub const MAX_RULE_TEXT: usize = 64 * 1024;
@@ -103,11 +103,11 @@ pub struct FiringKey {
 }
 
 /// `rule_tasks`: (the `RuleFired` entry, the action's index in its rule) -> JSON [`Task`].
-pub const RULE_TASKS: TableDefinition<(u64, u8), &str> = TableDefinition::new("rule_tasks");
+pub const RULE_TASKS: TableDef<(u64, u8), &str> = TableDef::new("rule_tasks");
 
 /// `rule_ballots`: (the `RuleFired` entry, the action's index in its rule) -> the name of the
 /// ballot opened for it.
-pub const RULE_BALLOTS: TableDefinition<(u64, u8), &str> = TableDefinition::new("rule_ballots");
+pub const RULE_BALLOTS: TableDef<(u64, u8), &str> = TableDef::new("rule_ballots");
 
 /// Where a task stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +180,7 @@ impl Task {
 
 /// Writes a task in the caller's transaction (an approval records it with the credential
 /// actions it took, in their transaction).
-pub fn put_task(txn: &redb::WriteTransaction, task: &Task) -> Result<(), StoreError> {
+pub fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), StoreError> {
     txn.open_table(RULE_TASKS)?.insert(
         (task.entry, task.action),
         record_json("task", task)?.as_str(),
@@ -449,7 +449,7 @@ impl Store {
     }
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// The ballot each rule case's ballot action opened, by (`RuleFired` entry, action).
     pub fn rule_ballots(
         &self,
@@ -468,7 +468,8 @@ impl<D: ReadableDatabase> Store<D> {
     pub fn rule_text(&self, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
         let txn = self.raw().begin_read()?;
         let t = txn.open_table(RULE_TEXTS)?;
-        Ok(t.get(hash)?.map(|v| v.value().to_string()))
+        let text = t.get(hash)?.map(|v| v.value().to_string());
+        Ok(text)
     }
 
     /// Every rule file the store keeps, with its SHA-256.
@@ -501,9 +502,11 @@ impl<D: ReadableDatabase> Store<D> {
     pub fn task(&self, id: (u64, u8)) -> Result<Option<Task>, StoreError> {
         let txn = self.raw().begin_read()?;
         let t = txn.open_table(RULE_TASKS)?;
-        t.get(id)?
+        let task = t
+            .get(id)?
             .map(|v| record_from_json("task", v.value()))
-            .transpose()
+            .transpose();
+        task
     }
 
     /// Tasks, oldest first: of one issuer or all, of one party or all, open only or all.

@@ -412,7 +412,7 @@ fn a_batch_of_replacements_is_all_or_nothing() {
     };
     let before = unchanged(&store);
     let keep_nothing =
-        |_: &redb::WriteTransaction, _: &[dossier_core::credential::Credential]| Ok(());
+        |_: &dossier_store::kv::WriteTxn, _: &[dossier_core::credential::Credential]| Ok(());
     // A stale version (the last one's), a repeated id, a revoked or unknown id, a refusal by the
     // caller's own tables: each refuses the whole batch.
     let stale = [

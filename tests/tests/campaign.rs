@@ -157,7 +157,7 @@ fn a_campaign_shortlists_exactly_the_candidates_who_meet_its_requirement() {
 /// insider with the database file could.
 fn swap_archived_presentation(db: &Path, presentation: &str) {
     use dossier_store::campaign::{Application, APPLICATIONS};
-    use redb::ReadableTable;
+    use dossier_store::kv::Readable;
     let store = dossier_store::Store::open(db, std::time::Duration::from_secs(5)).expect("open");
     let txn = store.raw().begin_write().expect("txn");
     {

@@ -372,10 +372,10 @@ fn a_leaf_changed_without_its_root_is_caught() {
 /// without a ledger entry, recomputing its path to the root or not.
 fn tamper_registry(db: &Path, whole_path: bool) {
     use dossier_store::db::NODES;
+    use dossier_store::kv::Readable;
     use dossier_store::registry::{self, NodeStore};
     use dossier_store::{Store, StoreError};
-    use redb::ReadableTable;
-    struct Raw<'a, 't>(&'a mut redb::Table<'t, (u32, u8, u32), [u8; 32]>);
+    struct Raw<'a, 't>(&'a mut dossier_store::kv::Table<'t, (u32, u8, u32), [u8; 32]>);
     impl NodeStore for Raw<'_, '_> {
         fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
             Ok(self

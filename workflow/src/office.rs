@@ -17,13 +17,14 @@ use dossier_core::presentation::Backend;
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, pasta, Fr};
 use dossier_store::authority::Proposal;
+use dossier_store::kv::WriteTxn;
 use dossier_store::rules::{put_task, Firing, FiringKey, Proposed, Task, TaskState};
-use dossier_store::{ReadableDatabase, Store, StoreError};
+use dossier_store::{Reading, Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
 /// Decodes every entry of a store's ledger, in log order.
-pub fn ledger_entries<D: ReadableDatabase>(store: &Store<D>) -> Result<Vec<Entry>, WorkflowError> {
+pub fn ledger_entries<D: Reading>(store: &Store<D>) -> Result<Vec<Entry>, WorkflowError> {
     store
         .entries(0, u64::MAX)?
         .iter()
@@ -41,7 +42,7 @@ pub struct Unreadable {
 }
 
 /// An issuer's side of a store's ledger, with the adoptions whose rule could not be read.
-pub fn issuer_ledger<D: ReadableDatabase>(
+pub fn issuer_ledger<D: Reading>(
     store: &Store<D>,
     issuer_id: Fr,
     schemas: &SchemaSet,
@@ -172,8 +173,7 @@ fn refused(reason: impl Into<String>) -> WorkflowError {
 
 /// What the caller keeps beside an approval's credentials, in their transaction (the service's
 /// copy of the openings).
-pub type Keep<'a> =
-    &'a dyn Fn(&redb::WriteTransaction, &[CredentialOpening]) -> Result<(), StoreError>;
+pub type Keep<'a> = &'a dyn Fn(&WriteTxn, &[CredentialOpening]) -> Result<(), StoreError>;
 
 /// What approving a task did.
 #[derive(Debug)]

@@ -22,6 +22,7 @@ use crate::db::{
     append_entries, append_entry, apply_both, record_from_json, record_json, IssuerInfo, ISSUERS,
     META,
 };
+use crate::kv::{Readable, Reading, TableDef, WriteTxn};
 use crate::{Store, StoreError};
 use dossier_core::credential::{CredentialOpening, EncodedClaim};
 use dossier_core::entry::{approval_statement, CommitteeApproval, Entry, EntryBody};
@@ -29,17 +30,14 @@ use dossier_core::keys::{public_from_bytes, verify_strict, KeyPair};
 use dossier_core::pasta::{self, Fp};
 use dossier_core::schema::SchemaSet;
 use dossier_core::{field, Fr};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 /// `accreditations`: (issuer id, schema id) -> index of the entry that granted it.
-pub const ACCREDITATIONS: TableDefinition<([u8; 32], [u8; 32]), u64> =
-    TableDefinition::new("accreditations");
+pub const ACCREDITATIONS: TableDef<([u8; 32], [u8; 32]), u64> = TableDef::new("accreditations");
 /// `committees`: (issuer id, schema id) -> threshold:u8 | members:[u8; 32]*.
-pub const COMMITTEES: TableDefinition<([u8; 32], [u8; 32]), &[u8]> =
-    TableDefinition::new("committees");
+pub const COMMITTEES: TableDef<([u8; 32], [u8; 32]), &[u8]> = TableDef::new("committees");
 /// `proposals`: proposal id -> JSON [`Proposal`].
-pub const PROPOSALS: TableDefinition<u64, &str> = TableDefinition::new("proposals");
+pub const PROPOSALS: TableDef<u64, &str> = TableDef::new("proposals");
 
 /// The accreditation authority as the ledger named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,7 +177,7 @@ fn refused(reason: impl Into<String>) -> StoreError {
 /// schema (when the ledger has an authority) and, unless the credential comes through its
 /// committee, the schema has no committee. Returns the committee, if any.
 pub(crate) fn check_may_issue(
-    txn: &redb::WriteTransaction,
+    txn: &WriteTxn,
     info: &IssuerInfo,
     schema_id: &Fr,
     schema: &str,
@@ -245,7 +243,7 @@ impl Store {
         &self,
         key: &KeyPair,
         issuer: &str,
-    ) -> Result<(redb::WriteTransaction, IssuerInfo), StoreError> {
+    ) -> Result<(WriteTxn, IssuerInfo), StoreError> {
         let txn = self.raw().begin_write()?;
         let current = txn
             .open_table(META)?
@@ -392,7 +390,7 @@ impl Store {
         claim: &EncodedClaim,
         issued_at: u32,
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction, &Proposal) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn, &Proposal) -> Result<(), StoreError>,
     ) -> Result<Proposal, StoreError> {
         let (txn, mut info) = self.write_as(key)?;
         if check_may_issue(&txn, &info, &claim.schema_id, &claim.schema, true)?.is_none() {
@@ -513,7 +511,7 @@ impl Store {
         id: u64,
         schemas: &SchemaSet,
         time: u64,
-        keep: impl FnOnce(&redb::WriteTransaction, &CredentialOpening) -> Result<(), StoreError>,
+        keep: impl FnOnce(&WriteTxn, &CredentialOpening) -> Result<(), StoreError>,
     ) -> Result<CredentialOpening, StoreError> {
         let (txn, mut info) = self.write_as(key)?;
         let proposal = get_proposal(&txn, id)?;
@@ -568,7 +566,7 @@ impl Store {
     }
 }
 
-fn put_proposal(txn: &redb::WriteTransaction, p: &Proposal) -> Result<(), StoreError> {
+fn put_proposal(txn: &WriteTxn, p: &Proposal) -> Result<(), StoreError> {
     let json = record_json("proposal", p)?;
     txn.open_table(PROPOSALS)?.insert(p.id, json.as_str())?;
     Ok(())
@@ -578,7 +576,7 @@ fn parse_proposal(json: &str) -> Result<Proposal, StoreError> {
     record_from_json("proposal", json)
 }
 
-fn get_proposal(txn: &redb::WriteTransaction, id: u64) -> Result<Proposal, StoreError> {
+fn get_proposal(txn: &WriteTxn, id: u64) -> Result<Proposal, StoreError> {
     let t = txn.open_table(PROPOSALS)?;
     let json = t
         .get(id)?
@@ -586,7 +584,7 @@ fn get_proposal(txn: &redb::WriteTransaction, id: u64) -> Result<Proposal, Store
     parse_proposal(json.value())
 }
 
-fn committee_of(txn: &redb::WriteTransaction, p: &Proposal) -> Result<Committee, StoreError> {
+fn committee_of(txn: &WriteTxn, p: &Proposal) -> Result<Committee, StoreError> {
     let t = txn.open_table(COMMITTEES)?;
     let v = t
         .get(pair(&p.opening.issuer_id, &p.opening.schema_id))?
@@ -594,7 +592,7 @@ fn committee_of(txn: &redb::WriteTransaction, p: &Proposal) -> Result<Committee,
     Committee::from_bytes(v.value())
 }
 
-impl<D: ReadableDatabase> Store<D> {
+impl<D: Reading> Store<D> {
     /// The accreditation authority, if the ledger named one.
     pub fn accreditor(&self) -> Result<Option<Accreditor>, StoreError> {
         let txn = self.raw().begin_read()?;
@@ -618,7 +616,8 @@ impl<D: ReadableDatabase> Store<D> {
         }
         let txn = self.raw().begin_read()?;
         let t = txn.open_table(ACCREDITATIONS)?;
-        Ok(t.get(pair(&issuer.issuer_id, schema_id))?.is_some())
+        let accredited = t.get(pair(&issuer.issuer_id, schema_id))?.is_some();
+        Ok(accredited)
     }
 
     /// Every accreditation in force: (issuer id, schema id, the entry that granted it).
@@ -670,10 +669,11 @@ impl<D: ReadableDatabase> Store<D> {
     ) -> Result<Option<Committee>, StoreError> {
         let txn = self.raw().begin_read()?;
         let t = txn.open_table(COMMITTEES)?;
-        match t.get(pair(&issuer.issuer_id, schema_id))? {
-            Some(v) => Ok(Some(Committee::from_bytes(v.value())?)),
-            None => Ok(None),
-        }
+        let committee = match t.get(pair(&issuer.issuer_id, schema_id))? {
+            Some(v) => Some(Committee::from_bytes(v.value())?),
+            None => None,
+        };
+        Ok(committee)
     }
 
     /// One pending proposal.

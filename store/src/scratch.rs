@@ -1,0 +1,221 @@
+//! A throw-away PostgreSQL server in a temporary folder: the same tests run against both
+//! engines with it, and crash tests stop it the hard way (`pg_ctl stop -m immediate`, which is
+//! what a power cut leaves) and start it again.
+//!
+//! It uses the server programs installed from the distribution (`initdb`, `pg_ctl`, found with
+//! `pg_config --bindir`, under `/usr/lib/postgresql/*/bin`, or in `DOSSIER_PG_BIN`). PostgreSQL
+//! refuses to run as root, so under root the programs run as the `postgres` account with the
+//! folder given to it. The server listens on a free loopback port and a Unix socket inside its
+//! folder, trusts local connections (it is reachable only from this machine and lives as long
+//! as the test) and is stopped and removed when dropped.
+
+use crate::StoreError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running throw-away server.
+pub struct ScratchPostgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn failed(what: &str) -> StoreError {
+    StoreError::Refused {
+        reason: format!("scratch PostgreSQL: {what}"),
+    }
+}
+
+/// Where the server programs are, if PostgreSQL is installed.
+pub fn server_programs() -> Option<PathBuf> {
+    let has_initdb = |p: &Path| p.join("initdb").is_file() && p.join("pg_ctl").is_file();
+    if let Some(dir) = std::env::var_os("DOSSIER_PG_BIN").map(PathBuf::from) {
+        return has_initdb(&dir).then_some(dir);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && has_initdb(&dir) {
+            return Some(dir);
+        }
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| has_initdb(p))
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> Result<u16, StoreError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|_| failed("no free port"))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|_| failed("no free port"))
+}
+
+impl ScratchPostgres {
+    /// Makes a new cluster in a fresh temporary folder and starts it. `None` when PostgreSQL is
+    /// not installed.
+    pub fn start() -> Result<Option<ScratchPostgres>, StoreError> {
+        let Some(bin) = server_programs() else {
+            return Ok(None);
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "dossier-pg-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir(&dir).map_err(|_| failed("cannot create its folder"))?;
+        let as_postgres = is_root();
+        let pg = ScratchPostgres {
+            bin,
+            dir,
+            port: free_port()?,
+            as_postgres,
+        };
+        if as_postgres {
+            pg.run(
+                "chown",
+                &["postgres:", &pg.dir.display().to_string()],
+                false,
+            )?;
+        }
+        let data = pg.data().display().to_string();
+        pg.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "dossier", "--no-sync"],
+            true,
+        )?;
+        pg.start_server()?;
+        Ok(Some(pg))
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn run(&self, program: &str, args: &[&str], server_program: bool) -> Result<(), StoreError> {
+        let path = if server_program {
+            self.bin.join(program)
+        } else {
+            PathBuf::from(program)
+        };
+        let mut cmd = if self.as_postgres && server_program {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let out = cmd
+            .args(args)
+            .output()
+            .map_err(|_| failed(&format!("cannot run {program}")))?;
+        if !out.status.success() {
+            tracing::warn!(
+                program,
+                stderr = %String::from_utf8_lossy(&out.stderr),
+                "scratch PostgreSQL command failed"
+            );
+            return Err(failed(&format!("{program} failed")));
+        }
+        Ok(())
+    }
+
+    fn start_server(&self) -> Result<(), StoreError> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("server.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data().display().to_string(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
+            true,
+        )
+    }
+
+    /// The connection URL (database `postgres`, user `dossier`, loopback TCP).
+    pub fn url(&self) -> String {
+        format!("postgres://dossier@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A URL for a new, empty database `name` on this server.
+    pub fn new_database(&self, name: &str) -> Result<String, StoreError> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(failed("a database name is lowercase letters and `_`"));
+        }
+        let mut client = postgres::Client::connect(&self.url(), postgres::NoTls)
+            .map_err(crate::kv::pg_error("connecting"))?;
+        // A name cannot be a statement parameter; it was checked to be letters and `_` above.
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(crate::kv::pg_error("creating a database"))?;
+        Ok(format!("postgres://dossier@127.0.0.1:{}/{name}", self.port))
+    }
+
+    /// Stops the server as a crash would (no checkpoint, no clean shutdown).
+    pub fn crash(&self) -> Result<(), StoreError> {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data().display().to_string(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            true,
+        )
+    }
+
+    /// Starts the server again after [`ScratchPostgres::crash`] (it recovers from its WAL).
+    pub fn restart(&self) -> Result<(), StoreError> {
+        self.start_server()
+    }
+}
+
+impl Drop for ScratchPostgres {
+    fn drop(&mut self) {
+        let _ = self.crash();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A scratch server for a test, or `None` with the reason printed where `cargo test` shows it
+/// when PostgreSQL is not installed; under `CI=true` a missing PostgreSQL fails the test.
+pub fn for_test(what: &str) -> Option<ScratchPostgres> {
+    match ScratchPostgres::start() {
+        Ok(Some(pg)) => Some(pg),
+        Ok(None) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install PostgreSQL (apt-get install postgresql) for {what}"
+            );
+            eprintln!("SKIPPED {what}: PostgreSQL is not installed (apt-get install postgresql)");
+            None
+        }
+        Err(e) => panic!("scratch PostgreSQL for {what}: {e}"),
+    }
+}
