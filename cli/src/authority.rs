@@ -40,7 +40,7 @@ pub fn accreditor(
 ) -> Result<i32, CliError> {
     match cmd {
         AccreditorCmd::Init { name } => {
-            if home.db_path().exists() {
+            if home.store_exists() {
                 if let Some(a) = home.reader()?.accreditor()? {
                     return Err(CliError::Input(format!(
                         "this ledger's accreditation authority is `{}` already",

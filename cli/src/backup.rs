@@ -73,6 +73,7 @@ impl Scratch {
         let home = Home {
             dir,
             lock_wait: std::time::Duration::from_secs(5),
+            location: dossier_store::home::StoreLocation::Embedded,
         };
         copy_private(file, &home.db_path())?;
         Ok(Scratch { home })
@@ -120,7 +121,7 @@ fn live_against(
     entries: u64,
     root: &[u8; 32],
 ) -> Result<(serde_json::Value, Option<String>), CliError> {
-    if !home.db_path().exists() {
+    if !home.store_exists() {
         return Ok((
             json!({"checked": false, "reason": "no store in this home"}),
             None,
@@ -201,6 +202,11 @@ fn verify(
 }
 
 fn restore(home: &Home, out: &Out, file: &Path, force: bool) -> Result<i32, CliError> {
+    if let dossier_store::home::StoreLocation::Postgres(_) = home.location {
+        return Err(CliError::Input(
+            "restoring into PostgreSQL is done with PostgreSQL's own tools (pg_restore, or a base backup and its WAL): see docs/postgres.md".into(),
+        ));
+    }
     let target = home.db_path();
     // The backup must open as a store before anything is moved.
     let (entries, root) = Scratch::of(file)?.ledger(file)?;

@@ -264,6 +264,7 @@ pub fn run(dir: &Path, schemas: &SchemaSet, quiet: bool) -> Result<Value, CliErr
     let home = Home {
         dir: dir.to_path_buf(),
         lock_wait: std::time::Duration::from_secs(60),
+        location: dossier_store::home::StoreLocation::Embedded,
     };
     let store = home.store()?;
     let log_key = home.ledger_key(&store, Some("dossier.demo/career"))?;

@@ -139,6 +139,7 @@ pub fn run(home: &Home, params: &Path, out: &Out, people: u32) -> Result<i32, Cl
     let demo_home = Home {
         dir: dir.clone(),
         lock_wait: home.lock_wait,
+        location: dossier_store::home::StoreLocation::Embedded,
     };
     let schemas = SchemaSet::builtin();
     let mut steps = Steps {

@@ -69,7 +69,7 @@ pub fn issuer(home: &Home, out: &Out, cmd: IssuerCmd) -> Result<i32, CliError> {
 
 /// Registers an issuer under a new key (refusing a name already taken).
 fn register(home: &Home, out: &Out, name: String) -> Result<i32, CliError> {
-    if home.db_path().exists() && home.reader()?.issuer(&name).is_ok() {
+    if home.store_exists() && home.reader()?.issuer(&name).is_ok() {
         return Err(dossier_store::StoreError::IssuerExists { name }.into());
     }
     let store = home.store()?;

@@ -29,7 +29,7 @@ mod wallet;
 mod wallet_backup;
 mod webhooks;
 
-use dossier_store::home;
+use dossier_store::home::{self, StoreLocation};
 
 use clap::{Args, Parser, Subcommand};
 use dossier_core::credential::CredentialOpening;
@@ -62,6 +62,10 @@ struct Cli {
     /// Seconds to wait for another process that holds the database.
     #[arg(long, global = true, default_value_t = 60)]
     lock_wait: u64,
+    /// Keep the store on a PostgreSQL server (`postgres://user@host:port/db`) instead of the
+    /// embedded `dossier.redb` in the home folder; keys stay in the home folder.
+    #[arg(long, global = true, env = "DOSSIER_DATABASE")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -1441,6 +1445,10 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let home = Home {
         dir: cli.home.clone(),
         lock_wait: Duration::from_secs(cli.lock_wait),
+        location: match &cli.database {
+            Some(url) => StoreLocation::parse(url)?,
+            None => StoreLocation::Embedded,
+        },
     };
     let out = Out { json: cli.json };
     let schemas = SchemaSet::builtin();

@@ -123,6 +123,7 @@ pub fn serve(home: &Home, params: &Path, args: ServeArgs) -> Result<i32, CliErro
     };
     let config = Config {
         home: home.dir.clone(),
+        database: home.location.clone(),
         params: params.to_path_buf(),
         listen: args.listen,
         tokens,

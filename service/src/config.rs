@@ -200,6 +200,8 @@ impl Default for Limits {
 pub struct Config {
     /// The home folder (database, ledger and issuer keys), as the CLI's.
     pub home: PathBuf,
+    /// Where the store lives: the home folder's embedded file, or a PostgreSQL server.
+    pub database: dossier_store::home::StoreLocation,
     /// The proving and verifying keys.
     pub params: PathBuf,
     /// Where to listen.

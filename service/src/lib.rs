@@ -210,6 +210,7 @@ impl Service {
         let home = Home {
             dir: config.home.clone(),
             lock_wait: std::time::Duration::from_secs(5),
+            location: config.database.clone(),
         };
         let store = home.store()?;
         let log_key = home.ledger_key(&store, None)?;

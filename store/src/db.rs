@@ -417,6 +417,16 @@ fn wait_for_lock<T>(
 }
 
 impl StoreReader {
+    /// Opens the store kept by a PostgreSQL server to read it (its schema is brought to this
+    /// build's version first, as by a writer).
+    pub fn open_postgres_read_only(url: &str) -> Result<StoreReader, StoreError> {
+        let pg = Postgres::connect(url)?;
+        Ok(Store {
+            path: PathBuf::from(pg.place()),
+            db: ReadOnlyDatabase::Postgres(pg),
+        })
+    }
+
     /// Opens an existing store read-only, waiting up to `lock_wait` for a writer to finish.
     pub fn open_read_only(path: &Path, lock_wait: Duration) -> Result<StoreReader, StoreError> {
         if !path.exists() {

@@ -2,7 +2,7 @@
 //! wallet. Secret files are created with mode 0600 and written atomically.
 //!
 //! ```text
-//! $DOSSIER_HOME/dossier.redb           registries and ledger
+//! $DOSSIER_HOME/dossier.redb           registries and ledger (unless `--database postgres://...`)
 //! $DOSSIER_HOME/keys/ledger.key        the ledger's checkpoint key
 //! $DOSSIER_HOME/keys/issuers/<n>.key   each issuer's key
 //! $DOSSIER_HOME/keys/accreditor.key    the accreditation authority's key
@@ -34,12 +34,38 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 /// The default ledger origin (its checkpoints' first line and its key's name).
 pub const DEFAULT_ORIGIN: &str = "dossier.local/ledger";
 
-/// Paths under the home folder.
+/// Where a home's store lives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded default: `dossier.redb` in the home folder.
+    #[default]
+    Embedded,
+    /// A PostgreSQL server, by connection URL (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// A `--database` argument: a PostgreSQL URL (`postgres://` or `postgresql://`).
+    pub fn parse(url: &str) -> Result<StoreLocation, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(StoreLocation::Postgres(url.to_string()))
+        } else {
+            Err(refused(
+                "--database takes a PostgreSQL URL (postgres://user@host:port/db); without it the store is the embedded dossier.redb".into(),
+            ))
+        }
+    }
+}
+
+/// Paths under the home folder, and where its store lives.
 pub struct Home {
     /// The folder.
     pub dir: PathBuf,
     /// How long to wait for another process holding the database.
     pub lock_wait: Duration,
+    /// The store: the embedded file in the folder, or a PostgreSQL server (keys stay in the
+    /// folder either way).
+    pub location: StoreLocation,
 }
 
 /// Writes a file atomically (temporary file, fsync, rename, fsync of the folder) with the given
@@ -123,15 +149,30 @@ impl Home {
             .join(format!("{name}.key")))
     }
 
+    /// Whether the store exists yet: the embedded file is made on first write; a PostgreSQL
+    /// server is taken to hold one (its schema is made on first connection).
+    pub fn store_exists(&self) -> bool {
+        match self.location {
+            StoreLocation::Embedded => self.db_path().exists(),
+            StoreLocation::Postgres(_) => true,
+        }
+    }
+
     /// Opens the store (creating the folder and database if needed).
     pub fn store(&self) -> Result<Store, StoreError> {
         create_private_dir(&self.dir)?;
-        Store::open(&self.db_path(), self.lock_wait)
+        match &self.location {
+            StoreLocation::Embedded => Store::open(&self.db_path(), self.lock_wait),
+            StoreLocation::Postgres(url) => Store::open_postgres(url),
+        }
     }
 
     /// Opens the existing store read-only: for commands that only read, and for checking a
     /// write's input before the store is opened for writing (which updates the file's header).
     pub fn reader(&self) -> Result<StoreReader, StoreError> {
+        if let StoreLocation::Postgres(url) = &self.location {
+            return StoreReader::open_postgres_read_only(url);
+        }
         let path = self.db_path();
         if !path.exists() {
             return Err(refused(format!(

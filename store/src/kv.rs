@@ -686,20 +686,59 @@ struct PgPool {
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 16;
 
+/// Runs a call of the synchronous PostgreSQL client, which drives its own small runtime: on a
+/// worker of the service's runtime that would panic, so there the worker is first handed back
+/// to the runtime (`block_in_place`) for the length of the call.
+fn blocking<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
+    }
+}
+
 struct Conn {
-    client: postgres::Client,
+    /// Always `Some` until dropped (taken so that closing it runs through [`blocking`]).
+    client: Option<postgres::Client>,
     prepared: HashMap<&'static str, postgres::Statement>,
 }
 
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            blocking(move || drop(client));
+        }
+    }
+}
+
 impl Conn {
+    fn open(config: &postgres::Config) -> Result<Conn, StoreError> {
+        let client =
+            blocking(|| config.connect(postgres::NoTls)).map_err(pg_error("connecting"))?;
+        Ok(Conn {
+            client: Some(client),
+            prepared: HashMap::new(),
+        })
+    }
+
+    fn client(&mut self) -> Result<&mut postgres::Client, StoreError> {
+        self.client.as_mut().ok_or(StoreError::Postgres {
+            during: "using a connection",
+            reason: "the connection is closed".into(),
+        })
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.as_ref().is_none_or(|c| c.is_closed())
+    }
+
     fn statement(&mut self, sql: &'static str) -> Result<postgres::Statement, StoreError> {
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
         }
-        let s = self
-            .client
-            .prepare(sql)
-            .map_err(pg_error("preparing a statement"))?;
+        let client = self.client()?;
+        let s = blocking(|| client.prepare(sql)).map_err(pg_error("preparing a statement"))?;
         self.prepared.insert(sql, s.clone());
         Ok(s)
     }
@@ -711,7 +750,8 @@ impl Conn {
         during: &'static str,
     ) -> Result<Vec<postgres::Row>, StoreError> {
         let s = self.statement(sql)?;
-        self.client.query(&s, params).map_err(pg_error(during))
+        let client = self.client()?;
+        blocking(|| client.query(&s, params)).map_err(pg_error(during))
     }
 
     fn execute(
@@ -721,7 +761,14 @@ impl Conn {
         during: &'static str,
     ) -> Result<u64, StoreError> {
         let s = self.statement(sql)?;
-        self.client.execute(&s, params).map_err(pg_error(during))
+        let client = self.client()?;
+        blocking(|| client.execute(&s, params)).map_err(pg_error(during))
+    }
+
+    /// Statements without parameters (transaction control, migrations).
+    fn batch(&mut self, sql: &'static str, during: &'static str) -> Result<(), StoreError> {
+        let client = self.client()?;
+        blocking(|| client.batch_execute(sql)).map_err(pg_error(during))
     }
 }
 
@@ -770,23 +817,13 @@ impl Postgres {
     fn connection(&self) -> Result<Conn, StoreError> {
         let reused = self.0.idle.lock().ok().and_then(|mut idle| idle.pop());
         match reused {
-            Some(c) if !c.client.is_closed() => Ok(c),
-            _ => {
-                let client = self
-                    .0
-                    .config
-                    .connect(postgres::NoTls)
-                    .map_err(pg_error("connecting"))?;
-                Ok(Conn {
-                    client,
-                    prepared: HashMap::new(),
-                })
-            }
+            Some(c) if !c.is_closed() => Ok(c),
+            _ => Conn::open(&self.0.config),
         }
     }
 
     fn release(&self, conn: Conn) {
-        if conn.client.is_closed() {
+        if conn.is_closed() {
             return;
         }
         if let Ok(mut idle) = self.0.idle.lock() {
@@ -799,14 +836,12 @@ impl Postgres {
     fn begin(&self, mode: Mode) -> Result<PgTxn, StoreError> {
         let mut conn = self.connection()?;
         match mode {
-            Mode::Read => conn
-                .client
-                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                .map_err(pg_error("beginning a read"))?,
+            Mode::Read => conn.batch(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                "beginning a read",
+            )?,
             Mode::Write => {
-                conn.client
-                    .batch_execute("BEGIN")
-                    .map_err(pg_error("beginning a write"))?;
+                conn.batch("BEGIN", "beginning a write")?;
                 conn.execute(
                     "SELECT pg_advisory_xact_lock($1)",
                     &[&WRITER_LOCK],
@@ -824,11 +859,10 @@ impl Postgres {
     fn migrate(&self) -> Result<(), StoreError> {
         let txn = self.begin(Mode::Write)?;
         txn.with(|c| {
-            c.client
-                .batch_execute(
-                    "CREATE TABLE IF NOT EXISTS dossier_schema (version integer NOT NULL)",
-                )
-                .map_err(pg_error("creating the schema table"))
+            c.batch(
+                "CREATE TABLE IF NOT EXISTS dossier_schema (version integer NOT NULL)",
+                "creating the schema table",
+            )
         })?;
         let rows = txn.with(|c| {
             c.query(
@@ -847,7 +881,7 @@ impl Postgres {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tracing::info!(version = i + 1, "migrating the PostgreSQL schema");
-            txn.with(|c| c.client.batch_execute(sql).map_err(pg_error("migrating")))?;
+            txn.with(|c| c.batch(sql, "migrating"))?;
         }
         if version < SCHEMA_VERSION {
             txn.with(|c| {
@@ -918,20 +952,14 @@ impl PgTxn {
                     )?;
                 }
             }
-            c.client
-                .batch_execute("COMMIT")
-                .map_err(pg_error("committing"))
+            c.batch("COMMIT", "committing")
         })?;
         self.finish();
         Ok(())
     }
 
     fn rollback(self) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.client
-                .batch_execute("ROLLBACK")
-                .map_err(pg_error("rolling back"))
-        })?;
+        self.with(|c| c.batch("ROLLBACK", "rolling back"))?;
         self.finish();
         Ok(())
     }
@@ -948,7 +976,7 @@ impl Drop for PgTxn {
         if let Some(mut conn) = self.conn.get_mut().take() {
             // An unfinished transaction: roll it back before the connection is reused; a
             // connection that cannot is closed, which rolls back on the server.
-            if conn.client.batch_execute("ROLLBACK").is_ok() {
+            if conn.batch("ROLLBACK", "rolling back").is_ok() {
                 self.pool.release(conn);
             }
         }

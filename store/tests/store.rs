@@ -256,6 +256,7 @@ fn the_database_is_private_to_its_owner() {
     let home = dossier_store::home::Home {
         dir: dir.path().join("home"),
         lock_wait: Duration::from_secs(1),
+        location: dossier_store::home::StoreLocation::Embedded,
     };
     drop(home.store().expect("created"));
     let mode =

@@ -380,6 +380,7 @@ fn every_false_rating_is_refused_and_the_tally_does_not_move() {
     let home = dossier_store::home::Home {
         dir: u.home.clone(),
         lock_wait: Duration::from_secs(60),
+        location: dossier_store::home::StoreLocation::Embedded,
     };
     let hr = home.issuer_key(HR, None).expect("key");
     store.open_ballot(&hr, &ballot, 900).expect("opened");
