@@ -41,7 +41,11 @@ fn claims_for(n: usize, halo2: bool) -> Vec<EncodedClaim> {
 
 /// A fresh store with a ledger key and one registered issuer.
 pub fn store_with_issuer(path: &Path) -> (Store, KeyPair, KeyPair) {
-    let store = Store::open(path, Duration::from_secs(5)).expect("open");
+    ledger_with_issuer(Store::open(path, Duration::from_secs(5)).expect("open"))
+}
+
+/// A new ledger with one issuer, `hr.bench`, in `store` (any engine).
+pub fn ledger_with_issuer(store: Store) -> (Store, KeyPair, KeyPair) {
     let log = KeyPair::generate("bench/ledger", &mut rand::thread_rng()).expect("key");
     store.init_ledger(&log).expect("init");
     let issuer = KeyPair::generate("hr.bench", &mut rand::thread_rng()).expect("key");

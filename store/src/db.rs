@@ -158,6 +158,12 @@ impl<N: Node> NodeStore<N> for TxnNodes<'_, '_> {
         }
     }
 
+    fn prefetch(&self, nodes: &[(u8, u32)]) -> Result<(), StoreError> {
+        let keys: Vec<(u32, u8, u32)> =
+            nodes.iter().map(|(l, i)| (self.registry, *l, *i)).collect();
+        self.table.prefetch(&keys)
+    }
+
     fn put(&mut self, level: u8, index: u32, node: Option<N>) -> Result<(), StoreError> {
         match node {
             Some(n) => {
@@ -186,6 +192,12 @@ impl<N: Node, T: Readable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadNodes<
         }
     }
 
+    fn prefetch(&self, nodes: &[(u8, u32)]) -> Result<(), StoreError> {
+        let keys: Vec<(u32, u8, u32)> =
+            nodes.iter().map(|(l, i)| (self.registry, *l, *i)).collect();
+        self.table.prefetch(&keys)
+    }
+
     fn put(&mut self, _: u8, _: u32, _: Option<N>) -> Result<(), StoreError> {
         Err(StoreError::Ledger {
             reason: "registry is read-only here".into(),
@@ -198,6 +210,9 @@ struct HashTable<'a, T: Readable<u64, [u8; 32]>>(&'a T);
 
 impl<T: Readable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
+        if self.0.prefetch(indexes).is_err() {
+            return Err(tlog_tiles::Error::IndexesNotInTree);
+        }
         indexes
             .iter()
             .map(|i| match self.0.get(*i) {
@@ -346,6 +361,12 @@ pub(crate) fn append_entries(txn: &WriteTxn, entries: &[Vec<u8>]) -> Result<u64,
     let mut etable = txn.open_table(ENTRIES)?;
     let mut htable = txn.open_table(HASHES)?;
     let mut n = etable.len()?;
+    let count = entries.len() as u64;
+    let new_entries: Vec<u64> = (n..n + count).collect();
+    etable.prefetch(&new_entries)?;
+    let new_hashes: Vec<u64> =
+        (tlog_tiles::stored_hash_count(n)..tlog_tiles::stored_hash_count(n + count)).collect();
+    htable.prefetch(&new_hashes)?;
     for data in entries {
         let new = tlog_tiles::stored_hashes(n, data, &HashTable(&htable))?;
         for (idx, h) in (tlog_tiles::stored_hash_count(n)..).zip(new) {
@@ -912,6 +933,18 @@ impl Store {
         Ok(())
     }
 
+    /// The time of the latest checkpoint (0 before the first), from its note's body (its
+    /// signatures were checked when it was made, possibly under an earlier ledger key).
+    fn last_checkpoint_time(txn: &WriteTxn) -> Result<u64, StoreError> {
+        let table = txn.open_table(CHECKPOINTS)?;
+        let Some((_, note)) = table.last()? else {
+            return Ok(0);
+        };
+        let text = note.value();
+        let body_end = text.find("\n\n").map_or(text.len(), |i| i + 1);
+        Ok(CheckpointBody::from_text(&text.as_bytes()[..body_end])?.time)
+    }
+
     /// Publishes a checkpoint: appends a `RegistryRoots` entry signed by the ledger and signs a
     /// C2SP checkpoint over the log that also lists every registry root. Returns the note.
     pub fn checkpoint(&self, log_key: &KeyPair, time: u64) -> Result<String, StoreError> {
@@ -931,6 +964,9 @@ impl Store {
         // The roots are read inside the write transaction, so that no concurrent write can slip
         // between them and the entry that commits them.
         let txn = self.db.begin_write()?;
+        // Replicas sign with their own clocks; a checkpoint's time never goes back, so one
+        // whose clock lags signs the previous checkpoint's time.
+        let time = time.max(Self::last_checkpoint_time(&txn)?);
         let roots = {
             let issuers = txn.open_table(ISSUERS)?;
             let nodes = txn.open_table(NODES)?;

@@ -451,6 +451,9 @@ pub trait Readable<K: Ordered, V: redb::Value + 'static> {
     fn first(&self) -> Result<Option<Row<'_, K, V>>, StoreError>;
     /// The last row.
     fn last(&self) -> Result<Option<Row<'_, K, V>>, StoreError>;
+    /// Reads the rows of `keys` ahead, in one round trip where the engine has round trips
+    /// (PostgreSQL); the rows are then read or written without waiting.
+    fn prefetch<'k>(&self, keys: &[K::SelfType<'k>]) -> Result<(), StoreError>;
     /// Whether the table has no rows.
     fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)
@@ -528,6 +531,13 @@ macro_rules! readable {
                         Bound::Unbounded,
                     ))),
                     $($missing => $empty)?
+                }
+            }
+            fn prefetch<'k>(&self, keys: &[K::SelfType<'k>]) -> Result<(), StoreError> {
+                match self {
+                    $($redb)::+(_) => Ok(()),
+                    $pg => $pgt.prefetch(keys.iter().map(|k| encode_key::<K>(k)).collect()),
+                    $($missing => { let _ = keys; Ok(()) })?
                 }
             }
             fn len(&self) -> Result<u64, StoreError> {
@@ -853,6 +863,8 @@ impl Postgres {
             pool: self.clone(),
             conn: RefCell::new(Some(conn)),
             lengths: RefCell::new(HashMap::new()),
+            known: RefCell::new(HashMap::new()),
+            dirty: RefCell::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -911,12 +923,36 @@ fn describe(config: &postgres::Config) -> String {
     format!("postgres://{host}:{port}/{db}")
 }
 
+/// A row's place: its table and the encoding of its key.
+type Slot = (&'static str, Vec<u8>);
+
+/// One table's writes not yet sent: rows set (keys and values, in step) and rows removed.
+#[derive(Default)]
+struct Pending {
+    keys: Vec<Vec<u8>>,
+    values: Vec<Vec<u8>>,
+    removed: Vec<Vec<u8>>,
+}
+
+/// Rows per statement when a transaction's writes are sent (bounds one message's size).
+const FLUSH_CHUNK: usize = 8192;
+
 /// A PostgreSQL transaction on one pooled connection; dropped without commit, it rolls back.
+///
+/// Round trips, not PostgreSQL, bound a transaction's speed, so it keeps what it knows of rows
+/// (`known`: read from the server, or written here) and sends its writes in batches: before
+/// any ordered read (a range, an iteration, the first or last row) and at commit. Callers that
+/// know which rows they will touch (a registry's nodes level by level, a path's siblings, the
+/// ledger's next hashes) read them in one round trip with `prefetch`.
 pub struct PgTxn {
     pool: Postgres,
     conn: RefCell<Option<Conn>>,
     /// Rows added (or removed) per table in this transaction, written at commit.
     lengths: RefCell<HashMap<&'static str, i64>>,
+    /// Rows as this transaction sees them (`None`: absent).
+    known: RefCell<HashMap<Slot, Option<Vec<u8>>>>,
+    /// Rows written here and not yet sent to the server.
+    dirty: RefCell<std::collections::BTreeSet<Slot>>,
 }
 
 impl PgTxn {
@@ -933,7 +969,59 @@ impl PgTxn {
         *self.lengths.borrow_mut().entry(table).or_insert(0) += delta;
     }
 
+    /// Sends the writes not yet sent: upserts and deletes, a batch per table.
+    fn flush(&self) -> Result<(), StoreError> {
+        let dirty = std::mem::take(&mut *self.dirty.borrow_mut());
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let mut by_table: HashMap<&'static str, Pending> = HashMap::new();
+        {
+            let known = self.known.borrow();
+            for slot in dirty {
+                let pending = by_table.entry(slot.0).or_default();
+                match known.get(&slot) {
+                    Some(Some(v)) => {
+                        pending.keys.push(slot.1);
+                        pending.values.push(v.clone());
+                    }
+                    _ => pending.removed.push(slot.1),
+                }
+            }
+        }
+        self.with(|c| {
+            for (
+                table,
+                Pending {
+                    keys,
+                    values,
+                    removed,
+                },
+            ) in by_table
+            {
+                for (k, v) in keys.chunks(FLUSH_CHUNK).zip(values.chunks(FLUSH_CHUNK)) {
+                    c.execute(
+                        "INSERT INTO dossier_kv (tbl, k, v)
+                         SELECT $1, u.k, u.v FROM unnest($2::bytea[], $3::bytea[]) AS u(k, v)
+                         ON CONFLICT (tbl, k) DO UPDATE SET v = EXCLUDED.v",
+                        &[&table, &k, &v],
+                        "writing rows",
+                    )?;
+                }
+                for k in removed.chunks(FLUSH_CHUNK) {
+                    c.execute(
+                        "DELETE FROM dossier_kv WHERE tbl = $1 AND k = ANY($2)",
+                        &[&table, &k],
+                        "removing rows",
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn commit(self) -> Result<(), StoreError> {
+        self.flush()?;
         let lengths: Vec<(&'static str, i64)> = self.lengths.borrow_mut().drain().collect();
         self.with(|c| {
             for (table, delta) in lengths.into_iter().filter(|(_, d)| *d != 0) {
@@ -999,6 +1087,10 @@ impl<'t> PgTable<'t> {
     }
 
     fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let slot = (self.name, k.to_vec());
+        if let Some(v) = self.txn.known.borrow().get(&slot) {
+            return Ok(v.clone());
+        }
         let rows = self.txn.with(|c| {
             c.query(
                 "SELECT v FROM dossier_kv WHERE tbl = $1 AND k = $2",
@@ -1006,38 +1098,67 @@ impl<'t> PgTable<'t> {
                 "reading a row",
             )
         })?;
-        Ok(rows.first().map(|r| r.get(0)))
+        let v: Option<Vec<u8>> = rows.first().map(|r| r.get(0));
+        self.txn.known.borrow_mut().insert(slot, v.clone());
+        Ok(v)
+    }
+
+    /// Reads the rows of `keys` this transaction does not know yet, in one round trip.
+    fn prefetch(&self, keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
+        let missing: Vec<Vec<u8>> = {
+            let known = self.txn.known.borrow();
+            let mut m: Vec<Vec<u8>> = keys
+                .into_iter()
+                .filter(|k| !known.contains_key(&(self.name, k.clone())))
+                .collect();
+            m.sort();
+            m.dedup();
+            m
+        };
+        for chunk in missing.chunks(FLUSH_CHUNK) {
+            let rows = self.txn.with(|c| {
+                c.query(
+                    "SELECT k, v FROM dossier_kv WHERE tbl = $1 AND k = ANY($2)",
+                    &[&self.name, &chunk],
+                    "reading rows",
+                )
+            })?;
+            let mut known = self.txn.known.borrow_mut();
+            for k in chunk {
+                known.insert((self.name, k.clone()), None);
+            }
+            for r in rows {
+                known.insert((self.name, r.get(0)), Some(r.get(1)));
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self, k: &[u8], v: Option<&[u8]>) -> Result<Option<Vec<u8>>, StoreError> {
+        let old = self.get(k)?;
+        match (&old, v) {
+            (None, Some(_)) => self.txn.count(self.name, 1),
+            (Some(_), None) => self.txn.count(self.name, -1),
+            _ => {}
+        }
+        if old.is_none() && v.is_none() {
+            return Ok(None);
+        }
+        let slot = (self.name, k.to_vec());
+        self.txn
+            .known
+            .borrow_mut()
+            .insert(slot.clone(), v.map(<[u8]>::to_vec));
+        self.txn.dirty.borrow_mut().insert(slot);
+        Ok(old)
     }
 
     fn insert(&self, k: &[u8], v: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let old = self.get(k)?;
-        self.txn.with(|c| {
-            c.execute(
-                "INSERT INTO dossier_kv (tbl, k, v) VALUES ($1, $2, $3)
-                 ON CONFLICT (tbl, k) DO UPDATE SET v = EXCLUDED.v",
-                &[&self.name, &k, &v],
-                "writing a row",
-            )
-        })?;
-        if old.is_none() {
-            self.txn.count(self.name, 1);
-        }
-        Ok(old)
+        self.write(k, Some(v))
     }
 
     fn remove(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let rows = self.txn.with(|c| {
-            c.query(
-                "DELETE FROM dossier_kv WHERE tbl = $1 AND k = $2 RETURNING v",
-                &[&self.name, &k],
-                "removing a row",
-            )
-        })?;
-        let old: Option<Vec<u8>> = rows.first().map(|r| r.get(0));
-        if old.is_some() {
-            self.txn.count(self.name, -1);
-        }
-        Ok(old)
+        self.write(k, None)
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -1068,6 +1189,7 @@ impl<'t> PgTable<'t> {
         } else {
             "SELECT k, v FROM dossier_kv WHERE tbl = $1 ORDER BY k LIMIT 1"
         };
+        self.txn.flush()?;
         let rows = self
             .txn
             .with(|c| c.query(sql, &[&self.name], "reading a row"))?;
@@ -1101,6 +1223,7 @@ impl<'t> PgTable<'t> {
             (true, Bound::Excluded(_), true) => "SELECT k, v FROM dossier_kv WHERE tbl = $1 AND k >= $2 AND k < $4 ORDER BY k DESC LIMIT $3",
             (false, Bound::Excluded(_), true) => "SELECT k, v FROM dossier_kv WHERE tbl = $1 AND k > $2 AND k < $4 ORDER BY k DESC LIMIT $3",
         };
+        self.txn.flush()?;
         let rows = self.txn.with(|c| match high {
             Bound::Included(h) | Bound::Excluded(h) => c.query(
                 sql,

@@ -1,0 +1,299 @@
+//! Three replicas of `dossier serve` on one PostgreSQL database behave as one service, while
+//! they are killed with SIGKILL and restarted.
+//!
+//! - One holder's presentation, proven for a request made through one replica, is submitted to
+//!   all three at once, twice each: exactly one submission is accepted. The nullifier is unique
+//!   across replicas because the database decides, not a replica's memory.
+//! - Then clients issue, revoke and publish checkpoints through whichever replica answers, for a
+//!   bounded time, while a chaos thread kills a random replica every few hundred milliseconds
+//!   and starts a new one in its place.
+//! - Afterwards, every acknowledged issuance is in its registry exactly once, with its
+//!   commitment (or revoked, if its revocation was acknowledged). No id was given twice. No two
+//!   checkpoints of one size differ. The ledger audits clean.
+
+use dossier_store::scratch;
+use dossier_tests::{
+    holder, issue_to_wallet, ledger_with_issuer, ok, ok_json, prove_to, send_signal, Server,
+};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+const HR: &str = "hr.example";
+const UNIVERSITY: &str = "univ.law-school";
+const RECRUITMENT: &str = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+    "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law", "economics"]}}}]}"#;
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+fn employment(i: u64) -> Value {
+    json!({"schema": "employment", "holder": holder(i),
+        "fields": {"department": "finance", "position": "auditor", "rank_level": "clerk_1",
+            "rank_since": "2020-01-01", "hire_date": "2020-01-01", "status": "active",
+            "sanction_until": "1970-01-01"}})
+}
+
+fn token(home: &Path, tokens: &Path, name: &str, role: &[&str]) -> String {
+    let mut args = vec![
+        "token",
+        "add",
+        "--name",
+        name,
+        "--tokens",
+        s(tokens),
+        "--role",
+    ];
+    args.extend_from_slice(role);
+    ok_json(home, &args)["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+/// One HTTP call to a replica by its base URL: `None` when the replica is not there (killed,
+/// or killed mid-answer: not acknowledged).
+fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    let req = ureq::request(method, &format!("{base}{path}"))
+        .timeout(Duration::from_secs(30))
+        .set("Authorization", &format!("Bearer {token}"));
+    let res = match body {
+        Some(b) => req.send_json(b.clone()),
+        None => req.call(),
+    };
+    let (status, text) = match res {
+        Ok(r) => (r.status(), r.into_string().ok()?),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Transport(_)) => return None,
+    };
+    Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+#[test]
+fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
+    let Some(pg) = scratch::for_test("replicas on PostgreSQL") else {
+        return;
+    };
+    // One test in this file, so setting the environment for the children races nothing.
+    std::env::set_var("DOSSIER_DATABASE", pg.url());
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("home");
+    let params = dir.path().join("params");
+    ledger_with_issuer(&home);
+    ok(
+        &home,
+        &["--params", s(&params), "setup", "--insecure-dev-setup"],
+    );
+    ok(&home, &["issuer", "init", UNIVERSITY]);
+    let wallet = dir.path().join("w.json");
+    let h = ok_json(&home, &["holder", "init", "--wallet", s(&wallet)]);
+    let degree = json!({"schema": "qualification", "holder": h["holder"], "holder_halo2": h["holder_halo2"],
+        "fields": {"degree_level": "master", "field": "law", "institution": "National Law School", "award_year": 2015}});
+    issue_to_wallet(&home, UNIVERSITY, &degree, &wallet);
+    ok(&home, &["checkpoint"]);
+    let tokens = dir.path().join("tokens.json");
+    let hr = token(&home, &tokens, "hr", &["issuer", "--issuer", HR]);
+    let verifier = token(&home, &tokens, "recruiter", &["verifier"]);
+
+    // Replicas start one after another (the first makes the home's OpenID4VP key).
+    let start = || Server::start(&home, &params, &tokens, &["--rules-every", "0"]);
+    let replicas: Arc<Mutex<Vec<Server>>> = Arc::new(Mutex::new((0..3).map(|_| start()).collect()));
+    let bases: Arc<RwLock<Vec<String>>> = Arc::new(RwLock::new(
+        replicas
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|r| r.base.clone())
+            .collect(),
+    ));
+
+    // A presentation for a request made through replica 0, submitted to all three at once.
+    let base0 = bases.read().expect("lock")[0].clone();
+    let (status, made) = call(
+        &base0,
+        "POST",
+        "/v1/requests",
+        &verifier,
+        Some(
+            &json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("query"),
+            "scope": "recruitment-2026", "max_checkpoint_age_seconds": 3600}),
+        ),
+    )
+    .expect("replica 0 answers");
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().expect("id").to_string();
+    let request = dir.path().join("request.json");
+    std::fs::write(&request, made["request"].to_string()).expect("write");
+    let presentation_file = dir.path().join("presentation.json");
+    prove_to(&home, &params, &request, &wallet, &presentation_file);
+    let presentation: Value =
+        serde_json::from_slice(&std::fs::read(&presentation_file).expect("read")).expect("json");
+    let submissions: Vec<_> = (0..6)
+        .map(|i| {
+            let base = bases.read().expect("lock")[i % 3].clone();
+            let (verifier, id, p) = (verifier.clone(), id.clone(), presentation.clone());
+            std::thread::spawn(move || {
+                call(
+                    &base,
+                    "POST",
+                    &format!("/v1/requests/{id}/presentations"),
+                    &verifier,
+                    Some(&json!({"presentation": p})),
+                )
+                .expect("answered")
+            })
+        })
+        .collect();
+    let outcomes: Vec<(u16, Value)> = submissions
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let accepted = outcomes.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(accepted, 1, "exactly one submission accepted: {outcomes:?}");
+    for (s, v) in outcomes.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(
+            (*s, v["error"]["code"].as_str()),
+            (409, Some("replayed")),
+            "{v}"
+        );
+    }
+
+    // Load through whichever replica answers, while replicas are killed and restarted.
+    let stop = Arc::new(AtomicBool::new(false));
+    let chaos = {
+        let (replicas, bases, stop) =
+            (Arc::clone(&replicas), Arc::clone(&bases), Arc::clone(&stop));
+        let (home, params, tokens) = (home.clone(), params.clone(), tokens.clone());
+        std::thread::spawn(move || {
+            let mut kills = 0;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(700));
+                let victim = rand::random::<usize>() % 3;
+                let mut r = replicas.lock().expect("lock");
+                assert!(send_signal(r[victim].child.id(), 9), "SIGKILL");
+                let _ = r[victim].child.wait();
+                let fresh = Server::start(&home, &params, &tokens, &["--rules-every", "0"]);
+                bases.write().expect("lock")[victim] = fresh.base.clone();
+                r[victim] = fresh;
+                kills += 1;
+            }
+            kills
+        })
+    };
+    let clients: Vec<_> = (0..4u64)
+        .map(|c| {
+            let (bases, stop, hr) = (Arc::clone(&bases), Arc::clone(&stop), hr.clone());
+            std::thread::spawn(move || {
+                let mut issued: Vec<(u64, String)> = Vec::new();
+                let mut revoked: BTreeSet<u64> = BTreeSet::new();
+                let mut notes: Vec<Value> = Vec::new();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let base = bases.read().expect("lock")[rand::random::<usize>() % 3].clone();
+                    match n % 6 {
+                        // Revoke one of this client's acknowledged credentials.
+                        3 if issued.len() > revoked.len() + 2 => {
+                            let (victim, _) = issued[issued.len() - 2].clone();
+                            if revoked.contains(&victim) {
+                                continue;
+                            }
+                            match call(&base, "DELETE", &format!("/v1/issuers/{HR}/credentials/{victim}"), &hr, None) {
+                                Some((200, _)) => {
+                                    revoked.insert(victim);
+                                }
+                                // Revoked by a call whose answer was lost, or not at all.
+                                Some((404, _)) | None => {}
+                                Some((s, v)) => panic!("revoke: {s} {v}"),
+                            }
+                        }
+                        5 => {
+                            let _ = call(&base, "POST", "/v1/checkpoints", &hr, Some(&json!({})));
+                            if let Some((200, v)) = call(&base, "GET", "/v1/checkpoints/latest", &hr, None) {
+                                notes.push(v);
+                            }
+                        }
+                        _ => {
+                            let claims = json!({"claims": [employment(1000 * c + n), employment(1000 * c + n + 500)]});
+                            match call(&base, "POST", &format!("/v1/issuers/{HR}/credentials"), &hr, Some(&claims)) {
+                                Some((201, v)) => {
+                                    for i in v["issued"].as_array().expect("issued") {
+                                        issued.push((
+                                            i["credential_id"].as_u64().expect("id"),
+                                            i["commitment"].as_str().expect("commitment").to_string(),
+                                        ));
+                                    }
+                                }
+                                Some((503, _)) | None => {}
+                                Some((s, v)) => panic!("issue: {s} {v}"),
+                            }
+                        }
+                    }
+                }
+                (issued, revoked, notes)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(8));
+    stop.store(true, Ordering::Relaxed);
+    let kills = chaos.join().expect("chaos");
+    let mut issued = Vec::new();
+    let mut revoked = BTreeSet::new();
+    let mut notes = Vec::new();
+    for c in clients {
+        let (i, r, n) = c.join().expect("client");
+        issued.extend(i);
+        revoked.extend(r);
+        notes.extend(n);
+    }
+    drop(replicas);
+    assert!(kills >= 3, "replicas were killed ({kills})");
+    assert!(issued.len() >= 20, "the load ran ({} issued)", issued.len());
+
+    // Every acknowledged write, exactly once.
+    let store = dossier_store::Store::open_postgres(&pg.url()).expect("open");
+    let mut ids = BTreeSet::new();
+    for (id, commitment) in &issued {
+        assert!(ids.insert(*id), "credential id {id} acknowledged twice");
+        let leaf =
+            dossier_core::field::to_hex(&store.witness(HR, *id as u32).expect("witness").leaf);
+        if revoked.contains(id) {
+            assert_eq!(
+                leaf,
+                dossier_core::field::to_hex(&dossier_core::Fr::from(0u64)),
+                "{id} revoked"
+            );
+        } else {
+            assert_eq!(
+                &leaf, commitment,
+                "acknowledged credential {id} is in the registry"
+            );
+        }
+    }
+    let mut by_size: BTreeMap<u64, String> = BTreeMap::new();
+    for v in &notes {
+        let size = v["size"].as_u64().expect("size");
+        let note = v["note"].as_str().expect("note").to_string();
+        if let Some(other) = by_size.insert(size, note.clone()) {
+            assert_eq!(other, note, "two checkpoints of size {size} differ");
+        }
+        assert_eq!(
+            store.checkpoint_at(size).expect("read").as_deref(),
+            Some(note.as_str())
+        );
+    }
+    drop(store);
+    ok(&home, &["checkpoint"]);
+    let audit = ok_json(&home, &["audit"]);
+    assert_eq!(audit["ok"], true, "{audit}");
+}
