@@ -70,26 +70,7 @@ impl ScratchPostgres {
         let Some(bin) = server_programs() else {
             return Ok(None);
         };
-        let dir = std::env::temp_dir().join(format!(
-            "dossier-pg-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir(&dir).map_err(|_| failed("cannot create its folder"))?;
-        let as_postgres = is_root();
-        let pg = ScratchPostgres {
-            bin,
-            dir,
-            port: free_port()?,
-            as_postgres,
-        };
-        if as_postgres {
-            pg.run(
-                "chown",
-                &["postgres:", &pg.dir.display().to_string()],
-                false,
-            )?;
-        }
+        let pg = ScratchPostgres::in_new_folder(bin)?;
         let data = pg.data().display().to_string();
         pg.run(
             "initdb",
@@ -98,6 +79,92 @@ impl ScratchPostgres {
         )?;
         pg.start_server()?;
         Ok(Some(pg))
+    }
+
+    /// A fresh temporary folder (given to the `postgres` account under root) and a free port.
+    fn in_new_folder(bin: PathBuf) -> Result<ScratchPostgres, StoreError> {
+        let dir = std::env::temp_dir().join(format!(
+            "dossier-pg-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir(&dir).map_err(|_| failed("cannot create its folder"))?;
+        let pg = ScratchPostgres {
+            bin,
+            dir,
+            port: free_port()?,
+            as_postgres: is_root(),
+        };
+        if pg.as_postgres {
+            pg.run(
+                "chown",
+                &["postgres:", &pg.dir.display().to_string()],
+                false,
+            )?;
+        }
+        Ok(pg)
+    }
+
+    /// A streaming standby of this server, started from a base backup (`pg_basebackup -R`),
+    /// and made synchronous: from now on the primary acknowledges a commit only once the
+    /// standby has its WAL (`synchronous_standby_names = '*'`, `synchronous_commit = on`).
+    pub fn synchronous_standby(&self) -> Result<ScratchPostgres, StoreError> {
+        let standby = ScratchPostgres::in_new_folder(self.bin.clone())?;
+        let data = standby.data().display().to_string();
+        let port = self.port.to_string();
+        standby.run(
+            "pg_basebackup",
+            &[
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "dossier",
+                "--no-sync",
+            ],
+            true,
+        )?;
+        standby.start_server()?;
+        let mut client = postgres::Client::connect(&self.url(), postgres::NoTls)
+            .map_err(crate::kv::pg_error("connecting"))?;
+        // One statement per call: ALTER SYSTEM refuses an (implicit) transaction block.
+        for sql in [
+            "ALTER SYSTEM SET synchronous_standby_names = '*'",
+            "SELECT pg_reload_conf()",
+        ] {
+            client
+                .batch_execute(sql)
+                .map_err(crate::kv::pg_error("making the standby synchronous"))?;
+        }
+        // Wait until the standby streams and is counted as synchronous.
+        for _ in 0..200 {
+            let rows = client
+                .query(
+                    "SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'",
+                    &[],
+                )
+                .map_err(crate::kv::pg_error("watching replication"))?;
+            if !rows.is_empty() {
+                return Ok(standby);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err(failed("the standby never became synchronous"))
+    }
+
+    /// Promotes a standby to primary (after its primary died).
+    pub fn promote(&self) -> Result<(), StoreError> {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data().display().to_string(), "-w", "promote"],
+            true,
+        )
     }
 
     fn data(&self) -> PathBuf {

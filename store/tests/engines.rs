@@ -405,3 +405,57 @@ fn a_checkpoint_signed_by_a_lagging_clock_keeps_time_from_going_back() {
             .expect("audit passes");
     });
 }
+
+/// A primary with a synchronous streaming standby: the primary is killed mid-load, the standby
+/// promoted, and every write acknowledged before the kill is on the new primary, which audits
+/// clean and takes new writes.
+#[test]
+fn failover_to_a_synchronous_standby_loses_no_acknowledged_write() {
+    let Some(primary) = scratch::for_test("PostgreSQL failover") else {
+        return;
+    };
+    let standby = primary.synchronous_standby().expect("standby");
+    let store = Arc::new(Store::open_postgres(&primary.url()).expect("open"));
+    let log_key = key("test/ledger");
+    let hr = Arc::new(key("hr.example"));
+    store.init_ledger(&log_key).expect("init");
+    store.register_issuer(&hr, 1).expect("register");
+    let writer = {
+        let store = Arc::clone(&store);
+        let hr = Arc::clone(&hr);
+        std::thread::spawn(move || {
+            let mut acknowledged = Vec::new();
+            // Until the primary goes away (the cap only bounds a test whose kill never came).
+            for _ in 0..1_000_000 {
+                match store.issue(&hr, &claims(2), 1, 2) {
+                    Ok(c) => {
+                        acknowledged.extend(c.iter().map(|c| (c.credential_id, c.commitment())))
+                    }
+                    Err(StoreError::Postgres { .. }) => break,
+                    Err(e) => panic!("unexpected: {e}"),
+                }
+            }
+            acknowledged
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    primary.crash().expect("kill the primary");
+    let acknowledged = writer.join().expect("writer");
+    assert!(!acknowledged.is_empty(), "the load ran before the kill");
+    standby.promote().expect("promote");
+    let promoted = Store::open_postgres(&standby.url()).expect("the new primary");
+    for (id, commitment) in &acknowledged {
+        assert_eq!(
+            promoted.witness("hr.example", *id).expect("witness").leaf,
+            *commitment,
+            "acknowledged credential {id} is on the new primary"
+        );
+    }
+    promoted
+        .issue(&hr, &claims(1), 1, 3)
+        .expect("the new primary takes writes");
+    promoted.checkpoint(&log_key, 4).expect("checkpoint");
+    audit::audit_store(&promoted, Some(&log_key.verifier_key()))
+        .expect("store")
+        .expect("audit passes");
+}
