@@ -225,7 +225,7 @@ pub async fn prove(
             ServiceError::Unavailable("shutting down".into())
         }
     })?;
-    let job = Job::new("prove", &owner);
+    let job = Job::new("prove", &owner, &state.replica);
     // The job is durable before it is acknowledged.
     let (s, j) = (state.clone(), job.clone());
     tokio::task::spawn_blocking(move || tables::put(&s.store, JOBS, &j.id, &j))

@@ -380,7 +380,7 @@ pub async fn publish_checkpoint(
     {
         return Err(ServiceError::Unavailable("shutting down".into()));
     }
-    let job = Job::new("checkpoint", &owner);
+    let job = Job::new("checkpoint", &owner, &state.replica);
     let (s, j) = (state.clone(), job.clone());
     blocking(move || tables::put(&s.store, JOBS, &j.id, &j)).await?;
     let id = job.id.clone();

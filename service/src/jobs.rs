@@ -5,6 +5,14 @@
 //! A job's status is durable in `svc_jobs` from the moment it is accepted (202). The holder's
 //! secret is held in memory only, never written: so after a restart a job that had not finished
 //! cannot be resumed, and is reported failed, never silently lost.
+//!
+//! Replicas of the service on one PostgreSQL database share `svc_jobs`, but each job's secret is
+//! in the memory of the replica that accepted it, so only that replica can run it: a shared
+//! queue of proving inputs would have to store secrets. Each job names its replica, each replica
+//! writes a heartbeat every [`HEARTBEAT`], and every replica reports failed the unfinished jobs of
+//! a replica silent for longer than [`LEASE_SECONDS`] (killed, or cut off). A job ends once:
+//! its end is written only while it is still unfinished, in the same transaction that reads it,
+//! so a job reported failed is never also reported done.
 
 use crate::tables::{self, JOBS};
 use crate::{now, AppState, ServiceError};
@@ -12,6 +20,7 @@ use dossier_core::holder::HolderSecret;
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::Fr;
 use dossier_prover::Statement;
+use dossier_store::kv::{Engine, Readable, Reading};
 use dossier_verifier::{BatchItem, Checked, VerifyError};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -41,6 +50,10 @@ pub struct Job {
     pub kind: String,
     /// The token name that submitted it (only its owner may read it).
     pub owner: String,
+    /// The replica of the service that accepted it and holds its input (absent in jobs
+    /// recorded before replicas were told apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
     /// Its status.
     pub status: JobStatus,
     /// When it was accepted, unix seconds.
@@ -58,12 +71,13 @@ pub struct Job {
 }
 
 impl Job {
-    /// A new queued job.
-    pub fn new(kind: &str, owner: &str) -> Job {
+    /// A new queued job, accepted by `replica`.
+    pub fn new(kind: &str, owner: &str, replica: &str) -> Job {
         Job {
             id: crate::random_id(),
             kind: kind.into(),
             owner: owner.into(),
+            replica: Some(replica.into()),
             status: JobStatus::Queued,
             created: now(),
             finished: None,
@@ -85,33 +99,45 @@ pub struct ProveTask {
     pub request: PresentationRequest,
 }
 
+fn unfinished(job: &Job) -> bool {
+    matches!(job.status, JobStatus::Queued | JobStatus::Running)
+}
+
 fn finish(state: &AppState, id: &str, outcome: Result<serde_json::Value, String>) {
-    let Ok(Some(mut job)) = tables::get::<Job>(&state.store, JOBS, id) else {
-        tracing::error!(job = id, "job record vanished");
-        return;
-    };
-    job.finished = Some(now());
-    match outcome {
-        Ok(v) => {
-            job.status = JobStatus::Done;
-            job.result = Some(v);
+    let ended = tables::update::<Job>(&state.store, JOBS, id, |job| {
+        if !unfinished(job) {
+            return false;
         }
-        Err(e) => {
-            job.status = JobStatus::Failed;
-            job.error = Some(e);
+        job.finished = Some(now());
+        match outcome {
+            Ok(v) => {
+                job.status = JobStatus::Done;
+                job.result = Some(v);
+            }
+            Err(e) => {
+                job.status = JobStatus::Failed;
+                job.error = Some(e);
+            }
         }
-    }
-    if let Err(e) = tables::put(&state.store, JOBS, id, &job) {
-        tracing::error!(job = id, error = %e, "could not record a job's end");
+        true
+    });
+    match ended {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(job = id, "a job had already ended (reported failed)"),
+        Err(e) => tracing::error!(job = id, error = %e, "could not record a job's end"),
     }
 }
 
 fn set_running(state: &AppState, id: &str) {
-    if let Ok(Some(mut job)) = tables::get::<Job>(&state.store, JOBS, id) {
-        job.status = JobStatus::Running;
-        if let Err(e) = tables::put(&state.store, JOBS, id, &job) {
-            tracing::error!(job = id, error = %e, "could not record a job's start");
+    let started = tables::update::<Job>(&state.store, JOBS, id, |job| {
+        let queued = job.status == JobStatus::Queued;
+        if queued {
+            job.status = JobStatus::Running;
         }
+        queued
+    });
+    if let Err(e) = started {
+        tracing::error!(job = id, error = %e, "could not record a job's start");
     }
 }
 
@@ -191,23 +217,88 @@ pub fn prove_worker(state: Arc<AppState>, rx: Arc<Mutex<tokio::sync::mpsc::Recei
     }
 }
 
-/// Marks jobs a previous run left unfinished as failed (their secrets were never stored).
-pub fn recover(state: &AppState) -> Result<usize, ServiceError> {
-    let mut n = 0;
-    for (id, mut job) in tables::all::<Job>(&state.store, JOBS)? {
-        if matches!(job.status, JobStatus::Queued | JobStatus::Running) {
-            job.status = JobStatus::Failed;
-            job.finished = Some(now());
-            job.error = Some(if job.kind == "checkpoint" {
-                "interrupted by a restart of the service: see /v1/checkpoints/latest".into()
-            } else {
-                "interrupted by a restart of the service; the holder secret is never stored, so submit the proof again".into()
-            });
-            tables::put(&state.store, JOBS, &id, &job)?;
-            n += 1;
+/// How often a replica writes its heartbeat.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a replica may be silent before its unfinished jobs are reported failed.
+pub const LEASE_SECONDS: u64 = 10;
+
+/// Writes this replica's heartbeat.
+pub fn heartbeat(state: &AppState) -> Result<(), ServiceError> {
+    let txn = state.store.raw().begin_write()?;
+    txn.open_table(tables::REPLICAS)?
+        .insert(state.replica.as_str(), now())?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Reports failed the unfinished jobs no live replica holds: at start-up on the embedded store
+/// (one process at a time), every job a previous run left; otherwise those of replicas silent
+/// for longer than the lease. Returns how many.
+pub fn recover(state: &AppState, at_start: bool) -> Result<usize, ServiceError> {
+    let single_process = at_start && state.store.raw().engine() == Engine::Redb;
+    let seen: std::collections::HashMap<String, u64> = {
+        let txn = state.store.raw().begin_read()?;
+        let t = txn.open_table(tables::REPLICAS)?;
+        let mut m = std::collections::HashMap::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            m.insert(k.value().to_string(), v.value());
         }
+        m
+    };
+    let now = now();
+    let held = |replica: &Option<String>| match replica {
+        _ if single_process => false,
+        Some(r) if *r == state.replica => true,
+        Some(r) => seen
+            .get(r)
+            .is_some_and(|t| now.saturating_sub(*t) <= LEASE_SECONDS),
+        None => false,
+    };
+    let mut n = 0;
+    for (id, job) in tables::all::<Job>(&state.store, JOBS)? {
+        if !unfinished(&job) || held(&job.replica) {
+            continue;
+        }
+        let failed = tables::update::<Job>(&state.store, JOBS, &id, |job| {
+            if !unfinished(job) {
+                return false;
+            }
+            job.status = JobStatus::Failed;
+            job.finished = Some(now);
+            job.error = Some(if job.kind == "checkpoint" {
+                "interrupted: the service that accepted it stopped; see /v1/checkpoints/latest"
+                    .into()
+            } else {
+                "interrupted: the service that accepted it stopped, and the holder secret is never stored, so submit the proof again".into()
+            });
+            true
+        })?;
+        n += usize::from(failed);
     }
     Ok(n)
+}
+
+/// Keeps this replica's heartbeat and reports the jobs of silent replicas failed, until
+/// shutdown.
+pub fn replica_worker(state: Arc<AppState>) {
+    let mut last = std::time::Instant::now();
+    while !state.shutting_down.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if last.elapsed() < HEARTBEAT {
+            continue;
+        }
+        last = std::time::Instant::now();
+        if let Err(e) = heartbeat(&state) {
+            tracing::error!(error = %e, "could not write the replica's heartbeat");
+        }
+        match recover(&state, false) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "jobs of a stopped replica reported failed"),
+            Err(e) => tracing::error!(error = %e, "could not look for a stopped replica's jobs"),
+        }
+    }
 }
 
 /// Publishes a checkpoint for a job already recorded as queued.

@@ -101,6 +101,8 @@ pub struct AppState {
     /// The URL wallets reach this service at (set at start-up: configured, or the bound
     /// address).
     pub public_url: std::sync::OnceLock<String>,
+    /// This process's id among the service's replicas (new at each start).
+    pub replica: String,
     prove_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::ProveTask>>>,
     verify_queue: Mutex<Option<tokio::sync::mpsc::Sender<jobs::VerifyTask>>>,
 }
@@ -267,10 +269,12 @@ impl Service {
                 .clone()
                 .map(std::sync::OnceLock::from)
                 .unwrap_or_default(),
+            replica: random_id(),
             prove_queue: Mutex::new(Some(prove_tx)),
             verify_queue: Mutex::new(Some(verify_tx)),
         });
-        let failed = jobs::recover(&state)?;
+        jobs::heartbeat(&state)?;
+        let failed = jobs::recover(&state, true)?;
         if failed > 0 {
             tracing::warn!(
                 jobs = failed,
@@ -292,6 +296,10 @@ impl Service {
         {
             let (s, every) = (state.clone(), config.rules_every);
             workers.push(std::thread::spawn(move || workflow::worker(s, every)));
+        }
+        {
+            let s = state.clone();
+            workers.push(std::thread::spawn(move || jobs::replica_worker(s)));
         }
         if let Some(policy) = config.backups.clone() {
             let s = state.clone();

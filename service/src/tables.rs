@@ -10,6 +10,8 @@
 //!   nullifiers differ, so one holder could otherwise present twice in a scope);
 //! - `svc_archive`: sequence number -> an archived verification (JSON), with consent only;
 //! - `svc_jobs`: job id -> a proving or checkpoint job's status (JSON; never the holder secret);
+//! - `svc_replicas`: replica id -> its last heartbeat, unix seconds (replicas of the service on
+//!   one PostgreSQL database tell a stopped replica's unfinished jobs by it);
 //! - `svc_openid4vp`: request id -> what the wallet's OpenID4VP answer came to (JSON: verified
 //!   with its verdict, refused, or declined; never the presentation unless archived).
 
@@ -35,6 +37,8 @@ pub const SCOPES: TableDef<&str, &str> = TableDef::new("svc_scopes");
 pub const ARCHIVE: TableDef<u64, &str> = TableDef::new("svc_archive");
 /// Jobs by id.
 pub const JOBS: TableDef<&str, &str> = TableDef::new("svc_jobs");
+/// Each replica's last heartbeat, unix seconds.
+pub const REPLICAS: TableDef<&str, u64> = TableDef::new("svc_replicas");
 /// OpenID4VP answers by request id.
 pub const OPENID4VP: TableDef<&str, &str> = TableDef::new("svc_openid4vp");
 
@@ -59,6 +63,7 @@ pub fn ensure(store: &Store) -> Result<(), ServiceError> {
     txn.open_table(ARCHIVE)?;
     txn.open_table(JOBS)?;
     txn.open_table(OPENID4VP)?;
+    txn.open_table(REPLICAS)?;
     txn.commit()?;
     Ok(())
 }
@@ -191,6 +196,34 @@ pub fn put<T: Serialize>(
     txn.open_table(table)?.insert(key, text.as_str())?;
     txn.commit()?;
     Ok(())
+}
+
+/// Changes a JSON record by string key in one write transaction: `change` sees the record and
+/// returns whether to keep its changes (false: nothing written). Returns whether it wrote.
+pub fn update<T: Serialize + DeserializeOwned>(
+    store: &Store,
+    table: TableDef<&'static str, &'static str>,
+    key: &str,
+    change: impl FnOnce(&mut T) -> bool,
+) -> Result<bool, ServiceError> {
+    let txn = store.raw().begin_write()?;
+    let written = {
+        let mut t = txn.open_table(table)?;
+        let current: Option<T> = t.get(key)?.map(|v| from_json(v.value())).transpose()?;
+        match current {
+            Some(mut record) => {
+                let keep = change(&mut record);
+                if keep {
+                    let text = to_json(&record)?;
+                    t.insert(key, text.as_str())?;
+                }
+                keep
+            }
+            None => false,
+        }
+    };
+    txn.commit()?;
+    Ok(written)
 }
 
 /// Every record of a table keyed by string.
@@ -380,5 +413,6 @@ pub fn backup_tables() -> Vec<dossier_store::backup::TableCopy> {
         table_copy!(ARCHIVE),
         table_copy!(JOBS),
         table_copy!(OPENID4VP),
+        table_copy!(REPLICAS),
     ]
 }

@@ -104,6 +104,20 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
     let tokens = dir.path().join("tokens.json");
     let hr = token(&home, &tokens, "hr", &["issuer", "--issuer", HR]);
     let verifier = token(&home, &tokens, "recruiter", &["verifier"]);
+    let university = token(
+        &home,
+        &tokens,
+        "university",
+        &["issuer", "--issuer", UNIVERSITY],
+    );
+    let secret = dossier_core::holder::HolderSecret::random(&mut rand::rngs::OsRng);
+    let commitment = dossier_core::field::to_hex(&secret.commitment());
+    let alice = token(
+        &home,
+        &tokens,
+        "alice",
+        &["holder", "--holder", &commitment],
+    );
 
     // Replicas start one after another (the first makes the home's OpenID4VP key).
     let start = || Server::start(&home, &params, &tokens, &["--rules-every", "0"]);
@@ -168,6 +182,87 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
         );
     }
 
+    // A proving job accepted by a replica that is then killed: the holder secret died with it,
+    // so the other replicas report the job failed once the replica's heartbeat is older than
+    // the lease; it never stays queued.
+    let base = |i: usize| bases.read().expect("lock")[i].clone();
+    let degree = json!({"claims": [{"schema": "qualification", "holder": commitment,
+        "fields": {"degree_level": "master", "field": "law", "institution": "National Law School", "award_year": 2016}}]});
+    let (status, v) = call(
+        &base(0),
+        "POST",
+        &format!("/v1/issuers/{UNIVERSITY}/credentials"),
+        &university,
+        Some(&degree),
+    )
+    .expect("replica 0 answers");
+    assert_eq!(status, 201, "{v}");
+    ok(&home, &["checkpoint"]);
+    let (status, made) = call(
+        &base(1),
+        "POST",
+        "/v1/requests",
+        &verifier,
+        Some(
+            &json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("query"),
+            "scope": "recruitment-2027", "max_checkpoint_age_seconds": 3600}),
+        ),
+    )
+    .expect("replica 1 answers");
+    assert_eq!(status, 201, "{made}");
+    let (status, job) = call(
+        &base(2),
+        "POST",
+        "/v1/holder/proofs",
+        &alice,
+        Some(&json!({"request_id": made["id"], "secret": secret.expose_hex()})),
+    )
+    .expect("replica 2 answers");
+    assert_eq!(status, 202, "{job}");
+    {
+        let mut r = replicas.lock().expect("lock");
+        assert!(send_signal(r[2].child.id(), 9), "SIGKILL");
+        let _ = r[2].child.wait();
+        // Not restarted until the job has ended: only the live replicas can end it.
+        let live = base(0);
+        bases.write().expect("lock")[2] = live;
+    }
+    let job_id = job["id"].as_str().expect("id").to_string();
+    let mut polls = 0;
+    let ended = loop {
+        let (status, job) = call(
+            &base(polls % 3),
+            "GET",
+            &format!("/v1/jobs/{job_id}"),
+            &alice,
+            None,
+        )
+        .expect("a live replica");
+        assert_eq!(status, 200, "{job}");
+        if matches!(job["status"].as_str(), Some("done") | Some("failed")) {
+            break job;
+        }
+        polls += 1;
+        assert!(
+            polls < 600,
+            "the job of a killed replica never ended: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(
+        ended["error"]
+            .as_str()
+            .expect("error")
+            .contains("submit the proof again"),
+        "{ended}"
+    );
+    {
+        let mut r = replicas.lock().expect("lock");
+        r[2] = start();
+        bases.write().expect("lock")[2] = r[2].base.clone();
+    }
+
     // Load through whichever replica answers, while replicas are killed and restarted.
     let stop = Arc::new(AtomicBool::new(false));
     let chaos = {
@@ -197,6 +292,7 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
                 let mut issued: Vec<(u64, String)> = Vec::new();
                 let mut revoked: BTreeSet<u64> = BTreeSet::new();
                 let mut notes: Vec<Value> = Vec::new();
+                let mut jobs: Vec<String> = Vec::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
@@ -218,7 +314,9 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
                             }
                         }
                         5 => {
-                            let _ = call(&base, "POST", "/v1/checkpoints", &hr, Some(&json!({})));
+                            if let Some((202, job)) = call(&base, "POST", "/v1/checkpoints", &hr, Some(&json!({}))) {
+                                jobs.push(job["id"].as_str().expect("job id").to_string());
+                            }
                             if let Some((200, v)) = call(&base, "GET", "/v1/checkpoints/latest", &hr, None) {
                                 notes.push(v);
                             }
@@ -240,7 +338,7 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
                         }
                     }
                 }
-                (issued, revoked, notes)
+                (issued, revoked, notes, jobs)
             })
         })
         .collect();
@@ -250,13 +348,35 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
     let mut issued = Vec::new();
     let mut revoked = BTreeSet::new();
     let mut notes = Vec::new();
+    let mut jobs = Vec::new();
     for c in clients {
-        let (i, r, n) = c.join().expect("client");
+        let (i, r, n, j) = c.join().expect("client");
+        jobs.extend(j);
         issued.extend(i);
         revoked.extend(r);
         notes.extend(n);
     }
+    // Every accepted checkpoint job ends, done or reported failed (its replica killed), on
+    // whichever replica is asked: none is lost in a dead replica's memory.
+    let bases_now = bases.read().expect("lock").clone();
+    for id in &jobs {
+        let mut waited = 0;
+        loop {
+            let base = &bases_now[waited % 3];
+            let (status, job) =
+                call(base, "GET", &format!("/v1/jobs/{id}"), &hr, None).expect("a live replica");
+            assert_eq!(status, 200, "{job}");
+            match job["status"].as_str() {
+                Some("done") | Some("failed") => break,
+                _ => {}
+            }
+            waited += 1;
+            assert!(waited < 600, "job {id} never ended: {job}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     drop(replicas);
+    assert!(!jobs.is_empty(), "checkpoint jobs were accepted");
     assert!(kills >= 3, "replicas were killed ({kills})");
     assert!(issued.len() >= 20, "the load ran ({} issued)", issued.len());
 
