@@ -2,11 +2,12 @@
 //! 1,000,000 credentials through the durable store (batches of 10,000), then measure path
 //! lookups, log proofs and a checkpoint at that size, reopening, and a full audit.
 //! `cargo bench -p dossier-benches --bench scale` (about two minutes here); `SCALE_N` overrides
-//! the size. Prints a table for BENCHMARKS.md.
+//! the size, `SCALE_ENGINE=postgres` runs it on a throw-away PostgreSQL server instead of redb,
+//! and `SCALE_AUDIT=0` leaves out the full audit. Prints a table for BENCHMARKS.md.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
-use dossier_benches::{employment_claims, store_with_issuer};
+use dossier_benches::{employment_claims, ledger_with_issuer};
 use dossier_core::log_proof;
 use dossier_store::{audit, Store};
 use std::time::{Duration, Instant};
@@ -33,7 +34,27 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("scale.redb");
-    let (store, log, issuer) = store_with_issuer(&path);
+    let postgres = match std::env::var("SCALE_ENGINE").as_deref() {
+        Ok("postgres") => Some(
+            dossier_store::scratch::ScratchPostgres::start()
+                .expect("scratch PostgreSQL")
+                .expect("PostgreSQL is installed"),
+        ),
+        _ => None,
+    };
+    let open = || match &postgres {
+        Some(pg) => Store::open_postgres(&pg.url()).expect("postgres"),
+        None => Store::open(&path, Duration::from_secs(5)).expect("open"),
+    };
+    println!(
+        "| engine | {} | |",
+        if postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "redb"
+        }
+    );
+    let (store, log, issuer) = ledger_with_issuer(open());
     let batch = 10_000.min(n);
     let claims = employment_claims(batch);
     let (_, build) = timed(|| {
@@ -96,7 +117,7 @@ fn main() {
         percentile(cons, 0.99)
     );
     drop(store);
-    let (store, reopen) = timed(|| Store::open(&path, Duration::from_secs(5)).expect("reopen"));
+    let (store, reopen) = timed(open);
     let (w, first) = timed(|| store.witness("hr.bench", 123_456 % n as u32).expect("path"));
     assert!(w.is_valid());
     println!(
@@ -104,19 +125,31 @@ fn main() {
         reopen * 1e3,
         first * 1e6
     );
-    let (report, secs) = timed(|| {
-        audit::audit_store(&store, None)
-            .expect("store")
-            .expect("audit passes")
-    });
+    if std::env::var("SCALE_AUDIT").as_deref() != Ok("0") {
+        let (report, secs) = timed(|| {
+            audit::audit_store(&store, None)
+                .expect("store")
+                .expect("audit passes")
+        });
+        println!(
+            "| full audit: replay {} entries, every node compared | {secs:.1} s | {:.0} entries/s |",
+            report.entries,
+            report.entries as f64 / secs
+        );
+    }
+    let bytes = match &postgres {
+        Some(pg) => {
+            let mut c = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+            let size: i64 = c
+                .query_one("SELECT pg_database_size(current_database())", &[])
+                .expect("size")
+                .get(0);
+            size as u64
+        }
+        None => std::fs::metadata(&path).expect("file").len(),
+    };
     println!(
-        "| full audit: replay {} entries, every node compared | {secs:.1} s | {:.0} entries/s |",
-        report.entries,
-        report.entries as f64 / secs
-    );
-    let bytes = std::fs::metadata(&path).expect("file").len();
-    println!(
-        "| database file | {:.0} MB | {:.0} bytes/credential |",
+        "| database size | {:.0} MB | {:.0} bytes/credential |",
         bytes as f64 / 1e6,
         bytes as f64 / n as f64
     );

@@ -552,7 +552,7 @@ macro_rules! readable {
                     $($redb)::+(t) => redb::ReadableTable::first(t)?
                         .map(|r| redb_row(Ok(r)))
                         .transpose(),
-                    $pg => $pgt.end(false).map(|r| r.and_then(|(k, v)| pg_row::<K, V>(k, v).ok())),
+                    $pg => $pgt.end(false)?.map(|(k, v)| pg_row::<K, V>(k, v)).transpose(),
                     $($missing => Ok(None))?
                 }
             }
@@ -561,7 +561,7 @@ macro_rules! readable {
                     $($redb)::+(t) => redb::ReadableTable::last(t)?
                         .map(|r| redb_row(Ok(r)))
                         .transpose(),
-                    $pg => $pgt.end(true).map(|r| r.and_then(|(k, v)| pg_row::<K, V>(k, v).ok())),
+                    $pg => $pgt.end(true)?.map(|(k, v)| pg_row::<K, V>(k, v)).transpose(),
                     $($missing => Ok(None))?
                 }
             }
@@ -689,12 +689,57 @@ pub struct Postgres(Arc<PgPool>);
 struct PgPool {
     config: postgres::Config,
     idle: Mutex<Vec<Conn>>,
+    slots: Arc<Slots>,
     /// Where the server is, without its password, for messages.
     place: String,
 }
 
+/// The connections a process keeps open at most: its share of the server's
+/// `max_connections` (100 by default), so that a few replicas and the command line fit.
+pub const MAX_CONNECTIONS: usize = 24;
+
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 16;
+
+/// How long a transaction waits for a connection when all are in use.
+const CONNECTION_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Open connections, counted: each [`Conn`] holds one slot until it is dropped.
+#[derive(Default)]
+struct Slots {
+    open: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Slots {
+    /// Takes a slot, waiting up to [`CONNECTION_WAIT`] for one to be freed.
+    fn take(&self) -> Result<(), StoreError> {
+        let busy = || StoreError::Postgres {
+            during: "waiting for a connection",
+            reason: format!("all {MAX_CONNECTIONS} connections stayed in use"),
+        };
+        let mut open = self.open.lock().map_err(|_| busy())?;
+        let deadline = std::time::Instant::now() + CONNECTION_WAIT;
+        while *open >= MAX_CONNECTIONS {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(busy());
+            }
+            open = blocking(|| self.freed.wait_timeout(open, left))
+                .map_err(|_| busy())?
+                .0;
+        }
+        *open += 1;
+        Ok(())
+    }
+
+    fn give_back(&self) {
+        if let Ok(mut open) = self.open.lock() {
+            *open = open.saturating_sub(1);
+        }
+        self.freed.notify_one();
+    }
+}
 
 /// Runs a call of the synchronous PostgreSQL client, which drives its own small runtime: on a
 /// worker of the service's runtime that would panic, so there the worker is first handed back
@@ -712,6 +757,8 @@ struct Conn {
     /// Always `Some` until dropped (taken so that closing it runs through [`blocking`]).
     client: Option<postgres::Client>,
     prepared: HashMap<&'static str, postgres::Statement>,
+    /// The pool's count of open connections, which this one leaves when dropped.
+    slots: Arc<Slots>,
 }
 
 impl Drop for Conn {
@@ -719,17 +766,24 @@ impl Drop for Conn {
         if let Some(client) = self.client.take() {
             blocking(move || drop(client));
         }
+        self.slots.give_back();
     }
 }
 
 impl Conn {
-    fn open(config: &postgres::Config) -> Result<Conn, StoreError> {
-        let client =
-            blocking(|| config.connect(postgres::NoTls)).map_err(pg_error("connecting"))?;
-        Ok(Conn {
-            client: Some(client),
-            prepared: HashMap::new(),
-        })
+    fn open(config: &postgres::Config, slots: &Arc<Slots>) -> Result<Conn, StoreError> {
+        slots.take()?;
+        match blocking(|| config.connect(postgres::NoTls)) {
+            Ok(client) => Ok(Conn {
+                client: Some(client),
+                prepared: HashMap::new(),
+                slots: Arc::clone(slots),
+            }),
+            Err(e) => {
+                slots.give_back();
+                Err(pg_error("connecting")(e))
+            }
+        }
     }
 
     fn client(&mut self) -> Result<&mut postgres::Client, StoreError> {
@@ -813,6 +867,7 @@ impl Postgres {
         let pg = Postgres(Arc::new(PgPool {
             config,
             idle: Mutex::new(Vec::new()),
+            slots: Arc::new(Slots::default()),
             place,
         }));
         pg.migrate()?;
@@ -828,7 +883,11 @@ impl Postgres {
         let reused = self.0.idle.lock().ok().and_then(|mut idle| idle.pop());
         match reused {
             Some(c) if !c.is_closed() => Ok(c),
-            _ => Conn::open(&self.0.config),
+            // A closed idle connection is dropped here, freeing its slot first.
+            closed => {
+                drop(closed);
+                Conn::open(&self.0.config, &self.0.slots)
+            }
         }
     }
 

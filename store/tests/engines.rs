@@ -1,9 +1,9 @@
 //! The same store on both engines: the embedded default (redb) and PostgreSQL (a throw-away
 //! server per test). Tables read alike (order, ranges from either end, lengths, pages larger
 //! than a round trip's), a ledger story audits alike, writers on separate connections never
-//! fork the ledger, a server killed mid-load loses no acknowledged write, a database made by a
-//! newer dossier is refused, and a PostgreSQL store backs up into an embedded snapshot that
-//! audits.
+//! fork the ledger, a server killed mid-load loses no acknowledged write, nor does a failover to
+//! a promoted synchronous standby, a database made by a newer dossier is refused, and a PostgreSQL store backs up under load into an embedded
+//! snapshot that audits.
 
 use dossier_core::credential::{Claim, EncodedClaim};
 use dossier_core::keys::KeyPair;
@@ -355,30 +355,52 @@ fn a_database_of_a_newer_schema_is_refused_and_migrations_are_idempotent() {
 }
 
 #[test]
-fn a_postgres_store_backs_up_into_a_snapshot_that_audits() {
+fn a_postgres_store_backs_up_under_load_into_a_snapshot_that_audits() {
     let Some(pg) = scratch::for_test("PostgreSQL backups") else {
         return;
     };
-    let store = Store::open_postgres(&pg.url()).expect("open");
+    let store = Arc::new(Store::open_postgres(&pg.url()).expect("open"));
     let log_key = key("test/ledger");
-    let hr = key("hr.example");
+    let hr = Arc::new(key("hr.example"));
     store.init_ledger(&log_key).expect("init");
     store.register_issuer(&hr, 1).expect("register");
     store.issue(&hr, &claims(12), 20_000, 2).expect("issue");
     store.checkpoint(&log_key, 3).expect("checkpoint");
+    // A writer goes on issuing while the backup is taken.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (store, hr, stop) = (Arc::clone(&store), Arc::clone(&hr), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store.issue(&hr, &claims(3), 20_000, 2).expect("issue");
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
     let dir = tempfile::tempdir().expect("tmp");
     let dest = dir.path().join("backup.redb");
     let snapshot = store.backup(&dest, &[]).expect("backup");
-    assert_eq!(snapshot.entries, store.ledger_size().expect("size"));
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let batches = writer.join().expect("writer");
+    assert!(batches > 0, "the writer ran");
+    let live = store.ledger_size().expect("size");
+    assert!(snapshot.entries > 14, "the snapshot saw some of the load");
+    assert!(live > snapshot.entries, "and the load went on after it");
     let copy =
         dossier_store::StoreReader::open_read_only(&dest, Duration::from_secs(5)).expect("copy");
+    assert_eq!(copy.ledger_size().expect("size"), snapshot.entries);
+    assert_eq!(
+        copy.entries(0, snapshot.entries).expect("entries"),
+        store.entries(0, snapshot.entries).expect("entries"),
+        "the copy's entries are the live ledger's, up to the snapshot"
+    );
     assert_eq!(
         copy.tree_hash(snapshot.entries).expect("hash"),
         store.tree_hash(snapshot.entries).expect("hash")
-    );
-    assert_eq!(
-        copy.registry_roots().expect("roots"),
-        store.registry_roots().expect("roots")
     );
     audit::audit_store(&copy, Some(&log_key.verifier_key()))
         .expect("store")
@@ -458,4 +480,49 @@ fn failover_to_a_synchronous_standby_loses_no_acknowledged_write() {
     audit::audit_store(&promoted, Some(&log_key.verifier_key()))
         .expect("store")
         .expect("audit passes");
+}
+
+/// A process keeps at most `MAX_CONNECTIONS` connections open: twice as many transactions at
+/// once wait their turn instead of exhausting the server's `max_connections`.
+#[test]
+fn more_transactions_than_connections_wait_their_turn() {
+    use dossier_store::kv::MAX_CONNECTIONS;
+    let Some(pg) = scratch::for_test("the PostgreSQL connection bound") else {
+        return;
+    };
+    let store = Arc::new(Store::open_postgres(&pg.url()).expect("open"));
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let holders: Vec<_> = (0..2 * MAX_CONNECTIONS)
+        .map(|_| {
+            let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let txn = store.raw().begin_read().expect("read");
+                let _ = txn.open_table(ROWS).expect("table").len().expect("len");
+                std::thread::sleep(Duration::from_millis(100));
+                drop(txn);
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let mut watcher = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let mut most = 0i64;
+    while done.load(std::sync::atomic::Ordering::SeqCst) < 2 * MAX_CONNECTIONS {
+        let n: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .expect("count")
+            .get(0);
+        most = most.max(n);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for h in holders {
+        h.join().expect("a transaction waited and ran");
+    }
+    assert!(most >= 1, "the transactions ran");
+    assert!(
+        most <= MAX_CONNECTIONS as i64,
+        "{most} connections open at once"
+    );
 }

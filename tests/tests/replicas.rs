@@ -4,9 +4,12 @@
 //! - One holder's presentation, proven for a request made through one replica, is submitted to
 //!   all three at once, twice each: exactly one submission is accepted. The nullifier is unique
 //!   across replicas because the database decides, not a replica's memory.
-//! - Then clients issue, revoke and publish checkpoints through whichever replica answers, for a
-//!   bounded time, while a chaos thread kills a random replica every few hundred milliseconds
-//!   and starts a new one in its place.
+//! - A replica is killed while it proves a holder's statement: the others report the job failed
+//!   once its heartbeat is older than the lease.
+//! - Then clients issue, revoke and publish checkpoints, and a verifier verifies the
+//!   presentation and submits it again, through whichever replica answers, for a bounded time,
+//!   while a chaos thread kills a random replica every 0.7 s and starts a new one in its place.
+//!   Every replica that answers verifies the presentation, and every one refuses its replay.
 //! - Afterwards, every acknowledged issuance is in its registry exactly once, with its
 //!   commitment (or revoked, if its revocation was acknowledged). No id was given twice. No two
 //!   checkpoints of one size differ. The ledger audits clean.
@@ -146,6 +149,7 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
     .expect("replica 0 answers");
     assert_eq!(status, 201, "{made}");
     let id = made["id"].as_str().expect("id").to_string();
+    let made_request = made["request"].clone();
     let request = dir.path().join("request.json");
     std::fs::write(&request, made["request"].to_string()).expect("write");
     let presentation_file = dir.path().join("presentation.json");
@@ -342,9 +346,45 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
             })
         })
         .collect();
+    // A verifier meanwhile checks the presentation statelessly (it verifies on every replica
+    // that answers) and submits it again for its request (refused as replayed on every one).
+    let verifying = {
+        let (bases, stop, verifier) = (Arc::clone(&bases), Arc::clone(&stop), verifier.clone());
+        let (request, presentation, id) = (made_request.clone(), presentation.clone(), id.clone());
+        std::thread::spawn(move || {
+            let (mut verified, mut refused) = (0, 0);
+            while !stop.load(Ordering::Relaxed) {
+                let base = bases.read().expect("lock")[rand::random::<usize>() % 3].clone();
+                let body = json!({"request": request, "presentation": presentation});
+                match call(&base, "POST", "/v1/verify", &verifier, Some(&body)) {
+                    Some((200, _)) => verified += 1,
+                    None => {}
+                    Some((s, v)) => panic!("stateless verification: {s} {v}"),
+                }
+                let again = json!({"presentation": presentation});
+                match call(
+                    &base,
+                    "POST",
+                    &format!("/v1/requests/{id}/presentations"),
+                    &verifier,
+                    Some(&again),
+                ) {
+                    Some((409, v)) if v["error"]["code"] == "replayed" => refused += 1,
+                    None => {}
+                    Some((s, v)) => panic!("a replayed presentation was answered {s}: {v}"),
+                }
+            }
+            (verified, refused)
+        })
+    };
     std::thread::sleep(Duration::from_secs(8));
     stop.store(true, Ordering::Relaxed);
     let kills = chaos.join().expect("chaos");
+    let (verified, refused) = verifying.join().expect("verifier");
+    assert!(
+        verified > 0 && refused > 0,
+        "verified {verified}, refused {refused}"
+    );
     let mut issued = Vec::new();
     let mut revoked = BTreeSet::new();
     let mut notes = Vec::new();
