@@ -30,6 +30,32 @@ pub fn dossier(home: &Path) -> Command {
     c
 }
 
+/// An employment claim for holder `i`: a finance auditor, clerk grade 1, in `status` since
+/// `hire` (hired and in rank the same day), no sanction.
+pub fn employment_with(i: u64, status: &str, hire: &str) -> serde_json::Value {
+    serde_json::json!({"schema": "employment", "holder": holder(i),
+        "fields": {"department": "finance", "position": "auditor", "rank_level": "clerk_1",
+            "rank_since": hire, "hire_date": hire, "status": status,
+            "sanction_until": "1970-01-01"}})
+}
+
+/// An active employment claim for holder `i`, hired on 2020-01-01.
+pub fn employment(i: u64) -> serde_json::Value {
+    employment_with(i, "active", "2020-01-01")
+}
+
+/// `dossier token add --name NAME --tokens TOKENS --role ROLE...` (`role`: the role and its
+/// binding, e.g. `["issuer", "--issuer", "hr.example"]`); returns the token, shown once.
+pub fn token(home: &Path, tokens: &Path, name: &str, role: &[&str]) -> String {
+    let tokens = tokens.to_str().expect("utf-8");
+    let mut args = vec!["token", "add", "--name", name, "--tokens", tokens, "--role"];
+    args.extend_from_slice(role);
+    ok_json(home, &args)["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
 /// Makes `home` a ledger (origin `ledger.example`) with one issuer, `hr.example`; returns the
 /// ledger's verifier key.
 pub fn ledger_with_issuer(home: &Path) -> String {

@@ -34,6 +34,27 @@ fn key(name: &str) -> KeyPair {
     KeyPair::generate(name, &mut rand::thread_rng()).expect("key")
 }
 
+/// A writer issuing `per_call` credentials at a time until its server goes away (the cap only
+/// bounds a test whose kill never came); joined, it returns what was acknowledged.
+fn issue_until_gone(
+    store: &Arc<Store>,
+    hr: &Arc<KeyPair>,
+    per_call: usize,
+) -> std::thread::JoinHandle<Vec<(u32, Fr)>> {
+    let (store, hr) = (Arc::clone(store), Arc::clone(hr));
+    std::thread::spawn(move || {
+        let mut acknowledged = Vec::new();
+        for _ in 0..1_000_000 {
+            match store.issue(&hr, &claims(per_call), 1, 2) {
+                Ok(c) => acknowledged.extend(c.iter().map(|c| (c.credential_id, c.commitment()))),
+                Err(StoreError::Postgres { .. }) => break,
+                Err(e) => panic!("unexpected: {e}"),
+            }
+        }
+        acknowledged
+    })
+}
+
 /// Runs `story` on a redb store and, where PostgreSQL is installed, on a PostgreSQL one.
 fn on_both_engines(what: &str, story: impl Fn(&Store, &str)) {
     let dir = tempfile::tempdir().expect("tmp");
@@ -296,22 +317,7 @@ fn a_server_killed_mid_load_loses_no_acknowledged_write() {
     let hr = Arc::new(key("hr.example"));
     store.init_ledger(&log_key).expect("init");
     store.register_issuer(&hr, 1).expect("register");
-    let writer = {
-        let store = Arc::clone(&store);
-        let hr = Arc::clone(&hr);
-        std::thread::spawn(move || {
-            let mut acknowledged = Vec::new();
-            // Until the server goes away (the cap only bounds a test whose kill never came).
-            for _ in 0..1_000_000 {
-                match store.issue(&hr, &claims(1), 1, 2) {
-                    Ok(c) => acknowledged.push((c[0].credential_id, c[0].commitment())),
-                    Err(StoreError::Postgres { .. }) => break,
-                    Err(e) => panic!("unexpected: {e}"),
-                }
-            }
-            acknowledged
-        })
-    };
+    let writer = issue_until_gone(&store, &hr, 1);
     std::thread::sleep(Duration::from_millis(400));
     pg.crash().expect("crash");
     let acknowledged = writer.join().expect("writer");
@@ -442,24 +448,7 @@ fn failover_to_a_synchronous_standby_loses_no_acknowledged_write() {
     let hr = Arc::new(key("hr.example"));
     store.init_ledger(&log_key).expect("init");
     store.register_issuer(&hr, 1).expect("register");
-    let writer = {
-        let store = Arc::clone(&store);
-        let hr = Arc::clone(&hr);
-        std::thread::spawn(move || {
-            let mut acknowledged = Vec::new();
-            // Until the primary goes away (the cap only bounds a test whose kill never came).
-            for _ in 0..1_000_000 {
-                match store.issue(&hr, &claims(2), 1, 2) {
-                    Ok(c) => {
-                        acknowledged.extend(c.iter().map(|c| (c.credential_id, c.commitment())))
-                    }
-                    Err(StoreError::Postgres { .. }) => break,
-                    Err(e) => panic!("unexpected: {e}"),
-                }
-            }
-            acknowledged
-        })
-    };
+    let writer = issue_until_gone(&store, &hr, 2);
     std::thread::sleep(Duration::from_millis(500));
     primary.crash().expect("kill the primary");
     let acknowledged = writer.join().expect("writer");

@@ -6,7 +6,7 @@
 //! snapshot that verifies; and a restore into PostgreSQL refused with directions.
 
 use dossier_store::scratch;
-use dossier_tests::{holder, issue_lines, ledger_with_issuer, ok, ok_json, run, Server};
+use dossier_tests::{employment, issue_lines, ledger_with_issuer, ok, ok_json, run, token, Server};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -14,13 +14,6 @@ const HR: &str = "hr.example";
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8")
-}
-
-fn employment(i: u64) -> Value {
-    json!({"schema": "employment", "holder": holder(i),
-        "fields": {"department": "finance", "position": "auditor", "rank_level": "clerk_1",
-            "rank_since": "2020-01-01", "hire_date": "2020-01-01", "status": "active",
-            "sanction_until": "1970-01-01"}})
 }
 
 #[test]
@@ -47,24 +40,7 @@ fn the_cli_and_the_service_run_on_postgres() {
 
     // The service on the same database sees the command line's ledger and writes to it.
     let tokens = dir.path().join("tokens.json");
-    let token = ok_json(
-        &home,
-        &[
-            "token",
-            "add",
-            "--name",
-            "hr",
-            "--tokens",
-            s(&tokens),
-            "--role",
-            "issuer",
-            "--issuer",
-            HR,
-        ],
-    )["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let hr = token(&home, &tokens, "hr", &["issuer", "--issuer", HR]);
     let server = Server::start(
         &home,
         &dir.path().join("params"),
@@ -74,7 +50,7 @@ fn the_cli_and_the_service_run_on_postgres() {
     let (status, v) = server.call(
         "POST",
         &format!("/v1/issuers/{HR}/credentials"),
-        Some(&token),
+        Some(&hr),
         Some(&json!({"claims": [employment(100), employment(101)]})),
     );
     assert_eq!(status, 201, "{v}");

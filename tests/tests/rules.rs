@@ -6,7 +6,8 @@
 //! same file adopted twice, an unknown issuer.
 
 use dossier_tests::{
-    adopt_shipped, dossier, holder, issue_lines, ledger_with_issuer, ok, ok_json, write_lines,
+    adopt_shipped, dossier, employment_with, holder, issue_lines, ledger_with_issuer, ok, ok_json,
+    write_lines,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -24,13 +25,6 @@ fn rule_file(name: &str) -> PathBuf {
         .join(format!("{name}.toml"))
 }
 
-fn employment(i: u64, status: &str, hire: &str) -> Value {
-    json!({"schema": "employment", "holder": holder(i),
-        "fields": {"department": "finance", "position": "auditor", "rank_level": "clerk_1",
-            "rank_since": hire, "hire_date": hire, "status": status,
-            "sanction_until": "1970-01-01"}})
-}
-
 fn ledger_size(home: &Path) -> u64 {
     ok_json(home, &["ledger", "info"])["entries"]
         .as_u64()
@@ -40,8 +34,8 @@ fn ledger_size(home: &Path) -> u64 {
 /// 60 recruits on probation (hired 2024-03-15), 60 servants hired 1985-09-01 and 3 sanctions.
 fn issue(home: &Path, dir: &Path) -> PathBuf {
     let mut claims: Vec<Value> = (0..60)
-        .map(|i| employment(i, "probation", "2024-03-15"))
-        .chain((60..120).map(|i| employment(i, "active", "1985-09-01")))
+        .map(|i| employment_with(i, "probation", "2024-03-15"))
+        .chain((60..120).map(|i| employment_with(i, "active", "1985-09-01")))
         .collect();
     for i in 0..3 {
         claims.push(json!({"schema": "sanction", "holder": holder(200 + i),
@@ -276,9 +270,9 @@ fn tasks_are_approved_with_their_credential_actions_or_declined() {
     let home = dir.path().join("home");
     ledger_with_issuer(&home);
     let claims = vec![
-        employment(1, "probation", "2024-03-15"),
-        employment(2, "probation", "2024-03-15"),
-        employment(3, "active", "1985-09-01"),
+        employment_with(1, "probation", "2024-03-15"),
+        employment_with(2, "probation", "2024-03-15"),
+        employment_with(3, "active", "1985-09-01"),
     ];
     let batch = dir.path().join("staff.jsonl");
     write_lines(&batch, &claims);
@@ -436,8 +430,8 @@ fn a_credential_under_a_committee_is_proposed_then_issued_once_approved() {
     let home = dir.path().join("home");
     ledger_with_issuer(&home);
     let claims = vec![
-        employment(1, "active", "1985-09-01"),
-        employment(2, "active", "1985-09-01"),
+        employment_with(1, "active", "1985-09-01"),
+        employment_with(2, "active", "1985-09-01"),
     ];
     let openings = issue_lines(&home, dir.path(), HR, "staff", &claims);
     for m in ["p0", "p1", "p2"] {
@@ -582,7 +576,7 @@ fn a_credential_under_a_committee_is_proposed_then_issued_once_approved() {
 }
 
 fn in_unit(i: u64, status: &str, unit: &str) -> Value {
-    let mut e = employment(i, status, "2010-09-01");
+    let mut e = employment_with(i, status, "2010-09-01");
     e["fields"]["department"] = json!(unit);
     e
 }

@@ -8,7 +8,7 @@
 //! arrives. The HR office's page lists and approves tasks in headless Chromium. Then the
 //! regulator's audit replays the rule log.
 
-use dossier_tests::{holder, ledger_with_issuer, ok, ok_json, receiver, Server};
+use dossier_tests::{employment_with, holder, ledger_with_issuer, ok, ok_json, receiver, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -48,12 +48,6 @@ fn token(home: &Path, tokens: &Path, name: &str, issuer: &str) -> String {
         .as_str()
         .expect("token")
         .to_string()
-}
-
-fn employment(i: u64, status: &str, hire: &str) -> Value {
-    json!({"schema": "employment", "holder": holder(i),
-        "fields": {"department": "finance", "position": "auditor", "rank_level": "clerk_1",
-            "rank_since": hire, "hire_date": hire, "status": status, "sanction_until": "1970-01-01"}})
 }
 
 /// Waits until `done` holds, for at most `limit`.
@@ -103,9 +97,9 @@ fn rules_tasks_and_webhooks_over_http() {
     let mut server = Server::start(&home, &params, &tokens, &["--rules-every", "0"]);
 
     let claims = json!({"claims": [
-        employment(1, "probation", "2024-03-15"),
-        employment(2, "probation", "2024-03-15"),
-        employment(3, "active", "1985-09-01"),
+        employment_with(1, "probation", "2024-03-15"),
+        employment_with(2, "probation", "2024-03-15"),
+        employment_with(3, "active", "1985-09-01"),
         {"schema": "sanction", "holder": holder(4), "fields": {"kind": "warning", "from": "2026-01-01", "until": "2026-03-31"}},
     ]});
     let (status, issued) = server.call(
@@ -353,7 +347,7 @@ fn the_hr_page_lists_and_approves_tasks_in_the_browser() {
     ledger_with_issuer(&home);
     let hr = token(&home, &tokens, "hr", HR);
     let server = Server::start(&home, &params, &tokens, &["--rules-every", "0"]);
-    let claims = json!({"claims": [employment(1, "probation", "2024-03-15"), employment(2, "probation", "2024-03-15")]});
+    let claims = json!({"claims": [employment_with(1, "probation", "2024-03-15"), employment_with(2, "probation", "2024-03-15")]});
     assert_eq!(
         server
             .call(
