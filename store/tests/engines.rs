@@ -34,15 +34,15 @@ fn key(name: &str) -> KeyPair {
     KeyPair::generate(name, &mut rand::thread_rng()).expect("key")
 }
 
-/// A writer issuing `per_call` credentials at a time until its server goes away (the cap only
-/// bounds a test whose kill never came); joined, it returns what was acknowledged.
-fn issue_until_gone(
-    store: &Arc<Store>,
-    hr: &Arc<KeyPair>,
-    per_call: usize,
-) -> std::thread::JoinHandle<Vec<(u32, Fr)>> {
-    let (store, hr) = (Arc::clone(store), Arc::clone(hr));
-    std::thread::spawn(move || {
+/// A ledger with issuer `hr.example` in `store`, issued into `per_call` credentials at a time
+/// until `kill` takes its server away (the cap only bounds a test whose kill never came).
+/// Returns the ledger key and what was acknowledged before the kill.
+fn load_until(store: Store, per_call: usize, kill: impl FnOnce()) -> (KeyPair, Vec<(u32, Fr)>) {
+    let log_key = key("test/ledger");
+    let hr = key("hr.example");
+    store.init_ledger(&log_key).expect("init");
+    store.register_issuer(&hr, 1).expect("register");
+    let writer = std::thread::spawn(move || {
         let mut acknowledged = Vec::new();
         for _ in 0..1_000_000 {
             match store.issue(&hr, &claims(per_call), 1, 2) {
@@ -52,7 +52,37 @@ fn issue_until_gone(
             }
         }
         acknowledged
-    })
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    kill();
+    let acknowledged = writer.join().expect("writer");
+    assert!(!acknowledged.is_empty(), "the load ran before the kill");
+    (log_key, acknowledged)
+}
+
+/// Every acknowledged credential is in `store`, which still takes writes and audits clean.
+fn all_there_and_audits(store: &Store, log_key: &KeyPair, acknowledged: &[(u32, Fr)]) {
+    for (id, commitment) in acknowledged {
+        assert_eq!(
+            store.witness("hr.example", *id).expect("witness").leaf,
+            *commitment,
+            "acknowledged credential {id} is there"
+        );
+    }
+    let hr = key("hr.example");
+    assert!(
+        matches!(
+            store.issue(&hr, &claims(1), 1, 3),
+            Err(StoreError::WrongIssuerKey { .. })
+        ),
+        "the store answers (an impostor's key is refused)"
+    );
+    store
+        .checkpoint(log_key, 4)
+        .expect("a checkpoint: the store takes writes");
+    audit::audit_store(store, Some(&log_key.verifier_key()))
+        .expect("store")
+        .expect("audit passes");
 }
 
 /// Runs `story` on a redb store and, where PostgreSQL is installed, on a PostgreSQL one.
@@ -312,29 +342,11 @@ fn a_server_killed_mid_load_loses_no_acknowledged_write() {
     let Some(pg) = scratch::for_test("a PostgreSQL crash") else {
         return;
     };
-    let store = Arc::new(Store::open_postgres(&pg.url()).expect("open"));
-    let log_key = key("test/ledger");
-    let hr = Arc::new(key("hr.example"));
-    store.init_ledger(&log_key).expect("init");
-    store.register_issuer(&hr, 1).expect("register");
-    let writer = issue_until_gone(&store, &hr, 1);
-    std::thread::sleep(Duration::from_millis(400));
-    pg.crash().expect("crash");
-    let acknowledged = writer.join().expect("writer");
-    assert!(!acknowledged.is_empty(), "the load ran before the kill");
+    let store = Store::open_postgres(&pg.url()).expect("open");
+    let (log_key, acknowledged) = load_until(store, 1, || pg.crash().expect("crash"));
     pg.restart().expect("restart");
     let store = Store::open_postgres(&pg.url()).expect("reopen");
-    for (id, commitment) in &acknowledged {
-        assert_eq!(
-            store.witness("hr.example", *id).expect("witness").leaf,
-            *commitment,
-            "acknowledged credential {id} survived"
-        );
-    }
-    store.checkpoint(&log_key, 3).expect("checkpoint");
-    audit::audit_store(&store, Some(&log_key.verifier_key()))
-        .expect("store")
-        .expect("audit passes");
+    all_there_and_audits(&store, &log_key, &acknowledged);
 }
 
 #[test]
@@ -443,32 +455,12 @@ fn failover_to_a_synchronous_standby_loses_no_acknowledged_write() {
         return;
     };
     let standby = primary.synchronous_standby().expect("standby");
-    let store = Arc::new(Store::open_postgres(&primary.url()).expect("open"));
-    let log_key = key("test/ledger");
-    let hr = Arc::new(key("hr.example"));
-    store.init_ledger(&log_key).expect("init");
-    store.register_issuer(&hr, 1).expect("register");
-    let writer = issue_until_gone(&store, &hr, 2);
-    std::thread::sleep(Duration::from_millis(500));
-    primary.crash().expect("kill the primary");
-    let acknowledged = writer.join().expect("writer");
-    assert!(!acknowledged.is_empty(), "the load ran before the kill");
+    let store = Store::open_postgres(&primary.url()).expect("open");
+    let (log_key, acknowledged) =
+        load_until(store, 2, || primary.crash().expect("kill the primary"));
     standby.promote().expect("promote");
     let promoted = Store::open_postgres(&standby.url()).expect("the new primary");
-    for (id, commitment) in &acknowledged {
-        assert_eq!(
-            promoted.witness("hr.example", *id).expect("witness").leaf,
-            *commitment,
-            "acknowledged credential {id} is on the new primary"
-        );
-    }
-    promoted
-        .issue(&hr, &claims(1), 1, 3)
-        .expect("the new primary takes writes");
-    promoted.checkpoint(&log_key, 4).expect("checkpoint");
-    audit::audit_store(&promoted, Some(&log_key.verifier_key()))
-        .expect("store")
-        .expect("audit passes");
+    all_there_and_audits(&promoted, &log_key, &acknowledged);
 }
 
 /// A process keeps at most `MAX_CONNECTIONS` connections open: twice as many transactions at
