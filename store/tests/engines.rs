@@ -5,34 +5,16 @@
 //! a promoted synchronous standby, a database made by a newer dossier is refused, and a PostgreSQL store backs up under load into an embedded
 //! snapshot that audits.
 
-use dossier_core::credential::{Claim, EncodedClaim};
+mod appraisals;
+
+use appraisals::{claims, key};
 use dossier_core::keys::KeyPair;
-use dossier_core::schema::SchemaSet;
-use dossier_core::{checkpoint, field, Fr};
+use dossier_core::{checkpoint, Fr};
 use dossier_store::kv::{Readable, Reading, TableDef};
 use dossier_store::scratch;
 use dossier_store::{audit, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn claims(n: usize) -> Vec<EncodedClaim> {
-    let schemas = SchemaSet::builtin();
-    (0..n)
-        .map(|i| {
-            let claim: Claim = serde_json::from_value(serde_json::json!({
-                "schema": "appraisal",
-                "holder": field::to_hex(&Fr::from(1000 + i as u64)),
-                "fields": {"year": 2023 + (i % 3), "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 96}
-            }))
-            .expect("claim");
-            claim.encode(&schemas).expect("valid")
-        })
-        .collect()
-}
-
-fn key(name: &str) -> KeyPair {
-    KeyPair::generate(name, &mut rand::thread_rng()).expect("key")
-}
 
 /// A ledger with issuer `hr.example` in `store`, issued into `per_call` credentials at a time
 /// until `kill` takes its server away (the cap only bounds a test whose kill never came).

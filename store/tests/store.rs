@@ -1,33 +1,15 @@
 //! The embedded store end to end: registries and ledger together, reopening, proofs, refusals
 //! that change nothing, and concurrent writers.
 
-use dossier_core::credential::{Claim, EncodedClaim};
+mod appraisals;
+
+use appraisals::{claims, key};
 use dossier_core::keys::KeyPair;
-use dossier_core::schema::SchemaSet;
-use dossier_core::{checkpoint, field, log_proof, Fr};
+use dossier_core::{checkpoint, log_proof, Fr};
 use dossier_store::ledger::MemoryLog;
 use dossier_store::{audit, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn claims(n: usize) -> Vec<EncodedClaim> {
-    let schemas = SchemaSet::builtin();
-    (0..n)
-        .map(|i| {
-            let claim: Claim = serde_json::from_value(serde_json::json!({
-                "schema": "appraisal",
-                "holder": field::to_hex(&Fr::from(1000 + i as u64)),
-                "fields": {"year": 2023 + (i % 3), "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 96}
-            }))
-            .expect("claim");
-            claim.encode(&schemas).expect("valid")
-        })
-        .collect()
-}
-
-fn key(name: &str) -> KeyPair {
-    KeyPair::generate(name, &mut rand::thread_rng()).expect("key")
-}
 
 fn open(path: &std::path::Path) -> Store {
     Store::open(path, Duration::from_secs(5)).expect("open")
