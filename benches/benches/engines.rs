@@ -6,6 +6,8 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
+mod reads;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use dossier_benches::{employment_claims, ledger_with_issuer};
 use dossier_store::Store;
@@ -20,7 +22,6 @@ fn engine(c: &mut Criterion, name: &str, store: Store) {
         store.issue(&issuer, &batch, 20_000, 2).expect("preload");
     }
     store.checkpoint(&log, 3).expect("checkpoint");
-    let size = store.ledger_size().expect("size");
 
     let mut g = c.benchmark_group(format!("engine_{name}"));
     g.sample_size(10).measurement_time(Duration::from_secs(5));
@@ -41,23 +42,7 @@ fn engine(c: &mut Criterion, name: &str, store: Store) {
         b.iter(|| store.checkpoint(&log, 5).expect("checkpoint"))
     });
     g.sample_size(50);
-    g.bench_function("path_lookup_both_trees", |b| {
-        let mut i = 20_000u32;
-        b.iter(|| {
-            i = (i + 7919) % PRELOAD as u32;
-            store.witness("hr.bench", i).expect("path")
-        })
-    });
-    g.bench_function("inclusion_proof", |b| {
-        let mut i = 1u64;
-        b.iter(|| {
-            i = (i + 7919) % size;
-            store.inclusion_proof(i, size).expect("proof")
-        })
-    });
-    g.bench_function("consistency_proof", |b| {
-        b.iter(|| store.consistency_proof(size / 3, size).expect("proof"))
-    });
+    reads::reads(&mut g, &store, PRELOAD as u32, "path_lookup_both_trees");
     g.finish();
 }
 

@@ -4,6 +4,8 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
+mod reads;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use dossier_benches::{employment_claims, store_with_issuer};
 use dossier_core::Fr;
@@ -49,24 +51,7 @@ fn store(c: &mut Criterion) {
     g.bench_function("checkpoint", |b| {
         b.iter(|| store.checkpoint(&log, 5).expect("checkpoint"))
     });
-    let size = store.ledger_size().expect("size");
-    g.bench_function("path_lookup", |b| {
-        let mut i = 50_000u32;
-        b.iter(|| {
-            i = (i + 7919) % 100_000;
-            store.witness("hr.bench", i).expect("path")
-        })
-    });
-    g.bench_function("inclusion_proof", |b| {
-        let mut i = 1u64;
-        b.iter(|| {
-            i = (i + 7919) % size;
-            store.inclusion_proof(i, size).expect("proof")
-        })
-    });
-    g.bench_function("consistency_proof", |b| {
-        b.iter(|| store.consistency_proof(size / 3, size).expect("proof"))
-    });
+    reads::reads(&mut g, &store, 100_000, "path_lookup");
     g.finish();
 
     let mut g = c.benchmark_group("registry_memory");

@@ -248,6 +248,16 @@ pub fn recover(state: &AppState, at_start: bool) -> Result<usize, ServiceError> 
         m
     };
     let now = now();
+    let silent: Vec<(&String, u64)> = seen
+        .iter()
+        .filter(|(r, t)| **r != state.replica && now.saturating_sub(**t) > LEASE_SECONDS)
+        .map(|(r, t)| (r, *t))
+        .collect();
+    // Between start-ups, only a replica that fell silent can leave jobs behind: without one,
+    // the jobs table (every job ever accepted) is not read.
+    if !at_start && silent.is_empty() {
+        return Ok(0);
+    }
     let held = |replica: &Option<String>| match replica {
         _ if single_process => false,
         Some(r) if *r == state.replica => true,
@@ -277,7 +287,28 @@ pub fn recover(state: &AppState, at_start: bool) -> Result<usize, ServiceError> 
         })?;
         n += usize::from(failed);
     }
+    forget(state, &silent)?;
     Ok(n)
+}
+
+/// Removes the heartbeats of silent replicas whose jobs were just reported failed, unless a
+/// replica spoke again meanwhile (its heartbeat changed).
+fn forget(state: &AppState, silent: &[(&String, u64)]) -> Result<(), ServiceError> {
+    if silent.is_empty() {
+        return Ok(());
+    }
+    let txn = state.store.raw().begin_write()?;
+    {
+        let mut t = txn.open_table(tables::REPLICAS)?;
+        for (replica, last) in silent {
+            let unchanged = t.get(replica.as_str())?.map(|v| v.value()) == Some(*last);
+            if unchanged {
+                t.remove(replica.as_str())?;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(())
 }
 
 /// Keeps this replica's heartbeat and reports the jobs of silent replicas failed, until

@@ -158,10 +158,9 @@ impl<N: Node> NodeStore<N> for TxnNodes<'_, '_> {
         }
     }
 
-    fn prefetch(&self, nodes: &[(u8, u32)]) -> Result<(), StoreError> {
-        let keys: Vec<(u32, u8, u32)> =
-            nodes.iter().map(|(l, i)| (self.registry, *l, *i)).collect();
-        self.table.prefetch(&keys)
+    fn prefetch(&self, nodes: impl Iterator<Item = (u8, u32)>) -> Result<(), StoreError> {
+        let registry = self.registry;
+        self.table.prefetch(nodes.map(|(l, i)| (registry, l, i)))
     }
 
     fn put(&mut self, level: u8, index: u32, node: Option<N>) -> Result<(), StoreError> {
@@ -192,10 +191,9 @@ impl<N: Node, T: Readable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadNodes<
         }
     }
 
-    fn prefetch(&self, nodes: &[(u8, u32)]) -> Result<(), StoreError> {
-        let keys: Vec<(u32, u8, u32)> =
-            nodes.iter().map(|(l, i)| (self.registry, *l, *i)).collect();
-        self.table.prefetch(&keys)
+    fn prefetch(&self, nodes: impl Iterator<Item = (u8, u32)>) -> Result<(), StoreError> {
+        let registry = self.registry;
+        self.table.prefetch(nodes.map(|(l, i)| (registry, l, i)))
     }
 
     fn put(&mut self, _: u8, _: u32, _: Option<N>) -> Result<(), StoreError> {
@@ -210,7 +208,7 @@ struct HashTable<'a, T: Readable<u64, [u8; 32]>>(&'a T);
 
 impl<T: Readable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
-        if self.0.prefetch(indexes).is_err() {
+        if self.0.prefetch(indexes.iter().copied()).is_err() {
             return Err(tlog_tiles::Error::IndexesNotInTree);
         }
         indexes
@@ -362,11 +360,8 @@ pub(crate) fn append_entries(txn: &WriteTxn, entries: &[Vec<u8>]) -> Result<u64,
     let mut htable = txn.open_table(HASHES)?;
     let mut n = etable.len()?;
     let count = entries.len() as u64;
-    let new_entries: Vec<u64> = (n..n + count).collect();
-    etable.prefetch(&new_entries)?;
-    let new_hashes: Vec<u64> =
-        (tlog_tiles::stored_hash_count(n)..tlog_tiles::stored_hash_count(n + count)).collect();
-    htable.prefetch(&new_hashes)?;
+    etable.prefetch(n..n + count)?;
+    htable.prefetch(tlog_tiles::stored_hash_count(n)..tlog_tiles::stored_hash_count(n + count))?;
     for data in entries {
         let new = tlog_tiles::stored_hashes(n, data, &HashTable(&htable))?;
         for (idx, h) in (tlog_tiles::stored_hash_count(n)..).zip(new) {
@@ -548,10 +543,6 @@ impl Store {
         // Opening an existing store must not write to it: only a store missing one of its
         // tables (a new file, or one made before a table was added) gets them.
         let names: Vec<String> = self.db.begin_read()?.table_names()?;
-        if self.db.engine() == crate::kv::Engine::Postgres {
-            // PostgreSQL's tables are rows of one relation: nothing to create.
-            return Ok(());
-        }
         let required = [
             META.name(),
             ISSUERS.name(),
@@ -940,9 +931,12 @@ impl Store {
         let Some((_, note)) = table.last()? else {
             return Ok(0);
         };
-        let text = note.value();
-        let body_end = text.find("\n\n").map_or(text.len(), |i| i + 1);
-        Ok(CheckpointBody::from_text(&text.as_bytes()[..body_end])?.time)
+        let body = signed_note::Note::from_bytes(note.value().as_bytes()).map_err(|_| {
+            StoreError::Ledger {
+                reason: "the latest checkpoint is not a signed note".into(),
+            }
+        })?;
+        Ok(CheckpointBody::from_text(body.text())?.time)
     }
 
     /// Publishes a checkpoint: appends a `RegistryRoots` entry signed by the ledger and signs a

@@ -267,7 +267,7 @@ pub enum ReadOnlyDatabase {
 pub trait Reading {
     /// A consistent snapshot.
     fn begin_read(&self) -> Result<ReadTxn<'_>, StoreError>;
-    /// The engine, for messages and for what only one engine can do.
+    /// The engine, for what only one engine can do.
     fn engine(&self) -> Engine;
 }
 
@@ -278,15 +278,6 @@ pub enum Engine {
     Redb,
     /// PostgreSQL.
     Postgres,
-}
-
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Engine::Redb => "redb",
-            Engine::Postgres => "postgres",
-        })
-    }
 }
 
 impl Reading for Database {
@@ -327,14 +318,6 @@ impl Database {
             Database::Redb(db) => WriteTxn::Redb(db.begin_write()?),
             Database::Postgres(pg) => WriteTxn::Postgres(pg.begin(Mode::Write)?),
         })
-    }
-
-    /// The redb database, where an operation exists only there (compaction, file snapshots).
-    pub fn redb(&self) -> Option<&redb::Database> {
-        match self {
-            Database::Redb(db) => Some(db),
-            Database::Postgres(_) => None,
-        }
     }
 }
 
@@ -418,14 +401,6 @@ impl WriteTxn {
             WriteTxn::Postgres(txn) => txn.commit(),
         }
     }
-
-    /// Drops everything written.
-    pub fn abort(self) -> Result<(), StoreError> {
-        match self {
-            WriteTxn::Redb(txn) => Ok(txn.abort()?),
-            WriteTxn::Postgres(txn) => txn.rollback(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,7 +428,11 @@ pub trait Readable<K: Ordered, V: redb::Value + 'static> {
     fn last(&self) -> Result<Option<Row<'_, K, V>>, StoreError>;
     /// Reads the rows of `keys` ahead, in one round trip where the engine has round trips
     /// (PostgreSQL); the rows are then read or written without waiting.
-    fn prefetch<'k>(&self, keys: &[K::SelfType<'k>]) -> Result<(), StoreError>;
+    /// The keys are taken lazily: an engine without round trips (redb) never walks them.
+    fn prefetch<'k>(
+        &self,
+        keys: impl IntoIterator<Item = K::SelfType<'k>>,
+    ) -> Result<(), StoreError>;
     /// Whether the table has no rows.
     fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)
@@ -533,10 +512,13 @@ macro_rules! readable {
                     $($missing => $empty)?
                 }
             }
-            fn prefetch<'k>(&self, keys: &[K::SelfType<'k>]) -> Result<(), StoreError> {
+            fn prefetch<'k>(
+                &self,
+                keys: impl IntoIterator<Item = K::SelfType<'k>>,
+            ) -> Result<(), StoreError> {
                 match self {
                     $($redb)::+(_) => Ok(()),
-                    $pg => $pgt.prefetch(keys.iter().map(|k| encode_key::<K>(k)).collect()),
+                    $pg => $pgt.prefetch(keys.into_iter().map(|k| encode_key::<K>(&k)).collect()),
                     $($missing => { let _ = keys; Ok(()) })?
                 }
             }
@@ -923,7 +905,7 @@ impl Postgres {
             conn: RefCell::new(Some(conn)),
             lengths: RefCell::new(HashMap::new()),
             known: RefCell::new(HashMap::new()),
-            dirty: RefCell::new(std::collections::BTreeSet::new()),
+            dirty: RefCell::new(HashMap::new()),
         })
     }
 
@@ -982,8 +964,9 @@ fn describe(config: &postgres::Config) -> String {
     format!("postgres://{host}:{port}/{db}")
 }
 
-/// A row's place: its table and the encoding of its key.
-type Slot = (&'static str, Vec<u8>);
+/// What a transaction knows of one table's rows, by the encoding of their keys (`None`:
+/// absent).
+type KnownRows = HashMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// One table's writes not yet sent: rows set (keys and values, in step) and rows removed.
 #[derive(Default)]
@@ -1008,10 +991,10 @@ pub struct PgTxn {
     conn: RefCell<Option<Conn>>,
     /// Rows added (or removed) per table in this transaction, written at commit.
     lengths: RefCell<HashMap<&'static str, i64>>,
-    /// Rows as this transaction sees them (`None`: absent).
-    known: RefCell<HashMap<Slot, Option<Vec<u8>>>>,
-    /// Rows written here and not yet sent to the server.
-    dirty: RefCell<std::collections::BTreeSet<Slot>>,
+    /// Rows as this transaction sees them, per table.
+    known: RefCell<HashMap<&'static str, KnownRows>>,
+    /// Keys of the rows written here and not yet sent to the server, per table.
+    dirty: RefCell<HashMap<&'static str, std::collections::BTreeSet<Vec<u8>>>>,
 }
 
 impl PgTxn {
@@ -1037,14 +1020,17 @@ impl PgTxn {
         let mut by_table: HashMap<&'static str, Pending> = HashMap::new();
         {
             let known = self.known.borrow();
-            for slot in dirty {
-                let pending = by_table.entry(slot.0).or_default();
-                match known.get(&slot) {
-                    Some(Some(v)) => {
-                        pending.keys.push(slot.1);
-                        pending.values.push(v.clone());
+            for (table, keys) in dirty {
+                let rows = known.get(table);
+                let pending = by_table.entry(table).or_default();
+                for k in keys {
+                    match rows.and_then(|r| r.get(&k)) {
+                        Some(Some(v)) => {
+                            pending.keys.push(k);
+                            pending.values.push(v.clone());
+                        }
+                        _ => pending.removed.push(k),
                     }
-                    _ => pending.removed.push(slot.1),
                 }
             }
         }
@@ -1105,12 +1091,6 @@ impl PgTxn {
         Ok(())
     }
 
-    fn rollback(self) -> Result<(), StoreError> {
-        self.with(|c| c.batch("ROLLBACK", "rolling back"))?;
-        self.finish();
-        Ok(())
-    }
-
     fn finish(&self) {
         if let Some(conn) = self.conn.borrow_mut().take() {
             self.pool.release(conn);
@@ -1145,10 +1125,23 @@ impl<'t> PgTable<'t> {
         PgTable { txn, name }
     }
 
+    /// The value this transaction knows for `k`, if it knows the row.
+    fn known(&self, k: &[u8]) -> Option<Option<Vec<u8>>> {
+        self.txn.known.borrow().get(self.name)?.get(k).cloned()
+    }
+
+    fn remember(&self, k: Vec<u8>, v: Option<Vec<u8>>) {
+        self.txn
+            .known
+            .borrow_mut()
+            .entry(self.name)
+            .or_default()
+            .insert(k, v);
+    }
+
     fn get(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let slot = (self.name, k.to_vec());
-        if let Some(v) = self.txn.known.borrow().get(&slot) {
-            return Ok(v.clone());
+        if let Some(v) = self.known(k) {
+            return Ok(v);
         }
         let rows = self.txn.with(|c| {
             c.query(
@@ -1158,21 +1151,18 @@ impl<'t> PgTable<'t> {
             )
         })?;
         let v: Option<Vec<u8>> = rows.first().map(|r| r.get(0));
-        self.txn.known.borrow_mut().insert(slot, v.clone());
+        self.remember(k.to_vec(), v.clone());
         Ok(v)
     }
 
     /// Reads the rows of `keys` this transaction does not know yet, in one round trip.
-    fn prefetch(&self, keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
-        let missing: Vec<Vec<u8>> = {
-            let known = self.txn.known.borrow();
-            let mut m: Vec<Vec<u8>> = keys
-                .into_iter()
-                .filter(|k| !known.contains_key(&(self.name, k.clone())))
-                .collect();
-            m.sort();
-            m.dedup();
-            m
+    fn prefetch(&self, mut keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
+        // A registry update names its upper nodes once per leaf: de-duplicate before looking.
+        keys.sort_unstable();
+        keys.dedup();
+        let missing: Vec<Vec<u8>> = match self.txn.known.borrow().get(self.name) {
+            Some(rows) => keys.into_iter().filter(|k| !rows.contains_key(k)).collect(),
+            None => keys,
         };
         for chunk in missing.chunks(FLUSH_CHUNK) {
             let rows = self.txn.with(|c| {
@@ -1183,11 +1173,12 @@ impl<'t> PgTable<'t> {
                 )
             })?;
             let mut known = self.txn.known.borrow_mut();
+            let table = known.entry(self.name).or_default();
             for k in chunk {
-                known.insert((self.name, k.clone()), None);
+                table.insert(k.clone(), None);
             }
             for r in rows {
-                known.insert((self.name, r.get(0)), Some(r.get(1)));
+                table.insert(r.get(0), Some(r.get(1)));
             }
         }
         Ok(())
@@ -1203,12 +1194,13 @@ impl<'t> PgTable<'t> {
         if old.is_none() && v.is_none() {
             return Ok(None);
         }
-        let slot = (self.name, k.to_vec());
+        self.remember(k.to_vec(), v.map(<[u8]>::to_vec));
         self.txn
-            .known
+            .dirty
             .borrow_mut()
-            .insert(slot.clone(), v.map(<[u8]>::to_vec));
-        self.txn.dirty.borrow_mut().insert(slot);
+            .entry(self.name)
+            .or_default()
+            .insert(k.to_vec());
         Ok(old)
     }
 

@@ -97,9 +97,10 @@ pub trait NodeStore<N: Node = Fr> {
     fn get(&self, level: u8, index: u32) -> Result<Option<N>, StoreError>;
     /// Sets a node; `None` removes it (the subtree became empty).
     fn put(&mut self, level: u8, index: u32, node: Option<N>) -> Result<(), StoreError>;
-    /// Announces the nodes about to be read or written, so a store with round trips reads
-    /// them in one (`(level, index)` pairs).
-    fn prefetch(&self, nodes: &[(u8, u32)]) -> Result<(), StoreError> {
+    /// Announces the nodes about to be read or written (`(level, index)` pairs), so a store
+    /// with round trips reads them in one. Taken lazily: a store without round trips never
+    /// walks them.
+    fn prefetch(&self, nodes: impl Iterator<Item = (u8, u32)>) -> Result<(), StoreError> {
         let _ = nodes;
         Ok(())
     }
@@ -131,15 +132,12 @@ pub fn apply<N: Node, S: NodeStore<N> + ?Sized>(
     current.dedup_by_key(|(i, _)| *i);
     // Every node the update reads or writes, on every level, announced at once: the leaves'
     // ancestors and their siblings.
-    let touched: Vec<(u8, u32)> = (0..=DEPTH)
-        .flat_map(|level| {
-            current.iter().flat_map(move |(i, _)| {
-                let at = i.checked_shr(level as u32).unwrap_or(0);
-                [(level as u8, at), (level as u8, at ^ 1)]
-            })
+    store.prefetch((0..=DEPTH).flat_map(|level| {
+        current.iter().flat_map(move |(i, _)| {
+            let at = i.checked_shr(level as u32).unwrap_or(0);
+            [(level as u8, at), (level as u8, at ^ 1)]
         })
-        .collect();
-    store.prefetch(&touched)?;
+    }))?;
     let empty = N::empty();
     for (level, empty_here) in empty.iter().enumerate().take(DEPTH) {
         let lv = level as u8;
@@ -278,12 +276,11 @@ fn path_nodes<N: Node, S: NodeStore<N> + ?Sized>(
     store: &S,
     credential_id: u32,
 ) -> Result<(N, Vec<N>, N), StoreError> {
-    let mut wanted: Vec<(u8, u32)> = (0..DEPTH)
-        .map(|level| (level as u8, (credential_id >> level) ^ 1))
-        .collect();
-    wanted.push((0, credential_id));
-    wanted.push((DEPTH as u8, 0));
-    store.prefetch(&wanted)?;
+    store.prefetch(
+        (0..DEPTH)
+            .map(|level| (level as u8, (credential_id >> level) ^ 1))
+            .chain([(0, credential_id), (DEPTH as u8, 0)]),
+    )?;
     let mut siblings = Vec::with_capacity(DEPTH);
     for level in 0..DEPTH {
         siblings.push(node_or_empty(

@@ -60,6 +60,16 @@ fn call(
     Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
+/// A recruitment request made through the replica at `base` in `scope`: its id and request.
+fn recruitment_request(base: &str, verifier: &str, scope: &str) -> Value {
+    let body = json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("query"),
+        "scope": scope, "max_checkpoint_age_seconds": 3600});
+    let (status, made) =
+        call(base, "POST", "/v1/requests", verifier, Some(&body)).expect("the replica answers");
+    assert_eq!(status, 201, "{made}");
+    made
+}
+
 #[test]
 fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
     let Some(pg) = scratch::for_test("replicas on PostgreSQL") else {
@@ -114,18 +124,7 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
 
     // A presentation for a request made through replica 0, submitted to all three at once.
     let base0 = bases.read().expect("lock")[0].clone();
-    let (status, made) = call(
-        &base0,
-        "POST",
-        "/v1/requests",
-        &verifier,
-        Some(
-            &json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("query"),
-            "scope": "recruitment-2026", "max_checkpoint_age_seconds": 3600}),
-        ),
-    )
-    .expect("replica 0 answers");
-    assert_eq!(status, 201, "{made}");
+    let made = recruitment_request(&base0, &verifier, "recruitment-2026");
     let id = made["id"].as_str().expect("id").to_string();
     let made_request = made["request"].clone();
     let request = dir.path().join("request.json");
@@ -180,18 +179,7 @@ fn three_replicas_behave_as_one_service_while_killed_and_restarted() {
     .expect("replica 0 answers");
     assert_eq!(status, 201, "{v}");
     ok(&home, &["checkpoint"]);
-    let (status, made) = call(
-        &base(1),
-        "POST",
-        "/v1/requests",
-        &verifier,
-        Some(
-            &json!({"query": serde_json::from_str::<Value>(RECRUITMENT).expect("query"),
-            "scope": "recruitment-2027", "max_checkpoint_age_seconds": 3600}),
-        ),
-    )
-    .expect("replica 1 answers");
-    assert_eq!(status, 201, "{made}");
+    let made = recruitment_request(&base(1), &verifier, "recruitment-2027");
     let (status, job) = call(
         &base(2),
         "POST",
