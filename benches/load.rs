@@ -15,8 +15,14 @@
 //! exits on its own if this process dies: it runs with `--exit-on-stdin-close`). Only loopback
 //! addresses are used.
 //!
+//! With `--replicas 1,2,3` it runs instead on PostgreSQL (a throw-away server it starts, or
+//! `--database URL`) and compares one, two and three replicas of the service on that one
+//! database: verification, proving and issuance (three issuers written at once), each with its
+//! clients spread over the replicas.
+//!
 //!     cargo build --release -p dossier-cli -p dossier-benches --bin dossier-load
 //!     target/release/dossier-load [--seconds 8] [--overload-seconds 20] [--json]
+//!     target/release/dossier-load --replicas 1,2,3 [--seconds 8] [--json]
 
 use dossier_core::presentation::{Presentation, PresentationRequest};
 use dossier_core::schema::SchemaSet;
@@ -39,6 +45,11 @@ struct Options {
     concurrency: Vec<usize>,
     overload_seconds: f64,
     json: bool,
+    /// Replica counts to compare, on PostgreSQL (`--replicas`).
+    replicas: Vec<usize>,
+    /// The PostgreSQL database (`--database`); with `--replicas` and none given, a throw-away
+    /// server is started.
+    database: Option<String>,
 }
 
 fn options() -> Result<Options, Failure> {
@@ -52,6 +63,8 @@ fn options() -> Result<Options, Failure> {
         concurrency: vec![1, 8, 32, 64],
         overload_seconds: 20.0,
         json: false,
+        replicas: Vec::new(),
+        database: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -68,10 +81,18 @@ fn options() -> Result<Options, Failure> {
             }
             "--overload-seconds" => o.overload_seconds = value("--overload-seconds")?.parse()?,
             "--json" => o.json = true,
+            "--replicas" => {
+                o.replicas = value("--replicas")?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--database" => o.database = Some(value("--database")?),
             "-h" | "--help" => {
                 println!(
                     "dossier-load [--dossier PATH] [--seconds S] [--presentations N] \
-                     [--concurrency 1,8,32,64] [--overload-seconds S] [--json]"
+                     [--concurrency 1,8,32,64] [--overload-seconds S] [--json] \
+                     [--replicas 1,2,3 [--database postgres://...]]"
                 );
                 std::process::exit(0);
             }
@@ -87,6 +108,9 @@ fn options() -> Result<Options, Failure> {
     }
     if !(0.5..=120.0).contains(&o.seconds) || !(0.5..=300.0).contains(&o.overload_seconds) {
         return Err("--seconds must be 0.5 to 120 and --overload-seconds 0.5 to 300".into());
+    }
+    if o.replicas.iter().any(|n| !(1..=8).contains(n)) {
+        return Err("--replicas counts must be 1 to 8".into());
     }
     Ok(o)
 }
@@ -201,6 +225,9 @@ fn dossier(o: &Options, home: &Path, params: &Path, tokens: &Path) -> Command {
         .arg(params)
         .env("DOSSIER_TOKENS", tokens)
         .env("DOSSIER_LOG", "warn");
+    if let Some(url) = &o.database {
+        c.env("DOSSIER_DATABASE", url);
+    }
     c
 }
 
@@ -212,9 +239,57 @@ fn run_json(mut c: Command) -> Result<Value, Failure> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
+/// Starts `dossier serve` on the home and waits until it listens on the loopback.
+fn start_server(
+    o: &Options,
+    home: &Path,
+    params: &Path,
+    tokens: &Path,
+    addr_file: &Path,
+) -> Result<Server, Failure> {
+    let mut c = dossier(o, home, params, tokens);
+    // One trusted load client: the per-client rate limit is lifted so that capacity, not the
+    // limiter, is measured. The proving queue keeps its default of 8.
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--rate",
+        "1000000",
+        "--exit-on-stdin-close",
+        "--addr-file",
+    ])
+    .arg(addr_file)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    let child = c.spawn()?;
+    let start = Instant::now();
+    while !addr_file.exists() || std::fs::read_to_string(addr_file)?.trim().is_empty() {
+        if start.elapsed() > Duration::from_secs(60) {
+            return Err("the service did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let base = format!("http://{}", std::fs::read_to_string(addr_file)?.trim());
+    if !base.starts_with("http://127.") {
+        return Err(format!("refusing a non-loopback address {base}").into());
+    }
+    Ok(Server { child, base })
+}
+
+/// The issuers of a load run; the first gets the setup's credential.
+const ISSUERS: [&str; 3] = ["load.university", "load.hr", "load.training"];
+
 /// What a setup yields: the server, tokens, the holder's secret and proven presentations.
 struct Fixture {
     server: Server,
+    home: PathBuf,
+    tokens: PathBuf,
+    /// The holder's public id, for issuing to it.
+    holder: String,
+    /// (issuer, its token): the first is registered in the setup, the others by `replicas`.
+    issuer_tokens: Vec<(String, String)>,
     params: PathBuf,
     holder_token: String,
     secret: String,
@@ -254,14 +329,21 @@ fn setup(o: &Options, dir: &Path) -> Result<Fixture, Failure> {
             .ok_or("no token")?
             .to_string())
     };
-    let issuer = token(&[
-        "--name",
-        "load-issuer",
-        "--role",
-        "issuer",
-        "--issuer",
-        "load.university",
-    ])?;
+    let issuer_tokens = ISSUERS
+        .iter()
+        .map(|name| {
+            let t = token(&[
+                "--name",
+                &format!("load-{name}"),
+                "--role",
+                "issuer",
+                "--issuer",
+                name,
+            ])?;
+            Ok((name.to_string(), t))
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let issuer = issuer_tokens[0].1.clone();
     let verifier = token(&["--name", "load-verifier", "--role", "verifier"])?;
     let holder_token = token(&[
         "--name",
@@ -271,36 +353,7 @@ fn setup(o: &Options, dir: &Path) -> Result<Fixture, Failure> {
         "--wallet",
         wallet.to_str().ok_or("path")?,
     ])?;
-    let addr_file = dir.join("addr");
-    let mut c = dossier(o, &home, &params, &tokens);
-    // One trusted load client: the per-client rate limit is lifted so that capacity, not the
-    // limiter, is measured. The proving queue keeps its default of 8.
-    c.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--rate",
-        "1000000",
-        "--exit-on-stdin-close",
-        "--addr-file",
-    ])
-    .arg(&addr_file)
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .stderr(Stdio::inherit());
-    let child = c.spawn()?;
-    let start = Instant::now();
-    while !addr_file.exists() || std::fs::read_to_string(&addr_file)?.trim().is_empty() {
-        if start.elapsed() > Duration::from_secs(60) {
-            return Err("the service did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let base = format!("http://{}", std::fs::read_to_string(&addr_file)?.trim());
-    if !base.starts_with("http://127.") {
-        return Err(format!("refusing a non-loopback address {base}").into());
-    }
-    let server = Server { child, base };
+    let server = start_server(o, &home, &params, &tokens, &dir.join("addr"))?;
     server.expect(
         "POST",
         "/v1/issuers",
@@ -348,6 +401,10 @@ fn setup(o: &Options, dir: &Path) -> Result<Fixture, Failure> {
     }
     Ok(Fixture {
         server,
+        home,
+        tokens,
+        holder: holder.to_string(),
+        issuer_tokens,
         params,
         holder_token,
         secret,
@@ -389,16 +446,22 @@ struct HttpRun {
     server_cpu: f64,
 }
 
-fn http_verify(server: &Server, bodies: &[String], clients: usize, seconds: f64) -> HttpRun {
+/// CPU seconds used by all of `servers`.
+fn cpu_seconds(servers: &[&Server]) -> f64 {
+    servers.iter().map(|s| s.cpu_seconds()).sum()
+}
+
+/// `POST /v1/verify` from `clients` clients, client `c` calling `servers[c % n]`.
+fn http_verify(servers: &[&Server], bodies: &[String], clients: usize, seconds: f64) -> HttpRun {
     let stop = AtomicBool::new(false);
     let latencies = Mutex::new(Vec::<u32>::new());
     let other = AtomicU64::new(0);
-    let cpu0 = server.cpu_seconds();
+    let cpu0 = cpu_seconds(servers);
     let start = Instant::now();
-    let url = format!("{}/v1/verify", server.base);
     std::thread::scope(|s| {
         for c in 0..clients {
-            let (stop, latencies, other, url) = (&stop, &latencies, &other, &url);
+            let (stop, latencies, other) = (&stop, &latencies, &other);
+            let url = format!("{}/v1/verify", servers[c % servers.len()].base);
             s.spawn(move || {
                 let agent = ureq::AgentBuilder::new()
                     .timeout(Duration::from_secs(30))
@@ -410,7 +473,7 @@ fn http_verify(server: &Server, bodies: &[String], clients: usize, seconds: f64)
                 while !stop.load(Ordering::Relaxed) && mine.len() < 1_000_000 {
                     let t = Instant::now();
                     let r = agent
-                        .post(url)
+                        .post(&url)
                         .set("Content-Type", "application/json")
                         .send_string(&bodies[i % bodies.len()]);
                     let ok = match r {
@@ -454,7 +517,7 @@ fn http_verify(server: &Server, bodies: &[String], clients: usize, seconds: f64)
         rate: l.len() as f64 / elapsed,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
-        server_cpu: (server.cpu_seconds() - cpu0) / elapsed,
+        server_cpu: (cpu_seconds(servers) - cpu0) / elapsed,
     }
 }
 
@@ -575,6 +638,235 @@ fn overload(f: &Fixture, clients: usize, seconds: f64) -> Result<Overload, Failu
     })
 }
 
+/// A rate measured over HTTP across replicas.
+struct RateRun {
+    per_s: f64,
+    done: u64,
+    /// Answers 429 (a replica's queue full), retried after their Retry-After.
+    refused: u64,
+    server_cpu: f64,
+}
+
+/// Proofs made per second: `clients` clients, client `c` asking `servers[c % n]` for a proof,
+/// waiting for it and asking again until `seconds` have passed (a 429 is retried after its
+/// Retry-After). Any replica's workers may take a job: the queue is in the database.
+fn http_prove(
+    f: &Fixture,
+    servers: &[&Server],
+    clients: usize,
+    seconds: f64,
+) -> Result<RateRun, Failure> {
+    let stop = AtomicBool::new(false);
+    let (done, refused) = (AtomicU64::new(0), AtomicU64::new(0));
+    let failure = Mutex::new(None::<String>);
+    let body = json!({"request_id": f.request_id, "secret": f.secret});
+    let cpu0 = cpu_seconds(servers);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            let (stop, done, refused, failure, body) = (&stop, &done, &refused, &failure, &body);
+            let server = servers[c % servers.len()];
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, v) = server.call(
+                        "POST",
+                        "/v1/holder/proofs",
+                        Some(&f.holder_token),
+                        Some(body),
+                    );
+                    let outcome = match (status, v["id"].as_str()) {
+                        (202, Some(id)) => server.wait_job(&f.holder_token, id).map(|_| 1),
+                        (429, _) => {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                            std::thread::sleep(Duration::from_millis(200));
+                            Ok(0)
+                        }
+                        _ => Err(format!("proof request: {status} {v}").into()),
+                    };
+                    match outcome {
+                        Ok(n) => {
+                            done.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            *failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(e.to_string());
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        stop.store(true, Ordering::Relaxed);
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let done = done.load(Ordering::Relaxed);
+    Ok(RateRun {
+        per_s: done as f64 / elapsed,
+        done,
+        refused: refused.load(Ordering::Relaxed),
+        server_cpu: (cpu_seconds(servers) - cpu0) / elapsed,
+    })
+}
+
+/// Credentials issued per second with every issuer written at once: one client per issuer,
+/// issuer `k`'s client sending batches of `batch` claims through `servers[k % n]`.
+fn http_issue(
+    f: &Fixture,
+    servers: &[&Server],
+    batch: usize,
+    seconds: f64,
+) -> Result<RateRun, Failure> {
+    let stop = AtomicBool::new(false);
+    let issued = AtomicU64::new(0);
+    let failure = Mutex::new(None::<String>);
+    let claims: Vec<Value> = (0..batch)
+        .map(|i| {
+            json!({"schema": "qualification", "holder": f.holder, "fields": {
+                "degree_level": "master", "field": "law",
+                "institution": "Load Test University", "award_year": 2000 + (i % 25)}})
+        })
+        .collect();
+    let body = json!({ "claims": claims });
+    let cpu0 = cpu_seconds(servers);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for (k, (issuer, token)) in f.issuer_tokens.iter().enumerate() {
+            let (stop, issued, failure, body) = (&stop, &issued, &failure, &body);
+            let server = servers[k % servers.len()];
+            s.spawn(move || {
+                let path = format!("/v1/issuers/{issuer}/credentials");
+                while !stop.load(Ordering::Relaxed) {
+                    match server.expect("POST", &path, Some(token), Some(body), 201) {
+                        Ok(v) => {
+                            let n = v["issued"].as_array().map_or(0, Vec::len);
+                            issued.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            *failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(e.to_string());
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        stop.store(true, Ordering::Relaxed);
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let done = issued.load(Ordering::Relaxed);
+    Ok(RateRun {
+        per_s: done as f64 / elapsed,
+        done,
+        refused: 0,
+        server_cpu: (cpu_seconds(servers) - cpu0) / elapsed,
+    })
+}
+
+/// One, two, three… replicas of the service on one PostgreSQL database, compared.
+fn replicas_run(mut o: Options) -> Result<(), Failure> {
+    let dir = tempfile::tempdir()?;
+    // Kept alive for the run: dropped (stopped) at the end.
+    let mut scratch = None;
+    if o.database.is_none() {
+        let pg = dossier_store::scratch::ScratchPostgres::start()?.ok_or(
+            "PostgreSQL is not installed (apt-get install postgresql), or pass --database",
+        )?;
+        o.database = Some(pg.new_database("load")?);
+        scratch = Some(pg);
+    }
+    let clients = o.concurrency.iter().copied().max().unwrap_or(16).min(16);
+    let most = o.replicas.iter().copied().max().unwrap_or(1);
+    eprintln!(
+        "setting up on PostgreSQL: keys, three issuers, {} presentations",
+        o.presentations
+    );
+    let f = setup(&o, dir.path())?;
+    for (issuer, token) in &f.issuer_tokens[1..] {
+        f.server.expect(
+            "POST",
+            "/v1/issuers",
+            Some(token),
+            Some(&json!({"name": issuer})),
+            201,
+        )?;
+    }
+    let bodies: Vec<String> = f
+        .pairs
+        .iter()
+        .map(|(r, p)| json!({"request": r, "presentation": p}).to_string())
+        .collect();
+    let mut others = Vec::new();
+    for i in 1..most {
+        others.push(start_server(
+            &o,
+            &f.home,
+            &f.params,
+            &f.tokens,
+            &dir.path().join(format!("addr-{i}")),
+        )?);
+    }
+    let all: Vec<&Server> = std::iter::once(&f.server).chain(others.iter()).collect();
+    let mut rows = Vec::new();
+    for &n in &o.replicas {
+        let servers = &all[..n];
+        eprintln!("{n} replica(s): verification, {clients} clients");
+        let verify = http_verify(servers, &bodies, clients, o.seconds);
+        eprintln!("{n} replica(s): proving, 8 clients");
+        let prove = http_prove(&f, servers, 8, o.seconds)?;
+        eprintln!("{n} replica(s): issuance, 3 issuers at once, batches of 50");
+        let issue = http_issue(&f, servers, 50, o.seconds)?;
+        if verify.other > 0 {
+            return Err(format!("{n} replicas: {} verifications failed", verify.other).into());
+        }
+        rows.push((n, verify, prove, issue));
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let report = json!({
+        "machine": {"cores": cores},
+        "engine": "postgres",
+        "replicas": rows.iter().map(|(n, v, p, i)| json!({
+            "replicas": n,
+            "verify": {"clients": v.clients, "per_s": v.rate, "p50_ms": v.p50_ms, "p99_ms": v.p99_ms,
+                "server_cpu_cores": v.server_cpu},
+            "prove": {"clients": 8, "per_s": p.per_s, "done": p.done, "refused_429": p.refused,
+                "server_cpu_cores": p.server_cpu},
+            "issue": {"issuers": f.issuer_tokens.len(), "batch": 50, "per_s": i.per_s, "issued": i.done,
+                "server_cpu_cores": i.server_cpu},
+        })).collect::<Vec<_>>(),
+    });
+    if o.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("| replicas | verified/s ({clients} clients) | p50 / p99 ms | proofs/s (8 clients) | credentials/s (3 issuers at once) | server CPU (cores): verify / prove / issue |");
+        println!("|---|---|---|---|---|---|");
+        for (n, v, p, i) in &rows {
+            println!(
+                "| {n} | {:.0} | {:.1} / {:.1} | {:.2} | {:.0} | {:.2} / {:.2} / {:.2} |",
+                v.rate,
+                v.p50_ms,
+                v.p99_ms,
+                p.per_s,
+                i.per_s,
+                v.server_cpu,
+                p.server_cpu,
+                i.server_cpu
+            );
+        }
+    }
+    drop(others);
+    drop(f);
+    drop(scratch);
+    Ok(())
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("dossier-load: {e}");
@@ -584,6 +876,9 @@ fn main() {
 
 fn run() -> Result<(), Failure> {
     let o = options()?;
+    if !o.replicas.is_empty() {
+        return replicas_run(o);
+    }
     let dir = tempfile::tempdir()?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     eprintln!(
@@ -655,7 +950,7 @@ fn run() -> Result<(), Failure> {
     let mut runs = Vec::new();
     for &c in &o.concurrency {
         eprintln!("HTTP: POST /v1/verify with {c} concurrent clients");
-        runs.push(http_verify(&f.server, &bodies, c, o.seconds));
+        runs.push(http_verify(&[&f.server], &bodies, c, o.seconds));
     }
 
     // 3. Proving under overload.

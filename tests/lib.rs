@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod engine;
+pub use engine::{on_postgres, open_reader, open_store, Engine, PerEngine};
+
 /// The `dossier` binary built beside these tests (`cargo test --workspace` builds it).
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -20,13 +23,16 @@ pub fn binary() -> PathBuf {
     bin
 }
 
-/// A command for `dossier --home <home> <args>`.
+/// A command for `dossier --home <home> <args>`, on the home's engine (see [`engine`]).
 pub fn dossier(home: &Path) -> Command {
     let mut c = Command::new(binary());
     c.arg("--home")
         .arg(home)
         .env_remove("DOSSIER_HOME")
         .env_remove("DOSSIER_PARAMS");
+    if let Some(url) = engine::database_of(home) {
+        c.env("DOSSIER_DATABASE", url);
+    }
     c
 }
 
@@ -593,4 +599,22 @@ pub fn receiver(
         }
     });
     Receiver { port, seen, status }
+}
+
+/// Runs stories of this file a second time on PostgreSQL: `also_on_postgres!(a, b)` adds the
+/// tests `on_postgres::a` and `on_postgres::b`, each running the story of the same name with
+/// its homes on a database of the binary's shared throw-away server (see [`engine`]).
+#[macro_export]
+macro_rules! also_on_postgres {
+    ($($story:ident),+ $(,)?) => {
+        /// The stories above, again with every home on PostgreSQL.
+        mod on_postgres {
+            $(
+                #[test]
+                fn $story() {
+                    $crate::on_postgres(stringify!($story), super::$story);
+                }
+            )+
+        }
+    };
 }

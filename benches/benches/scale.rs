@@ -23,6 +23,53 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (v, t.elapsed().as_secs_f64())
 }
 
+/// Median and p99 of `samples` path lookups (both trees) spread over the registry, in µs.
+fn path_lookups<D: dossier_store::kv::Reading>(
+    store: &Store<D>,
+    n: usize,
+    samples: usize,
+) -> (f64, f64) {
+    let lookups: Vec<f64> = (0..samples)
+        .map(|i| {
+            timed(|| {
+                store
+                    .witness("hr.bench", (i * 7919 % n) as u32)
+                    .expect("path")
+            })
+            .1 * 1e6
+        })
+        .collect();
+    (percentile(lookups.clone(), 0.5), percentile(lookups, 0.99))
+}
+
+/// The same lookups after the server is restarted with its buffer cache sized for the data
+/// (`shared_buffers`, as a deployment sets it) and the table's index loaded into it with
+/// `pg_prewarm` (which a deployment runs at start-up, or lets `autoprewarm` do).
+fn sized_server(
+    pg: &dossier_store::scratch::ScratchPostgres,
+    store: Store,
+    n: usize,
+    samples: usize,
+) {
+    drop(store);
+    let settings = ["shared_buffers=6GB", "effective_cache_size=16GB"];
+    pg.restart_with(&settings).expect("restart");
+    let mut c = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let (_, warm) = timed(|| {
+        c.batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_prewarm;
+             SELECT pg_prewarm('dossier_kv_pkey');",
+        )
+        .expect("pg_prewarm")
+    });
+    let store = Store::open_postgres(&pg.url()).expect("postgres");
+    let (p50, p99) = path_lookups(&store, n, samples);
+    println!(
+        "| path lookup at {n}, server restarted with {} and its index prewarmed ({warm:.0} s) | {p50:.0} us / {p99:.0} us | |",
+        settings.join(", ")
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         println!("scale: bench");
@@ -72,21 +119,8 @@ fn main() {
     let size = store.ledger_size().expect("size");
     let root = store.tree_hash(size).expect("root");
     let samples = 2000;
-    let lookups: Vec<f64> = (0..samples)
-        .map(|i| {
-            timed(|| {
-                store
-                    .witness("hr.bench", (i * 7919 % n) as u32)
-                    .expect("path")
-            })
-            .1 * 1e6
-        })
-        .collect();
-    println!(
-        "| path lookup at {n} (median / p99 of {samples}) | {:.0} us / {:.0} us | |",
-        percentile(lookups.clone(), 0.5),
-        percentile(lookups, 0.99)
-    );
+    let (p50, p99) = path_lookups(&store, n, samples);
+    println!("| path lookup at {n} (median / p99 of {samples}) | {p50:.0} us / {p99:.0} us | |");
     let incl: Vec<f64> = (0..samples as u64)
         .map(|i| {
             let idx = i * 7919 % size;
@@ -136,6 +170,9 @@ fn main() {
             report.entries,
             report.entries as f64 / secs
         );
+    }
+    if let Some(pg) = &postgres {
+        sized_server(pg, store, n, samples);
     }
     let bytes = match &postgres {
         Some(pg) => {

@@ -35,7 +35,9 @@ use dossier_core::keys::KeyPair;
 use dossier_core::pasta::Fp;
 use dossier_core::{field, issuer_id, Fr};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// `meta`: the ledger's settings.
@@ -402,6 +404,9 @@ pub(crate) fn record_from_json<T: serde::de::DeserializeOwned>(
 pub struct Store<D = Database> {
     db: D,
     path: PathBuf,
+    /// Issuers' registry numbers, read once per handle (an issuer keeps its registry for life):
+    /// a path lookup then reads only its nodes.
+    registries: Mutex<HashMap<String, u32>>,
 }
 
 /// A read-only view of a store.
@@ -440,6 +445,7 @@ impl StoreReader {
         Ok(Store {
             path: PathBuf::from(pg.place()),
             db: ReadOnlyDatabase::Postgres(pg),
+            registries: Mutex::default(),
         })
     }
 
@@ -466,6 +472,7 @@ impl StoreReader {
         Ok(Store {
             db: ReadOnlyDatabase::Redb(db),
             path: path.to_path_buf(),
+            registries: Mutex::default(),
         })
     }
 }
@@ -523,6 +530,7 @@ impl Store {
         let store = Store {
             db: Database::Redb(db),
             path: path.to_path_buf(),
+            registries: Mutex::default(),
         };
         store.ensure_tables()?;
         Ok(store)
@@ -535,6 +543,7 @@ impl Store {
         let store = Store {
             path: PathBuf::from(pg.place()),
             db: Database::Postgres(pg),
+            registries: Mutex::default(),
         };
         Ok(store)
     }
@@ -1301,25 +1310,53 @@ impl<D: Reading> Store<D> {
     /// leaf, the path of the empty leaf), with its path in the halo2 twin tree, both read in one
     /// transaction.
     pub fn witness(&self, issuer: &str, credential_id: u32) -> Result<MembershipPath, StoreError> {
-        let info = self.issuer(issuer)?;
         let txn = self.db.begin_read()?;
+        let registry = self.registry_number(&txn, issuer)?;
+        // Both trees' nodes in one read (one round trip on PostgreSQL).
+        txn.prefetch(
+            registry::path_node_keys(credential_id)
+                .flat_map(|(l, i)| [(NODES, (registry, l, i)), (NODES_HALO2, (registry, l, i))]),
+        )?;
         let nodes = txn.open_table(NODES)?;
         let twin = txn.open_table(NODES_HALO2)?;
         let mut path = registry::path(
             &ReadNodes {
                 table: &nodes,
-                registry: info.registry,
+                registry,
             },
             credential_id,
         )?;
         path.halo2 = Some(registry::path_halo2(
             &ReadNodes {
                 table: &twin,
-                registry: info.registry,
+                registry,
             },
             credential_id,
         )?);
         Ok(path)
+    }
+
+    /// The registry number of issuer `name`, from this handle's memory or from `txn`.
+    fn registry_number(&self, txn: &ReadTxn<'_>, name: &str) -> Result<u32, StoreError> {
+        let remembered = |registries: &Mutex<HashMap<String, u32>>| {
+            registries.lock().ok().and_then(|r| r.get(name).copied())
+        };
+        if let Some(n) = remembered(&self.registries) {
+            return Ok(n);
+        }
+        for row in txn.open_table(ISSUERS)?.iter()? {
+            let (k, v) = row?;
+            let info = IssuerInfo::from_bytes(k.value(), v.value())?;
+            if info.name == name {
+                if let Ok(mut r) = self.registries.lock() {
+                    r.insert(info.name, info.registry);
+                }
+                return Ok(info.registry);
+            }
+        }
+        Err(StoreError::UnknownIssuer {
+            name: name.to_string(),
+        })
     }
 
     /// The number of entries in the ledger.

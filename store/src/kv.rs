@@ -356,6 +356,23 @@ impl ReadTxn<'_> {
         }
     }
 
+    /// Reads ahead rows of several tables (of one key type) in one round trip, for a reader
+    /// that knows what it will touch across tables (a path in both registry trees). The rows
+    /// are then read from the tables as usual; on redb this does nothing.
+    pub fn prefetch<'k, K: Ordered + 'k, V: redb::Value + 'static>(
+        &self,
+        rows: impl IntoIterator<Item = (TableDef<K, V>, K::SelfType<'k>)>,
+    ) -> Result<(), StoreError> {
+        match self {
+            ReadTxn::Redb(_) => Ok(()),
+            ReadTxn::Postgres(txn, _) => txn.prefetch(
+                rows.into_iter()
+                    .map(|(def, k)| (def.name, encode_key::<K>(&k)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// A table of the snapshot; a table that was never created reads as empty.
     pub fn open_table<K: Ordered, V: redb::Value + 'static>(
         &self,
@@ -1088,6 +1105,50 @@ impl PgTxn {
             c.batch("COMMIT", "committing")
         })?;
         self.finish();
+        Ok(())
+    }
+
+    /// Reads the rows of `wanted` (table, key) this transaction does not know yet, in one
+    /// round trip.
+    fn prefetch(&self, mut wanted: Vec<(&'static str, Vec<u8>)>) -> Result<(), StoreError> {
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted.retain(|(table, k)| {
+            !self
+                .known
+                .borrow()
+                .get(table)
+                .is_some_and(|rows| rows.contains_key(k))
+        });
+        for chunk in wanted.chunks(FLUSH_CHUNK) {
+            let tables: Vec<&str> = chunk.iter().map(|(t, _)| *t).collect();
+            let keys: Vec<&[u8]> = chunk.iter().map(|(_, k)| k.as_slice()).collect();
+            let rows = self.with(|c| {
+                c.query(
+                    "SELECT d.tbl, d.k, d.v
+                     FROM unnest($1::text[], $2::bytea[]) AS u(tbl, k)
+                     JOIN dossier_kv d ON d.tbl = u.tbl COLLATE \"C\" AND d.k = u.k",
+                    &[&tables, &keys],
+                    "reading rows",
+                )
+            })?;
+            let mut known = self.known.borrow_mut();
+            for (table, k) in chunk {
+                known.entry(table).or_default().insert(k.clone(), None);
+            }
+            // The chunk is sorted by table: its distinct names, to map a row's back to one.
+            let mut names: Vec<&'static str> = chunk.iter().map(|(t, _)| *t).collect();
+            names.dedup();
+            for r in rows {
+                let table: &str = r.get(0);
+                if let Some(name) = names.iter().find(|n| **n == table) {
+                    known
+                        .entry(name)
+                        .or_default()
+                        .insert(r.get(1), Some(r.get(2)));
+                }
+            }
+        }
         Ok(())
     }
 

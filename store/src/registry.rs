@@ -271,16 +271,20 @@ pub fn path_halo2<S: NodeStore<Fp> + ?Sized>(
     })
 }
 
+/// The nodes (level, index) a membership path of `credential_id` reads: its siblings, its
+/// leaf and the root.
+pub fn path_node_keys(credential_id: u32) -> impl Iterator<Item = (u8, u32)> {
+    (0..DEPTH)
+        .map(move |level| (level as u8, (credential_id >> level) ^ 1))
+        .chain([(0, credential_id), (DEPTH as u8, 0)])
+}
+
 /// Leaf, siblings (leaf level first) and root.
 fn path_nodes<N: Node, S: NodeStore<N> + ?Sized>(
     store: &S,
     credential_id: u32,
 ) -> Result<(N, Vec<N>, N), StoreError> {
-    store.prefetch(
-        (0..DEPTH)
-            .map(|level| (level as u8, (credential_id >> level) ^ 1))
-            .chain([(0, credential_id), (DEPTH as u8, 0)]),
-    )?;
+    store.prefetch(path_node_keys(credential_id))?;
     let mut siblings = Vec::with_capacity(DEPTH);
     for level in 0..DEPTH {
         siblings.push(node_or_empty(

@@ -200,11 +200,28 @@ impl ScratchPostgres {
     }
 
     fn start_server(&self) -> Result<(), StoreError> {
-        let options = format!(
+        self.start_server_with(&[])
+    }
+
+    /// Starts the server with `settings` (`name=value`) on top of the scratch defaults.
+    fn start_server_with(&self, settings: &[&str]) -> Result<(), StoreError> {
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
             self.port,
             self.dir.display()
         );
+        for setting in settings {
+            if !setting
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'=' || b == b'.')
+            {
+                return Err(failed(
+                    "a setting is name=value in letters, digits, `_` and `.`",
+                ));
+            }
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         let log = self.dir.join("server.log").display().to_string();
         self.run(
             "pg_ctl",
@@ -229,16 +246,7 @@ impl ScratchPostgres {
 
     /// A URL for a new, empty database `name` on this server.
     pub fn new_database(&self, name: &str) -> Result<String, StoreError> {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-            return Err(failed("a database name is lowercase letters and `_`"));
-        }
-        let mut client = postgres::Client::connect(&self.url(), postgres::NoTls)
-            .map_err(crate::kv::pg_error("connecting"))?;
-        // A name cannot be a statement parameter; it was checked to be letters and `_` above.
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(crate::kv::pg_error("creating a database"))?;
-        Ok(format!("postgres://dossier@127.0.0.1:{}/{name}", self.port))
+        new_database(&self.url(), name)
     }
 
     /// Stops the server as a crash would (no checkpoint, no clean shutdown).
@@ -261,6 +269,60 @@ impl ScratchPostgres {
     pub fn restart(&self) -> Result<(), StoreError> {
         self.start_server()
     }
+
+    /// Stops the server cleanly and starts it again with `settings` (`name=value`, e.g.
+    /// `shared_buffers=4GB`): benchmarks compare the defaults with what a deployment sizes.
+    pub fn restart_with(&self, settings: &[&str]) -> Result<(), StoreError> {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data().display().to_string(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            true,
+        )?;
+        self.start_server_with(settings)
+    }
+
+    /// Ties the server's life to this process instead of to a value: a watcher reads a pipe
+    /// that only this process holds open, and when the process ends (a panic, `exit`, a kill)
+    /// the pipe closes and the watcher stops the server and removes its folder. For a server
+    /// shared by the tests of one binary, kept in a `static` that is never dropped.
+    pub fn stop_when_this_process_ends(self) -> Result<String, StoreError> {
+        let url = self.url();
+        let stop = self.bin.join("pg_ctl");
+        let data = self.data();
+        let mut cmd = Command::new("sh");
+        // `cat` returns at end of input; "$0" is the folder, "$@" the stop command.
+        cmd.args([
+            "-c",
+            "cat >/dev/null; \"$@\" >/dev/null 2>&1; rm -rf \"$0\"",
+        ])
+        .arg(&self.dir);
+        if self.as_postgres {
+            cmd.args(["runuser", "-u", "postgres", "--"]);
+        }
+        cmd.arg(&stop)
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut watcher = cmd
+            .spawn()
+            .map_err(|_| failed("cannot start the watcher"))?;
+        // The write end stays open (close-on-exec, so no child inherits it) until this process
+        // ends; the server is no longer stopped by `Drop`.
+        std::mem::forget(watcher.stdin.take());
+        std::mem::forget(watcher);
+        std::mem::forget(self);
+        Ok(url)
+    }
 }
 
 impl Drop for ScratchPostgres {
@@ -268,6 +330,25 @@ impl Drop for ScratchPostgres {
         let _ = self.crash();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Makes a new, empty database `name` (lowercase letters and `_`) on the server whose
+/// database `postgres` is at `server` (a scratch server's [`ScratchPostgres::url`]), and returns
+/// the new database's URL.
+pub fn new_database(server: &str, name: &str) -> Result<String, StoreError> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(failed("a database name is lowercase letters and `_`"));
+    }
+    let base = server
+        .strip_suffix("/postgres")
+        .ok_or_else(|| failed("the server's URL names database postgres"))?;
+    let mut client = postgres::Client::connect(server, postgres::NoTls)
+        .map_err(crate::kv::pg_error("connecting"))?;
+    // A name cannot be a statement parameter; it was checked to be letters and `_` above.
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .map_err(crate::kv::pg_error("creating a database"))?;
+    Ok(format!("{base}/{name}"))
 }
 
 /// A scratch server for a test, or `None` with the reason printed where `cargo test` shows it

@@ -194,6 +194,51 @@ fn tables_read_alike_on_both_engines() {
     });
 }
 
+const OTHER_ROWS: TableDef<(&str, u32), u64> = TableDef::new("test_other_rows");
+
+#[test]
+fn rows_read_ahead_across_tables_read_as_without() {
+    on_both_engines("read-ahead on PostgreSQL", |store, engine| {
+        let db = store.raw();
+        let txn = db.begin_write().expect("write");
+        {
+            let mut a = txn.open_table(ROWS).expect("table");
+            let mut b = txn.open_table(OTHER_ROWS).expect("table");
+            for i in 0..50u32 {
+                a.insert(("k", i), u64::from(i)).expect("insert");
+                // The same keys, other values, in the other table; every third one absent.
+                if i % 3 != 0 {
+                    b.insert(("k", i), u64::from(i) + 1000).expect("insert");
+                }
+            }
+        }
+        txn.commit().expect("commit");
+        let txn = db.begin_read().expect("read");
+        // Keys repeated, absent from one table or both, and past the end.
+        let wanted = [0u32, 1, 2, 2, 3, 49, 50, 7, 7, 1_000_000];
+        txn.prefetch(
+            wanted
+                .iter()
+                .flat_map(|&i| [(ROWS, ("k", i)), (OTHER_ROWS, ("k", i))]),
+        )
+        .expect("read ahead");
+        let (a, b) = (
+            txn.open_table(ROWS).expect("table"),
+            txn.open_table(OTHER_ROWS).expect("table"),
+        );
+        for i in wanted {
+            let in_a = a.get(("k", i)).expect("get").map(|v| v.value());
+            let in_b = b.get(("k", i)).expect("get").map(|v| v.value());
+            assert_eq!(in_a, (i < 50).then_some(u64::from(i)), "{engine}: {i}");
+            assert_eq!(
+                in_b,
+                (i < 50 && i % 3 != 0).then_some(u64::from(i) + 1000),
+                "{engine}: {i} in the other table"
+            );
+        }
+    });
+}
+
 fn ledger_story(store: &Store, engine: &str) {
     let log_key = key("test/ledger");
     let hr = key("hr.example");

@@ -200,3 +200,5 @@ fn the_service_takes_backups_under_load() {
     assert_eq!(audit["ok"], true);
     assert_eq!(live, base + acknowledged, "{acknowledged} issued");
 }
+
+dossier_tests::also_on_postgres!(the_service_takes_backups_under_load,);

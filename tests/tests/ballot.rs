@@ -359,8 +359,7 @@ fn a_unit_rates_its_appraisees_from_the_command_line() {
 fn every_false_rating_is_refused_and_the_tally_does_not_move() {
     let dir = tempfile::tempdir().expect("tmp");
     let u = unit(dir.path());
-    let store = dossier_store::Store::open(&u.home.join("dossier.redb"), Duration::from_secs(60))
-        .expect("store");
+    let store = dossier_tests::open_store(&u.home, Duration::from_secs(60));
     let (_, log_key) = store.ledger_identity().expect("id").expect("ledger");
     let ballot = Ballot {
         name: BALLOT.into(),
@@ -427,8 +426,7 @@ fn every_false_rating_is_refused_and_the_tally_does_not_move() {
     )
     .expect("proves for unit-9");
 
-    let store = dossier_store::Store::open(&u.home.join("dossier.redb"), Duration::from_secs(60))
-        .expect("store");
+    let store = dossier_tests::open_store(&u.home, Duration::from_secs(60));
     let keys = VerifierKeys::load(params()).expect("keys");
     let trust = Trust::key_only(&log_key);
     let schemas = dossier_core::schema::SchemaSet::builtin();
@@ -521,8 +519,7 @@ fn every_false_rating_is_refused_and_the_tally_does_not_move() {
     ));
     drop(store); // the CLI below opens the store itself
     let late = rate_as(&u.colleagues[2], "A-001", "excellent", "late.json").expect("proves");
-    let store = dossier_store::Store::open(&u.home.join("dossier.redb"), Duration::from_secs(60))
-        .expect("store");
+    let store = dossier_tests::open_store(&u.home, Duration::from_secs(60));
     let checked = verify(&late).expect("a valid proof");
     assert!(
         store.cast_rating(&late, &checked.nullifier, 1_500).is_err(),
@@ -766,3 +763,9 @@ fn ratings_over_http_need_no_token_and_count_once() {
     );
     assert_eq!(verified["valid"], true, "{verified}");
 }
+
+dossier_tests::also_on_postgres!(
+    a_unit_rates_its_appraisees_from_the_command_line,
+    every_false_rating_is_refused_and_the_tally_does_not_move,
+    ratings_over_http_need_no_token_and_count_once,
+);

@@ -139,10 +139,7 @@ fn a_campaign_shortlists_exactly_the_candidates_who_meet_its_requirement() {
     assert_eq!(c["findings"], json!([]));
 
     // The archive edited afterwards: the refused application replaced by a valid presentation.
-    swap_archived_presentation(
-        &home.join("dossier.redb"),
-        &std::fs::read_to_string(&second).expect("read"),
-    );
+    swap_archived_presentation(&home, &std::fs::read_to_string(&second).expect("read"));
     let out = dossier(&home)
         .args(["--params", p, "--json", "audit"])
         .output()
@@ -155,10 +152,10 @@ fn a_campaign_shortlists_exactly_the_candidates_who_meet_its_requirement() {
 
 /// Replaces the presentation of the campaign's refused application in the archive, as an
 /// insider with the database file could.
-fn swap_archived_presentation(db: &Path, presentation: &str) {
+fn swap_archived_presentation(home: &Path, presentation: &str) {
     use dossier_store::campaign::{Application, APPLICATIONS};
     use dossier_store::kv::Readable;
-    let store = dossier_store::Store::open(db, std::time::Duration::from_secs(5)).expect("open");
+    let store = dossier_tests::open_store(home, std::time::Duration::from_secs(5));
     let txn = store.raw().begin_write().expect("txn");
     {
         let mut t = txn.open_table(APPLICATIONS).expect("table");
@@ -362,3 +359,8 @@ fn a_campaign_over_http_takes_anonymous_applications_and_shortlists_them() {
     assert_eq!(audit["campaigns"][0]["applications"], 3);
     assert_eq!(audit["campaigns"][0]["findings"], json!([]));
 }
+
+dossier_tests::also_on_postgres!(
+    a_campaign_shortlists_exactly_the_candidates_who_meet_its_requirement,
+    a_campaign_over_http_takes_anonymous_applications_and_shortlists_them,
+);

@@ -394,3 +394,8 @@ fn requests_travel_as_presentation_exchange_definitions_and_back() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("salary"));
     assert!(!std::path::Path::new(&r3).exists());
 }
+
+dossier_tests::also_on_postgres!(
+    issuers_holders_checkpoints_and_audit,
+    requests_travel_as_presentation_exchange_definitions_and_back,
+);

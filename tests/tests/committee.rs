@@ -371,3 +371,8 @@ fn committee_members_approve_over_http_with_their_own_tokens() {
 fn strs(a: &[String; 6]) -> Vec<&str> {
     a.iter().map(String::as_str).collect()
 }
+
+dossier_tests::also_on_postgres!(
+    accreditation_and_a_committee_from_the_command_line,
+    committee_members_approve_over_http_with_their_own_tokens,
+);

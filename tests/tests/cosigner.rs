@@ -310,3 +310,8 @@ fn a_two_witness_ledger_and_a_verifier_with_a_witness_policy() {
         w.kill();
     }
 }
+
+dossier_tests::also_on_postgres!(
+    a_witness_cosigns_the_ledgers_checkpoint_over_http,
+    a_witness_killed_mid_request_never_cosigns_two_forks,
+);

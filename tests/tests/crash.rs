@@ -5,7 +5,6 @@
 
 use dossier_core::credential::CredentialOpening;
 use dossier_core::Fr;
-use dossier_store::StoreReader;
 use dossier_tests::{appraisal, dossier, holder, ok, ok_json, write_lines};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -78,9 +77,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
                 }
             }
         }
-        let store =
-            StoreReader::open_read_only(&home.join("dossier.redb"), Duration::from_secs(10))
-                .expect("reopens");
+        let store = dossier_tests::open_reader(&home, Duration::from_secs(10));
         let leaves: HashMap<u32, Fr> = store
             .registry_nodes(0)
             .expect("nodes")
@@ -164,3 +161,8 @@ fn concurrent_processes_are_serialised_and_nothing_is_lost() {
     ok(&home, &["checkpoint"]);
     assert_eq!(ok_json(&home, &["audit"])["ok"], true);
 }
+
+dossier_tests::also_on_postgres!(
+    sigkill_at_random_moments_loses_nothing_acknowledged,
+    concurrent_processes_are_serialised_and_nothing_is_lost,
+);

@@ -299,3 +299,5 @@ fn a_groth16_presentation_does_not_answer_a_halo2_request() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("backend"));
 }
+
+dossier_tests::also_on_postgres!(a_halo2_presentation_verifies_and_every_tampering_is_refused,);

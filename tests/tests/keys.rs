@@ -235,3 +235,8 @@ fn a_compromised_key_is_revoked_from_an_entry_on_with_two_of_three_witnesses() {
     let said: serde_json::Value = serde_json::from_slice(&strict.stdout).expect("json");
     assert_eq!(said["discrepancy"]["kind"], "unapproved_revocation");
 }
+
+dossier_tests::also_on_postgres!(
+    keys_rotate_and_the_audit_follows_them_from_the_first_ledger_key,
+    a_compromised_key_is_revoked_from_an_entry_on_with_two_of_three_witnesses,
+);

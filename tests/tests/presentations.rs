@@ -11,7 +11,6 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use dossier_tests::{dossier, issue_to_wallet, ok, ok_json, run};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -24,7 +23,7 @@ struct Fixture {
 }
 
 fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
+    static F: dossier_tests::PerEngine<Fixture> = dossier_tests::PerEngine::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tmp");
         let home = dir.path().join("home");
@@ -498,3 +497,10 @@ fn batch_verification_accepts_valid_batches_and_catches_one_bad_proof() {
     short[2].1.pop();
     assert!(dossier_verifier::verify_batch(key, &short).is_err());
 }
+
+dossier_tests::also_on_postgres!(
+    a_valid_presentation_verifies_and_says_what_it_proves,
+    a_replay_in_the_same_scope_is_refused,
+    tampered_unanchored_and_stale_checkpoints_are_refused,
+    revoked_expired_and_foreign_credentials_cannot_be_proven,
+);

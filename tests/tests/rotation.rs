@@ -323,3 +323,8 @@ fn the_service_rotates_a_holder_for_its_issuer_only() {
     drop(server);
     ok(&home, &["audit"]);
 }
+
+dossier_tests::also_on_postgres!(
+    a_lost_secret_is_replaced_and_the_old_one_stops_proving,
+    the_service_rotates_a_holder_for_its_issuer_only,
+);

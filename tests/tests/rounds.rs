@@ -413,8 +413,7 @@ fn a_round_is_declared_proven_submitted_and_reverified_over_http() {
     let audit = ok_json(&home, &["--params", s(&no_keys), "audit"]);
     assert_eq!(audit["round_proofs"][0]["proof"]["status"], "unchecked");
     {
-        let store = dossier_store::Store::open(&home.join("dossier.redb"), Duration::from_secs(5))
-            .expect("open");
+        let store = dossier_tests::open_store(&home, Duration::from_secs(5));
         let altered: dossier_core::round::RoundProof =
             serde_json::from_value(stricter).expect("a round proof");
         store.record_round_proof(&altered).expect("kept unchecked");
@@ -430,3 +429,8 @@ fn a_round_is_declared_proven_submitted_and_reverified_over_http() {
         "{audit}"
     );
 }
+
+dossier_tests::also_on_postgres!(
+    a_round_is_declared_proven_verified_listed_and_audited_from_the_command_line,
+    a_round_is_declared_proven_submitted_and_reverified_over_http,
+);

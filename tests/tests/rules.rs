@@ -676,3 +676,10 @@ fn the_appraisal_cycle_opens_one_ballot_per_unit() {
     let audit = ok_json(&home, &["audit"]);
     assert_eq!(audit["ok"], true, "{audit}");
 }
+
+dossier_tests::also_on_postgres!(
+    rules_are_adopted_run_once_per_case_and_audited,
+    tasks_are_approved_with_their_credential_actions_or_declined,
+    a_credential_under_a_committee_is_proposed_then_issued_once_approved,
+    the_appraisal_cycle_opens_one_ballot_per_unit,
+);

@@ -398,3 +398,5 @@ fn the_hr_page_lists_and_approves_tasks_in_the_browser() {
     let (_, open) = server.call("GET", &format!("/v1/issuers/{HR}/tasks"), Some(&hr), None);
     assert_eq!(open["tasks"].as_array().map(Vec::len), Some(1));
 }
+
+dossier_tests::also_on_postgres!(rules_tasks_and_webhooks_over_http,);

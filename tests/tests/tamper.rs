@@ -337,7 +337,7 @@ fn unsigned_and_wrongly_signed_checkpoints_are_caught() {
 fn a_registry_changed_outside_the_log_is_caught() {
     let l = ledger();
     assert_eq!(ok_json(&l.home, &["audit"])["ok"], true);
-    tamper_registry(&l.home.join("dossier.redb"), true);
+    tamper_registry(&l.home, true);
     let out = run(&l.home, &["--json", "audit"]);
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -351,7 +351,7 @@ fn a_registry_changed_outside_the_log_is_caught() {
 #[test]
 fn a_leaf_changed_without_its_root_is_caught() {
     let l = ledger();
-    tamper_registry(&l.home.join("dossier.redb"), false);
+    tamper_registry(&l.home, false);
     let out = run(&l.home, &["--json", "audit"]);
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -370,11 +370,11 @@ fn a_leaf_changed_without_its_root_is_caught() {
 
 /// An attacker with write access to the database file replaces a leaf of the first registry
 /// without a ledger entry, recomputing its path to the root or not.
-fn tamper_registry(db: &Path, whole_path: bool) {
+fn tamper_registry(home: &Path, whole_path: bool) {
     use dossier_store::db::NODES;
     use dossier_store::kv::Readable;
     use dossier_store::registry::{self, NodeStore};
-    use dossier_store::{Store, StoreError};
+    use dossier_store::StoreError;
     struct Raw<'a, 't>(&'a mut dossier_store::kv::Table<'t, (u32, u8, u32), [u8; 32]>);
     impl NodeStore for Raw<'_, '_> {
         fn get(&self, level: u8, index: u32) -> Result<Option<Fr>, StoreError> {
@@ -395,7 +395,7 @@ fn tamper_registry(db: &Path, whole_path: bool) {
             Ok(())
         }
     }
-    let store = Store::open(db, std::time::Duration::from_secs(5)).expect("open");
+    let store = dossier_tests::open_store(home, std::time::Duration::from_secs(5));
     let txn = store.raw().begin_write().expect("txn");
     {
         let mut t = txn.open_table(NODES).expect("table");
@@ -409,3 +409,19 @@ fn tamper_registry(db: &Path, whole_path: bool) {
     }
     txn.commit().expect("commit");
 }
+
+dossier_tests::also_on_postgres!(
+    the_untampered_ledger_passes,
+    a_tampered_entry_is_caught,
+    a_removed_entry_is_caught,
+    missing_tail_entries_are_caught,
+    a_replayed_entry_is_caught,
+    an_entry_forged_with_another_key_is_caught,
+    a_false_registry_root_is_caught_even_when_signed_by_the_ledger,
+    a_false_halo2_twin_root_is_caught_in_entries_and_checkpoints,
+    a_forked_checkpoint_is_caught,
+    a_checkpoint_listing_other_roots_is_caught,
+    unsigned_and_wrongly_signed_checkpoints_are_caught,
+    a_registry_changed_outside_the_log_is_caught,
+    a_leaf_changed_without_its_root_is_caught,
+);

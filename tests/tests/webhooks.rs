@@ -292,3 +292,8 @@ fn the_values_sent_are_the_committed_ones() {
         "{body}"
     );
 }
+
+dossier_tests::also_on_postgres!(
+    webhooks_are_signed_survive_an_outage_and_a_killed_deliverer,
+    the_values_sent_are_the_committed_ones,
+);
