@@ -286,8 +286,6 @@ struct Fixture {
     server: Server,
     home: PathBuf,
     tokens: PathBuf,
-    /// The holder's public id, for issuing to it.
-    holder: String,
     /// (issuer, its token): the first is registered in the setup, the others by `replicas`.
     issuer_tokens: Vec<(String, String)>,
     params: PathBuf,
@@ -403,7 +401,6 @@ fn setup(o: &Options, dir: &Path) -> Result<Fixture, Failure> {
         server,
         home,
         tokens,
-        holder: holder.to_string(),
         issuer_tokens,
         params,
         holder_token,
@@ -712,10 +709,11 @@ fn http_prove(
     })
 }
 
-/// Credentials issued per second with every issuer written at once: one client per issuer,
-/// issuer `k`'s client sending batches of `batch` claims through `servers[k % n]`.
+/// Credentials issued to `holder` per second with every issuer written at once: one client per
+/// issuer, issuer `k`'s client sending batches of `batch` claims through `servers[k % n]`.
 fn http_issue(
     f: &Fixture,
+    holder: &str,
     servers: &[&Server],
     batch: usize,
     seconds: f64,
@@ -725,7 +723,7 @@ fn http_issue(
     let failure = Mutex::new(None::<String>);
     let claims: Vec<Value> = (0..batch)
         .map(|i| {
-            json!({"schema": "qualification", "holder": f.holder, "fields": {
+            json!({"schema": "qualification", "holder": holder, "fields": {
                 "degree_level": "master", "field": "law",
                 "institution": "Load Test University", "award_year": 2000 + (i % 25)}})
         })
@@ -813,7 +811,30 @@ fn replicas_run(mut o: Options) -> Result<(), Failure> {
             &dir.path().join(format!("addr-{i}")),
         )?);
     }
+    // Issued credentials go to another holder: the measured holder's wallet stays one
+    // credential, so that later proofs do not select among thousands.
+    let bulk = dir.path().join("bulk-wallet.json");
+    let mut c = dossier(&o, &f.home, &f.params, &f.tokens);
+    c.args(["holder", "init", "--wallet"]).arg(&bulk);
+    let bulk_holder = run_json(c)?["holder"]
+        .as_str()
+        .ok_or("no holder")?
+        .to_string();
     let all: Vec<&Server> = std::iter::once(&f.server).chain(others.iter()).collect();
+    // Each replica loads its keys on first use: warm every one up before measuring.
+    let proof = json!({"request_id": f.request_id, "secret": f.secret});
+    for server in &all {
+        let first: Value = serde_json::from_str(&bodies[0])?;
+        server.expect("POST", "/v1/verify", None, Some(&first), 200)?;
+        let job = server.expect(
+            "POST",
+            "/v1/holder/proofs",
+            Some(&f.holder_token),
+            Some(&proof),
+            202,
+        )?;
+        server.wait_job(&f.holder_token, job["id"].as_str().ok_or("job id")?)?;
+    }
     let mut rows = Vec::new();
     for &n in &o.replicas {
         let servers = &all[..n];
@@ -822,7 +843,14 @@ fn replicas_run(mut o: Options) -> Result<(), Failure> {
         eprintln!("{n} replica(s): proving, 8 clients");
         let prove = http_prove(&f, servers, 8, o.seconds)?;
         eprintln!("{n} replica(s): issuance, 3 issuers at once, batches of 50");
-        let issue = http_issue(&f, servers, 50, o.seconds)?;
+        let issue = http_issue(&f, &bulk_holder, servers, 50, o.seconds)?;
+        // A holder proves against the latest checkpoint: publish one over what was issued.
+        let token = &f.issuer_tokens[0].1;
+        let job = f
+            .server
+            .expect("POST", "/v1/checkpoints", Some(token), None, 202)?;
+        f.server
+            .wait_job(token, job["id"].as_str().ok_or("job id")?)?;
         if verify.other > 0 {
             return Err(format!("{n} replicas: {} verifications failed", verify.other).into());
         }

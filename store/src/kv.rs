@@ -32,8 +32,27 @@ use std::sync::{Arc, Mutex};
 /// The PostgreSQL schema this build reads and writes.
 pub const SCHEMA_VERSION: i32 = 1;
 
-/// The advisory lock every PostgreSQL write transaction takes first ("dossier" in ASCII).
+/// The advisory lock every PostgreSQL write transaction takes first ("dossier" in ASCII), as
+/// [`BEGIN_WRITE`] writes it out.
+#[cfg(test)]
 const WRITER_LOCK: i64 = 0x0064_6f73_7369_6572;
+
+/// A write's first message: its transaction and the writers' advisory lock, in one round
+/// trip. The lock's number is "dossier" in ASCII (`0x0064_6f73_7369_6572`; a test checks the
+/// two agree); nothing in this text comes from input.
+const BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(28270039319274866)";
+
+/// A read's first message.
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// The first messages on a connection whose last read left its transaction open.
+const BEGIN_READ_AFTER_READ: &str = "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+const BEGIN_WRITE_AFTER_READ: &str =
+    "ROLLBACK; BEGIN; SELECT pg_advisory_xact_lock(28270039319274866)";
+
+/// How long a pooled connection may keep a finished read's transaction open (see
+/// [`Conn::open_read`]) before the pool's sweeper ends it.
+const OPEN_READ_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Rows fetched per round trip when a PostgreSQL table is iterated.
 const PAGE: i64 = 512;
@@ -755,6 +774,11 @@ fn blocking<T>(call: impl FnOnce() -> T) -> T {
 struct Conn {
     /// Always `Some` until dropped (taken so that closing it runs through [`blocking`]).
     client: Option<postgres::Client>,
+    /// A finished read left its (read-only) transaction open, and when: the next transaction
+    /// on this connection ends it in the same message that begins itself, which saves a read
+    /// a round trip. The pool's sweeper ends it if the connection stays idle, so that no
+    /// snapshot is held for long (it would hold back vacuum).
+    open_read: Option<std::time::Instant>,
     prepared: HashMap<&'static str, postgres::Statement>,
     /// The pool's count of open connections, which this one leaves when dropped.
     slots: Arc<Slots>,
@@ -775,6 +799,7 @@ impl Conn {
         match blocking(|| config.connect(postgres::NoTls)) {
             Ok(client) => Ok(Conn {
                 client: Some(client),
+                open_read: None,
                 prepared: HashMap::new(),
                 slots: Arc::clone(slots),
             }),
@@ -870,6 +895,14 @@ impl Postgres {
             place,
         }));
         pg.migrate()?;
+        let pool = Arc::downgrade(&pg.0);
+        std::thread::Builder::new()
+            .name("dossier-pg-sweeper".into())
+            .spawn(move || sweep(pool))
+            .map_err(|_| StoreError::Postgres {
+                during: "connecting",
+                reason: "cannot start the pool's sweeper thread".into(),
+            })?;
         Ok(pg)
     }
 
@@ -903,21 +936,15 @@ impl Postgres {
 
     fn begin(&self, mode: Mode) -> Result<PgTxn, StoreError> {
         let mut conn = self.connection()?;
-        match mode {
-            Mode::Read => conn.batch(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                "beginning a read",
-            )?,
-            Mode::Write => {
-                conn.batch("BEGIN", "beginning a write")?;
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock($1)",
-                    &[&WRITER_LOCK],
-                    "waiting for the writers' lock",
-                )?;
-            }
+        let end_previous = conn.open_read.take().is_some();
+        match (mode, end_previous) {
+            (Mode::Read, false) => conn.batch(BEGIN_READ, "beginning a read")?,
+            (Mode::Read, true) => conn.batch(BEGIN_READ_AFTER_READ, "beginning a read")?,
+            (Mode::Write, false) => conn.batch(BEGIN_WRITE, "beginning a write")?,
+            (Mode::Write, true) => conn.batch(BEGIN_WRITE_AFTER_READ, "beginning a write")?,
         }
         Ok(PgTxn {
+            mode,
             pool: self.clone(),
             conn: RefCell::new(Some(conn)),
             lengths: RefCell::new(HashMap::new()),
@@ -967,6 +994,32 @@ impl Postgres {
     }
 }
 
+/// Ends the transactions that finished reads left open on idle connections for longer than
+/// [`OPEN_READ_LIMIT`], until the pool is dropped.
+fn sweep(pool: std::sync::Weak<PgPool>) {
+    loop {
+        std::thread::sleep(OPEN_READ_LIMIT / 2);
+        let Some(pool) = pool.upgrade() else { return };
+        let stale: Vec<Conn> = {
+            let Ok(mut idle) = pool.idle.lock() else {
+                return;
+            };
+            let (stale, fresh) = std::mem::take(&mut *idle)
+                .into_iter()
+                .partition(|c| c.open_read.is_some_and(|t| t.elapsed() >= OPEN_READ_LIMIT));
+            *idle = fresh;
+            stale
+        };
+        for mut conn in stale {
+            conn.open_read = None;
+            // A connection that cannot is dropped, which ends its transaction on the server.
+            if conn.batch("ROLLBACK", "ending an idle read").is_ok() {
+                Postgres(Arc::clone(&pool)).release(conn);
+            }
+        }
+    }
+}
+
 fn describe(config: &postgres::Config) -> String {
     let host = config
         .get_hosts()
@@ -1004,6 +1057,7 @@ const FLUSH_CHUNK: usize = 8192;
 /// know which rows they will touch (a registry's nodes level by level, a path's siblings, the
 /// ledger's next hashes) read them in one round trip with `prefetch`.
 pub struct PgTxn {
+    mode: Mode,
     pool: Postgres,
     conn: RefCell<Option<Conn>>,
     /// Rows added (or removed) per table in this transaction, written at commit.
@@ -1162,8 +1216,16 @@ impl PgTxn {
 impl Drop for PgTxn {
     fn drop(&mut self) {
         if let Some(mut conn) = self.conn.get_mut().take() {
-            // An unfinished transaction: roll it back before the connection is reused; a
-            // connection that cannot is closed, which rolls back on the server.
+            if self.mode == Mode::Read {
+                // A read wrote nothing: its transaction is ended by the connection's next
+                // one, or by the sweeper (see `Conn::open_read`).
+                conn.open_read = Some(std::time::Instant::now());
+                self.pool.release(conn);
+                return;
+            }
+            // An unfinished write: roll it back (releasing the writers' lock) before the
+            // connection is reused; a connection that cannot is closed, which rolls back on
+            // the server.
             if conn.batch("ROLLBACK", "rolling back").is_ok() {
                 self.pool.release(conn);
             }
@@ -1425,6 +1487,14 @@ impl<K: Ordered, V: redb::Value + 'static> DoubleEndedIterator for PgRows<'_, K,
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_writers_lock_in_the_begin_message_is_writer_lock() {
+        let n = WRITER_LOCK.to_string();
+        assert!(BEGIN_WRITE.ends_with(&format!("pg_advisory_xact_lock({n})")));
+        assert!(BEGIN_WRITE_AFTER_READ.ends_with(BEGIN_WRITE));
+        assert!(BEGIN_READ_AFTER_READ.ends_with(BEGIN_READ));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -239,6 +239,48 @@ fn rows_read_ahead_across_tables_read_as_without() {
     });
 }
 
+#[test]
+fn a_finished_read_holds_no_snapshot_for_long() {
+    let Some(pg) = scratch::for_test("idle reads on PostgreSQL") else {
+        return;
+    };
+    let store = Store::open_postgres(&pg.url()).expect("postgres");
+    let log_key = key("test/ledger");
+    store.init_ledger(&log_key).expect("init");
+    let open_transactions = || -> i64 {
+        let mut c = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+        c.query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+            &[],
+        )
+        .expect("activity")
+        .get(0)
+    };
+    // Reads leave their transaction for the connection's next one to end...
+    let size = store.ledger_size().expect("size");
+    for _ in 0..3 {
+        assert_eq!(store.ledger_size().expect("size"), size);
+    }
+    // ...which a write on the same connection does in its first message.
+    store
+        .register_issuer(&key("hr.example"), 1)
+        .expect("register");
+    assert_eq!(store.ledger_size().expect("size"), size + 1);
+    assert!(
+        open_transactions() >= 1,
+        "the last read's transaction is still open"
+    );
+    // Idle, it is ended within the sweeper's limit: no snapshot holds vacuum back.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(open_transactions(), 0, "idle reads ended by the sweeper");
+    assert_eq!(
+        store.ledger_size().expect("size"),
+        size + 1,
+        "the connection still serves"
+    );
+}
+
 fn ledger_story(store: &Store, engine: &str) {
     let log_key = key("test/ledger");
     let hr = key("hr.example");
