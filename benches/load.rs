@@ -644,45 +644,32 @@ struct RateRun {
     server_cpu: f64,
 }
 
-/// Proofs made per second: `clients` clients, client `c` asking `servers[c % n]` for a proof,
-/// waiting for it and asking again until `seconds` have passed (a 429 is retried after its
-/// Retry-After). Any replica's workers may take a job: the queue is in the database.
-fn http_prove(
-    f: &Fixture,
+/// What one client's step did: items done, and 429 answers met.
+type Step = Result<(u64, u64), Failure>;
+
+/// Runs `clients` clients for `seconds`, client `c` repeating `step(c, servers[c % n])`, and
+/// rates what they did; the first failure ends the run with an error.
+fn clients_rate(
     servers: &[&Server],
     clients: usize,
     seconds: f64,
+    step: impl Fn(usize, &Server) -> Step + Sync,
 ) -> Result<RateRun, Failure> {
     let stop = AtomicBool::new(false);
     let (done, refused) = (AtomicU64::new(0), AtomicU64::new(0));
     let failure = Mutex::new(None::<String>);
-    let body = json!({"request_id": f.request_id, "secret": f.secret});
     let cpu0 = cpu_seconds(servers);
     let start = Instant::now();
     std::thread::scope(|s| {
         for c in 0..clients {
-            let (stop, done, refused, failure, body) = (&stop, &done, &refused, &failure, &body);
+            let (stop, done, refused, failure, step) = (&stop, &done, &refused, &failure, &step);
             let server = servers[c % servers.len()];
             s.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let (status, v) = server.call(
-                        "POST",
-                        "/v1/holder/proofs",
-                        Some(&f.holder_token),
-                        Some(body),
-                    );
-                    let outcome = match (status, v["id"].as_str()) {
-                        (202, Some(id)) => server.wait_job(&f.holder_token, id).map(|_| 1),
-                        (429, _) => {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                            std::thread::sleep(Duration::from_millis(200));
-                            Ok(0)
-                        }
-                        _ => Err(format!("proof request: {status} {v}").into()),
-                    };
-                    match outcome {
-                        Ok(n) => {
+                    match step(c, server) {
+                        Ok((n, r)) => {
                             done.fetch_add(n, Ordering::Relaxed);
+                            refused.fetch_add(r, Ordering::Relaxed);
                         }
                         Err(e) => {
                             *failure.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -709,6 +696,34 @@ fn http_prove(
     })
 }
 
+/// Proofs made per second: `clients` clients, client `c` asking `servers[c % n]` for a proof,
+/// waiting for it and asking again until `seconds` have passed (a 429 is retried after a
+/// pause). Any replica may be asked; the job runs on the one that accepted it.
+fn http_prove(
+    f: &Fixture,
+    servers: &[&Server],
+    clients: usize,
+    seconds: f64,
+) -> Result<RateRun, Failure> {
+    let body = json!({"request_id": f.request_id, "secret": f.secret});
+    clients_rate(servers, clients, seconds, |_, server| {
+        let (status, v) = server.call(
+            "POST",
+            "/v1/holder/proofs",
+            Some(&f.holder_token),
+            Some(&body),
+        );
+        match (status, v["id"].as_str()) {
+            (202, Some(id)) => server.wait_job(&f.holder_token, id).map(|_| (1, 0)),
+            (429, _) => {
+                std::thread::sleep(Duration::from_millis(200));
+                Ok((0, 1))
+            }
+            _ => Err(format!("proof request: {status} {v}").into()),
+        }
+    })
+}
+
 /// Credentials issued to `holder` per second with every issuer written at once: one client per
 /// issuer, issuer `k`'s client sending batches of `batch` claims through `servers[k % n]`.
 fn http_issue(
@@ -718,9 +733,6 @@ fn http_issue(
     batch: usize,
     seconds: f64,
 ) -> Result<RateRun, Failure> {
-    let stop = AtomicBool::new(false);
-    let issued = AtomicU64::new(0);
-    let failure = Mutex::new(None::<String>);
     let claims: Vec<Value> = (0..batch)
         .map(|i| {
             json!({"schema": "qualification", "holder": holder, "fields": {
@@ -729,42 +741,11 @@ fn http_issue(
         })
         .collect();
     let body = json!({ "claims": claims });
-    let cpu0 = cpu_seconds(servers);
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for (k, (issuer, token)) in f.issuer_tokens.iter().enumerate() {
-            let (stop, issued, failure, body) = (&stop, &issued, &failure, &body);
-            let server = servers[k % servers.len()];
-            s.spawn(move || {
-                let path = format!("/v1/issuers/{issuer}/credentials");
-                while !stop.load(Ordering::Relaxed) {
-                    match server.expect("POST", &path, Some(token), Some(body), 201) {
-                        Ok(v) => {
-                            let n = v["issued"].as_array().map_or(0, Vec::len);
-                            issued.fetch_add(n as u64, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            *failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                                Some(e.to_string());
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-        std::thread::sleep(Duration::from_secs_f64(seconds));
-        stop.store(true, Ordering::Relaxed);
-    });
-    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e.into());
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let done = issued.load(Ordering::Relaxed);
-    Ok(RateRun {
-        per_s: done as f64 / elapsed,
-        done,
-        refused: 0,
-        server_cpu: (cpu_seconds(servers) - cpu0) / elapsed,
+    clients_rate(servers, f.issuer_tokens.len(), seconds, |k, server| {
+        let (issuer, token) = &f.issuer_tokens[k];
+        let path = format!("/v1/issuers/{issuer}/credentials");
+        let v = server.expect("POST", &path, Some(token), Some(&body), 201)?;
+        Ok((v["issued"].as_array().map_or(0, Vec::len) as u64, 0))
     })
 }
 
