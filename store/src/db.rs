@@ -477,6 +477,16 @@ impl StoreReader {
     }
 }
 
+/// Every registered issuer, as `txn` sees them.
+fn issuers_in(txn: &ReadTxn<'_>) -> Result<Vec<IssuerInfo>, StoreError> {
+    let mut out = Vec::new();
+    for row in txn.open_table(ISSUERS)?.iter()? {
+        let (k, v) = row?;
+        out.push(IssuerInfo::from_bytes(k.value(), v.value())?);
+    }
+    Ok(out)
+}
+
 /// The database holds credential openings (field values and salts, for holders to fetch from
 /// the service): it is created readable by its owner only, before redb writes to it.
 fn create_private(path: &Path) -> Result<(), StoreError> {
@@ -1249,14 +1259,7 @@ impl<D: Reading> Store<D> {
 
     /// Every registered issuer.
     pub fn issuers(&self) -> Result<Vec<IssuerInfo>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(ISSUERS)?;
-        let mut out = Vec::new();
-        for row in t.iter()? {
-            let (k, v) = row?;
-            out.push(IssuerInfo::from_bytes(k.value(), v.value())?);
-        }
-        Ok(out)
+        issuers_in(&self.db.begin_read()?)
     }
 
     /// The issuer of that name.
@@ -1338,25 +1341,24 @@ impl<D: Reading> Store<D> {
 
     /// The registry number of issuer `name`, from this handle's memory or from `txn`.
     fn registry_number(&self, txn: &ReadTxn<'_>, name: &str) -> Result<u32, StoreError> {
-        let remembered = |registries: &Mutex<HashMap<String, u32>>| {
-            registries.lock().ok().and_then(|r| r.get(name).copied())
-        };
-        if let Some(n) = remembered(&self.registries) {
+        let remembered = self
+            .registries
+            .lock()
+            .ok()
+            .and_then(|r| r.get(name).copied());
+        if let Some(n) = remembered {
             return Ok(n);
         }
-        for row in txn.open_table(ISSUERS)?.iter()? {
-            let (k, v) = row?;
-            let info = IssuerInfo::from_bytes(k.value(), v.value())?;
-            if info.name == name {
-                if let Ok(mut r) = self.registries.lock() {
-                    r.insert(info.name, info.registry);
-                }
-                return Ok(info.registry);
-            }
+        let info = issuers_in(txn)?
+            .into_iter()
+            .find(|i| i.name == name)
+            .ok_or_else(|| StoreError::UnknownIssuer {
+                name: name.to_string(),
+            })?;
+        if let Ok(mut r) = self.registries.lock() {
+            r.insert(info.name, info.registry);
         }
-        Err(StoreError::UnknownIssuer {
-            name: name.to_string(),
-        })
+        Ok(info.registry)
     }
 
     /// The number of entries in the ledger.

@@ -40,15 +40,25 @@ const WRITER_LOCK: i64 = 0x0064_6f73_7369_6572;
 /// A write's first message: its transaction and the writers' advisory lock, in one round
 /// trip. The lock's number is "dossier" in ASCII (`0x0064_6f73_7369_6572`; a test checks the
 /// two agree); nothing in this text comes from input.
-const BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(28270039319274866)";
+macro_rules! begin_write {
+    () => {
+        "BEGIN; SELECT pg_advisory_xact_lock(28270039319274866)"
+    };
+}
 
 /// A read's first message.
-const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+macro_rules! begin_read {
+    () => {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    };
+}
+
+const BEGIN_WRITE: &str = begin_write!();
+const BEGIN_READ: &str = begin_read!();
 
 /// The first messages on a connection whose last read left its transaction open.
-const BEGIN_READ_AFTER_READ: &str = "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-const BEGIN_WRITE_AFTER_READ: &str =
-    "ROLLBACK; BEGIN; SELECT pg_advisory_xact_lock(28270039319274866)";
+const BEGIN_READ_AFTER_READ: &str = concat!("ROLLBACK; ", begin_read!());
+const BEGIN_WRITE_AFTER_READ: &str = concat!("ROLLBACK; ", begin_write!());
 
 /// How long a pooled connection may keep a finished read's transaction open (see
 /// [`Conn::open_read`]) before the pool's sweeper ends it.
@@ -1165,6 +1175,7 @@ impl PgTxn {
     /// Reads the rows of `wanted` (table, key) this transaction does not know yet, in one
     /// round trip.
     fn prefetch(&self, mut wanted: Vec<(&'static str, Vec<u8>)>) -> Result<(), StoreError> {
+        // A registry update names its upper nodes once per leaf: de-duplicate before looking.
         wanted.sort_unstable();
         wanted.dedup();
         wanted.retain(|(table, k)| {
@@ -1175,31 +1186,46 @@ impl PgTxn {
                 .is_some_and(|rows| rows.contains_key(k))
         });
         for chunk in wanted.chunks(FLUSH_CHUNK) {
-            let tables: Vec<&str> = chunk.iter().map(|(t, _)| *t).collect();
+            // The chunk is sorted by table: its distinct names, to map a row's back to one.
+            let mut names: Vec<&'static str> = chunk.iter().map(|(t, _)| *t).collect();
+            names.dedup();
             let keys: Vec<&[u8]> = chunk.iter().map(|(_, k)| k.as_slice()).collect();
-            let rows = self.with(|c| {
-                c.query(
-                    "SELECT d.tbl, d.k, d.v
-                     FROM unnest($1::text[], $2::bytea[]) AS u(tbl, k)
-                     JOIN dossier_kv d ON d.tbl = u.tbl COLLATE \"C\" AND d.k = u.k",
-                    &[&tables, &keys],
-                    "reading rows",
-                )
+            let rows: Vec<(String, Vec<u8>, Vec<u8>)> = self.with(|c| match names.as_slice() {
+                // One table (a registry update, a proof's hashes): its name sent once.
+                [name] => c
+                    .query(
+                        "SELECT tbl, k, v FROM dossier_kv WHERE tbl = $1 AND k = ANY($2)",
+                        &[name, &keys],
+                        "reading rows",
+                    )
+                    .map(|rows| {
+                        rows.iter()
+                            .map(|r| (r.get(0), r.get(1), r.get(2)))
+                            .collect()
+                    }),
+                _ => {
+                    let tables: Vec<&str> = chunk.iter().map(|(t, _)| *t).collect();
+                    c.query(
+                        "SELECT d.tbl, d.k, d.v
+                         FROM unnest($1::text[], $2::bytea[]) AS u(tbl, k)
+                         JOIN dossier_kv d ON d.tbl = u.tbl COLLATE \"C\" AND d.k = u.k",
+                        &[&tables, &keys],
+                        "reading rows",
+                    )
+                    .map(|rows| {
+                        rows.iter()
+                            .map(|r| (r.get(0), r.get(1), r.get(2)))
+                            .collect()
+                    })
+                }
             })?;
             let mut known = self.known.borrow_mut();
             for (table, k) in chunk {
                 known.entry(table).or_default().insert(k.clone(), None);
             }
-            // The chunk is sorted by table: its distinct names, to map a row's back to one.
-            let mut names: Vec<&'static str> = chunk.iter().map(|(t, _)| *t).collect();
-            names.dedup();
-            for r in rows {
-                let table: &str = r.get(0);
+            for (table, k, v) in rows {
                 if let Some(name) = names.iter().find(|n| **n == table) {
-                    known
-                        .entry(name)
-                        .or_default()
-                        .insert(r.get(1), Some(r.get(2)));
+                    known.entry(name).or_default().insert(k, Some(v));
                 }
             }
         }
@@ -1279,32 +1305,9 @@ impl<'t> PgTable<'t> {
     }
 
     /// Reads the rows of `keys` this transaction does not know yet, in one round trip.
-    fn prefetch(&self, mut keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
-        // A registry update names its upper nodes once per leaf: de-duplicate before looking.
-        keys.sort_unstable();
-        keys.dedup();
-        let missing: Vec<Vec<u8>> = match self.txn.known.borrow().get(self.name) {
-            Some(rows) => keys.into_iter().filter(|k| !rows.contains_key(k)).collect(),
-            None => keys,
-        };
-        for chunk in missing.chunks(FLUSH_CHUNK) {
-            let rows = self.txn.with(|c| {
-                c.query(
-                    "SELECT k, v FROM dossier_kv WHERE tbl = $1 AND k = ANY($2)",
-                    &[&self.name, &chunk],
-                    "reading rows",
-                )
-            })?;
-            let mut known = self.txn.known.borrow_mut();
-            let table = known.entry(self.name).or_default();
-            for k in chunk {
-                table.insert(k.clone(), None);
-            }
-            for r in rows {
-                table.insert(r.get(0), Some(r.get(1)));
-            }
-        }
-        Ok(())
+    fn prefetch(&self, keys: Vec<Vec<u8>>) -> Result<(), StoreError> {
+        self.txn
+            .prefetch(keys.into_iter().map(|k| (self.name, k)).collect())
     }
 
     fn write(&self, k: &[u8], v: Option<&[u8]>) -> Result<Option<Vec<u8>>, StoreError> {

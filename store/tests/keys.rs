@@ -2,35 +2,17 @@
 //! rotations from the ledger's first key, an entry signed by a retired key is a discrepancy, a
 //! revocation voids the compromised key's entries and needs the witnesses' approvals.
 
+mod appraisals;
+
+use appraisals::{claims, key};
 use dossier_core::cosignature::{Cosigner, WitnessPolicy};
-use dossier_core::credential::{Claim, EncodedClaim};
 use dossier_core::entry::{possession_message, revocation_statement, Entry, EntryBody, KeySubject};
 use dossier_core::keys::KeyPair;
 use dossier_core::pasta::Fp;
-use dossier_core::schema::SchemaSet;
-use dossier_core::{field, issuer_id, Fr};
+use dossier_core::{issuer_id, Fr};
 use dossier_store::audit::{self, DiscrepancyKind};
 use dossier_store::{Store, StoreError};
 use std::time::Duration;
-
-fn claims(n: usize) -> Vec<EncodedClaim> {
-    let schemas = SchemaSet::builtin();
-    (0..n)
-        .map(|i| {
-            let claim: Claim = serde_json::from_value(serde_json::json!({
-                "schema": "appraisal",
-                "holder": field::to_hex(&Fr::from(1000 + i as u64)),
-                "fields": {"year": 2023, "grade": "competent", "score": 80, "unit": "tax-audit", "training_hours": 96}
-            }))
-            .expect("claim");
-            claim.encode(&schemas).expect("valid")
-        })
-        .collect()
-}
-
-fn key(name: &str) -> KeyPair {
-    KeyPair::generate(name, &mut rand::thread_rng()).expect("key")
-}
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tmp");
