@@ -205,19 +205,49 @@ impl<N: Node, T: Readable<(u32, u8, u32), [u8; 32]>> NodeStore<N> for ReadNodes<
     }
 }
 
-/// Reads the ledger's stored hashes for `tlog_tiles`.
-struct HashTable<'a, T: Readable<u64, [u8; 32]>>(&'a T);
+/// Reads the ledger's stored hashes for `tlog_tiles`, whose reader can only answer "not in
+/// tree": a storage error (a lost connection, a failed statement) is kept aside and returned in
+/// that answer's place by [`HashTable::run`], so a failing database never reads as a broken log.
+struct HashTable<'a, T: Readable<u64, [u8; 32]>> {
+    table: &'a T,
+    failed: std::cell::RefCell<Option<StoreError>>,
+}
+
+impl<'a, T: Readable<u64, [u8; 32]>> HashTable<'a, T> {
+    /// Runs `read` (a `tlog_tiles` computation) over `table`'s hashes.
+    fn run<R>(
+        table: &'a T,
+        read: impl FnOnce(&Self) -> Result<R, tlog_tiles::Error>,
+    ) -> Result<R, StoreError> {
+        let hashes = HashTable {
+            table,
+            failed: std::cell::RefCell::new(None),
+        };
+        let out = read(&hashes);
+        match (out, hashes.failed.into_inner()) {
+            (Ok(r), _) => Ok(r),
+            (Err(_), Some(storage)) => Err(storage),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    fn keep(&self, e: StoreError) -> tlog_tiles::Error {
+        self.failed.borrow_mut().get_or_insert(e);
+        tlog_tiles::Error::IndexesNotInTree
+    }
+}
 
 impl<T: Readable<u64, [u8; 32]>> tlog_tiles::HashReader for HashTable<'_, T> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog_tiles::Hash>, tlog_tiles::Error> {
-        if self.0.prefetch(indexes.iter().copied()).is_err() {
-            return Err(tlog_tiles::Error::IndexesNotInTree);
-        }
+        self.table
+            .prefetch(indexes.iter().copied())
+            .map_err(|e| self.keep(e))?;
         indexes
             .iter()
-            .map(|i| match self.0.get(*i) {
+            .map(|i| match self.table.get(*i) {
                 Ok(Some(v)) => Ok(tlog_tiles::Hash(v.value())),
-                _ => Err(tlog_tiles::Error::IndexesNotInTree),
+                Ok(None) => Err(tlog_tiles::Error::IndexesNotInTree),
+                Err(e) => Err(self.keep(e)),
             })
             .collect()
     }
@@ -365,7 +395,7 @@ pub(crate) fn append_entries(txn: &WriteTxn, entries: &[Vec<u8>]) -> Result<u64,
     etable.prefetch(n..n + count)?;
     htable.prefetch(tlog_tiles::stored_hash_count(n)..tlog_tiles::stored_hash_count(n + count))?;
     for data in entries {
-        let new = tlog_tiles::stored_hashes(n, data, &HashTable(&htable))?;
+        let new = HashTable::run(&htable, |h| tlog_tiles::stored_hashes(n, data, h))?;
         for (idx, h) in (tlog_tiles::stored_hash_count(n)..).zip(new) {
             htable.insert(idx, h.0)?;
         }
@@ -996,7 +1026,7 @@ impl Store {
         let size = append_entries(&txn, &[entry.to_bytes()])?;
         let root_hash = {
             let h = txn.open_table(HASHES)?;
-            tlog_tiles::tree_hash(size, &HashTable(&h))?.0
+            HashTable::run(&h, |h| tlog_tiles::tree_hash(size, h))?.0
         };
         let body = CheckpointBody {
             origin: log_key.name().to_string(),
@@ -1413,7 +1443,7 @@ impl<D: Reading> Store<D> {
         let txn = self.db.begin_read()?;
         let h = txn.open_table(HASHES)?;
         self.check_size(size, &txn)?;
-        Ok(tlog_tiles::tree_hash(size, &HashTable(&h))?.0)
+        Ok(HashTable::run(&h, |h| tlog_tiles::tree_hash(size, h))?.0)
     }
 
     fn check_size(&self, size: u64, txn: &ReadTxn<'_>) -> Result<(), StoreError> {
@@ -1431,7 +1461,7 @@ impl<D: Reading> Store<D> {
         let txn = self.db.begin_read()?;
         self.check_size(size, &txn)?;
         let h = txn.open_table(HASHES)?;
-        Ok(tlog_tiles::prove_record(size, index, &HashTable(&h))?
+        Ok(HashTable::run(&h, |h| tlog_tiles::prove_record(size, index, h))?
             .into_iter()
             .map(|h| h.0)
             .collect())
@@ -1442,7 +1472,7 @@ impl<D: Reading> Store<D> {
         let txn = self.db.begin_read()?;
         self.check_size(new, &txn)?;
         let h = txn.open_table(HASHES)?;
-        Ok(tlog_tiles::prove_tree(new, old, &HashTable(&h))?
+        Ok(HashTable::run(&h, |h| tlog_tiles::prove_tree(new, old, h))?
             .into_iter()
             .map(|h| h.0)
             .collect())
@@ -1505,5 +1535,94 @@ impl<D: Reading> Store<D> {
     /// store's own tables through it.
     pub fn raw(&self) -> &D {
         &self.db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::{Guard, Row, Rows};
+    use std::borrow::Borrow;
+    use std::ops::RangeBounds;
+
+    /// A hash table whose reads fail as a lost connection's do after `good` answers, or, if
+    /// `missing`, find no row there.
+    struct Failing {
+        good: std::cell::Cell<usize>,
+        missing: bool,
+    }
+
+    impl Failing {
+        fn lost() -> StoreError {
+            StoreError::Postgres {
+                during: "reading",
+                reason: "connection lost".into(),
+            }
+        }
+    }
+
+    impl Readable<u64, [u8; 32]> for Failing {
+        fn get<'k>(
+            &self,
+            _: impl Borrow<<u64 as redb::Value>::SelfType<'k>>,
+        ) -> Result<Option<Guard<'_, [u8; 32]>>, StoreError> {
+            match self.good.get() {
+                0 if self.missing => Ok(None),
+                0 => Err(Failing::lost()),
+                n => {
+                    self.good.set(n - 1);
+                    Ok(Some(Guard::Bytes([7u8; 32].to_vec())))
+                }
+            }
+        }
+        fn range<'k, KR: Borrow<<u64 as redb::Value>::SelfType<'k>> + 'k>(
+            &self,
+            _: impl RangeBounds<KR> + 'k,
+        ) -> Result<Rows<'_, u64, [u8; 32]>, StoreError> {
+            Err(Failing::lost())
+        }
+        fn iter(&self) -> Result<Rows<'_, u64, [u8; 32]>, StoreError> {
+            Err(Failing::lost())
+        }
+        fn len(&self) -> Result<u64, StoreError> {
+            Err(Failing::lost())
+        }
+        fn first(&self) -> Result<Option<Row<'_, u64, [u8; 32]>>, StoreError> {
+            Err(Failing::lost())
+        }
+        fn last(&self) -> Result<Option<Row<'_, u64, [u8; 32]>>, StoreError> {
+            Err(Failing::lost())
+        }
+        fn prefetch<'k>(
+            &self,
+            _: impl IntoIterator<Item = <u64 as redb::Value>::SelfType<'k>>,
+        ) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    /// Regression: a connection lost while the ledger's hashes were read surfaced as the
+    /// log's own error ("indexes not in tree"), which callers take for a corrupt ledger.
+    #[test]
+    fn a_failing_read_of_the_ledger_hashes_is_the_storage_error_not_a_broken_log() {
+        // The tree of five entries is two stored hashes: the first read or the second fails.
+        for good in 0..2 {
+            let table = Failing {
+                good: std::cell::Cell::new(good),
+                missing: false,
+            };
+            match HashTable::run(&table, |h| tlog_tiles::tree_hash(5, h)) {
+                Err(StoreError::Postgres { during, .. }) => assert_eq!(during, "reading"),
+                other => panic!("after {good} good reads: {other:?}"),
+            }
+        }
+        let absent = Failing {
+            good: std::cell::Cell::new(1),
+            missing: true,
+        };
+        assert!(matches!(
+            HashTable::run(&absent, |h| tlog_tiles::tree_hash(5, h)),
+            Err(StoreError::Ledger { .. })
+        ));
     }
 }
