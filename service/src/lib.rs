@@ -376,7 +376,7 @@ locally.",
         license(name = "Apache-2.0")
     ),
     paths(
-        public::healthz, public::readyz, public::metrics_text, public::schemas,
+        public::healthz, public::readyz, public::metrics_text, public::schemas, public::keys,
         public::ledger_info, public::entries, public::inclusion, public::consistency,
         public::checkpoints, public::checkpoint_latest, public::checkpoint_at, public::registries,
         public::get_request, public::verify,
@@ -516,10 +516,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ledger", get(web::ledger_page))
         .route("/web/dossier.js", get(web::script))
         .route("/web/dossier.css", get(web::stylesheet))
+        .route("/web/dossier.wasm", get(web::module))
+        .route("/web/dossier-wasm.mjs", get(web::module_loader))
+        .route("/web/worker.mjs", get(web::worker))
         .route("/contexts/v1", get(web::context))
         .route("/web/snarkjs.min.js", get(web::snarkjs))
         .route("/v1/snarkjs", post(web::to_snarkjs))
         .route("/v1/schemas", get(public::schemas))
+        .route("/v1/keys", get(public::keys))
         .route("/v1/ledger", get(public::ledger_info))
         .route("/v1/ledger/entries", get(public::entries))
         .route("/v1/ledger/inclusion", get(public::inclusion))

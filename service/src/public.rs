@@ -82,6 +82,27 @@ pub async fn schemas(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({ "schemas": list }))
 }
 
+/// The Groth16 verifying keys this service verifies with, each with the SHA-256 it is pinned by
+/// (its params folder's manifest): what the browser pages' verifier (`/web/dossier.wasm`) is
+/// given, and checks against the pins before use.
+#[utoipa::path(get, path = "/v1/keys", tag = "public",
+    responses((status = 200, description = "The verifying keys (arkworks' compressed encoding, base64) and their pins", body = Object)))]
+pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let shapes: Vec<Value> = state
+        .keys
+        .keys
+        .iter()
+        .map(|(shape, key)| {
+            json!({"shape": shape, "vk_sha256": key.vk_sha256, "vk": STANDARD.encode(key.to_bytes())})
+        })
+        .collect();
+    Json(json!({
+        "insecure": state.keys.insecure,
+        "setup": state.keys.setup,
+        "shapes": shapes,
+    }))
+}
+
 /// The ledger's identity and size.
 #[derive(Serialize, ToSchema)]
 pub struct LedgerInfo {

@@ -35,6 +35,11 @@ const DOSSIER_JS: &str = include_str!("../web/dossier.js");
 const DOSSIER_CSS: &str = include_str!("../web/dossier.css");
 const HR_HTML: &str = include_str!("../web/hr.html");
 const HR_JS: &str = include_str!("../web/hr.js");
+/// dossier's verifier compiled to WebAssembly (`wasm/build.sh`; committed, and checked by
+/// `.ci/run` to be what the sources build).
+const DOSSIER_WASM: &[u8] = include_bytes!("../web/dossier.wasm");
+const DOSSIER_WASM_JS: &str = include_str!("../web/dossier-wasm.mjs");
+const WORKER_JS: &str = include_str!("../web/worker.mjs");
 
 /// Pages may load scripts from this service only, and connect back to it only.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
@@ -103,6 +108,21 @@ pub async fn context() -> Response {
         header::HeaderValue::from_static("*"),
     );
     r
+}
+
+/// The WebAssembly module the pages verify (and prove) with.
+pub async fn module() -> Response {
+    asset("application/wasm", DOSSIER_WASM)
+}
+
+/// The few lines of JavaScript that call the module.
+pub async fn module_loader() -> Response {
+    asset("text/javascript; charset=utf-8", DOSSIER_WASM_JS)
+}
+
+/// The Web Worker the pages run the module in, off the page's own thread.
+pub async fn worker() -> Response {
+    asset("text/javascript; charset=utf-8", WORKER_JS)
 }
 
 /// The pages' stylesheet.

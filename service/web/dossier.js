@@ -1,7 +1,9 @@
 // dossier's pages: checks done in the reader's own browser. Served by `dossier serve` at
-// /web/dossier.js for /verify and /ledger. No framework, no third-party code but snarkjs (loaded
-// separately, when the operator provides it). BigInt for BN254 coordinates, WebCrypto for
-// SHA-256 and Ed25519.
+// /web/dossier.js for /verify and /ledger. No framework, no third-party code. The verdict comes
+// from dossier's own verifier compiled to WebAssembly (/web/dossier.wasm, run in a Web Worker):
+// the same code as the library and the service, for Groth16 and halo2. snarkjs, when the operator
+// provides it, is a second opinion on Groth16 proofs. BigInt for BN254 coordinates, WebCrypto for
+// SHA-256 and Ed25519 (the page's own re-checks of the anchor).
 "use strict";
 
 // ---------------------------------------------------------------- words, in two languages
@@ -9,7 +11,7 @@ const WORDS = {
   en: {
     title_verify: "Verify a dossier presentation",
     title_ledger: "dossier ledger",
-    intro_verify: "Paste or upload a presentation. Your browser checks the proof (snarkjs), the checkpoint's signature, its witnesses' cosignatures and the anchoring itself; the service is asked only to convert formats, which your browser re-checks, and for its own verdict, shown apart.",
+    intro_verify: "Paste or upload a presentation. Your browser checks it with dossier's verifier compiled to WebAssembly (Groth16 and halo2: the proof, the issuers, the roots of one signed checkpoint, scope, challenge, day and nullifier), and re-checks the checkpoint's signature and its witnesses' cosignatures with WebCrypto. The service's own verdict is shown apart and does not decide the page's.",
     presentation: "Presentation (JSON)",
     file: "or a file",
     request_id: "Your request's id on this service (optional)",
@@ -22,8 +24,7 @@ const WORDS = {
     verified: "Verified in your browser",
     rejected: "Rejected",
     unavailable: "Not verified in this browser",
-    snarkjs_missing: "snarkjs is not provided by this service, so the proof cannot be checked in your browser.",
-    halo2_page: "A halo2 proof: this page has no halo2 verifier, so the proof itself is checked by the service only (its verdict below).",
+    wasm_halo2_first: "the first halo2 check derives the circuit's verifying key in your browser: a few seconds, once per page",
     checks: "Checks",
     proven: "What was proven",
     revealed: "What was revealed",
@@ -39,15 +40,13 @@ const WORDS = {
     c_request: "Answers your request (same query, challenge, scope and date)",
     c_request_absent: "No request of yours given: checked against the request inside the presentation",
     c_inputs: "Public inputs carry the request's challenge and date",
-    c_key: "Verifying key re-hashed in the browser matches the pinned key hash",
-    c_proof_bytes: "Proof points re-compressed in the browser equal the presentation's proof, on the curve",
-    c_groth16: "Groth16 proof holds (snarkjs, in this browser)",
-    c_halo2: "halo2 proof holds",
+    c_wasm: "dossier's verifier, in this browser (WebAssembly): the proof holds and answers this request, anchored in the checkpoint for accepted issuers",
+    c_groth16: "Second opinion: the Groth16 proof holds for snarkjs too, in this browser",
     c_signature: "Checkpoint signed by the ledger key you trust (Ed25519, WebCrypto)",
     c_witnesses: "Checkpoint cosigned by enough of the witnesses you trust",
     c_roots: "Every registry root used is in that checkpoint",
     c_fresh: "Checkpoint fresh enough for the request",
-    c_server: "The service's full check (query hash included) agrees",
+    c_server: "The service's own verdict (shown apart: it does not decide this page's)",
     scope: "Scope",
     nullifier: "Nullifier",
     error: "Cannot read the input",
@@ -63,7 +62,7 @@ const WORDS = {
   zh: {
     title_verify: "验证 dossier 凭证出示",
     title_ledger: "dossier 账本",
-    intro_verify: "粘贴或上传一份出示。您的浏览器自行检查证明（snarkjs）、检查点签名、见证方联署和锚定；服务器只负责格式转换（浏览器会复核），其自身的结论单独显示。",
+    intro_verify: "粘贴或上传一份出示。您的浏览器用编译为 WebAssembly 的 dossier 验证器自行检查（Groth16 与 halo2：证明、签发方、同一签名检查点中的根、范围、挑战值、日期和作废值），并用 WebCrypto 复核检查点签名和见证方联署。服务器自身的结论单独显示，不决定本页的结论。",
     presentation: "出示（JSON）",
     file: "或上传文件",
     request_id: "您在本服务上的请求编号（可选）",
@@ -76,8 +75,7 @@ const WORDS = {
     verified: "已在您的浏览器中验证通过",
     rejected: "验证未通过",
     unavailable: "未在本浏览器中验证",
-    snarkjs_missing: "本服务未提供 snarkjs，无法在您的浏览器中检查证明。",
-    halo2_page: "这是 halo2 证明：本页面没有 halo2 验证器，证明本身仅由服务检查（见下方服务的结论）。",
+    wasm_halo2_first: "首次检查 halo2 证明时，浏览器需要推导电路的验证密钥：每个页面一次，需数秒",
     checks: "检查项",
     proven: "证明了什么",
     revealed: "披露了什么",
@@ -93,15 +91,13 @@ const WORDS = {
     c_request: "回应的是您的请求（查询、挑战值、范围和日期一致）",
     c_request_absent: "未提供您的请求：按出示中所附请求检查",
     c_inputs: "公开输入包含请求的挑战值和日期",
-    c_key: "浏览器重新计算的验证密钥哈希与登记的哈希一致",
-    c_proof_bytes: "浏览器重新压缩的证明点与出示中的证明一致，且在曲线上",
-    c_groth16: "Groth16 证明成立（snarkjs，在本浏览器中）",
-    c_halo2: "halo2 证明成立",
+    c_wasm: "dossier 验证器在本浏览器中（WebAssembly）确认：证明成立，回应本请求，并锚定于可接受签发方的检查点",
+    c_groth16: "第二意见：snarkjs 在本浏览器中也确认 Groth16 证明成立",
     c_signature: "检查点由您信任的账本公钥签署（Ed25519，WebCrypto）",
     c_witnesses: "检查点已由足够多您信任的见证方联署",
     c_roots: "所用的每个登记簿根都在该检查点中",
     c_fresh: "检查点足够新，符合请求要求",
-    c_server: "服务器的完整检查（含查询哈希）结论一致",
+    c_server: "服务器自身的结论（单独显示，不决定本页的结论）",
     scope: "范围",
     nullifier: "作废值",
     error: "无法读取输入",
@@ -172,6 +168,26 @@ async function postJSON(path, value) {
   const body = await r.json().catch(() => null);
   return { status: r.status, body };
 }
+
+// ---------------------------------------------------------------- dossier's module, in a worker
+let worker = null;
+const pending = new Map();
+let nextCall = 0;
+// Runs `dossier_<op>` of /web/dossier.wasm in the page's Web Worker; resolves to its answer.
+function wasmCall(op, input) {
+  if (!worker) {
+    worker = new Worker("/web/worker.mjs", { type: "module" });
+    worker.onmessage = (e) => {
+      const p = pending.get(e.data.id); pending.delete(e.data.id);
+      if (p) e.data.error ? p.reject(new Error(e.data.error)) : p.resolve(e.data.result);
+    };
+    worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(e.message || "the worker failed")); pending.clear(); worker = null; };
+  }
+  const id = ++nextCall;
+  return new Promise((resolve, reject) => { pending.set(id, { resolve, reject }); worker.postMessage({ id, op, input }); });
+}
+let pinnedKeys = null;
+async function groth16Keys() { if (!pinnedKeys) pinnedKeys = await getJSON("/v1/keys"); return pinnedKeys; }
 
 // ---------------------------------------------------------------- BN254 (coordinates only)
 const P = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
@@ -343,6 +359,7 @@ function sameJSON(a, b) {
 const OPS = { $eq: "=", $ne: "≠", $lt: "<", $lte: "≤", $gt: ">", $gte: "≥", $in: "∈", $nin: "∉", $between: "∈" };
 function show(v) { return Array.isArray(v) ? `{${v.join(", ")}}` : String(v); }
 
+let sessionHalo2 = false;
 async function verifyPresentation(input) {
   const out = { checks: [], proven: [], revealed: [], anchor: null, verdict: "rejected", snarkjs: !!window.snarkjs };
   const add = (key, ok, detail) => out.checks.push({ key, ok, detail });
@@ -357,33 +374,34 @@ async function verifyPresentation(input) {
   const inputs = pres.public_inputs.map(big);
   add("c_inputs", inputs[M + 1] === big(req.challenge) && Number(inputs[M + 3]) === daysOf(req.today));
 
-  // halo2 (IPA) proofs have no verifier in this page: the service's check below is the only one.
+  // dossier's verifier, compiled to WebAssembly: the page's verdict.
   const halo2 = pres.backend === "halo2";
-  if (halo2) add("c_halo2", null, t("halo2_page"));
-  // The key and proof, converted by the service, re-checked here.
-  const conv = halo2 ? { status: 0, body: null } : await postJSON("/v1/snarkjs", { presentation: pres });
-  let snark = null;
-  if (conv.status === 200) {
-    snark = conv.body;
-    try {
-      add("c_key", hex(await sha256(vkCompressed(snark.verification_key))) === pres.vk_sha256);
-    } catch (e) { add("c_key", false, e.message); }
-    try {
-      const same = eqBytes(proofCompressed(snark.proof), unb64(pres.proof)) &&
-        snark.public.length === inputs.length && snark.public.every((x, i) => big(x) === inputs[i]);
-      add("c_proof_bytes", same);
-    } catch (e) { add("c_proof_bytes", false, e.message); }
-  } else if (!halo2) {
-    add("c_proof_bytes", false, conv.body && conv.body.error ? conv.body.error.message : String(conv.status));
-  }
-  if (halo2) {
-    // nothing more to check here
-  } else if (window.snarkjs && snark) {
-    let ok = false;
-    try { ok = await window.snarkjs.groth16.verify(snark.verification_key, pres.public_inputs.map((x) => big(x).toString()), snark.proof); } catch (e) { ok = false; }
-    add("c_groth16", ok);
-  } else {
-    add("c_groth16", null, t("snarkjs_missing"));
+  try {
+    const answer = await wasmCall("verify", {
+      request: req, presentation: pres, ledger_key: input.logKey.trim(),
+      witness_policy: input.witnessPolicy || null, keys: halo2 ? null : await groth16Keys(),
+      now: Math.floor(Date.now() / 1000),
+    });
+    add("c_wasm", answer.valid === true, answer.valid ? (halo2 && !sessionHalo2 ? t("wasm_halo2_first") : "") : answer.error);
+    if (halo2) sessionHalo2 = true;
+    out.wasm = answer;
+  } catch (e) { add("c_wasm", false, e.message); }
+  // snarkjs, when the operator provides it: a second opinion on a Groth16 proof. The key and
+  // proof are converted by the service and re-checked here against the pinned hash and the
+  // presentation's own bytes.
+  if (!halo2 && window.snarkjs) {
+    const conv = await postJSON("/v1/snarkjs", { presentation: pres });
+    let ok = false, detail = conv.body && conv.body.error ? conv.body.error.message : "";
+    if (conv.status === 200) {
+      const snark = conv.body;
+      try {
+        const same = hex(await sha256(vkCompressed(snark.verification_key))) === pres.vk_sha256 &&
+          eqBytes(proofCompressed(snark.proof), unb64(pres.proof)) &&
+          snark.public.length === inputs.length && snark.public.every((x, i) => big(x) === inputs[i]);
+        ok = same && await window.snarkjs.groth16.verify(snark.verification_key, pres.public_inputs.map((x) => big(x).toString()), snark.proof);
+      } catch (e) { ok = false; detail = e.message; }
+    }
+    add("c_groth16", ok, detail);
   }
 
   // The anchor.
@@ -441,7 +459,8 @@ async function verifyPresentation(input) {
     }));
     return { proven, revealed };
   };
-  const required = out.checks.filter((c) => c.key !== "c_request_absent");
+  // The service's verdict is shown, never counted: the page decides on what it checked itself.
+  const required = out.checks.filter((c) => c.key !== "c_request_absent" && c.key !== "c_server");
   if (required.some((c) => c.ok === false)) out.verdict = "rejected";
   else if (required.some((c) => c.ok === null)) out.verdict = "unavailable";
   else out.verdict = "verified";

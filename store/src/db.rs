@@ -1461,10 +1461,12 @@ impl<D: Reading> Store<D> {
         let txn = self.db.begin_read()?;
         self.check_size(size, &txn)?;
         let h = txn.open_table(HASHES)?;
-        Ok(HashTable::run(&h, |h| tlog_tiles::prove_record(size, index, h))?
-            .into_iter()
-            .map(|h| h.0)
-            .collect())
+        Ok(
+            HashTable::run(&h, |h| tlog_tiles::prove_record(size, index, h))?
+                .into_iter()
+                .map(|h| h.0)
+                .collect(),
+        )
     }
 
     /// The consistency proof from the tree of `old` entries to the tree of `new` entries.

@@ -1,12 +1,12 @@
 //! Verify anywhere, part three: the browser. The real service serves `/verify` and `/ledger`;
 //! Debian's headless Chromium, driven by playwright-core (npm, pinned in `fixtures/browser/`),
-//! opens them: a valid presentation shows "verified" with every in-browser check passing (snarkjs
-//! for the proof, WebCrypto for the checkpoint's signature and the key and proof hashes), in
-//! English and in Chinese; a tampered one is rejected by snarkjs in the browser; the ledger page
-//! finds every checkpoint signed and consistent with the one before. A halo2 presentation, which
-//! the page cannot check itself, is never shown as verified by it: the page checks what it can and
-//! shows the service's verdict (valid, and a tampered one refused). Screenshots are kept in
-//! `target/screenshots/` as test artefacts.
+//! opens them. With no snarkjs on the service, a valid presentation shows "verified" by dossier's
+//! own verifier compiled to WebAssembly (in a Web Worker), every in-browser check passing
+//! (WebCrypto for the checkpoint's signature and cosignatures), in English and in Chinese; a
+//! tampered one is rejected in the browser; a halo2 presentation is verified there too, and a
+//! tampered one refused; the ledger page finds every checkpoint signed and consistent with the
+//! one before. With snarkjs served, the page adds its second opinion, which agrees on both.
+//! Screenshots are kept in `target/screenshots/` as test artefacts.
 
 use dossier_tests::{ok, prove_one, prove_to, request_on, Proven, Server};
 use serde_json::{json, Value};
@@ -150,12 +150,7 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     prove_to(&home, &params, &h2_req, &wallet, &h2_pres);
     award_year_changed(&h2_pres, &h2_bad);
 
-    let server = Server::start(
-        &home,
-        &params,
-        &dir.path().join("no-tokens.json"),
-        &["--snarkjs", snarkjs.to_str().expect("s")],
-    );
+    let server = Server::start(&home, &params, &dir.path().join("no-tokens.json"), &[]);
     // The pages and their script are served with a restrictive CSP.
     let (s, html, _) = server.call_raw("GET", "/verify", None, None);
     assert_eq!(s, 200);
@@ -209,7 +204,7 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     let report: Value = serde_json::from_str(&report).expect("report");
     assert_eq!(report["pages"]["valid_en"]["verdict"], "verified");
     assert_eq!(report["pages"]["tampered"]["verdict"], "rejected");
-    assert_eq!(report["pages"]["halo2"]["verdict"], "unavailable");
+    assert_eq!(report["pages"]["halo2"]["verdict"], "verified");
     assert_eq!(report["pages"]["halo2_tampered"]["verdict"], "rejected");
     // The page applies a witness policy as every other verifier does.
     assert_eq!(report["pages"]["witnessed"]["verdict"], "verified");
@@ -225,4 +220,29 @@ fn the_verify_and_ledger_pages_check_in_the_browser() {
     ] {
         assert!(Path::new(&shots.join(shot)).exists(), "{shot}");
     }
+    drop(server);
+
+    // snarkjs served: its second opinion agrees with the page's verifier on both presentations.
+    let server = Server::start(
+        &home,
+        &params,
+        &dir.path().join("no-tokens.json"),
+        &["--snarkjs", snarkjs.to_str().expect("s")],
+    );
+    let out = Command::new("node")
+        .arg(driver.join("check.js"))
+        .arg(&server.base)
+        .args([&pres, &tampered, &req])
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .env("SNARKJS", "1")
+        .env("QUICK", "1")
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "with snarkjs, the page did not show what it must:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

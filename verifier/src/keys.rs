@@ -23,6 +23,28 @@ pub struct ShapeKey {
 }
 
 impl ShapeKey {
+    /// Decodes a verifying key (compressed, every point validated: on the curve and in the
+    /// subgroup) whose bytes were checked against `vk_sha256`, and prepares it.
+    fn decode(name: &str, bytes: &[u8], vk_sha256: &str) -> Result<ShapeKey, VerifyError> {
+        let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes)
+            .map_err(|e| VerifyError::Keys(format!("verifying key {name}: {e}")))?;
+        Ok(ShapeKey {
+            pvk: ark_groth16::prepare_verifying_key(&vk),
+            vk_sha256: vk_sha256.to_string(),
+            tables: Default::default(),
+        })
+    }
+
+    /// The key's bytes as its pin hashes them: arkworks' compressed encoding, which is
+    /// canonical, so they are the bytes of the key file the key was loaded from.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        use ark_serialize::CanonicalSerialize;
+        let mut out = Vec::with_capacity(self.pvk.vk.compressed_size());
+        // Writing into a vector cannot fail.
+        let _ = self.pvk.vk.serialize_compressed(&mut out);
+        out
+    }
+
     /// Builds the fixed-base tables of the input bases (about 25 ms and 0.5 MB per input): worth
     /// it for a long-lived verifier, which then combines inputs with additions only.
     pub fn precompute(&self) -> &InputTables {
@@ -109,27 +131,12 @@ impl VerifierKeys {
         let mut keys = BTreeMap::new();
         for (name, e) in &manifest.shapes {
             let bytes = read_pinned(dir, &e.vk_file, &e.vk_sha256)?;
-            let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes.as_slice())
-                .map_err(|e| VerifyError::Keys(format!("verifying key {name}: {e}")))?;
-            keys.insert(
-                name.clone(),
-                ShapeKey {
-                    pvk: ark_groth16::prepare_verifying_key(&vk),
-                    vk_sha256: e.vk_sha256.clone(),
-                    tables: Default::default(),
-                },
-            );
+            keys.insert(name.clone(), ShapeKey::decode(name, &bytes, &e.vk_sha256)?);
         }
         let round = match &manifest.round {
             Some(r) => {
                 let bytes = read_pinned(dir, &r.vk_file, &r.vk_sha256)?;
-                let vk = VerifyingKey::<Bn254>::deserialize_compressed(bytes.as_slice())
-                    .map_err(|e| VerifyError::Keys(format!("verifying key {}: {e}", r.circuit)))?;
-                let key = ShapeKey {
-                    pvk: ark_groth16::prepare_verifying_key(&vk),
-                    vk_sha256: r.vk_sha256.clone(),
-                    tables: Default::default(),
-                };
+                let key = ShapeKey::decode(&r.circuit, &bytes, &r.vk_sha256)?;
                 Some((key, r.insecure))
             }
             None => None,
@@ -139,6 +146,30 @@ impl VerifierKeys {
             insecure: manifest.insecure,
             setup: manifest.setup,
             round,
+        })
+    }
+
+    /// The keys of `shapes` (name, key bytes, pinned SHA-256), each checked against its pin:
+    /// what a verifier without a params folder (a browser) was given by a source it trusts.
+    pub fn from_pinned(
+        shapes: &[(String, Vec<u8>, String)],
+        insecure: bool,
+        setup: &str,
+    ) -> Result<VerifierKeys, VerifyError> {
+        let mut keys = BTreeMap::new();
+        for (name, bytes, sha256) in shapes {
+            if dossier_params::sha256_hex(bytes) != *sha256 {
+                return Err(VerifyError::Keys(format!(
+                    "verifying key {name}: its bytes do not hash to the pinned value"
+                )));
+            }
+            keys.insert(name.clone(), ShapeKey::decode(name, bytes, sha256)?);
+        }
+        Ok(VerifierKeys {
+            keys,
+            insecure,
+            setup: setup.to_string(),
+            round: None,
         })
     }
 

@@ -1,0 +1,287 @@
+//! The verifier compiled to WebAssembly (`service/web/dossier.wasm`, what the browser pages run),
+//! run in node with the pages' own loader: on real presentations of both backends and on each
+//! way one can be wrong, the module's answer is the native library's answer, word for word —
+//! valid ones with the same verdict, refused ones with the same error. The module the service
+//! serves is the committed one, and `/v1/keys` gives keys that hash to their pins.
+
+use dossier_tests::{ok_json, prove_one, prove_to, request_on, Server};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// node, or why the test cannot run (which fails under CI).
+fn node() -> Option<()> {
+    match Command::new("node").arg("--version").output() {
+        Ok(o) if o.status.success() => Some(()),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install node (the WebAssembly module's checks)"
+            );
+            eprintln!("SKIPPED the WebAssembly module's checks: node is not installed");
+            None
+        }
+    }
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
+}
+
+/// Runs `cases` through the committed module in node: one answer per case, by name.
+fn in_node(dir: &Path, cases: &[(String, Value)]) -> Vec<(String, Value)> {
+    let file = dir.join("cases.json");
+    let list: Vec<Value> = cases
+        .iter()
+        .map(|(name, input)| json!({"name": name, "op": "verify", "input": input}))
+        .collect();
+    std::fs::write(&file, Value::from(list).to_string()).expect("write");
+    let out = Command::new("node")
+        .arg(repo().join("fixtures/browser/wasm.mjs"))
+        .arg(repo().join("service/web/dossier.wasm"))
+        .arg(&file)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers: Vec<Value> = serde_json::from_slice(&out.stdout).expect("answers");
+    answers
+        .into_iter()
+        .map(|a| {
+            assert!(a.get("trap").is_none(), "the module trapped: {a}");
+            eprintln!(
+                "{}: {:.0} ms in node",
+                a["name"],
+                a["ms"].as_f64().unwrap_or(0.0)
+            );
+            (
+                a["name"].as_str().expect("name").to_string(),
+                a["answer"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// `pres` with its public input `i` replaced.
+fn with_input(pres: &Value, i: usize, value: &str) -> Value {
+    let mut p = pres.clone();
+    p["public_inputs"][i] = json!(value);
+    p
+}
+
+#[test]
+fn the_webassembly_verifier_answers_as_the_native_one() {
+    if node().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let query = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}}, "reveal": ["award_year"]}]}"#;
+    let g = prove_one(
+        dir.path(),
+        "univ.law-school",
+        json!({"schema": "qualification", "fields": {"degree_level": "master",
+            "field": "law", "institution": "Law School", "award_year": 2015}}),
+        query,
+        "recruitment:2026:wasm",
+    );
+    let (h2_req, h2_pres) = (dir.path().join("h2-r.json"), dir.path().join("h2-p.json"));
+    request_on(
+        &g.home,
+        query,
+        "recruitment:2026:wasm-halo2",
+        &h2_req,
+        "halo2",
+    );
+    prove_to(&g.home, &g.params, &h2_req, &g.wallet, &h2_pres);
+    let ledger_key = ok_json(&g.home, &["ledger", "info"])["log_key"]
+        .as_str()
+        .expect("log key")
+        .to_string();
+
+    // The keys as the service gives them to its pages; each hashes to its pin.
+    let server = Server::start(&g.home, &g.params, &dir.path().join("no-tokens.json"), &[]);
+    let (status, keys) = server.call("GET", "/v1/keys", None, None);
+    assert_eq!(status, 200);
+    let manifest = read_json(&g.params.join("manifest.json"));
+    for k in keys["shapes"].as_array().expect("shapes") {
+        use base64::Engine;
+        use sha2::Digest;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(k["vk"].as_str().expect("vk"))
+            .expect("base64");
+        let pin = k["vk_sha256"].as_str().expect("pin");
+        assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), pin);
+        assert_eq!(
+            manifest["shapes"][k["shape"].as_str().expect("shape")]["vk_sha256"],
+            pin
+        );
+    }
+    let (status, _, _) = server.call_raw("GET", "/web/worker.mjs", None, None);
+    assert_eq!(status, 200);
+    drop(server);
+
+    let (req, pres) = (read_json(&g.request), read_json(&g.presentation));
+    let (h2_req, h2_pres) = (read_json(&h2_req), read_json(&h2_pres));
+    let now = dossier_core::clock::now();
+    let input = |req: &Value, pres: &Value| {
+        json!({"request": req, "presentation": pres, "ledger_key": ledger_key,
+            "keys": keys, "now": now})
+    };
+    let n = pres["public_inputs"].as_array().expect("inputs").len();
+    let n2 = h2_pres["public_inputs"].as_array().expect("inputs").len();
+    let year = |y: u64| format!("0x{y:064x}");
+    let stranger =
+        dossier_core::keys::KeyPair::generate("stranger.example", &mut rand::rngs::OsRng)
+            .expect("key")
+            .verifier_key();
+    let mut other_challenge = req.clone();
+    other_challenge["challenge"] = json!(format!("0x{:064x}", 7));
+    let mut swapped_keys = keys.clone();
+    let shapes = swapped_keys["shapes"].as_array_mut().expect("shapes");
+    assert!(shapes.len() >= 2, "the setup makes several shapes");
+    let first_vk = shapes[0]["vk"].clone();
+    shapes[0]["vk"] = shapes[1]["vk"].clone();
+    shapes[1]["vk"] = first_vk;
+    let mut garbled = pres.clone();
+    garbled["proof"] = json!("AAAA");
+    let p_minus_one = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000";
+    let p = "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001";
+    let policy = {
+        use dossier_core::cosignature::{Cosigner, WitnessPolicy};
+        let w = Cosigner::new(
+            dossier_core::keys::KeyPair::generate("w.audit.example", &mut rand::rngs::OsRng)
+                .expect("key"),
+        );
+        WitnessPolicy::new(1, vec![w.witness_key()])
+            .expect("policy")
+            .to_text()
+    };
+
+    // (name, input, valid?)
+    let cases: Vec<(&str, Value, bool)> = vec![
+        ("groth16", input(&req, &pres), true),
+        ("halo2", input(&h2_req, &h2_pres), true),
+        (
+            "halo2 without Groth16 keys",
+            {
+                let mut i = input(&h2_req, &h2_pres);
+                i.as_object_mut().expect("o").remove("keys");
+                i
+            },
+            true,
+        ),
+        (
+            "groth16: revealed year changed",
+            input(&req, &with_input(&pres, n - 2, &year(2016))),
+            false,
+        ),
+        (
+            "halo2: revealed year changed",
+            input(&h2_req, &with_input(&h2_pres, n2 - 2, &year(2016))),
+            false,
+        ),
+        (
+            "groth16: a year of p - 1",
+            input(&req, &with_input(&pres, n - 2, p_minus_one)),
+            false,
+        ),
+        (
+            "groth16: a year of p (not canonical)",
+            input(&req, &with_input(&pres, n - 2, p)),
+            false,
+        ),
+        (
+            "groth16: another request's challenge",
+            input(&other_challenge, &pres),
+            false,
+        ),
+        (
+            "groth16 answering the halo2 request",
+            input(&h2_req, &pres),
+            false,
+        ),
+        (
+            "groth16: a stranger's ledger key",
+            {
+                let mut i = input(&req, &pres);
+                i["ledger_key"] = json!(stranger);
+                i
+            },
+            false,
+        ),
+        (
+            "groth16: a witness policy the checkpoint does not meet",
+            {
+                let mut i = input(&req, &pres);
+                i["witness_policy"] = json!(policy);
+                i
+            },
+            false,
+        ),
+        (
+            "groth16: verified a year later",
+            {
+                let mut i = input(&req, &pres);
+                i["now"] = json!(now + 366 * 86_400);
+                i
+            },
+            false,
+        ),
+        (
+            "groth16: keys swapped between shapes",
+            {
+                let mut i = input(&req, &pres);
+                i["keys"] = swapped_keys.clone();
+                i
+            },
+            false,
+        ),
+        (
+            "groth16: no keys",
+            {
+                let mut i = input(&req, &pres);
+                i.as_object_mut().expect("o").remove("keys");
+                i
+            },
+            false,
+        ),
+        (
+            "groth16: a proof that is no proof",
+            input(&req, &garbled),
+            false,
+        ),
+        (
+            "an input of the wrong form",
+            json!({"presentation": pres}),
+            false,
+        ),
+    ];
+    let named: Vec<(String, Value)> = cases
+        .iter()
+        .map(|(name, input, _)| (name.to_string(), input.clone()))
+        .collect();
+    let answers = in_node(dir.path(), &named);
+    assert_eq!(answers.len(), cases.len());
+    for ((name, input, valid), (answered, wasm)) in cases.iter().zip(&answers) {
+        assert_eq!(name, answered);
+        let native = dossier_wasm::verify(input.to_string().as_bytes());
+        assert_eq!(
+            wasm, &native,
+            "{name}: the module and the native library differ"
+        );
+        assert_eq!(wasm["valid"], *valid, "{name}: {wasm}");
+    }
+    // The verdicts say what the native verifier says of the same presentations.
+    assert_eq!(answers[0].1["backend"], "groth16");
+    assert_eq!(answers[1].1["backend"], "halo2");
+    assert_eq!(answers[0].1["verdict"]["revealed"][0]["value"], 2015);
+    assert_eq!(answers[15].1["unusable"], true);
+}

@@ -1,0 +1,75 @@
+//! The module's exports: the page writes its input into memory the module allocated
+//! (`dossier_alloc`), calls a function with its address and length, and reads the answer from
+//! the returned address: four bytes of length (little-endian), then that many bytes of JSON,
+//! which it gives back with `dossier_free_answer`. This file is the project's only unsafe
+//! code: raw addresses handed across the WebAssembly boundary.
+#![allow(unsafe_code)]
+
+/// Memory for `len` bytes of input; the page writes into it and passes it to a call, which
+/// takes it back.
+#[no_mangle]
+pub extern "C" fn dossier_alloc(len: usize) -> *mut u8 {
+    let mut buf = Vec::<u8>::with_capacity(len);
+    let ptr = buf.as_mut_ptr();
+    std::mem::forget(buf);
+    ptr
+}
+
+/// Takes back the input buffer of `len` bytes at `ptr` (from `dossier_alloc(len)`).
+///
+/// # Safety
+/// `ptr` must come from `dossier_alloc(len)`, with `len` bytes written, and not be used again.
+unsafe fn take_input(ptr: *mut u8, len: usize) -> Vec<u8> {
+    // SAFETY: the caller guarantees `ptr` was allocated with capacity `len` and is initialised.
+    unsafe { Vec::from_raw_parts(ptr, len, len) }
+}
+
+/// Puts an answer where the page can read it: its length, then its bytes.
+fn answer(value: &serde_json::Value) -> *mut u8 {
+    let body = value.to_string().into_bytes();
+    let mut out = Vec::with_capacity(4 + body.len());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    let mut out = out.into_boxed_slice();
+    let ptr = out.as_mut_ptr();
+    std::mem::forget(out);
+    ptr
+}
+
+/// Gives back an answer returned by a call.
+///
+/// # Safety
+/// `ptr` must be an answer a call returned, given back once.
+#[no_mangle]
+pub unsafe extern "C" fn dossier_free_answer(ptr: *mut u8) {
+    // SAFETY: an answer starts with its body's length and was a boxed slice of 4 + that length.
+    unsafe {
+        let mut len = [0u8; 4];
+        std::ptr::copy_nonoverlapping(ptr, len.as_mut_ptr(), 4);
+        let total = 4 + u32::from_le_bytes(len) as usize;
+        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+            ptr, total,
+        )));
+    }
+}
+
+/// [`crate::verify`] over the input at `ptr` (`len` bytes, from `dossier_alloc`).
+///
+/// # Safety
+/// `ptr` must come from `dossier_alloc(len)` with `len` bytes written; the call takes it back.
+#[no_mangle]
+pub unsafe extern "C" fn dossier_verify(ptr: *mut u8, len: usize) -> *mut u8 {
+    // SAFETY: forwarded from this function's own contract.
+    let input = unsafe { take_input(ptr, len) };
+    answer(&crate::verify(&input))
+}
+
+/// No operating system: rand 0.8's hidden randomness is refused (the module takes every random
+/// value it needs from the page, which draws it from WebCrypto).
+#[cfg(target_arch = "wasm32")]
+fn no_hidden_randomness(_: &mut [u8]) -> Result<(), getrandom02::Error> {
+    Err(getrandom02::Error::UNSUPPORTED)
+}
+
+#[cfg(target_arch = "wasm32")]
+getrandom02::register_custom_getrandom!(no_hidden_randomness);
