@@ -278,7 +278,7 @@ pub fn rate(
     let shape = request.query.shape()?;
     let query = request.query.encode(schemas, shape)?;
     let offered = dossier_store::holder::select_at(
-        &wallet.credentials,
+        wallet.credentials(),
         &cp,
         schemas,
         &query,

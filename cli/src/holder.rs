@@ -92,11 +92,11 @@ fn backup(
         format!(
             "wallet sealed in {} ({} credentials){}; keep the passphrase apart from it",
             path.display(),
-            w.credentials.len(),
+            w.credentials().len(),
             qr.map(|q| format!(", its secret as a QR code in {}", q.display()))
                 .unwrap_or_default()
         ),
-        json!({"backup": path, "credentials": w.credentials.len(), "qr": qr}),
+        json!({"backup": path, "credentials": w.credentials().len(), "qr": qr}),
     );
     Ok(0)
 }
@@ -130,9 +130,9 @@ fn restore(
             "wallet restored to {} (mode 0600): holder {}, {} credentials",
             path.display(),
             field::to_hex(&w.holder()),
-            w.credentials.len()
+            w.credentials().len()
         ),
-        json!({"wallet": path, "holder": field::to_hex(&w.holder()), "credentials": w.credentials.len()}),
+        json!({"wallet": path, "holder": field::to_hex(&w.holder()), "credentials": w.credentials().len()}),
     );
     Ok(0)
 }
@@ -260,14 +260,14 @@ fn init(home: &Home, out: &Out, wallet: &Option<PathBuf>) -> Result<i32, CliErro
 /// The wallet's commitments and credentials (no secret, no values).
 fn show(home: &Home, out: &Out, wallet: &Option<PathBuf>) -> Result<i32, CliError> {
     let w = Wallet::open(&wallet_path(home, wallet))?;
-    let list: Vec<_> = w.credentials.iter().map(|c| json!({"issuer": c.issuer, "schema": c.schema, "credential_id": c.credential_id, "issued_at": c.issued_at, "expires_at": c.expires_at})).collect();
+    let list: Vec<_> = w.credentials().iter().map(|c| json!({"issuer": c.issuer, "schema": c.schema, "credential_id": c.credential_id, "issued_at": c.issued_at, "expires_at": c.expires_at})).collect();
     out.emit(
             format!(
                 "holder commitment: {}\nholder commitment (halo2): {}\n{} credentials:\n{}",
                 field::to_hex(&w.holder()),
                 pasta::to_hex(&w.secret().commitment_halo2()),
-                w.credentials.len(),
-                w.credentials
+                w.credentials().len(),
+                w.credentials()
                     .iter()
                     .map(|c| format!(
                         "  {} #{} ({}), issued {}",

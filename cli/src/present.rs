@@ -72,7 +72,7 @@ pub fn prove(
     let today = request.today_days()?;
     let store = home.reader()?;
     let (offered, note) = dossier_store::holder::select(
-        &wallet.credentials,
+        wallet.credentials(),
         &store,
         schemas,
         &query,

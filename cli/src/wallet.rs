@@ -5,32 +5,16 @@ use crate::error::{io, CliError};
 use dossier_core::credential::CredentialOpening;
 use dossier_core::holder::HolderSecret;
 use dossier_core::schema::SchemaSet;
-use dossier_core::{field, pasta, Fr};
+use dossier_core::Fr;
 use dossier_store::home::write_atomic;
-use serde::{Deserialize, Serialize};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-const FORMAT: &str = "dossier-wallet/v1";
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WalletFile {
-    format: String,
-    secret: String,
-    holder: String,
-    /// The halo2 holder commitment (Pallas field); files written before it was kept lack it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    holder_halo2: Option<String>,
-    credentials: Vec<CredentialOpening>,
-}
-
-/// An open wallet.
+/// An open wallet file.
 pub struct Wallet {
     path: PathBuf,
-    secret: HolderSecret,
-    /// The credentials received.
-    pub credentials: Vec<CredentialOpening>,
+    /// The document: secret and credentials.
+    pub inner: dossier_core::wallet::Wallet,
 }
 
 impl Wallet {
@@ -44,8 +28,7 @@ impl Wallet {
         }
         let w = Wallet {
             path: path.to_path_buf(),
-            secret: HolderSecret::random(&mut rand::rngs::OsRng),
-            credentials: Vec::new(),
+            inner: dossier_core::wallet::Wallet::new(HolderSecret::random(&mut rand::rngs::OsRng)),
         };
         w.save()?;
         Ok(w)
@@ -66,29 +49,11 @@ impl Wallet {
 
     /// A wallet from a wallet file's text (read, or restored from a backup), to live at `path`.
     fn from_text(path: &Path, text: &str) -> Result<Wallet, CliError> {
-        let file: WalletFile = serde_json::from_str(text)
-            .map_err(|_| CliError::Input(format!("{}: not a wallet", path.display())))?;
-        if file.format != FORMAT {
-            return Err(CliError::Input(format!(
-                "{}: unknown wallet format",
-                path.display()
-            )));
-        }
-        let secret = HolderSecret::parse(&file.secret)?;
-        let halo2_matches = file
-            .holder_halo2
-            .as_ref()
-            .is_none_or(|h| *h == pasta::to_hex(&secret.commitment_halo2()));
-        if field::to_hex(&secret.commitment()) != file.holder || !halo2_matches {
-            return Err(CliError::Input(format!(
-                "{}: the holder commitment does not match the secret",
-                path.display()
-            )));
-        }
+        let inner = dossier_core::wallet::Wallet::from_text(text)
+            .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
         Ok(Wallet {
             path: path.to_path_buf(),
-            secret,
-            credentials: file.credentials,
+            inner,
         })
     }
 
@@ -100,20 +65,7 @@ impl Wallet {
 
     /// The wallet file's text, with its credentials or the secret alone.
     pub fn text(&self, with_credentials: bool) -> Result<zeroize::Zeroizing<String>, CliError> {
-        let file = WalletFile {
-            format: FORMAT.into(),
-            secret: self.secret.expose_hex(),
-            holder: field::to_hex(&self.holder()),
-            holder_halo2: Some(pasta::to_hex(&self.secret.commitment_halo2())),
-            credentials: if with_credentials {
-                self.credentials.clone()
-            } else {
-                Vec::new()
-            },
-        };
-        serde_json::to_string_pretty(&file)
-            .map(zeroize::Zeroizing::new)
-            .map_err(|_| CliError::Input("the wallet cannot be written".into()))
+        Ok(self.inner.to_text(with_credentials)?)
     }
 
     /// Writes a wallet restored from its file's text at `path` (0600), refusing to replace an
@@ -132,12 +84,17 @@ impl Wallet {
 
     /// The secret, for building a witness on this machine only.
     pub fn secret(&self) -> &HolderSecret {
-        &self.secret
+        self.inner.secret()
     }
 
     /// The holder commitment.
     pub fn holder(&self) -> Fr {
-        self.secret.commitment()
+        self.inner.secret().commitment()
+    }
+
+    /// The credentials received.
+    pub fn credentials(&self) -> &[CredentialOpening] {
+        &self.inner.credentials
     }
 
     /// Adds a credential after checking that it opens its commitment and belongs to this holder.
@@ -147,21 +104,6 @@ impl Wallet {
         opening: CredentialOpening,
         schemas: &SchemaSet,
     ) -> Result<bool, CliError> {
-        opening.credential(schemas)?;
-        if opening.holder != self.holder() {
-            return Err(CliError::Input(format!(
-                "credential {} of `{}` is bound to another holder",
-                opening.credential_id, opening.issuer
-            )));
-        }
-        if self
-            .credentials
-            .iter()
-            .any(|c| c.commitment == opening.commitment)
-        {
-            return Ok(false);
-        }
-        self.credentials.push(opening);
-        Ok(true)
+        Ok(self.inner.import(opening, schemas)?)
     }
 }

@@ -44,6 +44,45 @@ pub struct Halo2Path {
     pub root: Fp,
 }
 
+/// A membership path: the leaf at `credential_id` and its 32 siblings, leaf level first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipPath {
+    /// The leaf's id (its bits, low first, say left or right at each level).
+    pub credential_id: u32,
+    /// The leaf: the commitment, or 0 if empty.
+    #[serde(with = "field::serde_hex")]
+    pub leaf: Fr,
+    /// The sibling at each level, from the leaves up.
+    #[serde(with = "field::serde_hex_vec")]
+    pub siblings: Vec<Fr>,
+    /// The root the path leads to.
+    #[serde(with = "field::serde_hex")]
+    pub root: Fr,
+    /// The same position's path in the registry's halo2 twin tree (what a halo2 proof needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halo2: Option<Halo2Path>,
+}
+
+impl MembershipPath {
+    /// The root computed from the leaf and siblings (the native twin of the circuit's gadget).
+    pub fn computed_root(&self) -> Fr {
+        let mut h = self.leaf;
+        for (level, s) in self.siblings.iter().enumerate() {
+            h = if (self.credential_id >> level) & 1 == 0 {
+                poseidon::hash2(h, *s)
+            } else {
+                poseidon::hash2(*s, h)
+            };
+        }
+        h
+    }
+
+    /// Whether the path is well formed and leads to its root.
+    pub fn is_valid(&self) -> bool {
+        self.siblings.len() == crate::REGISTRY_DEPTH && self.computed_root() == self.root
+    }
+}
+
 /// A credential offered for one of a query's slots: the credential, its membership path's
 /// siblings (leaf level first) and the registry root they lead to — what the holder's selection
 /// finds and what a statement's witness is built from.

@@ -83,6 +83,16 @@ pub enum CoreError {
         /// Valid ones found.
         found: usize,
     },
+    /// A sealed wallet that cannot be opened with any passphrase: unknown format, parameters
+    /// outside their bounds, malformed fields.
+    #[error("not a usable wallet backup: {reason}")]
+    Sealed {
+        /// What is wrong (never the contents).
+        reason: String,
+    },
+    /// A sealed wallet that did not open: the passphrase is wrong, or a byte was changed.
+    #[error("the passphrase is wrong or the backup was altered")]
+    Unsealed,
     /// The holder's credentials do not satisfy a statement (checked natively before a witness
     /// is built, for every backend).
     #[error(transparent)]

@@ -116,6 +116,25 @@ pub mod serde_hex {
     }
 }
 
+/// Serde of a list of field elements as their text forms.
+pub mod serde_hex_vec {
+    use super::*;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the text forms.
+    pub fn serialize<S: Serializer>(v: &[Fr], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(to_hex))
+    }
+
+    /// Reads the text forms, refusing non-canonical values.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fr>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| parse("sibling", s).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

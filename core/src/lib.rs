@@ -29,7 +29,10 @@ pub mod presentation;
 pub mod query;
 pub mod round;
 pub mod schema;
+pub mod sealed;
+pub mod selection;
 pub mod statement;
+pub mod wallet;
 
 pub use ark_bn254::Fr;
 pub use error::CoreError;

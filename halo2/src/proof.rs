@@ -247,13 +247,39 @@ impl Keys {
         circuit: &StatementCircuit,
         instance: &[Fp],
     ) -> Result<Vec<u8>, Halo2Error> {
+        self.prove_with(
+            circuit,
+            instance,
+            rand10::rand_core::UnwrapErr(rand10::rngs::SysRng),
+        )
+    }
+
+    /// [`Keys::prove`] with the proof's randomness from a generator seeded with `seed` (32
+    /// bytes from the caller's own source: a browser's WebCrypto, which the OS's randomness is
+    /// not reachable from).
+    pub fn prove_seeded(
+        &self,
+        circuit: &StatementCircuit,
+        instance: &[Fp],
+        seed: [u8; 32],
+    ) -> Result<Vec<u8>, Halo2Error> {
+        use rand10::SeedableRng;
+        self.prove_with(circuit, instance, rand10::rngs::StdRng::from_seed(seed))
+    }
+
+    fn prove_with(
+        &self,
+        circuit: &StatementCircuit,
+        instance: &[Fp],
+        rng: impl rand10::Rng,
+    ) -> Result<Vec<u8>, Halo2Error> {
         let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
         create_proof(
             &self.verifying.params,
             &self.pk,
             std::slice::from_ref(circuit),
             &[&[instance]],
-            rand10::rand_core::UnwrapErr(rand10::rngs::SysRng),
+            rng,
             &mut transcript,
         )
         .map_err(plonk("proving"))?;

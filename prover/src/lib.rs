@@ -138,27 +138,39 @@ impl Provers {
     /// Proves a statement with the backend its request names (zero-knowledge randomness from
     /// the OS) and writes the presentation.
     pub fn prove(&self, statement: &Statement<'_>) -> Result<Presentation, ProverError> {
-        let request = statement.request;
-        let scope = request.scope_field()?;
-        let today = request.today_days()?;
-        match request.backend {
+        match statement.request.backend {
             Backend::Groth16 => {
-                let witness = statement.witness(scope, today)?;
                 let prover = self.groth16(statement.query.shape)?;
-                // arkworks opens a tracing span per gadget, formatting whole assignments: with a
-                // verbose log filter that makes proving ~1000x slower, so proofs run without a
-                // subscriber.
-                tracing::subscriber::with_default(
-                    tracing::subscriber::NoSubscriber::default(),
-                    || prover.prove(request, witness, statement.checkpoint),
-                )
+                statement.prove_groth16(&prover, &mut rand::rngs::OsRng)
             }
-            Backend::Halo2 => prove_halo2(statement, statement.witness(scope, today)?),
+            Backend::Halo2 => statement.prove_halo2(None),
         }
     }
 }
 
 impl Statement<'_> {
+    /// Proves the statement with Groth16 and `prover`'s key, the proof's randomness from `rng`
+    /// (the OS's; in a browser, a generator seeded from WebCrypto).
+    pub fn prove_groth16<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        prover: &ShapeProver,
+        rng: &mut R,
+    ) -> Result<Presentation, ProverError> {
+        let witness = self.witness(self.request.scope_field()?, self.request.today_days()?)?;
+        // arkworks opens a tracing span per gadget, formatting whole assignments: with a verbose
+        // log filter that makes proving ~1000x slower, so proofs run without a subscriber.
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            prover.prove_with_rng(self.request, witness, self.checkpoint, rng)
+        })
+    }
+
+    /// Proves the statement with halo2 (keys generated from the circuit on first use in this
+    /// process), the proof's randomness the OS's, or a generator seeded with `seed`.
+    pub fn prove_halo2(&self, seed: Option<[u8; 32]>) -> Result<Presentation, ProverError> {
+        let witness = self.witness(self.request.scope_field()?, self.request.today_days()?)?;
+        prove_halo2(self, witness, seed)
+    }
+
     /// The statement's witness in a backend's field: one builder for both backends.
     fn witness<F: WitnessField>(
         &self,
@@ -182,19 +194,21 @@ impl Statement<'_> {
 fn prove_halo2(
     statement: &Statement<'_>,
     witness: dossier_halo2::statement::StatementWitness,
+    seed: Option<[u8; 32]>,
 ) -> Result<Presentation, ProverError> {
     use dossier_halo2::statement::StatementCircuit as Halo2Circuit;
     let (request, query) = (statement.request, statement.query);
     let keys = dossier_halo2::proof::Keys::shared(query.shape)?;
     let public = witness.public.clone();
     let instance = dossier_halo2::statement::instance_of(&witness);
-    let proof = keys.prove(
-        &Halo2Circuit {
-            shape: query.shape,
-            witness: Some(witness),
-        },
-        &instance,
-    )?;
+    let circuit = Halo2Circuit {
+        shape: query.shape,
+        witness: Some(witness),
+    };
+    let proof = match seed {
+        None => keys.prove(&circuit, &instance)?,
+        Some(seed) => keys.prove_seeded(&circuit, &instance, seed)?,
+    };
     Ok(Presentation {
         format: PRESENTATION_FORMAT.into(),
         backend: Backend::Halo2,
@@ -553,6 +567,39 @@ impl R1cs {
 }
 
 impl ShapeProver {
+    /// A shape's prover from its proving key's bytes (arkworks' uncompressed encoding, as in a
+    /// params folder), checked against `pk_sha256` and then trusted (points not re-validated);
+    /// the matrices synthesised from the circuit (what a browser does rather than download
+    /// them). `vk_sha256` names the verifying key the proofs are for.
+    pub fn from_pinned_key(
+        shape: Shape,
+        pk: &[u8],
+        pk_sha256: &str,
+        vk_sha256: &str,
+    ) -> Result<ShapeProver, ProverError> {
+        if sha256_hex(pk) != pk_sha256 {
+            return Err(ProverError::Keys(format!(
+                "the proving key of {} does not hash to its pin",
+                shape.name()
+            )));
+        }
+        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(pk)
+            .map_err(|e| ProverError::Keys(e.to_string()))?;
+        let r1cs = R1cs::of(shape)?;
+        if pk.a_query.len() as u64 != r1cs.num_variables {
+            return Err(ProverError::Keys(format!(
+                "the proving key of {} is not for this circuit",
+                shape.name()
+            )));
+        }
+        Ok(ShapeProver {
+            shape,
+            pk,
+            vk_sha256: vk_sha256.to_string(),
+            r1cs,
+        })
+    }
+
     /// Loads a shape's proving key, checking its hash against the manifest.
     pub fn load(dir: &Path, shape: Shape) -> Result<ShapeProver, ProverError> {
         let manifest = Manifest::load(dir)?;

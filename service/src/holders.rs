@@ -137,6 +137,40 @@ pub async fn witness(
     }))
 }
 
+/// The membership paths of all the caller's credentials, and the checkpoint they are read
+/// against.
+#[derive(Serialize, ToSchema)]
+pub struct PathsView {
+    /// The latest checkpoint (signed note), if the ledger has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// One per live credential of the caller.
+    #[schema(value_type = Vec<Object>)]
+    pub paths: Vec<serde_json::Value>,
+}
+
+/// The membership paths of every live credential of the caller, fetched at once: a wallet
+/// refreshes all its paths together, so fetching them does not single out the credential it is
+/// about to present.
+#[utoipa::path(get, path = "/v1/holder/paths", tag = "holders", security(("bearer" = [])),
+    responses((status = 200, description = "The paths and the latest checkpoint", body = PathsView),
+              (status = 401, description = "No token", body = crate::error::ErrorBody),
+              (status = 403, description = "Not a holder's token", body = crate::error::ErrorBody)))]
+pub async fn paths(
+    State(state): State<Arc<AppState>>,
+    caller: HolderToken,
+) -> Result<Json<PathsView>, ServiceError> {
+    let checkpoint = state.store.latest_checkpoint()?;
+    let mut paths = Vec::new();
+    for o in tables::openings_of(&state.store, &caller.holder)? {
+        let path = state.store.witness(&o.issuer, o.credential_id)?;
+        paths.push(serde_json::json!({
+            "issuer": o.issuer, "credential_id": o.credential_id, "path": path,
+        }));
+    }
+    Ok(Json(PathsView { checkpoint, paths }))
+}
+
 /// What to prove.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

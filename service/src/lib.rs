@@ -376,7 +376,7 @@ locally.",
         license(name = "Apache-2.0")
     ),
     paths(
-        public::healthz, public::readyz, public::metrics_text, public::schemas, public::keys,
+        public::healthz, public::readyz, public::metrics_text, public::schemas, public::keys, public::proving_key,
         public::ledger_info, public::entries, public::inclusion, public::consistency,
         public::checkpoints, public::checkpoint_latest, public::checkpoint_at, public::registries,
         public::get_request, public::verify,
@@ -390,7 +390,7 @@ locally.",
         workflow::approve, workflow::decline,
         campaigns::open, campaigns::list, campaigns::get, campaigns::apply, campaigns::shortlist,
         campaigns::archive,
-        holders::credentials, holders::witness, holders::credential_vc, holders::prove, holders::job,
+        holders::credentials, holders::paths, holders::witness, holders::credential_vc, holders::prove, holders::job,
         web::context,
         verifiers::create_request, verifiers::submit,
         openid4vp::request_object, openid4vp::request_object_post, openid4vp::response,
@@ -514,6 +514,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/verify", get(web::verify_page))
         .route("/ledger", get(web::ledger_page))
+        .route("/wallet", get(web::wallet_page))
+        .route("/web/wallet.js", get(web::wallet_script))
         .route("/web/dossier.js", get(web::script))
         .route("/web/dossier.css", get(web::stylesheet))
         .route("/web/dossier.wasm", get(web::module))
@@ -596,6 +598,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(ballots::archive).post(ballots::rate),
         )
         .route("/v1/holder/credentials", get(holders::credentials))
+        .route("/v1/holder/paths", get(holders::paths))
+        .route("/v1/keys/{shape}/pk", get(public::proving_key))
         .route(
             "/v1/holder/credentials/{issuer}/{id}/witness",
             get(holders::witness),

@@ -88,12 +88,19 @@ pub async fn schemas(State(state): State<Arc<AppState>>) -> Json<Value> {
 #[utoipa::path(get, path = "/v1/keys", tag = "public",
     responses((status = 200, description = "The verifying keys (arkworks' compressed encoding, base64) and their pins", body = Object)))]
 pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
+    // The proving keys' pins, for wallets that prove in the browser.
+    let manifest = dossier_params::Manifest::load(&state.params).ok();
     let shapes: Vec<Value> = state
         .keys
         .keys
         .iter()
         .map(|(shape, key)| {
-            json!({"shape": shape, "vk_sha256": key.vk_sha256, "vk": STANDARD.encode(key.to_bytes())})
+            let pk_sha256 = manifest
+                .as_ref()
+                .and_then(|m| m.shapes.get(shape))
+                .map(|e| e.pk_sha256.clone());
+            json!({"shape": shape, "vk_sha256": key.vk_sha256, "vk": STANDARD.encode(key.to_bytes()),
+                "pk_sha256": pk_sha256})
         })
         .collect();
     Json(json!({
@@ -101,6 +108,37 @@ pub async fn keys(State(state): State<Arc<AppState>>) -> Json<Value> {
         "setup": state.keys.setup,
         "shapes": shapes,
     }))
+}
+
+/// A shape's Groth16 proving key (arkworks' uncompressed encoding), for a wallet that proves on
+/// the holder's own device; its pin is the manifest's `pk_sha256`, listed with the key by
+/// `/v1/keys` and checked by the wallet before use.
+#[utoipa::path(get, path = "/v1/keys/{shape}/pk", tag = "public",
+    params(("shape" = String, Path, description = "The shape's name, e.g. m1p4k4r2")),
+    responses((status = 200, description = "The proving key", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 404, description = "No such shape", body = crate::error::ErrorBody)))]
+pub async fn proving_key(
+    State(state): State<Arc<AppState>>,
+    PathArgs(shape): PathArgs<String>,
+) -> Result<axum::response::Response, ServiceError> {
+    let params = state.params.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let manifest = dossier_params::Manifest::load(&params).ok()?;
+        let entry = manifest.shapes.get(&shape)?;
+        dossier_params::read_pinned(&params, &entry.pk_file, &entry.pk_sha256).ok()
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| ServiceError::NotFound("no proving key for that shape".into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The ledger's identity and size.

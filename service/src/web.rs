@@ -35,6 +35,8 @@ const DOSSIER_JS: &str = include_str!("../web/dossier.js");
 const DOSSIER_CSS: &str = include_str!("../web/dossier.css");
 const HR_HTML: &str = include_str!("../web/hr.html");
 const HR_JS: &str = include_str!("../web/hr.js");
+const WALLET_HTML: &str = include_str!("../web/wallet.html");
+const WALLET_JS: &str = include_str!("../web/wallet.js");
 /// dossier's verifier compiled to WebAssembly (`wasm/build.sh`; committed, and checked by
 /// `.ci/run` to be what the sources build).
 const DOSSIER_WASM: &[u8] = include_bytes!("../web/dossier.wasm");
@@ -66,6 +68,16 @@ pub async fn verify_page() -> Response {
 /// The ledger page.
 pub async fn ledger_page() -> Response {
     page(LEDGER_HTML)
+}
+
+/// The holder's wallet page: the secret and credentials stay in the browser.
+pub async fn wallet_page() -> Response {
+    page(WALLET_HTML)
+}
+
+/// The wallet page's script.
+pub async fn wallet_script() -> Response {
+    asset("text/javascript; charset=utf-8", WALLET_JS)
 }
 
 /// The HR office's task page (its token, typed in, authorises its calls).

@@ -174,7 +174,7 @@ let worker = null;
 const pending = new Map();
 let nextCall = 0;
 // Runs `dossier_<op>` of /web/dossier.wasm in the page's Web Worker; resolves to its answer.
-function wasmCall(op, input) {
+function wasmCall(op, input, binary) {
   if (!worker) {
     worker = new Worker("/web/worker.mjs", { type: "module" });
     worker.onmessage = (e) => {
@@ -184,7 +184,7 @@ function wasmCall(op, input) {
     worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(e.message || "the worker failed")); pending.clear(); worker = null; };
   }
   const id = ++nextCall;
-  return new Promise((resolve, reject) => { pending.set(id, { resolve, reject }); worker.postMessage({ id, op, input }); });
+  return new Promise((resolve, reject) => { pending.set(id, { resolve, reject }); worker.postMessage({ id, op, input, binary }); });
 }
 let pinnedKeys = null;
 async function groth16Keys() { if (!pinnedKeys) pinnedKeys = await getJSON("/v1/keys"); return pinnedKeys; }
@@ -359,6 +359,19 @@ function sameJSON(a, b) {
 const OPS = { $eq: "=", $ne: "≠", $lt: "<", $lte: "≤", $gt: ">", $gte: "≥", $in: "∈", $nin: "∉", $between: "∈" };
 function show(v) { return Array.isArray(v) ? `{${v.join(", ")}}` : String(v); }
 
+// What a request asks to be proven, one sentence per credential (and the sum), in the page's
+// language: the verify page's "what was proven" and the wallet's consent screen.
+function provenSentences(req) {
+  const proven = [];
+  for (const c of req.query.credentials) {
+    const conds = Object.entries(c.where || {}).flatMap(([f, ops]) =>
+      Object.entries(ops).map(([op, v]) => `${f} ${OPS[op] || op} ${show(v)}`));
+    proven.push(t("holds", c.schema, c.issuers.join(", ")) + (conds.length ? `, ${t("where")} ${conds.join(` ${t("and")} `)}` : ""));
+  }
+  if (req.query.sum) proven.push(t("sum", req.query.sum.schema, req.query.sum.field, req.query.sum.$gte));
+  return proven;
+}
+
 let sessionHalo2 = false;
 async function verifyPresentation(input) {
   const out = { checks: [], proven: [], revealed: [], anchor: null, verdict: "rejected", snarkjs: !!window.snarkjs };
@@ -437,13 +450,7 @@ async function verifyPresentation(input) {
   let schemas = {};
   try { for (const s of (await getJSON("/v1/schemas")).schemas) schemas[s.name] = s; } catch (e) { schemas = {}; }
   out.render = () => {
-    const proven = [];
-    for (const c of req.query.credentials) {
-      const conds = Object.entries(c.where || {}).flatMap(([f, ops]) =>
-        Object.entries(ops).map(([op, v]) => `${f} ${OPS[op] || op} ${show(v)}`));
-      proven.push(t("holds", c.schema, c.issuers.join(", ")) + (conds.length ? `, ${t("where")} ${conds.join(` ${t("and")} `)}` : ""));
-    }
-    if (req.query.sum) proven.push(t("sum", req.query.sum.schema, req.query.sum.field, req.query.sum.$gte));
+    const proven = provenSentences(req);
     const revealed = [];
     req.query.credentials.forEach((c, m) => (c.reveal || []).forEach((f, r) => {
       const v = inputs[M + 5 + m * Rv + r];
@@ -574,6 +581,7 @@ window.dossier = { setLanguage, initVerifyPage, initLedgerPage, consistent, vkCo
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.lang));
   const page = document.body.dataset.page;
-  const run = page === "verify" ? initVerifyPage : page === "ledger" ? initLedgerPage : null;
+  const run = page === "verify" ? initVerifyPage : page === "ledger" ? initLedgerPage
+    : page === "wallet" ? window.initWalletPage : null;
   if (run) run().catch((e) => { document.body.dataset.error = e.message; document.body.dataset.ready = "1"; });
 });

@@ -1,6 +1,6 @@
 // dossier's Web Worker: runs the WebAssembly module off the page's thread (a halo2 verifying
-// key is derived on first use, and proving takes seconds). Messages: {id, op, input} in,
-// {id, result} or {id, error} out. A module that trapped is dropped and loaded afresh.
+// key is derived on first use, and proving takes seconds). Messages: {id, op, input, binary} in,
+// {id, result, ms} or {id, error} out. A module that trapped is dropped and loaded afresh.
 import { instantiate, call } from "/web/dossier-wasm.mjs";
 
 let module = null;
@@ -11,11 +11,11 @@ async function exportsOf() {
 }
 
 self.onmessage = async (event) => {
-  const { id, op, input } = event.data;
+  const { id, op, input, binary } = event.data;
   try {
     const exports = await exportsOf();
     const started = performance.now();
-    const result = call(exports, op, input);
+    const result = call(exports, op, input, binary);
     self.postMessage({ id, result, ms: performance.now() - started });
   } catch (error) {
     module = null;

@@ -16,7 +16,6 @@ pub use dossier_core::credential::Halo2Path;
 use dossier_core::pasta::{self, Fp};
 use dossier_core::{poseidon, Fr};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -188,60 +187,7 @@ pub fn root<N: Node, S: NodeStore<N> + ?Sized>(store: &S) -> Result<N, StoreErro
     node_or_empty(store, DEPTH as u8, 0)
 }
 
-/// A membership path: the leaf at `credential_id` and its 32 siblings, leaf level first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MembershipPath {
-    /// The leaf's id (its bits, low first, say left or right at each level).
-    pub credential_id: u32,
-    /// The leaf: the commitment, or 0 if empty.
-    #[serde(with = "dossier_core::field::serde_hex")]
-    pub leaf: Fr,
-    /// The sibling at each level, from the leaves up.
-    #[serde(with = "hex_vec")]
-    pub siblings: Vec<Fr>,
-    /// The root the path leads to.
-    #[serde(with = "dossier_core::field::serde_hex")]
-    pub root: Fr,
-    /// The same position's path in the registry's halo2 twin tree (what a halo2 proof needs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub halo2: Option<Halo2Path>,
-}
-
-mod hex_vec {
-    use dossier_core::{field, Fr};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[Fr], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(field::to_hex))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Fr>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| field::parse("sibling", s).map_err(serde::de::Error::custom))
-            .collect()
-    }
-}
-
-impl MembershipPath {
-    /// The root computed from the leaf and siblings (the native twin of the circuit's gadget).
-    pub fn computed_root(&self) -> Fr {
-        let mut h = self.leaf;
-        for (level, s) in self.siblings.iter().enumerate() {
-            h = if (self.credential_id >> level) & 1 == 0 {
-                poseidon::hash2(h, *s)
-            } else {
-                poseidon::hash2(*s, h)
-            };
-        }
-        h
-    }
-
-    /// Whether the path is well formed and leads to its root.
-    pub fn is_valid(&self) -> bool {
-        self.siblings.len() == DEPTH && self.computed_root() == self.root
-    }
-}
+pub use dossier_core::credential::MembershipPath;
 
 /// The membership path of `credential_id`.
 pub fn path<S: NodeStore<Fr> + ?Sized>(

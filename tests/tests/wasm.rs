@@ -2,7 +2,10 @@
 //! run in node with the pages' own loader: on real presentations of both backends and on each
 //! way one can be wrong, the module's answer is the native library's answer, word for word —
 //! valid ones with the same verdict, refused ones with the same error. The module the service
-//! serves is the committed one, and `/v1/keys` gives keys that hash to their pins.
+//! serves is the committed one, and `/v1/keys` gives keys that hash to their pins. The module's
+//! wallet proves too: from a CLI wallet, with paths and a checkpoint read from the store, it
+//! makes Groth16 and halo2 presentations the native verifier accepts, and refuses a wrong pin, a
+//! stranger's checkpoint and a query the wallet cannot answer.
 
 use dossier_tests::{ok_json, prove_one, prove_to, request_on, Server};
 use serde_json::{json, Value};
@@ -34,11 +37,16 @@ fn read_json(p: &Path) -> Value {
 
 /// Runs `cases` through the committed module in node: one answer per case, by name.
 fn in_node(dir: &Path, cases: &[(String, Value)]) -> Vec<(String, Value)> {
-    let file = dir.join("cases.json");
     let list: Vec<Value> = cases
         .iter()
         .map(|(name, input)| json!({"name": name, "op": "verify", "input": input}))
         .collect();
+    run_in_node(dir, list)
+}
+
+/// Runs `[{name, op, input, binary?}]` through the committed module in node.
+fn run_in_node(dir: &Path, list: Vec<Value>) -> Vec<(String, Value)> {
+    let file = dir.join("cases.json");
     std::fs::write(&file, Value::from(list).to_string()).expect("write");
     let out = Command::new("node")
         .arg(repo().join("fixtures/browser/wasm.mjs"))
@@ -284,4 +292,133 @@ fn the_webassembly_verifier_answers_as_the_native_one() {
     assert_eq!(answers[1].1["backend"], "halo2");
     assert_eq!(answers[0].1["verdict"]["revealed"][0]["value"], 2015);
     assert_eq!(answers[15].1["unusable"], true);
+}
+
+#[test]
+fn the_webassembly_wallet_proves_what_the_native_verifier_accepts() {
+    if node().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let query = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}}, "reveal": ["award_year"]}]}"#;
+    let g = prove_one(
+        dir.path(),
+        "univ.law-school",
+        json!({"schema": "qualification", "fields": {"degree_level": "master",
+            "field": "law", "institution": "Law School", "award_year": 2015}}),
+        query,
+        "recruitment:2026:wasm-prove",
+    );
+    let h2_req = dir.path().join("h2-r.json");
+    request_on(
+        &g.home,
+        query,
+        "recruitment:2026:wasm-prove-h2",
+        &h2_req,
+        "halo2",
+    );
+    let unanswerable = dir.path().join("u-r.json");
+    request_on(
+        &g.home,
+        r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "doctorate"}}}]}"#,
+        "recruitment:2026:wasm-prove-u",
+        &unanswerable,
+        "groth16",
+    );
+    let ledger_key = ok_json(&g.home, &["ledger", "info"])["log_key"]
+        .as_str()
+        .expect("log key")
+        .to_string();
+    let wallet = std::fs::read_to_string(&g.wallet).expect("wallet");
+    let (checkpoint, paths) = {
+        let store = dossier_tests::engine::open_reader(&g.home, std::time::Duration::from_secs(5));
+        let w: Value = serde_json::from_str(&wallet).expect("wallet json");
+        let paths: Vec<Value> = w["credentials"]
+            .as_array()
+            .expect("credentials")
+            .iter()
+            .map(|c| {
+                let issuer = c["issuer"].as_str().expect("issuer");
+                let id = c["credential_id"].as_u64().expect("id") as u32;
+                let path = store.witness(issuer, id).expect("path");
+                json!({"issuer": issuer, "credential_id": id, "path": path})
+            })
+            .collect();
+        (
+            store
+                .latest_checkpoint()
+                .expect("cp")
+                .expect("a checkpoint"),
+            paths,
+        )
+    };
+    let manifest = read_json(&g.params.join("manifest.json"));
+    let req = read_json(&g.request);
+    let shape = "m1p4k4r2";
+    let entry = &manifest["shapes"][shape];
+    let pk_file = g.params.join(entry["pk_file"].as_str().expect("pk file"));
+    let pins = json!({"pk_sha256": entry["pk_sha256"], "vk_sha256": entry["vk_sha256"]});
+    let seed = hex::encode([7u8; 32]);
+    let input = |req: &Value| {
+        json!({"request": req, "wallet": wallet, "ledger_key": ledger_key,
+            "checkpoint": checkpoint, "paths": paths, "keys": pins, "seed": seed})
+    };
+    let stranger =
+        dossier_core::keys::KeyPair::generate("stranger.example", &mut rand::rngs::OsRng)
+            .expect("key")
+            .verifier_key();
+    let mut wrong_pin = input(&req);
+    wrong_pin["keys"]["pk_sha256"] = json!("00".repeat(32));
+    let mut foreign = input(&req);
+    foreign["ledger_key"] = json!(stranger);
+    let pk = pk_file.to_str().expect("utf-8");
+    let cases = vec![
+        json!({"name": "shape", "op": "shape", "input": {"request": req}}),
+        json!({"name": "groth16", "op": "prove", "input": input(&req), "binary": pk}),
+        json!({"name": "halo2", "op": "prove", "input": input(&read_json(&h2_req))}),
+        json!({"name": "a proving key off its pin", "op": "prove", "input": wrong_pin, "binary": pk}),
+        json!({"name": "a checkpoint the wallet does not trust", "op": "prove", "input": foreign, "binary": pk}),
+        json!({"name": "a query the wallet cannot answer", "op": "prove",
+            "input": input(&read_json(&unanswerable)), "binary": pk}),
+        json!({"name": "no seed", "op": "prove", "input": {"request": req}}),
+    ];
+    let answers = run_in_node(dir.path(), cases);
+    assert_eq!(answers[0].1["shape"], shape);
+    let keys = dossier_verifier::VerifierKeys::load(&g.params).expect("keys");
+    let trust = dossier_core::checkpoint::Trust::key_only(&ledger_key);
+    let schemas = dossier_core::schema::SchemaSet::builtin();
+    let now = dossier_core::clock::now();
+    for (i, request) in [(1, &req), (2, &read_json(&h2_req))] {
+        let (name, answer) = &answers[i];
+        let presentation: dossier_core::presentation::Presentation =
+            serde_json::from_value(answer["presentation"].clone())
+                .unwrap_or_else(|e| panic!("{name}: {e}: {answer}"));
+        let request: dossier_core::presentation::PresentationRequest =
+            serde_json::from_value((*request).clone()).expect("request");
+        let checked =
+            dossier_verifier::verify(&request, &presentation, &keys, &trust, &schemas, now)
+                .unwrap_or_else(|e| panic!("{name}: the native verifier refuses it: {e}"));
+        assert_eq!(checked.verdict.revealed[0].value, 2015, "{name}");
+    }
+    for (name, answer) in &answers[3..] {
+        assert_eq!(answer["unusable"], true, "{name}: {answer}");
+    }
+    assert!(answers[3].1["error"].as_str().expect("e").contains("pin"));
+    assert!(answers[5].1["error"]
+        .as_str()
+        .expect("e")
+        .contains("conditions"));
+    // No answer carries the wallet's secret.
+    let secret = read_json(&g.wallet)["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    for (name, answer) in &answers {
+        assert!(
+            !answer.to_string().contains(&secret[2..]),
+            "{name} leaks the secret"
+        );
+    }
 }

@@ -26,10 +26,12 @@ unsafe fn take_input(ptr: *mut u8, len: usize) -> Vec<u8> {
 
 /// Puts an answer where the page can read it: its length, then its bytes.
 fn answer(value: &serde_json::Value) -> *mut u8 {
-    let body = value.to_string().into_bytes();
+    // Answers may hold a wallet document: every copy is wiped when dropped or given back.
+    let body = zeroize::Zeroizing::new(value.to_string().into_bytes());
     let mut out = Vec::with_capacity(4 + body.len());
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&body);
+    // Handed over whole (no copy left behind): the page reads it, then gives it back.
     let mut out = out.into_boxed_slice();
     let ptr = out.as_mut_ptr();
     std::mem::forget(out);
@@ -47,21 +49,66 @@ pub unsafe extern "C" fn dossier_free_answer(ptr: *mut u8) {
         let mut len = [0u8; 4];
         std::ptr::copy_nonoverlapping(ptr, len.as_mut_ptr(), 4);
         let total = 4 + u32::from_le_bytes(len) as usize;
-        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-            ptr, total,
-        )));
+        let mut answer = Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, total));
+        zeroize::Zeroize::zeroize(&mut answer[..]);
     }
 }
 
-/// [`crate::verify`] over the input at `ptr` (`len` bytes, from `dossier_alloc`).
+/// Runs `op` over the frame at `ptr` (`len` bytes, from `dossier_alloc`), which it takes back.
 ///
 /// # Safety
-/// `ptr` must come from `dossier_alloc(len)` with `len` bytes written; the call takes it back.
+/// `ptr` must come from `dossier_alloc(len)` with `len` bytes written, and not be used again.
+unsafe fn run(op: crate::Operation, ptr: *mut u8, len: usize) -> *mut u8 {
+    record_panics();
+    // SAFETY: forwarded from the callers' own contract.
+    let input = zeroize::Zeroizing::new(unsafe { take_input(ptr, len) });
+    answer(&crate::call(op, &input))
+}
+
+/// The last panic's message and place (a bug: no input should panic the module), kept for
+/// `dossier_panic` since a panic aborts the call (the page sees a trap).
+static PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn record_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if let Ok(mut last) = PANIC.lock() {
+                *last = info.to_string();
+            }
+        }));
+    });
+}
+
+/// The message of the panic that trapped the last call, if any (`{"panic": text}`).
 #[no_mangle]
-pub unsafe extern "C" fn dossier_verify(ptr: *mut u8, len: usize) -> *mut u8 {
-    // SAFETY: forwarded from this function's own contract.
-    let input = unsafe { take_input(ptr, len) };
-    answer(&crate::verify(&input))
+pub extern "C" fn dossier_panic() -> *mut u8 {
+    let text = PANIC.lock().map(|p| p.clone()).unwrap_or_default();
+    answer(&serde_json::json!({ "panic": text }))
+}
+
+macro_rules! exports {
+    ($($name:ident => $op:ident),* $(,)?) => {$(
+        #[doc = concat!("[`crate::Operation::", stringify!($op), "`] over a frame from `dossier_alloc`.")]
+        ///
+        /// # Safety
+        /// `ptr` must come from `dossier_alloc(len)` with `len` bytes written; the call takes it.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(ptr: *mut u8, len: usize) -> *mut u8 {
+            // SAFETY: this function's contract is `run`'s.
+            unsafe { run(crate::Operation::$op, ptr, len) }
+        }
+    )*};
+}
+
+exports! {
+    dossier_verify => Verify,
+    dossier_wallet_create => WalletCreate,
+    dossier_wallet_seal => WalletSeal,
+    dossier_wallet_open => WalletOpen,
+    dossier_wallet_import => WalletImport,
+    dossier_prove => Prove,
+    dossier_shape => Shape,
 }
 
 /// No operating system: rand 0.8's hidden randomness is refused (the module takes every random

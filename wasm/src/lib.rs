@@ -1,18 +1,22 @@
-//! dossier's verifier compiled to WebAssembly, so the browser pages reach their verdict with the
-//! same code as the library, the CLI and the service — not a second implementation in
-//! JavaScript, and not the service's word. The module is built by `wasm/build.sh` with Debian's
+//! dossier's verifier, prover and wallet compiled to WebAssembly, so the browser pages reach
+//! their verdict and make their proofs with the same code as the library, the CLI and the
+//! service — not a second implementation in JavaScript, and not the service's word. The module is built by `wasm/build.sh` with Debian's
 //! Rust toolchain for the web (see `docs/wasm.md`); it is committed as
 //! `service/web/dossier.wasm` and served by `dossier serve`, so a fresh clone serves working
 //! pages without that toolchain, and `.ci/run` rebuilds it and checks the rebuild is the same.
 //!
 //! The interface is JSON in, JSON out, through the module's linear memory (`ffi`): no
-//! wasm-bindgen, a few lines of JavaScript load it. [`verify`] checks a presentation against the
+//! wasm-bindgen, a few lines of JavaScript load it. Each call's input is a frame: the JSON's
+//! length (4 bytes, little-endian), the JSON, then any binary part (a Groth16 proving key). The
+//! wallet's operations ([`wallet`]) create, seal, open and fill a wallet and prove from it;
+//! [`verify`] checks a presentation against the
 //! request the page holds, the ledger key (and witness policy) the person trusts, and the
 //! pinned Groth16 verifying keys, exactly as [`dossier_verifier::verify`] does natively:
 //! issuers, roots of one checkpoint, scope, challenge, day, query hash and nullifier, then the
 //! proof (Groth16 or halo2). Every answer is a JSON object; no input makes the module panic.
 
 mod ffi;
+pub mod wallet;
 
 use base64::Engine;
 use dossier_core::checkpoint::Trust;
@@ -26,6 +30,9 @@ use serde_json::{json, Value};
 /// The largest input accepted, in bytes: a presentation with its checkpoint, a request and the
 /// verifying keys of every shape fit many times over.
 pub const MAX_INPUT: usize = 8 << 20;
+
+/// The largest binary part of a call (a proving key: the largest shipped shape's is 17 MB).
+pub const MAX_BINARY: usize = 64 << 20;
 
 /// The most verifying keys one call may carry (one per shipped shape, with room).
 const MAX_KEYS: usize = 64;
@@ -75,17 +82,106 @@ struct PinnedKey {
     vk_sha256: String,
     /// The key's bytes (arkworks' compressed encoding), base64.
     vk: String,
+    /// The proving key's pin, which `/v1/keys` lists for wallets (unused by a verifier).
+    #[serde(default)]
+    #[allow(dead_code)]
+    pk_sha256: Option<String>,
 }
 
 /// Why an input could not be used (as opposed to a presentation that was read and refused).
 #[derive(Debug)]
-struct Unusable {
+pub struct Unusable {
     what: &'static str,
     reason: String,
 }
 
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.reason)
+    }
+}
+
+/// The 32 bytes of randomness a call was given (`"seed"`, hex), drawn by the page from WebCrypto.
+pub(crate) fn seed_of(input: &Value) -> Result<[u8; 32], Unusable> {
+    input["seed"]
+        .as_str()
+        .and_then(|s| hex::decode(s).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| Unusable::new("seed", "must be 32 bytes of hex"))
+}
+
+/// An operation of the module.
+#[derive(Clone, Copy, Debug)]
+pub enum Operation {
+    /// [`verify`].
+    Verify,
+    /// [`wallet::create`].
+    WalletCreate,
+    /// [`wallet::seal`].
+    WalletSeal,
+    /// [`wallet::open`].
+    WalletOpen,
+    /// [`wallet::import`].
+    WalletImport,
+    /// [`wallet::prove`].
+    Prove,
+    /// [`wallet::shape`].
+    Shape,
+}
+
+/// Runs an operation on a framed input (JSON length, JSON, binary part): always a JSON object,
+/// `{"error", "unusable": true}` when the input could not be used.
+pub fn call(op: Operation, frame: &[u8]) -> Value {
+    let (json, binary) = match split(frame) {
+        Ok(parts) => parts,
+        Err(e) => return unusable(&e),
+    };
+    let parsed = || -> Result<Value, Unusable> {
+        serde_json::from_slice(json).map_err(|e| Unusable::new("input", e))
+    };
+    let answer = match op {
+        Operation::Verify => return verify(json),
+        Operation::WalletCreate => parsed().and_then(|i| wallet::create(&i)),
+        Operation::WalletSeal => parsed().and_then(|i| wallet::seal(&i)),
+        Operation::WalletOpen => parsed().and_then(|i| wallet::open(&i)),
+        Operation::WalletImport => parsed().and_then(|i| wallet::import(&i)),
+        Operation::Prove => parsed().and_then(|i| wallet::prove(&i, binary)),
+        Operation::Shape => parsed().and_then(|i| wallet::shape(&i)),
+    };
+    answer.unwrap_or_else(|e| unusable(&e))
+}
+
+fn unusable(e: &Unusable) -> Value {
+    json!({"valid": false, "unusable": true, "error": e.to_string()})
+}
+
+/// A frame's JSON and binary parts, bounded.
+fn split(frame: &[u8]) -> Result<(&[u8], &[u8]), Unusable> {
+    let (len, rest) = frame
+        .split_first_chunk::<4>()
+        .ok_or_else(|| Unusable::new("input", "shorter than its frame"))?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if len > MAX_INPUT {
+        return Err(Unusable::new(
+            "input",
+            format!("larger than {MAX_INPUT} bytes"),
+        ));
+    }
+    if len > rest.len() {
+        return Err(Unusable::new("input", "shorter than its frame says"));
+    }
+    let (json, binary) = rest.split_at(len);
+    if binary.len() > MAX_BINARY {
+        return Err(Unusable::new(
+            "input",
+            format!("binary part larger than {MAX_BINARY} bytes"),
+        ));
+    }
+    Ok((json, binary))
+}
+
 impl Unusable {
-    fn new(what: &'static str, reason: impl std::fmt::Display) -> Unusable {
+    pub(crate) fn new(what: &'static str, reason: impl std::fmt::Display) -> Unusable {
         Unusable {
             what,
             reason: reason.to_string(),

@@ -1,0 +1,338 @@
+// dossier's wallet page (/wallet): the holder's secret and credentials live in this browser only.
+// The wallet is created here (its secret from WebCrypto), kept in localStorage sealed under the
+// holder's passphrase (Argon2id and XChaCha20-Poly1305, in dossier's WebAssembly module: the
+// CLI's backup format, so `dossier holder backup` files restore here and this page's backups
+// restore there), filled from the issuer (the holder's token) or an openings file, and used to
+// answer requests: shown in plain words, proven in the page's Web Worker only after consent,
+// then sent. Membership paths are fetched for all credentials at once.
+"use strict";
+
+Object.assign(WORDS.en, {
+  title_wallet: "Your dossier wallet",
+  intro_wallet: "Your secret and your credentials stay in this browser, sealed under your passphrase. Proofs are made here; the service sees only what you send.",
+  unlock_title: "Unlock your wallet",
+  passphrase: "Passphrase",
+  unlock: "Unlock",
+  create_title: "Create a wallet",
+  create_note: "A new secret is made in this browser and never leaves it. Choose a passphrase of at least 12 characters: without it the wallet cannot be opened.",
+  new_passphrase: "New passphrase",
+  again: "Again",
+  create: "Create",
+  restore: "or restore an encrypted backup (from this page or `dossier holder backup`)",
+  your_wallet: "Your wallet",
+  holder: "Your holder commitment",
+  holder_note: "Give this to an issuer so it can issue credentials to you. It reveals nothing about your secret.",
+  credentials: "Credentials",
+  no_credentials: "No credentials yet.",
+  token: "Your holder token from the issuing service",
+  fetch: "Fetch my credentials",
+  refresh: "Refresh all paths",
+  openings_file: "or import an openings file",
+  backup: "Download an encrypted backup",
+  lock: "Lock",
+  request_title: "Answer a request",
+  request_id_wallet: "The request's id on this service",
+  request_json_wallet: "or the request (JSON)",
+  read_request: "Read the request",
+  asker: "Who asks",
+  asked_proven: "What you will prove",
+  asked_revealed: "What will be revealed",
+  nothing_else: "Nothing but the statements above (and a one-time nullifier for this scope)",
+  purpose: "Purpose",
+  legal_basis: "Legal basis",
+  not_stated: "not stated",
+  scope_words: "Scope (one answer per person)",
+  proof_system: "Proof system",
+  consent: "I consent: prove and send",
+  decline: "Decline",
+  declined: "Declined. Nothing was proven and nothing was sent.",
+  fetching_key: (mb) => `Fetching the proving key (${mb} MB, once; then kept by this browser)…`,
+  fetching_paths: "Fetching the membership paths of all your credentials…",
+  proving: "Proving in this browser…",
+  proven_in: (s) => `Proven in ${s} s.`,
+  sent: "Sent. The service verified your presentation.",
+  refused: "Not sent: ",
+  download: "Download the presentation",
+  added: (n) => `${n} new credential(s) added.`,
+  paths_ok: (n) => `${n} path(s) refreshed.`,
+  mismatch: "The passphrases differ.",
+  short: "The passphrase must be at least 12 characters.",
+  wrong_pass: "The passphrase is wrong or the stored wallet was altered.",
+  expires: "expires",
+});
+Object.assign(WORDS.zh, {
+  title_wallet: "您的 dossier 钱包",
+  intro_wallet: "您的秘密值和凭证只保存在本浏览器中，并以您的口令加密封存。证明在本地生成；服务器只能看到您发送的内容。",
+  unlock_title: "解锁钱包",
+  passphrase: "口令",
+  unlock: "解锁",
+  create_title: "创建钱包",
+  create_note: "新的秘密值在本浏览器中生成，永不离开。请设置至少 12 个字符的口令：没有口令将无法打开钱包。",
+  new_passphrase: "新口令",
+  again: "再次输入",
+  create: "创建",
+  restore: "或恢复加密备份（来自本页面或 `dossier holder backup`）",
+  your_wallet: "您的钱包",
+  holder: "您的持有人承诺值",
+  holder_note: "将其交给签发方以便向您签发凭证。它不会泄露您的秘密值。",
+  credentials: "凭证",
+  no_credentials: "尚无凭证。",
+  token: "签发服务给您的持有人令牌",
+  fetch: "获取我的凭证",
+  refresh: "刷新全部路径",
+  openings_file: "或导入凭证开启文件",
+  backup: "下载加密备份",
+  lock: "锁定",
+  request_title: "回应请求",
+  request_id_wallet: "请求在本服务上的编号",
+  request_json_wallet: "或请求本身（JSON）",
+  read_request: "阅读请求",
+  asker: "请求方",
+  asked_proven: "您将证明",
+  asked_revealed: "将披露",
+  nothing_else: "除上述陈述外不披露任何信息（另有本范围内一次性的作废值）",
+  purpose: "目的",
+  legal_basis: "法律依据",
+  not_stated: "未说明",
+  scope_words: "范围（每人只能回应一次）",
+  proof_system: "证明系统",
+  consent: "我同意：生成证明并发送",
+  decline: "拒绝",
+  declined: "已拒绝。未生成证明，也未发送任何内容。",
+  fetching_key: (mb) => `正在获取证明密钥（${mb} MB，仅一次，之后由本浏览器保存）…`,
+  fetching_paths: "正在获取您全部凭证的成员路径…",
+  proving: "正在本浏览器中生成证明…",
+  proven_in: (s) => `证明用时 ${s} 秒。`,
+  sent: "已发送。服务器已验证您的出示。",
+  refused: "未发送：",
+  download: "下载出示",
+  added: (n) => `新增 ${n} 个凭证。`,
+  paths_ok: (n) => `已刷新 ${n} 条路径。`,
+  mismatch: "两次输入的口令不一致。",
+  short: "口令至少需要 12 个字符。",
+  wrong_pass: "口令错误，或存储的钱包已被篡改。",
+  expires: "到期",
+});
+
+const STORE_KEY = "dossier.wallet.sealed";
+const KEY_CACHE = "dossier-proving-keys";
+
+function seed() { return hex(crypto.getRandomValues(new Uint8Array(32))); }
+
+// The open wallet (its document, which holds the secret, kept in this page's memory only), the
+// passphrase it is resealed under after a change, and the paths fetched for all credentials.
+let wallet = null, passphrase = null, paths = null, request = null, requestId = null;
+
+async function must(op, input, binary) {
+  const answer = await wasmCall(op, input, binary);
+  if (answer && answer.unusable) throw new Error(answer.error);
+  return answer;
+}
+
+async function store(doc) {
+  const sealed = await must("wallet_seal", { wallet: doc.wallet, passphrase, seed: seed() });
+  localStorage.setItem(STORE_KEY, JSON.stringify(sealed.sealed));
+  wallet = doc;
+}
+
+function show(section) {
+  for (const id of ["locked", "new", "open"]) document.getElementById(id).hidden = id !== section;
+}
+
+function renderWallet() {
+  document.getElementById("holder").textContent = wallet.holder;
+  const list = document.getElementById("credentials");
+  list.replaceChildren(...(wallet.credentials.length ? wallet.credentials.map((c) =>
+    el("li", { "data-credential": `${c.issuer}/${c.credential_id}` },
+      `${c.schema} · ${c.issuer} #${c.credential_id} · ${t("expires")} ${c.expires_at}`))
+    : [el("li", {}, t("no_credentials"))]));
+}
+
+async function unlock() {
+  const error = document.getElementById("unlock-error");
+  error.textContent = "";
+  const pass = document.getElementById("passphrase").value;
+  try {
+    const doc = await must("wallet_open", { sealed: JSON.parse(localStorage.getItem(STORE_KEY)), passphrase: pass });
+    wallet = doc; passphrase = pass;
+    show("open"); renderWallet();
+  } catch (e) {
+    error.textContent = t("wrong_pass");
+    error.dataset.reason = e.message;
+  }
+  document.body.dataset.unlocked = wallet ? "1" : "0";
+}
+
+async function create() {
+  const error = document.getElementById("create-error");
+  const [a, b] = [document.getElementById("new-passphrase").value, document.getElementById("new-passphrase-again").value];
+  if (a !== b) { error.textContent = t("mismatch"); return; }
+  if ([...a].length < 12) { error.textContent = t("short"); return; }
+  passphrase = a;
+  await store(await must("wallet_create", { seed: seed() }));
+  show("open"); renderWallet();
+  document.body.dataset.unlocked = "1";
+}
+
+async function restore(file) {
+  const error = document.getElementById("create-error");
+  const [a] = [document.getElementById("new-passphrase").value];
+  try {
+    const sealed = JSON.parse(await file.text());
+    const doc = await must("wallet_open", { sealed, passphrase: a });
+    passphrase = a;
+    await store(doc);
+    show("open"); renderWallet();
+    document.body.dataset.unlocked = "1";
+  } catch (e) { error.textContent = `${t("wrong_pass")} (${e.message})`; }
+}
+
+function bearer() {
+  const token = document.getElementById("token").value.trim();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function fetchCredentials() {
+  const status = document.getElementById("credentials-status");
+  try {
+    const r = await fetch("/v1/holder/credentials", { headers: { Accept: "application/json", ...bearer() } });
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
+    await importOpenings(body.credentials);
+    await refreshPaths();
+  } catch (e) { status.textContent = e.message; status.dataset.error = "1"; }
+}
+
+async function importOpenings(openings) {
+  const doc = await must("wallet_import", { wallet: wallet.wallet, credentials: openings });
+  await store(doc);
+  renderWallet();
+  const status = document.getElementById("credentials-status");
+  status.textContent = t("added", doc.added);
+  status.dataset.added = String(doc.added);
+}
+
+// Every credential's path at once: the service learns nothing of which one a proof will use.
+async function refreshPaths() {
+  const status = document.getElementById("credentials-status");
+  status.textContent = t("fetching_paths");
+  const r = await fetch("/v1/holder/paths", { headers: { Accept: "application/json", ...bearer() } });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
+  paths = body;
+  status.textContent = t("paths_ok", body.paths.length);
+}
+
+async function readRequest() {
+  const id = document.getElementById("request-id").value.trim();
+  const text = document.getElementById("request-json").value.trim();
+  requestId = id || null;
+  request = id ? (await getJSON(`/v1/requests/${encodeURIComponent(id)}`)).request : JSON.parse(text);
+  const words = document.getElementById("request-words");
+  const row = (key, ...values) => [el("dt", {}, t(key)), ...values.map((v) => el("dd", { "data-field": key }, v))];
+  const revealed = request.query.credentials.flatMap((c) => (c.reveal || []).map((f) => `${c.schema}.${f}`));
+  words.replaceChildren(
+    ...row("asker", request.audience || location.host),
+    ...row("asked_proven", ...provenSentences(request)),
+    ...row("asked_revealed", ...(revealed.length ? revealed : [t("nothing_else")])),
+    ...row("purpose", request.purpose || t("not_stated")),
+    ...row("legal_basis", request.legal_basis || t("not_stated")),
+    ...row("scope_words", request.scope),
+    ...row("proof_system", request.backend || "groth16"));
+  document.getElementById("consent").hidden = false;
+  document.getElementById("progress").replaceChildren();
+  document.body.dataset.request = "shown";
+}
+
+function progress(text, state) {
+  const p = document.getElementById("progress");
+  p.append(el("p", { "data-state": state || "" }, text));
+}
+
+// The proving key of a shape, from this browser's cache or the service, checked against its pin.
+async function provingKey(shape, pin) {
+  const url = `/v1/keys/${shape}/pk`;
+  const cache = await caches.open(KEY_CACHE);
+  let response = await cache.match(url);
+  if (!response) {
+    progress(t("fetching_key", "…"));
+    const started = performance.now();
+    response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    await cache.put(url, response.clone());
+    window.__firstUse = { bytes: Number(response.headers.get("Content-Length")), ms: performance.now() - started };
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (hex(await sha256(bytes)) !== pin) { await cache.delete(url); throw new Error("the proving key does not match its pin"); }
+  return bytes;
+}
+
+async function consent() {
+  document.getElementById("consent").hidden = true;
+  try {
+    if (!paths) await refreshPaths();
+    const ledger = await getJSON("/v1/ledger");
+    let keys = null, binary;
+    const halo2 = request.backend === "halo2";
+    if (!halo2) {
+      const listed = await getJSON("/v1/keys");
+      const { shape } = await must("shape", { request });
+      const k = listed.shapes.find((s) => s.shape === shape);
+      if (!k) throw new Error(`no keys for shape ${shape}`);
+      binary = await provingKey(shape, k.pk_sha256);
+      keys = { pk_sha256: k.pk_sha256, vk_sha256: k.vk_sha256 };
+    }
+    progress(t("proving"));
+    const started = performance.now();
+    const answer = await must("prove", {
+      request, wallet: wallet.wallet, ledger_key: ledger.log_key, checkpoint: paths.checkpoint,
+      paths: paths.paths, keys, seed: seed(),
+    }, binary);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    window.__provedMs = performance.now() - started;
+    progress(t("proven_in", seconds), "proven");
+    const presentation = answer.presentation;
+    const blob = new Blob([JSON.stringify(presentation, null, 2)], { type: "application/json" });
+    document.getElementById("progress").append(el("a", { href: URL.createObjectURL(blob), download: "presentation.json", id: "download" }, t("download")));
+    if (requestId) {
+      const sent = await postJSON(`/v1/requests/${encodeURIComponent(requestId)}/presentations`, { presentation });
+      if (sent.status === 200) progress(t("sent"), "sent");
+      else progress(t("refused") + (sent.body && sent.body.error ? sent.body.error.message : String(sent.status)), "refused");
+    }
+  } catch (e) {
+    progress(t("refused") + e.message, "failed");
+  }
+  document.body.dataset.done = "1";
+}
+
+async function initWalletPage() {
+  applyWords();
+  const params = new URLSearchParams(location.search);
+  if (params.get("request")) document.getElementById("request-id").value = params.get("request");
+  show(localStorage.getItem(STORE_KEY) ? "locked" : "new");
+  document.getElementById("unlock").addEventListener("click", unlock);
+  document.getElementById("create").addEventListener("click", () => create().catch((e) => { document.getElementById("create-error").textContent = e.message; }));
+  document.getElementById("restore-file").addEventListener("change", (ev) => { const f = ev.target.files[0]; if (f) restore(f); });
+  document.getElementById("fetch").addEventListener("click", fetchCredentials);
+  document.getElementById("refresh").addEventListener("click", () => refreshPaths().catch((e) => { document.getElementById("credentials-status").textContent = e.message; }));
+  document.getElementById("openings-file").addEventListener("change", async (ev) => {
+    const f = ev.target.files[0]; if (!f) return;
+    const parsed = JSON.parse(await f.text());
+    await importOpenings(Array.isArray(parsed) ? parsed : parsed.credentials || [parsed]);
+  });
+  document.getElementById("backup").addEventListener("click", () => {
+    const blob = new Blob([localStorage.getItem(STORE_KEY)], { type: "application/json" });
+    el("a", { href: URL.createObjectURL(blob), download: "dossier-wallet-backup.json" }).click();
+  });
+  document.getElementById("lock").addEventListener("click", () => { wallet = null; passphrase = null; paths = null; show("locked"); });
+  document.getElementById("read-request").addEventListener("click", () => readRequest().catch((e) => progress(e.message, "failed")));
+  document.getElementById("consent-yes").addEventListener("click", consent);
+  document.getElementById("consent-no").addEventListener("click", () => {
+    document.getElementById("consent").hidden = true;
+    progress(t("declined"), "declined");
+    request = null;
+    document.body.dataset.done = "1";
+  });
+  document.body.dataset.ready = "1";
+}
+window.initWalletPage = initWalletPage;
