@@ -48,58 +48,7 @@ fn bad(reason: impl Into<String>) -> CliError {
     CliError::Input(reason.into())
 }
 
-/// The authorization request's parameters: the client id, and the request object by value or
-/// by reference (with the method).
-struct Authorization {
-    client_id: String,
-    object: ObjectAt,
-}
-
-enum ObjectAt {
-    Value(String),
-    Reference { uri: String, post: bool },
-}
-
-fn parse_authorization(text: &str) -> Result<Authorization, CliError> {
-    let url =
-        url::Url::parse(text.trim()).map_err(|_| bad("the authorization request is not a URL"))?;
-    let mut params = std::collections::BTreeMap::new();
-    for (k, v) in url.query_pairs() {
-        if params.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(bad(format!(
-                "the authorization request repeats the parameter {k}"
-            )));
-        }
-    }
-    let client_id = params
-        .remove("client_id")
-        .ok_or_else(|| bad("the authorization request has no client_id"))?;
-    let method = params.remove("request_uri_method");
-    let object = match (params.remove("request"), params.remove("request_uri")) {
-        (Some(jws), None) if method.is_none() => ObjectAt::Value(jws),
-        (None, Some(uri)) => {
-            let post = match method.as_deref() {
-                None | Some("get") => false,
-                Some("post") => true,
-                Some(_) => {
-                    return Err(bad(
-                        "invalid_request_uri_method: request_uri_method must be get or post",
-                    ))
-                }
-            };
-            if !(uri.starts_with("https://") || uri.starts_with("http://")) {
-                return Err(bad("request_uri must be an http(s) URL"));
-            }
-            ObjectAt::Reference { uri, post }
-        }
-        _ => {
-            return Err(bad(
-                "the authorization request needs exactly one of request and request_uri (and request_uri_method only with request_uri)",
-            ))
-        }
-    };
-    Ok(Authorization { client_id, object })
-}
+use dossier_core::openid4vp::{parse_authorization, Authorization, ObjectAt};
 
 /// Fetches the request object at `uri` (bounded, no redirects), with a wallet nonce if `post`.
 fn fetch_object(uri: &str, wallet_nonce: Option<&str>) -> Result<String, CliError> {

@@ -62,6 +62,72 @@ fn bad(reason: impl Into<String>) -> CoreError {
     }
 }
 
+/// The authorization request's parameters: the client id, and the request object by value or
+/// by reference (with the method).
+pub struct Authorization {
+    /// The verifier's client identifier.
+    pub client_id: String,
+    /// Where its request object is.
+    pub object: ObjectAt,
+}
+
+/// Where an authorization request's request object is.
+pub enum ObjectAt {
+    /// The signed request object itself (`request=`).
+    Value(String),
+    /// Its URL (`request_uri=`), fetched with POST and a `wallet_nonce` if `post`.
+    Reference {
+        /// The URL.
+        uri: String,
+        /// Whether the verifier takes a POST with a wallet nonce.
+        post: bool,
+    },
+}
+
+/// Reads an authorization request (a link, or the text of a QR code): exactly one of `request`
+/// and `request_uri`, `request_uri_method` only with `request_uri` (`get` or `post`), an
+/// http(s) request URI, no parameter twice.
+pub fn parse_authorization(text: &str) -> Result<Authorization, CoreError> {
+    let url =
+        url::Url::parse(text.trim()).map_err(|_| bad("the authorization request is not a URL"))?;
+    let mut params = std::collections::BTreeMap::new();
+    for (k, v) in url.query_pairs() {
+        if params.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(bad(format!(
+                "the authorization request repeats the parameter {k}"
+            )));
+        }
+    }
+    let client_id = params
+        .remove("client_id")
+        .ok_or_else(|| bad("the authorization request has no client_id"))?;
+    let method = params.remove("request_uri_method");
+    let object = match (params.remove("request"), params.remove("request_uri")) {
+        (Some(jws), None) if method.is_none() => ObjectAt::Value(jws),
+        (None, Some(uri)) => {
+            let post = match method.as_deref() {
+                None | Some("get") => false,
+                Some("post") => true,
+                Some(_) => {
+                    return Err(bad(
+                        "invalid_request_uri_method: request_uri_method must be get or post",
+                    ))
+                }
+            };
+            if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                return Err(bad("request_uri must be an http(s) URL"));
+            }
+            ObjectAt::Reference { uri, post }
+        }
+        _ => {
+            return Err(bad(
+                "the authorization request needs exactly one of request and request_uri (and request_uri_method only with request_uri)",
+            ))
+        }
+    };
+    Ok(Authorization { client_id, object })
+}
+
 /// A verifier's client identifier: its request-signing key's `did:key` under the
 /// `decentralized_identifier` prefix.
 pub fn client_id(key: &KeyPair) -> String {

@@ -31,7 +31,7 @@ Object.assign(WORDS.en, {
   backup: "Download an encrypted backup",
   lock: "Lock",
   request_title: "Answer a request",
-  request_id_wallet: "The request's id on this service",
+  request_id_wallet: "The request: an openid4vp:// link (or a QR code's text), or its id on this service",
   request_json_wallet: "or the request (JSON)",
   read_request: "Read the request",
   asker: "Who asks",
@@ -46,6 +46,8 @@ Object.assign(WORDS.en, {
   consent: "I consent: prove and send",
   decline: "Decline",
   declined: "Declined. Nothing was proven and nothing was sent.",
+  answer_to: "The answer goes to",
+  download_to_send: "This request came without a way to answer it: download the presentation and give it to the verifier.",
   fetching_key: (mb) => `Fetching the proving key (${mb} MB, once; then kept by this browser)…`,
   fetching_paths: "Fetching the membership paths of all your credentials…",
   proving: "Proving in this browser…",
@@ -84,7 +86,7 @@ Object.assign(WORDS.zh, {
   backup: "下载加密备份",
   lock: "锁定",
   request_title: "回应请求",
-  request_id_wallet: "请求在本服务上的编号",
+  request_id_wallet: "请求：openid4vp:// 链接（或二维码内容），或其在本服务上的编号",
   request_json_wallet: "或请求本身（JSON）",
   read_request: "阅读请求",
   asker: "请求方",
@@ -99,6 +101,8 @@ Object.assign(WORDS.zh, {
   consent: "我同意：生成证明并发送",
   decline: "拒绝",
   declined: "已拒绝。未生成证明，也未发送任何内容。",
+  answer_to: "回应发送至",
+  download_to_send: "此请求未附带回应方式：请下载出示并交给验证方。",
   fetching_key: (mb) => `正在获取证明密钥（${mb} MB，仅一次，之后由本浏览器保存）…`,
   fetching_paths: "正在获取您全部凭证的成员路径…",
   proving: "正在本浏览器中生成证明…",
@@ -122,6 +126,8 @@ function seed() { return hex(crypto.getRandomValues(new Uint8Array(32))); }
 // The open wallet (its document, which holds the secret, kept in this page's memory only), the
 // passphrase it is resealed under after a change, and the paths fetched for all credentials.
 let wallet = null, passphrase = null, paths = null, request = null, requestId = null;
+// An OpenID4VP transaction being answered: client id, response URI, state.
+let opened = null;
 
 async function must(op, input, binary) {
   const answer = await wasmCall(op, input, binary);
@@ -135,7 +141,7 @@ async function store(doc) {
   wallet = doc;
 }
 
-function show(section) {
+function showSection(section) {
   for (const id of ["locked", "new", "open"]) document.getElementById(id).hidden = id !== section;
 }
 
@@ -144,7 +150,7 @@ function renderWallet() {
   const list = document.getElementById("credentials");
   list.replaceChildren(...(wallet.credentials.length ? wallet.credentials.map((c) =>
     el("li", { "data-credential": `${c.issuer}/${c.credential_id}` },
-      `${c.schema} · ${c.issuer} #${c.credential_id} · ${t("expires")} ${c.expires_at}`))
+      `${c.schema} · ${c.issuer} #${c.credential_id}${c.expires_at ? ` · ${t("expires")} ${c.expires_at}` : ""}`))
     : [el("li", {}, t("no_credentials"))]));
 }
 
@@ -155,7 +161,7 @@ async function unlock() {
   try {
     const doc = await must("wallet_open", { sealed: JSON.parse(localStorage.getItem(STORE_KEY)), passphrase: pass });
     wallet = doc; passphrase = pass;
-    show("open"); renderWallet();
+    showSection("open"); renderWallet();
   } catch (e) {
     error.textContent = t("wrong_pass");
     error.dataset.reason = e.message;
@@ -170,7 +176,7 @@ async function create() {
   if ([...a].length < 12) { error.textContent = t("short"); return; }
   passphrase = a;
   await store(await must("wallet_create", { seed: seed() }));
-  show("open"); renderWallet();
+  showSection("open"); renderWallet();
   document.body.dataset.unlocked = "1";
 }
 
@@ -182,7 +188,7 @@ async function restore(file) {
     const doc = await must("wallet_open", { sealed, passphrase: a });
     passphrase = a;
     await store(doc);
-    show("open"); renderWallet();
+    showSection("open"); renderWallet();
     document.body.dataset.unlocked = "1";
   } catch (e) { error.textContent = `${t("wrong_pass")} (${e.message})`; }
 }
@@ -215,24 +221,58 @@ async function importOpenings(openings) {
 // Every credential's path at once: the service learns nothing of which one a proof will use.
 async function refreshPaths() {
   const status = document.getElementById("credentials-status");
+  delete status.dataset.paths;
   status.textContent = t("fetching_paths");
   const r = await fetch("/v1/holder/paths", { headers: { Accept: "application/json", ...bearer() } });
   const body = await r.json();
   if (!r.ok) throw new Error(body.error ? body.error.message : String(r.status));
   paths = body;
   status.textContent = t("paths_ok", body.paths.length);
+  status.dataset.paths = String(body.paths.length);
+}
+
+function b64url(bytes) { return b64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""); }
+
+// Fetches and checks an OpenID4VP request object (by reference, with a fresh wallet nonce when
+// the verifier takes a POST; or by value): the module checks the verifier's signature and that
+// the query shown is the one proven.
+async function openAuthorization(url) {
+  const a = await must("openid4vp_parse", { url });
+  let jws = a.request, nonce = null;
+  if (!jws) {
+    const headers = { Accept: "application/oauth-authz-req+jwt" };
+    let r;
+    if (a.post) {
+      nonce = b64url(crypto.getRandomValues(new Uint8Array(16)));
+      r = await fetch(a.request_uri, { method: "POST", redirect: "error", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ wallet_nonce: nonce }) });
+    } else {
+      r = await fetch(a.request_uri, { redirect: "error", headers });
+    }
+    if (!r.ok) throw new Error(`${a.request_uri}: ${r.status}`);
+    jws = (await r.text()).trim();
+  }
+  return must("openid4vp_open", { request_object: jws, client_id: a.client_id, wallet_nonce: nonce, now: Math.floor(Date.now() / 1000) });
 }
 
 async function readRequest() {
-  const id = document.getElementById("request-id").value.trim();
+  const given = document.getElementById("request-id").value.trim();
   const text = document.getElementById("request-json").value.trim();
-  requestId = id || null;
-  request = id ? (await getJSON(`/v1/requests/${encodeURIComponent(id)}`)).request : JSON.parse(text);
+  opened = null; requestId = null;
+  if (given.startsWith("openid4vp:")) {
+    opened = await openAuthorization(given);
+    request = opened.request;
+  } else if (given) {
+    requestId = given;
+    request = (await getJSON(`/v1/requests/${encodeURIComponent(given)}`)).request;
+  } else {
+    request = JSON.parse(text);
+  }
   const words = document.getElementById("request-words");
   const row = (key, ...values) => [el("dt", {}, t(key)), ...values.map((v) => el("dd", { "data-field": key }, v))];
   const revealed = request.query.credentials.flatMap((c) => (c.reveal || []).map((f) => `${c.schema}.${f}`));
   words.replaceChildren(
-    ...row("asker", request.audience || location.host),
+    ...row("asker", opened ? opened.client_id : (request.audience || location.host)),
+    ...(opened ? row("answer_to", opened.response_uri) : []),
     ...row("asked_proven", ...provenSentences(request)),
     ...row("asked_revealed", ...(revealed.length ? revealed : [t("nothing_else")])),
     ...row("purpose", request.purpose || t("not_stated")),
@@ -242,6 +282,15 @@ async function readRequest() {
   document.getElementById("consent").hidden = false;
   document.getElementById("progress").replaceChildren();
   document.body.dataset.request = "shown";
+}
+
+// The OpenID4VP answer, posted to the verifier's response URI (direct_post).
+async function postAnswer(fields) {
+  const r = await fetch(opened.response_uri, { method: "POST", redirect: "error",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...fields, state: opened.state }) });
+  const body = await r.json().catch(() => null);
+  return { status: r.status, body };
 }
 
 function progress(text, state) {
@@ -294,10 +343,13 @@ async function consent() {
     const presentation = answer.presentation;
     const blob = new Blob([JSON.stringify(presentation, null, 2)], { type: "application/json" });
     document.getElementById("progress").append(el("a", { href: URL.createObjectURL(blob), download: "presentation.json", id: "download" }, t("download")));
-    if (requestId) {
-      const sent = await postJSON(`/v1/requests/${encodeURIComponent(requestId)}/presentations`, { presentation });
+    if (opened) {
+      const { vp_token } = await must("openid4vp_answer", { presentation });
+      const sent = await postAnswer({ vp_token });
       if (sent.status === 200) progress(t("sent"), "sent");
       else progress(t("refused") + (sent.body && sent.body.error ? sent.body.error.message : String(sent.status)), "refused");
+    } else {
+      progress(t("download_to_send"), "downloadable");
     }
   } catch (e) {
     progress(t("refused") + e.message, "failed");
@@ -308,8 +360,9 @@ async function consent() {
 async function initWalletPage() {
   applyWords();
   const params = new URLSearchParams(location.search);
-  if (params.get("request")) document.getElementById("request-id").value = params.get("request");
-  show(localStorage.getItem(STORE_KEY) ? "locked" : "new");
+  const link = params.get("openid4vp") || params.get("request");
+  if (link) document.getElementById("request-id").value = link;
+  showSection(localStorage.getItem(STORE_KEY) ? "locked" : "new");
   document.getElementById("unlock").addEventListener("click", unlock);
   document.getElementById("create").addEventListener("click", () => create().catch((e) => { document.getElementById("create-error").textContent = e.message; }));
   document.getElementById("restore-file").addEventListener("change", (ev) => { const f = ev.target.files[0]; if (f) restore(f); });
@@ -324,11 +377,13 @@ async function initWalletPage() {
     const blob = new Blob([localStorage.getItem(STORE_KEY)], { type: "application/json" });
     el("a", { href: URL.createObjectURL(blob), download: "dossier-wallet-backup.json" }).click();
   });
-  document.getElementById("lock").addEventListener("click", () => { wallet = null; passphrase = null; paths = null; show("locked"); });
+  document.getElementById("lock").addEventListener("click", () => { wallet = null; passphrase = null; paths = null; showSection("locked"); });
   document.getElementById("read-request").addEventListener("click", () => readRequest().catch((e) => progress(e.message, "failed")));
   document.getElementById("consent-yes").addEventListener("click", consent);
-  document.getElementById("consent-no").addEventListener("click", () => {
+  document.getElementById("consent-no").addEventListener("click", async () => {
     document.getElementById("consent").hidden = true;
+    // Under OpenID4VP the verifier is told: access_denied, and nothing else.
+    if (opened) await postAnswer({ error: "access_denied" }).catch(() => null);
     progress(t("declined"), "declined");
     request = null;
     document.body.dataset.done = "1";

@@ -109,6 +109,9 @@ exports! {
     dossier_wallet_import => WalletImport,
     dossier_prove => Prove,
     dossier_shape => Shape,
+    dossier_openid4vp_parse => Openid4vpParse,
+    dossier_openid4vp_open => Openid4vpOpen,
+    dossier_openid4vp_answer => Openid4vpAnswer,
 }
 
 /// No operating system: rand 0.8's hidden randomness is refused (the module takes every random

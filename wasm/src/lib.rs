@@ -16,6 +16,7 @@
 //! proof (Groth16 or halo2). Every answer is a JSON object; no input makes the module panic.
 
 mod ffi;
+pub mod openid4vp;
 pub mod wallet;
 
 use base64::Engine;
@@ -127,6 +128,12 @@ pub enum Operation {
     Prove,
     /// [`wallet::shape`].
     Shape,
+    /// [`openid4vp::parse`].
+    Openid4vpParse,
+    /// [`openid4vp::open`].
+    Openid4vpOpen,
+    /// [`openid4vp::answer`].
+    Openid4vpAnswer,
 }
 
 /// Runs an operation on a framed input (JSON length, JSON, binary part): always a JSON object,
@@ -147,6 +154,9 @@ pub fn call(op: Operation, frame: &[u8]) -> Value {
         Operation::WalletImport => parsed().and_then(|i| wallet::import(&i)),
         Operation::Prove => parsed().and_then(|i| wallet::prove(&i, binary)),
         Operation::Shape => parsed().and_then(|i| wallet::shape(&i)),
+        Operation::Openid4vpParse => parsed().and_then(|i| openid4vp::parse(&i)),
+        Operation::Openid4vpOpen => parsed().and_then(|i| openid4vp::open(&i)),
+        Operation::Openid4vpAnswer => parsed().and_then(|i| openid4vp::answer(&i)),
     };
     answer.unwrap_or_else(|e| unusable(&e))
 }

@@ -10,7 +10,7 @@ use dossier_core::presentation::{Backend, PresentationRequest};
 use dossier_core::schema::SchemaSet;
 use dossier_core::sealed::{self, Contents, Sealed};
 use dossier_core::wallet::Wallet;
-use dossier_core::{field, pasta};
+use dossier_core::{field, pasta, Fr};
 use dossier_prover::{ShapeProver, Statement};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -188,11 +188,19 @@ pub fn prove(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
         &query,
         today,
         request.backend,
-        |o| {
-            paths
+        // A credential the service no longer lists for the holder (revoked or replaced) has no
+        // path: it reads as an empty leaf, which the selection skips with that reason.
+        |o| -> Result<MembershipPath, Unusable> {
+            Ok(paths
                 .get(&(o.issuer.as_str(), o.credential_id))
                 .map(|p| (*p).clone())
-                .ok_or_else(|| Unusable::new("paths", "a credential's path was not fetched"))
+                .unwrap_or(MembershipPath {
+                    credential_id: o.credential_id,
+                    leaf: Fr::from(0u64),
+                    siblings: Vec::new(),
+                    root: Fr::from(0u64),
+                    halo2: None,
+                }))
         },
         |reason| Unusable::new("wallet", reason),
     )?;
