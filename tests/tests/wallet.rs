@@ -112,11 +112,19 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
             .expect("an openid4vp:// link")
             .to_string()
     };
-    let master = json!({"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+    let master_query = json!({"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
         "where": {"degree_level": {"$gte": "master"}, "field": {"$in": ["law"]}}, "reveal": ["award_year"]}]});
-    let r_groth16 = make(master.clone(), "recruitment:2026:customs", "groth16");
-    let r_halo2 = make(master.clone(), "recruitment:2026:customs-halo2", "halo2");
-    let r_decline = make(master, "recruitment:2026:other-bureau", "groth16");
+    let r_groth16 = make(master_query.clone(), "recruitment:2026:customs", "groth16");
+    let r_halo2 = make(
+        master_query.clone(),
+        "recruitment:2026:customs-halo2",
+        "halo2",
+    );
+    let r_decline = make(
+        master_query.clone(),
+        "recruitment:2026:other-bureau",
+        "groth16",
+    );
     let r_revoked = make(
         json!({"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
             "where": {"field": {"$in": ["economics"]}}}]}),
@@ -149,7 +157,53 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
         std::fs::read_to_string(&server.log).unwrap_or_default()
     );
     let report: Value = serde_json::from_str(&report).expect("report");
-    for step in ["groth16", "halo2"] {
-        eprintln!("in-browser {step}: {}", report["steps"][step]["timing"]);
+    // The same holder proves the same statement natively, in the same run: the figures
+    // BENCHMARKS.md sets beside the browser's.
+    let (status, mine) = server.call("GET", "/v1/holder/credentials", Some(&holder_token), None);
+    assert_eq!(status, 200, "{mine}");
+    let lines: Vec<String> = mine["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    assert_eq!(lines.len(), 1, "the revoked degree is no longer listed");
+    let openings = d.join("openings.jsonl");
+    std::fs::write(&openings, lines.join("\n")).expect("write");
+    drop(server);
+    ok(
+        &home,
+        &["holder", "import", s(&openings), "--wallet", s(&wallet)],
+    );
+    for backend in ["groth16", "halo2"] {
+        let req = d.join(format!("native-{backend}.json"));
+        dossier_tests::request_on(
+            &home,
+            &master_query.to_string(),
+            &format!("recruitment:2026:native-{backend}"),
+            &req,
+            backend,
+        );
+        let native = ok_json(
+            &home,
+            &[
+                "--params",
+                s(&params),
+                "prove",
+                "--request",
+                s(&req),
+                "--wallet",
+                s(&wallet),
+                "--out",
+                s(&d.join(format!("native-{backend}-p.json"))),
+                "--json",
+            ],
+        );
+        eprintln!(
+            "{backend}: in the browser {} ms (first use {}); natively, same run {}",
+            report["steps"][backend]["timing"]["proved_ms"],
+            report["steps"][backend]["timing"]["first_use"],
+            native["timings"]
+        );
     }
 }
