@@ -488,6 +488,24 @@ impl Drop for Server {
     }
 }
 
+/// Debian's Chromium (or `CHROMIUM`) and `fixtures/browser` with playwright-core installed:
+/// `(driver folder, browser)`. CI installs both (`.ci/run`) and a missing one fails there;
+/// elsewhere the person running the tests is told what is skipped and how to install it.
+pub fn browser(what: &str) -> Option<(PathBuf, PathBuf)> {
+    let driver = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/browser"));
+    let chromium =
+        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    if driver.join("node_modules/playwright-core").exists() && chromium.exists() {
+        return Some((driver, chromium));
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install Chromium and fixtures/browser (npm ci)"
+    );
+    eprintln!("SKIPPED {what}: run `npm ci` in fixtures/browser and `apt-get install chromium`");
+    None
+}
+
 /// `fixtures/<name>` when its npm packages are installed (`package` is in its `node_modules`).
 /// CI installs them (`.ci/run`) and a missing install fails there; elsewhere the person running
 /// the tests is told what is skipped and how to install it.

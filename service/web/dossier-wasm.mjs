@@ -23,6 +23,7 @@ export function call(exports, op, input, binary) {
   const extra = binary ? binary.length : 0;
   const len = 4 + json.length + extra;
   const ptr = exports.dossier_alloc(len);
+  if (ptr === 0) throw new Error("the input is larger than the module takes");
   const frame = new Uint8Array(exports.memory.buffer, ptr, len);
   new DataView(exports.memory.buffer).setUint32(ptr, json.length, true);
   frame.set(json, 4);

@@ -329,17 +329,9 @@ fn rules_tasks_and_webhooks_over_http() {
 
 #[test]
 fn the_hr_page_lists_and_approves_tasks_in_the_browser() {
-    let driver = repo().join("fixtures/browser");
-    let chromium =
-        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if !driver.join("node_modules/playwright-core").exists() || !chromium.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install playwright-core (fixtures/browser) and chromium"
-        );
-        eprintln!("HR page browser test skipped: run `npm ci` in fixtures/browser and apt-get install chromium");
+    let Some((driver, chromium)) = dossier_tests::browser("the HR page's browser test") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path().join("home");
     let params = dir.path().join("params");

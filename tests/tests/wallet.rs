@@ -5,7 +5,8 @@
 //! credentials fetched from the issuer with the holder's token and all
 //! paths refreshed at once; a recruitment request shown in plain words (purpose, legal basis,
 //! what is proven and revealed; English and Chinese), consented to, proven in the page's worker
-//! with Groth16 and then halo2, sent and accepted by the service; a declined request sends
+//! with Groth16 and then halo2, sent and accepted by the service; the promotion statement
+//! (three years of appraisals and the employment credential) likewise; a declined request sends
 //! nothing; a request only a revoked credential answers is refused with the reason. Times of the
 //! in-browser proofs are printed (BENCHMARKS.md).
 
@@ -24,17 +25,9 @@ fn s(p: &std::path::Path) -> &str {
 
 #[test]
 fn a_civil_servant_answers_requests_from_the_browser_wallet() {
-    let driver = repo().join("fixtures/browser");
-    let chromium =
-        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if !driver.join("node_modules/playwright-core").exists() || !chromium.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Chromium and fixtures/browser (npm ci)"
-        );
-        eprintln!("SKIPPED the browser wallet story: Chromium or fixtures/browser's npm packages are missing");
+    let Some((driver, chromium)) = dossier_tests::browser("the browser wallet story") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     let (home, params) = (d.join("home"), d.join("params"));
@@ -43,6 +36,7 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
         &["--params", s(&params), "setup", "--insecure-dev-setup"],
     );
     ok(&home, &["issuer", "init", "univ.law-school"]);
+    ok(&home, &["issuer", "init", "hr.tax-bureau"]);
     ok(&home, &["checkpoint"]);
     let wallet = d.join("w.json");
     let holder = ok_json(&home, &["holder", "init", "--wallet", s(&wallet)]);
@@ -75,6 +69,12 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
         "registrar",
         &["issuer", "--issuer", "univ.law-school"],
     );
+    let hr_token = token(
+        &home,
+        &tokens,
+        "hr-office",
+        &["issuer", "--issuer", "hr.tax-bureau"],
+    );
     let verifier = token(&home, &tokens, "recruiter", &["verifier"]);
     let server = Server::start(&home, &params, &tokens, &[]);
     // The university issues two degrees to the holder through the service (which keeps their
@@ -91,6 +91,33 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
     );
     assert_eq!(status, 201, "{b}");
     let revoke = b["issued"][1]["credential_id"].clone();
+    // The HR office: three years of appraisals and the employment (status) credential.
+    let with_holder = |mut claim: Value| {
+        claim["holder"] = holder["holder"].clone();
+        claim["holder_halo2"] = holder["holder_halo2"].clone();
+        claim
+    };
+    let mut career: Vec<Value> = [2023, 2024, 2025]
+        .iter()
+        .map(|y| {
+            with_holder(
+                json!({"schema": "appraisal", "fields": {"year": y, "grade": "competent",
+            "score": 81, "unit": "tax-audit", "training_hours": 96}}),
+            )
+        })
+        .collect();
+    career.push(with_holder(
+        json!({"schema": "employment", "fields": {"department": "tax-audit",
+        "position": "inspector", "rank_level": "section_member_2", "rank_since": "2023-01-01",
+        "hire_date": "2010-09-01", "status": "active", "sanction_until": "1970-01-01"}}),
+    ));
+    let (status, b) = server.call(
+        "POST",
+        "/v1/issuers/hr.tax-bureau/credentials",
+        Some(&hr_token),
+        Some(&json!({"claims": career})),
+    );
+    assert_eq!(status, 201, "{b}");
     let (status, job) = server.call("POST", "/v1/checkpoints", Some(&issuer_token), None);
     assert_eq!(status, 202, "{job}");
     let job_path = format!("/v1/jobs/{}", job["id"].as_str().expect("id"));
@@ -125,6 +152,16 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
         "recruitment:2026:other-bureau",
         "groth16",
     );
+    let r_promotion = make(
+        json!({"credentials": [
+            {"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {"year": {"$eq": 2023}, "grade": {"$gte": "competent"}}},
+            {"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {"year": {"$eq": 2024}, "grade": {"$gte": "competent"}}},
+            {"schema": "appraisal", "issuers": ["hr.tax-bureau"], "where": {"year": {"$eq": 2025}, "grade": {"$gte": "competent"}}},
+            {"schema": "employment", "issuers": ["hr.tax-bureau"],
+             "where": {"rank_since": {"$lte": "2024-06-30"}, "sanction_until": {"$lt": "2026-06-30"}}}]}),
+        "promotion:2026:tax-bureau",
+        "groth16",
+    );
     let r_revoked = make(
         json!({"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
             "where": {"field": {"$in": ["economics"]}}}]}),
@@ -144,6 +181,7 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
         .env("R_GROTH16", &r_groth16)
         .env("R_HALO2", &r_halo2)
         .env("R_DECLINE", &r_decline)
+        .env("R_PROMOTION", &r_promotion)
         .env("R_REVOKED", &r_revoked)
         .env("SHOTS", repo().join("target/screenshots"))
         .env("CHROMIUM", &chromium)
@@ -167,13 +205,18 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
         .iter()
         .map(Value::to_string)
         .collect();
-    assert_eq!(lines.len(), 1, "the revoked degree is no longer listed");
+    assert_eq!(lines.len(), 5, "the revoked degree is no longer listed");
     let openings = d.join("openings.jsonl");
     std::fs::write(&openings, lines.join("\n")).expect("write");
     drop(server);
     ok(
         &home,
         &["holder", "import", s(&openings), "--wallet", s(&wallet)],
+    );
+    eprintln!(
+        "promotion (Groth16, four credentials): in the browser {} ms (first use {})",
+        report["steps"]["promotion"]["timing"]["proved_ms"],
+        report["steps"]["promotion"]["timing"]["first_use"]
     );
     for backend in ["groth16", "halo2"] {
         let req = d.join(format!("native-{backend}.json"));

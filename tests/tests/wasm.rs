@@ -77,6 +77,23 @@ fn run_in_node(dir: &Path, list: Vec<Value>) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The recruitment query both tests answer: a master's degree, the award year revealed.
+const QUERY: &str = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+    "where": {"degree_level": {"$gte": "master"}}, "reveal": ["award_year"]}]}"#;
+
+/// A home whose holder holds a master's degree in law (2015) and has answered [`QUERY`] in
+/// `scope` with the CLI.
+fn recruitment(dir: &Path, scope: &str) -> dossier_tests::Proven {
+    prove_one(
+        dir,
+        "univ.law-school",
+        json!({"schema": "qualification", "fields": {"degree_level": "master",
+            "field": "law", "institution": "Law School", "award_year": 2015}}),
+        QUERY,
+        scope,
+    )
+}
+
 /// `pres` with its public input `i` replaced.
 fn with_input(pres: &Value, i: usize, value: &str) -> Value {
     let mut p = pres.clone();
@@ -90,20 +107,11 @@ fn the_webassembly_verifier_answers_as_the_native_one() {
         return;
     }
     let dir = tempfile::tempdir().expect("tmp");
-    let query = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
-        "where": {"degree_level": {"$gte": "master"}}, "reveal": ["award_year"]}]}"#;
-    let g = prove_one(
-        dir.path(),
-        "univ.law-school",
-        json!({"schema": "qualification", "fields": {"degree_level": "master",
-            "field": "law", "institution": "Law School", "award_year": 2015}}),
-        query,
-        "recruitment:2026:wasm",
-    );
+    let g = recruitment(dir.path(), "recruitment:2026:wasm");
     let (h2_req, h2_pres) = (dir.path().join("h2-r.json"), dir.path().join("h2-p.json"));
     request_on(
         &g.home,
-        query,
+        QUERY,
         "recruitment:2026:wasm-halo2",
         &h2_req,
         "halo2",
@@ -300,20 +308,11 @@ fn the_webassembly_wallet_proves_what_the_native_verifier_accepts() {
         return;
     }
     let dir = tempfile::tempdir().expect("tmp");
-    let query = r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
-        "where": {"degree_level": {"$gte": "master"}}, "reveal": ["award_year"]}]}"#;
-    let g = prove_one(
-        dir.path(),
-        "univ.law-school",
-        json!({"schema": "qualification", "fields": {"degree_level": "master",
-            "field": "law", "institution": "Law School", "award_year": 2015}}),
-        query,
-        "recruitment:2026:wasm-prove",
-    );
+    let g = recruitment(dir.path(), "recruitment:2026:wasm-prove");
     let h2_req = dir.path().join("h2-r.json");
     request_on(
         &g.home,
-        query,
+        QUERY,
         "recruitment:2026:wasm-prove-h2",
         &h2_req,
         "halo2",

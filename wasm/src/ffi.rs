@@ -6,9 +6,12 @@
 #![allow(unsafe_code)]
 
 /// Memory for `len` bytes of input; the page writes into it and passes it to a call, which
-/// takes it back.
+/// takes it back. Null for more than a call may carry (a frame's bounds), before allocating.
 #[no_mangle]
 pub extern "C" fn dossier_alloc(len: usize) -> *mut u8 {
+    if len > 4 + crate::MAX_INPUT + crate::MAX_BINARY {
+        return std::ptr::null_mut();
+    }
     let mut buf = Vec::<u8>::with_capacity(len);
     let ptr = buf.as_mut_ptr();
     std::mem::forget(buf);

@@ -317,5 +317,38 @@ mod tests {
         let big = vec![b' '; MAX_INPUT + 1];
         let (unusable, error) = error_of(&big);
         assert!(unusable && error.contains("larger than"), "{error}");
+        // The page's own allocation is bounded before anything is allocated.
+        assert!(ffi::dossier_alloc(usize::MAX).is_null());
+        assert!(ffi::dossier_alloc(4 + MAX_INPUT + MAX_BINARY + 1).is_null());
+    }
+
+    #[test]
+    fn frames_are_read_within_their_bounds() {
+        let frame = |json: &[u8], claimed: u32, binary: &[u8]| {
+            let mut f = claimed.to_le_bytes().to_vec();
+            f.extend_from_slice(json);
+            f.extend_from_slice(binary);
+            call(Operation::Shape, &f)
+        };
+        for (what, answer) in [
+            ("no length", call(Operation::Shape, b"{}")),
+            ("a length past the end", frame(b"{}", 3, b"")),
+            ("a length past the bound", frame(b"{}", u32::MAX, b"")),
+            ("not JSON", frame(b"{", 1, b"")),
+            ("no request", frame(b"{}", 2, b"")),
+        ] {
+            assert_eq!(answer["unusable"], true, "{what}: {answer}");
+        }
+        let request = serde_json::json!({"request": {"query": {"credentials": [{"schema": "qualification",
+            "issuers": ["univ.law-school"], "where": {"degree_level": {"$gte": "master"}}}]},
+            "challenge": format!("0x{:064x}", 1), "scope": "s", "today": "2026-12-07",
+            "max_checkpoint_age_seconds": 60}});
+        let json = request.to_string();
+        let answer = frame(
+            json.as_bytes(),
+            json.len() as u32,
+            b"trailing binary is ignored here",
+        );
+        assert_eq!(answer["shape"], "m1p4k4r2", "{answer}");
     }
 }
