@@ -48,7 +48,7 @@ Object.assign(WORDS.en, {
   declined: "Declined. Nothing was proven and nothing was sent.",
   answer_to: "The answer goes to",
   download_to_send: "This request came without a way to answer it: download the presentation and give it to the verifier.",
-  fetching_key: (mb) => `Fetching the proving key (${mb} MB, once; then kept by this browser)…`,
+  fetching_key: "Fetching the proving key (once; then kept by this browser)…",
   fetching_paths: "Fetching the membership paths of all your credentials…",
   proving: "Proving in this browser…",
   proven_in: (s) => `Proven in ${s} s.`,
@@ -103,7 +103,7 @@ Object.assign(WORDS.zh, {
   declined: "已拒绝。未生成证明，也未发送任何内容。",
   answer_to: "回应发送至",
   download_to_send: "此请求未附带回应方式：请下载出示并交给验证方。",
-  fetching_key: (mb) => `正在获取证明密钥（${mb} MB，仅一次，之后由本浏览器保存）…`,
+  fetching_key: "正在获取证明密钥（仅一次，之后由本浏览器保存）…",
   fetching_paths: "正在获取您全部凭证的成员路径…",
   proving: "正在本浏览器中生成证明…",
   proven_in: (s) => `证明用时 ${s} 秒。`,
@@ -298,22 +298,21 @@ function progress(text, state) {
   p.append(el("p", { "data-state": state || "" }, text));
 }
 
-// The proving key of a shape, from this browser's cache or the service, checked against its pin.
-async function provingKey(shape, pin) {
+// The proving key of a shape, from this browser's cache or the service. The module checks it
+// against its pin (the one check, not repeated here); a key it refuses is dropped from the cache.
+async function provingKey(shape) {
   const url = `/v1/keys/${shape}/pk`;
   const cache = await caches.open(KEY_CACHE);
   let response = await cache.match(url);
   if (!response) {
-    progress(t("fetching_key", "…"));
+    progress(t("fetching_key"));
     const started = performance.now();
     response = await fetch(url);
     if (!response.ok) throw new Error(`${url}: ${response.status}`);
     await cache.put(url, response.clone());
     window.__firstUse = { bytes: Number(response.headers.get("Content-Length")), ms: performance.now() - started };
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (hex(await sha256(bytes)) !== pin) { await cache.delete(url); throw new Error("the proving key does not match its pin"); }
-  return bytes;
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 async function consent() {
@@ -321,22 +320,26 @@ async function consent() {
   try {
     if (!paths) await refreshPaths();
     const ledger = await getJSON("/v1/ledger");
-    let keys = null, binary;
+    let keys = null, binary, shape = null;
     const halo2 = request.backend === "halo2";
     if (!halo2) {
       const listed = await getJSON("/v1/keys");
-      const { shape } = await must("shape", { request });
+      ({ shape } = await must("shape", { request }));
       const k = listed.shapes.find((s) => s.shape === shape);
       if (!k) throw new Error(`no keys for shape ${shape}`);
-      binary = await provingKey(shape, k.pk_sha256);
+      binary = await provingKey(shape);
       keys = { pk_sha256: k.pk_sha256, vk_sha256: k.vk_sha256 };
     }
     progress(t("proving"));
     const started = performance.now();
-    const answer = await must("prove", {
+    const answer = await wasmCall("prove", {
       request, wallet: wallet.wallet, ledger_key: ledger.log_key, checkpoint: paths.checkpoint,
       paths: paths.paths, keys, seed: seed(),
     }, binary);
+    if (answer.unusable) {
+      if (!halo2 && /pin/.test(answer.error)) await (await caches.open(KEY_CACHE)).delete(`/v1/keys/${shape}/pk`);
+      throw new Error(answer.error);
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     window.__provedMs = performance.now() - started;
     progress(t("proven_in", seconds), "proven");

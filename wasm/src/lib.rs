@@ -205,11 +205,7 @@ impl Unusable {
 /// "unusable"}` otherwise (`unusable` when the input could not be read at all).
 pub fn verify(input: &[u8]) -> Value {
     match parse(input) {
-        Err(e) => json!({
-            "valid": false,
-            "unusable": true,
-            "error": format!("{}: {}", e.what, e.reason),
-        }),
+        Err(e) => unusable(&e),
         Ok((request, presentation, keys, trust, schemas, now)) => {
             match dossier_verifier::verify(&request, &presentation, &keys, &trust, &schemas, now) {
                 Ok(checked) => json!({
