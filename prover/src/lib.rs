@@ -188,6 +188,13 @@ impl Statement<'_> {
     }
 }
 
+/// Derives a shape's halo2 keys from its circuit now (they are kept for the process), so that a
+/// proof that follows pays for the proof alone.
+pub fn prepare_halo2(shape: Shape) -> Result<(), ProverError> {
+    dossier_halo2::proof::Keys::shared(shape)?;
+    Ok(())
+}
+
 /// Proves a statement with the halo2 backend (IPA, no trusted setup) from its witness (built
 /// from the holder's credentials, each with its halo2 twin path) and the shape's keys
 /// (generated on first use in this process).

@@ -45,7 +45,7 @@ const WORKER_JS: &str = include_str!("../web/worker.mjs");
 
 /// Pages may load scripts from this service only, and connect back to it only.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-connect-src 'self'; img-src 'self' data:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'";
+connect-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'";
 
 fn page(html: &'static str) -> Response {
     (

@@ -18,7 +18,7 @@ Object.assign(WORDS.en, {
   new_passphrase: "New passphrase",
   again: "Again",
   create: "Create",
-  restore: "or restore an encrypted backup (from this page or `dossier holder backup`)",
+  restore: "or restore an encrypted backup (from this page or `dossier holder backup`: the file, or a picture of its QR code)",
   your_wallet: "Your wallet",
   holder: "Your holder commitment",
   holder_note: "Give this to an issuer so it can issue credentials to you. It reveals nothing about your secret.",
@@ -33,6 +33,11 @@ Object.assign(WORDS.en, {
   request_title: "Answer a request",
   request_id_wallet: "The request: an openid4vp:// link (or a QR code's text), or its id on this service",
   request_json_wallet: "or the request (JSON)",
+  request_file: "or a file: the request, its link, or a picture of its QR code",
+  scan: "Scan a QR code with the camera",
+  scan_stop: "Stop the camera",
+  scanning: "Hold the QR code in front of the camera…",
+  no_qr: "No QR code was found in this picture.",
   read_request: "Read the request",
   asker: "Who asks",
   asked_proven: "What you will prove",
@@ -50,6 +55,7 @@ Object.assign(WORDS.en, {
   download_to_send: "This request came without a way to answer it: download the presentation and give it to the verifier.",
   fetching_key: "Fetching the proving key (once; then kept by this browser)…",
   fetching_paths: "Fetching the membership paths of all your credentials…",
+  preparing: "Getting the prover ready (the key checked and decoded)…",
   proving: "Proving in this browser…",
   proven_in: (s) => `Proven in ${s} s.`,
   sent: "Sent. The service verified your presentation.",
@@ -73,7 +79,7 @@ Object.assign(WORDS.zh, {
   new_passphrase: "新口令",
   again: "再次输入",
   create: "创建",
-  restore: "或恢复加密备份（来自本页面或 `dossier holder backup`）",
+  restore: "或恢复加密备份（来自本页面或 `dossier holder backup`：文件或其二维码图片）",
   your_wallet: "您的钱包",
   holder: "您的持有人承诺值",
   holder_note: "将其交给签发方以便向您签发凭证。它不会泄露您的秘密值。",
@@ -88,6 +94,11 @@ Object.assign(WORDS.zh, {
   request_title: "回应请求",
   request_id_wallet: "请求：openid4vp:// 链接（或二维码内容），或其在本服务上的编号",
   request_json_wallet: "或请求本身（JSON）",
+  request_file: "或文件：请求、其链接，或其二维码的图片",
+  scan: "用摄像头扫描二维码",
+  scan_stop: "关闭摄像头",
+  scanning: "请将二维码对准摄像头…",
+  no_qr: "图片中未找到二维码。",
   read_request: "阅读请求",
   asker: "请求方",
   asked_proven: "您将证明",
@@ -105,6 +116,7 @@ Object.assign(WORDS.zh, {
   download_to_send: "此请求未附带回应方式：请下载出示并交给验证方。",
   fetching_key: "正在获取证明密钥（仅一次，之后由本浏览器保存）…",
   fetching_paths: "正在获取您全部凭证的成员路径…",
+  preparing: "正在准备证明器（校验并解码密钥）…",
   proving: "正在本浏览器中生成证明…",
   proven_in: (s) => `证明用时 ${s} 秒。`,
   sent: "已发送。服务器已验证您的出示。",
@@ -184,7 +196,7 @@ async function restore(file) {
   const error = document.getElementById("create-error");
   const [a] = [document.getElementById("new-passphrase").value];
   try {
-    const sealed = JSON.parse(await file.text());
+    const sealed = JSON.parse(await fileText(file));
     const doc = await must("wallet_open", { sealed, passphrase: a });
     passphrase = a;
     await store(doc);
@@ -198,6 +210,76 @@ function bearer() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
+// ---------------------------------------------------------------- QR codes
+// A picture's QR code, read by the module: the picture drawn to a canvas (at most 1600 pixels a
+// side), its grey levels handed over. Nothing leaves the page.
+const MAX_SIDE = 1600;
+async function qrTexts(source, width, height) {
+  const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
+  const canvas = document.createElement("canvas");
+  canvas.width = w; canvas.height = h;
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  g.fillStyle = "#fff"; g.fillRect(0, 0, w, h); // a transparent picture reads as white paper
+  g.drawImage(source, 0, 0, w, h);
+  const rgba = g.getImageData(0, 0, w, h).data;
+  const grey = new Uint8Array(w * h);
+  for (let i = 0; i < grey.length; i++) grey[i] = (rgba[4 * i] * 299 + rgba[4 * i + 1] * 587 + rgba[4 * i + 2] * 114) / 1000;
+  return (await must("qr_read", { width: w, height: h }, grey)).texts;
+}
+
+// The text a file holds: a picture's QR code (an image, SVG included), or the file's own text.
+async function fileText(file) {
+  if (!file.type.startsWith("image/")) return file.text();
+  const url = URL.createObjectURL(file);
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    // A drawing (SVG) is rasterised large enough for its modules to stay sharp.
+    const k = file.type === "image/svg+xml" ? Math.max(1, 1200 / (img.naturalWidth || 300)) : 1;
+    const texts = await qrTexts(img, (img.naturalWidth || 300) * k, (img.naturalHeight || 300) * k);
+    if (!texts.length) throw new Error(t("no_qr"));
+    return texts[0];
+  } finally { URL.revokeObjectURL(url); }
+}
+
+// A request's text (an OpenID4VP link, an id, or the request's JSON) put where it belongs and read.
+async function requestFromText(text) {
+  text = text.trim();
+  const json = text.startsWith("{");
+  document.getElementById("request-id").value = json ? "" : text;
+  document.getElementById("request-json").value = json ? text : "";
+  await readRequest();
+}
+
+// The camera, until a QR code is seen (then the request it carries is read) or the holder stops.
+let camera = null;
+async function scan() {
+  if (camera) { stopCamera(); return; }
+  const video = document.getElementById("camera");
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  camera = stream;
+  video.srcObject = stream; video.hidden = false;
+  await video.play();
+  document.getElementById("scan").textContent = t("scan_stop");
+  progress(t("scanning"), "scanning");
+  while (camera === stream) {
+    if (video.videoWidth) {
+      const texts = await qrTexts(video, video.videoWidth, video.videoHeight);
+      if (texts.length) { stopCamera(); await requestFromText(texts[0]); return; }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+function stopCamera() {
+  if (camera) camera.getTracks().forEach((track) => track.stop());
+  camera = null;
+  const video = document.getElementById("camera");
+  video.hidden = true; video.srcObject = null;
+  document.getElementById("scan").textContent = t("scan");
+}
+
 async function fetchCredentials() {
   const status = document.getElementById("credentials-status");
   try {
@@ -207,6 +289,16 @@ async function fetchCredentials() {
     await importOpenings(body.credentials);
     await refreshPaths();
   } catch (e) { status.textContent = e.message; status.dataset.error = "1"; }
+}
+
+// An openings file: the issuer's JSON (one opening, a list, or {"credentials": [...]}) or the
+// CLI's JSON Lines (one opening a line).
+function openingsOf(text) {
+  let parsed;
+  try { parsed = JSON.parse(text); } catch (_) {
+    return text.split("\n").map((l) => l.trim()).filter((l) => l).map((l) => JSON.parse(l));
+  }
+  return Array.isArray(parsed) ? parsed : parsed.credentials || [parsed];
 }
 
 async function importOpenings(openings) {
@@ -282,6 +374,34 @@ async function readRequest() {
   document.getElementById("consent").hidden = false;
   document.getElementById("progress").replaceChildren();
   document.body.dataset.request = "shown";
+  // While the holder reads the request, the worker readies the prover (the Groth16 key fetched
+  // or taken from the cache, checked and decoded; halo2's keys derived): consent then pays for
+  // the proof alone. Nothing about the holder is used or sent by this step.
+  prepared = prepare(request);
+  prepared.catch(() => {});
+}
+
+// Readies the module's prover for the request's shape and backend. Resolves to the pins the
+// proof must use (null for halo2); the time it took is kept for the benchmarks.
+let prepared = null;
+async function prepare(req) {
+  const started = performance.now();
+  let keys = null, binary, shape = null;
+  if (req.backend !== "halo2") {
+    const listed = await getJSON("/v1/keys");
+    ({ shape } = await must("shape", { request: req }));
+    const k = listed.shapes.find((s) => s.shape === shape);
+    if (!k) throw new Error(`no keys for shape ${shape}`);
+    binary = await provingKey(shape);
+    keys = { pk_sha256: k.pk_sha256, vk_sha256: k.vk_sha256 };
+  }
+  const answer = await wasmCall("prepare", { request: req, keys }, binary);
+  if (answer.unusable) {
+    if (shape && /pin/.test(answer.error)) await (await caches.open(KEY_CACHE)).delete(`/v1/keys/${shape}/pk`);
+    throw new Error(answer.error);
+  }
+  window.__preparedMs = performance.now() - started;
+  return keys;
 }
 
 // The OpenID4VP answer, posted to the verifier's response URI (direct_post).
@@ -320,26 +440,15 @@ async function consent() {
   try {
     if (!paths) await refreshPaths();
     const ledger = await getJSON("/v1/ledger");
-    let keys = null, binary, shape = null;
-    const halo2 = request.backend === "halo2";
-    if (!halo2) {
-      const listed = await getJSON("/v1/keys");
-      ({ shape } = await must("shape", { request }));
-      const k = listed.shapes.find((s) => s.shape === shape);
-      if (!k) throw new Error(`no keys for shape ${shape}`);
-      binary = await provingKey(shape);
-      keys = { pk_sha256: k.pk_sha256, vk_sha256: k.vk_sha256 };
-    }
+    progress(t("preparing"));
+    const keys = await (prepared || (prepared = prepare(request)));
     progress(t("proving"));
     const started = performance.now();
     const answer = await wasmCall("prove", {
       request, wallet: wallet.wallet, ledger_key: ledger.log_key, checkpoint: paths.checkpoint,
       paths: paths.paths, keys, seed: seed(),
-    }, binary);
-    if (answer.unusable) {
-      if (!halo2 && /pin/.test(answer.error)) await (await caches.open(KEY_CACHE)).delete(`/v1/keys/${shape}/pk`);
-      throw new Error(answer.error);
-    }
+    });
+    if (answer.unusable) throw new Error(answer.error);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     window.__provedMs = performance.now() - started;
     progress(t("proven_in", seconds), "proven");
@@ -355,6 +464,7 @@ async function consent() {
       progress(t("download_to_send"), "downloadable");
     }
   } catch (e) {
+    prepared = null; // a failed preparation is tried afresh next time
     progress(t("refused") + e.message, "failed");
   }
   document.body.dataset.done = "1";
@@ -373,9 +483,16 @@ async function initWalletPage() {
   document.getElementById("refresh").addEventListener("click", () => refreshPaths().catch((e) => { document.getElementById("credentials-status").textContent = e.message; }));
   document.getElementById("openings-file").addEventListener("change", async (ev) => {
     const f = ev.target.files[0]; if (!f) return;
-    const parsed = JSON.parse(await f.text());
-    await importOpenings(Array.isArray(parsed) ? parsed : parsed.credentials || [parsed]);
+    const status = document.getElementById("credentials-status");
+    try {
+      await importOpenings(openingsOf(await f.text()));
+    } catch (e) { status.textContent = e.message; status.dataset.error = "1"; }
   });
+  document.getElementById("request-file").addEventListener("change", async (ev) => {
+    const f = ev.target.files[0]; if (!f) return;
+    try { await requestFromText(await fileText(f)); } catch (e) { progress(t("refused") + e.message, "failed"); }
+  });
+  document.getElementById("scan").addEventListener("click", () => scan().catch((e) => { stopCamera(); progress(t("refused") + e.message, "failed"); }));
   document.getElementById("backup").addEventListener("click", () => {
     const blob = new Blob([localStorage.getItem(STORE_KEY)], { type: "application/json" });
     el("a", { href: URL.createObjectURL(blob), download: "dossier-wallet-backup.json" }).click();

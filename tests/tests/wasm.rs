@@ -373,23 +373,32 @@ fn the_webassembly_wallet_proves_what_the_native_verifier_accepts() {
     let mut foreign = input(&req);
     foreign["ledger_key"] = json!(stranger);
     let pk = pk_file.to_str().expect("utf-8");
+    let h2 = read_json(&h2_req);
     let cases = vec![
         json!({"name": "shape", "op": "shape", "input": {"request": req}}),
         json!({"name": "groth16", "op": "prove", "input": input(&req), "binary": pk}),
-        json!({"name": "halo2", "op": "prove", "input": input(&read_json(&h2_req))}),
+        json!({"name": "halo2 prepared", "op": "prepare", "input": {"request": h2}}),
+        json!({"name": "halo2", "op": "prove", "input": input(&h2)}),
+        json!({"name": "groth16 prepared", "op": "prepare",
+            "input": {"request": req, "keys": pins}, "binary": pk}),
+        json!({"name": "groth16, its prover warm", "op": "prove", "input": input(&req)}),
         json!({"name": "a proving key off its pin", "op": "prove", "input": wrong_pin, "binary": pk}),
+        json!({"name": "no key after a key off its pin", "op": "prove", "input": input(&req)}),
         json!({"name": "a checkpoint the wallet does not trust", "op": "prove", "input": foreign, "binary": pk}),
         json!({"name": "a query the wallet cannot answer", "op": "prove",
             "input": input(&read_json(&unanswerable)), "binary": pk}),
         json!({"name": "no seed", "op": "prove", "input": {"request": req}}),
+        json!({"name": "prepared with no pins", "op": "prepare", "input": {"request": req}, "binary": pk}),
     ];
     let answers = run_in_node(dir.path(), cases);
     assert_eq!(answers[0].1["shape"], shape);
+    assert_eq!(answers[2].1["backend"], "halo2", "{}", answers[2].1);
+    assert_eq!(answers[4].1["shape"], shape, "{}", answers[4].1);
     let keys = dossier_verifier::VerifierKeys::load(&g.params).expect("keys");
     let trust = dossier_core::checkpoint::Trust::key_only(&ledger_key);
     let schemas = dossier_core::schema::SchemaSet::builtin();
     let now = dossier_core::clock::now();
-    for (i, request) in [(1, &req), (2, &read_json(&h2_req))] {
+    for (i, request) in [(1, &req), (3, &h2), (5, &req)] {
         let (name, answer) = &answers[i];
         let presentation: dossier_core::presentation::Presentation =
             serde_json::from_value(answer["presentation"].clone())
@@ -401,11 +410,16 @@ fn the_webassembly_wallet_proves_what_the_native_verifier_accepts() {
                 .unwrap_or_else(|e| panic!("{name}: the native verifier refuses it: {e}"));
         assert_eq!(checked.verdict.revealed[0].value, 2015, "{name}");
     }
-    for (name, answer) in &answers[3..] {
+    for (name, answer) in &answers[6..] {
         assert_eq!(answer["unusable"], true, "{name}: {answer}");
     }
-    assert!(answers[3].1["error"].as_str().expect("e").contains("pin"));
-    assert!(answers[5].1["error"]
+    assert!(answers[6].1["error"].as_str().expect("e").contains("pin"));
+    // A key refused by its pin leaves no prover behind: the warm one is gone with it.
+    assert!(answers[7].1["error"]
+        .as_str()
+        .expect("e")
+        .contains("none is ready"));
+    assert!(answers[9].1["error"]
         .as_str()
         .expect("e")
         .contains("conditions"));

@@ -110,11 +110,13 @@ exports! {
     dossier_wallet_seal => WalletSeal,
     dossier_wallet_open => WalletOpen,
     dossier_wallet_import => WalletImport,
+    dossier_prepare => Prepare,
     dossier_prove => Prove,
     dossier_shape => Shape,
     dossier_openid4vp_parse => Openid4vpParse,
     dossier_openid4vp_open => Openid4vpOpen,
     dossier_openid4vp_answer => Openid4vpAnswer,
+    dossier_qr_read => QrRead,
 }
 
 /// No operating system: rand 0.8's hidden randomness is refused (the module takes every random

@@ -17,6 +17,7 @@
 
 mod ffi;
 pub mod openid4vp;
+pub mod qr;
 pub mod wallet;
 
 use base64::Engine;
@@ -124,6 +125,8 @@ pub enum Operation {
     WalletOpen,
     /// [`wallet::import`].
     WalletImport,
+    /// [`wallet::prepare`].
+    Prepare,
     /// [`wallet::prove`].
     Prove,
     /// [`wallet::shape`].
@@ -134,6 +137,8 @@ pub enum Operation {
     Openid4vpOpen,
     /// [`openid4vp::answer`].
     Openid4vpAnswer,
+    /// [`qr::read`].
+    QrRead,
 }
 
 /// Runs an operation on a framed input (JSON length, JSON, binary part): always a JSON object,
@@ -152,11 +157,13 @@ pub fn call(op: Operation, frame: &[u8]) -> Value {
         Operation::WalletSeal => parsed().and_then(|i| wallet::seal(&i)),
         Operation::WalletOpen => parsed().and_then(|i| wallet::open(&i)),
         Operation::WalletImport => parsed().and_then(|i| wallet::import(&i)),
+        Operation::Prepare => parsed().and_then(|i| wallet::prepare(&i, binary)),
         Operation::Prove => parsed().and_then(|i| wallet::prove(&i, binary)),
         Operation::Shape => parsed().and_then(|i| wallet::shape(&i)),
         Operation::Openid4vpParse => parsed().and_then(|i| openid4vp::parse(&i)),
         Operation::Openid4vpOpen => parsed().and_then(|i| openid4vp::open(&i)),
         Operation::Openid4vpAnswer => parsed().and_then(|i| openid4vp::answer(&i)),
+        Operation::QrRead => parsed().and_then(|i| qr::read(&i, binary)),
     };
     answer.unwrap_or_else(|e| unusable(&e))
 }

@@ -7,6 +7,7 @@ use dossier_core::checkpoint::Trust;
 use dossier_core::credential::{CredentialOpening, MembershipPath};
 use dossier_core::holder::HolderSecret;
 use dossier_core::presentation::{Backend, PresentationRequest};
+use dossier_core::query::Shape;
 use dossier_core::schema::SchemaSet;
 use dossier_core::sealed::{self, Contents, Sealed};
 use dossier_core::wallet::Wallet;
@@ -17,7 +18,20 @@ use rand_chacha::ChaCha20Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Mutex;
 use zeroize::Zeroizing;
+
+/// The Groth16 prover last readied in this module (its key checked against its pin and decoded,
+/// its matrices synthesised), kept warm for the proofs that follow: one at a time, since a page
+/// answers one request at a time and the module's memory never shrinks.
+static WARM: Mutex<Option<Warm>> = Mutex::new(None);
+
+struct Warm {
+    shape: Shape,
+    pk_sha256: String,
+    vk_sha256: String,
+    prover: ShapeProver,
+}
 
 /// `{"seed"}`: a new wallet document (a fresh secret, no credentials).
 pub fn create(input: &Value) -> Result<Value, Unusable> {
@@ -118,6 +132,76 @@ pub fn shape(input: &Value) -> Result<Value, Unusable> {
     Ok(json!({ "shape": shape.name(), "backend": request.backend.name() }))
 }
 
+/// What readying a prover takes, besides the Groth16 proving key (the binary part of the call).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrepareInput {
+    request: PresentationRequest,
+    /// For Groth16: the proving key's pin and the verifying key's.
+    #[serde(default)]
+    keys: Option<ProvingPins>,
+}
+
+/// `{"request", "keys"}` with the Groth16 proving key as the binary part: readies the prover for
+/// the request's shape and backend, so that `prove` pays for the proof alone — for Groth16 the
+/// key checked against its pin and decoded and the matrices synthesised (kept until another
+/// shape's key is readied), for halo2 the keys derived from the circuit (kept for the module's
+/// life). Answers `{"shape", "backend"}`. The page calls it while the holder reads the request.
+pub fn prepare(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
+    let p: PrepareInput =
+        serde_json::from_value(input.clone()).map_err(|e| Unusable::new("input", e))?;
+    let shape = p
+        .request
+        .query
+        .shape()
+        .map_err(|e| Unusable::new("request", e))?;
+    match p.request.backend {
+        Backend::Groth16 => {
+            let pins = p
+                .keys
+                .as_ref()
+                .ok_or_else(|| Unusable::new("keys", "a Groth16 proof needs its proving key"))?;
+            warm_groth16(shape, pins, key)?;
+        }
+        Backend::Halo2 => {
+            dossier_prover::prepare_halo2(shape).map_err(|e| Unusable::new("keys", e))?
+        }
+    }
+    Ok(json!({ "shape": shape.name(), "backend": p.request.backend.name() }))
+}
+
+/// Readies the Groth16 prover of `shape` from `key` (checked against `pins`); with no key, the
+/// prover already warm for that shape under the same pins.
+fn warm_groth16(shape: Shape, pins: &ProvingPins, key: &[u8]) -> Result<(), Unusable> {
+    let mut warm = WARM
+        .lock()
+        .map_err(|_| Unusable::new("keys", "the warm prover was lost"))?;
+    let ready = warm.as_ref().is_some_and(|w| {
+        w.shape == shape && w.pk_sha256 == pins.pk_sha256 && w.vk_sha256 == pins.vk_sha256
+    });
+    if key.is_empty() {
+        return if ready {
+            Ok(())
+        } else {
+            Err(Unusable::new(
+                "keys",
+                "no proving key was given and none is ready for this shape",
+            ))
+        };
+    }
+    // The slot is emptied first: a key that fails its pin leaves no prover behind.
+    *warm = None;
+    let prover = ShapeProver::from_pinned_key(shape, key, &pins.pk_sha256, &pins.vk_sha256)
+        .map_err(|e| Unusable::new("keys", e))?;
+    *warm = Some(Warm {
+        shape,
+        pk_sha256: pins.pk_sha256.clone(),
+        vk_sha256: pins.vk_sha256.clone(),
+        prover,
+    });
+    Ok(())
+}
+
 /// What a proof is made from, besides the Groth16 proving key (the binary part of the call).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,7 +237,7 @@ struct ProvingPins {
 }
 
 /// Proves `input`'s request from its wallet, with the Groth16 proving key `key` (empty for
-/// halo2): the credentials chosen by the CLI's own selection, against the checkpoint the
+/// halo2, or when [`prepare`] readied it): the credentials chosen by the CLI's own selection, against the checkpoint the
 /// ledger key signed. Answers `{"presentation"}`.
 pub fn prove(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
     let seed = seed_of(input)?;
@@ -217,9 +301,15 @@ pub fn prove(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
                 .keys
                 .as_ref()
                 .ok_or_else(|| Unusable::new("keys", "a Groth16 proof needs its proving key"))?;
-            let prover = ShapeProver::from_pinned_key(shape, key, &pins.pk_sha256, &pins.vk_sha256)
-                .map_err(|e| Unusable::new("keys", e))?;
-            statement.prove_groth16(&prover, &mut ChaCha20Rng::from_seed(seed))
+            warm_groth16(shape, pins, key)?;
+            let warm = WARM
+                .lock()
+                .map_err(|_| Unusable::new("keys", "the warm prover was lost"))?;
+            let prover = warm
+                .as_ref()
+                .map(|w| &w.prover)
+                .ok_or_else(|| Unusable::new("keys", "no proving key is ready"))?;
+            statement.prove_groth16(prover, &mut ChaCha20Rng::from_seed(seed))
         }
         Backend::Halo2 => statement.prove_halo2(Some(seed)),
     }
