@@ -43,7 +43,15 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$prefix/usr/bin/rust-lld"
 # Reproducible: no build path or home directory in the module; rand 0.10's getrandom has no
 # backend in a browser and none is needed (randomness comes from the page).
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-export RUSTFLAGS="--cfg getrandom_backend=\"unsupported\" --remap-path-prefix=$root=/dossier --remap-path-prefix=$registry=/registry --remap-path-prefix=$prefix=/toolchain"
+# Threads: WebAssembly's atomics and a shared memory the page creates (32 MiB to start, at most
+# 2 GiB), with what a new thread's instance needs exported: its stack pointer and the
+# thread-local block's size, alignment and initialiser (ffi.rs's `threads`, worker.mjs).
+threads="-C target-feature=+atomics,+bulk-memory,+mutable-globals"
+for arg in --shared-memory --import-memory --initial-memory=33554432 --max-memory=2147483648 \
+  --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__stack_pointer; do
+  threads="$threads -C link-arg=$arg"
+done
+export RUSTFLAGS="--cfg getrandom_backend=\"unsupported\" $threads --remap-path-prefix=$root=/dossier --remap-path-prefix=$registry=/registry --remap-path-prefix=$prefix=/toolchain"
 unset CARGO_BUILD_RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 "$prefix/usr/bin/cargo" build --quiet --locked -p dossier-wasm --profile wasm \
   --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort \

@@ -63,12 +63,16 @@ impl R1CSToQAP for Reduction {
             coset.fft_in_place(&mut v);
             v
         };
-        let mut ab = rows(0, true);
-        let b = rows(1, false);
-        ab.par_iter_mut().zip(&b).for_each(|(a, b)| *a *= b);
-        drop(b);
-        let c = rows(2, false);
-        ab.par_iter_mut().zip(&c).for_each(|(a, c)| *a -= c);
+        // The three transforms are independent: side by side (the browser's module runs
+        // arkworks' FFTs on one thread each).
+        let ((mut ab, b), c) = rayon::join(
+            || rayon::join(|| rows(0, true), || rows(1, false)),
+            || rows(2, false),
+        );
+        ab.par_iter_mut()
+            .zip(&b)
+            .zip(&c)
+            .for_each(|((a, b), c)| *a = *a * b - c);
         Ok(ab)
     }
 

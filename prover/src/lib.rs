@@ -12,6 +12,7 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
+use ark_groth16::r1cs_to_qap::R1CSToQAP;
 use ark_groth16::ProvingKey;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, SynthesisMode,
@@ -35,6 +36,7 @@ use dossier_core::statement::WitnessField;
 use dossier_params::{read_pinned, sha256_hex, Manifest, ManifestEntry};
 use rand::SeedableRng;
 
+mod assembly;
 pub mod round;
 use rayon::prelude::*;
 
@@ -560,16 +562,13 @@ impl R1cs {
             ));
         }
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-        Groth16::create_proof_with_reduction_and_matrices(
-            pk,
-            r,
-            s,
-            &self.matrices,
-            self.num_inputs as usize,
-            self.num_constraints as usize,
-            &full,
-        )
-        .map_err(|e| ProverError::Proving(e.to_string()))
+        let (inputs, constraints) = (self.num_inputs as usize, self.num_constraints as usize);
+        let h = <dossier_ceremony::qap::Reduction as R1CSToQAP>::witness_map_from_matrices::<
+            Fr,
+            ark_poly::GeneralEvaluationDomain<Fr>,
+        >(&self.matrices, inputs, constraints, &full)
+        .map_err(|e| ProverError::Proving(e.to_string()))?;
+        Ok(assembly::prove(pk, r, s, &h, &full, inputs))
     }
 }
 

@@ -521,6 +521,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/web/dossier.wasm", get(web::module))
         .route("/web/dossier-wasm.mjs", get(web::module_loader))
         .route("/web/worker.mjs", get(web::worker))
+        .route("/web/thread.mjs", get(web::thread))
         .route("/contexts/v1", get(web::context))
         .route("/web/snarkjs.min.js", get(web::snarkjs))
         .route("/v1/snarkjs", post(web::to_snarkjs))

@@ -42,10 +42,29 @@ const WALLET_JS: &str = include_str!("../web/wallet.js");
 const DOSSIER_WASM: &[u8] = include_bytes!("../web/dossier.wasm");
 const DOSSIER_WASM_JS: &str = include_str!("../web/dossier-wasm.mjs");
 const WORKER_JS: &str = include_str!("../web/worker.mjs");
+const THREAD_JS: &str = include_str!("../web/thread.mjs");
 
 /// Pages may load scripts from this service only, and connect back to it only.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 connect-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; base-uri 'none'; form-action 'none'";
+
+/// Cross-origin isolation: the pages share the module's memory with the Web Workers that are
+/// its threads (a `SharedArrayBuffer`), which a browser allows only to an isolated page. Every
+/// page and asset says so; nothing is loaded from another origin.
+const ISOLATED: [(header::HeaderName, &str); 3] = [
+    (
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+    (
+        header::HeaderName::from_static("cross-origin-embedder-policy"),
+        "require-corp",
+    ),
+    (
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    ),
+];
 
 fn page(html: &'static str) -> Response {
     (
@@ -55,6 +74,7 @@ fn page(html: &'static str) -> Response {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
+        ISOLATED,
         html,
     )
         .into_response()
@@ -96,6 +116,7 @@ fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {
             (header::CONTENT_TYPE, content_type),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
+        ISOLATED,
         body,
     )
         .into_response()
@@ -119,6 +140,11 @@ pub async fn context() -> Response {
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         header::HeaderValue::from_static("*"),
     );
+    // Any site's documents may name it.
+    r.headers_mut().insert(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        header::HeaderValue::from_static("cross-origin"),
+    );
     r
 }
 
@@ -135,6 +161,11 @@ pub async fn module_loader() -> Response {
 /// The Web Worker the pages run the module in, off the page's own thread.
 pub async fn worker() -> Response {
     asset("text/javascript; charset=utf-8", WORKER_JS)
+}
+
+/// The Web Worker each further thread of the module runs in.
+pub async fn thread() -> Response {
+    asset("text/javascript; charset=utf-8", THREAD_JS)
 }
 
 /// The pages' stylesheet.

@@ -5,12 +5,32 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// Instantiates the module from its bytes (an ArrayBuffer or typed array) or a fetch Response.
-export async function instantiate(source) {
-  const { instance } = source instanceof Response
-    ? await WebAssembly.instantiateStreaming(source, {})
-    : await WebAssembly.instantiate(source, {});
-  return instance.exports;
+// The module's memory: shared between its threads, made by the page (the module is built with
+// WebAssembly's atomics; wasm/build.sh fixes these limits, in 64 KiB pages: 32 MiB to 2 GiB).
+const MEMORY = { initial: 512, maximum: 32768, shared: true };
+
+// What a further thread's instance imports: the shared memory, and no power to start threads.
+export function threadImports(memory) {
+  return { env: { memory, dossier_spawn: () => { throw new Error("only the first thread starts threads"); } } };
+}
+
+// Instantiates the module from its bytes (an ArrayBuffer or typed array) or a fetch Response,
+// with rayon's pool of `threads` threads (the caller's included). Each further thread is handed
+// to `spawn({module, memory, builder, stack, tls})`, which starts it in a Web Worker
+// (/web/thread.mjs); with one thread, nothing is spawned.
+export async function instantiate(source, { threads = 1, spawn = null } = {}) {
+  const module = source instanceof Response
+    ? await WebAssembly.compileStreaming(source)
+    : await WebAssembly.compile(source);
+  const memory = new WebAssembly.Memory(MEMORY);
+  const imports = threadImports(memory);
+  if (spawn) imports.env.dossier_spawn = (builder, stack, tls) => spawn({ module, memory, builder, stack, tls });
+  const instance = await WebAssembly.instantiate(module, imports);
+  const exports = { ...instance.exports, memory };
+  if (exports.dossier_threads(spawn ? threads : 1, exports.__tls_size.value, exports.__tls_align.value) !== 0) {
+    throw new Error("the module's threads could not be started");
+  }
+  return exports;
 }
 
 // Calls `dossier_<op>` with `input` (an object, sent as JSON) and an optional binary part (a

@@ -179,6 +179,7 @@ function wasmCall(op, input, binary) {
     worker = new Worker("/web/worker.mjs", { type: "module" });
     worker.onmessage = (e) => {
       const p = pending.get(e.data.id); pending.delete(e.data.id);
+      if (e.data.threads) window.__wasmThreads = e.data.threads;
       if (p) e.data.error ? p.reject(new Error(e.data.error)) : p.resolve(e.data.result);
     };
     worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(e.message || "the worker failed")); pending.clear(); worker = null; };

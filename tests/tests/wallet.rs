@@ -320,8 +320,9 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
             ],
         );
         eprintln!(
-            "{backend}: in the browser, prover readied in {} ms, proof {} ms (first use {}); \
-             natively, same run {}",
+            "{backend}: in the browser ({} threads), prover readied in {} ms, proof {} ms \
+             (first use {}); natively, same run {}",
+            report["steps"][backend]["timing"]["threads"],
             report["steps"][backend]["timing"]["prepared_ms"],
             report["steps"][backend]["timing"]["proved_ms"],
             report["steps"][backend]["timing"]["first_use"],

@@ -128,3 +128,78 @@ fn no_hidden_randomness(_: &mut [u8]) -> Result<(), getrandom02::Error> {
 
 #[cfg(target_arch = "wasm32")]
 getrandom02::register_custom_getrandom!(no_hidden_randomness);
+
+/// Threads, when the module is built with WebAssembly's atomics (shared memory): the page's
+/// worker builds rayon's pool through `dossier_threads`, the calling thread one of its workers,
+/// and starts each further thread as a Web Worker of its own (the `dossier_spawn` import) that
+/// instantiates the module over the same memory, with the stack and thread-local block
+/// allocated here, and runs `dossier_thread_run`. arkworks' and halo2's parallel code then uses
+/// every thread the pool has.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+mod threads {
+    use std::alloc::Layout;
+
+    /// Each thread's stack (rayon's joins recurse; the main thread's is 1 MiB).
+    const STACK: usize = 2 << 20;
+
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        /// Starts a thread: a Web Worker that instantiates the module over this memory, sets
+        /// its stack pointer to `stack_top`, initialises its thread-local block at `tls` and
+        /// calls `dossier_thread_run(builder)`.
+        fn dossier_spawn(builder: usize, stack_top: usize, tls: usize);
+    }
+
+    /// Builds the pool of `threads` threads (the caller's included), once; the thread-local
+    /// block of a thread is `tls_size` bytes aligned to `tls_align` (the module's `__tls_size`
+    /// and `__tls_align`). Answers 0 when the pool is built, 1 when it already was or could
+    /// not be.
+    #[no_mangle]
+    pub extern "C" fn dossier_threads(threads: usize, tls_size: usize, tls_align: usize) -> u32 {
+        let Ok(tls) = Layout::from_size_align(tls_size.max(1), tls_align.max(1)) else {
+            return 1;
+        };
+        let Ok(stack) = Layout::from_size_align(STACK, 16) else {
+            return 1;
+        };
+        let built = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.clamp(1, 16))
+            .use_current_thread()
+            .spawn_handler(move |thread| {
+                // Never freed: a thread lives as long as the module.
+                // SAFETY: both layouts have a non-zero size.
+                let (stack_base, tls_block) =
+                    unsafe { (std::alloc::alloc(stack), std::alloc::alloc_zeroed(tls)) };
+                if stack_base.is_null() || tls_block.is_null() {
+                    return Err(std::io::Error::from(std::io::ErrorKind::OutOfMemory));
+                }
+                let builder = Box::into_raw(Box::new(thread)) as usize;
+                // SAFETY: the page's import only posts these addresses to a new worker.
+                unsafe { dossier_spawn(builder, stack_base as usize + STACK, tls_block as usize) };
+                Ok(())
+            })
+            // Not `build_global`, which waits until every thread has started: a browser starts
+            // a worker's workers only once that worker's own event loop runs again. Building
+            // takes over this thread as the pool's first (rayon's `use_current_thread`), so the
+            // provers' parallel code runs on this pool; the pool lives as long as the module.
+            .build();
+        match built {
+            Ok(pool) => u32::from(POOL.set(pool).is_err()),
+            Err(_) => 1,
+        }
+    }
+
+    /// The module's pool, once built.
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+
+    /// A new thread's life: runs its share of the pool until the module goes away.
+    ///
+    /// # Safety
+    /// `builder` must be an address `dossier_spawn` was given, used once.
+    #[no_mangle]
+    pub unsafe extern "C" fn dossier_thread_run(builder: usize) {
+        // SAFETY: the caller passes the boxed `ThreadBuilder` the spawn handler made, once.
+        let thread = unsafe { Box::from_raw(builder as *mut rayon::ThreadBuilder) };
+        thread.run();
+    }
+}
