@@ -26,6 +26,19 @@ fn s(p: &std::path::Path) -> &str {
     p.to_str().expect("utf-8")
 }
 
+/// The holder's openings as the service lists them, one JSON document each (a JSON Lines file's
+/// lines).
+fn openings_of(server: &Server, holder_token: &str) -> Vec<String> {
+    let (status, mine) = server.call("GET", "/v1/holder/credentials", Some(holder_token), None);
+    assert_eq!(status, 200, "{mine}");
+    mine["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .map(Value::to_string)
+        .collect()
+}
+
 /// A QR code of `text`, drawn as SVG (as a verifier would print or show it).
 fn qr_svg(text: &str) -> String {
     qrcode::QrCode::new(text.as_bytes())
@@ -210,16 +223,8 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
     );
     // Another device: the holder's openings as the issuer hands them out (JSON Lines), a
     // request as a picture of its QR code and another as the camera sees it.
-    let (status, mine) = server.call("GET", "/v1/holder/credentials", Some(&holder_token), None);
-    assert_eq!(status, 200, "{mine}");
     let openings = d.join("openings-all.jsonl");
-    let lines: Vec<String> = mine["credentials"]
-        .as_array()
-        .expect("credentials")
-        .iter()
-        .map(Value::to_string)
-        .collect();
-    std::fs::write(&openings, lines.join("\n")).expect("write");
+    std::fs::write(&openings, openings_of(&server, &holder_token).join("\n")).expect("write");
     let (r_picture, camera) = (d.join("request.svg"), d.join("camera.y4m"));
     std::fs::write(
         &r_picture,
@@ -272,14 +277,7 @@ fn a_civil_servant_answers_requests_from_the_browser_wallet() {
     let report: Value = serde_json::from_str(&report).expect("report");
     // The same holder proves the same statement natively, in the same run: the figures
     // BENCHMARKS.md sets beside the browser's.
-    let (status, mine) = server.call("GET", "/v1/holder/credentials", Some(&holder_token), None);
-    assert_eq!(status, 200, "{mine}");
-    let lines: Vec<String> = mine["credentials"]
-        .as_array()
-        .expect("credentials")
-        .iter()
-        .map(Value::to_string)
-        .collect();
+    let lines = openings_of(&server, &holder_token);
     assert_eq!(lines.len(), 5, "the revoked degree is no longer listed");
     let openings = d.join("openings.jsonl");
     std::fs::write(&openings, lines.join("\n")).expect("write");

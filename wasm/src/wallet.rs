@@ -157,11 +157,7 @@ pub fn prepare(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
         .map_err(|e| Unusable::new("request", e))?;
     match p.request.backend {
         Backend::Groth16 => {
-            let pins = p
-                .keys
-                .as_ref()
-                .ok_or_else(|| Unusable::new("keys", "a Groth16 proof needs its proving key"))?;
-            warm_groth16(shape, pins, key)?;
+            warm_groth16(shape, ProvingPins::required(p.keys.as_ref())?, key)?;
         }
         Backend::Halo2 => {
             dossier_prover::prepare_halo2(shape).map_err(|e| Unusable::new("keys", e))?
@@ -236,6 +232,13 @@ struct ProvingPins {
     vk_sha256: String,
 }
 
+impl ProvingPins {
+    /// The pins a Groth16 proof cannot be made without.
+    fn required(keys: Option<&ProvingPins>) -> Result<&ProvingPins, Unusable> {
+        keys.ok_or_else(|| Unusable::new("keys", "a Groth16 proof needs its proving key"))
+    }
+}
+
 /// Proves `input`'s request from its wallet, with the Groth16 proving key `key` (empty for
 /// halo2, or when [`prepare`] readied it): the credentials chosen by the CLI's own selection, against the checkpoint the
 /// ledger key signed. Answers `{"presentation"}`.
@@ -297,11 +300,7 @@ pub fn prove(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
     };
     let presentation = match request.backend {
         Backend::Groth16 => {
-            let pins = p
-                .keys
-                .as_ref()
-                .ok_or_else(|| Unusable::new("keys", "a Groth16 proof needs its proving key"))?;
-            warm_groth16(shape, pins, key)?;
+            warm_groth16(shape, ProvingPins::required(p.keys.as_ref())?, key)?;
             let warm = WARM
                 .lock()
                 .map_err(|_| Unusable::new("keys", "the warm prover was lost"))?;
