@@ -9,7 +9,7 @@
 use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
 use ark_ec::scalar_mul::variable_base::VariableBaseMSM;
 use ark_ec::CurveGroup;
-use ark_ff::PrimeField;
+use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, ProvingKey};
 
 type BigInt = <Fr as PrimeField>::BigInt;
@@ -31,42 +31,28 @@ pub fn prove(
 
     // Five MSMs, independent of each other: rayon runs them side by side (and `msm` splits
     // the large ones in the browser's module), so every thread has work until the last ends.
-    let ((h_acc, l_acc), (a, (b_g1, b))) = rayon::join(
-        || {
-            rayon::join(
-                || msm::<G1Projective>(&pk.h_query, &h),
-                || msm::<G1Projective>(&pk.l_query, witness),
-            )
-        },
-        || {
-            rayon::join(
-                || combination(pk.delta_g1 * r, &pk.a_query, pk.vk.alpha_g1, &assignment),
-                || {
-                    rayon::join(
-                        || {
-                            if r == Fr::from(0u64) {
-                                G1Projective::default()
-                            } else {
-                                combination(
-                                    pk.delta_g1 * s,
-                                    &pk.b_g1_query,
-                                    pk.beta_g1,
-                                    &assignment,
-                                )
-                            }
-                        },
-                        || {
-                            combination::<G2Projective>(
-                                pk.vk.delta_g2 * s,
-                                &pk.b_g2_query,
-                                pk.vk.beta_g2,
-                                &assignment,
-                            )
-                        },
-                    )
-                },
-            )
-        },
+    let h_acc = || msm::<G1Projective>(&pk.h_query, &h);
+    let l_acc = || msm::<G1Projective>(&pk.l_query, witness);
+    let a = || combination(pk.delta_g1 * r, &pk.a_query, pk.vk.alpha_g1, &assignment);
+    // As ark-groth16: with r = 0, B in G1 is not needed (C takes r times it).
+    let b_g1 = || {
+        if r.is_zero() {
+            G1Projective::zero()
+        } else {
+            combination(pk.delta_g1 * s, &pk.b_g1_query, pk.beta_g1, &assignment)
+        }
+    };
+    let b = || {
+        combination(
+            pk.vk.delta_g2 * s,
+            &pk.b_g2_query,
+            pk.vk.beta_g2,
+            &assignment,
+        )
+    };
+    let ((h_acc, l_acc), (a, (b_g1, b))): ((G1Projective, _), (_, (_, G2Projective))) = rayon::join(
+        || rayon::join(h_acc, l_acc),
+        || rayon::join(a, || rayon::join(b_g1, b)),
     );
     let c = a * s + b_g1 * r - pk.delta_g1 * (r * s) + l_acc + h_acc;
     Proof {

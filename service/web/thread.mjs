@@ -9,6 +9,5 @@ self.onmessage = async ({ data: { module, memory, builder, stack, tls } }) => {
   const x = instance.exports;
   x.__stack_pointer.value = stack;
   x.__wasm_init_tls(tls);
-  self.postMessage("running");
   x.dossier_thread_run(builder); // returns only when the pool ends
 };

@@ -444,11 +444,10 @@ async function consent() {
     const keys = await (prepared || (prepared = prepare(request)));
     progress(t("proving"));
     const started = performance.now();
-    const answer = await wasmCall("prove", {
+    const answer = await must("prove", {
       request, wallet: wallet.wallet, ledger_key: ledger.log_key, checkpoint: paths.checkpoint,
       paths: paths.paths, keys, seed: seed(),
     });
-    if (answer.unusable) throw new Error(answer.error);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     window.__provedMs = performance.now() - started;
     progress(t("proven_in", seconds), "proven");

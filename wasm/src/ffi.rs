@@ -133,8 +133,9 @@ getrandom02::register_custom_getrandom!(no_hidden_randomness);
 /// worker builds rayon's pool through `dossier_threads`, the calling thread one of its workers,
 /// and starts each further thread as a Web Worker of its own (the `dossier_spawn` import) that
 /// instantiates the module over the same memory, with the stack and thread-local block
-/// allocated here, and runs `dossier_thread_run`. arkworks' and halo2's parallel code then uses
-/// every thread the pool has.
+/// allocated here, and runs `dossier_thread_run`. halo2's parallel code and the Groth16
+/// prover's assembly (`dossier_prover`) then use every thread the pool has; arkworks itself
+/// stays serial in the module.
 #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
 mod threads {
     use std::alloc::Layout;

@@ -27,9 +27,8 @@ use zeroize::Zeroizing;
 static WARM: Mutex<Option<Warm>> = Mutex::new(None);
 
 struct Warm {
-    shape: Shape,
+    /// The pin its key was checked against (its shape and verifying key's pin are the prover's).
     pk_sha256: String,
-    vk_sha256: String,
     prover: ShapeProver,
 }
 
@@ -157,7 +156,7 @@ pub fn prepare(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
         .map_err(|e| Unusable::new("request", e))?;
     match p.request.backend {
         Backend::Groth16 => {
-            warm_groth16(shape, ProvingPins::required(p.keys.as_ref())?, key)?;
+            with_warm_groth16(shape, ProvingPins::required(p.keys.as_ref())?, key, |_| ())?;
         }
         Backend::Halo2 => {
             dossier_prover::prepare_halo2(shape).map_err(|e| Unusable::new("keys", e))?
@@ -166,36 +165,40 @@ pub fn prepare(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
     Ok(json!({ "shape": shape.name(), "backend": p.request.backend.name() }))
 }
 
-/// Readies the Groth16 prover of `shape` from `key` (checked against `pins`); with no key, the
-/// prover already warm for that shape under the same pins.
-fn warm_groth16(shape: Shape, pins: &ProvingPins, key: &[u8]) -> Result<(), Unusable> {
+/// Runs `f` on the Groth16 prover of `shape`, readied from `key` (checked against `pins`) and
+/// kept warm; with no key, on the prover already warm for that shape under the same pins.
+fn with_warm_groth16<T>(
+    shape: Shape,
+    pins: &ProvingPins,
+    key: &[u8],
+    f: impl FnOnce(&ShapeProver) -> T,
+) -> Result<T, Unusable> {
     let mut warm = WARM
         .lock()
         .map_err(|_| Unusable::new("keys", "the warm prover was lost"))?;
-    let ready = warm.as_ref().is_some_and(|w| {
-        w.shape == shape && w.pk_sha256 == pins.pk_sha256 && w.vk_sha256 == pins.vk_sha256
-    });
-    if key.is_empty() {
-        return if ready {
-            Ok(())
-        } else {
-            Err(Unusable::new(
-                "keys",
-                "no proving key was given and none is ready for this shape",
-            ))
-        };
+    if !key.is_empty() {
+        // The slot is emptied first: a key that fails its pin leaves no prover behind.
+        *warm = None;
+        let prover = ShapeProver::from_pinned_key(shape, key, &pins.pk_sha256, &pins.vk_sha256)
+            .map_err(|e| Unusable::new("keys", e))?;
+        *warm = Some(Warm {
+            pk_sha256: pins.pk_sha256.clone(),
+            prover,
+        });
     }
-    // The slot is emptied first: a key that fails its pin leaves no prover behind.
-    *warm = None;
-    let prover = ShapeProver::from_pinned_key(shape, key, &pins.pk_sha256, &pins.vk_sha256)
-        .map_err(|e| Unusable::new("keys", e))?;
-    *warm = Some(Warm {
-        shape,
-        pk_sha256: pins.pk_sha256.clone(),
-        vk_sha256: pins.vk_sha256.clone(),
-        prover,
-    });
-    Ok(())
+    match warm.as_ref() {
+        Some(w)
+            if w.prover.shape == shape
+                && w.pk_sha256 == pins.pk_sha256
+                && w.prover.vk_sha256 == pins.vk_sha256 =>
+        {
+            Ok(f(&w.prover))
+        }
+        _ => Err(Unusable::new(
+            "keys",
+            "no proving key was given and none is ready for this shape",
+        )),
+    }
 }
 
 /// What a proof is made from, besides the Groth16 proving key (the binary part of the call).
@@ -300,15 +303,10 @@ pub fn prove(input: &Value, key: &[u8]) -> Result<Value, Unusable> {
     };
     let presentation = match request.backend {
         Backend::Groth16 => {
-            warm_groth16(shape, ProvingPins::required(p.keys.as_ref())?, key)?;
-            let warm = WARM
-                .lock()
-                .map_err(|_| Unusable::new("keys", "the warm prover was lost"))?;
-            let prover = warm
-                .as_ref()
-                .map(|w| &w.prover)
-                .ok_or_else(|| Unusable::new("keys", "no proving key is ready"))?;
-            statement.prove_groth16(prover, &mut ChaCha20Rng::from_seed(seed))
+            let pins = ProvingPins::required(p.keys.as_ref())?;
+            with_warm_groth16(shape, pins, key, |prover| {
+                statement.prove_groth16(prover, &mut ChaCha20Rng::from_seed(seed))
+            })?
         }
         Backend::Halo2 => statement.prove_halo2(Some(seed)),
     }
