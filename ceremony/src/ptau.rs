@@ -117,10 +117,19 @@ impl<'a> Sections<'a> {
 
 /// Writes a container.
 pub fn write_container(magic: &[u8; 4], sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    write_container_version(magic, 1, sections)
+}
+
+/// [`write_container`] with another format version (circom's `.wtns` is version 2).
+pub fn write_container_version(
+    magic: &[u8; 4],
+    version: u32,
+    sections: &[(u32, Vec<u8>)],
+) -> Vec<u8> {
     let total: usize = sections.iter().map(|(_, s)| s.len() + 12).sum();
     let mut out = Vec::with_capacity(12 + total);
     out.extend(magic);
-    out.extend(1u32.to_le_bytes());
+    out.extend(version.to_le_bytes());
     out.extend((sections.len() as u32).to_le_bytes());
     for (id, body) in sections {
         out.extend(id.to_le_bytes());

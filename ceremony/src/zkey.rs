@@ -65,6 +65,19 @@ pub fn circom_r1cs(circuit: &Circuit<'_>) -> Vec<u8> {
     ptau::write_container(b"r1cs", &[(1, header), (2, constraints), (3, labels)])
 }
 
+/// circom's `.wtns` (version 2) of a full assignment: the constant one, the public inputs, then
+/// the witness, in the wire order of [`circom_r1cs`], each canonical little-endian. For `snarkjs
+/// wtns check <shape>.r1cs` and `snarkjs groth16 prove <shape>.zkey`. It holds the prover's
+/// secrets: whoever writes it keeps it private.
+pub fn circom_wtns(full: &[Fr]) -> Vec<u8> {
+    let mut header = Vec::with_capacity(40);
+    header.extend(32u32.to_le_bytes());
+    header.extend(le(&Fr::MODULUS));
+    header.extend((full.len() as u32).to_le_bytes());
+    let values: Vec<u8> = full.iter().flat_map(fr_le).collect();
+    ptau::write_container_version(b"wtns", 2, &[(1, header), (2, values)])
+}
+
 /// Section 4 for a circuit: every A and B entry as `(matrix, row, variable, value)`, the
 /// value times `R^2` as snarkjs's prover expects it, then one A entry per instance variable
 /// (its copy row).
@@ -330,4 +343,34 @@ pub fn check_name(name: &str) -> Result<(), CeremonyError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_witness_file_is_circoms_layout() {
+        let full = [Fr::from(1u64), Fr::from(0u64), -Fr::from(1u64)];
+        let bytes = circom_wtns(&full);
+        assert_eq!(&bytes[..4], b"wtns");
+        assert_eq!(bytes[4..8], 2u32.to_le_bytes(), "version 2");
+        assert_eq!(bytes[8..12], 2u32.to_le_bytes(), "two sections");
+        // Section 1: id, length 40, n8 = 32, the prime, the count.
+        assert_eq!(bytes[12..16], 1u32.to_le_bytes());
+        assert_eq!(bytes[16..24], 40u64.to_le_bytes());
+        assert_eq!(bytes[24..28], 32u32.to_le_bytes());
+        assert_eq!(bytes[28..60], le(&Fr::MODULUS)[..]);
+        assert_eq!(bytes[60..64], 3u32.to_le_bytes());
+        // Section 2: the values, canonical (p - 1 is the modulus minus one, not Montgomery).
+        assert_eq!(bytes[64..68], 2u32.to_le_bytes());
+        assert_eq!(bytes[68..76], 96u64.to_le_bytes());
+        let values = &bytes[76..];
+        assert_eq!(values.len(), 96);
+        assert_eq!(values[0], 1);
+        assert!(values[1..64].iter().all(|b| *b == 0));
+        let mut p_minus_one = le(&Fr::MODULUS);
+        p_minus_one[0] -= 1;
+        assert_eq!(&values[64..], &p_minus_one[..]);
+    }
 }

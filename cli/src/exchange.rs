@@ -70,7 +70,14 @@ pub fn prove(
         present::read_json(&args.request)?;
     request.check_stated()?;
     let wallet = wallet_path(home, &args.wallet);
-    let (p, timings) = present::prove(home, params, &wallet, &request, schemas)?;
+    let (p, timings) = present::prove(
+        home,
+        params,
+        &wallet,
+        &request,
+        schemas,
+        args.witness_out.as_deref(),
+    )?;
     let secs = timings.prove_ms / 1e3;
     let text = serde_json::to_string_pretty(&p).map_err(|e| CliError::Input(e.to_string()))?;
     home::write_atomic(&args.out, text.as_bytes(), 0o644, true)?;
@@ -423,9 +430,16 @@ fn export_solidity(
         0o644,
         true,
     )?;
-    for (shape, key) in &keys.keys {
-        let name = format!("{}.sol", solidity::verifier_name(shape));
-        let source = solidity::verifier_source(shape, &key.pvk.vk, &key.vk_sha256);
+    for (name, key) in &keys.keys {
+        // The manifest's statement keys are shipped shapes (their keys were made for them).
+        let Some(shape) = dossier_core::query::SHAPES
+            .iter()
+            .find(|s| s.name() == *name)
+        else {
+            continue;
+        };
+        let name = format!("{}.sol", solidity::verifier_name(name));
+        let source = solidity::verifier_source(*shape, &key.pvk.vk, &key.vk_sha256);
         home::write_atomic(&dir.join(&name), source.as_bytes(), 0o644, true)?;
         written.push(name);
     }

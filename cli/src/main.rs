@@ -578,6 +578,11 @@ struct ProveArgs {
     /// Where to write the presentation.
     #[arg(long)]
     out: PathBuf,
+    /// Also write the proof's full witness as a circom `.wtns` file (Groth16), for `snarkjs wtns
+    /// check <shape>.r1cs` or `snarkjs groth16 prove <shape>.zkey` (files of `dossier
+    /// ceremony`). It holds your secret and credentials: written readable by you only.
+    #[arg(long, value_name = "FILE")]
+    witness_out: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -195,7 +195,7 @@ pub fn respond(
         );
         return Ok(0);
     }
-    let (p, timings) = present::prove(home, params, args.wallet, &opened.request, schemas)?;
+    let (p, timings) = present::prove(home, params, args.wallet, &opened.request, schemas, None)?;
     let vp = dossier_core::envelope::presentation_to_vp(&p, &args.context)?;
     let token = openid4vp::vp_token(&opened.request, &vp).to_string();
     post_answer(&opened, &[("vp_token", &token), ("state", &opened.state)])?;

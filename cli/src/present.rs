@@ -47,6 +47,9 @@ pub struct Timings {
     pub keys_ms: f64,
     /// The proof.
     pub prove_ms: f64,
+    /// The backend of a Groth16 proof's G1 MSMs (`halo2curves-asm` or `arkworks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub g1_msm: Option<&'static str>,
 }
 
 fn ms_since(t: std::time::Instant) -> f64 {
@@ -54,14 +57,21 @@ fn ms_since(t: std::time::Instant) -> f64 {
 }
 
 /// Proves a request from a wallet against this home's store; returns the presentation and where
-/// the time went.
+/// the time went. With `witness_out` (Groth16 only), the proof's full assignment is also written
+/// there as circom's `.wtns`, readable by its owner only: it holds the secret and credentials.
 pub fn prove(
     home: &Home,
     params: &Path,
     wallet_path: &Path,
     request: &PresentationRequest,
     schemas: &SchemaSet,
+    witness_out: Option<&Path>,
 ) -> Result<(Presentation, Timings), CliError> {
+    if witness_out.is_some() && request.backend != dossier_core::presentation::Backend::Groth16 {
+        return Err(CliError::Input(
+            "--witness-out: a circom witness is written for Groth16 requests only".into(),
+        ));
+    }
     let mut timings = Timings::default();
     let t = std::time::Instant::now();
     let wallet = Wallet::open(wallet_path)?;
@@ -85,14 +95,24 @@ pub fn prove(
     let provers = Provers::new(params);
     provers.prepare(request.backend, shape)?;
     timings.keys_ms = ms_since(t);
-    let t = std::time::Instant::now();
-    let presentation = provers.prove(&Statement {
+    if request.backend == dossier_core::presentation::Backend::Groth16 {
+        timings.g1_msm = Some(provers.groth16(shape)?.msm_backend().name());
+    }
+    let statement = Statement {
         request,
         query: &query,
         secret: wallet.secret(),
         offered: &offered,
         checkpoint: &note,
-    })?;
+    };
+    if let Some(path) = witness_out {
+        let prover = provers.groth16(shape)?;
+        let full = statement.groth16_assignment(&prover)?;
+        let wtns = dossier_ceremony::zkey::circom_wtns(&full);
+        dossier_store::home::write_atomic(path, &wtns, 0o600, true)?;
+    }
+    let t = std::time::Instant::now();
+    let presentation = provers.prove(&statement)?;
     timings.prove_ms = ms_since(t);
     Ok((presentation, timings))
 }

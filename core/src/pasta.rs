@@ -20,31 +20,31 @@ pub use pasta_curves::pallas::Base as Fp;
 
 /// The permutation's constants, from zcash's (as `halo2_poseidon` publishes them), rearranged
 /// once for the partial rounds' sparse form (see [`sparse_form`]).
-struct Constants {
+struct Constants<F> {
     /// The MDS matrix.
-    mds: [[Fp; 3]; 3],
+    mds: [[F; 3]; 3],
     /// The first four full rounds' constants.
-    first: [[Fp; 3]; 4],
+    first: [[F; 3]; 4],
     /// The partial rounds in their sparse form.
-    partial: Vec<PartialRound>,
+    partial: Vec<PartialRound<F>>,
     /// The 2x2 block the partial rounds leave to apply to the last two words.
-    hat: [[Fp; 2]; 2],
+    hat: [[F; 2]; 2],
     /// The last four full rounds' constants (the first carrying the partial rounds' folded
     /// constants).
-    last: [[Fp; 3]; 4],
+    last: [[F; 3]; 4],
 }
 
 /// A partial round: the constant added to the S-box word, then the round's sparse matrix (its
 /// top row `a00`, `a01`, and `v` below it in the first column; the identity elsewhere).
-struct PartialRound {
-    constant: Fp,
-    a00: Fp,
-    a01: [Fp; 2],
-    v: [Fp; 2],
+struct PartialRound<F> {
+    constant: F,
+    a00: F,
+    a01: [F; 2],
+    v: [F; 2],
 }
 
-fn constants() -> &'static Constants {
-    static CONSTANTS: OnceLock<Constants> = OnceLock::new();
+fn constants() -> &'static Constants<Fp> {
+    static CONSTANTS: OnceLock<Constants<Fp>> = OnceLock::new();
     CONSTANTS.get_or_init(|| {
         let (rounds, mds, _) = <P128Pow5T3 as Spec<Fp, 3, 2>>::constants();
         sparse_form(&rounds, mds)
@@ -77,7 +77,7 @@ fn mat2_mul(a: &[[Fp; 2]; 2], b: &[[Fp; 2]; 2]) -> [[Fp; 2]; 2] {
 ///    constant to word 0: it is deferred into the next round's matrix (`M M'`, factored again),
 ///    and the last partial round's is applied once at the end. Each partial round then costs
 ///    the sparse `M''` (five multiplications) instead of `M` (nine).
-fn sparse_form(rounds: &[[Fp; 3]], m: [[Fp; 3]; 3]) -> Constants {
+fn sparse_form(rounds: &[[Fp; 3]], m: [[Fp; 3]; 3]) -> Constants<Fp> {
     let half = FULL_ROUNDS / 2;
     let mut first = [[Fp::ZERO; 3]; 4];
     first.copy_from_slice(&rounds[..half]);
@@ -128,15 +128,28 @@ fn sparse_form(rounds: &[[Fp; 3]], m: [[Fp; 3]; 3]) -> Constants {
 const FULL_ROUNDS: usize = 8;
 const PARTIAL_ROUNDS: usize = 56;
 
+/// What the permutation needs of a representation of the Pallas base field (two crates give
+/// one, on different versions of `ff`).
+trait Arithmetic: Copy + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {
+    fn squared(self) -> Self;
+}
+
+impl Arithmetic for Fp {
+    #[inline(always)]
+    fn squared(self) -> Self {
+        self.square()
+    }
+}
+
 /// `x^5` with two squarings and a multiplication.
 #[inline(always)]
-fn sbox(x: Fp) -> Fp {
-    let x2 = x.square();
-    x2.square() * x
+fn sbox<F: Arithmetic>(x: F) -> F {
+    let x2 = x.squared();
+    x2.squared() * x
 }
 
 #[inline(always)]
-fn mds(m: &[[Fp; 3]; 3], s: [Fp; 3]) -> [Fp; 3] {
+fn mds<F: Arithmetic>(m: &[[F; 3]; 3], s: [F; 3]) -> [F; 3] {
     [
         m[0][0] * s[0] + m[0][1] * s[1] + m[0][2] * s[2],
         m[1][0] * s[0] + m[1][1] * s[1] + m[1][2] * s[2],
@@ -148,8 +161,20 @@ fn mds(m: &[[Fp; 3]; 3], s: [Fp; 3]) -> [Fp; 3] {
 /// `halo2_poseidon`'s (checked against it on random states and against zcash's vectors), with
 /// the partial rounds in their sparse form ([`sparse_form`]), the constants read once, and
 /// `x^5` by two squarings: issuance hashes every credential's twin commitment and tree nodes.
+///
+/// On x86-64 processors with ADX and BMI2 the arithmetic runs on `halo2curves`' Pallas base
+/// field, the same field with assembly multiplication ([`fast`]); elsewhere on `pasta_curves`'.
 pub fn permute(state: &mut [Fp; 3]) {
-    let c = constants();
+    #[cfg(target_arch = "x86_64")]
+    if fast::available() {
+        return fast::permute(state);
+    }
+    permute_with(constants(), state);
+}
+
+/// The permutation over any representation of the Pallas base field.
+#[inline(always)]
+fn permute_with<F: Arithmetic>(c: &Constants<F>, state: &mut [F; 3]) {
     let mut s = *state;
     for rc in &c.first {
         s = mds(
@@ -178,6 +203,75 @@ pub fn permute(state: &mut [Fp; 3]) {
         );
     }
     *state = s;
+}
+
+/// The permutation on `halo2curves`' Pallas base field (assembly multiplication). Values cross
+/// over by their canonical bytes, both ways; the constants once.
+#[cfg(target_arch = "x86_64")]
+mod fast {
+    use super::{constants, permute_with, Arithmetic, Constants, Fp, PartialRound};
+    use halo2curves::pasta::Fp as AsmFp;
+    use std::sync::OnceLock;
+
+    impl Arithmetic for AsmFp {
+        #[inline(always)]
+        fn squared(self) -> Self {
+            halo2curves::ff::Field::square(&self)
+        }
+    }
+
+    /// Whether this CPU has the instructions `halo2curves`' assembly uses.
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("adx") && std::arch::is_x86_feature_detected!("bmi2")
+    }
+
+    pub(super) fn to_asm(x: &Fp) -> AsmFp {
+        use halo2curves::ff::PrimeField;
+        let mut repr = <AsmFp as PrimeField>::Repr::default();
+        repr.as_mut()
+            .copy_from_slice(ff::PrimeField::to_repr(x).as_ref());
+        // The same modulus: a canonical value of one is canonical in the other.
+        Option::from(AsmFp::from_repr(repr)).unwrap_or_default()
+    }
+
+    pub(super) fn from_asm(x: &AsmFp) -> Fp {
+        use ff::PrimeField;
+        let mut repr = <Fp as PrimeField>::Repr::default();
+        repr.as_mut()
+            .copy_from_slice(halo2curves::ff::PrimeField::to_repr(x).as_ref());
+        Option::from(Fp::from_repr(repr)).unwrap_or_default()
+    }
+
+    fn constants_asm() -> &'static Constants<AsmFp> {
+        static CONSTANTS: OnceLock<Constants<AsmFp>> = OnceLock::new();
+        CONSTANTS.get_or_init(|| {
+            let c = constants();
+            let row = |r: &[Fp; 3]| r.each_ref().map(to_asm);
+            let pair = |r: &[Fp; 2]| r.each_ref().map(to_asm);
+            Constants {
+                mds: c.mds.each_ref().map(row),
+                first: c.first.each_ref().map(row),
+                partial: c
+                    .partial
+                    .iter()
+                    .map(|p| PartialRound {
+                        constant: to_asm(&p.constant),
+                        a00: to_asm(&p.a00),
+                        a01: pair(&p.a01),
+                        v: pair(&p.v),
+                    })
+                    .collect(),
+                hat: c.hat.each_ref().map(pair),
+                last: c.last.each_ref().map(row),
+            }
+        })
+    }
+
+    pub fn permute(state: &mut [Fp; 3]) {
+        let mut s = state.each_ref().map(to_asm);
+        permute_with(constants_asm(), &mut s);
+        *state = s.each_ref().map(from_asm);
+    }
 }
 
 /// Poseidon of `L >= 1` elements in zcash's constant-length domain (`ConstantLength<L>`: the
@@ -381,12 +475,54 @@ mod tests {
             let mut state = three(&v["initial_state"]);
             permute(&mut state);
             assert_eq!(state, three(&v["final_state"]));
+            // The portable arithmetic too, whichever `permute` chose on this CPU.
+            let mut portable = three(&v["initial_state"]);
+            permute_with(constants(), &mut portable);
+            assert_eq!(portable, three(&v["final_state"]));
         }
         assert_eq!(list("hash").len(), 11);
         for v in list("hash") {
             let input = &v["input"];
             let message = [0, 1].map(|i| element(input[i].as_str().expect("hex")));
             assert_eq!(hash(message), element(v["output"].as_str().expect("hex")));
+        }
+    }
+
+    /// The assembly arithmetic and the portable one give the same permutation, on random states
+    /// and on 0, 1 and p - 1 in every word; values cross over unchanged.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_assembly_field_permutes_as_the_portable_one() {
+        if !fast::available() {
+            eprintln!("SKIPPED: this CPU lacks ADX/BMI2; halo2curves' Pallas field not compared");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the comparison"
+            );
+            return;
+        }
+        let random = || {
+            use ff::FromUniformBytes;
+            let wide: Vec<u8> = (0..64).map(|_| rand::random::<u8>()).collect();
+            Fp::from_uniform_bytes(&wide.try_into().expect("64 bytes"))
+        };
+        let edges = [Fp::ZERO, Fp::ONE, -Fp::ONE];
+        let mut states: Vec<[Fp; 3]> = (0..200).map(|_| [0; 3].map(|_| random())).collect();
+        for a in edges {
+            for b in edges {
+                for c in edges {
+                    states.push([a, b, c]);
+                }
+            }
+        }
+        for state in states {
+            for x in state {
+                assert_eq!(fast::from_asm(&fast::to_asm(&x)), x);
+            }
+            let (mut portable, mut asm) = (state, state);
+            permute_with(constants(), &mut portable);
+            fast::permute(&mut asm);
+            assert_eq!(asm, portable);
         }
     }
 

@@ -1,54 +1,67 @@
 //! The Groth16 proof assembled from its multi-scalar multiplications, so that the prover
-//! decides how they run. Natively each is arkworks' own (parallel) MSM. In the browser's
+//! decides how they run. Natively the four G1 MSMs run on the fastest backend the CPU has
+//! ([`crate::msm`]: `halo2curves`' assembly where it runs, else arkworks') and the G2 MSM is
+//! arkworks' own (parallel; `halo2curves`' measured slower there). In the browser's
 //! threaded module arkworks' MSM cannot run in parallel (for full-size scalars it builds a
 //! thread pool of its own, which a browser cannot start), so there each MSM is split across
 //! rayon's pool (whose threads are the page's Web Workers) and arkworks' serial MSM runs on
 //! every part. The formulae are Groth16's, with `r` and `s` drawn in ark-groth16's order; a
 //! test holds the proofs equal to ark-groth16's, byte for byte.
 
+use crate::msm::{self, G1Queries, Query};
 use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
-use ark_ec::scalar_mul::variable_base::VariableBaseMSM;
 use ark_ec::CurveGroup;
 use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, ProvingKey};
 
-type BigInt = <Fr as PrimeField>::BigInt;
-
 /// The proof of the full assignment `full` (the constant one, the `num_inputs - 1` public
-/// inputs, then the witness) with the QAP quotient's coefficients `h`, blinded by `r` and `s`.
+/// inputs, then the witness) with the QAP quotient's coefficients `h`, blinded by `r` and `s`;
+/// the G1 MSMs on `g1`'s backend (made from `pk`).
 pub fn prove(
     pk: &ProvingKey<Bn254>,
+    g1: &G1Queries,
     r: Fr,
     s: Fr,
     h: &[Fr],
     full: &[Fr],
     num_inputs: usize,
 ) -> Proof<Bn254> {
-    let h: Vec<BigInt> = h.iter().map(|x| x.into_bigint()).collect();
     // The assignment without the constant one: the queries' first base is the one's.
-    let assignment: Vec<BigInt> = full[1..].iter().map(|x| x.into_bigint()).collect();
+    let assignment = &full[1..];
     let witness = &assignment[num_inputs - 1..];
+    // As canonical integers, which arkworks' MSM reads: B in G2 always, G1 on arkworks only.
+    let big: Vec<_> = assignment.iter().map(|x| x.into_bigint()).collect();
+    let g1_big = (g1.backend() == msm::MsmBackend::Arkworks).then_some(big.as_slice());
+    let g1_witness_big = g1_big.map(|b| &b[num_inputs - 1..]);
+    let first = |query: &[ark_bn254::G1Affine]| query.first().copied().unwrap_or_default();
 
     // Five MSMs, independent of each other: rayon runs them side by side (and `msm` splits
     // the large ones in the browser's module), so every thread has work until the last ends.
-    let h_acc = || msm::<G1Projective>(&pk.h_query, &h);
-    let l_acc = || msm::<G1Projective>(&pk.l_query, witness);
-    let a = || combination(pk.delta_g1 * r, &pk.a_query, pk.vk.alpha_g1, &assignment);
+    let h_acc = || g1.msm(pk, Query::H, h, None);
+    let l_acc = || g1.msm(pk, Query::L, witness, g1_witness_big);
+    let a = || {
+        pk.delta_g1 * r
+            + first(&pk.a_query)
+            + g1.msm(pk, Query::A, assignment, g1_big)
+            + pk.vk.alpha_g1
+    };
     // As ark-groth16: with r = 0, B in G1 is not needed (C takes r times it).
     let b_g1 = || {
         if r.is_zero() {
             G1Projective::zero()
         } else {
-            combination(pk.delta_g1 * s, &pk.b_g1_query, pk.beta_g1, &assignment)
+            pk.delta_g1 * s
+                + first(&pk.b_g1_query)
+                + g1.msm(pk, Query::B, assignment, g1_big)
+                + pk.beta_g1
         }
     };
     let b = || {
-        combination(
-            pk.vk.delta_g2 * s,
-            &pk.b_g2_query,
-            pk.vk.beta_g2,
-            &assignment,
-        )
+        let rest = pk.b_g2_query.get(1..).unwrap_or_default();
+        pk.vk.delta_g2 * s
+            + pk.b_g2_query.first().copied().unwrap_or_default()
+            + msm::arkworks::<G2Projective>(rest, &big)
+            + pk.vk.beta_g2
     };
     let ((h_acc, l_acc), (a, (b_g1, b))): ((G1Projective, _), (_, (_, G2Projective))) = rayon::join(
         || rayon::join(h_acc, l_acc),
@@ -60,39 +73,6 @@ pub fn prove(
         b: b.into_affine(),
         c: c.into_affine(),
     }
-}
-
-/// `blinding + query[0] + sum(assignment[i] * query[i + 1]) + key_term`: A, and B in either group.
-fn combination<G>(blinding: G, query: &[G::Affine], key_term: G::Affine, assignment: &[BigInt]) -> G
-where
-    G: CurveGroup<ScalarField = Fr> + VariableBaseMSM<MulBase = <G as CurveGroup>::Affine>,
-{
-    let Some((first, rest)) = query.split_first() else {
-        return blinding + key_term;
-    };
-    blinding + *first + msm::<G>(rest, assignment) + key_term
-}
-
-/// One MSM: arkworks' own natively; in the threaded module, split across the pool.
-fn msm<G: VariableBaseMSM<ScalarField = Fr>>(bases: &[G::MulBase], scalars: &[BigInt]) -> G {
-    let n = bases.len().min(scalars.len());
-    let (bases, scalars) = (&bases[..n], &scalars[..n]);
-    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
-    {
-        use rayon::prelude::*;
-        /// Below this, a part's fixed costs (its buckets) outweigh the split.
-        const SMALLEST_PART: usize = 1 << 10;
-        let parts = rayon::current_num_threads().min(n / SMALLEST_PART);
-        if parts > 1 {
-            let size = n.div_ceil(parts);
-            return bases
-                .par_chunks(size)
-                .zip(scalars.par_chunks(size))
-                .map(|(b, s)| G::msm_bigint(b, s))
-                .reduce(G::zero, |x, y| x + y);
-        }
-    }
-    G::msm_bigint(bases, scalars)
 }
 
 #[cfg(test)]
@@ -188,8 +168,11 @@ mod tests {
                 ark_poly::GeneralEvaluationDomain<Fr>,
             >(matrices, inputs, constraints, &full)
             .expect("h");
-            let ours = prove(&pk, r, s, &h, &full, inputs);
-            assert_eq!(ours, theirs, "r = {r}, s = {s}");
+            for backend in [msm::MsmBackend::Arkworks, msm::MsmBackend::Halo2curvesAsm] {
+                let g1 = G1Queries::for_backend(&pk, backend);
+                let ours = prove(&pk, &g1, r, s, &h, &full, inputs);
+                assert_eq!(ours, theirs, "r = {r}, s = {s}, {backend:?}");
+            }
         }
     }
 }

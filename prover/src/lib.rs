@@ -37,6 +37,7 @@ use dossier_params::{read_pinned, sha256_hex, Manifest, ManifestEntry};
 use rand::SeedableRng;
 
 mod assembly;
+pub mod msm;
 pub mod round;
 use rayon::prelude::*;
 
@@ -163,6 +164,20 @@ impl Statement<'_> {
         // log filter that makes proving ~1000x slower, so proofs run without a subscriber.
         tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
             prover.prove_with_rng(self.request, witness, self.checkpoint, rng)
+        })
+    }
+
+    /// The full assignment a Groth16 proof of the statement reads (the constant one, the public
+    /// inputs, the witness: circom's wire order, see `dossier_ceremony::zkey::circom_wtns`). It
+    /// holds the holder's secret and credentials.
+    pub fn groth16_assignment(&self, prover: &ShapeProver) -> Result<Vec<Fr>, ProverError> {
+        let witness = self.witness(self.request.scope_field()?, self.request.today_days()?)?;
+        let circuit = StatementCircuit {
+            shape: prover.shape,
+            witness,
+        };
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            prover.r1cs.assignment(circuit)
         })
     }
 
@@ -374,6 +389,7 @@ pub struct ShapeProver {
     /// The pinned hash of its verifying key.
     pub vk_sha256: String,
     r1cs: R1cs,
+    g1: msm::G1Queries,
 }
 
 /// A shape's constraint matrices and sizes, as key generation saw them; stored beside the keys
@@ -532,14 +548,12 @@ impl R1cs {
         })
     }
 
-    /// A Groth16 proof of `circuit` with `pk`, synthesising assignments only (the matrices are
-    /// these).
-    pub fn prove<R: rand::RngCore + rand::CryptoRng>(
+    /// The full assignment of `circuit` (the constant one, the public inputs, the witness), as
+    /// a proof with these matrices reads it: synthesised without building a constraint system.
+    pub fn assignment(
         &self,
-        pk: &ProvingKey<Bn254>,
         circuit: impl ConstraintSynthesizer<Fr>,
-        rng: &mut R,
-    ) -> Result<ark_groth16::Proof<Bn254>, ProverError> {
+    ) -> Result<Vec<Fr>, ProverError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         cs.set_optimization_goal(OptimizationGoal::Constraints);
         cs.set_mode(SynthesisMode::Prove {
@@ -561,6 +575,19 @@ impl R1cs {
                 "the assignment does not fit the circuit's matrices".into(),
             ));
         }
+        Ok(full)
+    }
+
+    /// A Groth16 proof of `circuit` with `pk` (its G1 queries `g1`), synthesising assignments
+    /// only (the matrices are these).
+    pub fn prove<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        pk: &ProvingKey<Bn254>,
+        g1: &msm::G1Queries,
+        circuit: impl ConstraintSynthesizer<Fr>,
+        rng: &mut R,
+    ) -> Result<ark_groth16::Proof<Bn254>, ProverError> {
+        let full = self.assignment(circuit)?;
         let (r, s) = (Fr::rand(rng), Fr::rand(rng));
         let (inputs, constraints) = (self.num_inputs as usize, self.num_constraints as usize);
         let h = <dossier_ceremony::qap::Reduction as R1CSToQAP>::witness_map_from_matrices::<
@@ -568,7 +595,7 @@ impl R1cs {
             ark_poly::GeneralEvaluationDomain<Fr>,
         >(&self.matrices, inputs, constraints, &full)
         .map_err(|e| ProverError::Proving(e.to_string()))?;
-        Ok(assembly::prove(pk, r, s, &h, &full, inputs))
+        Ok(assembly::prove(pk, g1, r, s, &h, &full, inputs))
     }
 }
 
@@ -600,6 +627,7 @@ impl ShapeProver {
         }
         Ok(ShapeProver {
             shape,
+            g1: msm::G1Queries::best(&pk),
             pk,
             vk_sha256: vk_sha256.to_string(),
             r1cs,
@@ -629,10 +657,21 @@ impl ShapeProver {
         let (pk, r1cs) = (pk?, r1cs?);
         Ok(ShapeProver {
             shape,
+            g1: msm::G1Queries::best(&pk),
             pk,
             vk_sha256: entry.vk_sha256.clone(),
             r1cs,
         })
+    }
+
+    /// The backend of the proofs' G1 MSMs (the fastest this CPU runs, unless set).
+    pub fn msm_backend(&self) -> msm::MsmBackend {
+        self.g1.backend()
+    }
+
+    /// Runs the G1 MSMs on `backend` (arkworks' if this CPU cannot run it): for comparisons.
+    pub fn set_msm_backend(&mut self, backend: msm::MsmBackend) {
+        self.g1 = msm::G1Queries::for_backend(&self.pk, backend);
     }
 
     /// Proves a statement and writes the presentation (zero-knowledge randomness from the OS).
@@ -658,7 +697,7 @@ impl ShapeProver {
             shape: self.shape,
             witness,
         };
-        let proof = self.r1cs.prove(&self.pk, circuit, rng)?;
+        let proof = self.r1cs.prove(&self.pk, &self.g1, circuit, rng)?;
         let mut bytes = Vec::new();
         proof
             .serialize_compressed(&mut bytes)

@@ -73,6 +73,7 @@ pub fn install_round_keys(
 pub struct RoundProver {
     pk: ProvingKey<Bn254>,
     r1cs: R1cs,
+    g1: crate::msm::G1Queries,
 }
 
 /// What a round proof is made from, besides the keys.
@@ -112,7 +113,8 @@ impl RoundProver {
         let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
             .map_err(|e| ProverError::Keys(e.to_string()))?;
         let r1cs = R1cs::from_bytes(&read_pinned(dir, &keys.r1cs_file, &keys.r1cs_sha256)?)?;
-        Ok(RoundProver { pk, r1cs })
+        let g1 = crate::msm::G1Queries::best(&pk);
+        Ok(RoundProver { pk, r1cs, g1 })
     }
 
     /// Proves every window of a round; `progress` is told each window as it starts (index,
@@ -150,7 +152,9 @@ impl RoundProver {
         for (i, witness) in witnesses.into_iter().enumerate() {
             progress(i, n);
             let (window, acc_out) = (witness.public.window, witness.public.acc_out);
-            let proof = self.r1cs.prove(&self.pk, RoundCircuit { witness }, rng)?;
+            let proof = self
+                .r1cs
+                .prove(&self.pk, &self.g1, RoundCircuit { witness }, rng)?;
             let mut bytes = Vec::new();
             proof
                 .serialize_compressed(&mut bytes)

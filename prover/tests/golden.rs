@@ -11,6 +11,7 @@ use dossier_circuits::statement::StatementWitness;
 use dossier_core::presentation::PresentationRequest;
 use dossier_core::query::Query;
 use dossier_core::schema::SchemaSet;
+use dossier_prover::msm::MsmBackend;
 use dossier_prover::ShapeProver;
 use rand::SeedableRng;
 use std::path::PathBuf;
@@ -66,14 +67,23 @@ fn verifying_key_and_proof_match_their_golden_files() {
     )
     .expect("satisfiable");
     let inputs = w.public.to_field_elements();
-    let prover = ShapeProver::load(dir.path(), shape).expect("pk");
-    let mut rng = rand_chacha::ChaCha20Rng::from_seed([7u8; 32]);
-    let p = prover
-        .prove_with_rng(&request, w, "", &mut rng)
-        .expect("prove");
-    let proof = STANDARD.decode(&p.proof).expect("b64");
-    assert_eq!(proof.len(), 128, "Groth16 on BN254: 128 bytes compressed");
-    golden("m1p4k4r2.proof", &proof);
+    let mut prover = ShapeProver::load(dir.path(), shape).expect("pk");
+    // The golden proof came from ark-groth16's own prover: each MSM backend must give it again
+    // (the real key and witness beside the random ones of `msm`'s unit tests).
+    let mut p = None;
+    for backend in [MsmBackend::best(), MsmBackend::Arkworks] {
+        prover.set_msm_backend(backend);
+        assert_eq!(prover.msm_backend(), backend);
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([7u8; 32]);
+        let made = prover
+            .prove_with_rng(&request, w.clone(), "", &mut rng)
+            .expect("prove");
+        let proof = STANDARD.decode(&made.proof).expect("b64");
+        assert_eq!(proof.len(), 128, "Groth16 on BN254: 128 bytes compressed");
+        golden("m1p4k4r2.proof", &proof);
+        p = Some(made);
+    }
+    let p = p.expect("proven");
     let keys = dossier_verifier::VerifierKeys::load(dir.path()).expect("keys");
     let decoded = dossier_verifier::decode_proof(&p.proof).expect("decodes");
     dossier_verifier::verify_proof(&keys.keys[&shape.name()], &decoded, &inputs)

@@ -208,6 +208,12 @@ fn three_departments_make_keys_that_prove_verify_and_re_verify() {
         "{verdict}"
     );
 
+    // The same statement proven by snarkjs from dossier's witness with the installed key: our
+    // `.r1cs`, `.wtns` and `.zkey` agree (the paired benchmark beside snarkjs rests on this).
+    if let Some(bin) = &snarkjs {
+        snarkjs_proves_from_our_witness(bin, tmp.path(), &h2, &params, &request);
+    }
+
     // The ceremony goes on the ledger; once a checkpoint anchors it, verifiers check it there.
     ok(
         &home,
@@ -237,6 +243,119 @@ fn three_departments_make_keys_that_prove_verify_and_re_verify() {
     std::fs::write(&t, bytes).expect("write");
     let out = run(&home, &["--params", s(&params), "ceremony", "verify"]);
     assert_ne!(out.status.code(), Some(0));
+}
+
+/// `dossier prove --witness-out` writes circom's witness (owner-only); snarkjs checks it against
+/// our `.r1cs`, proves with the installed `.zkey` and verifies with the key it exports from it;
+/// a changed witness value is refused; a halo2 request gets no witness file.
+fn snarkjs_proves_from_our_witness(
+    bin: &Path,
+    tmp: &Path,
+    home: &Path,
+    params: &Path,
+    request: &Path,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    let wallet = tmp.join("w.json");
+    let (wtns, again) = (tmp.join("w.wtns"), tmp.join("again.json"));
+    let prove = |request: &Path, wtns: &Path| {
+        run(
+            home,
+            &[
+                "--params",
+                s(params),
+                "prove",
+                "--request",
+                s(request),
+                "--wallet",
+                s(&wallet),
+                "--out",
+                s(&again),
+                "--witness-out",
+                s(wtns),
+            ],
+        )
+    };
+    assert_eq!(prove(request, &wtns).status.code(), Some(0));
+    let mode = std::fs::metadata(&wtns).expect("wtns").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the witness holds the secret");
+    let r1cs = tmp.join(format!("{SHAPE}.r1cs"));
+    let (valid, text) = snarkjs_output(bin, &["wtns", "check", s(&r1cs), s(&wtns)]);
+    assert!(valid && text.contains("WITNESS IS CORRECT"), "{text}");
+
+    let zkey = params.join(format!("{SHAPE}.zkey"));
+    let (proof, public, vk) = (
+        tmp.join("sj-proof.json"),
+        tmp.join("sj-public.json"),
+        tmp.join("sj-vk.json"),
+    );
+    let (ok_prove, text) = snarkjs_output(
+        bin,
+        &[
+            "groth16",
+            "prove",
+            s(&zkey),
+            s(&wtns),
+            s(&proof),
+            s(&public),
+        ],
+    );
+    assert!(ok_prove, "snarkjs groth16 prove: {text}");
+    let (ok_vk, text) = snarkjs_output(
+        bin,
+        &["zkey", "export", "verificationkey", s(&zkey), s(&vk)],
+    );
+    assert!(ok_vk, "{text}");
+    let (verified, text) =
+        snarkjs_output(bin, &["groth16", "verify", s(&vk), s(&public), s(&proof)]);
+    assert!(
+        verified && text.contains("OK!"),
+        "snarkjs groth16 verify: {text}"
+    );
+    // snarkjs's public signals are our presentation's public inputs.
+    let ours: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&again).expect("p")).expect("json");
+    let theirs: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(&public).expect("public")).expect("json");
+    let ours: Vec<String> = ours["public_inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|h| {
+            let x = dossier_core::field::parse("input", h.as_str().expect("hex")).expect("field");
+            dossier_core::field::to_decimal(&x)
+        })
+        .collect();
+    assert_eq!(theirs, ours);
+
+    // One witness value changed: snarkjs finds a constraint broken.
+    let mut bytes = std::fs::read(&wtns).expect("wtns");
+    let at = bytes.len() - 32;
+    bytes[at] ^= 1;
+    let bad = tmp.join("bad.wtns");
+    std::fs::write(&bad, bytes).expect("write");
+    let (valid, text) = snarkjs_output(bin, &["wtns", "check", s(&r1cs), s(&bad)]);
+    assert!(!valid || text.contains("WITNESS IS NOT CORRECT"), "{text}");
+    assert!(!text.contains("WITNESS IS CORRECT"), "{text}");
+
+    // A halo2 request: refused as unusable input, no file written.
+    let halo2 = tmp.join("r-halo2.json");
+    dossier_tests::request_on(
+        home,
+        r#"{"credentials": [{"schema": "retirement", "issuers": ["hr.tax-bureau"], "where": {"years_of_service": {"$gte": 30}}}]}"#,
+        "pension:2026",
+        &halo2,
+        "halo2",
+    );
+    let none = tmp.join("none.wtns");
+    let out = prove(&halo2, &none);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!none.exists());
 }
 
 #[test]

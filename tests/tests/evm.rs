@@ -245,10 +245,15 @@ const ERRORS: &[&str] = &[
     "WrongDay(uint256)",
     "NullifierUsed(uint256,uint256)",
     "InvalidProof()",
+    "NotCompact(bytes32,bytes32)",
 ];
 
 const VERIFY: &str = "verify(bytes32,bytes32,uint64,uint256,uint256[8],uint256[],uint256[])";
 const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256[])";
+const VERIFY_COMPACT: &str =
+    "verifyCompact(bytes32,bytes32,uint64,uint256,uint256[],uint256[8],uint256[])";
+const READY_COMPACT: &str = "readyCompact(bytes32,bytes32)";
+const VERIFY_WITH_BASE: &str = "verifyProofWithBase(uint256[8],uint256[2],uint256[])";
 const ANCHOR: &str = "anchor(uint64,uint256[],uint256[])";
 const REGISTER_POLICY: &str = "registerPolicy(uint256,uint256,uint256[],uint256[])";
 /// The verifying application (a contract in a deployment; an account here).
@@ -316,7 +321,11 @@ fn deploy(e: &Exported, post_checkpoint: bool) -> Deployed {
         &[u(MAX_AGE)],
     );
     let vname = e.call["verifier"].as_str().expect("verifier name");
-    let verifier = chain.deploy(c[vname]["bytecode"].as_str().expect("verifier"), &[]);
+    // The verifier names its anchor: the only caller of its compact path.
+    let verifier = chain.deploy(
+        c[vname]["bytecode"].as_str().expect("verifier"),
+        &[addr_word(anchor)],
+    );
     let call = Call {
         shape: word(e.call["shape_id"].as_str().expect("shape id")),
         checkpoint: e.call["checkpoint_size"].as_u64().expect("size"),
@@ -448,6 +457,37 @@ impl Deployed {
     fn verify(&mut self) -> ExecutionResult {
         let c = self.call.clone();
         self.verify_with(&c)
+    }
+
+    /// `verifyCompact` as `from` under `policy`: the presentation's `[today, nullifier,
+    /// revealed...]` (after its roots, query hash, challenge and scope) as the tail.
+    fn compact_data(&self, policy: [u8; 32], c: &Call) -> Bytes {
+        let m = c.issuer_of.len();
+        encode(
+            VERIFY_COMPACT,
+            &[
+                Arg::Word(policy),
+                Arg::Word(c.shape),
+                Arg::Word(u(c.checkpoint)),
+                Arg::Word(c.challenge),
+                Arg::Array(c.input[m + 3..].to_vec()),
+                Arg::Words(c.proof.clone()),
+                Arg::Array(c.issuer_of.clone()),
+            ],
+        )
+    }
+
+    fn compact_as(&mut self, from: Address, policy: [u8; 32], c: &Call) -> ExecutionResult {
+        let data = self.compact_data(policy, c);
+        self.chain.call(from, self.anchor, data)
+    }
+
+    fn ready_compact(&mut self, from: Address, policy: [u8; 32]) -> ExecutionResult {
+        let data = encode(
+            READY_COMPACT,
+            &[Arg::Word(policy), Arg::Word(self.call.shape)],
+        );
+        self.chain.call(from, self.anchor, data)
     }
 
     /// The verifier contract alone (a view): true or false.
@@ -635,6 +675,143 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
         ),
     );
     assert_eq!(reverted_with(&r, ERRORS), "NotOwner()");
+}
+
+#[test]
+fn the_compact_variant_checks_the_same_with_less_gas() {
+    let Some(solc) = solc_dir() else { return };
+    let e = exported(&solc);
+    let m = d_slots(&e);
+    let mut d = deploy(&e, true);
+    let policy = d.policy;
+    let refused = |d: &mut Deployed, c: &Call| reverted_with(&d.compact_as(APP, policy, c), ERRORS);
+    let call = d.call.clone();
+    // Not readied: refused; only the policy's owner readies it.
+    assert_eq!(refused(&mut d, &call), "NotCompact(bytes32,bytes32)");
+    let r = d.ready_compact(OTHER, policy);
+    assert_eq!(reverted_with(&r, ERRORS), "NotPolicyOwner()");
+    let r = d.ready_compact(APP, policy);
+    assert!(r.is_success(), "{r:?}");
+
+    // Every forgery the full path refuses, refused here too.
+    let mut c = d.call.clone();
+    c.proof[0] = d.call.proof[6];
+    c.proof[1] = d.call.proof[7];
+    assert_eq!(refused(&mut d, &c), "InvalidProof()", "a tampered proof");
+    let mut c = d.call.clone();
+    c.challenge[31] ^= 1;
+    assert_eq!(refused(&mut d, &c), "InvalidProof()", "another challenge");
+    let mut c = d.call.clone();
+    c.input[m + 4] = add_r(c.input[m + 4]);
+    assert_eq!(
+        refused(&mut d, &c),
+        "InputNotInField(uint256)",
+        "an aliased nullifier"
+    );
+    let mut c = d.call.clone();
+    c.input[m + 4][31] ^= 1;
+    assert_eq!(refused(&mut d, &c), "InvalidProof()", "another nullifier");
+    let mut c = d.call.clone();
+    c.input[m + 3] = u(1);
+    assert_eq!(refused(&mut d, &c), "WrongDay(uint256)");
+    let mut c = d.call.clone();
+    let last = c.input.len() - 1;
+    c.input[last][31] ^= 1;
+    assert_eq!(
+        refused(&mut d, &c),
+        "InvalidProof()",
+        "a changed revealed value"
+    );
+    let mut c = d.call.clone();
+    c.input.pop();
+    assert_eq!(refused(&mut d, &c), "WrongInputCount(uint256,uint256)");
+    let mut c = d.call.clone();
+    c.issuer_of = vec![issuer_word("training.academy")];
+    assert_eq!(refused(&mut d, &c), "IssuerNotAccepted(uint256)");
+    let mut c = d.call.clone();
+    c.checkpoint += 1;
+    assert_eq!(refused(&mut d, &c), "CheckpointNotPosted(uint64)");
+    let mut c = d.call.clone();
+    c.shape[0] ^= 0xff;
+    assert_eq!(refused(&mut d, &c), "UnknownShape(bytes32)");
+    let r = d.compact_as(OTHER, policy, &call);
+    assert_eq!(reverted_with(&r, ERRORS), "NotPolicyOwner()");
+    // A policy with another query hash (same scope, same issuers): its term is another, so the
+    // proof does not hold under it.
+    let mut q = d.query_hash;
+    q[31] ^= 1;
+    let (s, i, sl) = (d.scope, d.policy_issuers.clone(), d.policy_slots.clone());
+    let other_query = d.register_policy(q, s, i, sl);
+    let data = encode(
+        READY_COMPACT,
+        &[Arg::Word(other_query), Arg::Word(d.call.shape)],
+    );
+    let (anchor, app) = (d.anchor, APP);
+    assert!(d.chain.call(app, anchor, data).is_success());
+    let r = d.compact_as(APP, other_query, &call);
+    assert_eq!(reverted_with(&r, ERRORS), "InvalidProof()", "another query");
+
+    // The verifier's compact path trusts its base, so it answers its anchor alone: a stranger
+    // gets false even with the policy's true term.
+    let base = {
+        let data = encode(
+            "baseOf(bytes32,bytes32,uint256)",
+            &[Arg::Word(policy), Arg::Word(d.call.shape), Arg::Word(u(0))],
+        );
+        let x = output_word(&d.chain.call(STRANGER, anchor, data));
+        let data = encode(
+            "baseOf(bytes32,bytes32,uint256)",
+            &[Arg::Word(policy), Arg::Word(d.call.shape), Arg::Word(u(1))],
+        );
+        [x, output_word(&d.chain.call(STRANGER, anchor, data))]
+    };
+    let mut rest = d.call.input.clone();
+    rest.remove(m + 2); // the scope
+    rest.remove(m); // the query hash
+    let data = encode(
+        VERIFY_WITH_BASE,
+        &[
+            Arg::Words(d.call.proof.clone()),
+            Arg::Words(base.to_vec()),
+            Arg::Array(rest),
+        ],
+    );
+    let verifier = d.verifier;
+    assert_eq!(output_word(&d.chain.call(STRANGER, verifier, data))[31], 0);
+
+    // The real one, once, in either variant: the nullifier is one, whichever path used it.
+    let compact = d.compact_data(policy, &call);
+    let full = d.verify_data(policy, &call);
+    let r = d.compact_as(APP, policy, &call);
+    assert!(r.is_success(), "{r:?}");
+    let compact_gas = gas(&r);
+    assert_eq!(
+        refused(&mut d, &call),
+        "NullifierUsed(uint256,uint256)",
+        "a replay"
+    );
+    let r = d.verify();
+    assert_eq!(
+        reverted_with(&r, ERRORS),
+        "NullifierUsed(uint256,uint256)",
+        "a replay on the full path"
+    );
+    // The full path's gas on a fresh deployment, for the comparison.
+    let mut fresh = deploy(&e, true);
+    let r = fresh.verify();
+    assert!(r.is_success(), "{r:?}");
+    let full_gas = gas(&r);
+    eprintln!(
+        "GAS shape={} anchor.verify tx={} (calldata {} bytes, {} gas) anchor.verifyCompact tx={} (calldata {} bytes, {} gas)",
+        e.call["shape"],
+        full_gas,
+        full.len(),
+        calldata_gas(&full),
+        compact_gas,
+        compact.len(),
+        calldata_gas(&compact)
+    );
+    assert!(compact_gas < full_gas, "{compact_gas} against {full_gas}");
 }
 
 fn d_slots(e: &Exported) -> usize {

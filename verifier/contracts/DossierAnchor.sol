@@ -8,6 +8,13 @@ interface IDossierVerifier {
     function INPUTS() external view returns (uint256);
 
     function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool);
+
+    function policyBase(uint256 queryHash, uint256 scope) external view returns (uint256[2] memory);
+
+    function verifyProofWithBase(uint256[8] calldata proof, uint256[2] calldata base, uint256[] calldata rest)
+        external
+        view
+        returns (bool);
 }
 
 /// @title Anchored, fresh, unreplayed dossier presentations on an EVM chain
@@ -28,6 +35,14 @@ interface IDossierVerifier {
 ///
 /// Public inputs follow dossier's layout for a shape with M credential slots:
 /// `[root_0 .. root_{M-1}, queryHash, challenge, scope, today, nullifier, revealed...]`.
+///
+/// `verifyCompact` checks the same things with less call data and two `ecMul`s fewer (the
+/// on-chain variant of every shape, its proofs and inputs unchanged): the roots are read from
+/// the posted checkpoint by the issuer named for each slot, the challenge is given once, and the
+/// query hash and scope, which the policy fixes, are folded once into the policy's term of the
+/// verifier's input sum (`readyCompact`, computed by the shape's verifier, which answers only
+/// this contract for that path). Re-registering a shape leaves compact policies failing closed
+/// (`InvalidProof`) until they are readied again.
 contract DossierAnchor {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// At most this many (issuer, slot) pairs in a policy, and registries in a checkpoint.
@@ -36,14 +51,17 @@ contract DossierAnchor {
     struct Shape {
         IDossierVerifier verifier;
         uint8 credentials;
+        /// The verifier's public input count (read once, at registration).
+        uint8 inputs;
     }
 
     struct Policy {
         address owner;
+        /// Bit i set: slot i is used (some issuer is accepted for it). Beside the owner: one
+        /// storage slot for both.
+        uint96 usedSlots;
         uint256 queryHash;
         uint256 scope;
-        /// Bit i set: slot i is used (some issuer is accepted for it).
-        uint256 usedSlots;
     }
 
     address public owner;
@@ -59,11 +77,15 @@ contract DossierAnchor {
     mapping(bytes32 => mapping(uint256 => mapping(uint256 => bool))) public accepts;
     /// Nullifiers used, per scope.
     mapping(uint256 => mapping(uint256 => bool)) public nullifierUsed;
+    /// Each policy's term of the input sum per shape (query hash and scope folded in), for
+    /// `verifyCompact`; [0, 0] until `readyCompact`.
+    mapping(bytes32 => mapping(bytes32 => uint256[2])) public baseOf;
 
     event Anchored(uint64 indexed checkpointSize, uint256 registries);
     event ShapeRegistered(bytes32 indexed shape, address verifier, uint8 credentials);
     event PolicyRegistered(bytes32 indexed policy, address indexed owner, uint256 queryHash, uint256 scope);
     event Verified(bytes32 indexed policy, uint256 indexed scope, uint256 nullifier, uint256 challenge);
+    event CompactReady(bytes32 indexed policy, bytes32 indexed shape);
 
     error NotOwner();
     error NotPoster();
@@ -86,6 +108,7 @@ contract DossierAnchor {
     error WrongDay(uint256 today);
     error NullifierUsed(uint256 scope, uint256 nullifier);
     error InvalidProof();
+    error NotCompact(bytes32 policy, bytes32 shape);
 
     constructor(uint64 maxAge_) {
         owner = msg.sender;
@@ -102,7 +125,9 @@ contract DossierAnchor {
     }
 
     function registerShape(bytes32 shape, IDossierVerifier verifier, uint8 credentials) external onlyOwner {
-        shapes[shape] = Shape(verifier, credentials);
+        uint256 inputs = verifier.INPUTS();
+        if (inputs > type(uint8).max || inputs < uint256(credentials) + 5) revert WrongInputCount(inputs, credentials);
+        shapes[shape] = Shape(verifier, credentials, uint8(inputs));
         emit ShapeRegistered(shape, address(verifier), credentials);
     }
 
@@ -140,7 +165,7 @@ contract DossierAnchor {
             accepts[id][slots[k]][issuers[k]] = true;
             used |= uint256(1) << slots[k];
         }
-        policies[id] = Policy(msg.sender, queryHash, scope, used);
+        policies[id] = Policy(msg.sender, uint96(used), queryHash, scope);
         emit PolicyRegistered(id, msg.sender, queryHash, scope);
     }
 
@@ -174,6 +199,113 @@ contract DossierAnchor {
         return true;
     }
 
+    /// Readies the caller's policy for `verifyCompact` with a shape: the shape's verifier folds
+    /// the policy's query hash and scope into its term of the input sum, kept here.
+    function readyCompact(bytes32 policy, bytes32 shape) external {
+        Policy memory pol = _policyOf(policy);
+        IDossierVerifier v = shapes[shape].verifier;
+        if (address(v) == address(0)) revert UnknownShape(shape);
+        baseOf[policy][shape] = v.policyBase(pol.queryHash, pol.scope);
+        emit CompactReady(policy, shape);
+    }
+
+    /// `verify` with fewer inputs in call data (see the contract's notice): `tail` is the
+    /// presentation's `[today, nullifier, revealed...]`; every slot's root is the checkpoint's
+    /// root of the issuer `issuerOf` names (0 for an unused slot); the query hash and scope are
+    /// the policy's; the challenge is the caller's. Same checks, same reasons.
+    function verifyCompact(
+        bytes32 policy,
+        bytes32 shape,
+        uint64 checkpointSize,
+        uint256 challenge,
+        uint256[] calldata tail,
+        uint256[8] calldata proof,
+        uint256[] calldata issuerOf
+    ) external returns (bool) {
+        uint256 usedSlots = _ownUsedSlots(policy);
+        uint256[] memory rest = _compactInputs(shape, challenge, tail, issuerOf);
+        _fillRoots(policy, usedSlots, checkpointSize, issuerOf, rest);
+        _checkCompactProof(policy, shape, proof, rest, tail[1], challenge);
+        return true;
+    }
+
+    /// The caller's own policy's used slots (one storage read for the owner and the slots).
+    function _ownUsedSlots(bytes32 policy) internal view returns (uint256) {
+        Policy storage pol = policies[policy];
+        address policyOwner = pol.owner;
+        if (policyOwner == address(0)) revert UnknownPolicy(policy);
+        if (msg.sender != policyOwner) revert NotPolicyOwner();
+        return pol.usedSlots;
+    }
+
+    /// The nullifier is new in the policy's scope and the proof holds with the policy's term;
+    /// records the nullifier.
+    function _checkCompactProof(
+        bytes32 policy,
+        bytes32 shape,
+        uint256[8] calldata proof,
+        uint256[] memory rest,
+        uint256 nullifier,
+        uint256 challenge
+    ) internal {
+        uint256 scope = policies[policy].scope;
+        if (nullifierUsed[scope][nullifier]) revert NullifierUsed(scope, nullifier);
+        uint256[2] memory base = baseOf[policy][shape];
+        if (base[0] == 0 && base[1] == 0) revert NotCompact(policy, shape);
+        if (!shapes[shape].verifier.verifyProofWithBase(proof, base, rest)) revert InvalidProof();
+        nullifierUsed[scope][nullifier] = true;
+        emit Verified(policy, scope, nullifier, challenge);
+    }
+
+    /// The shape is registered, `tail` and `issuerOf` have its lengths, every given value is
+    /// canonical and the day is the chain's; returns the shape's inputs without the query hash
+    /// and scope, roots still to fill: `[roots, challenge, tail...]`.
+    function _compactInputs(bytes32 shape, uint256 challenge, uint256[] calldata tail, uint256[] calldata issuerOf)
+        internal
+        view
+        returns (uint256[] memory rest)
+    {
+        Shape memory s = shapes[shape];
+        if (address(s.verifier) == address(0)) revert UnknownShape(shape);
+        uint256 m = s.credentials;
+        if (issuerOf.length != m) revert WrongInputCount(issuerOf.length, m);
+        // Inputs less the roots, query hash, challenge and scope.
+        if (tail.length + m + 3 != s.inputs) revert WrongInputCount(tail.length, s.inputs - m - 3);
+        if (challenge >= R) revert InputNotInField(m + 1);
+        rest = new uint256[](m + 1 + tail.length);
+        rest[m] = challenge;
+        for (uint256 i = 0; i < tail.length; i++) {
+            if (tail[i] >= R) revert InputNotInField(m + 3 + i);
+            rest[m + 1 + i] = tail[i];
+        }
+        uint256 day = block.timestamp / 86400;
+        uint256 today = tail[0];
+        if (today + 1 < day || today > day + 1) revert WrongDay(today);
+    }
+
+    /// As `_checkRoots`, reading each used slot's root from the checkpoint into `rest`.
+    function _fillRoots(
+        bytes32 policy,
+        uint256 usedSlots,
+        uint64 checkpointSize,
+        uint256[] calldata issuerOf,
+        uint256[] memory rest
+    ) internal view {
+        uint64 at = postedAt[checkpointSize];
+        if (at == 0) revert CheckpointNotPosted(checkpointSize);
+        if (block.timestamp - at > maxAge) revert CheckpointStale(checkpointSize, at);
+        for (uint256 i = 0; i < issuerOf.length; i++) {
+            if ((usedSlots >> i) & 1 == 0) {
+                if (issuerOf[i] != 0) revert UnusedSlotHasRoot(i);
+                continue;
+            }
+            if (!accepts[policy][i][issuerOf[i]]) revert IssuerNotAccepted(i);
+            uint256 root = rootOf[checkpointSize][issuerOf[i]];
+            if (root == 0) revert RootNotInCheckpoint(i);
+            rest[i] = root;
+        }
+    }
+
     /// The caller's own policy.
     function _policyOf(bytes32 policy) internal view returns (Policy memory pol) {
         pol = policies[policy];
@@ -191,8 +323,7 @@ contract DossierAnchor {
         Shape memory s = shapes[shape];
         if (address(s.verifier) == address(0)) revert UnknownShape(shape);
         m = s.credentials;
-        uint256 expected = s.verifier.INPUTS();
-        if (input.length != expected || expected < m + 5) revert WrongInputCount(input.length, expected);
+        if (input.length != s.inputs) revert WrongInputCount(input.length, s.inputs);
         if (issuerOf.length != m) revert WrongInputCount(issuerOf.length, m);
         // Canonical inputs only: x and x + R would otherwise be two nullifiers for one proof.
         for (uint256 i = 0; i < input.length; i++) {

@@ -15,6 +15,8 @@ use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, VerifyingKey};
+use dossier_core::query::Shape;
+use dossier_core::statement::Layout;
 use std::fmt::Write;
 
 /// The anchor contract's source.
@@ -59,9 +61,19 @@ pub fn verifier_name(shape_name: &str) -> String {
 }
 
 /// The Solidity verifier of one shape, from its verifying key.
-pub fn verifier_source(shape_name: &str, vk: &VerifyingKey<Bn254>, vk_sha256: &str) -> String {
+///
+/// Besides `verifyProof` (every public input given), it offers the anchor's compact path: a
+/// verifying application's policy fixes the query hash and the scope, so their term of `vk_x`
+/// (with `IC₀`) is computed once (`policyBase`, when the application readies its policy) and
+/// kept by the anchor; `verifyProofWithBase` then takes that term and the other inputs, with two
+/// `ecMul`s fewer. It trusts the term it is given, so it answers only the anchor named at
+/// deployment (an immutable; `address(0)`: nobody), and anyone else gets `false`.
+pub fn verifier_source(shape: Shape, vk: &VerifyingKey<Bn254>, vk_sha256: &str) -> String {
+    let shape_name = shape.name();
+    let layout = Layout { shape };
+    let (at_query, at_scope) = (layout.query_hash(), layout.scope());
     let n = vk.gamma_abc_g1.len() - 1;
-    let name = verifier_name(shape_name);
+    let name = verifier_name(&shape_name);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -78,6 +90,16 @@ contract {name} {{
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
     uint256 public constant INPUTS = {n};
+    /// Where the query hash and the scope sit among the inputs (a policy fixes both).
+    uint256 public constant QUERY_HASH_AT = {at_query};
+    uint256 public constant SCOPE_AT = {at_scope};
+    /// The only caller of `verifyProofWithBase` (which trusts the term it is given): the
+    /// anchor contract; address(0) for a verifier used alone.
+    address public immutable ANCHOR;
+
+    constructor(address anchor) {{
+        ANCHOR = anchor;
+    }}
 "#
     );
     let g1 = |s: &mut String, label: &str, p: &G1Affine| {
@@ -124,9 +146,6 @@ contract {name} {{
 
     function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool) {
         if (input.length != INPUTS) return false;
-        for (uint256 i = 0; i < 8; i++) {
-            if (proof[i] >= Q) return false;
-        }
         for (uint256 i = 0; i < INPUTS; i++) {
             if (input[i] >= R) return false;
         }
@@ -141,8 +160,63 @@ contract {name} {{
             i - 1
         );
     }
+    let _ = write!(
+        s,
+        r#"        return _pairing(proof, x, y);
+    }}
+
+    /// IC0 + queryHash·IC[QUERY_HASH_AT+1] + scope·IC[SCOPE_AT+1]: the term of vk_x a policy
+    /// fixes (the anchor keeps it per policy). Reverts on a non-canonical value.
+    function policyBase(uint256 queryHash, uint256 scope) external view returns (uint256[2] memory base) {{
+        if (queryHash >= R || scope >= R) revert();
+        (uint256 x, uint256 y) = _addMul(IC0_X, IC0_Y, IC{q1}_X, IC{q1}_Y, queryHash);
+        (x, y) = _addMul(x, y, IC{s1}_X, IC{s1}_Y, scope);
+        base[0] = x;
+        base[1] = y;
+    }}
+
+    /// verifyProof with a policy's term `base` (from `policyBase`) and the other {rest} inputs in
+    /// their order. For the anchor alone: false for any other caller.
+    function verifyProofWithBase(uint256[8] calldata proof, uint256[2] calldata base, uint256[] calldata rest)
+        external
+        view
+        returns (bool)
+    {{
+        if (msg.sender != ANCHOR || ANCHOR == address(0)) return false;
+        if (rest.length != INPUTS - 2) return false;
+        for (uint256 i = 0; i < INPUTS - 2; i++) {{
+            if (rest[i] >= R) return false;
+        }}
+        uint256 x = base[0];
+        uint256 y = base[1];
+"#,
+        q1 = at_query + 1,
+        s1 = at_scope + 1,
+        rest = n - 2,
+    );
+    let mut j = 0;
+    for i in 0..n {
+        if i == at_query || i == at_scope {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "        (x, y) = _addMul(x, y, IC{}_X, IC{}_Y, rest[{j}]);",
+            i + 1,
+            i + 1
+        );
+        j += 1;
+    }
     s.push_str(
-        r#"        uint256[24] memory p;
+        r#"        return _pairing(proof, x, y);
+    }
+
+    /// e(-A, B) · e(alpha, beta) · e(vk_x, gamma) · e(C, delta) == 1, proof coordinates < q.
+    function _pairing(uint256[8] calldata proof, uint256 x, uint256 y) internal view returns (bool) {
+        for (uint256 i = 0; i < 8; i++) {
+            if (proof[i] >= Q) return false;
+        }
+        uint256[24] memory p;
         p[0] = proof[0];
         p[1] = proof[1] == 0 ? 0 : Q - proof[1];
         p[2] = proof[2];
@@ -338,22 +412,44 @@ mod tests {
     }
 
     #[test]
-    fn the_verifier_unrolls_one_term_per_input() {
+    fn the_verifier_unrolls_one_term_per_input_and_per_rest() {
         let mut rng = ark_std::test_rng();
         let g = |rng: &mut _| -> G1Affine { (G1Affine::generator() * Fr::rand(rng)).into() };
         let h = G2Affine::generator();
+        let shape = Shape {
+            credentials: 1,
+            predicates: 4,
+            set_size: 4,
+            reveals: 2,
+        };
+        let n = Layout { shape }.len();
         let vk = VerifyingKey::<Bn254> {
             alpha_g1: g(&mut rng),
             beta_g2: h,
             gamma_g2: h,
             delta_g2: h,
-            gamma_abc_g1: (0..4).map(|_| g(&mut rng)).collect(),
+            gamma_abc_g1: (0..=n).map(|_| g(&mut rng)).collect(),
         };
-        let src = verifier_source("m1p0k1r0", &vk, "00");
-        assert!(src.contains("contract DossierVerifier_m1p0k1r0 {"));
-        assert!(src.contains("uint256 public constant INPUTS = 3;"));
-        assert_eq!(src.matches("_addMul(x, y, IC").count(), 3);
-        assert!(src.contains("input[2]") && !src.contains("input[3]"));
+        let src = verifier_source(shape, &vk, "00");
+        assert!(src.contains("contract DossierVerifier_m1p4k4r2 {"));
+        assert!(src.contains("uint256 public constant INPUTS = 8;"));
+        assert!(src.contains("uint256 public constant QUERY_HASH_AT = 1;"));
+        assert!(src.contains("uint256 public constant SCOPE_AT = 3;"));
+        // verifyProof: one term per input.
+        assert_eq!(src.matches("_addMul(x, y, IC").count() - 7, 8);
+        assert!(src.contains("input[7]") && !src.contains("input[8]"));
+        // The policy's term: IC0, the query hash's IC2 and the scope's IC4; the trusted caller.
+        assert!(src.contains("_addMul(IC0_X, IC0_Y, IC2_X, IC2_Y, queryHash)"));
+        assert!(src.contains("_addMul(x, y, IC4_X, IC4_Y, scope)"));
+        assert!(src.contains("if (msg.sender != ANCHOR || ANCHOR == address(0)) return false;"));
+        // verifyProofWithBase: the six other inputs, in order, skipping IC2 and IC4.
+        for (j, ic) in [1, 3, 5, 6, 7, 8].iter().enumerate() {
+            assert!(
+                src.contains(&format!("_addMul(x, y, IC{ic}_X, IC{ic}_Y, rest[{j}])")),
+                "rest[{j}] with IC{ic}"
+            );
+        }
+        assert!(!src.contains("rest[6]"));
         assert_eq!(&shape_id("m1p4k4r2")[..8], b"m1p4k4r2");
         assert!(shape_id("m1p4k4r2")[8..].iter().all(|&b| b == 0));
     }
