@@ -5,7 +5,9 @@
 //! public input, a foreign issuer, another scope, another challenge, another caller, a root of
 //! another checkpoint, an unposted, re-posted or stale checkpoint, a wrong query or day, a
 //! non-canonical input and a poster without the right are each refused with their own reason.
-//! Gas is printed for BENCHMARKS.md.
+//! The compact path (`verifyCompact`: roots read from the checkpoint, the policy's query hash and
+//! scope folded into its term) refuses the same forgeries, shares the nullifiers, and its
+//! verifier answers the anchor alone. Gas is printed for BENCHMARKS.md.
 
 use dossier_tests::{ok, prove_one, Proven};
 use revm::context::result::{ExecutionResult, Output};
@@ -585,20 +587,9 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
     };
     let refused = |d: &mut Deployed, c: &Call| reverted_with(&d.verify_with(c), ERRORS);
 
-    let mut c = d.call.clone();
-    c.proof[0] = d.call.proof[6];
-    c.proof[1] = d.call.proof[7];
-    assert_eq!(refused(&mut d, &c), "InvalidProof()", "a tampered proof");
-    let mut c = d.call.clone();
-    c.input[m + 4] = add_r(c.input[m + 4]);
-    assert_eq!(
-        refused(&mut d, &c),
-        "InputNotInField(uint256)",
-        "an aliased nullifier"
-    );
-    let mut c = d.call.clone();
-    c.input[m + 3] = u(1);
-    assert_eq!(refused(&mut d, &c), "WrongDay(uint256)");
+    for f in forgeries(&d, m) {
+        assert_eq!(refused(&mut d, &f.call), f.full, "{}", f.what);
+    }
     let mut c = d.call.clone();
     c.input[m][31] ^= 1;
     assert_eq!(
@@ -606,15 +597,9 @@ fn the_anchor_contract_accepts_a_presentation_once_and_refuses_every_forgery() {
         "WrongQuery()",
         "a proof for another query"
     );
-    let mut c = d.call.clone();
-    c.input.pop();
-    assert_eq!(refused(&mut d, &c), "WrongInputCount(uint256,uint256)");
 
-    // The challenge is the application's: a proof for another challenge, or the right proof
-    // against another expected challenge, is refused.
-    let mut c = d.call.clone();
-    c.challenge[31] ^= 1;
-    assert_eq!(refused(&mut d, &c), "WrongChallenge()");
+    // The challenge is the application's: the right proof against another expected challenge
+    // (in the forgeries), or a proof for another challenge, is refused.
     let mut c = d.call.clone();
     c.input[m + 1][31] ^= 1;
     c.challenge = c.input[m + 1];
@@ -694,46 +679,9 @@ fn the_compact_variant_checks_the_same_with_less_gas() {
     assert!(r.is_success(), "{r:?}");
 
     // Every forgery the full path refuses, refused here too.
-    let mut c = d.call.clone();
-    c.proof[0] = d.call.proof[6];
-    c.proof[1] = d.call.proof[7];
-    assert_eq!(refused(&mut d, &c), "InvalidProof()", "a tampered proof");
-    let mut c = d.call.clone();
-    c.challenge[31] ^= 1;
-    assert_eq!(refused(&mut d, &c), "InvalidProof()", "another challenge");
-    let mut c = d.call.clone();
-    c.input[m + 4] = add_r(c.input[m + 4]);
-    assert_eq!(
-        refused(&mut d, &c),
-        "InputNotInField(uint256)",
-        "an aliased nullifier"
-    );
-    let mut c = d.call.clone();
-    c.input[m + 4][31] ^= 1;
-    assert_eq!(refused(&mut d, &c), "InvalidProof()", "another nullifier");
-    let mut c = d.call.clone();
-    c.input[m + 3] = u(1);
-    assert_eq!(refused(&mut d, &c), "WrongDay(uint256)");
-    let mut c = d.call.clone();
-    let last = c.input.len() - 1;
-    c.input[last][31] ^= 1;
-    assert_eq!(
-        refused(&mut d, &c),
-        "InvalidProof()",
-        "a changed revealed value"
-    );
-    let mut c = d.call.clone();
-    c.input.pop();
-    assert_eq!(refused(&mut d, &c), "WrongInputCount(uint256,uint256)");
-    let mut c = d.call.clone();
-    c.issuer_of = vec![issuer_word("training.academy")];
-    assert_eq!(refused(&mut d, &c), "IssuerNotAccepted(uint256)");
-    let mut c = d.call.clone();
-    c.checkpoint += 1;
-    assert_eq!(refused(&mut d, &c), "CheckpointNotPosted(uint64)");
-    let mut c = d.call.clone();
-    c.shape[0] ^= 0xff;
-    assert_eq!(refused(&mut d, &c), "UnknownShape(bytes32)");
+    for f in forgeries(&d, m) {
+        assert_eq!(refused(&mut d, &f.call), f.compact, "{}", f.what);
+    }
     let r = d.compact_as(OTHER, policy, &call);
     assert_eq!(reverted_with(&r, ERRORS), "NotPolicyOwner()");
     // A policy with another query hash (same scope, same issuers): its term is another, so the
@@ -812,6 +760,93 @@ fn the_compact_variant_checks_the_same_with_less_gas() {
         calldata_gas(&compact)
     );
     assert!(compact_gas < full_gas, "{compact_gas} against {full_gas}");
+}
+
+/// A presentation's words changed, and the reason each path refuses them with.
+struct Forgery {
+    what: &'static str,
+    call: Call,
+    /// `verify`'s reason.
+    full: &'static str,
+    /// `verifyCompact`'s (which never compares what it folds or reads itself).
+    compact: &'static str,
+}
+
+/// The forgeries both paths refuse, for a shape of `m` slots.
+fn forgeries(d: &Deployed, m: usize) -> Vec<Forgery> {
+    let changed = |f: &dyn Fn(&mut Call)| {
+        let mut c = d.call.clone();
+        f(&mut c);
+        c
+    };
+    let both = |what, call, reason| Forgery {
+        what,
+        call,
+        full: reason,
+        compact: reason,
+    };
+    let (c_x, c_y) = (d.call.proof[6], d.call.proof[7]);
+    vec![
+        both(
+            "a tampered proof",
+            changed(&|c| {
+                c.proof[0] = c_x;
+                c.proof[1] = c_y;
+            }),
+            "InvalidProof()",
+        ),
+        both(
+            "an aliased nullifier",
+            changed(&|c| c.input[m + 4] = add_r(c.input[m + 4])),
+            "InputNotInField(uint256)",
+        ),
+        both(
+            "another nullifier",
+            changed(&|c| c.input[m + 4][31] ^= 1),
+            "InvalidProof()",
+        ),
+        both(
+            "another day",
+            changed(&|c| c.input[m + 3] = u(1)),
+            "WrongDay(uint256)",
+        ),
+        both(
+            "a changed revealed value",
+            changed(&|c| {
+                let last = c.input.len() - 1;
+                c.input[last][31] ^= 1;
+            }),
+            "InvalidProof()",
+        ),
+        both(
+            "an input fewer",
+            changed(&|c| {
+                c.input.pop();
+            }),
+            "WrongInputCount(uint256,uint256)",
+        ),
+        Forgery {
+            what: "another expected challenge",
+            call: changed(&|c| c.challenge[31] ^= 1),
+            full: "WrongChallenge()",
+            compact: "InvalidProof()",
+        },
+        both(
+            "an issuer the policy does not accept",
+            changed(&|c| c.issuer_of = vec![issuer_word("training.academy")]),
+            "IssuerNotAccepted(uint256)",
+        ),
+        both(
+            "an unposted checkpoint",
+            changed(&|c| c.checkpoint += 1),
+            "CheckpointNotPosted(uint64)",
+        ),
+        both(
+            "an unknown shape",
+            changed(&|c| c.shape[0] ^= 0xff),
+            "UnknownShape(bytes32)",
+        ),
+    ]
 }
 
 fn d_slots(e: &Exported) -> usize {
