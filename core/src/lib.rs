@@ -57,6 +57,20 @@ pub mod clock {
     }
 }
 
+/// Whether this CPU runs `halo2curves`' x86-64 assembly field arithmetic (ADX and BMI2): where
+/// it does, the Pasta Poseidon ([`pasta`]) and the Groth16 prover's G1 MSMs use it. Always false
+/// off x86-64 (the browser's module included).
+pub fn assembly_arithmetic() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("adx") && std::arch::is_x86_feature_detected!("bmi2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The issuer id of an issuer name: the string hash of the name.
 pub fn issuer_id(name: &str) -> Result<Fr, CoreError> {
     encoding::string_hash(name).map_err(|reason| CoreError::Value {

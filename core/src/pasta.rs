@@ -166,7 +166,7 @@ fn mds<F: Arithmetic>(m: &[[F; 3]; 3], s: [F; 3]) -> [F; 3] {
 /// field, the same field with assembly multiplication ([`fast`]); elsewhere on `pasta_curves`'.
 pub fn permute(state: &mut [Fp; 3]) {
     #[cfg(target_arch = "x86_64")]
-    if fast::available() {
+    if crate::assembly_arithmetic() {
         return fast::permute(state);
     }
     permute_with(constants(), state);
@@ -218,11 +218,6 @@ mod fast {
         fn squared(self) -> Self {
             halo2curves::ff::Field::square(&self)
         }
-    }
-
-    /// Whether this CPU has the instructions `halo2curves`' assembly uses.
-    pub fn available() -> bool {
-        std::arch::is_x86_feature_detected!("adx") && std::arch::is_x86_feature_detected!("bmi2")
     }
 
     pub(super) fn to_asm(x: &Fp) -> AsmFp {
@@ -493,7 +488,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_assembly_field_permutes_as_the_portable_one() {
-        if !fast::available() {
+        if !crate::assembly_arithmetic() {
             eprintln!("SKIPPED: this CPU lacks ADX/BMI2; halo2curves' Pallas field not compared");
             assert!(
                 std::env::var_os("CI").is_none(),
