@@ -314,7 +314,20 @@ pub fn prove_to(home: &Path, params: &Path, request: &Path, wallet: &Path, out: 
 pub fn prove_one_on(
     dir: &Path,
     issuer: &str,
-    mut claim: serde_json::Value,
+    claim: serde_json::Value,
+    query: &str,
+    scope: &str,
+    backend: &str,
+) -> Proven {
+    prove_all_on(dir, issuer, vec![claim], query, scope, backend)
+}
+
+/// Proves `query` in `scope` with `backend` from `claims`, all issued by `issuer` to one new
+/// holder (each claim's holder fields are that holder's), after one checkpoint.
+pub fn prove_all_on(
+    dir: &Path,
+    issuer: &str,
+    claims: Vec<serde_json::Value>,
     query: &str,
     scope: &str,
     backend: &str,
@@ -330,9 +343,11 @@ pub fn prove_one_on(
     let wallet = dir.join("w.json");
     let w = wallet.to_str().expect("utf-8");
     let holder = ok_json(&home, &["holder", "init", "--wallet", w]);
-    claim["holder"] = holder["holder"].clone();
-    claim["holder_halo2"] = holder["holder_halo2"].clone();
-    issue_to_wallet(&home, issuer, &claim, &wallet);
+    for mut claim in claims {
+        claim["holder"] = holder["holder"].clone();
+        claim["holder_halo2"] = holder["holder_halo2"].clone();
+        issue_to_wallet(&home, issuer, &claim, &wallet);
+    }
     ok(&home, &["checkpoint"]);
     let (request_path, presentation) = (dir.join("r.json"), dir.join("p.json"));
     request_on(&home, query, scope, &request_path, backend);

@@ -95,9 +95,79 @@ fn credential(c: &mut Criterion) {
     });
 }
 
+/// The issuance floor's primitives on fresh inputs, as issuance meets them: every iteration
+/// takes the next of 4,096 credentials with random salts (and their pairs of random nodes).
+/// Replaying one input lets the CPU's branch predictor learn the field arithmetic's
+/// data-dependent branches (the conditional subtractions), which no real batch allows.
+fn fresh(c: &mut Criterion) {
+    use dossier_core::pasta::{self, Fp};
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let claims = dossier_benches::employment_claims_halo2(4_096);
+    let creds: Vec<Credential> = claims
+        .iter()
+        .enumerate()
+        .map(|(i, claim)| Credential {
+            schema_id: claim.schema_id,
+            issuer_id: Fr::from(7u64),
+            holder: claim.holder,
+            holder_halo2: claim.holder_halo2,
+            credential_id: i as u32,
+            issued_at: 20_000,
+            expires_at: u32::MAX,
+            salt: dossier_core::credential::random_salt(&mut rng),
+            slots: claim.slots,
+        })
+        .collect();
+    let nodes: Vec<(Fr, Fr)> = (0..4_096).map(|_| (rng.gen(), rng.gen())).collect();
+    let twin_nodes: Vec<(Fp, Fp)> = (0..4_096)
+        .map(|_| (pasta::from_fr(&rng.gen()), pasta::from_fr(&rng.gen())))
+        .collect();
+    let key = KeyPair::generate("hr.bench", &mut rng).expect("key");
+    let bodies: Vec<EntryBody> = creds
+        .iter()
+        .map(|cred| EntryBody::Issue {
+            issuer_id: cred.issuer_id,
+            schema_id: cred.schema_id,
+            credential_id: cred.credential_id,
+            commitment: cred.commitment(),
+            commitment_halo2: cred.commitment_halo2(),
+            approvals: Vec::new(),
+        })
+        .collect();
+    let mut g = c.benchmark_group("fresh");
+    let mut i = 0usize;
+    let mut next = move || {
+        i = (i + 1) % 4_096;
+        i
+    };
+    g.bench_function("credential/commitment", |b| {
+        b.iter(|| black_box(&creds[next()]).commitment())
+    });
+    g.bench_function("credential/commitment_halo2", |b| {
+        b.iter(|| black_box(&creds[next()]).commitment_halo2())
+    });
+    g.bench_function("registry/node", |b| {
+        b.iter(|| {
+            let (l, r) = nodes[next()];
+            poseidon::hash2(black_box(l), black_box(r))
+        })
+    });
+    g.bench_function("registry/node_halo2", |b| {
+        b.iter(|| {
+            let (l, r) = twin_nodes[next()];
+            pasta::node(black_box(l), black_box(r))
+        })
+    });
+    g.bench_function("ledger/sign_entry", |b| {
+        b.iter(|| Entry::sign(1, black_box(bodies[next()].clone()), &key))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = poseidon_widths, pasta_poseidon, credential
+    targets = poseidon_widths, pasta_poseidon, credential, fresh
 }
 criterion_main!(benches);

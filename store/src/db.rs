@@ -291,20 +291,118 @@ pub(crate) fn apply_both(
 ) -> Result<(), StoreError> {
     let bn: Vec<(u32, Fr)> = updates.iter().map(|(i, c, _)| (*i, *c)).collect();
     let twin: Vec<(u32, Fp)> = updates.iter().map(|(i, _, t)| (*i, *t)).collect();
-    registry::apply(
-        &mut TxnNodes {
-            table: &mut txn.open_table(NODES)?,
-            registry,
-        },
-        &bn,
-    )?;
-    registry::apply(
-        &mut TxnNodes {
-            table: &mut txn.open_table(NODES_HALO2)?,
-            registry,
-        },
-        &twin,
-    )?;
+    apply_trees(txn, registry, &bn, &twin)
+}
+
+/// Applies leaf updates to a registry (`bn`) and its halo2 twin (`twin`), each tree only where
+/// its list names a position.
+fn apply_trees(
+    txn: &WriteTxn,
+    registry: u32,
+    bn: &[(u32, Fr)],
+    twin: &[(u32, Fp)],
+) -> Result<(), StoreError> {
+    if !bn.is_empty() {
+        registry::apply(
+            &mut TxnNodes {
+                table: &mut txn.open_table(NODES)?,
+                registry,
+            },
+            bn,
+        )?;
+    }
+    if !twin.is_empty() {
+        registry::apply(
+            &mut TxnNodes {
+                table: &mut txn.open_table(NODES_HALO2)?,
+                registry,
+            },
+            twin,
+        )?;
+    }
+    Ok(())
+}
+
+/// What every credential of one batch shares: its issuer, the signing key, the first id, the
+/// issue day and the ledger time.
+struct Made<'k> {
+    issuer_id: Fr,
+    key: &'k KeyPair,
+    first: u64,
+    issued_at: u32,
+    time: u64,
+}
+
+/// A credential made for a batch: the credential, its two leaves and its signed entry's bytes.
+type Making = (Credential, (Fr, Fp), Vec<u8>);
+
+impl Made<'_> {
+    /// The `k`-th credential of the batch: a fresh salt from the OS, its commitments, its
+    /// signed `Issue` entry.
+    fn credential(&self, k: usize, claim: &EncodedClaim) -> Making {
+        let credential = Credential {
+            schema_id: claim.schema_id,
+            issuer_id: self.issuer_id,
+            holder: claim.holder,
+            holder_halo2: claim.holder_halo2,
+            credential_id: (self.first + k as u64) as u32,
+            issued_at: self.issued_at,
+            expires_at: claim.expires_at,
+            salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
+            slots: claim.slots,
+        };
+        let commitment = credential.commitment();
+        let commitment_halo2 = credential.commitment_halo2();
+        let entry = Entry::sign(
+            self.time,
+            EntryBody::Issue {
+                issuer_id: self.issuer_id,
+                schema_id: credential.schema_id,
+                credential_id: credential.credential_id,
+                commitment,
+                commitment_halo2,
+                approvals: Vec::new(),
+            },
+            self.key,
+        );
+        (credential, (commitment, commitment_halo2), entry.to_bytes())
+    }
+}
+
+/// Makes a batch of credentials on all cores (commitments and signatures) and writes them
+/// into both trees and the ledger inside `txn`.
+fn issue_fresh(
+    txn: &WriteTxn,
+    registry: u32,
+    claims: &[EncodedClaim],
+    made: &Made<'_>,
+) -> Result<Vec<Credential>, StoreError> {
+    let making: Vec<Making> = claims
+        .par_iter()
+        .enumerate()
+        .map(|(k, c)| made.credential(k, c))
+        .collect();
+    write_fresh(txn, registry, &making)?;
+    Ok(making.into_iter().map(|(c, _, _)| c).collect())
+}
+
+/// Writes newly made credentials: their leaves into both trees, their entries into the ledger.
+/// Their positions have never held a credential, so an empty twin leaf (a holder without a
+/// halo2 commitment) changes nothing there and is left out: only the leaves that change a
+/// tree are applied.
+fn write_fresh(txn: &WriteTxn, registry: u32, made: &[Making]) -> Result<(), StoreError> {
+    let bn: Vec<(u32, Fr)> = made
+        .iter()
+        .map(|(c, (leaf, _), _)| (c.credential_id, *leaf))
+        .collect();
+    let twin: Vec<(u32, Fp)> = made
+        .iter()
+        .filter(|(_, (_, twin), _)| *twin != Fp::empty_leaf())
+        .map(|(c, (_, twin), _)| (c.credential_id, *twin))
+        .collect();
+    apply_trees(txn, registry, &bn, &twin)?;
+    let entries: Vec<&[u8]> = made.iter().map(|(_, _, e)| e.as_slice()).collect();
+    append_entries(txn, &entries)?;
     Ok(())
 }
 
@@ -387,7 +485,10 @@ fn revocation(
 }
 
 /// Appends entries to the ledger inside a write transaction; returns the new size.
-pub(crate) fn append_entries(txn: &WriteTxn, entries: &[Vec<u8>]) -> Result<u64, StoreError> {
+pub(crate) fn append_entries(
+    txn: &WriteTxn,
+    entries: &[impl AsRef<[u8]>],
+) -> Result<u64, StoreError> {
     let mut etable = txn.open_table(ENTRIES)?;
     let mut htable = txn.open_table(HASHES)?;
     let mut n = etable.len()?;
@@ -395,11 +496,12 @@ pub(crate) fn append_entries(txn: &WriteTxn, entries: &[Vec<u8>]) -> Result<u64,
     etable.prefetch(n..n + count)?;
     htable.prefetch(tlog_tiles::stored_hash_count(n)..tlog_tiles::stored_hash_count(n + count))?;
     for data in entries {
+        let data = data.as_ref();
         let new = HashTable::run(&htable, |h| tlog_tiles::stored_hashes(n, data, h))?;
         for (idx, h) in (tlog_tiles::stored_hash_count(n)..).zip(new) {
             htable.insert(idx, h.0)?;
         }
-        etable.insert(n, data.as_slice())?;
+        etable.insert(n, data)?;
         n += 1;
     }
     Ok(n)
@@ -788,47 +890,14 @@ impl Store {
         if first + claims.len() as u64 > 1u64 << 32 {
             return Err(StoreError::RegistryFull { issuer: info.name });
         }
-        // Salts come from the OS RNG on each thread; commitments and signatures on all cores.
-        let made: Vec<(Credential, (Fr, Fp), Vec<u8>)> = claims
-            .par_iter()
-            .enumerate()
-            .map(|(k, c)| {
-                let credential = Credential {
-                    schema_id: c.schema_id,
-                    issuer_id: info.issuer_id,
-                    holder: c.holder,
-                    holder_halo2: c.holder_halo2,
-                    credential_id: (first + k as u64) as u32,
-                    issued_at,
-                    expires_at: c.expires_at,
-                    salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
-                    slots: c.slots,
-                };
-                let commitment = credential.commitment();
-                let commitment_halo2 = credential.commitment_halo2();
-                let entry = Entry::sign(
-                    time,
-                    EntryBody::Issue {
-                        issuer_id: info.issuer_id,
-                        schema_id: credential.schema_id,
-                        credential_id: credential.credential_id,
-                        commitment,
-                        commitment_halo2,
-                        approvals: Vec::new(),
-                    },
-                    key,
-                );
-                (credential, (commitment, commitment_halo2), entry.to_bytes())
-            })
-            .collect();
-        let leaves: Vec<(u32, Fr, Fp)> = made
-            .iter()
-            .map(|(c, (commitment, twin), _)| (c.credential_id, *commitment, *twin))
-            .collect();
-        apply_both(&txn, info.registry, &leaves)?;
-        let (credentials, entries): (Vec<Credential>, Vec<Vec<u8>>) =
-            made.into_iter().map(|(c, _, e)| (c, e)).unzip();
-        append_entries(&txn, &entries)?;
+        let made = Made {
+            issuer_id: info.issuer_id,
+            key,
+            first,
+            issued_at,
+            time,
+        };
+        let credentials = issue_fresh(&txn, info.registry, claims, &made)?;
         info.next_id += claims.len() as u64;
         info.live += claims.len() as u64;
         txn.open_table(ISSUERS)?

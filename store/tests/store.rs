@@ -446,3 +446,101 @@ fn a_batch_of_replacements_is_all_or_nothing() {
         )
         .is_err());
 }
+
+/// A batch of 2,500, every third holder with a halo2 commitment: the others' empty twin leaves
+/// are left out of the twin tree (a position never held is empty already), and the registry is
+/// what its entries replay, in both trees, with the entries in id order and every path valid.
+#[test]
+fn a_large_mixed_batch_is_the_registry_its_entries_replay() {
+    use dossier_core::entry::{Entry, EntryBody};
+    use dossier_core::pasta::Fp;
+    use dossier_store::registry::{self, MemoryTree};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir.path().join("d.redb"));
+    let log_key = key("test/ledger");
+    store.init_ledger(&log_key).expect("init");
+    let hr = key("hr.example");
+    store.register_issuer(&hr, 1).expect("register");
+    store.issue(&hr, &claims(5), 20_000, 2).expect("issue");
+    let before = store.ledger_size().expect("size");
+    let mut batch = claims(2_500);
+    for (i, c) in batch.iter_mut().enumerate() {
+        if i % 3 == 0 {
+            c.holder_halo2 = Fp::from(7 + i as u64);
+        }
+    }
+    let issued = store.issue(&hr, &batch, 20_000, 3).expect("issue");
+    assert_eq!(
+        issued.iter().map(|c| c.credential_id).collect::<Vec<_>>(),
+        (5..2_505).collect::<Vec<_>>()
+    );
+
+    let entries = store.entries(before, before + 2_500).expect("entries");
+    assert_eq!(entries.len(), 2_500);
+    for (e, c) in entries.iter().zip(&issued) {
+        match Entry::from_bytes(e).expect("entry").body {
+            EntryBody::Issue {
+                credential_id,
+                commitment,
+                commitment_halo2,
+                ..
+            } => {
+                assert_eq!(credential_id, c.credential_id);
+                assert_eq!(commitment, c.commitment());
+                assert_eq!(commitment_halo2, c.commitment_halo2());
+            }
+            _ => panic!("entry of credential {} is not its issue", c.credential_id),
+        }
+    }
+
+    // The first five were issued without halo2 commitments: their twin leaves stay empty.
+    let first = claims(5);
+    let mut bn = MemoryTree::<Fr>::default();
+    let mut twin = MemoryTree::<Fp>::default();
+    let mut bn_leaves: Vec<(u32, Fr)> = Vec::new();
+    for id in 0..5u32 {
+        let w = store.witness("hr.example", id).expect("path");
+        assert_eq!(first[id as usize].holder_halo2, Fp::from(0u64));
+        bn_leaves.push((id, w.leaf));
+    }
+    bn_leaves.extend(issued.iter().map(|c| (c.credential_id, c.commitment())));
+    let twin_leaves: Vec<(u32, Fp)> = issued
+        .iter()
+        .map(|c| (c.credential_id, c.commitment_halo2()))
+        .collect();
+    assert_eq!(
+        twin_leaves
+            .iter()
+            .filter(|(_, t)| *t != Fp::from(0u64))
+            .count(),
+        834
+    );
+    let root = registry::apply(&mut bn, &bn_leaves).expect("apply");
+    let root_halo2 = registry::apply(&mut twin, &twin_leaves).expect("apply");
+    let roots = store.registry_roots().expect("roots");
+    assert_eq!(roots[0].root, root);
+    assert_eq!(roots[0].root_halo2, root_halo2);
+    assert_eq!(roots[0].live, 2_505);
+
+    let now = store
+        .roll("hr.example", store.ledger_size().expect("size"))
+        .expect("roll");
+    for id in [0u32, 4, 5, 1_028, 1_029, 2_052, 2_053, 2_504] {
+        let w = store.witness("hr.example", id).expect("path");
+        assert!(w.is_valid(), "credential {id}");
+        assert_eq!(now.path(id).expect("path"), w, "credential {id}");
+        let h = w.halo2.expect("twin path");
+        let twin_root = h.siblings.iter().enumerate().fold(h.leaf, |n, (level, s)| {
+            if (id >> level) & 1 == 0 {
+                dossier_core::pasta::node(n, *s)
+            } else {
+                dossier_core::pasta::node(*s, n)
+            }
+        });
+        assert_eq!(twin_root, h.root, "credential {id}'s twin path");
+        assert_eq!(h.root, root_halo2);
+        let holder_has_twin = id >= 5 && (id - 5) % 3 == 0;
+        assert_eq!(h.leaf != Fp::from(0u64), holder_has_twin, "credential {id}");
+    }
+}

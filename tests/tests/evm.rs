@@ -9,7 +9,7 @@
 //! scope folded into its term) refuses the same forgeries, shares the nullifiers, and its
 //! verifier answers the anchor alone. Gas is printed for BENCHMARKS.md.
 
-use dossier_tests::{ok, prove_one, Proven};
+use dossier_tests::{ok, prove_all_on, Proven};
 use revm::context::result::{ExecutionResult, Output};
 use revm::context::{Context, TxEnv};
 use revm::database::CacheDB;
@@ -37,21 +37,35 @@ struct Exported {
     call: Value,
 }
 
+/// The recruitment statement (one credential): a master's degree in law, its year revealed.
 fn exported(solc: &Path) -> Exported {
+    exported_statement(
+        solc,
+        "univ.law-school",
+        vec![
+            json!({"schema": "qualification", "fields": {"degree_level": "master",
+            "field": "law", "institution": "Law School", "award_year": 2015}}),
+        ],
+        r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
+        "where": {"degree_level": {"$gte": "master"}, "field": {"$eq": "law"}}, "reveal": ["award_year"]}]}"#,
+    )
+}
+
+/// `claims` issued by `issuer` to one holder, who proves `query` for the chain.
+fn exported_statement(solc: &Path, issuer: &str, claims: Vec<Value>, query: &str) -> Exported {
     let dir = tempfile::tempdir().expect("tmp");
     let Proven {
         home,
         params,
         presentation,
         ..
-    } = prove_one(
+    } = prove_all_on(
         dir.path(),
-        "univ.law-school",
-        json!({"schema": "qualification", "fields": {"degree_level": "master",
-            "field": "law", "institution": "Law School", "award_year": 2015}}),
-        r#"{"credentials": [{"schema": "qualification", "issuers": ["univ.law-school"],
-        "where": {"degree_level": {"$gte": "master"}, "field": {"$eq": "law"}}, "reveal": ["award_year"]}]}"#,
+        issuer,
+        claims,
+        query,
         "recruitment:2026:chain",
+        "groth16",
     );
     let (p, pr) = (
         params.to_str().expect("p"),
@@ -833,7 +847,7 @@ fn forgeries(d: &Deployed, m: usize) -> Vec<Forgery> {
         },
         both(
             "an issuer the policy does not accept",
-            changed(&|c| c.issuer_of = vec![issuer_word("training.academy")]),
+            changed(&|c| c.issuer_of[0] = issuer_word("training.academy")),
             "IssuerNotAccepted(uint256)",
         ),
         both(
@@ -932,4 +946,96 @@ fn roots_come_from_one_fresh_posted_checkpoint() {
     c.shape[0] ^= 0xff;
     let r = d.verify_with(&c);
     assert_eq!(reverted_with(&r, ERRORS), "UnknownShape(bytes32)");
+}
+
+/// Three appraisals at least competent (the appraisals statement), and the same with a rank
+/// held since mid-2024 and no sanction running (the promotion statement): three and four
+/// credentials, no reveal.
+fn larger_statements() -> [(&'static str, Vec<Value>, String); 2] {
+    let appraisal = |year: u64| {
+        json!({"schema": "appraisal", "fields": {"year": year, "grade": "competent",
+            "score": 85, "unit": "tax-audit", "training_hours": 96}})
+    };
+    let appraised = |year: u64| {
+        json!({"schema": "appraisal", "issuers": ["hr.example"],
+            "where": {"year": {"$eq": year}, "grade": {"$gte": "competent"}}})
+    };
+    let employment = json!({"schema": "employment", "fields": {"department": "tax",
+        "position": "officer", "rank_level": "section_member_1", "rank_since": "2022-07-01",
+        "hire_date": "1996-09-01", "status": "active", "sanction_until": "2021-01-01"}});
+    let employed = json!({"schema": "employment", "issuers": ["hr.example"],
+        "where": {"rank_since": {"$lte": "2024-06-30"}, "sanction_until": {"$lt": "2026-06-30"}}});
+    let three: Vec<Value> = [2023, 2024, 2025].map(appraisal).to_vec();
+    let asked: Vec<Value> = [2023, 2024, 2025].map(appraised).to_vec();
+    let mut four = three.clone();
+    four.push(employment);
+    let mut asked_four = asked.clone();
+    asked_four.push(employed);
+    [
+        (
+            "appraisals",
+            three,
+            json!({"credentials": asked}).to_string(),
+        ),
+        (
+            "promotion",
+            four,
+            json!({"credentials": asked_four}).to_string(),
+        ),
+    ]
+}
+
+#[test]
+fn the_larger_shapes_refuse_every_forgery_on_both_paths_and_print_their_gas() {
+    let Some(solc) = solc_dir() else { return };
+    for (what, claims, query) in larger_statements() {
+        let e = exported_statement(&solc, "hr.example", claims, &query);
+        let m = d_slots(&e);
+        assert!(m >= 3, "{what}: {m} credentials");
+        let mut d = deploy(&e, true);
+        let policy = d.policy;
+        let r = d.ready_compact(APP, policy);
+        assert!(r.is_success(), "{what}: {r:?}");
+        for f in forgeries(&d, m) {
+            let r = d.verify_with(&f.call);
+            assert_eq!(reverted_with(&r, ERRORS), f.full, "{what}: {}", f.what);
+            let r = d.compact_as(APP, policy, &f.call);
+            assert_eq!(reverted_with(&r, ERRORS), f.compact, "{what}: {}", f.what);
+        }
+        // Accepted once on the full path, then refused on either.
+        let call = d.call.clone();
+        let full = d.verify_data(policy, &call);
+        let r = d.verify();
+        assert!(r.is_success(), "{what}: {r:?}");
+        let full_gas = gas(&r);
+        let r = d.compact_as(APP, policy, &call);
+        assert_eq!(
+            reverted_with(&r, ERRORS),
+            "NullifierUsed(uint256,uint256)",
+            "{what}: a replay on the compact path"
+        );
+        // The compact path on a fresh deployment, accepted once.
+        let mut fresh = deploy(&e, true);
+        let r = fresh.ready_compact(APP, fresh.policy);
+        assert!(r.is_success(), "{what}: {r:?}");
+        let compact = fresh.compact_data(fresh.policy, &call);
+        let r = fresh.compact_as(APP, fresh.policy, &call);
+        assert!(r.is_success(), "{what}: {r:?}");
+        let compact_gas = gas(&r);
+        let r = fresh.verify();
+        assert_eq!(
+            reverted_with(&r, ERRORS),
+            "NullifierUsed(uint256,uint256)",
+            "{what}: a replay on the full path"
+        );
+        eprintln!(
+            "GAS statement={what} shape={} inputs={} anchor.verify tx={} (calldata {} bytes) anchor.verifyCompact tx={} (calldata {} bytes)",
+            e.call["shape"],
+            d.call.input.len(),
+            full_gas,
+            full.len(),
+            compact_gas,
+            compact.len(),
+        );
+    }
 }
