@@ -302,22 +302,25 @@ fn apply_trees(
     bn: &[(u32, Fr)],
     twin: &[(u32, Fp)],
 ) -> Result<(), StoreError> {
-    if !bn.is_empty() {
+    apply_tree(txn, NODES, registry, bn)?;
+    apply_tree(txn, NODES_HALO2, registry, twin)
+}
+
+/// Applies leaf updates to one tree (`nodes`: the registries' or their twins' table); no
+/// updates, nothing read or written.
+fn apply_tree<N: Node>(
+    txn: &WriteTxn,
+    nodes: TableDef<(u32, u8, u32), [u8; 32]>,
+    registry: u32,
+    updates: &[(u32, N)],
+) -> Result<(), StoreError> {
+    if !updates.is_empty() {
         registry::apply(
             &mut TxnNodes {
-                table: &mut txn.open_table(NODES)?,
+                table: &mut txn.open_table(nodes)?,
                 registry,
             },
-            bn,
-        )?;
-    }
-    if !twin.is_empty() {
-        registry::apply(
-            &mut TxnNodes {
-                table: &mut txn.open_table(NODES_HALO2)?,
-                registry,
-            },
-            twin,
+            updates,
         )?;
     }
     Ok(())
