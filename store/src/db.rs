@@ -110,6 +110,27 @@ pub struct IssuerInfo {
 }
 
 impl IssuerInfo {
+    /// This issuer's credential at `credential_id` for `claim`, issued on `issued_at`, with a
+    /// fresh salt from the OS.
+    pub(crate) fn credential(
+        &self,
+        claim: &EncodedClaim,
+        credential_id: u32,
+        issued_at: u32,
+    ) -> Credential {
+        Credential {
+            schema_id: claim.schema_id,
+            issuer_id: self.issuer_id,
+            holder: claim.holder,
+            holder_halo2: claim.holder_halo2,
+            credential_id,
+            issued_at,
+            expires_at: claim.expires_at,
+            salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
+            slots: claim.slots,
+        }
+    }
+
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(90 + self.name.len());
         b.extend_from_slice(&field::to_be_bytes(&self.issuer_id));
@@ -291,19 +312,8 @@ pub(crate) fn apply_both(
 ) -> Result<(), StoreError> {
     let bn: Vec<(u32, Fr)> = updates.iter().map(|(i, c, _)| (*i, *c)).collect();
     let twin: Vec<(u32, Fp)> = updates.iter().map(|(i, _, t)| (*i, *t)).collect();
-    apply_trees(txn, registry, &bn, &twin)
-}
-
-/// Applies leaf updates to a registry (`bn`) and its halo2 twin (`twin`), each tree only where
-/// its list names a position.
-fn apply_trees(
-    txn: &WriteTxn,
-    registry: u32,
-    bn: &[(u32, Fr)],
-    twin: &[(u32, Fp)],
-) -> Result<(), StoreError> {
-    apply_tree(txn, NODES, registry, bn)?;
-    apply_tree(txn, NODES_HALO2, registry, twin)
+    apply_tree(txn, NODES, registry, &bn)?;
+    apply_tree(txn, NODES_HALO2, registry, &twin)
 }
 
 /// Applies leaf updates to one tree (`nodes`: the registries' or their twins' table); no
@@ -326,40 +336,40 @@ fn apply_tree<N: Node>(
     Ok(())
 }
 
-/// What every credential of one batch shares: its issuer, the signing key, the first id, the
-/// issue day and the ledger time.
-struct Made<'k> {
-    issuer_id: Fr,
-    key: &'k KeyPair,
+/// A batch issuance: the issuer, its signing key, the batch's first id, the issue day and the
+/// ledger time.
+struct IssueBatch<'a> {
+    info: &'a IssuerInfo,
+    key: &'a KeyPair,
     first: u64,
     issued_at: u32,
     time: u64,
 }
 
-/// A credential made for a batch: the credential, its two leaves and its signed entry's bytes.
-type Making = (Credential, (Fr, Fp), Vec<u8>);
+/// A credential issued in a batch: the credential, its two leaves and its signed entry's bytes.
+type Issued = (Credential, (Fr, Fp), Vec<u8>);
 
-impl Made<'_> {
-    /// The `k`-th credential of the batch: a fresh salt from the OS, its commitments, its
-    /// signed `Issue` entry.
-    fn credential(&self, k: usize, claim: &EncodedClaim) -> Making {
-        let credential = Credential {
-            schema_id: claim.schema_id,
-            issuer_id: self.issuer_id,
-            holder: claim.holder,
-            holder_halo2: claim.holder_halo2,
-            credential_id: (self.first + k as u64) as u32,
-            issued_at: self.issued_at,
-            expires_at: claim.expires_at,
-            salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
-            slots: claim.slots,
-        };
+impl IssueBatch<'_> {
+    /// Every claim's credential, its commitments and its signed `Issue` entry, on all cores.
+    fn make(&self, claims: &[EncodedClaim]) -> Vec<Issued> {
+        claims
+            .par_iter()
+            .enumerate()
+            .map(|(k, claim)| self.issue(k, claim))
+            .collect()
+    }
+
+    /// The `k`-th credential of the batch, its commitments and its signed `Issue` entry.
+    fn issue(&self, k: usize, claim: &EncodedClaim) -> Issued {
+        let credential =
+            self.info
+                .credential(claim, (self.first + k as u64) as u32, self.issued_at);
         let commitment = credential.commitment();
         let commitment_halo2 = credential.commitment_halo2();
         let entry = Entry::sign(
             self.time,
             EntryBody::Issue {
-                issuer_id: self.issuer_id,
+                issuer_id: self.info.issuer_id,
                 schema_id: credential.schema_id,
                 credential_id: credential.credential_id,
                 commitment,
@@ -372,39 +382,23 @@ impl Made<'_> {
     }
 }
 
-/// Makes a batch of credentials on all cores (commitments and signatures) and writes them
-/// into both trees and the ledger inside `txn`.
-fn issue_fresh(
-    txn: &WriteTxn,
-    registry: u32,
-    claims: &[EncodedClaim],
-    made: &Made<'_>,
-) -> Result<Vec<Credential>, StoreError> {
-    let making: Vec<Making> = claims
-        .par_iter()
-        .enumerate()
-        .map(|(k, c)| made.credential(k, c))
-        .collect();
-    write_fresh(txn, registry, &making)?;
-    Ok(making.into_iter().map(|(c, _, _)| c).collect())
-}
-
-/// Writes newly made credentials: their leaves into both trees, their entries into the ledger.
+/// Writes newly issued credentials: their leaves into both trees, their entries into the ledger.
 /// Their positions have never held a credential, so an empty twin leaf (a holder without a
 /// halo2 commitment) changes nothing there and is left out: only the leaves that change a
 /// tree are applied.
-fn write_fresh(txn: &WriteTxn, registry: u32, made: &[Making]) -> Result<(), StoreError> {
-    let bn: Vec<(u32, Fr)> = made
+fn write_fresh(txn: &WriteTxn, registry: u32, issued: &[Issued]) -> Result<(), StoreError> {
+    let bn: Vec<(u32, Fr)> = issued
         .iter()
         .map(|(c, (leaf, _), _)| (c.credential_id, *leaf))
         .collect();
-    let twin: Vec<(u32, Fp)> = made
+    let twin: Vec<(u32, Fp)> = issued
         .iter()
         .filter(|(_, (_, twin), _)| *twin != Fp::empty_leaf())
         .map(|(c, (_, twin), _)| (c.credential_id, *twin))
         .collect();
-    apply_trees(txn, registry, &bn, &twin)?;
-    let entries: Vec<&[u8]> = made.iter().map(|(_, _, e)| e.as_slice()).collect();
+    apply_tree(txn, NODES, registry, &bn)?;
+    apply_tree(txn, NODES_HALO2, registry, &twin)?;
+    let entries: Vec<&[u8]> = issued.iter().map(|(_, _, e)| e.as_slice()).collect();
     append_entries(txn, &entries)?;
     Ok(())
 }
@@ -893,14 +887,16 @@ impl Store {
         if first + claims.len() as u64 > 1u64 << 32 {
             return Err(StoreError::RegistryFull { issuer: info.name });
         }
-        let made = Made {
-            issuer_id: info.issuer_id,
+        let issued = IssueBatch {
+            info: &info,
             key,
             first,
             issued_at,
             time,
-        };
-        let credentials = issue_fresh(&txn, info.registry, claims, &made)?;
+        }
+        .make(claims);
+        write_fresh(&txn, info.registry, &issued)?;
+        let credentials: Vec<Credential> = issued.into_iter().map(|(c, _, _)| c).collect();
         info.next_id += claims.len() as u64;
         info.live += claims.len() as u64;
         txn.open_table(ISSUERS)?
@@ -971,17 +967,7 @@ impl Store {
         for u in updates {
             let claim = &u.claim;
             crate::authority::check_may_issue(&txn, &info, &claim.schema_id, &claim.schema, false)?;
-            let credential = Credential {
-                schema_id: claim.schema_id,
-                issuer_id: info.issuer_id,
-                holder: claim.holder,
-                holder_halo2: claim.holder_halo2,
-                credential_id: u.credential_id,
-                issued_at: u.issued_at,
-                expires_at: claim.expires_at,
-                salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
-                slots: claim.slots,
-            };
+            let credential = info.credential(claim, u.credential_id, u.issued_at);
             let commitment = credential.commitment();
             let commitment_halo2 = credential.commitment_halo2();
             replace_live(

@@ -402,17 +402,7 @@ impl Store {
         if info.next_id >= 1u64 << 32 {
             return Err(StoreError::RegistryFull { issuer: info.name });
         }
-        let credential = dossier_core::credential::Credential {
-            schema_id: claim.schema_id,
-            issuer_id: info.issuer_id,
-            holder: claim.holder,
-            holder_halo2: claim.holder_halo2,
-            credential_id: info.next_id as u32,
-            issued_at,
-            expires_at: claim.expires_at,
-            salt: dossier_core::credential::random_salt(&mut rand::rngs::OsRng),
-            slots: claim.slots,
-        };
+        let credential = info.credential(claim, info.next_id as u32, issued_at);
         // Ids are never reused (a member's "approve 3" always means one credential).
         let id = {
             let mut meta = txn.open_table(META)?;
